@@ -1,0 +1,386 @@
+package authpool
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+// Outcome says how Allocate placed a client.
+type Outcome uint8
+
+// The outcomes of Allocate.
+const (
+	// OutcomeSticky: the client stays on its subscription.
+	OutcomeSticky Outcome = iota + 1
+	// OutcomeNew: a client without a session got a subscription.
+	OutcomeNew
+	// OutcomeMoved: the client left its subscription (see Allocation.Reason)
+	// for another, or came back from the fallback.
+	OutcomeMoved
+	// OutcomeFallback: no subscription could take the client; it got the
+	// fallback credential.
+	OutcomeFallback
+)
+
+var outcomeNames = [...]string{OutcomeSticky: "sticky", OutcomeNew: "new", OutcomeMoved: "moved", OutcomeFallback: "fallback"}
+
+// String returns "sticky", "new", "moved" or "fallback".
+func (o Outcome) String() string {
+	if o > 0 && int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return fmt.Sprintf("Outcome(%d)", uint8(o))
+}
+
+// MarshalText returns the outcome's name.
+func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// Reason says why a client was placed where it was, why a subscription
+// takes no new clients, or why Rebalance acted.
+type Reason string
+
+// The reasons.
+const (
+	ReasonNewClient       Reason = "new client"
+	ReasonLimited         Reason = "limited"
+	ReasonDisabled        Reason = "disabled"
+	ReasonGone            Reason = "removed"
+	ReasonBlockSpent      Reason = "block budget spent"
+	ReasonWeekSpent       Reason = "weekly budget spent"
+	ReasonDaySpent        Reason = "daily budget spent"
+	ReasonWeeklyThreshold Reason = "over weekly threshold"
+	ReasonFull            Reason = "full"
+	ReasonFromFallback    Reason = "back from fallback"
+	ReasonNoneEligible    Reason = "no subscription can take the client"
+	ReasonBlockGap        Reason = "block cost gap"
+	ReasonStale           Reason = "stale"
+)
+
+// reasonOrder lists the reasons a subscription takes no new client, in the
+// order an ExhaustedError reports them.
+var reasonOrder = []Reason{ReasonLimited, ReasonDisabled, ReasonGone, ReasonBlockSpent, ReasonWeekSpent,
+	ReasonDaySpent, ReasonWeeklyThreshold, ReasonFull}
+
+// Allocation is where Allocate placed a client: the subscription and its
+// credential, and how it got there.
+type Allocation struct {
+	ClientID       string `json:"clientId"`
+	SubscriptionID string `json:"subscriptionId"` // FallbackID for the fallback
+	Kind           Kind   `json:"kind"`
+	// Credential authenticates the client's requests; send it upstream.
+	Credential Credential `json:"credential,omitzero"`
+	Outcome    Outcome    `json:"outcome"`
+	// From is the subscription the client left (OutcomeMoved, or
+	// OutcomeFallback for a client that had one).
+	From string `json:"from,omitempty"`
+	// Reason says why the client is not sticky: ReasonNewClient, why it
+	// left From, or ReasonNoneEligible for the fallback. Empty when sticky.
+	Reason Reason `json:"reason,omitempty"`
+	// OverThreshold is set when the subscription is over the weekly
+	// threshold and took the client as a last resort: nothing else could,
+	// not even the fallback.
+	OverThreshold bool `json:"overThreshold,omitempty"`
+}
+
+// Allocate returns the subscription a client should use now:
+//
+//   - its current subscription, while that is in service and its budgets
+//     are not spent (OutcomeSticky): the prompt cache stays warm. A client
+//     over the weekly threshold moves only if another subscription is
+//     eligible;
+//   - else the healthiest eligible subscription: in service, under the
+//     weekly threshold, block and week not spent, fewer clients than its
+//     maximum; ties go to fewer clients, then lower weekly use, then ID
+//     (OutcomeNew or OutcomeMoved);
+//   - else the fallback, while its daily budget lasts (OutcomeFallback);
+//   - else, as a last resort, a subscription over the weekly threshold whose
+//     budgets are not spent (OverThreshold);
+//   - else an *ExhaustedError (ErrExhausted) saying when the first
+//     subscription is expected back.
+//
+// A client on the fallback returns to a subscription as soon as one is
+// eligible. The store checks capacity and status atomically, so no
+// subscription ever holds more clients than its maximum.
+func (p *Pool) Allocate(ctx context.Context, clientID string) (Allocation, error) {
+	if err := p.usable(); err != nil {
+		return Allocation{}, err
+	}
+	if err := checkText("client ID", clientID, false); err != nil {
+		return Allocation{}, fmt.Errorf("authpool: allocate: %w: %w", err, ErrInvalidArgument)
+	}
+	now := p.now()
+	if p.stale(now) {
+		if err := p.refresh(ctx, now, false); err != nil {
+			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
+		}
+	}
+	// The sticky path, free of locks but the store's: the client stays on a
+	// subscription that can keep it.
+	from, st, err := p.store.Touch(ctx, clientID, now)
+	if err == nil && from != FallbackID {
+		if sv := p.current().byID[from]; sv != nil {
+			if hard, soft := p.stickyVerdict(sv, st, now); hard == "" && !soft {
+				return Allocation{ClientID: clientID, SubscriptionID: sv.rec.ID, Kind: Kind(sv.rec.Kind),
+					Credential: sv.rec.Credential, Outcome: OutcomeSticky}, nil
+			}
+		}
+	}
+	a, err := p.reallocate(ctx, clientID, now, from, st, err)
+	for retry := 0; err != nil && errors.Is(err, store.ErrConflict); retry++ {
+		// A concurrent call for the same client moved it: look again.
+		if retry == 3 {
+			return Allocation{}, fmt.Errorf("authpool: allocate %q: concurrent calls for the client kept moving it: %w", clientID, err)
+		}
+		from, st, err = p.store.Touch(ctx, clientID, now)
+		a, err = p.reallocate(ctx, clientID, now, from, st, err)
+	}
+	return a, err
+}
+
+// choice is what a caller needs of a subscription, copied under mu.
+type choice struct {
+	id            string
+	kind          Kind
+	cred          Credential
+	overThreshold bool
+}
+
+func choiceOf(sv *subView) choice {
+	return choice{id: sv.rec.ID, kind: Kind(sv.rec.Kind), cred: sv.rec.Credential, overThreshold: sv.soft}
+}
+
+// reallocate places a client the sticky path did not keep, given what the
+// store's Touch returned for it: its subscription (from) and that one's
+// status, or ErrNotFound for a client without a session.
+func (p *Pool) reallocate(ctx context.Context, clientID string, now time.Time, from string, st Status, err error) (Allocation, error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return p.place(ctx, clientID, "", ReasonNewClient, now, false)
+	case err != nil:
+		return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
+	}
+	sv := p.current().byID[from]
+	if sv == nil {
+		// The subscription is newer than the view (another process added it)
+		// or was just removed: read the view again.
+		if err := p.refresh(ctx, now, true); err != nil {
+			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
+		}
+		if sv = p.current().byID[from]; sv == nil {
+			return p.place(ctx, clientID, from, ReasonGone, now, false)
+		}
+	}
+	hard, soft := p.stickyVerdict(sv, st, now)
+	switch {
+	case from == FallbackID:
+		return p.place(ctx, clientID, from, ReasonFromFallback, now, false)
+	case hard != "":
+		return p.place(ctx, clientID, from, hard, now, false)
+	case soft:
+		a, err := p.place(ctx, clientID, from, ReasonWeeklyThreshold, now, true)
+		if err == nil || !errors.Is(err, errNoneEligible) {
+			return a, err
+		}
+	}
+	return Allocation{ClientID: clientID, SubscriptionID: sv.rec.ID, Kind: Kind(sv.rec.Kind), Credential: sv.rec.Credential,
+		Outcome: OutcomeSticky}, nil
+}
+
+// stickyVerdict returns why sv cannot keep a client active at now ("" if it
+// can) and whether it is over the weekly threshold, given the status the
+// store just returned. It takes the lock only when the view must change:
+// the subscription was idle, or the store's status disagrees with the view.
+func (p *Pool) stickyVerdict(sv *subView, st Status, now time.Time) (Reason, bool) {
+	n := now.UnixNano()
+	v := sv.verdict.Load()
+	code := v >> 1
+	outOfService := code == codeLimited || code == codeDisabled
+	if n-sv.active.Load() < int64(p.cfg.Sessions.IdleAfter) && st.InService(now) != outOfService {
+		sv.markActive(n)
+		return hardReasons[code], v&1 == 1
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sv.rec.Status = st
+	sv.markActive(n)
+	p.judge(sv, now)
+	return sv.hard, sv.soft
+}
+
+// errNoneEligible is place's answer, with eligibleOnly, when no subscription
+// is eligible: the caller keeps the client where it is.
+var errNoneEligible = errors.New("authpool: no eligible subscription")
+
+// tier is a class of places a client may go, tried in order.
+type tier uint8
+
+const (
+	tierEligible tier = iota // healthiest eligible subscription
+	tierFallback             // the fallback
+	tierReserve              // over the weekly threshold, budgets not spent
+)
+
+// place moves a client from its subscription (from; "" if it has none) to
+// the best place it can get, trying the tiers in order. With eligibleOnly it
+// tries only eligible subscriptions and returns errNoneEligible if none is.
+func (p *Pool) place(ctx context.Context, clientID, from string, why Reason, now time.Time, eligibleOnly bool) (Allocation, error) {
+	for _, t := range [...]tier{tierEligible, tierFallback, tierReserve} {
+		c, ok, err := p.join(ctx, clientID, from, now, t)
+		switch {
+		case err != nil:
+			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
+		case ok:
+			a := Allocation{ClientID: clientID, SubscriptionID: c.id, Kind: c.kind, Credential: c.cred,
+				From: from, Reason: why, OverThreshold: t == tierReserve && c.overThreshold}
+			switch {
+			case c.id == FallbackID:
+				a.Outcome = OutcomeFallback
+				a.Reason = ReasonNoneEligible
+				if from == FallbackID {
+					a.From = ""
+				}
+			case from == "":
+				a.Outcome = OutcomeNew
+			default:
+				a.Outcome = OutcomeMoved
+			}
+			return a, nil
+		case eligibleOnly:
+			return Allocation{}, errNoneEligible
+		}
+	}
+	return Allocation{}, p.exhausted(clientID, now)
+}
+
+// join puts the client on the best subscription of tier t, retrying when
+// the store refuses a choice the view made. It reports false when the tier
+// has nothing to offer.
+func (p *Pool) join(ctx context.Context, clientID, from string, now time.Time, t tier) (choice, bool, error) {
+	for range 8 {
+		p.mu.Lock()
+		sv := p.pick(t, from, now)
+		var c choice
+		if sv != nil {
+			c = choiceOf(sv)
+		}
+		p.mu.Unlock()
+		if sv == nil {
+			return choice{}, false, nil
+		}
+		_, err := p.store.Assign(ctx, store.Assignment{ClientID: clientID, SubscriptionID: c.id, From: from, Now: now})
+		switch {
+		case err == nil:
+			if from != c.id {
+				p.noteMove(from, c.id, now)
+			}
+			return c, true, nil
+		case errors.Is(err, store.ErrFull), errors.Is(err, store.ErrInactive), errors.Is(err, store.ErrNotFound):
+			// The view was behind the store: read that subscription again.
+			if err := p.reload(ctx, c.id, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return choice{}, false, err
+			}
+		default:
+			return choice{}, false, err
+		}
+	}
+	return choice{}, false, nil
+}
+
+// pick returns the best subscription of tier t other than from, or nil. mu
+// must be held.
+func (p *Pool) pick(t tier, from string, now time.Time) *subView {
+	if t == tierFallback {
+		if fb := p.current().fallback; fb != nil && fb.hard == "" {
+			return fb
+		}
+		return nil
+	}
+	var best *subView
+	for _, sv := range p.current().subs {
+		if sv.rec.ID == from || sv.hard != "" || sv.full || sv.soft != (t == tierReserve) {
+			continue
+		}
+		if sv.unscored {
+			p.score(sv, now)
+		}
+		if best == nil || better(sv, best) {
+			best = sv
+		}
+	}
+	return best
+}
+
+// better reports whether a should be chosen over b: higher health, then
+// fewer clients, then lower weekly use, then the smaller ID.
+func better(a, b *subView) bool {
+	if a.health != b.health {
+		return a.health > b.health
+	}
+	if c := cmp.Compare(a.rec.Clients, b.rec.Clients); c != 0 {
+		return c < 0
+	}
+	if a.m.week != b.m.week {
+		return a.m.week < b.m.week
+	}
+	return a.rec.ID < b.rec.ID
+}
+
+// exhausted returns the error for a client no tier could take: why each
+// subscription refused, and when the first is expected back.
+func (p *Pool) exhausted(clientID string, now time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := &ExhaustedError{ClientID: clientID, Reasons: make(map[Reason]int)}
+	consider := func(t time.Time) {
+		if !t.IsZero() && t.After(now) && (e.RetryAt.IsZero() || t.Before(e.RetryAt)) {
+			e.RetryAt = t
+		}
+	}
+	for _, sv := range p.current().subs {
+		p.fold(sv)
+		why := sv.why()
+		e.Reasons[why]++
+		switch why {
+		case ReasonLimited:
+			consider(sv.rec.Status.Until)
+		case ReasonBlockSpent:
+			consider(sv.m.block.End)
+		case ReasonWeekSpent, ReasonWeeklyThreshold:
+			consider(p.weekFrees(sv, now))
+		}
+	}
+	if fb := p.current().fallback; fb != nil {
+		switch fb.hard {
+		case ReasonDaySpent:
+			consider(dayWindow(now).End)
+		case ReasonLimited:
+			consider(fb.rec.Status.Until)
+		}
+	}
+	return e
+}
+
+// weekFrees returns when enough of a subscription's weekly use leaves the
+// rolling week for it to drop under the weekly threshold; zero if it has no
+// weekly budget. mu must be held.
+func (p *Pool) weekFrees(sv *subView, now time.Time) time.Time {
+	budget := sv.rec.WeeklyBudget.USD()
+	if budget <= 0 {
+		return time.Time{}
+	}
+	limit, _ := store.FromUSD(p.cfg.WeeklyThreshold * budget)
+	left := sv.m.week
+	h := store.HourOf(now)
+	for hr := h - store.WeekHours + 1; hr <= h; hr++ {
+		left -= sv.ring.at(hr)
+		if left < limit {
+			return store.HourStart(hr + store.WeekHours)
+		}
+	}
+	return store.HourStart(h + store.WeekHours)
+}

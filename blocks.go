@@ -1,0 +1,110 @@
+package authpool
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+// BlockMode says where a subscription's 5-hour blocks start.
+type BlockMode uint8
+
+const (
+	// BlockAnchored starts a block at the first activity after the previous
+	// block ended, floored to the hour, and ends it Block.Hours later: what
+	// Claude itself and ccusage do. It is the default.
+	BlockAnchored BlockMode = iota
+	// BlockFixed starts blocks on a fixed UTC grid: 00, 05, 10, 15 and 20
+	// for 5-hour blocks. A grid restarts each UTC day, so the day's last
+	// block may be shorter (20:00 to 24:00).
+	BlockFixed
+)
+
+var blockModeNames = [...]string{BlockAnchored: "anchored", BlockFixed: "fixed"}
+
+// String returns "anchored" or "fixed".
+func (m BlockMode) String() string {
+	if int(m) < len(blockModeNames) {
+		return blockModeNames[m]
+	}
+	return fmt.Sprintf("BlockMode(%d)", uint8(m))
+}
+
+// MarshalText returns the mode's name.
+func (m BlockMode) MarshalText() ([]byte, error) {
+	if int(m) >= len(blockModeNames) {
+		return nil, fmt.Errorf("authpool: unknown block mode %d", uint8(m))
+	}
+	return []byte(blockModeNames[m]), nil
+}
+
+// UnmarshalText parses "anchored" or "fixed".
+func (m *BlockMode) UnmarshalText(b []byte) error {
+	for i, name := range blockModeNames {
+		if string(b) == name {
+			*m = BlockMode(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("authpool: unknown block mode %q (want anchored or fixed)", b)
+}
+
+// Window is a span of time [Start, End).
+type Window struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Contains reports whether t falls in the window.
+func (w Window) Contains(t time.Time) bool { return !t.Before(w.Start) && t.Before(w.End) }
+
+// fixedBlock returns the block of the fixed UTC grid that holds now: blocks
+// of the given hours starting at midnight UTC, the last one cut at midnight.
+func fixedBlock(now time.Time, hours int) Window {
+	day := now.UTC().Truncate(24 * time.Hour)
+	h := int(now.Sub(day) / time.Hour)
+	start := day.Add(time.Duration(h-h%hours) * time.Hour)
+	end := start.Add(time.Duration(hours) * time.Hour)
+	if next := day.Add(24 * time.Hour); end.After(next) {
+		end = next
+	}
+	return Window{Start: start, End: end}
+}
+
+// anchoredBlock returns the block that holds now when blocks are anchored at
+// activity: walking the active hours oldest first, a block starts at an
+// active hour at or after the previous block's end and lasts the given
+// hours. It reports false when no block holds now (the next activity starts
+// one). active must be ascending hours (store.HourOf); hours after now's
+// hour are ignored.
+func anchoredBlock(active []int64, now time.Time, hours int) (Window, bool) {
+	nowHour := store.HourOf(now)
+	start, end := int64(0), int64(0)
+	started := false
+	for _, h := range active {
+		if h > nowHour {
+			break
+		}
+		if !started || h >= end {
+			start, end, started = h, h+int64(hours), true
+		}
+	}
+	if !started || nowHour >= end {
+		return Window{}, false
+	}
+	return Window{Start: store.HourStart(start), End: store.HourStart(end)}, true
+}
+
+// weekWindow returns the rolling week that holds now: the 168 hourly buckets
+// ending with now's hour.
+func weekWindow(now time.Time) Window {
+	h := store.HourOf(now)
+	return Window{Start: store.HourStart(h - store.WeekHours + 1), End: store.HourStart(h + 1)}
+}
+
+// dayWindow returns the UTC day that holds now: the fallback's budget period.
+func dayWindow(now time.Time) Window {
+	day := now.UTC().Truncate(24 * time.Hour)
+	return Window{Start: day, End: day.Add(24 * time.Hour)}
+}

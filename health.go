@@ -1,0 +1,72 @@
+package authpool
+
+// HealthWeights are the terms of the health score (see Config.Health):
+//
+//	health = 100 - Weekly*w - Block*b - PerClient*clients - burnPenalty + idleBonus
+//
+// clamped to 0..100, where w and b are the week's and the block's share of
+// their budgets (each clamped to 0..1), burnPenalty = Burn *
+// clamp(burnRate/sustainableRate - 1, 0, BurnCap) with sustainableRate the
+// block budget spread over the block, and idleBonus = IdleBonus when none of
+// the subscription's clients was active within Sessions.IdleAfter.
+//
+// A zero weight means its default; a negative one switches the term off.
+type HealthWeights struct {
+	// Weekly weighs the week's use. The default value is 50.
+	Weekly float64 `json:"weekly,omitempty"`
+	// Block weighs the block's use. The default value is 30.
+	Block float64 `json:"block,omitempty"`
+	// PerClient is subtracted per assigned client. The default value is 5.
+	PerClient float64 `json:"perClient,omitempty"`
+	// Burn weighs spending faster than the block budget allows. The default
+	// value is 10.
+	Burn float64 `json:"burn,omitempty"`
+	// BurnCap caps the burn ratio's excess. The default value is 2.
+	BurnCap float64 `json:"burnCap,omitempty"`
+	// IdleBonus is added when no client of the subscription is active. The
+	// default value is 10.
+	IdleBonus float64 `json:"idleBonus,omitempty"`
+}
+
+// healthInput is what the health score is computed from.
+type healthInput struct {
+	weeklyUsed, weeklyBudget float64 // USD; a budget of 0 means none
+	blockUsed, blockBudget   float64 // USD; a budget of 0 means none
+	blockHours               float64
+	clients                  int
+	burnRate                 float64 // USD per hour
+	idle                     bool
+}
+
+// health is the score of a subscription, 0 (worst) to 100 (best): a pure
+// function of its numbers.
+func health(in healthInput, w HealthWeights) float64 {
+	h := 100 - w.Weekly*share(in.weeklyUsed, in.weeklyBudget) - w.Block*share(in.blockUsed, in.blockBudget) -
+		w.PerClient*float64(in.clients)
+	if in.blockBudget > 0 && in.blockHours > 0 {
+		sustainable := in.blockBudget / in.blockHours
+		h -= w.Burn * clamp(in.burnRate/sustainable-1, 0, w.BurnCap)
+	}
+	if in.idle {
+		h += w.IdleBonus
+	}
+	return clamp(h, 0, 100)
+}
+
+// share is used/budget clamped to 0..1, and 0 without a budget.
+func share(used, budget float64) float64 {
+	if budget <= 0 {
+		return 0
+	}
+	return clamp(used/budget, 0, 1)
+}
+
+func clamp(x, lo, hi float64) float64 {
+	switch {
+	case x < lo:
+		return lo
+	case x > hi:
+		return hi
+	}
+	return x
+}

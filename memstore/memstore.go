@@ -1,0 +1,397 @@
+// Package memstore is the in-memory store.Store: the default of an authpool
+// Pool, for one process.
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Store is an in-memory store.Store. It is safe for concurrent use by
+// multiple goroutines; each method is one critical section under one mutex.
+// The zero Store is not usable; call New.
+type Store struct {
+	mu       sync.Mutex
+	subs     map[string]*subscription
+	sessions map[string]*session
+	seen     dedup
+}
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		subs:     make(map[string]*subscription),
+		sessions: make(map[string]*session),
+		seen:     newDedup(),
+	}
+}
+
+// subscription is a subscription's record with its clients and its ring of
+// hourly buckets: its size does not depend on how much usage it records.
+type subscription struct {
+	rec     store.Subscription // configuration and status; Clients and Usage unset
+	clients map[string]*session
+	last    int64 // LastActive, Unix nanoseconds; 0 if never
+	buckets [store.WeekHours]store.Bucket
+	newest  int64 // hour of the newest bucket, if any bucket has requests
+}
+
+// session is a client's session; times are Unix nanoseconds to keep it small.
+type session struct {
+	clientID string
+	sub      *subscription
+	created  int64
+	assigned int64
+	last     int64
+	requests int64
+	cost     store.Nanodollars
+	tokens   store.Tokens
+	model    string
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func (s *session) record() store.Session {
+	return store.Session{
+		ClientID:       s.clientID,
+		SubscriptionID: s.sub.rec.ID,
+		Created:        fromUnixNano(s.created),
+		Assigned:       fromUnixNano(s.assigned),
+		LastActive:     fromUnixNano(s.last),
+		Requests:       s.requests,
+		Cost:           s.cost,
+		Tokens:         s.tokens,
+		Model:          s.model,
+	}
+}
+
+// touch moves the session's and its subscription's activity forward to now.
+func (s *session) touch(now int64) {
+	s.last = max(s.last, now)
+	s.sub.last = max(s.sub.last, now)
+}
+
+func (sub *subscription) record() store.Subscription {
+	rec := sub.rec
+	rec.Clients = len(sub.clients)
+	rec.LastActive = fromUnixNano(sub.last)
+	if sub.newest == noHour {
+		return rec
+	}
+	for h := sub.newest - store.WeekHours + 1; h <= sub.newest; h++ {
+		if b := sub.buckets[slot(h)]; b.Requests > 0 && b.Hour == h {
+			rec.Usage = append(rec.Usage, b)
+		}
+	}
+	return rec
+}
+
+// add puts a usage in the bucket of its hour, unless that hour is older than
+// the ring keeps.
+func (sub *subscription) add(hour int64, cost store.Nanodollars) {
+	b := &sub.buckets[slot(hour)]
+	if b.Requests > 0 && b.Hour != hour {
+		if b.Hour > hour {
+			return // more than a week older than a bucket already kept
+		}
+		*b = store.Bucket{}
+	}
+	if b.Requests == 0 && hour <= sub.newest-store.WeekHours {
+		return // more than a week older than the newest bucket
+	}
+	b.Hour = hour
+	b.Cost += cost
+	b.Requests++
+	if hour > sub.newest || sub.newest == noHour {
+		sub.newest = hour
+	}
+}
+
+// noHour is the newest hour of a subscription without usage.
+const noHour = -1 << 62
+
+// slot returns the ring index of an hour.
+func slot(hour int64) int { return int(((hour % store.WeekHours) + store.WeekHours) % store.WeekHours) }
+
+func config(sub store.Subscription) store.Subscription {
+	return store.Subscription{
+		ID:           sub.ID,
+		Name:         sub.Name,
+		Kind:         sub.Kind,
+		Credential:   sub.Credential,
+		MaxClients:   sub.MaxClients,
+		WeeklyBudget: sub.WeeklyBudget,
+		BlockBudget:  sub.BlockBudget,
+		DailyBudget:  sub.DailyBudget,
+		Status:       sub.Status,
+	}
+}
+
+// CreateSubscription implements store.Store.
+func (s *Store) CreateSubscription(ctx context.Context, sub store.Subscription) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.subs[sub.ID]; ok {
+		return fmt.Errorf("memstore: subscription %q: %w", sub.ID, store.ErrExists)
+	}
+	s.subs[sub.ID] = &subscription{rec: config(sub), clients: make(map[string]*session), newest: noHour}
+	return nil
+}
+
+// UpdateSubscription implements store.Store.
+func (s *Store) UpdateSubscription(ctx context.Context, sub store.Subscription) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.subs[sub.ID]
+	if !ok {
+		return fmt.Errorf("memstore: subscription %q: %w", sub.ID, store.ErrNotFound)
+	}
+	st := cur.rec.Status
+	cur.rec = config(sub)
+	cur.rec.Status = st
+	return nil
+}
+
+// SetStatus implements store.Store.
+func (s *Store) SetStatus(ctx context.Context, id string, st store.Status) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.subs[id]
+	if !ok {
+		return fmt.Errorf("memstore: subscription %q: %w", id, store.ErrNotFound)
+	}
+	cur.rec.Status = st
+	return nil
+}
+
+// DeleteSubscription implements store.Store.
+func (s *Store) DeleteSubscription(ctx context.Context, id string) ([]store.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.subs[id]
+	if !ok {
+		return nil, fmt.Errorf("memstore: subscription %q: %w", id, store.ErrNotFound)
+	}
+	released := make([]store.Session, 0, len(cur.clients))
+	for clientID, sess := range cur.clients {
+		released = append(released, sess.record())
+		delete(s.sessions, clientID)
+	}
+	delete(s.subs, id)
+	slices.SortFunc(released, func(a, b store.Session) int { return cmp.Compare(a.ClientID, b.ClientID) })
+	return released, nil
+}
+
+// Subscription implements store.Store.
+func (s *Store) Subscription(ctx context.Context, id string) (store.Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Subscription{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.subs[id]
+	if !ok {
+		return store.Subscription{}, fmt.Errorf("memstore: subscription %q: %w", id, store.ErrNotFound)
+	}
+	return cur.record(), nil
+}
+
+// Subscriptions implements store.Store.
+func (s *Store) Subscriptions(ctx context.Context) ([]store.Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]store.Subscription, 0, len(s.subs))
+	for _, sub := range s.subs {
+		out = append(out, sub.record())
+	}
+	slices.SortFunc(out, func(a, b store.Subscription) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// Touch implements store.Store.
+func (s *Store) Touch(ctx context.Context, clientID string, now time.Time) (string, store.Status, error) {
+	if err := ctx.Err(); err != nil {
+		return "", store.Status{}, err
+	}
+	n := unixNano(now)
+	s.mu.Lock()
+	sess, ok := s.sessions[clientID]
+	if !ok {
+		s.mu.Unlock()
+		return "", store.Status{}, store.ErrNotFound
+	}
+	sess.touch(n)
+	id, st := sess.sub.rec.ID, sess.sub.rec.Status
+	s.mu.Unlock()
+	return id, st, nil
+}
+
+// Assign implements store.Store.
+func (s *Store) Assign(ctx context.Context, a store.Assignment) (store.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Session{}, err
+	}
+	now := unixNano(a.Now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[a.ClientID]
+	switch {
+	case !ok && a.From != "":
+		return store.Session{}, fmt.Errorf("memstore: client %q has no session, want one on %q: %w", a.ClientID, a.From, store.ErrConflict)
+	case ok && sess.sub.rec.ID != a.From:
+		return store.Session{}, fmt.Errorf("memstore: client %q is on %q, want %q: %w", a.ClientID, sess.sub.rec.ID, a.From, store.ErrConflict)
+	case ok && !a.IdleSince.IsZero() && sess.last > unixNano(a.IdleSince):
+		return store.Session{}, fmt.Errorf("memstore: client %q was active at %v, after %v: %w",
+			a.ClientID, fromUnixNano(sess.last), a.IdleSince.UTC(), store.ErrConflict)
+	}
+	to, found := s.subs[a.SubscriptionID]
+	if !found {
+		return store.Session{}, fmt.Errorf("memstore: subscription %q: %w", a.SubscriptionID, store.ErrNotFound)
+	}
+	if ok && sess.sub == to {
+		sess.touch(now)
+		return sess.record(), nil
+	}
+	if !to.rec.Status.InService(a.Now) {
+		return store.Session{}, fmt.Errorf("memstore: subscription %q is %s: %w", to.rec.ID, to.rec.Status.State, store.ErrInactive)
+	}
+	if to.rec.MaxClients > 0 && len(to.clients) >= to.rec.MaxClients {
+		return store.Session{}, fmt.Errorf("memstore: subscription %q holds %d of %d clients: %w",
+			to.rec.ID, len(to.clients), to.rec.MaxClients, store.ErrFull)
+	}
+	if ok {
+		delete(sess.sub.clients, sess.clientID)
+	} else {
+		sess = &session{clientID: strings.Clone(a.ClientID), created: now}
+		s.sessions[sess.clientID] = sess
+	}
+	sess.sub = to
+	sess.assigned = now
+	to.clients[sess.clientID] = sess
+	sess.touch(now)
+	return sess.record(), nil
+}
+
+// Release implements store.Store.
+func (s *Store) Release(ctx context.Context, clientID string, idleSince time.Time) (store.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Session{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[clientID]
+	if !ok {
+		return store.Session{}, store.ErrNotFound
+	}
+	if !idleSince.IsZero() && sess.last > unixNano(idleSince) {
+		return store.Session{}, fmt.Errorf("memstore: client %q was active at %v, after %v: %w",
+			clientID, fromUnixNano(sess.last), idleSince.UTC(), store.ErrConflict)
+	}
+	delete(s.sessions, clientID)
+	delete(sess.sub.clients, clientID)
+	return sess.record(), nil
+}
+
+// Sessions implements store.Store.
+func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	before := unixNano(q.ActiveBefore)
+	s.mu.Lock()
+	from := s.sessions
+	if q.SubscriptionID != "" {
+		sub, ok := s.subs[q.SubscriptionID]
+		if !ok {
+			s.mu.Unlock()
+			return nil, nil
+		}
+		from = sub.clients
+	}
+	var out []store.Session
+	for _, sess := range from {
+		if before == 0 || sess.last < before {
+			out = append(out, sess.record())
+		}
+	}
+	s.mu.Unlock()
+	if q.Limit > 0 && len(out) > 0 {
+		slices.SortFunc(out, func(a, b store.Session) int {
+			if c := a.LastActive.Compare(b.LastActive); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.ClientID, b.ClientID)
+		})
+		out = out[:min(q.Limit, len(out))]
+	}
+	return out, nil
+}
+
+// AddUsage implements store.Store.
+func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageRecord) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	now, hour := unixNano(u.Now), store.HourOf(u.Time)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[clientID]
+	if !ok {
+		return "", store.ErrNotFound
+	}
+	billed := sess.sub
+	if u.SubscriptionID != "" && u.SubscriptionID != billed.rec.ID {
+		if billed, ok = s.subs[u.SubscriptionID]; !ok {
+			return "", fmt.Errorf("memstore: subscription %q: %w", u.SubscriptionID, store.ErrNotFound)
+		}
+	}
+	if u.ID != "" && !s.seen.add(u.ID, now, u.Remember) {
+		return "", store.ErrDuplicate
+	}
+	billed.add(hour, u.Cost)
+	billed.last = max(billed.last, now)
+	sess.touch(now)
+	sess.requests++
+	sess.cost += u.Cost
+	sess.tokens.Add(u.Tokens)
+	if sess.model != u.Model {
+		sess.model = strings.Clone(u.Model)
+	}
+	return billed.rec.ID, nil
+}

@@ -1,0 +1,189 @@
+package authpool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/authpool/authpool/memstore"
+	"github.com/authpool/authpool/store"
+)
+
+// Pool shares subscriptions among clients. It is safe for concurrent use by
+// multiple goroutines, and several Pools (in one process or many) may share
+// one Store. A Pool starts no goroutine: the host calls Rebalance on its own
+// schedule.
+type Pool struct {
+	cfg   Config // with defaults applied
+	store store.Store
+	now   func() time.Time
+	log   *slog.Logger
+
+	closed     atomic.Bool
+	duplicates atomic.Int64 // usages refused as already recorded
+
+	refreshMu sync.Mutex   // one refresh at a time
+	builtAt   atomic.Int64 // when the view was read, Unix nanoseconds; 0: read it before use
+	mu        sync.Mutex   // guards the changing parts of the view's subscriptions, and publishing a view
+	view      atomic.Pointer[view]
+}
+
+// Option configures what a Config cannot hold.
+type Option func(*Pool)
+
+// WithStore makes the pool keep its state in s. The default is a new
+// memstore.Store: one process, nothing kept across restarts.
+func WithStore(s store.Store) Option { return func(p *Pool) { p.store = s } }
+
+// WithClock makes the pool read the time from now: tests and simulations
+// step through weeks in microseconds. The default is time.Now.
+func WithClock(now func() time.Time) Option { return func(p *Pool) { p.now = now } }
+
+// WithLogger makes the pool log to l. The default discards logs.
+func WithLogger(l *slog.Logger) Option { return func(p *Pool) { p.log = l } }
+
+// New returns a Pool with cfg's policy. It validates cfg, reporting every
+// problem at once in an error matching ErrInvalidConfig, and writes cfg's
+// subscriptions and fallback to the store: a subscription the store already
+// has (after a restart, or from another process) keeps its status, clients
+// and usage, and takes cfg's name, kind, credential, capacity and budgets.
+func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	p := &Pool{cfg: cfg, now: time.Now}
+	for _, opt := range opts {
+		opt(p)
+	}
+	if p.store == nil {
+		p.store = memstore.New()
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	recs := make([]store.Subscription, 0, len(cfg.Subscriptions)+1)
+	for _, s := range cfg.Subscriptions {
+		recs = append(recs, s.record(cfg.MaxClients))
+	}
+	if cfg.Fallback != nil {
+		recs = append(recs, fallbackRecord(*cfg.Fallback))
+	}
+	for _, rec := range recs {
+		err := p.store.CreateSubscription(ctx, rec)
+		if errors.Is(err, store.ErrExists) {
+			err = p.store.UpdateSubscription(ctx, rec)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("authpool: write subscription %q to the store: %w", rec.ID, err)
+		}
+	}
+	if err := p.refresh(ctx, p.now(), true); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Close stops the pool: later calls return ErrClosed. It does not close a
+// Store given with WithStore. Close may be called more than once.
+func (p *Pool) Close(ctx context.Context) error {
+	p.closed.Store(true)
+	return nil
+}
+
+// usable returns ErrClosed after Close.
+func (p *Pool) usable() error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Record counts what one request of the client used: in the client's
+// session and in the hourly windows of its subscription (u.SubscriptionID
+// if set, else the client's current one), which moves the subscription's
+// block and weekly use, burn rate and health. Recording a usage whose ID was
+// recorded within Config.RememberUsageIDs counts nothing and returns nil: a
+// retried request is billed once.
+//
+// Record refuses, changing nothing, a usage with a negative, NaN or infinite
+// number, no time, or a time outside the week (ErrInvalidUsage), and a
+// client without a session (ErrUnknownClient).
+func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	if err := checkText("client ID", clientID, false); err != nil {
+		return fmt.Errorf("authpool: record: %w: %w", err, ErrInvalidArgument)
+	}
+	now := p.now()
+	var rec store.UsageRecord
+	if err := u.record(now, time.Duration(p.cfg.RememberUsageIDs), &rec); err != nil {
+		return fmt.Errorf("authpool: record for client %q: %w: %w", clientID, err, ErrInvalidUsage)
+	}
+	if rec.SubscriptionID != "" {
+		if err := p.known(ctx, rec.SubscriptionID, now); err != nil {
+			return fmt.Errorf("authpool: record for client %q: SubscriptionID %q: %w", clientID, rec.SubscriptionID, err)
+		}
+	}
+	billed, err := p.store.AddUsage(ctx, clientID, rec)
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrDuplicate):
+		p.duplicates.Add(1)
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		if rec.SubscriptionID != "" && p.known(ctx, rec.SubscriptionID, now) != nil {
+			return fmt.Errorf("authpool: record for client %q: SubscriptionID %q: %w", clientID, rec.SubscriptionID, ErrNotFound)
+		}
+		return fmt.Errorf("authpool: record for client %q: %w", clientID, ErrUnknownClient)
+	default:
+		return fmt.Errorf("authpool: record for client %q: %w", clientID, err)
+	}
+	p.noteUsage(billed, &rec)
+	return nil
+}
+
+// known returns nil if the pool has a subscription with that ID, reading the
+// store again before it says ErrNotFound.
+func (p *Pool) known(ctx context.Context, id string, now time.Time) error {
+	if _, ok := p.current().byID[id]; ok {
+		return nil
+	}
+	if err := p.refresh(ctx, now, true); err != nil {
+		return err
+	}
+	if _, ok := p.current().byID[id]; !ok {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Release ends the client's session: its subscription has room for another.
+// Releasing a client without a session does nothing, so Release may be
+// called more than once.
+func (p *Pool) Release(ctx context.Context, clientID string) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	if err := checkText("client ID", clientID, false); err != nil {
+		return fmt.Errorf("authpool: release: %w: %w", err, ErrInvalidArgument)
+	}
+	sess, err := p.store.Release(ctx, clientID, time.Time{})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("authpool: release client %q: %w", clientID, err)
+	}
+	p.noteMove(sess.SubscriptionID, "", p.now())
+	return nil
+}
+
+// DuplicateRecords returns how many usages Record refused as already
+// recorded since the pool was made.
+func (p *Pool) DuplicateRecords() int64 { return p.duplicates.Load() }

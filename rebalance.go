@@ -1,0 +1,178 @@
+package authpool
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+// RebalanceReport is what one Rebalance did.
+type RebalanceReport struct {
+	Time time.Time `json:"time"`
+	// Moves are the idle clients moved, in the order they moved.
+	Moves []Move `json:"moves"`
+	// Released are the stale sessions released, ordered by client ID.
+	Released []Release `json:"released"`
+}
+
+// Move is one client Rebalance moved.
+type Move struct {
+	ClientID string `json:"clientId"`
+	From     string `json:"from"`
+	To       string `json:"to"`
+	// FromBlockUSD and ToBlockUSD are the two subscriptions' block costs
+	// that made the move: their gap was at least Rebalance.MinGapUSD.
+	FromBlockUSD float64 `json:"fromBlockUSD"`
+	ToBlockUSD   float64 `json:"toBlockUSD"`
+	Reason       Reason  `json:"reason"`
+}
+
+// Release is one stale session Rebalance released.
+type Release struct {
+	ClientID       string    `json:"clientId"`
+	SubscriptionID string    `json:"subscriptionId"`
+	LastActive     time.Time `json:"lastActive"`
+	Reason         Reason    `json:"reason"`
+}
+
+// Rebalance releases stale sessions (idle for Sessions.StaleAfter) and then
+// moves idle clients (idle for Sessions.IdleAfter) from the subscription
+// with the highest block cost to the eligible one with the lowest, while the
+// gap is at least Rebalance.MinGapUSD, at most Rebalance.MaxMoves a call,
+// never past a subscription's maximum. Moving an idle client costs nothing
+// (its prompt cache is cooling anyway) and sends its next requests where
+// there is room. A client that becomes active meanwhile is neither moved nor
+// released. The host calls Rebalance on its own schedule, e.g. every minute.
+func (p *Pool) Rebalance(ctx context.Context) (RebalanceReport, error) {
+	if err := p.usable(); err != nil {
+		return RebalanceReport{}, err
+	}
+	now := p.now()
+	report := RebalanceReport{Time: now}
+	if err := p.refresh(ctx, now, true); err != nil {
+		return report, fmt.Errorf("authpool: rebalance: %w", err)
+	}
+	if err := p.releaseStale(ctx, now, &report); err != nil {
+		return report, fmt.Errorf("authpool: rebalance: %w", err)
+	}
+	if err := p.moveIdle(ctx, now, &report); err != nil {
+		return report, fmt.Errorf("authpool: rebalance: %w", err)
+	}
+	return report, nil
+}
+
+// releaseStale releases the sessions idle for StaleAfter.
+func (p *Pool) releaseStale(ctx context.Context, now time.Time, report *RebalanceReport) error {
+	staleSince := now.Add(-time.Duration(p.cfg.Sessions.StaleAfter))
+	stale, err := p.store.Sessions(ctx, store.SessionQuery{ActiveBefore: staleSince.Add(time.Nanosecond)})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(stale, func(a, b store.Session) int { return cmp.Compare(a.ClientID, b.ClientID) })
+	for _, s := range stale {
+		released, err := p.store.Release(ctx, s.ClientID, staleSince)
+		switch {
+		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
+			continue // active again, or gone meanwhile
+		case err != nil:
+			return err
+		}
+		p.noteMove(released.SubscriptionID, "", now)
+		report.Released = append(report.Released, Release{
+			ClientID: released.ClientID, SubscriptionID: released.SubscriptionID,
+			LastActive: released.LastActive, Reason: ReasonStale,
+		})
+	}
+	return nil
+}
+
+// pair is a move Rebalance considers: from the dearest block to the cheapest.
+type pair struct {
+	from, to         string
+	fromCost, toCost store.Nanodollars
+}
+
+// moveIdle moves idle clients from dear blocks to cheap ones.
+func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceReport) error {
+	idleSince := now.Add(-time.Duration(p.cfg.Sessions.IdleAfter))
+	gap, _ := store.FromUSD(p.cfg.Rebalance.MinGapUSD)
+	drained := make(map[string]bool) // sources without an idle client left to move
+	skip := make(map[string]bool)    // clients that became active meanwhile
+	for range 4 * (p.cfg.Rebalance.MaxMoves + 1) {
+		if len(report.Moves) >= p.cfg.Rebalance.MaxMoves {
+			return nil
+		}
+		pr, ok := p.dearestPair(drained)
+		if !ok || pr.fromCost-pr.toCost < gap {
+			return nil
+		}
+		idle, err := p.store.Sessions(ctx, store.SessionQuery{
+			SubscriptionID: pr.from, ActiveBefore: idleSince.Add(time.Nanosecond), Limit: p.cfg.Rebalance.MaxMoves + len(skip),
+		})
+		if err != nil {
+			return err
+		}
+		moved, retarget := false, false
+		for _, s := range idle {
+			if skip[s.ClientID] {
+				continue
+			}
+			_, err := p.store.Assign(ctx, store.Assignment{
+				ClientID: s.ClientID, SubscriptionID: pr.to, From: pr.from, IdleSince: idleSince, Now: now,
+			})
+			switch {
+			case errors.Is(err, store.ErrConflict):
+				skip[s.ClientID] = true
+				continue
+			case errors.Is(err, store.ErrFull), errors.Is(err, store.ErrInactive), errors.Is(err, store.ErrNotFound):
+				if err := p.reload(ctx, pr.to, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				retarget = true
+			case err != nil:
+				return err
+			default:
+				moved = true
+				p.noteMove(pr.from, pr.to, now)
+				report.Moves = append(report.Moves, Move{
+					ClientID: s.ClientID, From: pr.from, To: pr.to,
+					FromBlockUSD: pr.fromCost.USD(), ToBlockUSD: pr.toCost.USD(), Reason: ReasonBlockGap,
+				})
+			}
+			break
+		}
+		if !moved && !retarget {
+			drained[pr.from] = true
+		}
+	}
+	return nil
+}
+
+// dearestPair returns the subscription with the highest block cost that has
+// clients (and is not drained) and the eligible one with the lowest block
+// cost (ties: fewer clients, then ID).
+func (p *Pool) dearestPair(drained map[string]bool) (pair, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var from, to *subView
+	for _, sv := range p.current().subs {
+		p.fold(sv)
+		if sv.rec.Clients > 0 && !drained[sv.rec.ID] &&
+			(from == nil || sv.m.blockCost > from.m.blockCost) {
+			from = sv
+		}
+		if sv.why() == "" && (to == nil || sv.m.blockCost < to.m.blockCost ||
+			sv.m.blockCost == to.m.blockCost && sv.rec.Clients < to.rec.Clients) {
+			to = sv
+		}
+	}
+	if from == nil || to == nil || from == to {
+		return pair{}, false
+	}
+	return pair{from: from.rec.ID, to: to.rec.ID, fromCost: from.m.blockCost, toCost: to.m.blockCost}, true
+}

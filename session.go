@@ -1,0 +1,78 @@
+package authpool
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+// SessionState is a session's activity: active, idle or stale.
+type SessionState uint8
+
+// The states of a session, by the time since its last activity.
+const (
+	// SessionActive: active within Sessions.IdleAfter (5 minutes by default).
+	SessionActive SessionState = iota
+	// SessionIdle: not active within IdleAfter; Rebalance may move it.
+	SessionIdle
+	// SessionStale: not active within Sessions.StaleAfter (30 minutes by
+	// default); Rebalance releases it.
+	SessionStale
+)
+
+var sessionStateNames = [...]string{SessionActive: "active", SessionIdle: "idle", SessionStale: "stale"}
+
+// String returns "active", "idle" or "stale".
+func (s SessionState) String() string {
+	if int(s) < len(sessionStateNames) {
+		return sessionStateNames[s]
+	}
+	return fmt.Sprintf("SessionState(%d)", uint8(s))
+}
+
+// MarshalText returns the state's name.
+func (s SessionState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// sessionState returns the state at now of a session last active at last.
+func sessionState(last, now time.Time, p SessionPolicy) SessionState {
+	switch idle := now.Sub(last); {
+	case idle >= time.Duration(p.StaleAfter):
+		return SessionStale
+	case idle >= time.Duration(p.IdleAfter):
+		return SessionIdle
+	}
+	return SessionActive
+}
+
+// SessionStatus is a client's session as Snapshot and RemoveSubscription
+// report it.
+type SessionStatus struct {
+	ClientID       string       `json:"clientId"`
+	SubscriptionID string       `json:"subscriptionId"`
+	State          SessionState `json:"state"`
+	// Created is when the client arrived, Assigned when it joined its
+	// subscription, LastActive its latest allocation or usage.
+	Created    time.Time `json:"created"`
+	Assigned   time.Time `json:"assigned"`
+	LastActive time.Time `json:"lastActive"`
+	Requests   int64     `json:"requests"`
+	CostUSD    float64   `json:"costUSD"`
+	Tokens     Tokens    `json:"tokens"`
+	Model      string    `json:"model,omitempty"`
+}
+
+func (p *Pool) sessionStatus(s store.Session, now time.Time) SessionStatus {
+	return SessionStatus{
+		ClientID:       s.ClientID,
+		SubscriptionID: s.SubscriptionID,
+		State:          sessionState(s.LastActive, now, p.cfg.Sessions),
+		Created:        s.Created,
+		Assigned:       s.Assigned,
+		LastActive:     s.LastActive,
+		Requests:       s.Requests,
+		CostUSD:        s.Cost.USD(),
+		Tokens:         s.Tokens,
+		Model:          s.Model,
+	}
+}

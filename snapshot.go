@@ -1,0 +1,145 @@
+package authpool
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+// Snapshot is the pool at one instant, read from the store: every
+// subscription with its use, health and status, and every session. It holds
+// no secret and marshals to JSON as is.
+type Snapshot struct {
+	Time          time.Time            `json:"time"`
+	Subscriptions []SubscriptionStatus `json:"subscriptions"`
+	// Fallback is the fallback's status; nil without a fallback.
+	Fallback *SubscriptionStatus `json:"fallback,omitempty"`
+	Sessions []SessionStatus     `json:"sessions"`
+	// DuplicateRecords counts the usages this pool refused as already
+	// recorded.
+	DuplicateRecords int64 `json:"duplicateRecords"`
+}
+
+// SubscriptionStatus is a subscription's state and numbers at one instant.
+type SubscriptionStatus struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	Kind Kind   `json:"kind"`
+	// Status is the effective status: a limit whose time has passed shows as
+	// active.
+	Status Status `json:"status"`
+	// Eligible says whether it takes new clients; Ineligible says why not.
+	Eligible   bool    `json:"eligible"`
+	Ineligible Reason  `json:"ineligible,omitempty"`
+	Health     float64 `json:"health"`
+	Clients    int     `json:"clients"`
+	MaxClients int     `json:"maxClients"`
+	// Block is the current 5-hour block (zero Window in anchored mode when no
+	// block is running), Week the rolling week; Day is the UTC day, for the
+	// fallback only.
+	Block UsageWindow  `json:"block"`
+	Week  UsageWindow  `json:"week"`
+	Day   *UsageWindow `json:"day,omitempty"`
+	// BurnRateUSDPerHour is the spending of the last 60 minutes.
+	BurnRateUSDPerHour float64 `json:"burnRateUSDPerHour"`
+	// ExhaustsAt is the earliest time a budget runs out at the burn rate
+	// (see UsageWindow.ExhaustsAt); zero if none does.
+	ExhaustsAt time.Time `json:"exhaustsAt,omitzero"`
+	LastActive time.Time `json:"lastActive,omitzero"`
+}
+
+// UsageWindow is the spending of one budget period.
+type UsageWindow struct {
+	Window
+	CostUSD   float64 `json:"costUSD"`
+	BudgetUSD float64 `json:"budgetUSD"` // 0: no budget
+	// Percent is CostUSD as a percentage of BudgetUSD; 0 without a budget.
+	Percent float64 `json:"percent"`
+	// ExhaustsAt is when the budget runs out if spending goes on at the burn
+	// rate; zero if it does not run out before the window ends (or has no
+	// budget). A spent budget shows the snapshot's time.
+	ExhaustsAt time.Time `json:"exhaustsAt,omitzero"`
+}
+
+func usageWindow(w Window, cost, budget store.Nanodollars, now time.Time, rate float64, end time.Time) UsageWindow {
+	u := UsageWindow{Window: w, CostUSD: cost.USD(), BudgetUSD: budget.USD()}
+	if budget > 0 {
+		u.Percent = 100 * cost.USD() / budget.USD()
+		u.ExhaustsAt = exhaustion(now, cost, budget, rate, end)
+	}
+	return u
+}
+
+// Snapshot reads the pool from the store: subscriptions ordered by ID,
+// sessions ordered by client ID.
+func (p *Pool) Snapshot(ctx context.Context) (Snapshot, error) {
+	if err := p.usable(); err != nil {
+		return Snapshot{}, err
+	}
+	now := p.now()
+	recs, err := p.store.Subscriptions(ctx)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("authpool: snapshot: %w", err)
+	}
+	sessions, err := p.store.Sessions(ctx, store.SessionQuery{})
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("authpool: snapshot: %w", err)
+	}
+	snap := Snapshot{Time: now, Subscriptions: make([]SubscriptionStatus, 0, len(recs)),
+		Sessions: make([]SessionStatus, 0, len(sessions)), DuplicateRecords: p.duplicates.Load()}
+	for _, rec := range recs {
+		st := p.subscriptionStatus(rec, now)
+		if rec.ID == FallbackID {
+			if p.cfg.Fallback != nil {
+				snap.Fallback = &st
+			}
+			continue
+		}
+		snap.Subscriptions = append(snap.Subscriptions, st)
+	}
+	slices.SortFunc(sessions, func(a, b store.Session) int { return cmp.Compare(a.ClientID, b.ClientID) })
+	for _, s := range sessions {
+		snap.Sessions = append(snap.Sessions, p.sessionStatus(s, now))
+	}
+	return snap, nil
+}
+
+// subscriptionStatus derives a subscription's status at now from its record.
+func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time) SubscriptionStatus {
+	sv := p.newSubView(rec, now)
+	rate := sv.m.burnRate(now)
+	status := rec.Status
+	if status.InService(now) {
+		status = Status{}
+	}
+	st := SubscriptionStatus{
+		ID: rec.ID, Name: rec.Name, Kind: Kind(rec.Kind), Status: status,
+		Eligible: sv.why() == "", Ineligible: sv.why(), Health: sv.health,
+		Clients: rec.Clients, MaxClients: rec.MaxClients,
+		Block:              usageWindow(sv.m.block, sv.m.blockCost, rec.BlockBudget, now, rate, sv.m.block.End),
+		Week:               usageWindow(weekWindow(now), sv.m.week, rec.WeeklyBudget, now, rate, time.Time{}),
+		BurnRateUSDPerHour: rate,
+		LastActive:         rec.LastActive,
+	}
+	if rec.ID == FallbackID {
+		day := usageWindow(dayWindow(now), sv.m.day, rec.DailyBudget, now, rate, dayWindow(now).End)
+		st.Day = &day
+	}
+	for _, w := range []UsageWindow{st.Block, st.Week, dayOrZero(st.Day)} {
+		if !w.ExhaustsAt.IsZero() && (st.ExhaustsAt.IsZero() || w.ExhaustsAt.Before(st.ExhaustsAt)) {
+			st.ExhaustsAt = w.ExhaustsAt
+		}
+	}
+	return st
+}
+
+func dayOrZero(w *UsageWindow) UsageWindow {
+	if w == nil {
+		return UsageWindow{}
+	}
+	return *w
+}

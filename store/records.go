@@ -1,0 +1,282 @@
+package store
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+)
+
+// WeekHours is how many hourly usage buckets a store keeps per subscription:
+// the rolling week the pool budgets against.
+const WeekHours = 168
+
+// Secret is a credential: an API key or an OAuth token. Its String, GoString,
+// JSON, text and slog forms are redacted, so a Secret that reaches a log line,
+// an error or a JSON document shows as [REDACTED]. Reveal returns the value
+// for the one place that needs it: the request sent upstream.
+type Secret string
+
+const redacted = "[REDACTED]"
+
+// Reveal returns the secret's value.
+func (s Secret) Reveal() string { return string(s) }
+
+// String returns "[REDACTED]" (or "" when the secret is empty).
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString returns the redacted form, so %#v does not show the secret.
+func (s Secret) GoString() string { return fmt.Sprintf("store.Secret(%q)", s.String()) }
+
+// Format writes the redacted form for every fmt verb.
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = f.Write([]byte(s.GoString()))
+		return
+	}
+	_, _ = f.Write([]byte(s.String()))
+}
+
+// MarshalText returns the redacted form; it is also what encoding/json writes.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// LogValue makes log/slog print the redacted form.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Nanodollars is an amount of money in billionths of a US dollar. Costs are
+// kept as integers so that sums are exact and a window's total is the same
+// whichever order its usages arrived in.
+type Nanodollars int64
+
+// MaxUSD is the largest amount FromUSD accepts: a million dollars, far above
+// any single request and far below where int64 nanodollars overflow.
+const MaxUSD = 1e6
+
+// FromUSD converts dollars to Nanodollars, rounding to the nearest
+// nanodollar. It refuses NaN, infinities, negative amounts and amounts above
+// MaxUSD.
+func FromUSD(usd float64) (Nanodollars, error) {
+	switch {
+	case math.IsNaN(usd):
+		return 0, fmt.Errorf("amount is NaN")
+	case math.IsInf(usd, 0):
+		return 0, fmt.Errorf("amount %v is infinite", usd)
+	case usd < 0:
+		return 0, fmt.Errorf("amount %v is negative", usd)
+	case usd > MaxUSD:
+		return 0, fmt.Errorf("amount %v is above the maximum of %v", usd, float64(MaxUSD))
+	}
+	return Nanodollars(math.Round(usd * 1e9)), nil
+}
+
+// USD returns the amount in dollars.
+func (n Nanodollars) USD() float64 { return float64(n) / 1e9 }
+
+// Tokens counts the tokens of one request or of many added together.
+type Tokens struct {
+	Input      int64 `json:"input"`
+	Output     int64 `json:"output"`
+	CacheWrite int64 `json:"cacheWrite"`
+	CacheRead  int64 `json:"cacheRead"`
+}
+
+// Add adds u to t.
+func (t *Tokens) Add(u Tokens) {
+	t.Input += u.Input
+	t.Output += u.Output
+	t.CacheWrite += u.CacheWrite
+	t.CacheRead += u.CacheRead
+}
+
+// Total is the sum of all four kinds.
+func (t Tokens) Total() int64 { return t.Input + t.Output + t.CacheWrite + t.CacheRead }
+
+// State is whether a subscription serves clients.
+type State uint8
+
+// The states of a subscription. The zero State is Active.
+const (
+	// Active serves clients.
+	Active State = iota
+	// Limited is out of service until its Status.Until, then back by itself.
+	Limited
+	// Disabled is out of service until someone enables it.
+	Disabled
+)
+
+var stateNames = [...]string{Active: "active", Limited: "limited", Disabled: "disabled"}
+
+// String returns "active", "limited" or "disabled".
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// MarshalText returns the state's name.
+func (s State) MarshalText() ([]byte, error) {
+	if int(s) >= len(stateNames) {
+		return nil, fmt.Errorf("store: unknown state %d", uint8(s))
+	}
+	return []byte(stateNames[s]), nil
+}
+
+// UnmarshalText parses a state's name.
+func (s *State) UnmarshalText(b []byte) error {
+	for i, name := range stateNames {
+		if string(b) == name {
+			*s = State(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("store: unknown state %q (want active, limited or disabled)", b)
+}
+
+// Status is a subscription's state with the time it ends and why it was set.
+type Status struct {
+	State State `json:"state"`
+	// Until is when a Limited subscription returns to service.
+	Until time.Time `json:"until,omitzero"`
+	// Reason says why the state was set, e.g. the upstream's error.
+	Reason string `json:"reason,omitempty"`
+}
+
+// InService reports whether the subscription serves clients at now: it is
+// Active, or Limited and its Until has passed.
+func (s Status) InService(now time.Time) bool {
+	switch s.State {
+	case Active:
+		return true
+	case Limited:
+		return !now.Before(s.Until)
+	default:
+		return false
+	}
+}
+
+// Bucket is a subscription's usage in one UTC hour.
+type Bucket struct {
+	// Hour is the bucket's hour: whole hours since the Unix epoch (see HourOf).
+	Hour     int64       `json:"hour"`
+	Cost     Nanodollars `json:"cost"`
+	Requests int64       `json:"requests"`
+}
+
+// HourOf returns t's hour as whole hours since the Unix epoch, rounded down.
+func HourOf(t time.Time) int64 {
+	s := t.Unix()
+	h := s / 3600
+	if s%3600 < 0 {
+		h--
+	}
+	return h
+}
+
+// HourStart returns the start of hour h (see HourOf) in UTC.
+func HourStart(h int64) time.Time { return time.Unix(h*3600, 0).UTC() }
+
+// Subscription is one account the pool shares: its configuration, its
+// status, and what the store keeps for it.
+type Subscription struct {
+	// ID names the subscription; it is the key of every record about it.
+	ID string `json:"id"`
+	// Name is for people.
+	Name string `json:"name,omitempty"`
+	// Kind is the plan: "pro", "max5x", "max20x" or "api" (opaque to stores).
+	Kind string `json:"kind,omitempty"`
+	// Credential authenticates requests made on the subscription.
+	Credential Secret `json:"credential,omitzero"`
+	// MaxClients caps the clients assigned at once; 0 means no cap.
+	MaxClients int `json:"maxClients"`
+	// WeeklyBudget, BlockBudget and DailyBudget are spending budgets over the
+	// rolling week, the 5-hour block and the UTC day; 0 means none.
+	WeeklyBudget Nanodollars `json:"weeklyBudget"`
+	BlockBudget  Nanodollars `json:"blockBudget"`
+	DailyBudget  Nanodollars `json:"dailyBudget"`
+	// Status says whether it serves clients.
+	Status Status `json:"status"`
+
+	// The fields below are kept by the store; CreateSubscription and
+	// UpdateSubscription ignore them.
+
+	// Clients is the number of sessions assigned to the subscription.
+	Clients int `json:"clients"`
+	// LastActive is the latest activity of any client while on it.
+	LastActive time.Time `json:"lastActive,omitzero"`
+	// Usage holds the non-empty hourly buckets of the last WeekHours hours
+	// (counted back from the newest bucket), oldest first.
+	Usage []Bucket `json:"usage,omitempty"`
+}
+
+// Session is a client's stay in the pool: the subscription it is assigned to
+// and what it has used since it arrived.
+type Session struct {
+	ClientID       string `json:"clientId"`
+	SubscriptionID string `json:"subscriptionId"`
+	// Created is when the client was first assigned; Assigned is when it
+	// joined its current subscription; LastActive is its latest Touch,
+	// Assign or usage.
+	Created    time.Time   `json:"created"`
+	Assigned   time.Time   `json:"assigned"`
+	LastActive time.Time   `json:"lastActive"`
+	Requests   int64       `json:"requests"`
+	Cost       Nanodollars `json:"cost"`
+	Tokens     Tokens      `json:"tokens"`
+	// Model is the model of the latest usage.
+	Model string `json:"model,omitempty"`
+}
+
+// Assignment asks a store to put a client on a subscription, on condition
+// that the client is where the caller believes it is.
+type Assignment struct {
+	ClientID       string
+	SubscriptionID string
+	// From is the subscription the client must be on now; "" means the client
+	// must have no session.
+	From string
+	// IdleSince, when set, also requires the client's LastActive to be at or
+	// before it (Rebalance moves idle clients only).
+	IdleSince time.Time
+	// Now is the time of the assignment: the session's Assigned time and the
+	// instant at which the subscription's status is judged.
+	Now time.Time
+}
+
+// UsageRecord is one request's usage, as a store adds it.
+type UsageRecord struct {
+	// ID identifies the request (the API's message or request id). A usage
+	// whose ID the store remembers is refused with ErrDuplicate. "" means the
+	// usage has no ID and is never de-duplicated.
+	ID string
+	// SubscriptionID is the subscription billed; "" means the client's
+	// current one. Set it when the request was made before the client moved.
+	SubscriptionID string
+	// Time is when the usage happened; it lands in the bucket of its hour.
+	Time   time.Time
+	Cost   Nanodollars
+	Tokens Tokens
+	Model  string
+	// Now is the time of recording: the session's activity time and the
+	// start of the ID's remembrance.
+	Now time.Time
+	// Remember is how long the ID is remembered; it must be positive when
+	// ID is set.
+	Remember time.Duration
+}
+
+// SessionQuery selects sessions.
+type SessionQuery struct {
+	// SubscriptionID, when set, selects the sessions on that subscription.
+	SubscriptionID string
+	// ActiveBefore, when set, selects sessions last active before it.
+	ActiveBefore time.Time
+	// Limit, when positive, returns at most Limit sessions: those with the
+	// oldest LastActive, oldest first (ties by ClientID).
+	Limit int
+}

@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// The errors a Store returns. Implementations may wrap them with context;
+// test for them with errors.Is.
+var (
+	// ErrNotFound: no subscription with that ID, or no session for that client.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists: CreateSubscription with an ID that is taken.
+	ErrExists = errors.New("store: already exists")
+	// ErrFull: the subscription holds its MaxClients.
+	ErrFull = errors.New("store: subscription is full")
+	// ErrInactive: the subscription is not in service (limited or disabled).
+	ErrInactive = errors.New("store: subscription is not in service")
+	// ErrConflict: the client's session is not what the conditional call
+	// expected (it moved, left, arrived or became active meanwhile).
+	ErrConflict = errors.New("store: session changed meanwhile")
+	// ErrDuplicate: a usage with that ID was already added.
+	ErrDuplicate = errors.New("store: usage already recorded")
+	// ErrUnavailable: the store's backend cannot be reached. Nothing was
+	// changed, or the change was made whole: a store never half-applies an
+	// operation.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// Store persists an authpool's subscriptions, sessions and usage windows.
+//
+// A Store's methods may be called concurrently by multiple goroutines, and,
+// for a shared store, by multiple processes; every method is atomic: it
+// happens entirely or not at all, and no other call observes it half done.
+// Every method takes a context and returns its error (wrapped or not) when the
+// context ends first. Errors other than the sentinels above are for system
+// failures. A Store never chooses: it stores, checks the conditions it is
+// given, and answers.
+//
+// Times are passed in by the caller (the pool's clock); a Store does not read
+// a clock except to expire records it keeps for a duration.
+type Store interface {
+	// CreateSubscription adds sub with no clients and no usage. It returns
+	// ErrExists if the ID is taken. The store-kept fields of sub are ignored.
+	CreateSubscription(ctx context.Context, sub Subscription) error
+
+	// UpdateSubscription replaces the configuration of an existing
+	// subscription (Name, Kind, Credential, MaxClients and the budgets),
+	// keeping its status, clients and usage. Lowering MaxClients below
+	// Clients keeps the clients it has. It returns ErrNotFound if there is no
+	// subscription with sub.ID.
+	UpdateSubscription(ctx context.Context, sub Subscription) error
+
+	// SetStatus sets a subscription's status. It returns ErrNotFound if
+	// there is no such subscription.
+	SetStatus(ctx context.Context, id string, st Status) error
+
+	// DeleteSubscription removes a subscription, its usage and its sessions,
+	// and returns the sessions it released. It returns ErrNotFound if there
+	// is no such subscription.
+	DeleteSubscription(ctx context.Context, id string) ([]Session, error)
+
+	// Subscription returns one subscription with its store-kept fields. It
+	// returns ErrNotFound if there is none with that ID.
+	Subscription(ctx context.Context, id string) (Subscription, error)
+
+	// Subscriptions returns every subscription with its store-kept fields,
+	// ordered by ID.
+	Subscriptions(ctx context.Context) ([]Subscription, error)
+
+	// Touch marks the client's session active at now (LastActive never moves
+	// back) and returns the ID of its subscription with that subscription's
+	// current status: the sticky path of an allocation, in one step. It
+	// returns ErrNotFound if the client has no session.
+	Touch(ctx context.Context, clientID string, now time.Time) (subscriptionID string, st Status, err error)
+
+	// Assign puts a.ClientID on a.SubscriptionID, if and only if the client
+	// is on a.From ("" meaning it has no session) and, when a.IdleSince is
+	// set, was last active at or before it (else ErrConflict); the target
+	// exists (else ErrNotFound); its status is in service at a.Now (else
+	// ErrInactive); and it holds fewer than its MaxClients (else ErrFull),
+	// unless the client is already on it. A client that moves leaves its old
+	// subscription's count; its session keeps its totals and gets Assigned
+	// a.Now. A new session is Created, Assigned and LastActive at a.Now.
+	// Assign returns the session as it is after the call.
+	Assign(ctx context.Context, a Assignment) (Session, error)
+
+	// Release ends the client's session and returns it. When idleSince is
+	// set, it releases only a session last active at or before idleSince
+	// (else ErrConflict). It returns ErrNotFound if the client has no
+	// session, so a second Release of the same client returns ErrNotFound.
+	Release(ctx context.Context, clientID string, idleSince time.Time) (Session, error)
+
+	// Sessions returns the sessions q selects, in no particular order unless
+	// q.Limit is positive (see SessionQuery).
+	Sessions(ctx context.Context, q SessionQuery) ([]Session, error)
+
+	// AddUsage adds u to the client's session (cost, tokens, one request,
+	// Model, LastActive at u.Now) and to the hourly bucket of u.Time of the
+	// subscription billed (u.SubscriptionID, or the session's). A bucket
+	// older than WeekHours hours before the subscription's newest bucket is
+	// not kept; the session counts the usage regardless. It returns
+	// ErrNotFound if the client has no session or u.SubscriptionID does not
+	// exist, and ErrDuplicate, changing nothing, if u.ID is remembered: an
+	// ID is remembered from u.Now for at least u.Remember (an implementation
+	// may remember it up to twice as long). It returns the ID of the
+	// subscription billed.
+	AddUsage(ctx context.Context, clientID string, u UsageRecord) (subscriptionID string, err error)
+}

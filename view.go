@@ -1,0 +1,324 @@
+package authpool
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+// view is the pool's picture of its subscriptions: what selection reads. It
+// is read from the store every Config.RefreshInterval and kept current in
+// between by this pool's own changes, so it may lag other processes' changes
+// by up to an interval. Limits do not depend on it: the store checks
+// capacity and status itself. A view's maps and slices never change once it
+// is published; a refresh publishes a new one.
+type view struct {
+	subs     []*subView
+	byID     map[string]*subView // subs and the fallback
+	fallback *subView            // nil without a fallback in the Config
+}
+
+// subView is one subscription in the view. Its configuration (rec's ID,
+// Kind, Credential, MaxClients and budgets) never changes; the Pool's mu
+// guards the rest but for verdict and active, which the sticky path of
+// Allocate reads without the lock.
+type subView struct {
+	rec      store.Subscription // without Usage, which is in ring; LastActive is in active
+	ring     hourly
+	m        metrics
+	health   float64
+	unscored bool   // health is behind the numbers: score before reading it
+	hard     Reason // why it cannot keep its clients; "" if it can
+	soft     bool   // over the weekly threshold: no new clients while others can take them
+	full     bool
+
+	verdict atomic.Uint32 // code of hard<<1 | soft, published by classify
+	active  atomic.Int64  // latest activity of its clients, Unix nanoseconds
+
+	// Usage noted without the lock (see noteUsage): pending is the cost of
+	// hour pendHour not yet folded into ring and m; room is how much may
+	// pend before a budget could be crossed, which needs the lock.
+	pendHour atomic.Int64
+	pending  atomic.Int64
+	room     atomic.Int64
+}
+
+// hardReasons are the reasons a subscription cannot keep its clients, by
+// the codes subView.verdict publishes.
+var hardReasons = [...]Reason{
+	codeLimited: ReasonLimited, codeDisabled: ReasonDisabled, codeGone: ReasonGone,
+	codeDaySpent: ReasonDaySpent, codeBlockSpent: ReasonBlockSpent, codeWeekSpent: ReasonWeekSpent,
+}
+
+// The codes of hardReasons; 0 is none.
+const (
+	codeLimited = iota + 1
+	codeDisabled
+	codeGone
+	codeDaySpent
+	codeBlockSpent
+	codeWeekSpent
+)
+
+// markActive moves the subscription's latest activity forward to now.
+func (sv *subView) markActive(now int64) {
+	for {
+		last := sv.active.Load()
+		if now <= last || sv.active.CompareAndSwap(last, now) {
+			return
+		}
+	}
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// current returns the published view.
+func (p *Pool) current() *view { return p.view.Load() }
+
+// invalidate makes the next call that reads the view read the store first.
+func (p *Pool) invalidate() { p.builtAt.Store(0) }
+
+// stale reports whether the view must be read again at now.
+func (p *Pool) stale(now time.Time) bool {
+	built := p.builtAt.Load()
+	age := now.UnixNano() - built
+	return built == 0 || age < 0 || age >= int64(p.cfg.RefreshInterval)
+}
+
+// refresh reads the view from the store if it is stale at now, or always
+// when force is set. Without force, a caller finding another refresh in
+// progress goes on with the current view.
+func (p *Pool) refresh(ctx context.Context, now time.Time, force bool) error {
+	if !force {
+		if !p.stale(now) || !p.refreshMu.TryLock() {
+			return nil
+		}
+	} else {
+		p.refreshMu.Lock()
+	}
+	defer p.refreshMu.Unlock()
+	recs, err := p.store.Subscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("authpool: read subscriptions: %w", err)
+	}
+	v := &view{subs: make([]*subView, 0, len(recs)), byID: make(map[string]*subView, len(recs))}
+	for _, rec := range recs {
+		sv := p.newSubView(rec, now)
+		v.byID[rec.ID] = sv
+		if rec.ID == FallbackID {
+			if p.cfg.Fallback != nil {
+				v.fallback = sv
+			}
+			continue
+		}
+		v.subs = append(v.subs, sv)
+	}
+	p.mu.Lock()
+	p.view.Store(v)
+	p.mu.Unlock()
+	p.builtAt.Store(now.UnixNano())
+	return nil
+}
+
+// newSubView returns a subscription's view at now from its record.
+func (p *Pool) newSubView(rec store.Subscription, now time.Time) *subView {
+	sv := &subView{rec: rec}
+	sv.ring.load(rec.Usage)
+	sv.rec.Usage = nil
+	sv.active.Store(nanos(rec.LastActive))
+	sv.m = measure(&sv.ring, now, p.cfg.Block)
+	p.judge(sv, now)
+	return sv
+}
+
+// reload reads one subscription again after the store refused a choice the
+// view made, so that the view stops offering it.
+func (p *Pool) reload(ctx context.Context, id string, now time.Time) error {
+	rec, err := p.store.Subscription(ctx, id)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sv := p.current().byID[id]
+	if sv == nil {
+		return err
+	}
+	if err != nil {
+		// Gone (or unreadable): stop offering it until the next refresh.
+		sv.hard = ReasonGone
+		sv.verdict.Store(codeGone << 1)
+		return err
+	}
+	sv.ring.load(rec.Usage)
+	sv.rec.Status, sv.rec.Clients = rec.Status, rec.Clients
+	sv.markActive(nanos(rec.LastActive))
+	sv.m = measure(&sv.ring, now, p.cfg.Block)
+	p.judge(sv, now)
+	return nil
+}
+
+// judge sets a subscription's eligibility and health at now.
+func (p *Pool) judge(sv *subView, now time.Time) {
+	p.classify(sv, now)
+	p.score(sv, now)
+}
+
+// classify sets a subscription's eligibility at now, measuring it again if
+// now is in another hour, and publishes it for the sticky path. mu must be
+// held (or sv not yet shared).
+func (p *Pool) classify(sv *subView, now time.Time) {
+	p.fold(sv)
+	if store.HourOf(now) != sv.m.hour {
+		sv.m = measure(&sv.ring, now, p.cfg.Block)
+	}
+	rec := &sv.rec
+	var code uint32
+	soft := false
+	switch {
+	case !rec.Status.InService(now):
+		code = codeDisabled
+		if rec.Status.State == Limited {
+			code = codeLimited
+		}
+	case rec.DailyBudget > 0 && sv.m.day >= rec.DailyBudget:
+		code = codeDaySpent
+	case rec.BlockBudget > 0 && sv.m.blockCost >= rec.BlockBudget:
+		code = codeBlockSpent
+	case rec.WeeklyBudget > 0 && sv.m.week >= rec.WeeklyBudget:
+		code = codeWeekSpent
+	case rec.WeeklyBudget > 0 && sv.m.week.USD() >= p.cfg.WeeklyThreshold*rec.WeeklyBudget.USD():
+		soft = true
+	}
+	sv.hard, sv.soft = hardReasons[code], soft
+	sv.full = rec.MaxClients > 0 && rec.Clients >= rec.MaxClients
+	v := code << 1
+	if soft {
+		v |= 1
+	}
+	sv.verdict.Store(v)
+	sv.room.Store(p.room(sv, code, soft))
+	sv.pendHour.Store(sv.m.hour)
+}
+
+// room returns how much more sv may spend before a budget or the weekly
+// threshold could change its eligibility. mu must be held.
+func (p *Pool) room(sv *subView, code uint32, soft bool) int64 {
+	if code != 0 {
+		return math.MaxInt64 // spending more does not bring it back
+	}
+	if !sv.m.blockActive && sv.rec.BlockBudget > 0 {
+		return 0 // the next usage starts a block
+	}
+	room := int64(math.MaxInt64)
+	left := func(budget, used store.Nanodollars) {
+		if budget > 0 {
+			room = min(room, int64(budget-used))
+		}
+	}
+	left(sv.rec.BlockBudget, sv.m.blockCost)
+	left(sv.rec.WeeklyBudget, sv.m.week)
+	left(sv.rec.DailyBudget, sv.m.day)
+	if !soft && sv.rec.WeeklyBudget > 0 {
+		threshold, _ := store.FromUSD(p.cfg.WeeklyThreshold * sv.rec.WeeklyBudget.USD())
+		left(threshold, sv.m.week)
+	}
+	return room
+}
+
+// fold moves the usage noted without the lock into ring and m. mu must be
+// held.
+func (p *Pool) fold(sv *subView) {
+	c := store.Nanodollars(sv.pending.Swap(0))
+	if c == 0 {
+		return
+	}
+	h := sv.pendHour.Load()
+	sv.ring.add(h, c)
+	sv.m.add(&sv.ring, h, c, p.cfg.Block)
+	sv.unscored = true
+}
+
+// score sets a subscription's health at now. mu must be held (or sv not yet
+// shared).
+func (p *Pool) score(sv *subView, now time.Time) {
+	p.fold(sv)
+	rec := &sv.rec
+	sv.health = health(healthInput{
+		weeklyUsed:   sv.m.week.USD(),
+		weeklyBudget: rec.WeeklyBudget.USD(),
+		blockUsed:    sv.m.blockCost.USD(),
+		blockBudget:  rec.BlockBudget.USD(),
+		blockHours:   float64(p.cfg.Block.Hours),
+		clients:      rec.Clients,
+		burnRate:     sv.m.burnRate(now),
+		idle:         now.UnixNano()-sv.active.Load() >= int64(p.cfg.Sessions.IdleAfter),
+	}, p.cfg.Health)
+	sv.unscored = false
+}
+
+// why returns the reason a subscription takes no new client, or "".
+func (sv *subView) why() Reason {
+	switch {
+	case sv.hard != "":
+		return sv.hard
+	case sv.soft:
+		return ReasonWeeklyThreshold
+	case sv.full:
+		return ReasonFull
+	}
+	return ""
+}
+
+// noteMove updates the view after the store moved a client from one
+// subscription ("" for none) to another ("" when released).
+func (p *Pool) noteMove(from, to string, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v := p.current()
+	if sv := v.byID[from]; sv != nil && from != "" {
+		sv.rec.Clients = max(0, sv.rec.Clients-1)
+		p.judge(sv, now)
+	}
+	if sv := v.byID[to]; sv != nil && to != "" {
+		sv.rec.Clients++
+		sv.markActive(now.UnixNano())
+		p.judge(sv, now)
+	}
+}
+
+// noteUsage updates the view after the store added a usage. While the usage
+// falls in the current hour and leaves room under every budget threshold it
+// only adds to the subscription's pending cost, without the lock; the next
+// reader under the lock folds it in. A usage noted as an hour turns may be
+// folded into the next hour: the view is a picture, the store keeps count.
+func (p *Pool) noteUsage(id string, u *store.UsageRecord) {
+	sv := p.current().byID[id]
+	if sv == nil {
+		return
+	}
+	sv.markActive(u.Now.UnixNano())
+	hour := store.HourOf(u.Time)
+	pending := hour == sv.pendHour.Load() && hour == store.HourOf(u.Now)
+	if pending && sv.pending.Add(int64(u.Cost)) < sv.room.Load() {
+		return
+	}
+	p.mu.Lock()
+	if !pending {
+		p.fold(sv)
+		if store.HourOf(u.Now) != sv.m.hour {
+			sv.m = measure(&sv.ring, u.Now, p.cfg.Block)
+		}
+		sv.ring.add(hour, u.Cost)
+		sv.m.add(&sv.ring, hour, u.Cost, p.cfg.Block)
+	}
+	p.classify(sv, u.Now) // folds the pending cost
+	sv.unscored = true
+	p.mu.Unlock()
+}
