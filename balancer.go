@@ -200,7 +200,8 @@ func (p *Pool) stickyVerdict(sv *subView, st Status, now time.Time) (Reason, boo
 	v := sv.verdict.Load()
 	code := v >> 1
 	outOfService := code == codeLimited || code == codeDisabled
-	if n-sv.active.Load() < int64(p.cfg.Sessions.IdleAfter) && st.InService(now) != outOfService {
+	if n-sv.active.Load() < int64(p.cfg.Sessions.IdleAfter) && st.InService(now) != outOfService &&
+		sv.pendHour.Load() == store.HourOf(now) {
 		sv.markActive(n)
 		return hardReasons[code], v&1 == 1
 	}
@@ -295,18 +296,23 @@ func (p *Pool) join(ctx context.Context, clientID, from string, now time.Time, t
 // must be held.
 func (p *Pool) pick(t tier, from string, now time.Time) *subView {
 	if t == tierFallback {
-		if fb := p.current().fallback; fb != nil && fb.hard == "" {
-			return fb
+		if fb := p.current().fallback; fb != nil {
+			if p.rejudge(fb, now); fb.hard == "" {
+				return fb
+			}
 		}
 		return nil
 	}
 	var best *subView
 	for _, sv := range p.current().subs {
-		if sv.rec.ID == from || sv.hard != "" || sv.full || sv.soft != (t == tierReserve) {
+		if sv.rec.ID == from {
 			continue
 		}
-		if sv.unscored {
-			p.score(sv, now)
+		if p.rejudge(sv, now); sv.hard != "" || sv.full || sv.soft != (t == tierReserve) {
+			continue
+		}
+		if sv.unscored || sv.pending.Load() != 0 {
+			p.score(sv, now) // folds the usage noted without the lock
 		}
 		if best == nil || better(sv, best) {
 			best = sv
@@ -342,6 +348,7 @@ func (p *Pool) exhausted(clientID string, now time.Time) error {
 		}
 	}
 	for _, sv := range p.current().subs {
+		p.rejudge(sv, now)
 		p.fold(sv)
 		why := sv.why()
 		e.Reasons[why]++
@@ -355,6 +362,7 @@ func (p *Pool) exhausted(clientID string, now time.Time) error {
 		}
 	}
 	if fb := p.current().fallback; fb != nil {
+		p.rejudge(fb, now)
 		switch fb.hard {
 		case ReasonDaySpent:
 			consider(dayWindow(now).End)

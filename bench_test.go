@@ -3,41 +3,76 @@ package authpool_test
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/memstore"
 )
 
-// benchPool returns a pool of subs subscriptions holding sessions clients,
-// on a clock that stands still.
-func benchPool(b *testing.B, subs, sessions int) (*authpool.Pool, []string) {
+// The benchmarks of the speed targets, on the in-memory store:
+//
+//	go test -run '^$' -bench . -benchmem -count 5 .
+//
+// Most run on 100 subscriptions holding 10,000 sessions; Rebalance on 1,000
+// subscriptions holding 100,000.
+
+// benchStart is the benchmarks' clock: it stands still unless a benchmark
+// moves it.
+var benchStart = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+// benchClock is a clock a benchmark may move, safe for concurrent reads.
+type benchClock struct{ ns atomic.Int64 }
+
+func newBenchClock() *benchClock {
+	c := &benchClock{}
+	c.ns.Store(benchStart.UnixNano())
+	return c
+}
+
+func (c *benchClock) now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *benchClock) set(t time.Time)     { c.ns.Store(t.UnixNano()) }
+func (c *benchClock) add(d time.Duration) { c.ns.Add(int64(d)) }
+
+// benchIDs returns n distinct IDs.
+func benchIDs(prefix string, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s-%06d", prefix, i)
+	}
+	return ids
+}
+
+// benchPool returns a pool of subs subscriptions (budgets set, room for
+// twice the sessions) holding the given number of sessions.
+func benchPool(b *testing.B, subs, sessions int, clock *benchClock) (*authpool.Pool, []string) {
 	b.Helper()
 	ctx := context.Background()
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	cfg := authpool.Config{MaxClients: sessions/subs*2 + 10}
+	cfg := authpool.Config{MaxClients: 2*sessions/subs + 10}
 	for i := range subs {
 		cfg.Subscriptions = append(cfg.Subscriptions, authpool.Subscription{
-			ID: fmt.Sprintf("sub-%04d", i), Kind: authpool.KindMax20x, Credential: "sk-test",
-			WeeklyBudgetUSD: 1000, BlockBudgetUSD: 100,
+			ID: fmt.Sprintf("sub-%04d", i), Kind: authpool.KindMax20x, Credential: "sk-bench",
+			WeeklyBudgetUSD: 1000, BlockBudgetUSD: 140,
 		})
 	}
-	p, err := authpool.New(ctx, cfg, authpool.WithClock(func() time.Time { return now }))
+	p, err := authpool.New(ctx, cfg, authpool.WithClock(clock.now))
 	if err != nil {
 		b.Fatal(err)
 	}
-	ids := make([]string, sessions)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("client-%06d", i)
-		if _, err := p.Allocate(ctx, ids[i]); err != nil {
+	ids := benchIDs("client", sessions)
+	for _, id := range ids {
+		if _, err := p.Allocate(ctx, id); err != nil {
 			b.Fatal(err)
 		}
 	}
 	return p, ids
 }
 
+// BenchmarkAllocateSticky allocates clients that already have a session.
 func BenchmarkAllocateSticky(b *testing.B) {
-	p, ids := benchPool(b, 100, 10000)
+	p, ids := benchPool(b, 100, 10_000, newBenchClock())
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -48,10 +83,65 @@ func BenchmarkAllocateSticky(b *testing.B) {
 	}
 }
 
-func BenchmarkRecord(b *testing.B) {
-	p, ids := benchPool(b, 100, 10000)
+// BenchmarkAllocateStickyParallel is BenchmarkAllocateSticky from
+// GOMAXPROCS goroutines at once.
+func BenchmarkAllocateStickyParallel(b *testing.B) {
+	p, ids := benchPool(b, 100, 10_000, newBenchClock())
 	ctx := context.Background()
-	u := authpool.Usage{Time: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), CostUSD: 0.0001, Model: "claude-sonnet-4-5"}
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(7919))
+		for pb.Next() {
+			i++
+			if _, err := p.Allocate(ctx, ids[i%len(ids)]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkAllocateNew allocates clients without a session, among 100
+// subscriptions; every 4,096 allocations the new clients are released with
+// the timer stopped.
+func BenchmarkAllocateNew(b *testing.B) {
+	p, _ := benchPool(b, 100, 10_000, newBenchClock())
+	ctx := context.Background()
+	fresh := benchIDs("new", 4096)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if i > 0 && i%len(fresh) == 0 {
+			b.StopTimer()
+			for _, id := range fresh {
+				if err := p.Release(ctx, id); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StartTimer()
+		}
+		if _, err := p.Allocate(ctx, fresh[i%len(fresh)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchUsage is a typical request: a Sonnet turn with a warm cache.
+func benchUsage(t time.Time) authpool.Usage {
+	return authpool.Usage{
+		Time: t, CostUSD: 0.0123, Model: "claude-sonnet-4-5",
+		Tokens: authpool.Tokens{Input: 12, Output: 640, CacheWrite: 1200, CacheRead: 18300},
+	}
+}
+
+// BenchmarkRecord records a usage without an ID for clients with a session.
+func BenchmarkRecord(b *testing.B) {
+	clock := newBenchClock()
+	p, ids := benchPool(b, 100, 10_000, clock)
+	ctx := context.Background()
+	u := benchUsage(clock.now())
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
@@ -61,25 +151,185 @@ func BenchmarkRecord(b *testing.B) {
 	}
 }
 
-func BenchmarkAllocateNew(b *testing.B) {
-	p, _ := benchPool(b, 100, 10000)
+// BenchmarkRecordParallel is BenchmarkRecord from GOMAXPROCS goroutines.
+func BenchmarkRecordParallel(b *testing.B) {
+	clock := newBenchClock()
+	p, ids := benchPool(b, 100, 10_000, clock)
 	ctx := context.Background()
-	fresh := make([]string, 4096)
-	for i := range fresh {
-		fresh[i] = fmt.Sprintf("new-%06d", i)
-	}
+	u := benchUsage(clock.now())
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(7919))
+		for pb.Next() {
+			i++
+			if err := p.Record(ctx, ids[i%len(ids)], u); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkRecordWithID records usages that carry a message ID, each new:
+// the de-duplication set grows as it would under real traffic.
+func BenchmarkRecordWithID(b *testing.B) {
+	clock := newBenchClock()
+	p, ids := benchPool(b, 100, 10_000, clock)
+	ctx := context.Background()
+	msgIDs := benchIDs("msg_01ABCDEFGHJKMNPQRSTVWXYZ", 1<<16)
+	u := benchUsage(clock.now())
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if i > 0 && i%len(fresh) == 0 {
+		if i > 0 && i%len(msgIDs) == 0 {
+			// The prepared IDs are used up: move two days on, past the
+			// time they are remembered, and use them again.
 			b.StopTimer()
-			for _, id := range fresh {
-				_ = p.Release(ctx, id)
-			}
+			clock.add(49 * time.Hour)
+			u.Time = clock.now()
 			b.StartTimer()
 		}
-		if _, err := p.Allocate(ctx, fresh[i%len(fresh)]); err != nil {
+		u.ID = msgIDs[i%len(msgIDs)]
+		if err := p.Record(ctx, ids[i%len(ids)], u); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRelease releases clients; every 4,096 releases they are allocated
+// again with the timer stopped.
+func BenchmarkRelease(b *testing.B) {
+	p, ids := benchPool(b, 100, 10_000, newBenchClock())
+	ctx := context.Background()
+	batch := ids[:4096]
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if i > 0 && i%len(batch) == 0 {
+			b.StopTimer()
+			for _, id := range batch {
+				if _, err := p.Allocate(ctx, id); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StartTimer()
+		}
+		if err := p.Release(ctx, batch[i%len(batch)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRebalance rebalances 1,000 subscriptions holding 100,000
+// sessions, one call per simulated second: sessions' last activity is spread
+// evenly over the 30 minutes before the first call, so each call finds about
+// 55 newly stale sessions to release, and moves idle clients across a
+// block-cost gap.
+func BenchmarkRebalance(b *testing.B) {
+	const subs, sessions = 1000, 100_000
+	clock := newBenchClock()
+	ctx := context.Background()
+	cfg := authpool.Config{MaxClients: 2 * sessions / subs}
+	for i := range subs {
+		cfg.Subscriptions = append(cfg.Subscriptions, authpool.Subscription{
+			ID: fmt.Sprintf("sub-%04d", i), Kind: authpool.KindMax20x, Credential: "sk-bench",
+			WeeklyBudgetUSD: 1000, BlockBudgetUSD: 140,
+		})
+	}
+	p, err := authpool.New(ctx, cfg, authpool.WithClock(clock.now))
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := benchStart.Add(-30 * time.Minute)
+	for i, id := range benchIDs("client", sessions) {
+		clock.set(start.Add(time.Duration(i) * 30 * time.Minute / sessions))
+		a, err := p.Allocate(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		// Spend unevenly: every 50th subscription's block grows dear.
+		if a.SubscriptionID[len(a.SubscriptionID)-1] == '0' {
+			if err := p.Record(ctx, id, authpool.Usage{Time: clock.now(), CostUSD: 0.5}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	clock.set(benchStart)
+	b.ReportAllocs()
+	b.ResetTimer()
+	moves, released := 0, 0
+	for range b.N {
+		clock.add(time.Second)
+		r, err := p.Rebalance(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		moves += len(r.Moves)
+		released += len(r.Released)
+	}
+	b.ReportMetric(float64(moves)/float64(b.N), "moves/op")
+	b.ReportMetric(float64(released)/float64(b.N), "released/op")
+}
+
+// heapBytes returns the live heap after a full collection.
+func heapBytes() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkMemory reports what a subscription and a session cost in memory
+// (pool and memstore together): bytes per subscription before and after
+// 1,000,000 usages spread over two weeks, and bytes per session. Each
+// iteration builds the pool anew; the figures are the last iteration's.
+func BenchmarkMemory(b *testing.B) {
+	const subs, sessions, usages = 100, 10_000, 1_000_000
+	ctx := context.Background()
+	var perSubBefore, perSubAfter, perSession float64
+	for range b.N {
+		clock := newBenchClock()
+		cfg := authpool.Config{MaxClients: 2 * sessions / subs}
+		for i := range subs {
+			cfg.Subscriptions = append(cfg.Subscriptions, authpool.Subscription{
+				ID: fmt.Sprintf("sub-%04d", i), Kind: authpool.KindMax20x, Credential: "sk-bench",
+			})
+		}
+		ids := benchIDs("client", sessions)
+		st := memstore.New()
+		base := heapBytes()
+		p, err := authpool.New(ctx, cfg, authpool.WithClock(clock.now), authpool.WithStore(st))
+		if err != nil {
+			b.Fatal(err)
+		}
+		withSubs := heapBytes()
+		perSubBefore = float64(withSubs-base) / subs
+		for _, id := range ids {
+			if _, err := p.Allocate(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perSession = float64(heapBytes()-withSubs) / sessions
+		withSessions := heapBytes()
+		u := benchUsage(clock.now())
+		for i := range usages {
+			if i%(usages/(14*24)) == 0 { // two weeks, hour by hour
+				clock.add(time.Hour)
+				u.Time = clock.now()
+			}
+			if err := p.Record(ctx, ids[i%sessions], u); err != nil {
+				b.Fatal(err)
+			}
+		}
+		after := heapBytes()
+		perSubAfter = perSubBefore + (float64(after)-float64(withSessions))/subs
+		runtime.KeepAlive(p)
+		runtime.KeepAlive(st)
+	}
+	b.ReportMetric(perSubBefore, "B/sub-before")
+	b.ReportMetric(perSubAfter, "B/sub-after")
+	b.ReportMetric(perSession, "B/session")
 }

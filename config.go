@@ -55,6 +55,13 @@ type Fallback struct {
 	DailyBudgetUSD float64 `json:"dailyBudgetUSD"`
 }
 
+// String returns the fallback's fields with its credential redacted. Without
+// it, fmt would print a *Fallback found inside a Config under a verb such as
+// %s or %q without calling the credential's redacting methods.
+func (f Fallback) String() string {
+	return fmt.Sprintf("{Name:%s Credential:%v DailyBudgetUSD:%v}", f.Name, f.Credential, f.DailyBudgetUSD)
+}
+
 // BlockPolicy lays out the 5-hour blocks.
 type BlockPolicy struct {
 	// Mode is where blocks start. The default value is BlockAnchored.

@@ -116,11 +116,16 @@ func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time) Subscri
 	if status.InService(now) {
 		status = Status{}
 	}
+	blockEnd := sv.m.block.End
+	if !sv.m.blockActive {
+		// No block is running: the next usage starts one in this hour.
+		blockEnd = store.HourStart(store.HourOf(now) + int64(p.cfg.Block.Hours))
+	}
 	st := SubscriptionStatus{
 		ID: rec.ID, Name: rec.Name, Kind: Kind(rec.Kind), Status: status,
 		Eligible: sv.why() == "", Ineligible: sv.why(), Health: sv.health,
 		Clients: rec.Clients, MaxClients: rec.MaxClients,
-		Block:              usageWindow(sv.m.block, sv.m.blockCost, rec.BlockBudget, now, rate, sv.m.block.End),
+		Block:              usageWindow(sv.m.block, sv.m.blockCost, rec.BlockBudget, now, rate, blockEnd),
 		Week:               usageWindow(weekWindow(now), sv.m.week, rec.WeeklyBudget, now, rate, time.Time{}),
 		BurnRateUSDPerHour: rate,
 		LastActive:         rec.LastActive,

@@ -207,6 +207,17 @@ func (p *Pool) classify(sv *subView, now time.Time) {
 	sv.pendHour.Store(sv.m.hour)
 }
 
+// rejudge classifies sv again at now if time alone may have changed its
+// verdict since it was made: now is in another hour than its numbers (a
+// block, the UTC day or the week moved on), or its limit has ended. mu must
+// be held.
+func (p *Pool) rejudge(sv *subView, now time.Time) {
+	if store.HourOf(now) != sv.m.hour || sv.hard == ReasonLimited && !now.Before(sv.rec.Status.Until) {
+		p.classify(sv, now)
+		sv.unscored = true
+	}
+}
+
 // room returns how much more sv may spend before a budget or the weekly
 // threshold could change its eligibility. mu must be held.
 func (p *Pool) room(sv *subView, code uint32, soft bool) int64 {

@@ -5,45 +5,65 @@ import (
 	"time"
 )
 
-// dedup remembers usage IDs in two generations: an ID lands in the current
-// one; when a generation's time is up the current becomes the previous and
-// the previous is dropped. An ID is thus remembered for at least one
-// generation and at most two. It keeps a 128-bit hash of each ID rather than
-// the ID, so it allocates nothing per ID but the map's growth, and keeps no
-// caller's memory alive.
+// dedup remembers usage IDs, each until its own remembrance ends: from the
+// Now it was added at, for its Remember, judged by the Now of later calls.
+// It keeps a 128-bit hash of each ID rather than the ID, so it allocates
+// nothing per ID but the map's growth, and keeps no caller's memory alive.
+//
+// IDs past their end are dropped by a sweep that runs when the map has grown
+// to twice what the previous sweep left, and copies what is still remembered
+// into a map of its size: add is O(1) amortized, and the map holds at most
+// twice the IDs remembered at once (or minSweep).
 type dedup struct {
-	seeds     [2]maphash.Seed
-	cur, prev map[[2]uint64]struct{}
-	rotateAt  int64         // Unix nanoseconds when cur becomes prev
-	span      time.Duration // length of a generation: the longest Remember seen
+	seeds   [2]maphash.Seed
+	until   map[[2]uint64]int64 // ID hash -> Unix nanoseconds when it is forgotten
+	sweepAt int                 // len(until) at which add sweeps
 }
+
+// minSweep is the size below which dedup does not sweep.
+const minSweep = 1024
 
 func newDedup() dedup {
 	return dedup{
-		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
-		cur:   make(map[[2]uint64]struct{}),
+		seeds:   [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		until:   make(map[[2]uint64]int64),
+		sweepAt: minSweep,
 	}
 }
 
-// add records id at now and reports whether it was new.
+// add remembers id from now for remember and reports whether it was new;
+// an id still remembered at now is left as it was.
 func (d *dedup) add(id string, now int64, remember time.Duration) bool {
-	d.span = max(d.span, remember)
-	if now >= d.rotateAt {
-		if now >= d.rotateAt+int64(d.span) {
-			d.prev = nil // both generations are past
-		} else {
-			d.prev = d.cur
-		}
-		d.cur = make(map[[2]uint64]struct{}, len(d.cur))
-		d.rotateAt = now + int64(d.span)
-	}
-	key := [2]uint64{maphash.String(d.seeds[0], id), maphash.String(d.seeds[1], id)}
-	if _, ok := d.cur[key]; ok {
+	key := d.key(id)
+	end, ok := d.until[key]
+	if ok && now < end {
 		return false
 	}
-	if _, ok := d.prev[key]; ok {
-		return false
+	if !ok && len(d.until) >= d.sweepAt {
+		d.sweep(now)
 	}
-	d.cur[key] = struct{}{}
+	d.until[key] = now + int64(remember)
 	return true
+}
+
+func (d *dedup) key(id string) [2]uint64 {
+	return [2]uint64{maphash.String(d.seeds[0], id), maphash.String(d.seeds[1], id)}
+}
+
+// sweep drops the IDs forgotten at now.
+func (d *dedup) sweep(now int64) {
+	kept := 0
+	for _, end := range d.until {
+		if now < end {
+			kept++
+		}
+	}
+	live := make(map[[2]uint64]int64, kept)
+	for key, end := range d.until {
+		if now < end {
+			live[key] = end
+		}
+	}
+	d.until = live
+	d.sweepAt = max(2*kept, minSweep)
 }

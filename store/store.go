@@ -33,13 +33,15 @@ var (
 // A Store's methods may be called concurrently by multiple goroutines, and,
 // for a shared store, by multiple processes; every method is atomic: it
 // happens entirely or not at all, and no other call observes it half done.
-// Every method takes a context and returns its error (wrapped or not) when the
-// context ends first. Errors other than the sentinels above are for system
+// Every method takes a context; a call whose context has already ended
+// returns an error wrapping the context's error and changes nothing. Errors other than the sentinels above are for system
 // failures. A Store never chooses: it stores, checks the conditions it is
 // given, and answers.
 //
-// Times are passed in by the caller (the pool's clock); a Store does not read
-// a clock except to expire records it keeps for a duration.
+// Times are passed in by the caller (the pool's clock), and every rule about
+// time is judged by them. A Store may read its own clock only to drop records
+// that are already past their use (e.g. a TTL of twice a usage ID's
+// remembrance).
 type Store interface {
 	// CreateSubscription adds sub with no clients and no usage. It returns
 	// ErrExists if the ID is taken. The store-kept fields of sub are ignored.
@@ -79,8 +81,10 @@ type Store interface {
 	// is on a.From ("" meaning it has no session) and, when a.IdleSince is
 	// set, was last active at or before it (else ErrConflict); the target
 	// exists (else ErrNotFound); its status is in service at a.Now (else
-	// ErrInactive); and it holds fewer than its MaxClients (else ErrFull),
-	// unless the client is already on it. A client that moves leaves its old
+	// ErrInactive); and it holds fewer than its MaxClients (else ErrFull). A
+	// client already on a.SubscriptionID is only marked active at a.Now:
+	// neither the target's status nor its capacity is checked. A client that
+	// moves leaves its old
 	// subscription's count; its session keeps its totals and gets Assigned
 	// a.Now. A new session is Created, Assigned and LastActive at a.Now.
 	// Assign returns the session as it is after the call.
@@ -93,18 +97,20 @@ type Store interface {
 	Release(ctx context.Context, clientID string, idleSince time.Time) (Session, error)
 
 	// Sessions returns the sessions q selects, in no particular order unless
-	// q.Limit is positive (see SessionQuery).
+	// q.Limit is positive (see SessionQuery). An unknown q.SubscriptionID
+	// selects no session; it is not an error.
 	Sessions(ctx context.Context, q SessionQuery) ([]Session, error)
 
 	// AddUsage adds u to the client's session (cost, tokens, one request,
-	// Model, LastActive at u.Now) and to the hourly bucket of u.Time of the
-	// subscription billed (u.SubscriptionID, or the session's). A bucket
-	// older than WeekHours hours before the subscription's newest bucket is
-	// not kept; the session counts the usage regardless. It returns
+	// Model; LastActive moves forward to u.Now, never back) and to the hourly
+	// bucket of u.Time of the subscription billed (u.SubscriptionID, or the
+	// session's), whose LastActive also moves forward to u.Now. A usage whose
+	// hour is WeekHours or more hours before the subscription's newest bucket
+	// is not kept in a bucket; the session counts it regardless. It returns
 	// ErrNotFound if the client has no session or u.SubscriptionID does not
 	// exist, and ErrDuplicate, changing nothing, if u.ID is remembered: an
-	// ID is remembered from u.Now for at least u.Remember (an implementation
-	// may remember it up to twice as long). It returns the ID of the
-	// subscription billed.
+	// ID is remembered from u.Now for u.Remember, judged at the u.Now of the
+	// later call (an implementation may remember it up to twice as long). It
+	// returns the ID of the subscription billed.
 	AddUsage(ctx context.Context, clientID string, u UsageRecord) (subscriptionID string, err error)
 }

@@ -1,0 +1,217 @@
+package authpool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestZeroConfigGetsTheDocumentedDefaults(t *testing.T) {
+	want := Config{
+		MaxClients:       15,
+		WeeklyThreshold:  0.85,
+		Block:            BlockPolicy{Mode: BlockAnchored, Hours: 5},
+		Health:           HealthWeights{Weekly: 50, Block: 30, PerClient: 5, Burn: 10, BurnCap: 2, IdleBonus: 10},
+		Sessions:         SessionPolicy{IdleAfter: Duration(5 * time.Minute), StaleAfter: Duration(30 * time.Minute)},
+		Rebalance:        RebalancePolicy{MinGapUSD: 5, MaxMoves: 3},
+		RememberUsageIDs: Duration(24 * time.Hour),
+		RefreshInterval:  Duration(time.Second),
+	}
+	got := Config{}.withDefaults()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Config{}.withDefaults() (-want +got):\n%s", diff)
+	}
+	if err := got.validate(); err != nil {
+		t.Errorf("the default config is not valid: %v", err)
+	}
+}
+
+func TestSetConfigFieldsKeepTheirValues(t *testing.T) {
+	c := Config{
+		MaxClients:       3,
+		WeeklyThreshold:  0.5,
+		Block:            BlockPolicy{Mode: BlockFixed, Hours: 4},
+		Health:           HealthWeights{Weekly: 1, Block: 2, PerClient: 3, Burn: 4, BurnCap: 5, IdleBonus: 6},
+		Sessions:         SessionPolicy{IdleAfter: Duration(time.Minute), StaleAfter: Duration(time.Hour)},
+		Rebalance:        RebalancePolicy{MinGapUSD: 0.5, MaxMoves: 10},
+		RememberUsageIDs: Duration(time.Hour),
+		RefreshInterval:  Duration(time.Millisecond),
+	}
+	if diff := cmp.Diff(c, c.withDefaults()); diff != "" {
+		t.Errorf("withDefaults changed set fields (-set +got):\n%s", diff)
+	}
+	neg := Config{Health: HealthWeights{Weekly: -1, Block: -2, PerClient: -3, Burn: -4, BurnCap: -5, IdleBonus: -6}}.withDefaults()
+	if diff := cmp.Diff(HealthWeights{}, neg.Health); diff != "" {
+		t.Errorf("negative weights are not switched off (-want +got):\n%s", diff)
+	}
+}
+
+// problemFields returns the JSON pointer each problem of err names.
+func problemFields(t *testing.T, err error) []string {
+	t.Helper()
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %v is not a *ConfigError", err)
+	}
+	if !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("error %v does not match ErrInvalidConfig", err)
+	}
+	var fields []string
+	for _, p := range ce.Problems {
+		field, _, ok := strings.Cut(p.Error(), ": ")
+		if !ok {
+			t.Errorf("problem %q does not start with a field", p)
+		}
+		fields = append(fields, field)
+	}
+	return fields
+}
+
+func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
+	good := Subscription{ID: "max-a", Kind: KindMax20x, Credential: "sk-a"}
+	tests := []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"a valid config has no problem", Config{Subscriptions: []Subscription{good}}, nil},
+		{"max clients below 1", Config{MaxClients: -1}, []string{"/maxClients"}},
+		{"a weekly threshold above 1", Config{WeeklyThreshold: 1.5}, []string{"/weeklyThreshold"}},
+		{"a negative weekly threshold", Config{WeeklyThreshold: -0.1}, []string{"/weeklyThreshold"}},
+		{"a NaN weekly threshold", Config{WeeklyThreshold: math.NaN()}, []string{"/weeklyThreshold"}},
+		{"an unknown block mode", Config{Block: BlockPolicy{Mode: 9}}, []string{"/block/mode"}},
+		{"blocks longer than a day", Config{Block: BlockPolicy{Hours: 25}}, []string{"/block/hours"}},
+		{"blocks of negative hours", Config{Block: BlockPolicy{Hours: -5}}, []string{"/block/hours"}},
+		{"a NaN health weight", Config{Health: HealthWeights{Weekly: math.NaN()}}, []string{"/health/weekly"}},
+		{"an infinite health weight", Config{Health: HealthWeights{IdleBonus: math.Inf(1)}}, []string{"/health/idleBonus"}},
+		{"a health weight above 1000", Config{Health: HealthWeights{BurnCap: 1001}}, []string{"/health/burnCap"}},
+		{"a negative idle time", Config{Sessions: SessionPolicy{IdleAfter: Duration(-time.Minute)}}, []string{"/sessions/idleAfter"}},
+		{"stale before idle", Config{Sessions: SessionPolicy{IdleAfter: Duration(time.Hour)}}, []string{"/sessions/staleAfter"}},
+		{"a negative rebalance gap", Config{Rebalance: RebalancePolicy{MinGapUSD: -1}}, []string{"/rebalance/minGapUSD"}},
+		{"negative rebalance moves", Config{Rebalance: RebalancePolicy{MaxMoves: -1}}, []string{"/rebalance/maxMoves"}},
+		{"a negative usage ID memory", Config{RememberUsageIDs: Duration(-1)}, []string{"/rememberUsageIds"}},
+		{"a negative refresh interval", Config{RefreshInterval: Duration(-1)}, []string{"/refreshInterval"}},
+		{"a subscription's problems are each named", Config{Subscriptions: []Subscription{good, {
+			ID: "max b", Name: "bad\x00name", Kind: "ultra", MaxClients: -1, WeeklyBudgetUSD: -1, BlockBudgetUSD: math.NaN(),
+			Status: Status{State: Limited},
+		}}}, []string{
+			"/subscriptions/1/id", "/subscriptions/1/name", "/subscriptions/1/kind", "/subscriptions/1/credential",
+			"/subscriptions/1/maxClients", "/subscriptions/1/weeklyBudgetUSD", "/subscriptions/1/blockBudgetUSD",
+			"/subscriptions/1/status/until",
+		}},
+		{"a missing ID and kind", Config{Subscriptions: []Subscription{{Credential: "sk"}}},
+			[]string{"/subscriptions/0/id", "/subscriptions/0/kind"}},
+		{"an ID longer than 64 bytes", Config{Subscriptions: []Subscription{{ID: strings.Repeat("a", 65), Kind: KindPro, Credential: "sk"}}},
+			[]string{"/subscriptions/0/id"}},
+		{"an unknown state", Config{Subscriptions: []Subscription{{ID: "a", Kind: KindPro, Credential: "sk", Status: Status{State: 7}}}},
+			[]string{"/subscriptions/0/status/state"}},
+		{"a budget above MaxUSD", Config{Subscriptions: []Subscription{{ID: "a", Kind: KindPro, Credential: "sk", WeeklyBudgetUSD: 2e6}}},
+			[]string{"/subscriptions/0/weeklyBudgetUSD"}},
+		{"duplicate IDs", Config{Subscriptions: []Subscription{good, {ID: "b", Kind: KindPro, Credential: "sk"}, good}},
+			[]string{"/subscriptions/2/id"}},
+		{"the reserved fallback ID", Config{Subscriptions: []Subscription{{ID: FallbackID, Kind: KindAPI, Credential: "sk"}}},
+			[]string{"/subscriptions/0/id"}},
+		{"a fallback without credential or cap", Config{Fallback: &Fallback{}},
+			[]string{"/fallback/credential", "/fallback/dailyBudgetUSD"}},
+		{"a fallback with a negative cap", Config{Fallback: &Fallback{Credential: "sk", DailyBudgetUSD: -1}},
+			[]string{"/fallback/dailyBudgetUSD"}},
+		{"a fallback with a bad name", Config{Fallback: &Fallback{Credential: "sk", DailyBudgetUSD: 5, Name: "a\nb"}},
+			[]string{"/fallback/name"}},
+		{"every problem at once", Config{
+			MaxClients: -2, WeeklyThreshold: 2, Block: BlockPolicy{Hours: 30},
+			Subscriptions: []Subscription{{ID: FallbackID, Kind: KindAPI, Credential: "sk"}, {ID: "x", Kind: KindPro}},
+			Fallback:      &Fallback{Credential: "sk"},
+		}, []string{
+			"/maxClients", "/weeklyThreshold", "/block/hours", "/subscriptions/0/id", "/subscriptions/1/credential",
+			"/fallback/dailyBudgetUSD",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.withDefaults().validate()
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("validate() = nil, want problems at %v", tt.want)
+			}
+			if diff := cmp.Diff(tt.want, problemFields(t, err)); diff != "" {
+				t.Errorf("validate() = %v\nfields (-want +got):\n%s", err, diff)
+			}
+		})
+	}
+}
+
+func TestConfigErrorMessage(t *testing.T) {
+	one := &ConfigError{Source: "config", Problems: []error{errors.New("/maxClients: -1: must be >= 1")}}
+	if got, want := one.Error(), "authpool: invalid config: /maxClients: -1: must be >= 1"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	two := &ConfigError{Source: "config", Problems: []error{errors.New("/a: x"), errors.New("/b: y")}}
+	if got, want := two.Error(), "authpool: invalid config (2 problems):\n/a: x\n/b: y"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+func TestNewRefusesAnInvalidConfigWithEveryProblem(t *testing.T) {
+	_, err := New(context.Background(), Config{
+		MaxClients:    -1,
+		Subscriptions: []Subscription{{ID: "a", Kind: KindPro, Credential: "sk", MaxClients: -3}},
+	})
+	if diff := cmp.Diff([]string{"/maxClients", "/subscriptions/0/maxClients"}, problemFields(t, err)); diff != "" {
+		t.Errorf("New() = %v\nfields (-want +got):\n%s", err, diff)
+	}
+}
+
+func TestConfigReadsFromJSON(t *testing.T) {
+	const doc = `{
+		"subscriptions": [
+			{"id": "max-a", "kind": "max20x", "credential": "sk-a", "weeklyBudgetUSD": 1000, "blockBudgetUSD": 140},
+			{"id": "pro-b", "name": "Pro B", "kind": "pro", "credential": "sk-b", "maxClients": 4,
+			 "status": {"state": "limited", "until": "2026-11-27T00:00:00Z", "reason": "429"}}
+		],
+		"fallback": {"credential": "sk-fb", "dailyBudgetUSD": 50},
+		"maxClients": 10,
+		"block": {"mode": "fixed"},
+		"sessions": {"idleAfter": "2m", "staleAfter": "1h"},
+		"rememberUsageIds": "12h"
+	}`
+	var cfg Config
+	if err := json.Unmarshal([]byte(doc), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Subscriptions: []Subscription{
+			{ID: "max-a", Kind: KindMax20x, Credential: "sk-a", WeeklyBudgetUSD: 1000, BlockBudgetUSD: 140},
+			{ID: "pro-b", Name: "Pro B", Kind: KindPro, Credential: "sk-b", MaxClients: 4,
+				Status: Status{State: Limited, Until: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC), Reason: "429"}},
+		},
+		Fallback:         &Fallback{Credential: "sk-fb", DailyBudgetUSD: 50},
+		MaxClients:       10,
+		Block:            BlockPolicy{Mode: BlockFixed},
+		Sessions:         SessionPolicy{IdleAfter: Duration(2 * time.Minute), StaleAfter: Duration(time.Hour)},
+		RememberUsageIDs: Duration(12 * time.Hour),
+	}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("Unmarshal (-want +got):\n%s", diff)
+	}
+	if err := cfg.withDefaults().validate(); err != nil {
+		t.Errorf("validate() = %v", err)
+	}
+	var d Duration
+	if err := json.Unmarshal([]byte(`"five minutes"`), &d); err == nil {
+		t.Error(`Duration accepted "five minutes"`)
+	}
+	if b, _ := json.Marshal(Duration(90 * time.Second)); string(b) != `"1m30s"` {
+		t.Errorf("Duration(90s) marshals to %s, want \"1m30s\"", b)
+	}
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRun(t *testing.T) {
+	var out bytes.Buffer
+	began := time.Now()
+	if err := run(&out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("run took %v; a simulated day should take a second or two", d)
+	}
+	got := out.String()
+
+	for _, want := range []string{
+		"SUBSCRIPTION  KIND    CREDENTIAL", // the pool as configured
+		"TIME   EVENT",                     // the event log
+		"HOUR   max-20x",                   // the hourly health
+		"SUBSCRIPTION  REQUESTS  COST",     // the end-of-day summary
+		"CLIENT  MODEL",                    // the clients' totals
+		"[REDACTED]",                       // credentials show redacted
+		"Fallback spend $",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	// The day holds each thing the example is meant to show.
+	for _, event := range []string{"new", "moved", "fallback", "rebalanced", "stale", "limited", "open", "closed", "exhausted", "left"} {
+		if !strings.Contains(got, "  "+event+"  ") {
+			t.Errorf("the event log has no %q event", event)
+		}
+	}
+
+	cfg := poolConfig()
+	secrets := []string{cfg.Fallback.Credential.Reveal()}
+	for _, s := range cfg.Subscriptions {
+		secrets = append(secrets, s.Credential.Reveal())
+	}
+	for _, secret := range append(secrets, "sk-ant") {
+		if strings.Contains(got, secret) {
+			t.Errorf("output contains the credential %q", secret)
+		}
+	}
+
+	for i, line := range strings.Split(got, "\n") {
+		if strings.TrimRight(line, " ") != line {
+			t.Errorf("line %d ends in spaces: %q", i+1, line)
+		}
+	}
+
+	var again bytes.Buffer
+	if err := run(&again); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	if again.String() != got {
+		t.Error("two runs printed different days: the simulation is not deterministic")
+	}
+}

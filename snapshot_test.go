@@ -1,0 +1,385 @@
+package authpool_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authpool/authpool"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// snapshotPool is a pool of two subscriptions and a fallback on the fixed
+// grid: at 12:30 alice joins s-a and spends $40 there, bob joins s-b.
+func snapshotPool(t *testing.T) (*authpool.Pool, *clock) {
+	clk := newClock(t0)
+	cfg := authpool.Config{
+		Subscriptions: []authpool.Subscription{
+			sub("s-a", budgets(1000, 100), maxClients(3), func(s *authpool.Subscription) { s.Name = "Max A"; s.Kind = authpool.KindMax20x }),
+			sub("s-b", budgets(500, 50)),
+		},
+		Fallback: &authpool.Fallback{Credential: authpool.Credential(secret + "-fallback"), DailyBudgetUSD: 20},
+		Block:    authpool.BlockPolicy{Mode: authpool.BlockFixed},
+	}
+	p := newPool(t, cfg, clk)
+	if a := allocate(t, p, "alice"); a.SubscriptionID != "s-a" {
+		t.Fatalf("alice went to %s, want s-a", a.SubscriptionID)
+	}
+	if a := allocate(t, p, "bob"); a.SubscriptionID != "s-b" {
+		t.Fatalf("bob went to %s, want s-b", a.SubscriptionID)
+	}
+	err := p.Record(context.Background(), "alice", authpool.Usage{ID: "msg_1", Time: t0, CostUSD: 40,
+		Tokens: authpool.Tokens{Input: 1000, Output: 2000, CacheWrite: 300, CacheRead: 40000}, Model: "claude-opus-4-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, clk
+}
+
+func TestSnapshot(t *testing.T) {
+	p, clk := snapshotPool(t)
+	now := clk.Advance(15 * time.Minute) // 12:45: both clients idle
+	week := authpool.Window{Start: day(-7, 13, 0), End: day(0, 13, 0)}
+	block := authpool.Window{Start: day(0, 10, 0), End: day(0, 15, 0)}
+	want := authpool.Snapshot{
+		Time: now,
+		Subscriptions: []authpool.SubscriptionStatus{
+			{
+				ID: "s-a", Name: "Max A", Kind: authpool.KindMax20x, Eligible: true,
+				// 100 - 50*4% - 30*40% - 5*1 - 10*(40/20 - 1) + 10
+				Health:  81,
+				Clients: 1, MaxClients: 3,
+				// $60 left at $40 an hour: 1h30m, before the block ends.
+				Block: authpool.UsageWindow{Window: block, CostUSD: 40, BudgetUSD: 100, Percent: 40, ExhaustsAt: day(0, 14, 15)},
+				// $960 left at $40 an hour: 24 hours.
+				Week:               authpool.UsageWindow{Window: week, CostUSD: 40, BudgetUSD: 1000, Percent: 4, ExhaustsAt: day(1, 12, 45)},
+				BurnRateUSDPerHour: 40,
+				ExhaustsAt:         day(0, 14, 15),
+				LastActive:         t0,
+			},
+			{
+				ID: "s-b", Kind: authpool.KindMax5x, Eligible: true,
+				Health:  100, // 100 - 5*1 + 10, clamped
+				Clients: 1, MaxClients: authpool.DefaultMaxClients,
+				Block:      authpool.UsageWindow{Window: block, BudgetUSD: 50},
+				Week:       authpool.UsageWindow{Window: week, BudgetUSD: 500},
+				LastActive: t0,
+			},
+		},
+		Fallback: &authpool.SubscriptionStatus{
+			ID: authpool.FallbackID, Name: "fallback", Kind: authpool.KindAPI, Eligible: true, Health: 100,
+			Block: authpool.UsageWindow{Window: block},
+			Week:  authpool.UsageWindow{Window: week},
+			Day:   &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, BudgetUSD: 20},
+		},
+		Sessions: []authpool.SessionStatus{
+			{ClientID: "alice", SubscriptionID: "s-a", State: authpool.SessionIdle, Created: t0, Assigned: t0, LastActive: t0,
+				Requests: 1, CostUSD: 40, Tokens: authpool.Tokens{Input: 1000, Output: 2000, CacheWrite: 300, CacheRead: 40000},
+				Model: "claude-opus-4-1"},
+			{ClientID: "bob", SubscriptionID: "s-b", State: authpool.SessionIdle, Created: t0, Assigned: t0, LastActive: t0},
+		},
+	}
+	got := snapshot(t, p)
+	if diff := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-9)); diff != "" {
+		t.Errorf("Snapshot (-want +got):\n%s", diff)
+	}
+}
+
+func TestSnapshotOfTheFallbacksDay(t *testing.T) {
+	p, clk := snapshotPool(t)
+	ctx := context.Background()
+	for _, id := range []string{"s-a", "s-b"} {
+		if err := p.Disable(ctx, id, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a := allocate(t, p, "carol"); a.Outcome != authpool.OutcomeFallback {
+		t.Fatalf("Allocate(carol) = %+v, want the fallback", a)
+	}
+	spend(t, p, clk, "carol", 5)
+	clk.Advance(30 * time.Minute) // 13:00: $5 an hour, $15 left
+	fb := snapshot(t, p).Fallback
+	want := &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, CostUSD: 5, BudgetUSD: 20,
+		Percent: 25, ExhaustsAt: day(0, 16, 0)}
+	if diff := cmp.Diff(want, fb.Day); diff != "" {
+		t.Errorf("fallback's day (-want +got):\n%s", diff)
+	}
+	if fb.Clients != 1 || fb.ExhaustsAt != day(0, 16, 0) || fb.BurnRateUSDPerHour != 5 {
+		t.Errorf("fallback = %+v, want 1 client, $5 an hour, exhausted at 16:00", fb)
+	}
+	clk.Set(day(1, 0, 0))
+	if fb := snapshot(t, p).Fallback; fb.Day.CostUSD != 0 || fb.Day.Start != day(1, 0, 0) {
+		t.Errorf("fallback's day at the next midnight = %+v, want a new, unused day", fb.Day)
+	}
+}
+
+func TestSnapshotShowsALimitUntilItEnds(t *testing.T) {
+	p, clk := snapshotPool(t)
+	until := day(0, 14, 0)
+	if err := p.MarkLimited(context.Background(), "s-b", until, "rate limited: 429"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		now          time.Time
+		wantStatus   authpool.Status
+		wantEligible bool
+		wantWhy      authpool.Reason
+	}{
+		{until.Add(-time.Nanosecond), authpool.Status{State: authpool.Limited, Until: until, Reason: "rate limited: 429"}, false, authpool.ReasonLimited},
+		{until, authpool.Status{}, true, ""},
+	}
+	for _, tt := range tests {
+		clk.Set(tt.now)
+		st := status(t, snapshot(t, p), "s-b")
+		got := []any{st.Status, st.Eligible, st.Ineligible}
+		if diff := cmp.Diff([]any{tt.wantStatus, tt.wantEligible, tt.wantWhy}, got); diff != "" {
+			t.Errorf("at %v (-want +got):\n%s", tt.now, diff)
+		}
+	}
+}
+
+func TestSnapshotShowsWhySubscriptionsTakeNoNewClient(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock(t0)
+	p := newPool(t, subs(
+		sub("s-disabled"), sub("s-full", maxClients(1)), sub("s-block", budgets(0, 5)),
+		sub("s-week", budgets(5, 0)), sub("s-over", budgets(100, 0)), sub("s-ok"),
+	), clk)
+	if err := p.Disable(ctx, "s-disabled", "test"); err != nil {
+		t.Fatal(err)
+	}
+	pin(t, p, "s-full", "f")
+	pin(t, p, "s-block", "b")
+	spend(t, p, clk, "b", 5)
+	pin(t, p, "s-week", "w")
+	spend(t, p, clk, "w", 5)
+	pin(t, p, "s-over", "o")
+	spend(t, p, clk, "o", 90)
+	got := map[string]authpool.Reason{}
+	for _, st := range snapshot(t, p).Subscriptions {
+		got[st.ID] = st.Ineligible
+		if st.Eligible != (st.Ineligible == "") {
+			t.Errorf("%s: Eligible %v but Ineligible %q", st.ID, st.Eligible, st.Ineligible)
+		}
+	}
+	want := map[string]authpool.Reason{
+		"s-disabled": authpool.ReasonDisabled, "s-full": authpool.ReasonFull, "s-block": authpool.ReasonBlockSpent,
+		"s-week": authpool.ReasonWeekSpent, "s-over": authpool.ReasonWeeklyThreshold, "s-ok": "",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ineligible reasons (-want +got):\n%s", diff)
+	}
+}
+
+func TestSnapshotOfAnAnchoredBlock(t *testing.T) {
+	clk := newClock(day(0, 12, 40))
+	p := newPool(t, subs(sub("s-a", budgets(0, 10))), clk)
+	st := status(t, snapshot(t, p), "s-a")
+	if diff := cmp.Diff(authpool.UsageWindow{BudgetUSD: 10}, st.Block); diff != "" {
+		t.Errorf("block before any activity (-want +got):\n%s", diff)
+	}
+	allocate(t, p, "alice")
+	spend(t, p, clk, "alice", 2)
+	tests := []struct {
+		now  time.Time
+		want authpool.Window
+		cost float64
+	}{
+		{day(0, 12, 40), authpool.Window{Start: day(0, 12, 0), End: day(0, 17, 0)}, 2},
+		{day(0, 16, 59), authpool.Window{Start: day(0, 12, 0), End: day(0, 17, 0)}, 2},
+		{day(0, 17, 0), authpool.Window{}, 0},
+	}
+	for _, tt := range tests {
+		clk.Set(tt.now)
+		st := status(t, snapshot(t, p), "s-a")
+		if st.Block.Window != tt.want || st.Block.CostUSD != tt.cost {
+			t.Errorf("block at %v = %v ($%v), want %v ($%v)", tt.now, st.Block.Window, st.Block.CostUSD, tt.want, tt.cost)
+		}
+	}
+	// Activity at the block's end starts the next block at that hour.
+	spend(t, p, clk, "alice", 1)
+	clk.Set(day(0, 18, 30))
+	if st := status(t, snapshot(t, p), "s-a"); st.Block.Start != day(0, 17, 0) || st.Block.CostUSD != 1 {
+		t.Errorf("block after activity at 17:00 = %+v, want the 17:00 block with $1", st.Block)
+	}
+}
+
+func TestSessionStates(t *testing.T) {
+	clk := newClock(t0)
+	p := newPool(t, subs(sub("s-a")), clk)
+	allocate(t, p, "alice")
+	tests := []struct {
+		after time.Duration
+		want  authpool.SessionState
+	}{
+		{0, authpool.SessionActive},
+		{5*time.Minute - time.Nanosecond, authpool.SessionActive},
+		{5 * time.Minute, authpool.SessionIdle},
+		{30*time.Minute - time.Nanosecond, authpool.SessionIdle},
+		{30 * time.Minute, authpool.SessionStale},
+		{48 * time.Hour, authpool.SessionStale},
+	}
+	for _, tt := range tests {
+		clk.Set(t0.Add(tt.after))
+		s, _ := session(snapshot(t, p), "alice")
+		if s.State != tt.want {
+			t.Errorf("%v after its last activity the session is %s, want %s", tt.after, s.State, tt.want)
+		}
+	}
+	// Activity makes it active again.
+	allocate(t, p, "alice")
+	if s, _ := session(snapshot(t, p), "alice"); s.State != authpool.SessionActive || !s.LastActive.Equal(clk.Now()) {
+		t.Errorf("after Allocate the session is %s, last active %v; want active now", s.State, s.LastActive)
+	}
+}
+
+func TestSessionStatesFollowTheConfig(t *testing.T) {
+	clk := newClock(t0)
+	cfg := subs(sub("s-a"))
+	cfg.Sessions = authpool.SessionPolicy{IdleAfter: authpool.Duration(time.Minute), StaleAfter: authpool.Duration(2 * time.Minute)}
+	p := newPool(t, cfg, clk)
+	allocate(t, p, "alice")
+	for after, want := range map[time.Duration]authpool.SessionState{
+		59 * time.Second: authpool.SessionActive, time.Minute: authpool.SessionIdle, 2 * time.Minute: authpool.SessionStale,
+	} {
+		clk.Set(t0.Add(after))
+		if s, _ := session(snapshot(t, p), "alice"); s.State != want {
+			t.Errorf("%v after its last activity the session is %s, want %s", after, s.State, want)
+		}
+	}
+}
+
+func TestSnapshotMarshalsToJSON(t *testing.T) {
+	p, clk := snapshotPool(t)
+	clk.Advance(15 * time.Minute)
+	b, err := json.Marshal(snapshot(t, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`"state":"idle"`, `"kind":"max20x"`, `"status":{"state":"active"}`, `"costUSD":40`,
+		`"exhaustsAt":"2026-11-26T14:15:00Z"`, `"fallback":{"id":"fallback"`, `"sessions":[{"clientId":"alice"`} {
+		if !bytes.Contains(b, []byte(s)) {
+			t.Errorf("Snapshot JSON lacks %s:\n%s", s, b)
+		}
+	}
+}
+
+// TestCredentialsNeverLeak looks for the credentials in everything the pool
+// shows: JSON, fmt's verbs, slog, and errors.
+func TestCredentialsNeverLeak(t *testing.T) {
+	ctx := context.Background()
+	p, clk := snapshotPool(t)
+	a := allocate(t, p, "alice")
+	if !strings.HasPrefix(a.Credential.Reveal(), secret) {
+		t.Fatalf("Reveal() = %q, want the credential", a.Credential.Reveal())
+	}
+	list, err := p.Subscriptions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := authpool.Config{Subscriptions: list, Fallback: &authpool.Fallback{Credential: secret, DailyBudgetUSD: 1}}
+	snap := snapshot(t, p)
+	report := rebalance(t, p)
+
+	var shown []string
+	show := func(v any) {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+			shown = append(shown, fmt.Sprintf(verb, v))
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Errorf("json.Marshal(%T): %v", v, err)
+		}
+		shown = append(shown, string(b))
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "v", v)
+		slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "v", v)
+		shown = append(shown, buf.String())
+	}
+	for _, v := range []any{a, &a, a.Credential, list, list[0], cfg, &cfg, snap, report} {
+		show(v)
+	}
+	// Errors of every kind, made with the credential at hand.
+	_, newErr := authpool.New(ctx, authpool.Config{Subscriptions: []authpool.Subscription{{ID: "bad id", Credential: secret}}})
+	addErr := p.AddSubscription(ctx, authpool.Subscription{ID: "s-a", Kind: authpool.KindAPI, Credential: secret})
+	badErr := p.AddSubscription(ctx, authpool.Subscription{ID: "x", Kind: "nope", Credential: secret, MaxClients: -1})
+	updErr := p.UpdateSubscription(ctx, authpool.Subscription{ID: "s-zzz", Kind: authpool.KindAPI, Credential: secret})
+	for _, id := range []string{"s-a", "s-b", authpool.FallbackID} {
+		if err := p.Disable(ctx, id, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, exhErr := p.Allocate(ctx, "carol")
+	recErr := p.Record(ctx, "alice", authpool.Usage{Time: clk.Now(), CostUSD: -1})
+	for _, err := range []error{newErr, addErr, badErr, updErr, exhErr, recErr} {
+		if err == nil {
+			t.Fatal("an error case succeeded")
+		}
+		shown = append(shown, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err))
+	}
+	if got := fmt.Sprint(cfg); !strings.Contains(got, "Credential:[REDACTED] DailyBudgetUSD:1") {
+		t.Errorf("a Config prints as %s, want its fallback with the credential redacted", got)
+	}
+	for _, s := range shown {
+		if strings.Contains(s, secret) || strings.Contains(s, "SECRET") {
+			t.Errorf("the credential leaks in: %s", s)
+		}
+	}
+	if !errors.Is(addErr, authpool.ErrExists) || !errors.Is(exhErr, authpool.ErrExhausted) {
+		t.Errorf("unexpected errors: %v; %v", addErr, exhErr)
+	}
+}
+
+// TestSnapshotBetweenAnchoredBlocks checks the block's forecast when no
+// block is running: the next usage starts a block in this hour, so the
+// budget runs out only if it does so before that block would end.
+func TestSnapshotBetweenAnchoredBlocks(t *testing.T) {
+	tests := []struct {
+		name      string
+		spent     float64 // at 15:50, in the block 11:00-16:00
+		wantBlock authpool.UsageWindow
+	}{
+		{"slow spending: the next block would not run out",
+			1, authpool.UsageWindow{BudgetUSD: 10}},
+		{"fast spending: the next block would run out at 20:10",
+			3, authpool.UsageWindow{BudgetUSD: 10, ExhaustsAt: day(0, 20, 10)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newClock(day(0, 11, 10))
+			p := newPool(t, subs(sub("s-a", budgets(0, 10))), clk)
+			allocate(t, p, "alice")
+			spend(t, p, clk, "alice", 0.01) // starts the block at 11:00
+			clk.Set(day(0, 15, 50))
+			spend(t, p, clk, "alice", tt.spent)
+			clk.Set(day(0, 16, 10))
+			st := status(t, snapshot(t, p), "s-a")
+			if diff := cmp.Diff(tt.wantBlock, st.Block); diff != "" {
+				t.Errorf("block between blocks (-want +got):\n%s", diff)
+			}
+			if !st.ExhaustsAt.Equal(tt.wantBlock.ExhaustsAt) {
+				t.Errorf("ExhaustsAt = %v, want %v", st.ExhaustsAt, tt.wantBlock.ExhaustsAt)
+			}
+		})
+	}
+}
+
+func TestSessionStateNames(t *testing.T) {
+	for s, want := range map[authpool.SessionState]string{
+		authpool.SessionActive: "active", authpool.SessionIdle: "idle", authpool.SessionStale: "stale", 9: "SessionState(9)",
+	} {
+		if got := s.String(); got != want {
+			t.Errorf("SessionState(%d).String() = %q, want %q", uint8(s), got, want)
+		}
+		if b, _ := s.MarshalText(); string(b) != want {
+			t.Errorf("SessionState(%d).MarshalText() = %q, want %q", uint8(s), b, want)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+// benchSessions is how many sessions the benchmarks' store holds.
+const benchSessions = 1000
+
+// Benchmark measures the hot-path methods of the stores newStore returns,
+// from many goroutines at once (b.RunParallel), so that under -race it also
+// hunts for data races. newStore is called once per sub-benchmark run and
+// must return an empty store.
+//
+// Touch, AddUsage and Sessions run against 10 subscriptions holding 1,000
+// sessions. The allocations reported for AddUsage/WithID include the one of
+// building each usage's ID.
+func Benchmark(b *testing.B, newStore func(b *testing.B) store.Store) {
+	b.Run("Touch", func(b *testing.B) {
+		s, clients := benchStore(b, newStore)
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			for i := int(next.Add(1)) * 7919; pb.Next(); i++ {
+				if _, _, err := s.Touch(ctx, clients[i%len(clients)], at(time.Duration(i))); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+
+	b.Run("AssignRelease", func(b *testing.B) {
+		s := newStore(b)
+		if err := s.CreateSubscription(context.Background(), newSub("a", 0)); err != nil {
+			b.Fatal(err)
+		}
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			g := next.Add(1)
+			ids := make([]string, 64) // this goroutine's own clients
+			for i := range ids {
+				ids[i] = fmt.Sprintf("g%d-c%d", g, i)
+			}
+			for i := 0; pb.Next(); i++ {
+				id := ids[i%len(ids)]
+				if _, err := s.Assign(ctx, store.Assignment{ClientID: id, SubscriptionID: "a", Now: at(time.Duration(i))}); err != nil {
+					b.Error(err)
+					return
+				}
+				if _, err := s.Release(ctx, id, time.Time{}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+
+	for _, withID := range []bool{false, true} {
+		name := "AddUsage/WithoutID"
+		if withID {
+			name = "AddUsage/WithID"
+		}
+		b.Run(name, func(b *testing.B) {
+			s, clients := benchStore(b, newStore)
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				g := next.Add(1)
+				prefix := "g" + strconv.FormatInt(g, 10) + "-"
+				for i := int(g) * 7919; pb.Next(); i++ {
+					u := store.UsageRecord{
+						Time: at(time.Duration(i) * time.Millisecond), Now: at(time.Duration(i) * time.Millisecond),
+						Cost: 1000, Tokens: store.Tokens{Input: 10, Output: 100, CacheRead: 1000}, Model: "claude-bench",
+					}
+					if withID {
+						u.ID, u.Remember = prefix+strconv.Itoa(i), time.Hour
+					}
+					if _, err := s.AddUsage(ctx, clients[i%len(clients)], u); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+
+	for _, q := range []struct {
+		name string
+		q    store.SessionQuery
+	}{
+		{"Sessions/All", store.SessionQuery{}},
+		{"Sessions/OfSubscription", store.SessionQuery{SubscriptionID: "s3"}},
+		{"Sessions/IdleLimit", store.SessionQuery{SubscriptionID: "s3", ActiveBefore: at(benchSessions / 2), Limit: 4}},
+	} {
+		b.Run(q.name, func(b *testing.B) {
+			s, _ := benchStore(b, newStore)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					if _, err := s.Sessions(ctx, q.q); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// benchStore returns a store with 10 uncapped subscriptions s0 ... s9 and
+// benchSessions sessions spread over them, with their client IDs. Session i
+// is last active at t0 + i ns.
+func benchStore(b *testing.B, newStore func(b *testing.B) store.Store) (store.Store, []string) {
+	b.Helper()
+	ctx := context.Background()
+	s := newStore(b)
+	for i := range 10 {
+		if err := s.CreateSubscription(ctx, newSub(fmt.Sprintf("s%d", i), 0)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	clients := make([]string, benchSessions)
+	for i := range clients {
+		clients[i] = fmt.Sprintf("client-%04d", i)
+		a := store.Assignment{ClientID: clients[i], SubscriptionID: fmt.Sprintf("s%d", i%10), Now: at(time.Duration(i))}
+		if _, err := s.Assign(ctx, a); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, clients
+}

@@ -1,0 +1,367 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/authpool/authpool/store"
+)
+
+// Run checks that the stores newStore returns keep the store.Store contract.
+// It calls newStore once per case, from that case's subtest, and needs each
+// store to start empty; the cases run in parallel. A failing case logs the
+// clause of the contract it checks.
+//
+// Call it from a test of the implementation:
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store { return memstore.New() })
+//	}
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			defer func() {
+				if t.Failed() {
+					t.Logf("contract: %s", c.explanation)
+				}
+			}()
+			c.check(t, newStore(t))
+		})
+	}
+}
+
+// A testCase checks one clause of the store.Store contract on a fresh store.
+type testCase struct {
+	name        string
+	explanation string
+	check       func(t *testing.T, s store.Store)
+}
+
+// cases is the contract, clause by clause.
+var cases = []testCase{
+	// CreateSubscription, Subscription, UpdateSubscription, SetStatus.
+	{
+		name:        "CreateThenGet",
+		explanation: "Subscription returns the configuration and status given to CreateSubscription, with no clients, no activity and no usage.",
+		check:       testCreateThenGet,
+	},
+	{
+		name:        "CreateIgnoresStoreKeptFields",
+		explanation: "CreateSubscription ignores the store-kept fields (Clients, LastActive, Usage) of its argument.",
+		check:       testCreateIgnoresStoreKeptFields,
+	},
+	{
+		name:        "CreateTakenID",
+		explanation: "CreateSubscription with an ID that is taken returns ErrExists and changes nothing.",
+		check:       testCreateTakenID,
+	},
+	{
+		name:        "GetMissing",
+		explanation: "Subscription returns ErrNotFound when there is no subscription with that ID.",
+		check:       testGetMissing,
+	},
+	{
+		name:        "UpdateReplacesConfiguration",
+		explanation: "UpdateSubscription replaces Name, Kind, Credential, MaxClients and the budgets.",
+		check:       testUpdateReplacesConfiguration,
+	},
+	{
+		name:        "UpdateKeepsStatusClientsUsage",
+		explanation: "UpdateSubscription keeps the subscription's status, clients, activity and usage, ignoring those of its argument.",
+		check:       testUpdateKeepsStatusClientsUsage,
+	},
+	{
+		name:        "UpdateLowersMaxClientsBelowClients",
+		explanation: "Lowering MaxClients below Clients keeps the clients the subscription has; it takes no new one until it holds fewer than MaxClients.",
+		check:       testUpdateLowersMaxClients,
+	},
+	{
+		name:        "UpdateMissing",
+		explanation: "UpdateSubscription returns ErrNotFound, creating nothing, when there is no subscription with that ID.",
+		check:       testUpdateMissing,
+	},
+	{
+		name:        "SetStatus",
+		explanation: "SetStatus sets a subscription's whole status (state, until, reason), which Subscription and Touch then return, and changes nothing else.",
+		check:       testSetStatus,
+	},
+	{
+		name:        "SetStatusMissing",
+		explanation: "SetStatus returns ErrNotFound, creating nothing, when there is no subscription with that ID.",
+		check:       testSetStatusMissing,
+	},
+
+	// DeleteSubscription.
+	{
+		name:        "DeleteReleasesSessions",
+		explanation: "DeleteSubscription removes the subscription and its sessions and returns the sessions it released, ordered by client ID.",
+		check:       testDeleteReleasesSessions,
+	},
+	{
+		name:        "DeleteFreesNothingElse",
+		explanation: "DeleteSubscription leaves every other subscription, its sessions and its usage as they were.",
+		check:       testDeleteFreesNothingElse,
+	},
+	{
+		name:        "DeleteWithoutSessions",
+		explanation: "DeleteSubscription of a subscription without clients returns no sessions and no error.",
+		check:       testDeleteWithoutSessions,
+	},
+	{
+		name:        "DeleteMissing",
+		explanation: "DeleteSubscription returns ErrNotFound when there is no subscription with that ID.",
+		check:       testDeleteMissing,
+	},
+	{
+		name:        "DeleteRemovesUsage",
+		explanation: "DeleteSubscription removes the subscription's usage: a subscription created again with its ID starts with no clients, activity or usage.",
+		check:       testDeleteRemovesUsage,
+	},
+
+	// Subscriptions and the store-kept fields.
+	{
+		name:        "SubscriptionsOrderedByID",
+		explanation: "Subscriptions returns every subscription with its store-kept fields, ordered by ID.",
+		check:       testSubscriptionsOrderedByID,
+	},
+	{
+		name:        "SubscriptionsEmpty",
+		explanation: "Subscriptions of an empty store returns no subscriptions and no error.",
+		check:       testSubscriptionsEmpty,
+	},
+	{
+		name:        "SubscriptionLastActive",
+		explanation: "A subscription's LastActive is the latest activity (Assign, Touch, usage) of any client while on it, and never moves back.",
+		check:       testSubscriptionLastActive,
+	},
+	{
+		name:        "UsageHourlyBucketsOldestFirst",
+		explanation: "Usage holds one bucket per hour with usage (the hour of each usage's Time, not of its Now), summing cost and requests, oldest first.",
+		check:       testUsageHourlyBuckets,
+	},
+	{
+		name:        "UsageIsTheLastWeekHours",
+		explanation: "Usage holds only the buckets of the last WeekHours hours counted back from the newest bucket; older buckets fall out as newer ones arrive.",
+		check:       testUsageIsTheLastWeekHours,
+	},
+	{
+		name:        "UsageOlderThanWeekCountsInSession",
+		explanation: "A usage older than WeekHours hours before the newest bucket is not kept in a bucket, but AddUsage succeeds and the session counts it.",
+		check:       testUsageOlderThanWeek,
+	},
+	{
+		name:        "RecordsAreCopies",
+		explanation: "Changing a returned Subscription or Session changes nothing in the store.",
+		check:       testRecordsAreCopies,
+	},
+
+	// Touch.
+	{
+		name:        "TouchReturnsSubscriptionAndStatus",
+		explanation: "Touch marks the session active at now and returns the ID of its subscription with that subscription's current status.",
+		check:       testTouch,
+	},
+	{
+		name:        "TouchNeverMovesBack",
+		explanation: "Touch never moves a session's or a subscription's LastActive back.",
+		check:       testTouchNeverMovesBack,
+	},
+	{
+		name:        "TouchMissing",
+		explanation: "Touch returns ErrNotFound, creating nothing, when the client has no session.",
+		check:       testTouchMissing,
+	},
+
+	// Assign.
+	{
+		name:        "AssignNew",
+		explanation: "Assign from \"\" creates a session Created, Assigned and LastActive at Now on the target, which counts one more client.",
+		check:       testAssignNew,
+	},
+	{
+		name:        "AssignConflict",
+		explanation: "Assign returns ErrConflict, changing nothing, unless the client is on From (\"\" meaning no session) and, when IdleSince is set, was last active at or before it.",
+		check:       testAssignConflict,
+	},
+	{
+		name:        "AssignIdleAtIdleSince",
+		explanation: "Assign with IdleSince accepts a client last active exactly at IdleSince.",
+		check:       testAssignIdleAtIdleSince,
+	},
+	{
+		name:        "AssignMissingTarget",
+		explanation: "Assign returns ErrNotFound, changing nothing, when the target subscription does not exist.",
+		check:       testAssignMissingTarget,
+	},
+	{
+		name:        "AssignInactive",
+		explanation: "Assign returns ErrInactive, changing nothing, unless the target is in service at Now: active, or limited with Until at or before Now.",
+		check:       testAssignInactive,
+	},
+	{
+		name:        "AssignFull",
+		explanation: "Assign returns ErrFull, changing nothing, when the target holds its MaxClients; MaxClients 0 means no cap.",
+		check:       testAssignFull,
+	},
+	{
+		name:        "AssignAlreadyOnTarget",
+		explanation: "Assign of a client already on the target succeeds even when the target is full: it marks the session active and counts no new client.",
+		check:       testAssignAlreadyOnTarget,
+	},
+	{
+		name:        "AssignMove",
+		explanation: "A client that moves leaves its old subscription's count; its session keeps Created and its totals and gets Assigned and LastActive at Now.",
+		check:       testAssignMove,
+	},
+
+	// Release.
+	{
+		name:        "ReleaseReturnsSession",
+		explanation: "Release ends the client's session, returns it, and removes the client from its subscription's count.",
+		check:       testRelease,
+	},
+	{
+		name:        "ReleaseTwice",
+		explanation: "A second Release of the same client returns ErrNotFound.",
+		check:       testReleaseTwice,
+	},
+	{
+		name:        "ReleaseFreesCapacity",
+		explanation: "Releasing a client of a full subscription makes room for another.",
+		check:       testReleaseFreesCapacity,
+	},
+	{
+		name:        "ReleaseIdleSince",
+		explanation: "Release with idleSince releases only a session last active at or before it, and returns ErrConflict, changing nothing, otherwise.",
+		check:       testReleaseIdleSince,
+	},
+	{
+		name:        "ReleaseMissing",
+		explanation: "Release returns ErrNotFound when the client has no session.",
+		check:       testReleaseMissing,
+	},
+	{
+		name:        "ReleaseThenAssignAgain",
+		explanation: "A released client that is assigned again starts a new session, with nothing of the old one.",
+		check:       testReleaseThenAssignAgain,
+	},
+
+	// Sessions.
+	{
+		name:        "SessionsAll",
+		explanation: "Sessions with an empty query returns every session with its record.",
+		check:       testSessionsAll,
+	},
+	{
+		name:        "SessionsBySubscription",
+		explanation: "Sessions with SubscriptionID selects the sessions on that subscription, and none for an unknown one.",
+		check:       testSessionsBySubscription,
+	},
+	{
+		name:        "SessionsActiveBefore",
+		explanation: "Sessions with ActiveBefore selects the sessions last active strictly before it.",
+		check:       testSessionsActiveBefore,
+	},
+	{
+		name:        "SessionsLimit",
+		explanation: "Sessions with a positive Limit returns at most Limit sessions, those with the oldest LastActive, oldest first, ties by ClientID.",
+		check:       testSessionsLimit,
+	},
+	{
+		name:        "SessionsCombined",
+		explanation: "Sessions applies SubscriptionID, ActiveBefore and Limit together.",
+		check:       testSessionsCombined,
+	},
+
+	// AddUsage.
+	{
+		name:        "AddUsageToSession",
+		explanation: "AddUsage adds the cost, the tokens and one request to the session, sets its Model, moves its LastActive to Now (never back) and returns the session's subscription.",
+		check:       testAddUsageToSession,
+	},
+	{
+		name:        "AddUsageBillsSubscriptionID",
+		explanation: "AddUsage with SubscriptionID bills that subscription's bucket, not the session's, still counts in the session, and returns the subscription billed.",
+		check:       testAddUsageBillsSubscriptionID,
+	},
+	{
+		name:        "AddUsageUnknownClient",
+		explanation: "AddUsage returns ErrNotFound, changing nothing, when the client has no session.",
+		check:       testAddUsageUnknownClient,
+	},
+	{
+		name:        "AddUsageUnknownSubscription",
+		explanation: "AddUsage returns ErrNotFound, changing nothing, when u.SubscriptionID does not exist.",
+		check:       testAddUsageUnknownSubscription,
+	},
+	{
+		name:        "AddUsageDuplicate",
+		explanation: "AddUsage returns ErrDuplicate and changes nothing at all (session, buckets, activity) when u.ID is remembered, whichever client or subscription the repeat names.",
+		check:       testAddUsageDuplicate,
+	},
+	{
+		name:        "AddUsageWithoutID",
+		explanation: "A usage without an ID is never refused as a duplicate.",
+		check:       testAddUsageWithoutID,
+	},
+	{
+		name:        "AddUsageRemembersID",
+		explanation: "An ID is remembered from u.Now for at least u.Remember, whatever else is recorded meanwhile, and a refused repeat does not extend it.",
+		check:       testAddUsageRemembersID,
+	},
+	{
+		name:        "AddUsageForgetsID",
+		explanation: "An ID is remembered at most twice u.Remember: a repeat at u.Now+2*u.Remember is added, whatever was recorded meanwhile.",
+		check:       testAddUsageForgetsID,
+	},
+	{
+		name:        "AddUsageRememberIsPerID",
+		explanation: "Each ID is remembered for its own u.Remember: a long Remember of one ID does not make another ID's short one longer than twice as long.",
+		check:       testAddUsageRememberIsPerID,
+	},
+	{
+		name:        "AddUsageRefusedIsNotRemembered",
+		explanation: "A usage refused with ErrNotFound changes nothing, so its ID is not remembered.",
+		check:       testAddUsageRefusedIsNotRemembered,
+	},
+
+	// Contexts.
+	{
+		name:        "CanceledContext",
+		explanation: "Every method called with a context that has ended returns an error that errors.Is the context's error, and changes nothing.",
+		check:       testCanceledContext,
+	},
+
+	// Concurrency: every method is atomic.
+	{
+		name:        "ConcurrentAssignRespectsMaxClients",
+		explanation: "Of 100 clients racing to join a subscription capped at 10, exactly 10 get in and 90 get ErrFull.",
+		check:       testConcurrentAssignCap,
+	},
+	{
+		name:        "ConcurrentAssignOfOneClient",
+		explanation: "Of many concurrent Assigns of the same new client, exactly one creates its session and the others get ErrConflict.",
+		check:       testConcurrentAssignOneClient,
+	},
+	{
+		name:        "ConcurrentAddUsage",
+		explanation: "Concurrent AddUsage calls add up exactly: session cost, requests and tokens, and every bucket.",
+		check:       testConcurrentAddUsage,
+	},
+	{
+		name:        "ConcurrentDuplicateUsage",
+		explanation: "Of many concurrent AddUsage calls with the same ID, exactly one is added and the others get ErrDuplicate.",
+		check:       testConcurrentDuplicateUsage,
+	},
+	{
+		name:        "ConcurrentRelease",
+		explanation: "Of concurrent Releases of the same client, exactly one returns the session and the others get ErrNotFound.",
+		check:       testConcurrentRelease,
+	},
+	{
+		name:        "ConcurrentMoves",
+		explanation: "Clients moving concurrently between two capped subscriptions never push either past its MaxClients, and the counts match the sessions.",
+		check:       testConcurrentMoves,
+	},
+}

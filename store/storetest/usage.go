@@ -1,0 +1,269 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+func testAddUsageToSession(t *testing.T, s store.Store) {
+	create(t, s, newSub("a", 0))
+	join(t, s, "c", "a", t0)
+	for _, step := range []struct {
+		u    store.UsageRecord
+		want store.Session
+	}{
+		{
+			store.UsageRecord{Time: at(time.Minute), Now: at(2 * time.Minute), Cost: 5, Tokens: store.Tokens{Input: 1, Output: 2, CacheWrite: 3, CacheRead: 4}, Model: "opus"},
+			store.Session{LastActive: at(2 * time.Minute), Requests: 1, Cost: 5, Tokens: store.Tokens{Input: 1, Output: 2, CacheWrite: 3, CacheRead: 4}, Model: "opus"},
+		},
+		{
+			store.UsageRecord{Time: at(3 * time.Minute), Now: at(3 * time.Minute), Cost: 7, Tokens: store.Tokens{Input: 10, Output: 20, CacheWrite: 30, CacheRead: 40}, Model: "sonnet"},
+			store.Session{LastActive: at(3 * time.Minute), Requests: 2, Cost: 12, Tokens: store.Tokens{Input: 11, Output: 22, CacheWrite: 33, CacheRead: 44}, Model: "sonnet"},
+		},
+		{ // recorded at an earlier Now: LastActive does not move back
+			store.UsageRecord{Time: at(time.Minute), Now: at(time.Minute), Cost: 0, Tokens: store.Tokens{Output: 100}, Model: "sonnet"},
+			store.Session{LastActive: at(3 * time.Minute), Requests: 3, Cost: 12, Tokens: store.Tokens{Input: 11, Output: 122, CacheWrite: 33, CacheRead: 44}, Model: "sonnet"},
+		},
+	} {
+		if billed := addUsage(t, s, "c", step.u); billed != "a" {
+			t.Errorf("AddUsage returned %q, want the session's subscription a", billed)
+		}
+		want := step.want
+		want.ClientID, want.SubscriptionID, want.Created, want.Assigned = "c", "a", t0, t0
+		diff(t, fmt.Sprintf("session after AddUsage(%+v)", step.u), session(t, s, "c"), want)
+	}
+}
+
+func testAddUsageBillsSubscriptionID(t *testing.T, s store.Store) {
+	create(t, s, newSub("a", 0), newSub("b", 0), newSub("x", 0))
+	join(t, s, "c", "a", t0)
+	assign(t, s, store.Assignment{ClientID: "c", SubscriptionID: "b", From: "a", Now: at(time.Minute)})
+
+	for _, tc := range []struct {
+		billed string // u.SubscriptionID
+		want   string
+	}{
+		{"a", "a"}, // the subscription the client left
+		{"", "b"},  // the session's
+		{"b", "b"}, // the session's, named
+		{"x", "x"}, // one the client was never on
+		{"a", "a"},
+	} {
+		u := usage(at(2*time.Minute), 10)
+		u.SubscriptionID = tc.billed
+		if got := addUsage(t, s, "c", u); got != tc.want {
+			t.Errorf("AddUsage with SubscriptionID %q billed %q, want %q", tc.billed, got, tc.want)
+		}
+	}
+	hour := hourOf(2 * time.Minute)
+	diff(t, "usage of a", get(t, s, "a").Usage, []store.Bucket{{Hour: hour, Cost: 20, Requests: 2}})
+	diff(t, "usage of b", get(t, s, "b").Usage, []store.Bucket{{Hour: hour, Cost: 20, Requests: 2}})
+	diff(t, "usage of x", get(t, s, "x").Usage, []store.Bucket{{Hour: hour, Cost: 10, Requests: 1}})
+	sess := session(t, s, "c")
+	if sess.SubscriptionID != "b" || sess.Requests != 5 || sess.Cost != 50 {
+		t.Errorf("session on %q counts %d requests costing %d, want on b, 5 costing 50", sess.SubscriptionID, sess.Requests, sess.Cost)
+	}
+	if n := clients(t, s, "a") + clients(t, s, "x"); n != 0 {
+		t.Errorf("billing a subscription gave it %d clients, want 0", n)
+	}
+}
+
+func testAddUsageUnknownClient(t *testing.T, s store.Store) {
+	create(t, s, newSub("a", 0))
+	join(t, s, "c", "a", t0)
+	before := snapshot(t, s)
+	for _, u := range []store.UsageRecord{
+		usage(at(time.Minute), 5),
+		withID(usage(at(time.Minute), 5), "msg-1", time.Hour),
+		func() store.UsageRecord { u := usage(at(time.Minute), 5); u.SubscriptionID = "a"; return u }(),
+	} {
+		_, err := s.AddUsage(t.Context(), "d", u)
+		wantErr(t, err, store.ErrNotFound, fmt.Sprintf("AddUsage(%+v) for a client without a session", u))
+	}
+	unchanged(t, s, before, "AddUsage for a client without a session")
+}
+
+func testAddUsageUnknownSubscription(t *testing.T, s store.Store) {
+	create(t, s, newSub("a", 0))
+	join(t, s, "c", "a", t0)
+	addUsage(t, s, "c", usage(t0, 1))
+	before := snapshot(t, s)
+	u := withID(usage(at(time.Minute), 5), "msg-1", time.Hour)
+	u.SubscriptionID = "x"
+	_, err := s.AddUsage(t.Context(), "c", u)
+	wantErr(t, err, store.ErrNotFound, "AddUsage billing an unknown subscription")
+	unchanged(t, s, before, "AddUsage billing an unknown subscription")
+}
+
+func testAddUsageDuplicate(t *testing.T, s store.Store) {
+	create(t, s, newSub("a", 0), newSub("b", 0))
+	join(t, s, "c1", "a", t0)
+	join(t, s, "c2", "b", t0)
+	first := withID(usage(at(time.Minute), 5), "msg-1", time.Hour)
+	addUsage(t, s, "c1", first)
+	before := snapshot(t, s)
+
+	later := func(f func(u *store.UsageRecord)) store.UsageRecord {
+		u := first
+		u.Now = at(2 * time.Minute)
+		f(&u)
+		return u
+	}
+	for _, tc := range []struct {
+		why    string
+		client string
+		u      store.UsageRecord
+	}{
+		{"the same usage again", "c1", first},
+		{"the same ID later, with other numbers", "c1", later(func(u *store.UsageRecord) {
+			u.Time, u.Cost, u.Tokens, u.Model, u.Remember = at(2*time.Minute), 99, store.Tokens{Input: 99}, "other", 24*time.Hour
+		})},
+		{"the same ID in another hour", "c1", later(func(u *store.UsageRecord) { u.Time = at(3 * time.Hour) })},
+		{"the same ID from another client", "c2", later(func(*store.UsageRecord) {})},
+		{"the same ID billed to another subscription", "c1", later(func(u *store.UsageRecord) { u.SubscriptionID = "b" })},
+	} {
+		_, err := s.AddUsage(t.Context(), tc.client, tc.u)
+		wantErr(t, err, store.ErrDuplicate, "AddUsage of "+tc.why)
+		unchanged(t, s, before, "AddUsage of "+tc.why)
+	}
+}
+
+func testAddUsageWithoutID(t *testing.T, s store.Store) {
+	create(t, s, newSub("a", 0))
+	join(t, s, "c", "a", t0)
+	u := usage(at(time.Minute), 5)
+	for range 3 {
+		addUsage(t, s, "c", u)
+	}
+	if got := session(t, s, "c").Requests; got != 3 {
+		t.Errorf("session Requests after the same usage without ID 3 times = %d, want 3", got)
+	}
+}
+
+// idStep is one AddUsage of a usage with an ID in a scripted sequence.
+type idStep struct {
+	now      time.Duration // u.Now - t0
+	id       string
+	remember time.Duration
+	want     error // nil or store.ErrDuplicate
+}
+
+// runIDSteps adds the usages of steps in order, each from client "c" on a
+// fresh subscription, and checks which are refused as duplicates.
+func runIDSteps(t *testing.T, s store.Store, steps []idStep) {
+	t.Helper()
+	create(t, s, newSub("a", 0))
+	join(t, s, "c", "a", t0)
+	for _, st := range steps {
+		u := withID(usage(at(st.now), 1), st.id, st.remember)
+		_, err := s.AddUsage(t.Context(), "c", u)
+		switch {
+		case st.want == nil && err != nil:
+			t.Errorf("AddUsage of %q (Remember %v) at t0+%v: %v; want it added", st.id, st.remember, st.now, err)
+		case st.want != nil && err == nil:
+			t.Errorf("AddUsage of %q (Remember %v) at t0+%v added it; want %v", st.id, st.remember, st.now, st.want)
+		case st.want != nil:
+			wantErr(t, err, st.want, fmt.Sprintf("AddUsage of %q at t0+%v", st.id, st.now))
+		}
+	}
+}
+
+func testAddUsageRemembersID(t *testing.T, s store.Store) {
+	const r = time.Hour
+	runIDSteps(t, s, []idStep{
+		{0, "x", r, nil},
+		{0, "x", r, store.ErrDuplicate},
+		{time.Nanosecond, "x", r, store.ErrDuplicate},
+		{10 * time.Minute, "y", r, nil},
+		{30 * time.Minute, "x", r, store.ErrDuplicate},
+		{50 * time.Minute, "z", r, nil},
+		{59 * time.Minute, "x", r, store.ErrDuplicate},
+		{r - time.Nanosecond, "x", r, store.ErrDuplicate},
+		{r + 10*time.Minute - time.Nanosecond, "y", r, store.ErrDuplicate},
+		{r + 49*time.Minute, "q", r, nil},
+		{r + 50*time.Minute - time.Nanosecond, "z", r, store.ErrDuplicate},
+		{r + 50*time.Minute - time.Nanosecond, "q", r, store.ErrDuplicate},
+		// x was refused at t0+r-1ns: that does not extend its remembrance.
+		{2 * r, "x", r, nil},
+		{2*r + time.Minute, "x", r, store.ErrDuplicate}, // remembered again from t0+2r
+	})
+}
+
+func testAddUsageForgetsID(t *testing.T, s store.Store) {
+	const r = time.Hour
+	runIDSteps(t, s, []idStep{
+		{0, "a", r, nil},
+		{10 * time.Minute, "b", r, nil},
+		{r + 50*time.Minute, "c", r, nil}, // after a quiet spell
+		{2*r + 10*time.Minute, "b", r, nil},
+		{2*r + 50*time.Minute - time.Nanosecond, "c", r, store.ErrDuplicate},
+		{3*r + 50*time.Minute, "c", r, nil},
+		{4 * r, "a", r, nil},
+		{4 * r, "a", r, store.ErrDuplicate},
+	})
+}
+
+func testAddUsageRememberIsPerID(t *testing.T, s store.Store) {
+	runIDSteps(t, s, []idStep{
+		{0, "long", 24 * time.Hour, nil},
+		{0, "short", time.Minute, nil},
+		{time.Minute - time.Nanosecond, "short", time.Minute, store.ErrDuplicate},
+		{2 * time.Minute, "short", time.Minute, nil},
+		{23 * time.Hour, "long", 24 * time.Hour, store.ErrDuplicate},
+		{23 * time.Hour, "brief", time.Second, nil},
+		{23*time.Hour + 2*time.Second, "brief", time.Second, nil},
+		{24*time.Hour - time.Nanosecond, "long", 24 * time.Hour, store.ErrDuplicate},
+	})
+}
+
+func testAddUsageRefusedIsNotRemembered(t *testing.T, s store.Store) {
+	create(t, s, newSub("a", 0))
+	u := withID(usage(t0, 5), "msg-1", time.Hour)
+	_, err := s.AddUsage(t.Context(), "c", u)
+	wantErr(t, err, store.ErrNotFound, "AddUsage for a client without a session")
+	join(t, s, "c", "a", t0)
+	bad := u
+	bad.SubscriptionID = "x"
+	_, err = s.AddUsage(t.Context(), "c", bad)
+	wantErr(t, err, store.ErrNotFound, "AddUsage billing an unknown subscription")
+	addUsage(t, s, "c", u)
+}
+
+func testCanceledContext(t *testing.T, s store.Store) {
+	create(t, s, newSub("a", 1), newSub("b", 0))
+	join(t, s, "c", "a", t0)
+	join(t, s, "idle", "b", t0)
+	addUsage(t, s, "c", usage(t0, 5))
+	before := snapshot(t, s)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	u := withID(usage(at(time.Minute), 5), "msg-1", time.Hour)
+	for _, call := range []struct {
+		name string
+		f    func() error
+	}{
+		{"CreateSubscription", func() error { return s.CreateSubscription(ctx, newSub("n", 0)) }},
+		{"UpdateSubscription", func() error { return s.UpdateSubscription(ctx, newSub("a", 5)) }},
+		{"SetStatus", func() error { return s.SetStatus(ctx, "a", store.Status{State: store.Disabled}) }},
+		{"DeleteSubscription", func() error { _, err := s.DeleteSubscription(ctx, "a"); return err }},
+		{"Subscription", func() error { _, err := s.Subscription(ctx, "a"); return err }},
+		{"Subscriptions", func() error { _, err := s.Subscriptions(ctx); return err }},
+		{"Touch", func() error { _, _, err := s.Touch(ctx, "c", at(time.Minute)); return err }},
+		{"Assign", func() error {
+			_, err := s.Assign(ctx, store.Assignment{ClientID: "n", SubscriptionID: "b", Now: at(time.Minute)})
+			return err
+		}},
+		{"Release", func() error { _, err := s.Release(ctx, "idle", time.Time{}); return err }},
+		{"Sessions", func() error { _, err := s.Sessions(ctx, store.SessionQuery{}); return err }},
+		{"AddUsage", func() error { _, err := s.AddUsage(ctx, "c", u); return err }},
+	} {
+		wantErr(t, call.f(), context.Canceled, call.name+" with a canceled context")
+	}
+	unchanged(t, s, before, "calls with a canceled context")
+	addUsage(t, s, "c", u) // its ID was not remembered
+}

@@ -1,0 +1,378 @@
+package authpool
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/authpool/authpool/store"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func TestUsageRecordRefusesWhatItCannotCount(t *testing.T) {
+	now := at(0, 12, 30, 0)
+	valid := func(edit func(u *Usage)) Usage {
+		u := Usage{ID: "msg_1", Time: now, CostUSD: 0.25, Tokens: Tokens{Input: 10, Output: 20}, Model: "claude-sonnet-4-5"}
+		edit(&u)
+		return u
+	}
+	tests := []struct {
+		name string
+		u    Usage
+		want []string // substrings of the error: the field and the value
+	}{
+		{"a negative cost", valid(func(u *Usage) { u.CostUSD = -0.01 }), []string{"usage.costUSD", "-0.01", "negative"}},
+		{"a NaN cost", valid(func(u *Usage) { u.CostUSD = math.NaN() }), []string{"usage.costUSD", "NaN"}},
+		{"an infinite cost", valid(func(u *Usage) { u.CostUSD = math.Inf(1) }), []string{"usage.costUSD", "+Inf"}},
+		{"a negative infinite cost", valid(func(u *Usage) { u.CostUSD = math.Inf(-1) }), []string{"usage.costUSD", "-Inf"}},
+		{"a cost above MaxUSD", valid(func(u *Usage) { u.CostUSD = store.MaxUSD * 2 }), []string{"usage.costUSD", "2e+06"}},
+		{"negative input tokens", valid(func(u *Usage) { u.Tokens.Input = -1 }), []string{"usage.tokens.input", "-1"}},
+		{"negative output tokens", valid(func(u *Usage) { u.Tokens.Output = -5 }), []string{"usage.tokens.output", "-5"}},
+		{"negative cache write tokens", valid(func(u *Usage) { u.Tokens.CacheWrite = -7 }), []string{"usage.tokens.cacheWrite", "-7"}},
+		{"negative cache read tokens", valid(func(u *Usage) { u.Tokens.CacheRead = math.MinInt64 }),
+			[]string{"usage.tokens.cacheRead", fmt.Sprint(int64(math.MinInt64))}},
+		{"tokens above MaxTokens", valid(func(u *Usage) { u.Tokens.Output = MaxTokens + 1 }),
+			[]string{"usage.tokens.output", fmt.Sprint(int64(MaxTokens + 1))}},
+		{"a zero time", valid(func(u *Usage) { u.Time = time.Time{} }), []string{"usage.time", "zero"}},
+		{"a time more than MaxClockSkew ahead", valid(func(u *Usage) { u.Time = now.Add(MaxClockSkew + time.Second) }),
+			[]string{"usage.time", "2026-11-26 12:35:01"}},
+		{"a time older than the week", valid(func(u *Usage) { u.Time = now.Add(-168 * time.Hour) }),
+			[]string{"usage.time", "2026-11-19 12:30:00", "older than the week"}},
+		{"an ID with a control character", valid(func(u *Usage) { u.ID = "msg\x00" }), []string{"usage.id", `"msg\x00"`}},
+		{"an ID longer than MaxIDLength", valid(func(u *Usage) { u.ID = strings.Repeat("m", MaxIDLength+1) }),
+			[]string{"usage.id", "257 bytes"}},
+		{"a model that is not UTF-8", valid(func(u *Usage) { u.Model = "claude\xff" }), []string{"usage.model", `"claude\xff"`}},
+		{"a subscription ID with a newline", valid(func(u *Usage) { u.SubscriptionID = "a\nb" }),
+			[]string{"usage.subscriptionId", `"a\nb"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec store.UsageRecord
+			err := tt.u.record(now, time.Hour, &rec)
+			if err == nil {
+				t.Fatalf("record(%+v) = nil, want an error", tt.u)
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("record(...) = %q, want it to say %q", err, s)
+				}
+			}
+			if diff := cmp.Diff(store.UsageRecord{}, rec); diff != "" {
+				t.Errorf("record(...) filled the record though it refused the usage:\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestUsageRecordAcceptsTheEdges(t *testing.T) {
+	now := at(0, 12, 30, 0)
+	tests := []struct {
+		name     string
+		u        Usage
+		wantTime time.Time
+	}{
+		{"a cost of MaxUSD", Usage{Time: now, CostUSD: store.MaxUSD}, now},
+		{"a cost of zero", Usage{Time: now}, now},
+		{"MaxTokens of every kind", Usage{Time: now, Tokens: Tokens{Input: MaxTokens, Output: MaxTokens, CacheWrite: MaxTokens, CacheRead: MaxTokens}}, now},
+		{"a time exactly MaxClockSkew ahead counts now", Usage{Time: now.Add(MaxClockSkew), CostUSD: 1}, now},
+		{"a time in the week's first hour", Usage{Time: at(-7, 13, 0, 0), CostUSD: 1}, at(-7, 13, 0, 0)},
+		{"a time 167 hours ago", Usage{Time: now.Add(-167 * time.Hour), CostUSD: 1}, now.Add(-167 * time.Hour)},
+		{"a non-ASCII model", Usage{Time: now, Model: "modèle-été"}, now},
+		{"a model of MaxIDLength bytes", Usage{Time: now, Model: strings.Repeat("x", MaxIDLength)}, now},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec store.UsageRecord
+			if err := tt.u.record(now, time.Hour, &rec); err != nil {
+				t.Fatalf("record(%+v) = %v, want nil", tt.u, err)
+			}
+			want := store.UsageRecord{ID: tt.u.ID, SubscriptionID: tt.u.SubscriptionID, Time: tt.wantTime,
+				Tokens: tt.u.Tokens, Model: tt.u.Model, Now: now, Remember: time.Hour}
+			want.Cost, _ = store.FromUSD(tt.u.CostUSD)
+			if diff := cmp.Diff(want, rec); diff != "" {
+				t.Errorf("record(...) (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCheckText(t *testing.T) {
+	tests := []struct {
+		name     string
+		s        string
+		optional bool
+		ok       bool
+	}{
+		{"a plain ID", "client-42", false, true},
+		{"an ID of 8 printable bytes", "abcdefgh", false, true},
+		{"a long printable ID", strings.Repeat("a-b_c.d/", 32), false, true},
+		{"an empty required ID", "", false, false},
+		{"an empty optional ID", "", true, true},
+		{"MaxIDLength bytes", strings.Repeat("x", MaxIDLength), false, true},
+		{"MaxIDLength+1 bytes", strings.Repeat("x", MaxIDLength+1), false, false},
+		{"a NUL", "abc\x00", false, false},
+		{"a tab in a long ID", "abcdefghijklmno\tq", false, false},
+		{"DEL", "abc\x7f", false, false},
+		{"DEL at the end of a long ID", "abcdefghijk\x7f", false, false},
+		{"a C1 control character", "abc\u0085def", false, false},
+		{"invalid UTF-8", "abc\xffdef", false, false},
+		{"a truncated UTF-8 sequence", "client-\xe2\x82", false, false},
+		{"UTF-8 letters", "クライアント", false, true},
+		{"an emoji", "client-🦊", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkText("client ID", tt.s, tt.optional)
+			if (err == nil) != tt.ok {
+				t.Fatalf("checkText(%q) = %v, want ok=%v", tt.s, err, tt.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "client ID") {
+				t.Errorf("checkText(%q) = %q, want it to name the field", tt.s, err)
+			}
+		})
+	}
+}
+
+// TestPrintableASCIIAgreesWithAByteLoop checks the eight-bytes-at-a-time
+// scan against the obvious loop on random strings.
+func TestPrintableASCIIAgreesWithAByteLoop(t *testing.T) {
+	simple := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < 0x20 || s[i] >= 0x7f {
+				return false
+			}
+		}
+		return true
+	}
+	rng := rand.New(rand.NewPCG(2, 3))
+	buf := make([]byte, 40)
+	for range 20000 {
+		n := rng.IntN(len(buf))
+		for i := range n {
+			// Mostly printable, sometimes one of the edges.
+			switch rng.IntN(10) {
+			case 0:
+				buf[i] = []byte{0x00, 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0xff}[rng.IntN(7)]
+			default:
+				buf[i] = byte(0x20 + rng.IntN(0x5f))
+			}
+		}
+		s := string(buf[:n])
+		if got, want := printableASCII(s), simple(s); got != want {
+			t.Fatalf("printableASCII(%q) = %v, want %v", s, got, want)
+		}
+		// And checkText accepts exactly the valid strings without controls.
+		wantOK := utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r >= 0x7f && r < 0xa0 })
+		if err := checkText("id", s, true); (err == nil) != wantOK {
+			t.Fatalf("checkText(%q) = %v, want ok=%v", s, err, wantOK)
+		}
+	}
+}
+
+func TestHourlyRingKeepsOneWeek(t *testing.T) {
+	var r hourly
+	h := store.HourOf(at(0, 12, 0, 0))
+	r.add(h, 5)
+	r.add(h, 7)
+	r.add(h-167, 3)
+	if got := r.at(h); got != 12 {
+		t.Errorf("at(h) = %d, want 12: two adds to one hour sum", got)
+	}
+	if got := r.sum(h-167, h+1); got != 15 {
+		t.Errorf("sum of the week = %d, want 15", got)
+	}
+	// An hour a week older than a kept one shares its slot and is dropped.
+	r.add(h-168, 100)
+	if got := r.at(h); got != 12 {
+		t.Errorf("at(h) after adding a week-older hour = %d, want 12", got)
+	}
+	if got := r.at(h - 168); got != 0 {
+		t.Errorf("at(h-168) = %d, want 0: older than the ring keeps", got)
+	}
+	// An hour a week newer replaces the slot's old hour.
+	r.add(h+1, 4) // the slot of h-167
+	if got, want := r.at(h-167), store.Nanodollars(0); got != want {
+		t.Errorf("at(h-167) after h+1 took its slot = %d, want %d", got, want)
+	}
+	if got := r.at(h + 1); got != 4 {
+		t.Errorf("at(h+1) = %d, want 4", got)
+	}
+	// A sum never reaches back further than the ring holds.
+	if got := r.sum(h-1000, h+2); got != 16 {
+		t.Errorf("sum over more than a week = %d, want 16", got)
+	}
+	// load replaces the contents.
+	r.load([]store.Bucket{{Hour: h, Cost: 1}, {Hour: h - 3, Cost: 2}})
+	if got := r.sum(h-167, h+1); got != 3 {
+		t.Errorf("sum after load = %d, want 3", got)
+	}
+}
+
+// TestMetricsAddAgreesWithMeasure is a property test: after any sequence of
+// usages, the numbers kept current by metrics.add (the path Record takes)
+// equal the numbers measured again from the hourly ring, in both block modes.
+func TestMetricsAddAgreesWithMeasure(t *testing.T) {
+	policies := []BlockPolicy{
+		{Mode: BlockAnchored, Hours: 5}, {Mode: BlockFixed, Hours: 5},
+		{Mode: BlockAnchored, Hours: 2}, {Mode: BlockFixed, Hours: 7},
+	}
+	opts := []cmp.Option{cmp.AllowUnexported(metrics{}), cmpopts.IgnoreFields(metrics{}, "at")}
+	for _, b := range policies {
+		t.Run(fmt.Sprintf("%v %d hours", b.Mode, b.Hours), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(42, uint64(b.Hours)<<8|uint64(b.Mode)))
+			cost := func() store.Nanodollars {
+				if rng.IntN(10) == 0 {
+					return 0
+				}
+				return store.Nanodollars(1 + rng.Int64N(5e9))
+			}
+			// pastHour returns an hour at or before h, mostly recent, sometimes
+			// around the week's edge or beyond it.
+			pastHour := func(h int64) int64 {
+				switch rng.IntN(10) {
+				case 0:
+					return h - 160 - rng.Int64N(15)
+				case 1, 2:
+					return h - rng.Int64N(168)
+				default:
+					return h - rng.Int64N(8)
+				}
+			}
+			for trial := range 100 {
+				var r hourly
+				now := at(0, 0, 0, 0).Add(time.Duration(rng.Int64N(int64(14 * 24 * time.Hour))))
+				for range rng.IntN(50) {
+					h := pastHour(store.HourOf(now))
+					c := cost()
+					r.add(h, c)
+				}
+				m := measure(&r, now, b)
+				for step := range 40 {
+					if rng.IntN(5) == 0 {
+						// Time passes; a new hour is measured again, as classify does.
+						now = now.Add(time.Duration(rng.Int64N(int64(90 * time.Minute))))
+						if store.HourOf(now) != m.hour {
+							m = measure(&r, now, b)
+						}
+					}
+					h, c := pastHour(store.HourOf(now)), cost()
+					r.add(h, c)
+					m.add(&r, h, c, b)
+					want := measure(&r, now, b)
+					if want.at = m.at; want == m {
+						continue
+					}
+					if diff := cmp.Diff(want, m, opts...); diff != "" {
+						t.Fatalf("trial %d step %d: after adding %d at %v (now %v), incremental metrics differ from measured (-measured +incremental):\n%s",
+							trial, step, c, store.HourStart(h), now, diff)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestMeasure(t *testing.T) {
+	var r hourly
+	add := func(tm time.Time, usd float64) {
+		c, _ := store.FromUSD(usd)
+		r.add(store.HourOf(tm), c)
+	}
+	add(at(-7, 12, 0, 0), 100) // outside the week at now
+	add(at(-7, 13, 0, 0), 1)   // the week's first hour
+	add(at(-1, 23, 0, 0), 2)   // yesterday
+	add(at(0, 9, 0, 0), 4)     // today, before the fixed block; the anchored block starts here
+	add(at(0, 11, 10, 0), 8)   // the fixed block (10-15) and the anchored block (9-14)
+	add(at(0, 12, 50, 0), 16)  // this hour
+	now := at(0, 12, 55, 0)
+	usd := func(n store.Nanodollars) float64 { return n.USD() }
+	tests := []struct {
+		mode                         BlockMode
+		block                        Window
+		blockCost, week, day, hr, lh float64
+	}{
+		{BlockFixed, Window{at(0, 10, 0, 0), at(0, 15, 0, 0)}, 24, 31, 28, 16, 8},
+		{BlockAnchored, Window{at(0, 9, 0, 0), at(0, 14, 0, 0)}, 28, 31, 28, 16, 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode.String(), func(t *testing.T) {
+			m := measure(&r, now, BlockPolicy{Mode: tt.mode, Hours: 5})
+			got := []any{m.block, m.blockActive, usd(m.blockCost), usd(m.week), usd(m.day), usd(m.thisHour), usd(m.lastHour)}
+			want := []any{tt.block, true, tt.blockCost, tt.week, tt.day, tt.hr, tt.lh}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("measure (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBurnRate(t *testing.T) {
+	// $6 spent in the 09:00 hour and $3 in the 10:00 hour.
+	var r hourly
+	r.add(store.HourOf(at(0, 9, 0, 0)), 6e9)
+	r.add(store.HourOf(at(0, 10, 0, 0)), 3e9)
+	b := BlockPolicy{Mode: BlockFixed, Hours: 5}
+	measuredAt10 := measure(&r, at(0, 10, 5, 0), b)
+	tests := []struct {
+		name string
+		now  time.Time
+		want float64
+	}{
+		{"at the hour's start: all of this hour and all of the last", at(0, 10, 0, 0), 3 + 6},
+		{"half way: all of this hour and half of the last", at(0, 10, 30, 0), 3 + 3},
+		{"at the next hour's start: all of the measured hour", at(0, 11, 0, 0), 3},
+		{"half way through the next hour: half of the measured hour", at(0, 11, 30, 0), 1.5},
+		{"two hours on: nothing", at(0, 12, 0, 0), 0},
+		{"far on: nothing", at(1, 12, 0, 0), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := measuredAt10
+			if got := m.burnRate(tt.now); math.Abs(got-tt.want) > 1e-9 {
+				t.Errorf("burnRate(%v) of metrics measured at 10:05 = %v, want %v", tt.now, got, tt.want)
+			}
+			// Measured afresh at now, the rate is the same: the estimate does not
+			// depend on when the numbers were taken.
+			fresh := measure(&r, tt.now, b)
+			if got := fresh.burnRate(tt.now); math.Abs(got-tt.want) > 1e-9 {
+				t.Errorf("burnRate(%v) of metrics measured then = %v, want %v", tt.now, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExhaustion(t *testing.T) {
+	now := at(0, 12, 0, 0)
+	usd := func(v float64) store.Nanodollars { n, _ := store.FromUSD(v); return n }
+	tests := []struct {
+		name         string
+		used, budget float64
+		rate         float64
+		end          time.Time
+		want         time.Time
+	}{
+		{"no budget: never", 50, 0, 100, time.Time{}, time.Time{}},
+		{"a spent budget: now", 100, 100, 0, time.Time{}, now},
+		{"an overspent budget: now", 150, 100, 10, at(0, 13, 0, 0), now},
+		{"no spending: never", 10, 100, 0, time.Time{}, time.Time{}},
+		{"what is left at the rate, without an end", 40, 100, 20, time.Time{}, at(0, 15, 0, 0)},
+		{"before the window ends", 70, 100, 20, at(0, 15, 0, 0), at(0, 13, 30, 0)},
+		{"exactly at the window's end: never", 40, 100, 20, at(0, 15, 0, 0), time.Time{}},
+		{"after the window ends: never", 0, 100, 20, at(0, 15, 0, 0), time.Time{}},
+		{"so slow it would overflow: never", 0, 1000, 1e-300, time.Time{}, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := exhaustion(now, usd(tt.used), usd(tt.budget), tt.rate, tt.end)
+			if !got.Equal(tt.want) {
+				t.Errorf("exhaustion(used %v, budget %v, rate %v, end %v) = %v, want %v",
+					tt.used, tt.budget, tt.rate, tt.end, got, tt.want)
+			}
+		})
+	}
+}
