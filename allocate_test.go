@@ -362,21 +362,21 @@ func TestFallback(t *testing.T) {
 		}
 		return p, clk
 	}
-	fallbackFor := func(client, from string) authpool.Allocation {
+	fallbackFor := func(client, from string, why authpool.Reason) authpool.Allocation {
 		return authpool.Allocation{ClientID: client, SubscriptionID: authpool.FallbackID, Kind: authpool.KindAPI,
 			Credential: authpool.Credential(secret + "-fallback"), Outcome: authpool.OutcomeFallback, From: from,
-			Reason: authpool.ReasonNoneEligible}
+			Reason: why}
 	}
 
-	t.Run("serves when no subscription can", func(t *testing.T) {
+	t.Run("serves when no subscription can, saying why the client is there", func(t *testing.T) {
 		p, _ := setup(t)
-		if diff := cmp.Diff(fallbackFor("bob", ""), allocate(t, p, "bob")); diff != "" {
+		if diff := cmp.Diff(fallbackFor("bob", "", authpool.ReasonNewClient), allocate(t, p, "bob")); diff != "" {
 			t.Errorf("Allocate of a new client (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff(fallbackFor("alice", "s-a"), allocate(t, p, "alice")); diff != "" {
+		if diff := cmp.Diff(fallbackFor("alice", "s-a", authpool.ReasonDisabled), allocate(t, p, "alice")); diff != "" {
 			t.Errorf("Allocate of a client whose subscription was disabled (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff(fallbackFor("alice", ""), allocate(t, p, "alice")); diff != "" {
+		if diff := cmp.Diff(fallbackFor("alice", "", authpool.ReasonNoneEligible), allocate(t, p, "alice")); diff != "" {
 			t.Errorf("Allocate of a client on the fallback (-want +got):\n%s", diff)
 		}
 	})
@@ -390,6 +390,9 @@ func TestFallback(t *testing.T) {
 		e := exhausted(t, err)
 		if !e.RetryAt.Equal(day(1, 0, 0)) {
 			t.Errorf("RetryAt = %v, want the next UTC midnight", e.RetryAt)
+		}
+		if e.Fallback != authpool.ReasonDaySpent || !strings.Contains(e.Error(), "fallback: daily budget spent") {
+			t.Errorf("ExhaustedError says the fallback is %q (%v), want %q", e.Fallback, e, authpool.ReasonDaySpent)
 		}
 		fb := snapshot(t, p).Fallback
 		if fb == nil || fb.Eligible || fb.Ineligible != authpool.ReasonDaySpent {
@@ -493,10 +496,18 @@ func TestExhaustedSaysWhenTheFirstSubscriptionComesBack(t *testing.T) {
 			}},
 			// The first $20 leaving leaves $80: under the $85 threshold.
 			day(5, 10, 0), map[authpool.Reason]int{authpool.ReasonWeekSpent: 1}},
-		{"a full subscription over the threshold frees when its use leaves the week",
+		{"a full subscription comes back only when a client leaves: not by itself",
 			subs(sub("s-a", budgets(100, 0), maxClients(1))),
 			[]setupFunc{spendOn("s-a", 90)},
-			day(7, 12, 0), map[authpool.Reason]int{authpool.ReasonWeeklyThreshold: 1}},
+			time.Time{}, map[authpool.Reason]int{authpool.ReasonWeeklyThreshold: 1}},
+		{"a subscription kept out by a limit and a spent block is back when both end",
+			subs(sub("s-a", budgets(0, 10))),
+			[]setupFunc{spendOn("s-a", 10), limit("s-a", day(0, 16, 0)), func(t *testing.T, p *authpool.Pool, clk *clock) {
+				if err := p.Release(ctx, "spender-s-a"); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			day(0, 17, 0), map[authpool.Reason]int{authpool.ReasonLimited: 1}},
 		{"the earliest of a limit, a block and the fallback's day",
 			authpool.Config{
 				Subscriptions: []authpool.Subscription{sub("s-a"), sub("s-b", budgets(0, 10)), sub("s-c")},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/authpool/authpool/store"
@@ -40,6 +41,15 @@ func (o Outcome) String() string {
 // MarshalText returns the outcome's name.
 func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
 
+// UnmarshalText parses an outcome's name.
+func (o *Outcome) UnmarshalText(b []byte) error {
+	i, err := parseName(outcomeNames[:], b, "outcome")
+	if err == nil {
+		*o = Outcome(i)
+	}
+	return err
+}
+
 // Reason says why a client was placed where it was, why a subscription
 // takes no new clients, or why Rebalance acted.
 type Reason string
@@ -57,7 +67,7 @@ const (
 	ReasonFull            Reason = "full"
 	ReasonFromFallback    Reason = "back from fallback"
 	ReasonNoneEligible    Reason = "no subscription can take the client"
-	ReasonBlockGap        Reason = "block cost gap"
+	ReasonBlockGap        Reason = "block room gap"
 	ReasonStale           Reason = "stale"
 )
 
@@ -75,11 +85,13 @@ type Allocation struct {
 	// Credential authenticates the client's requests; send it upstream.
 	Credential Credential `json:"credential,omitzero"`
 	Outcome    Outcome    `json:"outcome"`
-	// From is the subscription the client left (OutcomeMoved, or
-	// OutcomeFallback for a client that had one).
+	// From is the subscription the client left: set for OutcomeMoved, and
+	// for OutcomeFallback when the client has just left a subscription.
 	From string `json:"from,omitempty"`
-	// Reason says why the client is not sticky: ReasonNewClient, why it
-	// left From, or ReasonNoneEligible for the fallback. Empty when sticky.
+	// Reason says why the client is not sticky: ReasonNewClient for a client
+	// without a session, why it left From (ReasonLimited,
+	// ReasonBlockSpent, ReasonFromFallback, ...), or, for a client that
+	// stays on the fallback, ReasonNoneEligible. Empty when sticky.
 	Reason Reason `json:"reason,omitempty"`
 	// OverThreshold is set when the subscription is over the weekly
 	// threshold and took the client as a last resort: nothing else could,
@@ -241,21 +253,42 @@ func (p *Pool) place(ctx context.Context, clientID, from string, why Reason, now
 			switch {
 			case c.id == FallbackID:
 				a.Outcome = OutcomeFallback
-				a.Reason = ReasonNoneEligible
-				if from == FallbackID {
-					a.From = ""
+				if from == FallbackID { // staying on the fallback
+					a.From, a.Reason = "", ReasonNoneEligible
 				}
 			case from == "":
 				a.Outcome = OutcomeNew
 			default:
 				a.Outcome = OutcomeMoved
 			}
+			p.logAllocation(ctx, a)
 			return a, nil
 		case eligibleOnly:
 			return Allocation{}, errNoneEligible
 		}
 	}
-	return Allocation{}, p.exhausted(clientID, now)
+	err := p.exhausted(clientID, now)
+	if p.log.Enabled(ctx, slog.LevelWarn) {
+		p.log.LogAttrs(ctx, slog.LevelWarn, "authpool: pool exhausted", slog.String("client", clientID), slog.String("error", err.Error()))
+	}
+	return Allocation{}, err
+}
+
+// logAllocation logs a placement that was not sticky: a new client at
+// debug level, a move at info, the fallback (which costs money) at warn.
+func (p *Pool) logAllocation(ctx context.Context, a Allocation) {
+	level := slog.LevelInfo
+	switch {
+	case a.Outcome == OutcomeNew:
+		level = slog.LevelDebug
+	case a.Outcome == OutcomeFallback && a.From == "" && a.Reason == ReasonNoneEligible:
+		level = slog.LevelDebug // staying on the fallback
+	case a.Outcome == OutcomeFallback:
+		level = slog.LevelWarn
+	}
+	p.log.LogAttrs(ctx, level, "authpool: allocated", slog.String("client", a.ClientID),
+		slog.String("subscription", a.SubscriptionID), slog.String("outcome", a.Outcome.String()),
+		slog.String("from", a.From), slog.String("reason", string(a.Reason)), slog.Bool("overThreshold", a.OverThreshold))
 }
 
 // join puts the client on the best subscription of tier t, retrying when
@@ -277,7 +310,7 @@ func (p *Pool) join(ctx context.Context, clientID, from string, now time.Time, t
 		switch {
 		case err == nil:
 			if from != c.id {
-				p.noteMove(from, c.id, now)
+				p.noteMove(from, c.id, now, true)
 			}
 			return c, true, nil
 		case errors.Is(err, store.ErrFull), errors.Is(err, store.ErrInactive), errors.Is(err, store.ErrNotFound):
@@ -350,38 +383,52 @@ func (p *Pool) exhausted(clientID string, now time.Time) error {
 	for _, sv := range p.current().subs {
 		p.rejudge(sv, now)
 		p.fold(sv)
-		why := sv.why()
-		e.Reasons[why]++
-		switch why {
-		case ReasonLimited:
-			consider(sv.rec.Status.Until)
-		case ReasonBlockSpent:
-			consider(sv.m.block.End)
-		case ReasonWeekSpent, ReasonWeeklyThreshold:
-			consider(p.weekFrees(sv, now))
-		}
+		e.Reasons[sv.why()]++
+		consider(p.backAt(sv, now))
 	}
 	if fb := p.current().fallback; fb != nil {
 		p.rejudge(fb, now)
-		switch fb.hard {
-		case ReasonDaySpent:
-			consider(dayWindow(now).End)
-		case ReasonLimited:
-			consider(fb.rec.Status.Until)
-		}
+		p.fold(fb)
+		e.Fallback = fb.why()
+		consider(p.backAt(fb, now))
 	}
 	return e
 }
 
-// weekFrees returns when enough of a subscription's weekly use leaves the
-// rolling week for it to drop under the weekly threshold; zero if it has no
-// weekly budget. mu must be held.
-func (p *Pool) weekFrees(sv *subView, now time.Time) time.Time {
-	budget := sv.rec.WeeklyBudget.USD()
-	if budget <= 0 {
+// backAt returns when a subscription is expected to take a client again by
+// itself: the latest end of what keeps it out (a limit, a spent block, day
+// or week); zero if something only a person or a release can end (disabled,
+// full, removed). mu must be held.
+func (p *Pool) backAt(sv *subView, now time.Time) time.Time {
+	rec := &sv.rec
+	if sv.full || rec.Status.State == Disabled || sv.hard == ReasonGone {
 		return time.Time{}
 	}
-	limit, _ := store.FromUSD(p.cfg.WeeklyThreshold * budget)
+	var at time.Time
+	later := func(t time.Time) {
+		if t.After(at) {
+			at = t
+		}
+	}
+	if !rec.Status.InService(now) {
+		later(rec.Status.Until)
+	}
+	if rec.DailyBudget > 0 && sv.m.day >= rec.DailyBudget {
+		later(dayWindow(now).End)
+	}
+	if rec.BlockBudget > 0 && sv.m.blockCost >= rec.BlockBudget {
+		later(sv.m.block.End)
+	}
+	if rec.WeeklyBudget > 0 && sv.m.week >= rec.WeeklyBudget {
+		// Back as a last resort once under its budget.
+		later(weekFrees(sv, now, rec.WeeklyBudget))
+	}
+	return at
+}
+
+// weekFrees returns when enough of a subscription's weekly use leaves the
+// rolling week for it to drop under limit. mu must be held.
+func weekFrees(sv *subView, now time.Time, limit store.Nanodollars) time.Time {
 	left := sv.m.week
 	h := store.HourOf(now)
 	for hr := h - store.WeekHours + 1; hr <= h; hr++ {

@@ -41,13 +41,11 @@ func (m BlockMode) MarshalText() ([]byte, error) {
 
 // UnmarshalText parses "anchored" or "fixed".
 func (m *BlockMode) UnmarshalText(b []byte) error {
-	for i, name := range blockModeNames {
-		if string(b) == name {
-			*m = BlockMode(i)
-			return nil
-		}
+	i, err := parseName(blockModeNames[:], b, "block mode")
+	if err == nil {
+		*m = BlockMode(i)
 	}
-	return fmt.Errorf("authpool: unknown block mode %q (want anchored or fixed)", b)
+	return err
 }
 
 // Window is a span of time [Start, End).
@@ -72,28 +70,33 @@ func fixedBlock(now time.Time, hours int) Window {
 	return Window{Start: start, End: end}
 }
 
-// anchoredBlock returns the block that holds now when blocks are anchored at
-// activity: walking the active hours oldest first, a block starts at an
-// active hour at or after the previous block's end and lasts the given
-// hours. It reports false when no block holds now (the next activity starts
-// one). active must be ascending hours (store.HourOf); hours after now's
-// hour are ignored.
-func anchoredBlock(active []int64, now time.Time, hours int) (Window, bool) {
-	nowHour := store.HourOf(now)
-	start, end := int64(0), int64(0)
-	started := false
-	for _, h := range active {
-		if h > nowHour {
-			break
-		}
-		if !started || h >= end {
-			start, end, started = h, h+int64(hours), true
-		}
+// noAnchor is the anchor of a subscription without usage: far enough in
+// the past that any usage comes after its block's end.
+const noAnchor = -1 << 62
+
+// anchorOf returns the anchor hour of a store's BlockStart.
+func anchorOf(blockStart time.Time) int64 {
+	if blockStart.IsZero() {
+		return noAnchor
 	}
-	if !started || nowHour >= end {
+	return store.HourOf(blockStart)
+}
+
+// startsBlock reports whether a usage at hour starts a new anchored block of
+// the given hours after the block that started at anchor: it comes at or
+// after that block's end. Stores apply the same rule to BlockStart.
+func startsBlock(anchor, hour int64, hours int) bool { return hour >= anchor+int64(hours) }
+
+// anchoredBlock returns the block that holds now when blocks are anchored at
+// activity: the block that starts at the anchor hour (the hour of the first
+// usage at or after the previous block's end) and lasts the given hours. It
+// reports false when that block has ended: the next usage starts one.
+func anchoredBlock(anchor int64, now time.Time, hours int) (Window, bool) {
+	h := store.HourOf(now)
+	if h < anchor || h >= anchor+int64(hours) {
 		return Window{}, false
 	}
-	return Window{Start: store.HourStart(start), End: store.HourStart(end)}, true
+	return Window{Start: store.HourStart(anchor), End: store.HourStart(anchor + int64(hours))}, true
 }
 
 // weekWindow returns the rolling week that holds now: the 168 hourly buckets

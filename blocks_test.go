@@ -57,30 +57,20 @@ func TestAnchoredBlock(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		active []int64
+		anchor int64
 		now    time.Time
 		want   *Window // nil: no block holds now
 	}{
-		{"no activity, no block", nil, at(0, 12, 0, 0), nil},
-		{"the first activity's hour starts a block", []int64{hour(0, 10)}, at(0, 10, 37, 0), block(0, 10)},
-		{"the block holds until its last second", []int64{hour(0, 10)}, at(0, 14, 59, 59), block(0, 10)},
-		{"the block ends 5 hours after its start", []int64{hour(0, 10)}, at(0, 15, 0, 0), nil},
-		{"activity within the block stays in it", []int64{hour(0, 10), hour(0, 12), hour(0, 14)}, at(0, 14, 30, 0), block(0, 10)},
-		{"activity exactly at the block's end starts a new block",
-			[]int64{hour(0, 10), hour(0, 15)}, at(0, 15, 0, 0), block(0, 15)},
-		{"after a gap the next activity starts a block at its own hour",
-			[]int64{hour(0, 10), hour(0, 14), hour(0, 17)}, at(0, 18, 0, 0), block(0, 17)},
-		{"a long gap: the block starts at the activity after it",
-			[]int64{hour(0, 1), hour(0, 20)}, at(0, 21, 0, 0), block(0, 20)},
-		{"a chain of blocks keeps its grid",
-			[]int64{hour(0, 0), hour(0, 4), hour(0, 5), hour(0, 9), hour(0, 10), hour(0, 12)}, at(0, 12, 0, 0), block(0, 10)},
-		{"a block runs across midnight", []int64{hour(0, 22)}, at(1, 2, 59, 0), block(0, 22)},
-		{"activity after now is ignored", []int64{hour(0, 10), hour(0, 15), hour(0, 16)}, at(0, 12, 0, 0), block(0, 10)},
-		{"only activity after now: no block", []int64{hour(0, 13)}, at(0, 12, 0, 0), nil},
+		{"no usage yet, no block", noAnchor, at(0, 12, 0, 0), nil},
+		{"the block starts at its anchor's hour", hour(0, 10), at(0, 10, 37, 0), block(0, 10)},
+		{"the block holds until its last second", hour(0, 10), at(0, 14, 59, 59), block(0, 10)},
+		{"the block ends 5 hours after its start", hour(0, 10), at(0, 15, 0, 0), nil},
+		{"a block runs across midnight", hour(0, 22), at(1, 2, 59, 0), block(0, 22)},
+		{"an anchor after now: no block yet", hour(0, 13), at(0, 12, 0, 0), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := anchoredBlock(tt.active, tt.now, 5)
+			got, ok := anchoredBlock(tt.anchor, tt.now, 5)
 			switch {
 			case tt.want == nil && ok:
 				t.Errorf("anchoredBlock(%v) = %v, want no block", tt.now, got)
@@ -93,6 +83,49 @@ func TestAnchoredBlock(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestBlocksAnchorAtActivity(t *testing.T) {
+	hour := func(day, hh int) int64 { return store.HourOf(at(day, hh, 0, 0)) }
+	tests := []struct {
+		name  string
+		usage []int64 // hours of usage, in arrival order
+		want  int64   // the anchor after them
+	}{
+		{"no usage: no anchor", nil, noAnchor},
+		{"the first usage's hour anchors a block", []int64{hour(0, 10)}, hour(0, 10)},
+		{"usage within the block stays in it", []int64{hour(0, 10), hour(0, 12), hour(0, 14)}, hour(0, 10)},
+		{"usage exactly at the block's end starts a new block", []int64{hour(0, 10), hour(0, 15)}, hour(0, 15)},
+		{"after a gap the next usage starts a block at its own hour", []int64{hour(0, 10), hour(0, 14), hour(0, 17)}, hour(0, 17)},
+		{"a chain of blocks keeps its grid",
+			[]int64{hour(0, 0), hour(0, 4), hour(0, 5), hour(0, 9), hour(0, 10), hour(0, 12)}, hour(0, 10)},
+		{"a late usage from before the block does not move it", []int64{hour(0, 10), hour(0, 8)}, hour(0, 10)},
+		// Constant use keeps the grid of the first usage however long it lasts:
+		// a week and more of hourly usage still has blocks at 00, 05, 10, ...
+		{"constant use for nine days keeps the first usage's grid", everyHour(hour(0, 0), 9*24+3), hour(8, 23)}, // 215 hours = 43 blocks,
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			anchor := int64(noAnchor)
+			for _, h := range tt.usage {
+				if startsBlock(anchor, h, 5) {
+					anchor = h
+				}
+			}
+			if anchor != tt.want {
+				t.Errorf("anchor = %v, want %v", store.HourStart(anchor), store.HourStart(tt.want))
+			}
+		})
+	}
+}
+
+// everyHour returns n consecutive hours from first.
+func everyHour(first int64, n int) []int64 {
+	hours := make([]int64, n)
+	for i := range hours {
+		hours[i] = first + int64(i)
+	}
+	return hours
 }
 
 func TestWeekWindowIsTheLast168Hours(t *testing.T) {

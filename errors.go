@@ -49,6 +49,9 @@ type ExhaustedError struct {
 	// Reasons counts, per reason, the subscriptions that could not take the
 	// client.
 	Reasons map[Reason]int
+	// Fallback says why the fallback could not take the client; "" when the
+	// pool has no fallback.
+	Fallback Reason
 }
 
 func (e *ExhaustedError) Error() string {
@@ -66,6 +69,9 @@ func (e *ExhaustedError) Error() string {
 			}
 		}
 		msg += ")"
+	}
+	if e.Fallback != "" {
+		msg += "; fallback: " + string(e.Fallback)
 	}
 	if e.RetryAt.IsZero() {
 		return msg + "; none is expected back by itself"

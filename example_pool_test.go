@@ -179,7 +179,7 @@ func ExamplePool_Rebalance() {
 	// Output:
 	// alice on max-a
 	// bob on max-b
-	// moved alice: max-a ($12.00) -> max-b ($1.00), block cost gap
+	// moved alice: max-a ($12.00) -> max-b ($1.00), block room gap
 	// alice: sticky on max-b
 }
 

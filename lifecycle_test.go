@@ -201,6 +201,7 @@ func TestAClosedPoolRefusesEveryCall(t *testing.T) {
 		"RemoveSubscription": removeErr,
 		"Subscriptions":      listErr,
 		"MarkLimited":        p.MarkLimited(ctx, "s-a", t0.Add(time.Hour), "429"),
+		"MarkLimited (past)": p.MarkLimited(ctx, "s-a", t0.Add(-time.Hour), "429"),
 		"Disable":            p.Disable(ctx, "s-a", "x"),
 		"Enable":             p.Enable(ctx, "s-a"),
 	}

@@ -125,6 +125,9 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	if err := u.record(now, time.Duration(p.cfg.RememberUsageIDs), &rec); err != nil {
 		return fmt.Errorf("authpool: record for client %q: %w: %w", clientID, err, ErrInvalidUsage)
 	}
+	if p.cfg.Block.Mode == BlockAnchored {
+		rec.BlockHours = p.cfg.Block.Hours
+	}
 	if rec.SubscriptionID != "" {
 		if err := p.known(ctx, rec.SubscriptionID, now); err != nil {
 			return fmt.Errorf("authpool: record for client %q: SubscriptionID %q: %w", clientID, rec.SubscriptionID, err)
@@ -180,7 +183,7 @@ func (p *Pool) Release(ctx context.Context, clientID string) error {
 	case err != nil:
 		return fmt.Errorf("authpool: release client %q: %w", clientID, err)
 	}
-	p.noteMove(sess.SubscriptionID, "", p.now())
+	p.noteMove(sess.SubscriptionID, "", p.now(), false)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -25,11 +26,14 @@ type Move struct {
 	ClientID string `json:"clientId"`
 	From     string `json:"from"`
 	To       string `json:"to"`
-	// FromBlockUSD and ToBlockUSD are the two subscriptions' block costs
-	// that made the move: their gap was at least Rebalance.MinGapUSD.
-	FromBlockUSD float64 `json:"fromBlockUSD"`
-	ToBlockUSD   float64 `json:"toBlockUSD"`
-	Reason       Reason  `json:"reason"`
+	// FromBlockUSD and ToBlockUSD are the two subscriptions' block costs,
+	// FromBudgetUSD and ToBudgetUSD their block budgets (0: none). To's
+	// block had at least Rebalance.MinGapUSD more room left than From's.
+	FromBlockUSD  float64 `json:"fromBlockUSD"`
+	FromBudgetUSD float64 `json:"fromBudgetUSD"`
+	ToBlockUSD    float64 `json:"toBlockUSD"`
+	ToBudgetUSD   float64 `json:"toBudgetUSD"`
+	Reason        Reason  `json:"reason"`
 }
 
 // Release is one stale session Rebalance released.
@@ -42,9 +46,12 @@ type Release struct {
 
 // Rebalance releases stale sessions (idle for Sessions.StaleAfter) and then
 // moves idle clients (idle for Sessions.IdleAfter) from the subscription
-// with the highest block cost to the eligible one with the lowest, while the
-// gap is at least Rebalance.MinGapUSD, at most Rebalance.MaxMoves a call,
-// never past a subscription's maximum. Moving an idle client costs nothing
+// whose block has the least room left (block budget minus block cost) to
+// the eligible one with the most, while the gap is at least
+// Rebalance.MinGapUSD, at most Rebalance.MaxMoves a call, never past a
+// subscription's maximum. Between subscriptions with equal block budgets, or
+// none, that is from the highest block cost to the lowest; a subscription
+// without a block budget has more room than any with one. Moving an idle client costs nothing
 // (its prompt cache is cooling anyway) and sends its next requests where
 // there is room. A client that becomes active meanwhile is neither moved nor
 // released. The host calls Rebalance on its own schedule, e.g. every minute.
@@ -62,6 +69,15 @@ func (p *Pool) Rebalance(ctx context.Context) (RebalanceReport, error) {
 	}
 	if err := p.moveIdle(ctx, now, &report); err != nil {
 		return report, fmt.Errorf("authpool: rebalance: %w", err)
+	}
+	for _, m := range report.Moves {
+		p.log.LogAttrs(ctx, slog.LevelInfo, "authpool: rebalanced", slog.String("client", m.ClientID),
+			slog.String("from", m.From), slog.String("to", m.To),
+			slog.Float64("fromBlockUSD", m.FromBlockUSD), slog.Float64("toBlockUSD", m.ToBlockUSD))
+	}
+	for _, r := range report.Released {
+		p.log.LogAttrs(ctx, slog.LevelInfo, "authpool: released stale session", slog.String("client", r.ClientID),
+			slog.String("subscription", r.SubscriptionID), slog.Time("lastActive", r.LastActive))
 	}
 	return report, nil
 }
@@ -82,7 +98,7 @@ func (p *Pool) releaseStale(ctx context.Context, now time.Time, report *Rebalanc
 		case err != nil:
 			return err
 		}
-		p.noteMove(released.SubscriptionID, "", now)
+		p.noteMove(released.SubscriptionID, "", now, false)
 		report.Released = append(report.Released, Release{
 			ClientID: released.ClientID, SubscriptionID: released.SubscriptionID,
 			LastActive: released.LastActive, Reason: ReasonStale,
@@ -93,8 +109,10 @@ func (p *Pool) releaseStale(ctx context.Context, now time.Time, report *Rebalanc
 
 // pair is a move Rebalance considers: from the dearest block to the cheapest.
 type pair struct {
-	from, to         string
-	fromCost, toCost store.Nanodollars
+	from, to             string
+	fromCost, toCost     store.Nanodollars
+	fromBudget, toBudget store.Nanodollars
+	gap                  store.Nanodollars // room(to) - room(from)
 }
 
 // moveIdle moves idle clients from dear blocks to cheap ones.
@@ -107,8 +125,8 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 		if len(report.Moves) >= p.cfg.Rebalance.MaxMoves {
 			return nil
 		}
-		pr, ok := p.dearestPair(drained)
-		if !ok || pr.fromCost-pr.toCost < gap {
+		pr, ok := p.tightestPair(drained)
+		if !ok || pr.gap < gap {
 			return nil
 		}
 		idle, err := p.store.Sessions(ctx, store.SessionQuery{
@@ -138,10 +156,11 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 				return err
 			default:
 				moved = true
-				p.noteMove(pr.from, pr.to, now)
+				p.noteMove(pr.from, pr.to, now, false)
 				report.Moves = append(report.Moves, Move{
 					ClientID: s.ClientID, From: pr.from, To: pr.to,
-					FromBlockUSD: pr.fromCost.USD(), ToBlockUSD: pr.toCost.USD(), Reason: ReasonBlockGap,
+					FromBlockUSD: pr.fromCost.USD(), FromBudgetUSD: pr.fromBudget.USD(),
+					ToBlockUSD: pr.toCost.USD(), ToBudgetUSD: pr.toBudget.USD(), Reason: ReasonBlockGap,
 				})
 			}
 			break
@@ -153,26 +172,40 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 	return nil
 }
 
-// dearestPair returns the subscription with the highest block cost that has
-// clients (and is not drained) and the eligible one with the lowest block
-// cost (ties: fewer clients, then ID).
-func (p *Pool) dearestPair(drained map[string]bool) (pair, bool) {
+// unbudgeted is the room of a block without a budget, less its cost: more
+// than any budgeted block has.
+const unbudgeted = store.Nanodollars(1) << 60
+
+// room returns how much a subscription's block may still spend.
+func room(sv *subView) store.Nanodollars {
+	if sv.rec.BlockBudget > 0 {
+		return sv.rec.BlockBudget - sv.m.blockCost
+	}
+	return unbudgeted - sv.m.blockCost
+}
+
+// tightestPair returns the subscription with clients (not drained) whose
+// block has the least room, and the eligible one whose block has the most
+// (ties: fewer clients, then ID).
+func (p *Pool) tightestPair(drained map[string]bool) (pair, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var from, to *subView
 	for _, sv := range p.current().subs {
 		p.fold(sv)
-		if sv.rec.Clients > 0 && !drained[sv.rec.ID] &&
-			(from == nil || sv.m.blockCost > from.m.blockCost) {
+		if sv.rec.Clients > 0 && !drained[sv.rec.ID] && (from == nil || room(sv) < room(from)) {
 			from = sv
 		}
-		if sv.why() == "" && (to == nil || sv.m.blockCost < to.m.blockCost ||
-			sv.m.blockCost == to.m.blockCost && sv.rec.Clients < to.rec.Clients) {
+		if sv.why() == "" && (to == nil || room(sv) > room(to) ||
+			room(sv) == room(to) && sv.rec.Clients < to.rec.Clients) {
 			to = sv
 		}
 	}
 	if from == nil || to == nil || from == to {
 		return pair{}, false
 	}
-	return pair{from: from.rec.ID, to: to.rec.ID, fromCost: from.m.blockCost, toCost: to.m.blockCost}, true
+	return pair{
+		from: from.rec.ID, to: to.rec.ID, fromCost: from.m.blockCost, toCost: to.m.blockCost,
+		fromBudget: from.rec.BlockBudget, toBudget: to.rec.BlockBudget, gap: room(to) - room(from),
+	}, true
 }

@@ -19,8 +19,15 @@ func rebalance(t *testing.T, p *authpool.Pool) authpool.RebalanceReport {
 	return r
 }
 
+// move is a Rebalance move between subscriptions without block budgets.
 func move(client, from, to string, fromUSD, toUSD float64) authpool.Move {
-	return authpool.Move{ClientID: client, From: from, To: to, FromBlockUSD: fromUSD, ToBlockUSD: toUSD, Reason: authpool.ReasonBlockGap}
+	return budgetMove(client, from, to, fromUSD, 0, toUSD, 0)
+}
+
+// budgetMove is a Rebalance move between subscriptions with block budgets.
+func budgetMove(client, from, to string, fromUSD, fromBudget, toUSD, toBudget float64) authpool.Move {
+	return authpool.Move{ClientID: client, From: from, To: to, FromBlockUSD: fromUSD, FromBudgetUSD: fromBudget,
+		ToBlockUSD: toUSD, ToBudgetUSD: toBudget, Reason: authpool.ReasonBlockGap}
 }
 
 func TestRebalanceMovesIdleClientsFromTheDearestBlockToTheCheapest(t *testing.T) {
@@ -117,6 +124,25 @@ func TestRebalanceMovesIdleClientsFromTheDearestBlockToTheCheapest(t *testing.T)
 				clk.Advance(5 * time.Minute)
 			},
 			[]authpool.Move{move("bob", "s-b", "s-c", 20, 0)}},
+		{"by the room left in each block, not the cost: off the nearly spent small plan onto the big one",
+			subs(sub("max-a", budgets(1000, 140)), sub("pro-b", budgets(50, 10))),
+			func(t *testing.T, p *authpool.Pool, clk *clock) {
+				pin(t, p, "max-a", "alice")
+				spend(t, p, clk, "alice", 14) // $126 of room left
+				pin(t, p, "pro-b", "bob")
+				spend(t, p, clk, "bob", 9) // $1 of room left
+				clk.Advance(10 * time.Minute)
+			},
+			[]authpool.Move{budgetMove("bob", "pro-b", "max-a", 9, 10, 14, 140)}},
+		{"a block without a budget has more room than any with one",
+			subs(sub("s-a", budgets(0, 140)), sub("s-free")),
+			func(t *testing.T, p *authpool.Pool, clk *clock) {
+				pin(t, p, "s-free", "bob")
+				spend(t, p, clk, "bob", 50)
+				pin(t, p, "s-a", "alice")
+				clk.Advance(10 * time.Minute)
+			},
+			[]authpool.Move{budgetMove("alice", "s-a", "s-free", 0, 140, 50, 0)}},
 		{"nowhere to go: nobody moves",
 			subs(sub("s-a"), sub("s-b")),
 			func(t *testing.T, p *authpool.Pool, clk *clock) {

@@ -2,6 +2,7 @@ package authpool
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/authpool/authpool/store"
@@ -33,6 +34,32 @@ func (s SessionState) String() string {
 
 // MarshalText returns the state's name.
 func (s SessionState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText parses a state's name.
+func (s *SessionState) UnmarshalText(b []byte) error {
+	i, err := parseName(sessionStateNames[:], b, "session state")
+	if err == nil {
+		*s = SessionState(i)
+	}
+	return err
+}
+
+// parseName returns the index of name b in names, or an error naming what
+// was parsed and the names it may be.
+func parseName(names []string, b []byte, what string) (int, error) {
+	for i, name := range names {
+		if name != "" && string(b) == name {
+			return i, nil
+		}
+	}
+	var valid []string
+	for _, name := range names {
+		if name != "" {
+			valid = append(valid, name)
+		}
+	}
+	return 0, fmt.Errorf("authpool: unknown %s %q (want one of %s)", what, b, strings.Join(valid, ", "))
+}
 
 // sessionState returns the state at now of a session last active at last.
 func sessionState(last, now time.Time, p SessionPolicy) SessionState {

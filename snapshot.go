@@ -55,6 +55,9 @@ type SubscriptionStatus struct {
 // UsageWindow is the spending of one budget period.
 type UsageWindow struct {
 	Window
+	// Active is false for a block in anchored mode when none is running:
+	// the next usage starts one (Window is then zero).
+	Active    bool    `json:"active"`
 	CostUSD   float64 `json:"costUSD"`
 	BudgetUSD float64 `json:"budgetUSD"` // 0: no budget
 	// Percent is CostUSD as a percentage of BudgetUSD; 0 without a budget.
@@ -66,7 +69,7 @@ type UsageWindow struct {
 }
 
 func usageWindow(w Window, cost, budget store.Nanodollars, now time.Time, rate float64, end time.Time) UsageWindow {
-	u := UsageWindow{Window: w, CostUSD: cost.USD(), BudgetUSD: budget.USD()}
+	u := UsageWindow{Window: w, Active: !w.Start.IsZero(), CostUSD: cost.USD(), BudgetUSD: budget.USD()}
 	if budget > 0 {
 		u.Percent = 100 * cost.USD() / budget.USD()
 		u.ExhaustsAt = exhaustion(now, cost, budget, rate, end)

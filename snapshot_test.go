@@ -57,9 +57,9 @@ func TestSnapshot(t *testing.T) {
 				Health:  81,
 				Clients: 1, MaxClients: 3,
 				// $60 left at $40 an hour: 1h30m, before the block ends.
-				Block: authpool.UsageWindow{Window: block, CostUSD: 40, BudgetUSD: 100, Percent: 40, ExhaustsAt: day(0, 14, 15)},
+				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 40, BudgetUSD: 100, Percent: 40, ExhaustsAt: day(0, 14, 15)},
 				// $960 left at $40 an hour: 24 hours.
-				Week:               authpool.UsageWindow{Window: week, CostUSD: 40, BudgetUSD: 1000, Percent: 4, ExhaustsAt: day(1, 12, 45)},
+				Week:               authpool.UsageWindow{Window: week, Active: true, CostUSD: 40, BudgetUSD: 1000, Percent: 4, ExhaustsAt: day(1, 12, 45)},
 				BurnRateUSDPerHour: 40,
 				ExhaustsAt:         day(0, 14, 15),
 				LastActive:         t0,
@@ -68,16 +68,16 @@ func TestSnapshot(t *testing.T) {
 				ID: "s-b", Kind: authpool.KindMax5x, Eligible: true,
 				Health:  100, // 100 - 5*1 + 10, clamped
 				Clients: 1, MaxClients: authpool.DefaultMaxClients,
-				Block:      authpool.UsageWindow{Window: block, BudgetUSD: 50},
-				Week:       authpool.UsageWindow{Window: week, BudgetUSD: 500},
+				Block:      authpool.UsageWindow{Window: block, Active: true, BudgetUSD: 50},
+				Week:       authpool.UsageWindow{Window: week, Active: true, BudgetUSD: 500},
 				LastActive: t0,
 			},
 		},
 		Fallback: &authpool.SubscriptionStatus{
 			ID: authpool.FallbackID, Name: "fallback", Kind: authpool.KindAPI, Eligible: true, Health: 100,
-			Block: authpool.UsageWindow{Window: block},
-			Week:  authpool.UsageWindow{Window: week},
-			Day:   &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, BudgetUSD: 20},
+			Block: authpool.UsageWindow{Window: block, Active: true},
+			Week:  authpool.UsageWindow{Window: week, Active: true},
+			Day:   &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, Active: true, BudgetUSD: 20},
 		},
 		Sessions: []authpool.SessionStatus{
 			{ClientID: "alice", SubscriptionID: "s-a", State: authpool.SessionIdle, Created: t0, Assigned: t0, LastActive: t0,
@@ -106,7 +106,7 @@ func TestSnapshotOfTheFallbacksDay(t *testing.T) {
 	spend(t, p, clk, "carol", 5)
 	clk.Advance(30 * time.Minute) // 13:00: $5 an hour, $15 left
 	fb := snapshot(t, p).Fallback
-	want := &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, CostUSD: 5, BudgetUSD: 20,
+	want := &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, Active: true, CostUSD: 5, BudgetUSD: 20,
 		Percent: 25, ExhaustsAt: day(0, 16, 0)}
 	if diff := cmp.Diff(want, fb.Day); diff != "" {
 		t.Errorf("fallback's day (-want +got):\n%s", diff)
@@ -199,8 +199,8 @@ func TestSnapshotOfAnAnchoredBlock(t *testing.T) {
 	for _, tt := range tests {
 		clk.Set(tt.now)
 		st := status(t, snapshot(t, p), "s-a")
-		if st.Block.Window != tt.want || st.Block.CostUSD != tt.cost {
-			t.Errorf("block at %v = %v ($%v), want %v ($%v)", tt.now, st.Block.Window, st.Block.CostUSD, tt.want, tt.cost)
+		if st.Block.Window != tt.want || st.Block.CostUSD != tt.cost || st.Block.Active != !tt.want.Start.IsZero() {
+			t.Errorf("block at %v = %v ($%v, active %v), want %v ($%v)", tt.now, st.Block.Window, st.Block.CostUSD, st.Block.Active, tt.want, tt.cost)
 		}
 	}
 	// Activity at the block's end starts the next block at that hour.
@@ -381,5 +381,35 @@ func TestSessionStateNames(t *testing.T) {
 		if b, _ := s.MarshalText(); string(b) != want {
 			t.Errorf("SessionState(%d).MarshalText() = %q, want %q", uint8(s), b, want)
 		}
+	}
+}
+
+func TestSnapshotJSONReadsBack(t *testing.T) {
+	p, clk := snapshotPool(t)
+	clk.Advance(45 * time.Minute) // 13:15: alice and bob idle
+	want := snapshot(t, p)
+	b, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got authpool.Snapshot
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("Unmarshal of a Snapshot's JSON: %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Snapshot after a JSON round trip (-want +got):\n%s", diff)
+	}
+	var a authpool.Allocation
+	if err := json.Unmarshal([]byte(`{"outcome":"moved"}`), &a); err != nil || a.Outcome != authpool.OutcomeMoved {
+		t.Errorf(`Unmarshal of {"outcome":"moved"} = %v, %v; want OutcomeMoved`, a.Outcome, err)
+	}
+	for _, bad := range []string{`{"outcome":"teleported"}`, `{"outcome":""}`} {
+		if err := json.Unmarshal([]byte(bad), &a); err == nil || !strings.Contains(err.Error(), "sticky, new, moved, fallback") {
+			t.Errorf("Unmarshal of %s = %v, want an error listing the outcomes", bad, err)
+		}
+	}
+	var st authpool.SessionState
+	if err := st.UnmarshalText([]byte("asleep")); err == nil || !strings.Contains(err.Error(), `"asleep"`) {
+		t.Errorf(`UnmarshalText("asleep") = %v, want an error naming it`, err)
 	}
 }

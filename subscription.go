@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"time"
@@ -217,6 +218,10 @@ func (p *Pool) RemoveSubscription(ctx context.Context, id string) ([]SessionStat
 	if err := p.usable(); err != nil {
 		return nil, err
 	}
+	if id == FallbackID {
+		return nil, fmt.Errorf("authpool: remove subscription %q: the fallback comes from Config.Fallback; Disable it instead: %w",
+			id, ErrInvalidArgument)
+	}
 	released, err := p.store.DeleteSubscription(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("authpool: remove subscription %q: %w", id, storeError(err))
@@ -254,6 +259,9 @@ func (p *Pool) Subscriptions(ctx context.Context) ([]Subscription, error) {
 // service by itself once until passes. Its clients move on their next
 // Allocate. The fallback (FallbackID) can be marked limited too.
 func (p *Pool) MarkLimited(ctx context.Context, id string, until time.Time, reason string) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
 	if now := p.now(); !until.After(now) {
 		return fmt.Errorf("authpool: mark %q limited: until %v is not after now (%v): %w",
 			id, until.UTC(), now.UTC(), ErrInvalidArgument)
@@ -290,5 +298,7 @@ func (p *Pool) setStatus(ctx context.Context, op, id string, st Status) error {
 		p.judge(sv, p.now())
 	}
 	p.mu.Unlock()
+	p.log.LogAttrs(ctx, slog.LevelInfo, "authpool: subscription "+st.State.String(), slog.String("subscription", id),
+		slog.Time("until", st.Until), slog.String("reason", st.Reason))
 	return nil
 }

@@ -129,6 +129,19 @@ func TestUpdateSubscriptionRefusesWhatAddRefuses(t *testing.T) {
 	}
 }
 
+func TestRemoveSubscriptionRefusesTheFallback(t *testing.T) {
+	cfg := subs(sub("s-a"))
+	cfg.Fallback = &authpool.Fallback{Credential: "sk-fb", DailyBudgetUSD: 5}
+	p := newPool(t, cfg, newClock(t0))
+	before := snapshot(t, p)
+	if _, err := p.RemoveSubscription(context.Background(), authpool.FallbackID); !errors.Is(err, authpool.ErrInvalidArgument) {
+		t.Errorf("RemoveSubscription(%q) = %v, want ErrInvalidArgument", authpool.FallbackID, err)
+	}
+	if diff := cmp.Diff(before, snapshot(t, p)); diff != "" {
+		t.Errorf("a refused RemoveSubscription changed the pool (-before +after):\n%s", diff)
+	}
+}
+
 func TestRemoveSubscriptionReleasesItsClients(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock(t0)

@@ -55,10 +55,10 @@ func (u *Usage) record(now time.Time, remember time.Duration, rec *store.UsageRe
 		uint64(t.CacheWrite) > MaxTokens || uint64(t.CacheRead) > MaxTokens {
 		return tokensProblem(*t)
 	}
-	switch sec, nowSec := u.Time.Unix(), now.Unix(); {
+	switch sec := u.Time.Unix(); {
 	case u.Time.IsZero():
 		return fmt.Errorf("usage.time is zero: say when the request happened")
-	case sec > nowSec+int64(MaxClockSkew/time.Second):
+	case u.Time.Sub(now) > MaxClockSkew:
 		return fmt.Errorf("usage.time %v is more than %v after now (%v)", u.Time.UTC(), MaxClockSkew, now.UTC())
 	case sec < (store.HourOf(now)-store.WeekHours+1)*3600:
 		return fmt.Errorf("usage.time %v is older than the week the pool keeps (since %v)", u.Time.UTC(), weekWindow(now).Start)
@@ -212,6 +212,7 @@ type metrics struct {
 	hour        int64 // at's hour
 	week        store.Nanodollars
 	block       Window
+	anchor      int64 // in anchored mode, the hour the latest block started at
 	blockActive bool  // whether a block holds at (anchored mode may have none)
 	blockFrom   int64 // the block's hours: [blockFrom, blockTo)
 	blockTo     int64
@@ -222,24 +223,17 @@ type metrics struct {
 	lastHour    store.Nanodollars
 }
 
-// measure derives a subscription's numbers at now from its ring.
-func measure(r *hourly, now time.Time, b BlockPolicy) metrics {
+// measure derives a subscription's numbers at now from its ring and, in
+// anchored mode, the hour its latest block started at.
+func measure(r *hourly, now time.Time, b BlockPolicy, anchor int64) metrics {
 	h := store.HourOf(now)
-	m := metrics{at: now, hour: h, week: r.sum(h-store.WeekHours+1, h+1), thisHour: r.at(h), lastHour: r.at(h - 1)}
+	m := metrics{at: now, hour: h, week: r.sum(h-store.WeekHours+1, h+1), thisHour: r.at(h), lastHour: r.at(h - 1), anchor: anchor}
 	m.dayFrom = store.HourOf(dayWindow(now).Start)
 	m.day = r.sum(m.dayFrom, h+1)
 	if b.Mode == BlockFixed {
 		m.block, m.blockActive = fixedBlock(now, b.Hours), true
 	} else {
-		var active [store.WeekHours]int64
-		n := 0
-		for hr := h - store.WeekHours + 1; hr <= h; hr++ {
-			if r.at(hr) != 0 {
-				active[n] = hr
-				n++
-			}
-		}
-		m.block, m.blockActive = anchoredBlock(active[:n], now, b.Hours)
+		m.block, m.blockActive = anchoredBlock(anchor, now, b.Hours)
 	}
 	if m.blockActive {
 		m.blockFrom, m.blockTo = store.HourOf(m.block.Start), store.HourOf(m.block.End)
@@ -249,17 +243,18 @@ func measure(r *hourly, now time.Time, b BlockPolicy) metrics {
 }
 
 // add counts cost at hour (already added to r) in m, which was measured in
-// the same hour; it re-measures when the usage changes which block holds.
+// the same hour. In anchored mode a usage at or after the block's end starts
+// a new block at its hour, as the store's BlockStart does.
 func (m *metrics) add(r *hourly, hour int64, cost store.Nanodollars, b BlockPolicy) {
+	if b.Mode == BlockAnchored && startsBlock(m.anchor, hour, b.Hours) {
+		*m = measure(r, m.at, b, hour)
+		return
+	}
 	if hour <= m.hour-store.WeekHours || hour > m.hour {
 		return
 	}
-	switch {
-	case m.blockActive && hour >= m.blockFrom && hour < m.blockTo:
+	if m.blockActive && hour >= m.blockFrom && hour < m.blockTo {
 		m.blockCost += cost
-	case b.Mode == BlockAnchored:
-		*m = measure(r, m.at, b)
-		return
 	}
 	m.week += cost
 	if hour >= m.dayFrom {

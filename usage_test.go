@@ -41,6 +41,8 @@ func TestUsageRecordRefusesWhatItCannotCount(t *testing.T) {
 		{"a zero time", valid(func(u *Usage) { u.Time = time.Time{} }), []string{"usage.time", "zero"}},
 		{"a time more than MaxClockSkew ahead", valid(func(u *Usage) { u.Time = now.Add(MaxClockSkew + time.Second) }),
 			[]string{"usage.time", "2026-11-26 12:35:01"}},
+		{"a time a nanosecond past MaxClockSkew ahead", valid(func(u *Usage) { u.Time = now.Add(MaxClockSkew + time.Nanosecond) }),
+			[]string{"usage.time", "2026-11-26 12:35:00.000000001"}},
 		{"a time older than the week", valid(func(u *Usage) { u.Time = now.Add(-168 * time.Hour) }),
 			[]string{"usage.time", "2026-11-19 12:30:00", "older than the week"}},
 		{"an ID with a control character", valid(func(u *Usage) { u.ID = "msg\x00" }), []string{"usage.id", `"msg\x00"`}},
@@ -251,19 +253,29 @@ func TestMetricsAddAgreesWithMeasure(t *testing.T) {
 					c := cost()
 					r.add(h, c)
 				}
-				m := measure(&r, now, b)
+				// The anchor evolves as the store's BlockStart does, usage by usage.
+				anchor := int64(noAnchor)
+				for hr := store.HourOf(now) - store.WeekHours; hr <= store.HourOf(now); hr++ {
+					if r.at(hr) != 0 && startsBlock(anchor, hr, b.Hours) {
+						anchor = hr
+					}
+				}
+				m := measure(&r, now, b, anchor)
 				for step := range 40 {
 					if rng.IntN(5) == 0 {
 						// Time passes; a new hour is measured again, as classify does.
 						now = now.Add(time.Duration(rng.Int64N(int64(90 * time.Minute))))
 						if store.HourOf(now) != m.hour {
-							m = measure(&r, now, b)
+							m = measure(&r, now, b, m.anchor)
 						}
 					}
 					h, c := pastHour(store.HourOf(now)), cost()
 					r.add(h, c)
 					m.add(&r, h, c, b)
-					want := measure(&r, now, b)
+					if b.Mode == BlockAnchored && startsBlock(anchor, h, b.Hours) {
+						anchor = h
+					}
+					want := measure(&r, now, b, anchor)
 					if want.at = m.at; want == m {
 						continue
 					}
@@ -301,7 +313,7 @@ func TestMeasure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode.String(), func(t *testing.T) {
-			m := measure(&r, now, BlockPolicy{Mode: tt.mode, Hours: 5})
+			m := measure(&r, now, BlockPolicy{Mode: tt.mode, Hours: 5}, store.HourOf(at(0, 9, 0, 0)))
 			got := []any{m.block, m.blockActive, usd(m.blockCost), usd(m.week), usd(m.day), usd(m.thisHour), usd(m.lastHour)}
 			want := []any{tt.block, true, tt.blockCost, tt.week, tt.day, tt.hr, tt.lh}
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -317,7 +329,7 @@ func TestBurnRate(t *testing.T) {
 	r.add(store.HourOf(at(0, 9, 0, 0)), 6e9)
 	r.add(store.HourOf(at(0, 10, 0, 0)), 3e9)
 	b := BlockPolicy{Mode: BlockFixed, Hours: 5}
-	measuredAt10 := measure(&r, at(0, 10, 5, 0), b)
+	measuredAt10 := measure(&r, at(0, 10, 5, 0), b, noAnchor)
 	tests := []struct {
 		name string
 		now  time.Time
@@ -338,7 +350,7 @@ func TestBurnRate(t *testing.T) {
 			}
 			// Measured afresh at now, the rate is the same: the estimate does not
 			// depend on when the numbers were taken.
-			fresh := measure(&r, tt.now, b)
+			fresh := measure(&r, tt.now, b, noAnchor)
 			if got := fresh.burnRate(tt.now); math.Abs(got-tt.want) > 1e-9 {
 				t.Errorf("burnRate(%v) of metrics measured then = %v, want %v", tt.now, got, tt.want)
 			}

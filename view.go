@@ -135,7 +135,7 @@ func (p *Pool) newSubView(rec store.Subscription, now time.Time) *subView {
 	sv.ring.load(rec.Usage)
 	sv.rec.Usage = nil
 	sv.active.Store(nanos(rec.LastActive))
-	sv.m = measure(&sv.ring, now, p.cfg.Block)
+	sv.m = measure(&sv.ring, now, p.cfg.Block, anchorOf(rec.BlockStart))
 	p.judge(sv, now)
 	return sv
 }
@@ -159,7 +159,7 @@ func (p *Pool) reload(ctx context.Context, id string, now time.Time) error {
 	sv.ring.load(rec.Usage)
 	sv.rec.Status, sv.rec.Clients = rec.Status, rec.Clients
 	sv.markActive(nanos(rec.LastActive))
-	sv.m = measure(&sv.ring, now, p.cfg.Block)
+	sv.m = measure(&sv.ring, now, p.cfg.Block, anchorOf(rec.BlockStart))
 	p.judge(sv, now)
 	return nil
 }
@@ -176,7 +176,7 @@ func (p *Pool) judge(sv *subView, now time.Time) {
 func (p *Pool) classify(sv *subView, now time.Time) {
 	p.fold(sv)
 	if store.HourOf(now) != sv.m.hour {
-		sv.m = measure(&sv.ring, now, p.cfg.Block)
+		sv.m = measure(&sv.ring, now, p.cfg.Block, sv.m.anchor)
 	}
 	rec := &sv.rec
 	var code uint32
@@ -288,8 +288,10 @@ func (sv *subView) why() Reason {
 }
 
 // noteMove updates the view after the store moved a client from one
-// subscription ("" for none) to another ("" when released).
-func (p *Pool) noteMove(from, to string, now time.Time) {
+// subscription ("" for none) to another ("" when released); active says
+// whether the move was the client's activity (not a Rebalance of an idle
+// client).
+func (p *Pool) noteMove(from, to string, now time.Time, active bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v := p.current()
@@ -299,7 +301,9 @@ func (p *Pool) noteMove(from, to string, now time.Time) {
 	}
 	if sv := v.byID[to]; sv != nil && to != "" {
 		sv.rec.Clients++
-		sv.markActive(now.UnixNano())
+		if active {
+			sv.markActive(now.UnixNano())
+		}
 		p.judge(sv, now)
 	}
 }
@@ -324,7 +328,7 @@ func (p *Pool) noteUsage(id string, u *store.UsageRecord) {
 	if !pending {
 		p.fold(sv)
 		if store.HourOf(u.Now) != sv.m.hour {
-			sv.m = measure(&sv.ring, u.Now, p.cfg.Block)
+			sv.m = measure(&sv.ring, u.Now, p.cfg.Block, sv.m.anchor)
 		}
 		sv.ring.add(hour, u.Cost)
 		sv.m.add(&sv.ring, hour, u.Cost, p.cfg.Block)

@@ -43,6 +43,7 @@ type subscription struct {
 	last    int64 // LastActive, Unix nanoseconds; 0 if never
 	buckets [store.WeekHours]store.Bucket
 	newest  int64 // hour of the newest bucket, if any bucket has requests
+	block   int64 // hour of BlockStart; noHour if none
 }
 
 // session is a client's session; times are Unix nanoseconds to keep it small.
@@ -96,6 +97,9 @@ func (sub *subscription) record() store.Subscription {
 	rec := sub.rec
 	rec.Clients = len(sub.clients)
 	rec.LastActive = fromUnixNano(sub.last)
+	if sub.block != noHour {
+		rec.BlockStart = store.HourStart(sub.block)
+	}
 	if sub.newest == noHour {
 		return rec
 	}
@@ -128,7 +132,8 @@ func (sub *subscription) add(hour int64, cost store.Nanodollars) {
 	}
 }
 
-// noHour is the newest hour of a subscription without usage.
+// noHour is the newest hour, and the block's hour, of a subscription
+// without usage: far enough in the past that any usage is after its block.
 const noHour = -1 << 62
 
 // slot returns the ring index of an hour.
@@ -158,7 +163,7 @@ func (s *Store) CreateSubscription(ctx context.Context, sub store.Subscription) 
 	if _, ok := s.subs[sub.ID]; ok {
 		return fmt.Errorf("memstore: subscription %q: %w", sub.ID, store.ErrExists)
 	}
-	s.subs[sub.ID] = &subscription{rec: config(sub), clients: make(map[string]*session), newest: noHour}
+	s.subs[sub.ID] = &subscription{rec: config(sub), clients: make(map[string]*session), newest: noHour, block: noHour}
 	return nil
 }
 
@@ -304,7 +309,9 @@ func (s *Store) Assign(ctx context.Context, a store.Assignment) (store.Session, 
 	sess.sub = to
 	sess.assigned = now
 	to.clients[sess.clientID] = sess
-	sess.touch(now)
+	if a.IdleSince.IsZero() {
+		sess.touch(now)
+	}
 	return sess.record(), nil
 }
 
@@ -386,6 +393,9 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 	}
 	billed.add(hour, u.Cost)
 	billed.last = max(billed.last, now)
+	if u.BlockHours > 0 && hour >= billed.block+int64(u.BlockHours) {
+		billed.block = hour
+	}
 	sess.touch(now)
 	sess.requests++
 	sess.cost += u.Cost

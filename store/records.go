@@ -207,6 +207,10 @@ type Subscription struct {
 
 	// Clients is the number of sessions assigned to the subscription.
 	Clients int `json:"clients"`
+	// BlockStart anchors the subscription's blocks: the start of the hour of
+	// the first usage at or after the previous block's end (see
+	// UsageRecord.BlockHours); zero before any such usage.
+	BlockStart time.Time `json:"blockStart,omitzero"`
 	// LastActive is the latest activity of any client while on it.
 	LastActive time.Time `json:"lastActive,omitzero"`
 	// Usage holds the non-empty hourly buckets of the last WeekHours hours
@@ -268,6 +272,11 @@ type UsageRecord struct {
 	// Remember is how long the ID is remembered; it must be positive when
 	// ID is set.
 	Remember time.Duration
+	// BlockHours, when positive, is the length of the billed subscription's
+	// anchored blocks: a usage whose hour is at or after its BlockStart plus
+	// BlockHours (or its first usage) starts a new block, and BlockStart
+	// moves to the start of the usage's hour. Zero leaves BlockStart alone.
+	BlockHours int
 }
 
 // SessionQuery selects sessions.

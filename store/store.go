@@ -49,7 +49,7 @@ type Store interface {
 
 	// UpdateSubscription replaces the configuration of an existing
 	// subscription (Name, Kind, Credential, MaxClients and the budgets),
-	// keeping its status, clients and usage. Lowering MaxClients below
+	// keeping its status, clients, usage and BlockStart. Lowering MaxClients below
 	// Clients keeps the clients it has. It returns ErrNotFound if there is no
 	// subscription with sub.ID.
 	UpdateSubscription(ctx context.Context, sub Subscription) error
@@ -84,9 +84,10 @@ type Store interface {
 	// ErrInactive); and it holds fewer than its MaxClients (else ErrFull). A
 	// client already on a.SubscriptionID is only marked active at a.Now:
 	// neither the target's status nor its capacity is checked. A client that
-	// moves leaves its old
-	// subscription's count; its session keeps its totals and gets Assigned
-	// a.Now. A new session is Created, Assigned and LastActive at a.Now.
+	// moves leaves its old subscription's count; its session keeps its totals
+	// and gets Assigned a.Now; it and the target become LastActive at a.Now
+	// unless a.IdleSince is set: moving an idle client is not activity. A new
+	// session is Created, Assigned and LastActive at a.Now.
 	// Assign returns the session as it is after the call.
 	Assign(ctx context.Context, a Assignment) (Session, error)
 
@@ -104,7 +105,8 @@ type Store interface {
 	// AddUsage adds u to the client's session (cost, tokens, one request,
 	// Model; LastActive moves forward to u.Now, never back) and to the hourly
 	// bucket of u.Time of the subscription billed (u.SubscriptionID, or the
-	// session's), whose LastActive also moves forward to u.Now. A usage whose
+	// session's), whose LastActive also moves forward to u.Now and whose
+	// BlockStart moves as u.BlockHours says. A usage whose
 	// hour is WeekHours or more hours before the subscription's newest bucket
 	// is not kept in a bucket; the session counts it regardless. It returns
 	// ErrNotFound if the client has no session or u.SubscriptionID does not

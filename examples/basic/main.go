@@ -318,7 +318,8 @@ func (s *sim) rebalance() error {
 		c := s.byID[m.ClientID]
 		c.sub = m.To
 		c.rebalanced++
-		s.event(m.ClientID, "rebalanced", m.From, m.To, fmt.Sprintf("idle; %s: $%.2f vs $%.2f", m.Reason, m.FromBlockUSD, m.ToBlockUSD))
+		s.event(m.ClientID, "rebalanced", m.From, m.To, fmt.Sprintf("idle; %s: $%.2f of $%.2f vs $%.2f of $%.2f",
+			m.Reason, m.FromBlockUSD, m.FromBudgetUSD, m.ToBlockUSD, m.ToBudgetUSD))
 	}
 	return nil
 }

@@ -199,13 +199,16 @@ func testAssignMove(t *testing.T, s store.Store) {
 	join(t, s, "other", "a", t0)
 	addUsage(t, s, "c", store.UsageRecord{Time: at(time.Minute), Now: at(time.Minute), Cost: 5, Tokens: store.Tokens{Input: 10, Output: 20, CacheWrite: 30, CacheRead: 40}, Model: "opus"})
 
-	got := assign(t, s, store.Assignment{ClientID: "c", SubscriptionID: "b", From: "a", IdleSince: at(time.Minute), Now: at(5 * time.Minute)})
+	got := assign(t, s, store.Assignment{ClientID: "c", SubscriptionID: "b", From: "a", Now: at(5 * time.Minute)})
 	want := store.Session{
 		ClientID: "c", SubscriptionID: "b", Created: t0, Assigned: at(5 * time.Minute), LastActive: at(5 * time.Minute),
 		Requests: 1, Cost: 5, Tokens: store.Tokens{Input: 10, Output: 20, CacheWrite: 30, CacheRead: 40}, Model: "opus",
 	}
 	diff(t, "session Assign returned after a move", got, want)
 	diff(t, "session Sessions lists after a move", session(t, s, "c"), want)
+	if got := get(t, s, "b").LastActive; !got.Equal(at(5 * time.Minute)) {
+		t.Errorf("LastActive of the subscription joined = %v, want the move's time %v", got, at(5*time.Minute))
+	}
 	if n := clients(t, s, "a"); n != 1 {
 		t.Errorf("Clients of the subscription left = %d, want 1", n)
 	}
@@ -216,6 +219,24 @@ func testAssignMove(t *testing.T, s store.Store) {
 	diff(t, "clients on b", clientIDs(sessions(t, s, store.SessionQuery{SubscriptionID: "b"})), []string{"c"})
 	if billed := addUsage(t, s, "c", usage(at(6*time.Minute), 1)); billed != "b" {
 		t.Errorf("AddUsage after the move billed %q, want b", billed)
+	}
+}
+
+func testAssignIdleMoveIsNotActivity(t *testing.T, s store.Store) {
+	create(t, s, newSub("a", 0), newSub("b", 0))
+	join(t, s, "c", "a", t0)
+	addUsage(t, s, "c", usage(at(time.Minute), 5))
+
+	got := assign(t, s, store.Assignment{ClientID: "c", SubscriptionID: "b", From: "a", IdleSince: at(time.Minute), Now: at(10 * time.Minute)})
+	if !got.LastActive.Equal(at(time.Minute)) || !got.Assigned.Equal(at(10*time.Minute)) {
+		t.Errorf("an idle move gave LastActive %v and Assigned %v, want LastActive kept at %v and Assigned %v",
+			got.LastActive, got.Assigned, at(time.Minute), at(10*time.Minute))
+	}
+	if b := get(t, s, "b").LastActive; !b.IsZero() {
+		t.Errorf("an idle move made the subscription joined LastActive at %v, want it untouched (zero)", b)
+	}
+	if n := clients(t, s, "b"); n != 1 {
+		t.Errorf("Clients of the subscription joined = %d, want 1", n)
 	}
 }
 

@@ -214,6 +214,11 @@ var cases = []testCase{
 		explanation: "A client that moves leaves its old subscription's count; its session keeps Created and its totals and gets Assigned and LastActive at Now.",
 		check:       testAssignMove,
 	},
+	{
+		name:        "AssignIdleMoveIsNotActivity",
+		explanation: "A move with IdleSince set gets Assigned at Now but leaves the session's and the target's LastActive alone: moving an idle client is not activity.",
+		check:       testAssignIdleMoveIsNotActivity,
+	},
 
 	// Release.
 	{
@@ -319,6 +324,11 @@ var cases = []testCase{
 		name:        "AddUsageRememberIsPerID",
 		explanation: "Each ID is remembered for its own u.Remember: a long Remember of one ID does not make another ID's short one longer than twice as long.",
 		check:       testAddUsageRememberIsPerID,
+	},
+	{
+		name:        "AddUsageAnchorsBlocks",
+		explanation: "With BlockHours set, the billed subscription's BlockStart moves to the hour of the first usage at or after BlockStart+BlockHours; other usage leaves it alone, and UpdateSubscription keeps it.",
+		check:       testAddUsageAnchorsBlocks,
 	},
 	{
 		name:        "AddUsageRefusedIsNotRemembered",

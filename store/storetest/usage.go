@@ -267,3 +267,42 @@ func testCanceledContext(t *testing.T, s store.Store) {
 	unchanged(t, s, before, "calls with a canceled context")
 	addUsage(t, s, "c", u) // its ID was not remembered
 }
+
+func testAddUsageAnchorsBlocks(t *testing.T, s store.Store) {
+	create(t, s, newSub("a", 0), newSub("b", 0))
+	join(t, s, "c", "a", t0)
+	anchored := func(d time.Duration) store.UsageRecord {
+		u := usage(at(d), 1)
+		u.BlockHours = 5
+		return u
+	}
+	steps := []struct {
+		what string
+		u    store.UsageRecord
+		want time.Time // BlockStart of a after the usage
+	}{
+		{"a usage without BlockHours leaves BlockStart alone", usage(at(10*time.Minute), 1), time.Time{}},
+		{"the first anchored usage starts a block at its hour", anchored(90 * time.Minute), store.HourStart(hourOf(time.Hour))},
+		{"a usage within the block keeps it", anchored(5*time.Hour + 59*time.Minute), store.HourStart(hourOf(time.Hour))},
+		{"a late usage from before the block keeps it", anchored(30 * time.Minute), store.HourStart(hourOf(time.Hour))},
+		{"a usage at the block's end starts a new block at its hour", anchored(6*time.Hour + 20*time.Minute), store.HourStart(hourOf(6 * time.Hour))},
+		{"after a gap the next usage anchors at its own hour", anchored(14*time.Hour + 5*time.Minute), store.HourStart(hourOf(14 * time.Hour))},
+	}
+	for _, step := range steps {
+		addUsage(t, s, "c", step.u)
+		if got := get(t, s, "a").BlockStart; !got.Equal(step.want) {
+			t.Errorf("%s: BlockStart = %v, want %v", step.what, got, step.want)
+		}
+	}
+	if got := get(t, s, "b").BlockStart; !got.IsZero() {
+		t.Errorf("BlockStart of a subscription never billed = %v, want zero", got)
+	}
+	// Updating the subscription keeps its anchor.
+	before := get(t, s, "a").BlockStart
+	if err := s.UpdateSubscription(t.Context(), newSub("a", 3)); err != nil {
+		t.Fatalf("UpdateSubscription: %v", err)
+	}
+	if got := get(t, s, "a").BlockStart; !got.Equal(before) {
+		t.Errorf("BlockStart after UpdateSubscription = %v, want it kept at %v", got, before)
+	}
+}
