@@ -1,7 +1,6 @@
 package authpool
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -328,20 +327,23 @@ func (p *Pool) join(ctx context.Context, clientID, from string, now time.Time, t
 // pick returns the best subscription of tier t other than from, or nil. mu
 // must be held.
 func (p *Pool) pick(t tier, from string, now time.Time) *subView {
+	nowHour := store.HourOf(now)
 	if t == tierFallback {
 		if fb := p.current().fallback; fb != nil {
-			if p.rejudge(fb, now); fb.hard == "" {
+			if p.rejudge(fb, now, nowHour); fb.hard == "" {
 				return fb
 			}
 		}
 		return nil
 	}
+	// The subscriptions are in ID order and a later one replaces the best
+	// only when strictly better, so ties go to the smaller ID.
 	var best *subView
 	for _, sv := range p.current().subs {
 		if sv.rec.ID == from {
 			continue
 		}
-		if p.rejudge(sv, now); sv.hard != "" || sv.full || sv.soft != (t == tierReserve) {
+		if p.rejudge(sv, now, nowHour); sv.hard != "" || sv.full || sv.soft != (t == tierReserve) {
 			continue
 		}
 		if sv.unscored || sv.pending.Load() != 0 {
@@ -355,18 +357,15 @@ func (p *Pool) pick(t tier, from string, now time.Time) *subView {
 }
 
 // better reports whether a should be chosen over b: higher health, then
-// fewer clients, then lower weekly use, then the smaller ID.
+// fewer clients, then lower weekly use.
 func better(a, b *subView) bool {
-	if a.health != b.health {
+	switch {
+	case a.health != b.health:
 		return a.health > b.health
+	case a.rec.Clients != b.rec.Clients:
+		return a.rec.Clients < b.rec.Clients
 	}
-	if c := cmp.Compare(a.rec.Clients, b.rec.Clients); c != 0 {
-		return c < 0
-	}
-	if a.m.week != b.m.week {
-		return a.m.week < b.m.week
-	}
-	return a.rec.ID < b.rec.ID
+	return a.m.week < b.m.week
 }
 
 // exhausted returns the error for a client no tier could take: why each
@@ -380,14 +379,15 @@ func (p *Pool) exhausted(clientID string, now time.Time) error {
 			e.RetryAt = t
 		}
 	}
+	nowHour := store.HourOf(now)
 	for _, sv := range p.current().subs {
-		p.rejudge(sv, now)
+		p.rejudge(sv, now, nowHour)
 		p.fold(sv)
 		e.Reasons[sv.why()]++
 		consider(p.backAt(sv, now))
 	}
 	if fb := p.current().fallback; fb != nil {
-		p.rejudge(fb, now)
+		p.rejudge(fb, now, nowHour)
 		p.fold(fb)
 		e.Fallback = fb.why()
 		consider(p.backAt(fb, now))
