@@ -45,11 +45,9 @@ func benchIDs(prefix string, n int) []string {
 	return ids
 }
 
-// benchPool returns a pool of subs subscriptions (budgets set, room for
-// twice the sessions) holding the given number of sessions.
-func benchPool(b *testing.B, subs, sessions int, clock *benchClock) (*authpool.Pool, []string) {
-	b.Helper()
-	ctx := context.Background()
+// benchConfig returns a config of subs Max 20x subscriptions with budgets
+// and room for twice the sessions.
+func benchConfig(subs, sessions int) authpool.Config {
 	cfg := authpool.Config{MaxClients: 2*sessions/subs + 10}
 	for i := range subs {
 		cfg.Subscriptions = append(cfg.Subscriptions, authpool.Subscription{
@@ -57,7 +55,15 @@ func benchPool(b *testing.B, subs, sessions int, clock *benchClock) (*authpool.P
 			WeeklyBudgetUSD: 1000, BlockBudgetUSD: 140,
 		})
 	}
-	p, err := authpool.New(ctx, cfg, authpool.WithClock(clock.now))
+	return cfg
+}
+
+// benchPool returns a pool of subs subscriptions holding the given number
+// of sessions.
+func benchPool(b *testing.B, subs, sessions int, clock *benchClock) (*authpool.Pool, []string) {
+	b.Helper()
+	ctx := context.Background()
+	p, err := authpool.New(ctx, benchConfig(subs, sessions), authpool.WithClock(clock.now))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -231,14 +237,7 @@ func BenchmarkRebalance(b *testing.B) {
 	const subs, sessions = 1000, 100_000
 	clock := newBenchClock()
 	ctx := context.Background()
-	cfg := authpool.Config{MaxClients: 2 * sessions / subs}
-	for i := range subs {
-		cfg.Subscriptions = append(cfg.Subscriptions, authpool.Subscription{
-			ID: fmt.Sprintf("sub-%04d", i), Kind: authpool.KindMax20x, Credential: "sk-bench",
-			WeeklyBudgetUSD: 1000, BlockBudgetUSD: 140,
-		})
-	}
-	p, err := authpool.New(ctx, cfg, authpool.WithClock(clock.now))
+	p, err := authpool.New(ctx, benchConfig(subs, sessions), authpool.WithClock(clock.now))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -292,12 +291,7 @@ func BenchmarkMemory(b *testing.B) {
 	var perSubBefore, perSubAfter, perSession float64
 	for range b.N {
 		clock := newBenchClock()
-		cfg := authpool.Config{MaxClients: 2 * sessions / subs}
-		for i := range subs {
-			cfg.Subscriptions = append(cfg.Subscriptions, authpool.Subscription{
-				ID: fmt.Sprintf("sub-%04d", i), Kind: authpool.KindMax20x, Credential: "sk-bench",
-			})
-		}
+		cfg := benchConfig(subs, sessions)
 		ids := benchIDs("client", sessions)
 		st := memstore.New()
 		base := heapBytes()

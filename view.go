@@ -156,6 +156,7 @@ func (p *Pool) reload(ctx context.Context, id string, now time.Time) error {
 		sv.verdict.Store(codeGone << 1)
 		return err
 	}
+	sv.pending.Store(0) // the store's numbers hold it already
 	sv.ring.load(rec.Usage)
 	sv.rec.Status, sv.rec.Clients = rec.Status, rec.Clients
 	sv.markActive(nanos(rec.LastActive))
