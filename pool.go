@@ -130,7 +130,7 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	}
 	if rec.SubscriptionID != "" {
 		if err := p.known(ctx, rec.SubscriptionID, now); err != nil {
-			return fmt.Errorf("authpool: record for client %q: SubscriptionID %q: %w", clientID, rec.SubscriptionID, err)
+			return fmt.Errorf("authpool: record for client %q: usage.subscriptionId %q: %w", clientID, rec.SubscriptionID, err)
 		}
 	}
 	billed, err := p.store.AddUsage(ctx, clientID, rec)
@@ -141,7 +141,7 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 		return nil
 	case errors.Is(err, store.ErrNotFound):
 		if rec.SubscriptionID != "" && p.known(ctx, rec.SubscriptionID, now) != nil {
-			return fmt.Errorf("authpool: record for client %q: SubscriptionID %q: %w", clientID, rec.SubscriptionID, ErrNotFound)
+			return fmt.Errorf("authpool: record for client %q: usage.subscriptionId %q: %w", clientID, rec.SubscriptionID, ErrNotFound)
 		}
 		return fmt.Errorf("authpool: record for client %q: %w", clientID, ErrUnknownClient)
 	default:

@@ -83,7 +83,7 @@ func TestRecordRefusesBadInputAndChangesNothing(t *testing.T) {
 		{"a client ID that is not UTF-8", "ali\xc3ce", ok(func(*authpool.Usage) {}), authpool.ErrInvalidArgument,
 			[]string{"client ID", `"ali\xc3ce"`}},
 		{"an unknown subscription", "alice", ok(func(u *authpool.Usage) { u.SubscriptionID = "s-zzz" }), authpool.ErrNotFound,
-			[]string{"SubscriptionID", `"s-zzz"`}},
+			[]string{"usage.subscriptionId", `"s-zzz"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
