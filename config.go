@@ -255,6 +255,7 @@ type ConfigError struct {
 	Problems []error
 }
 
+// Error lists the problems, one a line when there are several.
 func (e *ConfigError) Error() string {
 	if len(e.Problems) == 1 {
 		return fmt.Sprintf("authpool: invalid %s: %v", e.Source, e.Problems[0])

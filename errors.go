@@ -54,6 +54,8 @@ type ExhaustedError struct {
 	Fallback Reason
 }
 
+// Error says who was refused, why each subscription refused, and when the
+// first is expected back.
 func (e *ExhaustedError) Error() string {
 	msg := fmt.Sprintf("authpool: no subscription can take client %q", e.ClientID)
 	if len(e.Reasons) > 0 {
