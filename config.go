@@ -3,7 +3,12 @@ package authpool
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -41,6 +46,66 @@ type Config struct {
 	// read again from the store. Capacity and status are always checked by
 	// the store itself. The default value is 1 second.
 	RefreshInterval Duration `json:"refreshInterval,omitempty"`
+	// Alerts says when threshold events fire.
+	Alerts AlertPolicy `json:"alerts,omitzero"`
+	// Notify lists where events go besides the notifiers given with
+	// WithNotifier. The default is nowhere.
+	Notify NotifyConfig `json:"notify,omitzero"`
+	// AllowLiteralCredentials lets a config file write a credential or a
+	// webhook secret as a plain string instead of {"env": NAME} or
+	// {"file": PATH}. Only LoadConfig and ReadConfig read it. The default
+	// value is false: literals are refused, so secrets stay out of files.
+	AllowLiteralCredentials bool `json:"allowLiteralCredentials,omitempty"`
+}
+
+// AlertPolicy says when threshold events fire.
+type AlertPolicy struct {
+	// Thresholds are the shares of a budget (block, week, and the
+	// fallback's day) at which an EventThreshold fires, each once per
+	// window, strictly increasing in (0, 1]. The default value is
+	// [0.8, 0.9].
+	Thresholds []float64 `json:"thresholds,omitempty"`
+}
+
+// NotifyConfig says where events go.
+type NotifyConfig struct {
+	// QueueSize is how many events may wait for delivery; when the queue is
+	// full an event is dropped and counted (Snapshot.Notifications). The
+	// default value is 1024.
+	QueueSize int `json:"queueSize,omitempty"`
+	// Log, when set, logs every event (of Log.Events) to the pool's logger.
+	Log *LogNotifyConfig `json:"log,omitempty"`
+	// Webhooks receive events as signed JSON POSTs.
+	Webhooks []WebhookConfig `json:"webhooks,omitempty"`
+}
+
+// LogNotifyConfig configures the log notifier.
+type LogNotifyConfig struct {
+	// Level is the level events are logged at. The default value is INFO.
+	Level slog.Level `json:"level,omitempty"`
+	// Events are the event types logged. The default is all.
+	Events []EventType `json:"events,omitempty"`
+}
+
+// WebhookConfig configures one webhook.
+type WebhookConfig struct {
+	// URL receives the POSTs. It must be https, or http to a loopback host.
+	URL string `json:"url"`
+	// Secret signs each body: the X-Authpool-Signature header is
+	// "sha256=" and the hex HMAC-SHA256 of the body under it. Required.
+	Secret Credential `json:"secret,omitzero"`
+	// Events are the event types sent. The default is all.
+	Events []EventType `json:"events,omitempty"`
+	// Timeout bounds each attempt. The default value is 10 seconds.
+	Timeout Duration `json:"timeout,omitempty"`
+	// MaxAttempts is how many times an event is tried before the webhook
+	// gives up on it. The default value is 5.
+	MaxAttempts int `json:"maxAttempts,omitempty"`
+	// MinBackoff and MaxBackoff bound the wait before a retry: it doubles
+	// from MinBackoff up to MaxBackoff, with full jitter, or follows the
+	// receiver's Retry-After. The default values are 1 second and 1 minute.
+	MinBackoff Duration `json:"minBackoff,omitempty"`
+	MaxBackoff Duration `json:"maxBackoff,omitempty"`
 }
 
 // Fallback is a plain API key that serves clients when no subscription can:
@@ -120,6 +185,12 @@ const (
 	DefaultMaxMoves         = 3
 	DefaultRememberUsageIDs = 24 * time.Hour
 	DefaultRefreshInterval  = time.Second
+	DefaultQueueSize        = 1024
+
+	DefaultWebhookTimeout    = 10 * time.Second
+	DefaultWebhookAttempts   = 5
+	DefaultWebhookMinBackoff = time.Second
+	DefaultWebhookMaxBackoff = time.Minute
 )
 
 // withDefaults returns c with every zero field set to its default and every
@@ -166,7 +237,119 @@ func (c Config) withDefaults() Config {
 	if c.RefreshInterval == 0 {
 		c.RefreshInterval = Duration(DefaultRefreshInterval)
 	}
+	if len(c.Alerts.Thresholds) == 0 {
+		c.Alerts.Thresholds = []float64{0.8, 0.9}
+	}
+	if c.Notify.QueueSize == 0 {
+		c.Notify.QueueSize = DefaultQueueSize
+	}
+	if len(c.Notify.Webhooks) > 0 {
+		hooks := make([]WebhookConfig, len(c.Notify.Webhooks))
+		for i, w := range c.Notify.Webhooks {
+			hooks[i] = w.withDefaults()
+		}
+		c.Notify.Webhooks = hooks
+	}
 	return c
+}
+
+// withDefaults returns w with every zero field set to its default.
+func (w WebhookConfig) withDefaults() WebhookConfig {
+	if w.Timeout == 0 {
+		w.Timeout = Duration(DefaultWebhookTimeout)
+	}
+	if w.MaxAttempts == 0 {
+		w.MaxAttempts = DefaultWebhookAttempts
+	}
+	if w.MinBackoff == 0 {
+		w.MinBackoff = Duration(DefaultWebhookMinBackoff)
+	}
+	if w.MaxBackoff == 0 {
+		w.MaxBackoff = Duration(DefaultWebhookMaxBackoff)
+	}
+	return w
+}
+
+// problems lists what is wrong with a webhook with defaults applied, each
+// as "/field: ...".
+func (w WebhookConfig) problems() []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("/%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if err := checkWebhookURL(w.URL); err != nil {
+		bad("url", "%v", err)
+	}
+	if w.Secret == "" {
+		bad("secret", "missing: the webhook signs its payloads with it")
+	}
+	if err := checkEventTypes(w.Events); err != nil {
+		bad("events", "%v", err)
+	}
+	if w.Timeout < 0 {
+		bad("timeout", "%v: must be positive", time.Duration(w.Timeout))
+	}
+	if w.MaxAttempts < 1 || w.MaxAttempts > 100 {
+		bad("maxAttempts", "%d: must be in 1..100", w.MaxAttempts)
+	}
+	if w.MinBackoff < 0 {
+		bad("minBackoff", "%v: must be positive", time.Duration(w.MinBackoff))
+	}
+	if w.MaxBackoff < w.MinBackoff {
+		bad("maxBackoff", "%v: must be at least minBackoff (%v)", time.Duration(w.MaxBackoff), time.Duration(w.MinBackoff))
+	}
+	return errs
+}
+
+// checkWebhookURL accepts an absolute https URL, or an http one whose host
+// is loopback (a receiver on the same machine): events must not cross a
+// network in the clear.
+func checkWebhookURL(raw string) error {
+	if raw == "" {
+		return errors.New("missing")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", raw)
+	}
+	switch {
+	case u.Host == "":
+		return fmt.Errorf("%q has no host", raw)
+	case u.User != nil:
+		return fmt.Errorf("%q holds user information; sign with the secret instead", u.Redacted())
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return fmt.Errorf("%q is plain http: use https (http is allowed only to a loopback host)", raw)
+	}
+	return fmt.Errorf("%q: scheme %q is not https", raw, u.Scheme)
+}
+
+// isLoopback reports whether host names this machine: localhost, or a
+// loopback IP address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// checkEventTypes accepts the known event types, each once.
+func checkEventTypes(types []EventType) error {
+	seen := make(map[EventType]bool, len(types))
+	for _, t := range types {
+		if !slices.Contains(EventTypes, t) {
+			return fmt.Errorf("%q is not an event type (want one of %v)", t, EventTypes)
+		}
+		if seen[t] {
+			return fmt.Errorf("%q is listed twice", t)
+		}
+		seen[t] = true
+	}
+	return nil
 }
 
 // validate reports every problem of a Config with defaults applied, each
@@ -228,6 +411,27 @@ func (c Config) validate() error {
 		}
 		seen[s.ID] = i
 	}
+	for i, t := range c.Alerts.Thresholds {
+		switch {
+		case !(t > 0 && t <= 1):
+			bad(fmt.Sprintf("/alerts/thresholds/%d", i), "%v: must be in (0, 1]", t)
+		case i > 0 && t <= c.Alerts.Thresholds[i-1]:
+			bad(fmt.Sprintf("/alerts/thresholds/%d", i), "%v: thresholds must increase (after %v)", t, c.Alerts.Thresholds[i-1])
+		}
+	}
+	if c.Notify.QueueSize < 1 || c.Notify.QueueSize > 1<<20 {
+		bad("/notify/queueSize", "%d: must be in 1..%d", c.Notify.QueueSize, 1<<20)
+	}
+	if l := c.Notify.Log; l != nil {
+		if err := checkEventTypes(l.Events); err != nil {
+			bad("/notify/log/events", "%v", err)
+		}
+	}
+	for i, w := range c.Notify.Webhooks {
+		for _, err := range w.problems() {
+			errs = append(errs, fmt.Errorf("/notify/webhooks/%d%w", i, err))
+		}
+	}
 	if f := c.Fallback; f != nil {
 		if f.Credential == "" {
 			bad("/fallback/credential", "missing: the fallback needs an API key")
@@ -248,19 +452,27 @@ func (c Config) validate() error {
 // ConfigError lists every problem of a Config or a Subscription. It matches
 // ErrInvalidConfig with errors.Is.
 type ConfigError struct {
-	// Source names what was checked: "config", or a subscription.
+	// Source names what was checked: a file's name, "config" for a Config
+	// given to New, or a subscription.
 	Source string
 	// Problems each name a field by JSON pointer and say what is wrong with
 	// it, e.g. "/subscriptions/1/maxClients: -1: must be >= 0".
 	Problems []error
 }
 
-// Error lists the problems, one a line when there are several.
+// Error lists the problems, a line each, each line starting with the
+// source: "pool.json: /subscriptions/1/maxClients: must be >= 0".
 func (e *ConfigError) Error() string {
-	if len(e.Problems) == 1 {
-		return fmt.Sprintf("authpool: invalid %s: %v", e.Source, e.Problems[0])
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Source)
+		b.WriteString(": ")
+		b.WriteString(p.Error())
 	}
-	return fmt.Sprintf("authpool: invalid %s (%d problems):\n%v", e.Source, len(e.Problems), errors.Join(e.Problems...))
+	return b.String()
 }
 
 // Is reports whether target is ErrInvalidConfig.

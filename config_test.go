@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -22,6 +23,8 @@ func TestZeroConfigGetsTheDocumentedDefaults(t *testing.T) {
 		Rebalance:        RebalancePolicy{MinGapUSD: 5, MaxMoves: 3},
 		RememberUsageIDs: Duration(24 * time.Hour),
 		RefreshInterval:  Duration(time.Second),
+		Alerts:           AlertPolicy{Thresholds: []float64{0.8, 0.9}},
+		Notify:           NotifyConfig{QueueSize: 1024},
 	}
 	got := Config{}.withDefaults()
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -42,6 +45,10 @@ func TestSetConfigFieldsKeepTheirValues(t *testing.T) {
 		Rebalance:        RebalancePolicy{MinGapUSD: 0.5, MaxMoves: 10},
 		RememberUsageIDs: Duration(time.Hour),
 		RefreshInterval:  Duration(time.Millisecond),
+		Alerts:           AlertPolicy{Thresholds: []float64{0.5, 0.75, 1}},
+		Notify: NotifyConfig{QueueSize: 7, Log: &LogNotifyConfig{Level: slog.LevelWarn, Events: []EventType{EventFailover}},
+			Webhooks: []WebhookConfig{{URL: "https://hooks.example/authpool", Secret: "s", Events: []EventType{EventThreshold},
+				Timeout: Duration(time.Second), MaxAttempts: 2, MinBackoff: Duration(time.Millisecond), MaxBackoff: Duration(time.Second)}}},
 	}
 	if diff := cmp.Diff(c, c.withDefaults()); diff != "" {
 		t.Errorf("withDefaults changed set fields (-set +got):\n%s", diff)
@@ -153,11 +160,11 @@ func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
 
 func TestConfigErrorMessage(t *testing.T) {
 	one := &ConfigError{Source: "config", Problems: []error{errors.New("/maxClients: -1: must be >= 1")}}
-	if got, want := one.Error(), "authpool: invalid config: /maxClients: -1: must be >= 1"; got != want {
+	if got, want := one.Error(), "config: /maxClients: -1: must be >= 1"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 	two := &ConfigError{Source: "config", Problems: []error{errors.New("/a: x"), errors.New("/b: y")}}
-	if got, want := two.Error(), "authpool: invalid config (2 problems):\n/a: x\n/b: y"; got != want {
+	if got, want := two.Error(), "config: /a: x\nconfig: /b: y"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }

@@ -1,0 +1,159 @@
+package authpool
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+)
+
+// EventType says what an Event reports.
+type EventType string
+
+// The events a pool emits.
+const (
+	// EventThreshold: a subscription's use crossed an alert threshold (80 %
+	// and 90 % by default) of its block, weekly or, for the fallback, daily
+	// budget. Once per window per threshold; see Event.Threshold.
+	EventThreshold EventType = "threshold"
+	// EventFailover: a client was sent to the fallback, or moved off a
+	// limited subscription; see Event.Move.
+	EventFailover EventType = "failover"
+	// EventRotation: Rebalance moved an idle client; see Event.Move.
+	EventRotation EventType = "rotation"
+	// EventLimited: a subscription was taken out of service until a time;
+	// see Event.Limit.
+	EventLimited EventType = "limited"
+	// EventRecovered: a limited subscription's limit ended; it serves
+	// clients again. Reported by the first call that finds it back.
+	EventRecovered EventType = "recovered"
+	// EventExhausted: a client was refused because no subscription and no
+	// fallback could take it; see Event.Exhausted. At most once until the
+	// first subscription is expected back, or once an hour.
+	EventExhausted EventType = "exhausted"
+)
+
+// EventTypes lists every EventType.
+var EventTypes = []EventType{EventThreshold, EventFailover, EventRotation, EventLimited, EventRecovered, EventExhausted}
+
+// Event is something the pool reports to its notifiers. Its JSON form is
+// the webhook payload's "event"; it never holds a credential.
+type Event struct {
+	// ID identifies the event. Events that several pools sharing a store may
+	// each notice (threshold, limited, recovered, exhausted) get the same ID
+	// everywhere, so a receiver can de-duplicate them.
+	ID   string    `json:"id"`
+	Type EventType `json:"type"`
+	Time time.Time `json:"time"`
+	// SubscriptionID and ClientID are what the event concerns, where that
+	// applies.
+	SubscriptionID string `json:"subscriptionId,omitempty"`
+	ClientID       string `json:"clientId,omitempty"`
+	// One of the details below is set, by Type.
+	Threshold *ThresholdDetail `json:"threshold,omitempty"`
+	Move      *MoveDetail      `json:"move,omitempty"`
+	Limit     *LimitDetail     `json:"limit,omitempty"`
+	Exhausted *ExhaustedDetail `json:"exhausted,omitempty"`
+}
+
+// ThresholdDetail is the detail of an EventThreshold.
+type ThresholdDetail struct {
+	// Window is "block", "week" or "day" (the fallback's budget).
+	Window string    `json:"window"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	// Threshold is the share of the budget crossed, e.g. 0.8.
+	Threshold float64 `json:"threshold"`
+	UsedUSD   float64 `json:"usedUSD"`
+	BudgetUSD float64 `json:"budgetUSD"`
+	// Percent is UsedUSD as a percentage of BudgetUSD.
+	Percent            float64 `json:"percent"`
+	BurnRateUSDPerHour float64 `json:"burnRateUSDPerHour"`
+	// ExhaustsAt is when the budget runs out at the burn rate; zero if not
+	// before the window ends.
+	ExhaustsAt time.Time `json:"exhaustsAt,omitzero"`
+}
+
+// MoveDetail is the detail of an EventFailover or EventRotation.
+type MoveDetail struct {
+	// From is the subscription the client left ("" for a new client).
+	From   string `json:"from,omitempty"`
+	To     string `json:"to"`
+	Reason Reason `json:"reason"`
+}
+
+// LimitDetail is the detail of an EventLimited or EventRecovered.
+type LimitDetail struct {
+	Until  time.Time `json:"until"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// ExhaustedDetail is the detail of an EventExhausted.
+type ExhaustedDetail struct {
+	// RetryAt is when the first subscription is expected back; zero if none
+	// is expected back by itself.
+	RetryAt time.Time `json:"retryAt,omitzero"`
+	// Reasons counts the subscriptions that could not take the client, by
+	// reason; Fallback says why the fallback could not.
+	Reasons  map[Reason]int `json:"reasons"`
+	Fallback Reason         `json:"fallback,omitempty"`
+}
+
+// A Notifier delivers the pool's events: to a log, a webhook, a chat.
+//
+// The pool calls Notify from its one delivery goroutine, never from
+// Allocate, Record or any other call of the host's, and never while holding
+// a lock. A Notifier gets one event at a time, in the order the pool emitted
+// them; the pool's notifiers get each event at the same time. ctx ends when
+// the pool is closed and Close's deadline passes: Notify must return soon
+// after. An error means the event was not delivered: the pool counts and
+// logs it and does not try again (a Notifier that retries, like the
+// webhook's, does so itself within ctx). Notify must not modify e.
+type Notifier interface {
+	Notify(ctx context.Context, e Event) error
+}
+
+// NotifierFunc adapts a function to a Notifier.
+type NotifierFunc func(ctx context.Context, e Event) error
+
+// Notify calls f.
+func (f NotifierFunc) Notify(ctx context.Context, e Event) error { return f(ctx, e) }
+
+// eventID returns the ID of an event that several pools may each notice:
+// derived from what makes it one event, so that it is the same everywhere.
+func eventID(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "evt_" + hex.EncodeToString(sum[:16])
+}
+
+// randomEventID returns the ID of an event only one pool emits.
+func randomEventID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return "evt_" + hex.EncodeToString(b[:])
+}
+
+// String returns a one-line description for logs and tests.
+func (e Event) String() string {
+	s := fmt.Sprintf("%s %s", e.Type, e.Time.UTC().Format(time.RFC3339))
+	if e.SubscriptionID != "" {
+		s += " subscription=" + e.SubscriptionID
+	}
+	if e.ClientID != "" {
+		s += " client=" + e.ClientID
+	}
+	switch {
+	case e.Threshold != nil:
+		t := e.Threshold
+		s += fmt.Sprintf(" %s %.0f%%: $%.2f of $%.2f", t.Window, 100*t.Threshold, t.UsedUSD, t.BudgetUSD)
+	case e.Move != nil:
+		s += fmt.Sprintf(" %s -> %s (%s)", e.Move.From, e.Move.To, e.Move.Reason)
+	case e.Limit != nil:
+		s += " until " + e.Limit.Until.UTC().Format(time.RFC3339)
+	case e.Exhausted != nil && !e.Exhausted.RetryAt.IsZero():
+		s += " retry at " + e.Exhausted.RetryAt.UTC().Format(time.RFC3339)
+	}
+	return s
+}
