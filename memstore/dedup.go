@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// dedup remembers usage IDs, each until its own remembrance ends: from the
-// Now it was added at, for its Remember, judged by the Now of later calls.
+// dedup remembers keys (usage IDs, Claim keys), each until its own
+// remembrance ends: from the Now it was added at, for its Remember, judged
+// by the Now of later calls.
 // It keeps a 128-bit hash of each ID rather than the ID, so it allocates
 // nothing per ID but the map's growth, and keeps no caller's memory alive.
 //

@@ -23,7 +23,8 @@ type Store struct {
 	mu       sync.Mutex
 	subs     map[string]*subscription
 	sessions map[string]*session
-	seen     dedup
+	seen     dedup // usage IDs
+	claims   dedup // Claim keys
 }
 
 // New returns an empty Store.
@@ -32,6 +33,7 @@ func New() *Store {
 		subs:     make(map[string]*subscription),
 		sessions: make(map[string]*session),
 		seen:     newDedup(),
+		claims:   newDedup(),
 	}
 }
 
@@ -404,4 +406,14 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 		sess.model = strings.Clone(u.Model)
 	}
 	return billed.rec.ID, nil
+}
+
+// Claim implements store.Store.
+func (s *Store) Claim(ctx context.Context, key string, now, until time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.claims.add(key, unixNano(now), until.Sub(now)), nil
 }

@@ -115,4 +115,11 @@ type Store interface {
 	// later call (an implementation may remember it up to twice as long). It
 	// returns the ID of the subscription billed.
 	AddUsage(ctx context.Context, clientID string, u UsageRecord) (subscriptionID string, err error)
+
+	// Claim records key until until and reports whether this call made the
+	// claim: false if a claim on key made earlier is still live at now (its
+	// until is after now). It is how pools sharing a store agree that only
+	// one of them reports an event. A claim is judged at the now of the
+	// later call; an implementation may keep it past its until.
+	Claim(ctx context.Context, key string, now, until time.Time) (bool, error)
 }

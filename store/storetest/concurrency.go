@@ -200,6 +200,22 @@ func testConcurrentDuplicateUsage(t *testing.T, s store.Store) {
 	}
 }
 
+func testConcurrentClaim(t *testing.T, s store.Store) {
+	const racers = 100
+	var o outcomes
+	race(racers, func(i int) {
+		ok, err := s.Claim(t.Context(), "alert/a/block/80", at(time.Duration(i)*time.Millisecond), at(time.Hour))
+		if err == nil && !ok {
+			err = errNotClaimed
+		}
+		o.note(err, errNotClaimed)
+	})
+	o.check(t, "concurrent Claims of one key", map[string]int{"ok": 1, errNotClaimed.Error(): racers - 1})
+}
+
+// errNotClaimed stands for a Claim that returned false.
+var errNotClaimed = errors.New("not claimed")
+
 func testConcurrentRelease(t *testing.T, s store.Store) {
 	const nClients, racers = 10, 4
 	create(t, s, newSub("a", 0))

@@ -336,10 +336,22 @@ var cases = []testCase{
 		check:       testAddUsageRefusedIsNotRemembered,
 	},
 
+	// Claim.
+	{
+		name:        "Claim",
+		explanation: "Claim makes a claim on a key only when no earlier claim on it is live at now, and a claim lives until its until.",
+		check:       testClaim,
+	},
+	{
+		name:        "ConcurrentClaim",
+		explanation: "Of 100 goroutines claiming one key at once, exactly one makes the claim.",
+		check:       testConcurrentClaim,
+	},
+
 	// Contexts.
 	{
 		name:        "CanceledContext",
-		explanation: "Every method called with a context that has ended returns an error that errors.Is the context's error, and changes nothing.",
+		explanation: "Every method called with a context that has ended returns an error that errors.Is the context's error, and changes nothing (a Claim is not made).",
 		check:       testCanceledContext,
 	},
 
