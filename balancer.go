@@ -221,6 +221,7 @@ func (p *Pool) stickyVerdict(sv *subView, st Status, now time.Time) (Reason, boo
 	sv.rec.Status = st
 	sv.markActive(n)
 	p.judge(sv, now)
+	p.watch(sv, now)
 	return sv.hard, sv.soft
 }
 
@@ -261,12 +262,16 @@ func (p *Pool) place(ctx context.Context, clientID, from string, why Reason, now
 				a.Outcome = OutcomeMoved
 			}
 			p.logAllocation(ctx, a)
+			if a.Outcome == OutcomeFallback && a.Reason != ReasonNoneEligible || a.Reason == ReasonLimited {
+				p.emitMove(EventFailover, now, clientID, a.From, a.SubscriptionID, a.Reason)
+			}
 			return a, nil
 		case eligibleOnly:
 			return Allocation{}, errNoneEligible
 		}
 	}
 	err := p.exhausted(clientID, now)
+	p.emitExhausted(now, err)
 	if p.log.Enabled(ctx, slog.LevelWarn) {
 		p.log.LogAttrs(ctx, slog.LevelWarn, "authpool: pool exhausted", slog.String("client", clientID), slog.String("error", err.Error()))
 	}
@@ -370,7 +375,7 @@ func better(a, b *subView) bool {
 
 // exhausted returns the error for a client no tier could take: why each
 // subscription refused, and when the first is expected back.
-func (p *Pool) exhausted(clientID string, now time.Time) error {
+func (p *Pool) exhausted(clientID string, now time.Time) *ExhaustedError {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := &ExhaustedError{ClientID: clientID, Reasons: make(map[Reason]int)}

@@ -3,6 +3,8 @@ package authpool_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -326,4 +328,71 @@ func BenchmarkMemory(b *testing.B) {
 	b.ReportMetric(perSubBefore, "B/sub-before")
 	b.ReportMetric(perSubAfter, "B/sub-after")
 	b.ReportMetric(perSession, "B/session")
+}
+
+// BenchmarkAllocateFallback allocates new clients in a pool whose only
+// place is the fallback, so that every call emits a failover event: with no
+// notifier (no event is made), with a notifier that takes each event at once,
+// and with a webhook that never answers or cannot be reached. The queues
+// absorb or drop what the webhook cannot take; Allocate does not wait for
+// it. Every 4,096 allocations the clients are released with the timer
+// stopped.
+func BenchmarkAllocateFallback(b *testing.B) {
+	hung := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hung }))
+	b.Cleanup(func() { close(hung); slow.Close() })
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close() // nothing listens there any more
+	discard := authpool.NotifierFunc(func(context.Context, authpool.Event) error { return nil })
+	for _, tc := range []struct {
+		name     string
+		url      string
+		notifier authpool.Notifier
+	}{{"no-notifier", "", nil}, {"discard-notifier", "", discard}, {"slow-webhook", slow.URL, nil}, {"dead-webhook", dead.URL, nil}} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			clock := newBenchClock()
+			cfg := authpool.Config{Fallback: &authpool.Fallback{Credential: "sk-bench", DailyBudgetUSD: 1e6}}
+			opts := []authpool.Option{authpool.WithClock(clock.now)}
+			if tc.url != "" {
+				cfg.Notify.Webhooks = []authpool.WebhookConfig{{URL: tc.url, Secret: "bench-webhook-secret",
+					Timeout: authpool.Duration(time.Minute), MaxAttempts: 3}}
+			}
+			if tc.notifier != nil {
+				opts = append(opts, authpool.WithNotifier(tc.notifier))
+			}
+			p, err := authpool.New(ctx, cfg, opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() {
+				stop, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+				defer cancel()
+				_ = p.Close(stop) // abandons what the webhook did not take
+			}()
+			fresh := benchIDs("new", 4096)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if i > 0 && i%len(fresh) == 0 {
+					b.StopTimer()
+					for _, id := range fresh {
+						if err := p.Release(ctx, id); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StartTimer()
+				}
+				if a, err := p.Allocate(ctx, fresh[i%len(fresh)]); err != nil || a.Outcome != authpool.OutcomeFallback {
+					b.Fatal(a, err)
+				}
+			}
+			b.StopTimer()
+			s, err := p.Snapshot(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(s.Notifications.Dropped)/float64(b.N), "dropped/op")
+		})
+	}
 }

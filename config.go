@@ -90,9 +90,11 @@ type LogNotifyConfig struct {
 // WebhookConfig configures one webhook.
 type WebhookConfig struct {
 	// URL receives the POSTs. It must be https, or http to a loopback host.
+	// Redirects are not followed.
 	URL string `json:"url"`
 	// Secret signs each body: the X-Authpool-Signature header is
-	// "sha256=" and the hex HMAC-SHA256 of the body under it. Required.
+	// "sha256=" and the hex HMAC-SHA256 of the body under it. Required, at
+	// least MinWebhookSecret bytes.
 	Secret Credential `json:"secret,omitzero"`
 	// Events are the event types sent. The default is all.
 	Events []EventType `json:"events,omitempty"`
@@ -191,6 +193,9 @@ const (
 	DefaultWebhookAttempts   = 5
 	DefaultWebhookMinBackoff = time.Second
 	DefaultWebhookMaxBackoff = time.Minute
+
+	// MinWebhookSecret is the shortest webhook secret accepted, in bytes.
+	MinWebhookSecret = 16
 )
 
 // withDefaults returns c with every zero field set to its default and every
@@ -280,8 +285,11 @@ func (w WebhookConfig) problems() []error {
 	if err := checkWebhookURL(w.URL); err != nil {
 		bad("url", "%v", err)
 	}
-	if w.Secret == "" {
+	switch {
+	case w.Secret == "":
 		bad("secret", "missing: the webhook signs its payloads with it")
+	case len(w.Secret) < MinWebhookSecret:
+		bad("secret", "%d bytes long: must be at least %d", len(w.Secret), MinWebhookSecret)
 	}
 	if err := checkEventTypes(w.Events); err != nil {
 		bad("events", "%v", err)
@@ -308,23 +316,26 @@ func checkWebhookURL(raw string) error {
 	if raw == "" {
 		return errors.New("missing")
 	}
+	// Messages name the scheme and host only: a receiver's path or query
+	// may hold a token.
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("%q is not a URL", raw)
+		return errors.New("not a URL")
 	}
+	where := u.Scheme + "://" + u.Host
 	switch {
 	case u.Host == "":
-		return fmt.Errorf("%q has no host", raw)
+		return fmt.Errorf("%q has no host", u.Scheme+":")
 	case u.User != nil:
-		return fmt.Errorf("%q holds user information; sign with the secret instead", u.Redacted())
+		return fmt.Errorf("%s holds user information; the secret signs the requests instead", where)
 	case u.Scheme == "https":
 		return nil
 	case u.Scheme == "http" && isLoopback(u.Hostname()):
 		return nil
 	case u.Scheme == "http":
-		return fmt.Errorf("%q is plain http: use https (http is allowed only to a loopback host)", raw)
+		return fmt.Errorf("%s is plain http: use https (http is allowed only to a loopback host)", where)
 	}
-	return fmt.Errorf("%q: scheme %q is not https", raw, u.Scheme)
+	return fmt.Errorf("%s: scheme %q is not https", where, u.Scheme)
 }
 
 // isLoopback reports whether host names this machine: localhost, or a

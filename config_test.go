@@ -124,6 +124,17 @@ func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
 			[]string{"/subscriptions/2/id"}},
 		{"the reserved fallback ID", Config{Subscriptions: []Subscription{{ID: FallbackID, Kind: KindAPI, Credential: "sk"}}},
 			[]string{"/subscriptions/0/id"}},
+		{"alert thresholds out of order, and out of range", Config{Alerts: AlertPolicy{Thresholds: []float64{0.9, 0.8, 1.5}}},
+			[]string{"/alerts/thresholds/1", "/alerts/thresholds/2"}},
+		{"a negative queue", Config{Notify: NotifyConfig{QueueSize: -1}}, []string{"/notify/queueSize"}},
+		{"an unknown event type for the log", Config{Notify: NotifyConfig{Log: &LogNotifyConfig{Events: []EventType{"oops"}}}},
+			[]string{"/notify/log/events"}},
+		{"a webhook's problems are each named", Config{Notify: NotifyConfig{Webhooks: []WebhookConfig{
+			{URL: "https://hooks.example/ok", Secret: "0123456789abcdef"},
+			{URL: "http://hooks.example/token-in-path", Secret: "short", Events: []EventType{EventFailover, EventFailover},
+				MaxAttempts: 101, MinBackoff: Duration(time.Minute), MaxBackoff: Duration(time.Second)},
+		}}}, []string{"/notify/webhooks/1/url", "/notify/webhooks/1/secret", "/notify/webhooks/1/events",
+			"/notify/webhooks/1/maxAttempts", "/notify/webhooks/1/maxBackoff"}},
 		{"a fallback without credential or cap", Config{Fallback: &Fallback{}},
 			[]string{"/fallback/credential", "/fallback/dailyBudgetUSD"}},
 		{"a fallback with a negative cap", Config{Fallback: &Fallback{Credential: "sk", DailyBudgetUSD: -1}},
@@ -220,5 +231,34 @@ func TestConfigReadsFromJSON(t *testing.T) {
 	}
 	if b, _ := json.Marshal(Duration(90 * time.Second)); string(b) != `"1m30s"` {
 		t.Errorf("Duration(90s) marshals to %s, want \"1m30s\"", b)
+	}
+}
+
+func TestWebhookURLs(t *testing.T) {
+	tests := []struct {
+		url  string
+		want string // "" when accepted
+	}{
+		{"https://hooks.example.com/authpool?token=abc", ""},
+		{"http://127.0.0.1:8080/hook", ""},
+		{"http://[::1]/hook", ""},
+		{"http://localhost:9000/hook", ""},
+		{"", "missing"},
+		{"http://hooks.example.com/T0KEN-in-path?key=T0KEN", "http://hooks.example.com is plain http"},
+		{"ftp://hooks.example.com/T0KEN", `ftp://hooks.example.com: scheme "ftp" is not https`},
+		{"https://user:T0KEN@hooks.example.com/", "https://hooks.example.com holds user information"},
+		{"/relative/T0KEN", "has no host"},
+		{"http://%zz/T0KEN", "not a URL"},
+	}
+	for _, tt := range tests {
+		err := checkWebhookURL(tt.url)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("checkWebhookURL(%q) = %v, want it accepted", tt.url, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("checkWebhookURL(%q) = %v, want an error saying %q", tt.url, err, tt.want)
+		case err != nil && strings.Contains(err.Error(), "T0KEN"):
+			t.Errorf("checkWebhookURL(%q) = %v: the error shows the URL's token", tt.url, err)
+		}
 	}
 }

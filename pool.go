@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +28,12 @@ type Pool struct {
 	closed     atomic.Bool
 	duplicates atomic.Int64 // usages refused as already recorded
 
+	notes        *notifications        // nil without notifiers
+	notifiers    []Notifier            // from WithNotifier
+	httpClient   *http.Client          // for webhooks; from WithHTTPClient
+	alerts       map[string]*alertMark // what was reported, by subscription; under mu
+	exhaustedKey string                // the last exhaustion reported; under mu
+
 	refreshMu sync.Mutex   // one refresh at a time
 	builtAt   atomic.Int64 // when the view was read, Unix nanoseconds; 0: read it before use
 	mu        sync.Mutex   // guards the changing parts of the view's subscriptions, and publishing a view
@@ -45,6 +53,14 @@ func WithClock(now func() time.Time) Option { return func(p *Pool) { p.now = now
 
 // WithLogger makes the pool log to l. The default discards logs.
 func WithLogger(l *slog.Logger) Option { return func(p *Pool) { p.log = l } }
+
+// WithNotifier adds n to the notifiers that receive the pool's events,
+// besides those of Config.Notify.
+func WithNotifier(n Notifier) Option { return func(p *Pool) { p.notifiers = append(p.notifiers, n) } }
+
+// WithHTTPClient makes the webhooks of Config.Notify post with c. The
+// default is a new http.Client.
+func WithHTTPClient(c *http.Client) Option { return func(p *Pool) { p.httpClient = c } }
 
 // New returns a Pool with cfg's policy. It validates cfg, reporting every
 // problem at once in an error matching ErrInvalidConfig, and writes cfg's
@@ -66,6 +82,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
+	notifiers, err := p.configNotifiers()
+	if err != nil {
+		return nil, err
+	}
+	p.alerts = make(map[string]*alertMark)
 	recs := make([]store.Subscription, 0, len(cfg.Subscriptions)+1)
 	for _, s := range cfg.Subscriptions {
 		recs = append(recs, s.record(cfg.MaxClients))
@@ -82,17 +103,37 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 			return nil, fmt.Errorf("authpool: write subscription %q to the store: %w", rec.ID, err)
 		}
 	}
+	p.notes = newNotifications(notifiers, cfg.Notify.QueueSize, p.store, p.log)
 	if err := p.refresh(ctx, p.now(), true); err != nil {
+		_ = p.notes.close(ctx)
 		return nil, err
 	}
 	return p, nil
 }
 
-// Close stops the pool: later calls return ErrClosed. It does not close a
+// configNotifiers returns the notifiers of Config.Notify and WithNotifier.
+func (p *Pool) configNotifiers() ([]Notifier, error) {
+	notifiers := slices.Clone(p.notifiers)
+	if l := p.cfg.Notify.Log; l != nil {
+		notifiers = append(notifiers, NewLogNotifier(p.log, l.Level, l.Events...))
+	}
+	for i, w := range p.cfg.Notify.Webhooks {
+		n, err := NewWebhookNotifier(w, p.httpClient)
+		if err != nil {
+			return nil, fmt.Errorf("authpool: /notify/webhooks/%d: %w", i, err)
+		}
+		notifiers = append(notifiers, n)
+	}
+	return notifiers, nil
+}
+
+// Close stops the pool: later calls return ErrClosed. It delivers the
+// events still queued until ctx ends, then stops the delivery goroutine
+// (returning ctx's error if events were abandoned). It does not close a
 // Store given with WithStore. Close may be called more than once.
 func (p *Pool) Close(ctx context.Context) error {
 	p.closed.Store(true)
-	return nil
+	return p.notes.close(ctx)
 }
 
 // usable returns ErrClosed after Close.

@@ -157,6 +157,7 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 			default:
 				moved = true
 				p.noteMove(pr.from, pr.to, now, false)
+				p.emitMove(EventRotation, now, s.ClientID, pr.from, pr.to, ReasonBlockGap)
 				report.Moves = append(report.Moves, Move{
 					ClientID: s.ClientID, From: pr.from, To: pr.to,
 					FromBlockUSD: pr.fromCost.USD(), FromBudgetUSD: pr.fromBudget.USD(),

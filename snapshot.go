@@ -22,6 +22,8 @@ type Snapshot struct {
 	// DuplicateRecords counts the usages this pool refused as already
 	// recorded.
 	DuplicateRecords int64 `json:"duplicateRecords"`
+	// Notifications counts this pool's events: delivered, failed, dropped.
+	Notifications NotificationStats `json:"notifications"`
 }
 
 // SubscriptionStatus is a subscription's state and numbers at one instant.
@@ -93,7 +95,7 @@ func (p *Pool) Snapshot(ctx context.Context) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("authpool: snapshot: %w", err)
 	}
 	snap := Snapshot{Time: now, Subscriptions: make([]SubscriptionStatus, 0, len(recs)),
-		Sessions: make([]SessionStatus, 0, len(sessions)), DuplicateRecords: p.duplicates.Load()}
+		Sessions: make([]SessionStatus, 0, len(sessions)), DuplicateRecords: p.duplicates.Load(), Notifications: p.notes.stats()}
 	for _, rec := range recs {
 		st := p.subscriptionStatus(rec, now)
 		if rec.ID == FallbackID {

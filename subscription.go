@@ -292,12 +292,17 @@ func (p *Pool) setStatus(ctx context.Context, op, id string, st Status) error {
 	if err := p.store.SetStatus(ctx, id, st); err != nil {
 		return fmt.Errorf("authpool: %s %q: %w", op, id, storeError(err))
 	}
+	now := p.now()
 	p.mu.Lock()
 	if sv := p.current().byID[id]; sv != nil {
 		sv.rec.Status = st
-		p.judge(sv, p.now())
+		p.judge(sv, now)
+		p.watch(sv, now)
 	}
 	p.mu.Unlock()
+	if st.State == Limited {
+		p.emitLimited(now, id, st)
+	}
 	p.log.LogAttrs(ctx, slog.LevelInfo, "authpool: subscription "+st.State.String(), slog.String("subscription", id),
 		slog.Time("until", st.Until), slog.String("reason", st.Reason))
 	return nil

@@ -124,6 +124,9 @@ func (p *Pool) refresh(ctx context.Context, now time.Time, force bool) error {
 	}
 	p.mu.Lock()
 	p.view.Store(v)
+	for _, sv := range v.byID {
+		p.watch(sv, now) // usage and limits other pools brought
+	}
 	p.mu.Unlock()
 	p.builtAt.Store(now.UnixNano())
 	return nil
@@ -162,6 +165,7 @@ func (p *Pool) reload(ctx context.Context, id string, now time.Time) error {
 	sv.markActive(nanos(rec.LastActive))
 	sv.m = measure(sv.ring, now, p.cfg.Block, anchorOf(rec.BlockStart))
 	p.judge(sv, now)
+	p.watch(sv, now)
 	return nil
 }
 
@@ -216,13 +220,14 @@ func (p *Pool) rejudge(sv *subView, now time.Time, nowHour int64) {
 	if nowHour != sv.m.hour || sv.rec.Status.State == Limited && !now.Before(sv.rec.Status.Until) {
 		p.classify(sv, now)
 		sv.unscored = true
+		p.watch(sv, now)
 	}
 }
 
 // room returns how much more sv may spend before a budget or the weekly
 // threshold could change its eligibility. mu must be held.
 func (p *Pool) room(sv *subView, code uint32, soft bool) int64 {
-	if code != 0 {
+	if code != 0 && p.notes == nil {
 		return math.MaxInt64 // spending more does not bring it back
 	}
 	if !sv.m.blockActive && sv.rec.BlockBudget > 0 {
@@ -232,6 +237,9 @@ func (p *Pool) room(sv *subView, code uint32, soft bool) int64 {
 	left := func(budget, used store.Nanodollars) {
 		if budget > 0 {
 			room = min(room, int64(budget-used))
+			if p.notes != nil {
+				room = min(room, p.nextAlert(used, budget)) // a threshold event needs the lock
+			}
 		}
 	}
 	left(sv.rec.BlockBudget, sv.m.blockCost)
@@ -336,5 +344,6 @@ func (p *Pool) noteUsage(id string, u *store.UsageRecord) {
 	}
 	p.classify(sv, u.Now) // folds the pending cost
 	sv.unscored = true
+	p.watch(sv, u.Now)
 	p.mu.Unlock()
 }

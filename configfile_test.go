@@ -1,0 +1,561 @@
+package authpool
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The goldens are rewritten with: go test -run TestLoadConfig -update
+// (the update flag is declared in update_flag_test.go).
+
+// TestLoadConfigInvalid loads each testdata/config/invalid/*.json and
+// compares its error with the .golden file next to it.
+func TestLoadConfigInvalid(t *testing.T) {
+	t.Setenv("AUTHPOOL_TEST_EMPTY_TOKEN", "")
+	for _, name := range []string{"AUTHPOOL_TEST_UNSET_TOKEN", "AUTHPOOL_TEST_UNSET_SECRET"} {
+		t.Setenv(name, "") // restored after the test
+		os.Unsetenv(name)
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "config", "invalid", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no invalid configs: %v", err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := os.ReadFile(filepath.Join("testdata", "config", "invalid", "secrets", "a.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
+			cfg, err := LoadConfig(file)
+			if err == nil {
+				t.Fatalf("LoadConfig(%s) = %+v, nil; want an error", file, cfg)
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !errors.Is(err, ErrInvalidConfig) || len(ce.Problems) == 0 {
+				t.Fatalf("LoadConfig(%s) = %v (%T), want a *ConfigError matching ErrInvalidConfig", file, err, err)
+			}
+			got := err.Error() + "\n"
+			for _, leak := range []string{wd, "example-literal", strings.TrimSpace(string(secret))} {
+				if strings.Contains(got, leak) {
+					t.Errorf("the error holds %q:\n%s", leak, got)
+				}
+			}
+			golden := strings.TrimSuffix(file, ".json") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestLoadConfig -update to write it)", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("LoadConfig(%s) error (-%s +got):\n%s", file, golden, diff)
+			}
+		})
+	}
+}
+
+// exampleConfig is what testdata/config/pool.json holds.
+func exampleConfig() Config {
+	return Config{
+		Subscriptions: []Subscription{
+			{ID: "max-20x", Name: "Max 20x", Kind: KindMax20x, Credential: "sk-ant-oat01-example-max-20x", WeeklyBudgetUSD: 1000, BlockBudgetUSD: 140},
+			{ID: "max-5x", Name: "Max 5x", Kind: KindMax5x, Credential: "sk-ant-oat01-example-max-5x", MaxClients: 8, WeeklyBudgetUSD: 250, BlockBudgetUSD: 35},
+			{ID: "pro", Name: "Pro", Kind: KindPro, Credential: "sk-ant-oat01-example-pro", MaxClients: 3, WeeklyBudgetUSD: 50, BlockBudgetUSD: 7},
+		},
+		Fallback:        &Fallback{Name: "api-key", Credential: "sk-ant-api03-example-fallback", DailyBudgetUSD: 50},
+		MaxClients:      15,
+		WeeklyThreshold: 0.85,
+		Block:           BlockPolicy{Mode: BlockAnchored, Hours: 5},
+		Sessions:        SessionPolicy{IdleAfter: Duration(5 * time.Minute), StaleAfter: Duration(30 * time.Minute)},
+		Rebalance:       RebalancePolicy{MinGapUSD: 5, MaxMoves: 3},
+		Alerts:          AlertPolicy{Thresholds: []float64{0.8, 0.9}},
+		Notify: NotifyConfig{
+			Log: &LogNotifyConfig{Level: slog.LevelInfo},
+			Webhooks: []WebhookConfig{{
+				URL:         "https://hooks.example.com/authpool",
+				Secret:      "whsec-example-webhook-secret",
+				Events:      []EventType{EventThreshold, EventFailover, EventLimited, EventRecovered, EventExhausted},
+				Timeout:     Duration(10 * time.Second),
+				MaxAttempts: 5,
+			}},
+		},
+	}
+}
+
+func TestLoadConfigExample(t *testing.T) {
+	cfg, err := LoadConfig(filepath.Join("testdata", "config", "pool.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(exampleConfig(), cfg); diff != "" {
+		t.Errorf("LoadConfig(pool.json) (-want +got):\n%s", diff)
+	}
+	p, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("New refuses the example config: %v", err)
+	}
+	if err := p.Close(context.Background()); err != nil {
+		t.Error(err)
+	}
+}
+
+// fullConfig sets every field of Config, each to a valid value other than
+// its default.
+func fullConfig() Config {
+	hook := func(url string) WebhookConfig {
+		return WebhookConfig{URL: url, Secret: Credential("whsec-example-hook-" + url[len(url)-1:]),
+			Events:  []EventType{EventLimited, EventRecovered},
+			Timeout: Duration(3 * time.Second), MaxAttempts: 7,
+			MinBackoff: Duration(250 * time.Millisecond), MaxBackoff: Duration(90 * time.Second)}
+	}
+	return Config{
+		Subscriptions: []Subscription{
+			{ID: "max-a", Name: "Max A", Kind: KindMax20x, Credential: "sk-ant-oat01-example-a", MaxClients: 9,
+				WeeklyBudgetUSD: 1000.5, BlockBudgetUSD: 140.25,
+				Status: Status{State: Limited, Until: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC), Reason: "429 from upstream"}},
+			{ID: "api.b", Name: "API B", Kind: KindAPI, Credential: "sk-ant-api03-example-b", MaxClients: 1,
+				WeeklyBudgetUSD: 1e6, BlockBudgetUSD: 0.01,
+				Status: Status{State: Disabled, Until: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Reason: "paused"}},
+		},
+		Fallback:         &Fallback{Name: "backup key", Credential: "sk-ant-api03-example-fallback", DailyBudgetUSD: 12.5},
+		MaxClients:       20,
+		WeeklyThreshold:  0.75,
+		Block:            BlockPolicy{Mode: BlockFixed, Hours: 4},
+		Health:           HealthWeights{Weekly: 40, Block: 20.5, PerClient: 2, Burn: 8, BurnCap: 3, IdleBonus: 1000},
+		Sessions:         SessionPolicy{IdleAfter: Duration(90 * time.Second), StaleAfter: Duration(time.Hour + 30*time.Minute)},
+		Rebalance:        RebalancePolicy{MinGapUSD: 2.5, MaxMoves: 10},
+		RememberUsageIDs: Duration(48 * time.Hour),
+		RefreshInterval:  Duration(1500 * time.Millisecond),
+		Alerts:           AlertPolicy{Thresholds: []float64{0.5, 0.75, 1}},
+		Notify: NotifyConfig{
+			QueueSize: 4096,
+			Log:       &LogNotifyConfig{Level: slog.LevelWarn + 2, Events: []EventType{EventFailover, EventExhausted}},
+			Webhooks:  []WebhookConfig{hook("https://hooks.example.com/1"), hook("http://127.0.0.1:9/2")},
+		},
+		AllowLiteralCredentials: true,
+	}
+}
+
+// zeroFields lists the fields of v, recursively, that hold their zero
+// value (or an empty slice).
+func zeroFields(v reflect.Value, path string) []string {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return []string{path}
+		}
+		return zeroFields(v.Elem(), path)
+	case reflect.Slice:
+		if v.Len() == 0 {
+			return []string{path}
+		}
+		var zero []string
+		for i := range v.Len() {
+			zero = append(zero, zeroFields(v.Index(i), fmt.Sprintf("%s[%d]", path, i))...)
+		}
+		return zero
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			break
+		}
+		var zero []string
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				zero = append(zero, zeroFields(v.Field(i), path+"."+v.Type().Field(i).Name)...)
+			}
+		}
+		return zero
+	}
+	if v.IsZero() {
+		return []string{path}
+	}
+	return nil
+}
+
+// secretsAsEnv replaces, in a Config's JSON, each credential and webhook
+// secret by {"env": NAME}, and sets NAME to its value.
+func secretsAsEnv(t *testing.T, cfg Config) []byte {
+	t.Helper()
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tree map[string]any
+	if err := json.Unmarshal(js, &tree); err != nil {
+		t.Fatal(err)
+	}
+	set := func(obj any, key, name string, value Credential) {
+		obj.(map[string]any)[key] = map[string]any{"env": name}
+		t.Setenv(name, value.Reveal())
+	}
+	for i, s := range cfg.Subscriptions {
+		set(tree["subscriptions"].([]any)[i], "credential", fmt.Sprintf("AUTHPOOL_TEST_SUB_%d", i), s.Credential)
+	}
+	if cfg.Fallback != nil {
+		set(tree["fallback"], "credential", "AUTHPOOL_TEST_FALLBACK", cfg.Fallback.Credential)
+	}
+	for i, w := range cfg.Notify.Webhooks {
+		set(tree["notify"].(map[string]any)["webhooks"].([]any)[i], "secret", fmt.Sprintf("AUTHPOOL_TEST_HOOK_%d", i), w.Secret)
+	}
+	out, err := json.MarshalIndent(tree, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out, []byte("REDACTED")) {
+		t.Fatalf("a secret is left redacted in\n%s", out)
+	}
+	return out
+}
+
+func TestConfigRoundTrip(t *testing.T) {
+	want := fullConfig()
+	if zero := zeroFields(reflect.ValueOf(want), "Config"); len(zero) > 0 {
+		t.Fatalf("fullConfig leaves fields unset: %v", zero)
+	}
+	if err := want.withDefaults().validate(); err != nil {
+		t.Fatalf("fullConfig is not valid: %v", err)
+	}
+	js := secretsAsEnv(t, want)
+	got, err := ReadConfig(bytes.NewReader(js), "full.json")
+	if err != nil {
+		t.Fatalf("ReadConfig(%s): %v", js, err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("round trip through\n%s\n(-want +got):\n%s", js, diff)
+	}
+}
+
+func TestConfigZeroRoundTrip(t *testing.T) {
+	got, err := ReadConfig(strings.NewReader("{}"), "empty.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Config{}, got); diff != "" {
+		t.Errorf("ReadConfig({}) (-want +got):\n%s", diff)
+	}
+}
+
+// TestReadConfigNumbersAndSchemaField: integers may be written as 15.0 or
+// 1e1 (JSON does not tell them apart), and "$schema" is for editors.
+func TestReadConfigNumbersAndSchemaField(t *testing.T) {
+	got, err := ReadConfig(strings.NewReader(`{"$schema": "../config.schema.json", "maxClients": 15.0,
+		"rebalance": {"maxMoves": 1e1, "minGapUSD": 25e-1}}`), "numbers.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{MaxClients: 15, Rebalance: RebalancePolicy{MaxMoves: 10, MinGapUSD: 2.5}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestConfigSchemaDescribesConfig walks Config and the schema together:
+// each struct's JSON fields are exactly its object's properties, and every
+// object refuses other properties.
+func TestConfigSchemaDescribesConfig(t *testing.T) {
+	cs, err := configSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := cs.doc.(map[string]any)
+	if got := doc["$schema"]; got != "https://json-schema.org/draft/2020-12/schema" {
+		t.Errorf("$schema is %v, want draft 2020-12", got)
+	}
+	resolve := func(s map[string]any) map[string]any {
+		for s["$ref"] != nil {
+			ref := strings.TrimPrefix(s["$ref"].(string), "#")
+			s = lookup(doc, pointerTokens(ref)).(map[string]any)
+		}
+		return s
+	}
+	var walk func(typ reflect.Type, s map[string]any, at string)
+	walk = func(typ reflect.Type, s map[string]any, at string) {
+		s = resolve(s)
+		switch {
+		case typ == reflect.TypeFor[Credential]():
+			if !reflect.DeepEqual(s, resolve(map[string]any{"$ref": "#/$defs/secret"})) {
+				t.Errorf("%s: a credential is not a #/$defs/secret", at)
+			}
+			return
+		case typ.Kind() == reflect.Pointer:
+			walk(typ.Elem(), s, at)
+			return
+		case typ.Kind() == reflect.Slice:
+			if s["type"] != "array" {
+				t.Errorf("%s: type is %v, want array", at, s["type"])
+				return
+			}
+			walk(typ.Elem(), s["items"].(map[string]any), at+"/0")
+			return
+		case typ.Kind() != reflect.Struct || typ == reflect.TypeFor[time.Time]():
+			return
+		}
+		if s["additionalProperties"] != false {
+			t.Errorf("%s: additionalProperties is not false", at)
+		}
+		props, _ := s["properties"].(map[string]any)
+		var names []string
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			names = append(names, name)
+			p, ok := props[name].(map[string]any)
+			if !ok {
+				t.Errorf("%s: the schema lacks %s (%s.%s)", at, name, typ.Name(), f.Name)
+				continue
+			}
+			walk(f.Type, p, at+"/"+name)
+		}
+		for name := range props {
+			if !slices.Contains(names, name) && !(at == "" && name == "$schema") {
+				t.Errorf("%s: the schema has %s, which %s lacks", at, name, typ.Name())
+			}
+		}
+	}
+	walk(reflect.TypeFor[Config](), doc, "")
+
+	// Every object in the schema refuses unknown properties.
+	var objects func(v any, at string)
+	objects = func(v any, at string) {
+		switch v := v.(type) {
+		case map[string]any:
+			if _, isObject := v["properties"]; isObject && v["additionalProperties"] != false {
+				t.Errorf("schema %s: additionalProperties is not false", at)
+			}
+			for k, x := range v {
+				if k != "default" && k != "enum" {
+					objects(x, at+"/"+k)
+				}
+			}
+		case []any:
+			for i, x := range v {
+				objects(x, fmt.Sprintf("%s/%d", at, i))
+			}
+		}
+	}
+	objects(doc, "#")
+}
+
+func TestReadConfigSecrets(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("AUTHPOOL_TEST_ENV_TOKEN", "sk-ant-oat01-example-env \n")
+	write("keys/file.token", "sk-ant-oat01-example-file\r\n\n")
+	write("hook.secret", "whsec-example-hook-secret")
+	write("pool.json", `{
+		"subscriptions": [
+			{"id": "env", "kind": "pro", "credential": {"env": "AUTHPOOL_TEST_ENV_TOKEN"}},
+			{"id": "file", "kind": "pro", "credential": {"file": "keys/file.token"}}
+		],
+		"fallback": {"credential": {"file": "`+filepath.ToSlash(filepath.Join(dir, "keys", "file.token"))+`"}, "dailyBudgetUSD": 5},
+		"notify": {"webhooks": [{"url": "https://hooks.example.com/x", "secret": {"file": "hook.secret"}}]}
+	}`)
+	cfg, err := LoadConfig(filepath.Join(dir, "pool.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{cfg.Subscriptions[0].Credential.Reveal(), cfg.Subscriptions[1].Credential.Reveal(),
+		cfg.Fallback.Credential.Reveal(), cfg.Notify.Webhooks[0].Secret.Reveal()}
+	want := []string{"sk-ant-oat01-example-env", "sk-ant-oat01-example-file", "sk-ant-oat01-example-file", "whsec-example-hook-secret"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("resolved secrets (-want +got):\n%s", diff)
+	}
+
+	t.Run("ReadConfig reads files relative to the working directory", func(t *testing.T) {
+		cfg, err := ReadConfig(strings.NewReader(`{"subscriptions": [
+			{"id": "pro", "kind": "pro", "credential": {"file": "testdata/config/secrets/pro.token"}}]}`), "inline.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Subscriptions[0].Credential.Reveal(); got != "sk-ant-oat01-example-pro" {
+			t.Errorf("credential %q, want the file's", got)
+		}
+		_, err = ReadConfig(strings.NewReader(`{"subscriptions": [
+			{"id": "pro", "kind": "pro", "credential": {"file": "keys/file.token"}}]}`), "inline.json")
+		want := `inline.json: /subscriptions/0/credential: subscription "pro": secret file "keys/file.token" does not exist`
+		if err == nil || err.Error() != want {
+			t.Errorf("error %v, want %s", err, want)
+		}
+	})
+
+	t.Run("literals when allowed", func(t *testing.T) {
+		cfg, err := ReadConfig(strings.NewReader(`{"allowLiteralCredentials": true,
+			"subscriptions": [{"id": "pro", "kind": "pro", "credential": "sk-ant-oat01-example-literal"}]}`), "inline.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Subscriptions[0].Credential.Reveal(); got != "sk-ant-oat01-example-literal" {
+			t.Errorf("credential %q, want the literal", got)
+		}
+	})
+
+	t.Run("a secret's value is never in an error", func(t *testing.T) {
+		const value = "sk-ant-oat01-example-two\nlines"
+		write("two-lines.token", value)
+		t.Setenv("AUTHPOOL_TEST_TWO_LINES", value)
+		_, err := LoadConfig(filepath.Join(dir, "bad.json"))
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("LoadConfig of a missing file: %v, want fs.ErrNotExist", err)
+		}
+		write("bad.json", `{"subscriptions": [
+			{"id": "a", "kind": "pro", "credential": {"file": "two-lines.token"}},
+			{"id": "b", "kind": "pro", "credential": {"env": "AUTHPOOL_TEST_TWO_LINES"}, "maxClients": -1}]}`)
+		_, err = LoadConfig(filepath.Join(dir, "bad.json"))
+		want := `bad.json: /subscriptions/0/credential: subscription "a": secret file "two-lines.token" holds a control character or a line break: a credential is one line of text
+bad.json: /subscriptions/1/credential: subscription "b": environment variable AUTHPOOL_TEST_TWO_LINES holds a control character or a line break: a credential is one line of text
+bad.json: /subscriptions/1/maxClients: must be >= 0`
+		if err == nil || err.Error() != want {
+			t.Errorf("error:\n%v\nwant:\n%s", err, want)
+		}
+	})
+}
+
+func TestReadConfigSyntaxErrorPositions(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", "x.json:1:1: unexpected end of JSON input"},
+		{"{\n  \"a\": tru\n}", "x.json:2:11: invalid character '\\n' in literal true (expecting 'e')"},
+		{"{\"é\": x}", "x.json:1:7: invalid character 'x' looking for beginning of value"},
+		{"{} []", "x.json:1:4: invalid character '[' after top-level value"},
+	} {
+		_, err := ReadConfig(strings.NewReader(tc.in), "x.json")
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("ReadConfig(%q) = %v, want %s", tc.in, err, tc.want)
+		}
+		if !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("ReadConfig(%q) = %v, not ErrInvalidConfig", tc.in, err)
+		}
+	}
+}
+
+func TestNearestField(t *testing.T) {
+	known := map[string]any{"maxClients": nil, "weeklyBudgetUSD": nil, "env": nil, "file": nil, "id": nil}
+	for key, want := range map[string]string{
+		"maxClient": "maxClients", "MaxClients": "maxClients", "maxclinets": "maxClients", "weeklyBudget": "",
+		"evn": "env", "fiel": "file", "path": "", "ID": "id", "colour": "", "weeklyBudgetUsd": "weeklyBudgetUSD",
+	} {
+		if got := nearest(key, known); got != want {
+			t.Errorf("nearest(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
+
+// FuzzReadConfig reads arbitrary bytes as a config file, with secrets from
+// a fake environment and file system: it never panics, and either returns
+// a Config that validates or a *ConfigError with at least one problem,
+// none of which holds a secret's value.
+//
+//	go test -run '^$' -fuzz FuzzReadConfig .
+func FuzzReadConfig(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "config", "*.json"))
+	more, _ := filepath.Glob(filepath.Join("testdata", "config", "invalid", "*.json"))
+	for _, file := range append(files, more...) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	js, err := json.Marshal(fullConfig())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(bytes.ReplaceAll(js, []byte(`"[REDACTED]"`), []byte(`{"env": "SET"}`)))
+	f.Add([]byte(`{"subscriptions":[{"id":"a","kind":"pro","credential":{"env":"SET"}}],"maxClients":1e3,"weeklyThreshold":1e-400}`))
+	const envValue, fileValue = "env-secret-value-f00d", "file-secret-value-beef"
+	secrets := secretSource{
+		lookupEnv: func(name string) (string, bool) {
+			switch name {
+			case "SET":
+				return envValue, true
+			case "EMPTY":
+				return "", true
+			}
+			return "", false
+		},
+		readFile: func(path string) ([]byte, error) {
+			if strings.HasSuffix(path, ".token") {
+				return []byte(fileValue + "\n"), nil
+			}
+			return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+		},
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := readConfig(bytes.NewReader(data), "fuzz.json", secrets)
+		if err == nil {
+			if err := cfg.withDefaults().validate(); err != nil {
+				t.Fatalf("ReadConfig(%q) returned a config that does not validate: %v", data, err)
+			}
+			return
+		}
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !errors.Is(err, ErrInvalidConfig) || len(ce.Problems) == 0 {
+			t.Fatalf("ReadConfig(%q) = %v (%T), want a *ConfigError with problems", data, err, err)
+		}
+		msg := err.Error()
+		for _, v := range []string{envValue, fileValue} {
+			if strings.Contains(msg, v) && !bytes.Contains(data, []byte(v)) {
+				t.Fatalf("ReadConfig(%q) reveals a secret:\n%s", data, msg)
+			}
+		}
+	})
+}
+
+func ExampleLoadConfig() {
+	cfg, err := LoadConfig("testdata/config/pool.json")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range cfg.Subscriptions {
+		fmt.Println(s.ID, s.Kind, s.Credential, s.WeeklyBudgetUSD)
+	}
+	fmt.Println("fallback:", cfg.Fallback)
+
+	_, err = ReadConfig(strings.NewReader(`{"subscriptions": [{"id": "max-a", "kind": "max20x",
+		"credential": {"env": "AUTHPOOL_EXAMPLE_MAX_A_TOKEN"}, "maxClient": 10}], "block": {"mode": "sliding"}}`), "pool.json")
+	fmt.Println(err)
+	// Output:
+	// max-20x max20x [REDACTED] 1000
+	// max-5x max5x [REDACTED] 250
+	// pro pro [REDACTED] 50
+	// fallback: {Name:api-key Credential:[REDACTED] DailyBudgetUSD:50}
+	// pool.json: /block/mode: must be "anchored" or "fixed"
+	// pool.json: /subscriptions/0/credential: subscription "max-a": environment variable AUTHPOOL_EXAMPLE_MAX_A_TOKEN is not set
+	// pool.json: /subscriptions/0/maxClient: unknown field (did you mean "maxClients"?)
+}
