@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Config is a pool's policy and its subscriptions. Every field has a
@@ -198,15 +199,17 @@ const (
 	MinWebhookSecret = 16
 )
 
-// withDefaults returns c with every zero field set to its default and every
-// negative health weight set to zero.
+// maxCount bounds counts in a Config (clients, moves): far above any real
+// pool, and within a 32-bit int.
+const maxCount = 1 << 30
+
+// withDefaults returns c with every zero field set to its default. A
+// negative health weight stays: it means the term is off (see health), and
+// applying the defaults again does not switch it back on.
 func (c Config) withDefaults() Config {
 	def := func(v *float64, d float64) {
-		switch {
-		case *v == 0:
+		if *v == 0 {
 			*v = d
-		case *v < 0:
-			*v = 0
 		}
 	}
 	if c.MaxClients == 0 {
@@ -370,8 +373,8 @@ func (c Config) validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
 	}
-	if c.MaxClients < 1 {
-		bad("/maxClients", "%d: must be >= 1", c.MaxClients)
+	if c.MaxClients < 1 || c.MaxClients > maxCount {
+		bad("/maxClients", "%d: must be in 1..%d", c.MaxClients, maxCount)
 	}
 	if !(c.WeeklyThreshold > 0 && c.WeeklyThreshold <= 1) {
 		bad("/weeklyThreshold", "%v: must be in (0, 1]", c.WeeklyThreshold)
@@ -402,8 +405,8 @@ func (c Config) validate() error {
 	if !(c.Rebalance.MinGapUSD > 0 && c.Rebalance.MinGapUSD <= 1e6) {
 		bad("/rebalance/minGapUSD", "%v: must be in (0, 1000000]", c.Rebalance.MinGapUSD)
 	}
-	if c.Rebalance.MaxMoves < 1 {
-		bad("/rebalance/maxMoves", "%d: must be >= 1", c.Rebalance.MaxMoves)
+	if c.Rebalance.MaxMoves < 1 || c.Rebalance.MaxMoves > maxCount {
+		bad("/rebalance/maxMoves", "%d: must be in 1..%d", c.Rebalance.MaxMoves, maxCount)
 	}
 	if c.RememberUsageIDs < 0 {
 		bad("/rememberUsageIds", "%v: must be positive", time.Duration(c.RememberUsageIDs))
@@ -444,8 +447,11 @@ func (c Config) validate() error {
 		}
 	}
 	if f := c.Fallback; f != nil {
-		if f.Credential == "" {
+		switch {
+		case f.Credential == "":
 			bad("/fallback/credential", "missing: the fallback needs an API key")
+		case strings.ContainsFunc(f.Credential.Reveal(), unicode.IsControl):
+			bad("/fallback/credential", "holds a control character or a line break (it would break the request's headers)")
 		}
 		if !(f.DailyBudgetUSD > 0 && f.DailyBudgetUSD <= 1e6) {
 			bad("/fallback/dailyBudgetUSD", "%v: must be in (0, 1000000]", f.DailyBudgetUSD)

@@ -53,9 +53,13 @@ func TestSetConfigFieldsKeepTheirValues(t *testing.T) {
 	if diff := cmp.Diff(c, c.withDefaults()); diff != "" {
 		t.Errorf("withDefaults changed set fields (-set +got):\n%s", diff)
 	}
-	neg := Config{Health: HealthWeights{Weekly: -1, Block: -2, PerClient: -3, Burn: -4, BurnCap: -5, IdleBonus: -6}}.withDefaults()
-	if diff := cmp.Diff(HealthWeights{}, neg.Health); diff != "" {
-		t.Errorf("negative weights are not switched off (-want +got):\n%s", diff)
+	off := HealthWeights{Weekly: -1, Block: -2, PerClient: -3, Burn: -4, BurnCap: -5, IdleBonus: -6}
+	neg := Config{Health: off}.withDefaults()
+	if diff := cmp.Diff(off, neg.Health); diff != "" {
+		t.Errorf("negative weights (off) are not kept (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(neg, neg.withDefaults()); diff != "" {
+		t.Errorf("applying the defaults twice changed the config (-once +twice):\n%s", diff)
 	}
 }
 
@@ -89,6 +93,7 @@ func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
 	}{
 		{"a valid config has no problem", Config{Subscriptions: []Subscription{good}}, nil},
 		{"max clients below 1", Config{MaxClients: -1}, []string{"/maxClients"}},
+		{"max clients past a billion", Config{MaxClients: 1<<30 + 1}, []string{"/maxClients"}},
 		{"a weekly threshold above 1", Config{WeeklyThreshold: 1.5}, []string{"/weeklyThreshold"}},
 		{"a negative weekly threshold", Config{WeeklyThreshold: -0.1}, []string{"/weeklyThreshold"}},
 		{"a NaN weekly threshold", Config{WeeklyThreshold: math.NaN()}, []string{"/weeklyThreshold"}},
@@ -135,6 +140,11 @@ func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
 				MaxAttempts: 101, MinBackoff: Duration(time.Minute), MaxBackoff: Duration(time.Second)},
 		}}}, []string{"/notify/webhooks/1/url", "/notify/webhooks/1/secret", "/notify/webhooks/1/events",
 			"/notify/webhooks/1/maxAttempts", "/notify/webhooks/1/maxBackoff"}},
+		{"a credential with a line break, a reason too long", Config{Subscriptions: []Subscription{{ID: "a", Kind: KindPro,
+			Credential: "sk-ant\r\nX-Injected: 1", Status: Status{State: Disabled, Reason: strings.Repeat("x", MaxReasonLength+1)}}}},
+			[]string{"/subscriptions/0/credential", "/subscriptions/0/status/reason"}},
+		{"a fallback credential with a control character", Config{Fallback: &Fallback{Credential: "sk\x00", DailyBudgetUSD: 1}},
+			[]string{"/fallback/credential"}},
 		{"a fallback without credential or cap", Config{Fallback: &Fallback{}},
 			[]string{"/fallback/credential", "/fallback/dailyBudgetUSD"}},
 		{"a fallback with a negative cap", Config{Fallback: &Fallback{Credential: "sk", DailyBudgetUSD: -1}},

@@ -41,14 +41,15 @@ type healthInput struct {
 // health is the score of a subscription, 0 (worst) to 100 (best): a pure
 // function of its numbers.
 func health(in healthInput, w HealthWeights) float64 {
-	h := 100 - w.Weekly*share(in.weeklyUsed, in.weeklyBudget) - w.Block*share(in.blockUsed, in.blockBudget) -
-		w.PerClient*float64(in.clients)
+	on := func(weight float64) float64 { return max(weight, 0) } // negative: off
+	h := 100 - on(w.Weekly)*share(in.weeklyUsed, in.weeklyBudget) - on(w.Block)*share(in.blockUsed, in.blockBudget) -
+		on(w.PerClient)*float64(in.clients)
 	if in.blockBudget > 0 && in.blockHours > 0 {
 		sustainable := in.blockBudget / in.blockHours
-		h -= w.Burn * clamp(in.burnRate/sustainable-1, 0, w.BurnCap)
+		h -= on(w.Burn) * clamp(in.burnRate/sustainable-1, 0, on(w.BurnCap))
 	}
 	if in.idle {
-		h += w.IdleBonus
+		h += on(w.IdleBonus)
 	}
 	return clamp(h, 0, 100)
 }

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/authpool/authpool/store"
 )
@@ -88,11 +90,14 @@ func (s Subscription) problems() []error {
 	default:
 		bad("kind", "%q: must be pro, max5x, max20x or api", s.Kind)
 	}
-	if s.Credential == "" {
+	switch {
+	case s.Credential == "":
 		bad("credential", "missing")
+	case strings.ContainsFunc(s.Credential.Reveal(), unicode.IsControl):
+		bad("credential", "holds a control character or a line break (it would break the request's headers)")
 	}
-	if s.MaxClients < 0 {
-		bad("maxClients", "%d: must be >= 0 (0 means the pool's default)", s.MaxClients)
+	if s.MaxClients < 0 || s.MaxClients > maxCount {
+		bad("maxClients", "%d: must be in 0..%d (0 means the pool's default)", s.MaxClients, maxCount)
 	}
 	for _, b := range []struct {
 		field string
@@ -101,6 +106,9 @@ func (s Subscription) problems() []error {
 		if math.IsNaN(b.v) || b.v < 0 || b.v > store.MaxUSD {
 			bad(b.field, "%v: must be in 0..%v", b.v, float64(store.MaxUSD))
 		}
+	}
+	if len(s.Status.Reason) > MaxReasonLength {
+		bad("status/reason", "%d bytes long: must be at most %d", len(s.Status.Reason), MaxReasonLength)
 	}
 	switch s.Status.State {
 	case Active, Disabled:
