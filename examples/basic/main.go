@@ -11,22 +11,31 @@
 // 5-hour block budgets, so some clients spend a while on the fallback and a
 // few must wait when that is spent too.
 //
-// Everything runs in memory on the default store, on a clock that the
-// program advances a minute at a time, with seeded randomness: the output is
-// the same on every run, and a day takes well under a second.
+// The pool comes from the example config file (testdata/config/pool.json,
+// credentials read from the files it names). Its webhook is pointed at a
+// receiver the program runs on this machine, which checks each event's
+// signature; everything else runs in memory on the default store, on a clock
+// that the program advances a minute at a time, with seeded randomness: the
+// output is the same on every run, and a day takes well under a second.
 //
-//	go run ./examples/basic
+//	go run ./examples/basic                      # from the repository's root
+//	go run ./examples/basic -config my-pool.json
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -34,7 +43,9 @@ import (
 )
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	config := flag.String("config", "testdata/config/pool.json", "the pool's config file")
+	flag.Parse()
+	if err := run(os.Stdout, *config); err != nil {
 		fmt.Fprintln(os.Stderr, "basic:", err)
 		os.Exit(1)
 	}
@@ -50,16 +61,68 @@ var (
 
 const rebalanceEvery = 5 * time.Minute
 
-// poolConfig is the pool: fake credentials, budgets in USD.
-func poolConfig() authpool.Config {
-	return authpool.Config{
-		Subscriptions: []authpool.Subscription{
-			{ID: "max-20x", Kind: authpool.KindMax20x, Credential: "sk-ant-oat01-example-a", WeeklyBudgetUSD: 1000, BlockBudgetUSD: 140},
-			{ID: "max-5x", Kind: authpool.KindMax5x, Credential: "sk-ant-oat01-example-b", WeeklyBudgetUSD: 250, BlockBudgetUSD: 35},
-			{ID: "pro", Kind: authpool.KindPro, Credential: "sk-ant-oat01-example-c", WeeklyBudgetUSD: 50, BlockBudgetUSD: 10},
-		},
-		Fallback: &authpool.Fallback{Credential: "sk-ant-api03-example-fallback", DailyBudgetUSD: 40},
+// loadPool reads the pool's config file, and points its webhook at a
+// receiver of the example's own on this machine, so that the example runs
+// offline: the receiver checks each event's signature and counts it.
+func loadPool(path string) (authpool.Config, *receiver, error) {
+	cfg, err := authpool.LoadConfig(path)
+	if err != nil {
+		return authpool.Config{}, nil, err
 	}
+	if len(cfg.Notify.Webhooks) == 0 {
+		return cfg, nil, nil
+	}
+	hook := &cfg.Notify.Webhooks[0]
+	r := newReceiver([]byte(hook.Secret.Reveal()))
+	hook.URL = r.server.URL + "/authpool" // http to a loopback host is allowed
+	return cfg, r, nil
+}
+
+// receiver is a webhook receiver: it checks each POST's signature and counts
+// the events by type.
+type receiver struct {
+	server *httptest.Server
+	mu     sync.Mutex
+	events map[authpool.EventType]int
+	forged int
+}
+
+func newReceiver(secret []byte) *receiver {
+	r := &receiver{events: map[authpool.EventType]int{}}
+	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+		var p authpool.WebhookPayload
+		if err == nil {
+			err = json.Unmarshal(body, &p)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		switch {
+		case !authpool.VerifyWebhookSignature(secret, body, req.Header.Get("X-Authpool-Signature")):
+			r.forged++
+			w.WriteHeader(http.StatusUnauthorized)
+		case err != nil:
+			w.WriteHeader(http.StatusBadRequest)
+		default:
+			r.events[p.Event.Type]++
+		}
+	}))
+	return r
+}
+
+// summary says what the receiver got.
+func (r *receiver) summary() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var parts []string
+	total := 0
+	for _, t := range authpool.EventTypes {
+		if n := r.events[t]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, t))
+			total += n
+		}
+	}
+	return fmt.Sprintf("The webhook received %d events (%s); %d with a bad signature.", total, strings.Join(parts, ", "), r.forged)
 }
 
 // price is a model's price in USD per million tokens. No request here goes
@@ -136,28 +199,36 @@ func (c *client) onShift(t time.Time) bool {
 
 // sim is the day in progress.
 type sim struct {
-	ctx     context.Context
-	pool    *authpool.Pool
-	now     time.Time
-	rng     *rand.Rand
-	clients []*client
-	byID    map[string]*client
-	closed  map[string]authpool.Reason // why each subscription takes no new clients; "" if it does
-	served  map[string]int             // requests per subscription
-	events  [][]string
-	hourly  [][]string
-	retried int // responses recorded twice, as a retrying proxy might
+	ctx      context.Context
+	pool     *authpool.Pool
+	fallback *authpool.Fallback
+	now      time.Time
+	rng      *rand.Rand
+	clients  []*client
+	byID     map[string]*client
+	closed   map[string]authpool.Reason // why each subscription takes no new clients; "" if it does
+	served   map[string]int             // requests per subscription
+	events   [][]string
+	hourly   [][]string
+	retried  int // responses recorded twice, as a retrying proxy might
 }
 
-func run(w io.Writer) error {
+func run(w io.Writer, configPath string) error {
 	s := &sim{ctx: context.Background(), now: start, rng: rand.New(rand.NewPCG(2026, 1126)),
 		byID: map[string]*client{}, closed: map[string]authpool.Reason{}, served: map[string]int{}}
-	pool, err := authpool.New(s.ctx, poolConfig(), authpool.WithClock(func() time.Time { return s.now }))
+	cfg, hook, err := loadPool(configPath)
+	if err != nil {
+		return err
+	}
+	if hook != nil {
+		defer hook.server.Close()
+	}
+	pool, err := authpool.New(s.ctx, cfg, authpool.WithClock(func() time.Time { return s.now }))
 	if err != nil {
 		return err
 	}
 	defer pool.Close(s.ctx)
-	s.pool = pool
+	s.pool, s.fallback = pool, cfg.Fallback
 	for _, p := range profiles {
 		c := &client{profile: p}
 		s.clients = append(s.clients, c)
@@ -176,7 +247,16 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return s.printDay(w, snap)
+	if err := s.printDay(w, snap); err != nil {
+		return err
+	}
+	if hook != nil {
+		if err := pool.Close(s.ctx); err != nil { // delivers the events still queued
+			return err
+		}
+		fmt.Fprintln(w, hook.summary())
+	}
+	return nil
 }
 
 // minute runs one simulated minute: the upstream's 429, every client's
@@ -397,9 +477,10 @@ func (s *sim) printPool(w io.Writer) error {
 		rows = append(rows, []string{sub.ID, string(sub.Kind), fmt.Sprint(sub.Credential),
 			money(sub.BlockBudgetUSD), money(sub.WeeklyBudgetUSD), fmt.Sprint(sub.MaxClients)})
 	}
-	fb := poolConfig().Fallback
-	rows = append(rows, []string{authpool.FallbackID, string(authpool.KindAPI), fmt.Sprint(fb.Credential),
-		money(fb.DailyBudgetUSD) + " a day", "", ""})
+	if fb := s.fallback; fb != nil {
+		rows = append(rows, []string{authpool.FallbackID, string(authpool.KindAPI), fmt.Sprint(fb.Credential),
+			money(fb.DailyBudgetUSD) + " a day", "", ""})
+	}
 	fmt.Fprintf(w, "A simulated day, %s to %s UTC: %d clients, Rebalance every %v, max-20x limited %s-%s.\n",
 		start.Format("2006-01-02 15:04"), hhmm(end), len(s.clients), rebalanceEvery, hhmm(limitAt), hhmm(limitUntil))
 	return table(w, "Pool", rows)

@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/authpool/authpool"
 )
+
+// config is the example config, from this directory.
+const config = "../../testdata/config/pool.json"
 
 func TestRun(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(&out); err != nil {
+	if err := run(&out, config); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	got := out.String()
@@ -33,10 +38,16 @@ func TestRun(t *testing.T) {
 		}
 	}
 
-	cfg := poolConfig()
-	secrets := []string{cfg.Fallback.Credential.Reveal()}
+	cfg, err := authpool.LoadConfig(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{cfg.Fallback.Credential.Reveal(), cfg.Notify.Webhooks[0].Secret.Reveal()}
 	for _, s := range cfg.Subscriptions {
 		secrets = append(secrets, s.Credential.Reveal())
+	}
+	if !strings.Contains(got, "with a bad signature") || strings.Contains(got, "; 0 events") {
+		t.Errorf("the output does not tell what the webhook received")
 	}
 	for _, secret := range append(secrets, "sk-ant") {
 		if strings.Contains(got, secret) {
@@ -51,7 +62,7 @@ func TestRun(t *testing.T) {
 	}
 
 	var again bytes.Buffer
-	if err := run(&again); err != nil {
+	if err := run(&again, config); err != nil {
 		t.Fatalf("second run: %v", err)
 	}
 	if again.String() != got {
