@@ -133,7 +133,7 @@ func (p *Pool) emitMove(t EventType, now time.Time, clientID, from, to string, w
 		return
 	}
 	p.notes.emit(outgoing{ev: Event{
-		ID: randomEventID(), Type: t, Time: now, SubscriptionID: to, ClientID: clientID,
+		ID: p.eventIDs.next(), Type: t, Time: now, SubscriptionID: to, ClientID: clientID,
 		Move: &MoveDetail{From: from, To: to, Reason: why},
 	}})
 }

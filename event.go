@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -128,10 +130,25 @@ func eventID(key string) string {
 	return "evt_" + hex.EncodeToString(sum[:16])
 }
 
-// randomEventID returns the ID of an event only one pool emits.
-func randomEventID() string {
+// eventIDs makes the IDs of events only one pool emits: a random prefix
+// drawn when the pool is made, then a count, so that IDs are unique across
+// pools without a random draw per event.
+type eventIDs struct {
+	prefix [8]byte
+	count  atomic.Uint64
+}
+
+func newEventIDs() *eventIDs {
+	ids := &eventIDs{}
+	_, _ = rand.Read(ids.prefix[:]) // crypto/rand.Read never fails
+	return ids
+}
+
+// next returns a new ID: "evt_" and 32 hex digits, like eventID's.
+func (ids *eventIDs) next() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	copy(b[:8], ids.prefix[:])
+	binary.BigEndian.PutUint64(b[8:], ids.count.Add(1))
 	return "evt_" + hex.EncodeToString(b[:])
 }
 

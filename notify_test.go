@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -361,4 +364,56 @@ func TestASlowNotifierHoldsUpOnlyItself(t *testing.T) {
 			t.Errorf("Close with a stuck notifier = %v, want DeadlineExceeded", err)
 		}
 	})
+}
+
+// TestAPoolsWebhookReceivesSignedEvents runs a pool whose config names a
+// webhook, against a receiver on loopback: what the pool emits arrives
+// signed, once, and without a credential.
+func TestAPoolsWebhookReceivesSignedEvents(t *testing.T) {
+	ctx := context.Background()
+	const hookSecret = "a-webhook-secret-of-32-bytes-xyz"
+	var mu sync.Mutex
+	var got []authpool.WebhookPayload
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !authpool.VerifyWebhookSignature([]byte(hookSecret), body, r.Header.Get("X-Authpool-Signature")) {
+			t.Errorf("a POST with a bad signature: %s", body)
+		}
+		var p authpool.WebhookPayload
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("a POST that is not a payload: %v", err)
+		}
+		mu.Lock()
+		got, bodies = append(got, p), append(bodies, string(body))
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	clk := newClock(t0)
+	cfg := subs(sub("s-a"))
+	cfg.Fallback = &authpool.Fallback{Credential: authpool.Credential(secret + "-fallback"), DailyBudgetUSD: 10}
+	cfg.Notify.Webhooks = []authpool.WebhookConfig{{URL: srv.URL + "/hook", Secret: hookSecret}}
+	p, err := authpool.New(ctx, cfg, authpool.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Disable(ctx, "s-a", "test"); err != nil {
+		t.Fatal(err)
+	}
+	allocate(t, p, "alice") // a failover
+	if err := p.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("the receiver got %d payloads, want 1: %q", len(got), bodies)
+	}
+	want := authpool.WebhookPayload{Version: 1, Event: authpool.Event{ID: got[0].Event.ID, Type: authpool.EventFailover,
+		Time: t0, SubscriptionID: authpool.FallbackID, ClientID: "alice",
+		Move: &authpool.MoveDetail{To: authpool.FallbackID, Reason: authpool.ReasonNewClient}}}
+	if diff := cmp.Diff(want, got[0]); diff != "" {
+		t.Errorf("payload (-want +got):\n%s", diff)
+	}
+	if strings.Contains(bodies[0], secret) || strings.Contains(bodies[0], hookSecret) {
+		t.Errorf("a payload shows a secret: %s", bodies[0])
+	}
 }

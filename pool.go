@@ -28,7 +28,8 @@ type Pool struct {
 	closed     atomic.Bool
 	duplicates atomic.Int64 // usages refused as already recorded
 
-	notes        *notifications        // nil without notifiers
+	notes        *notifications // nil without notifiers
+	eventIDs     *eventIDs
 	notifiers    []Notifier            // from WithNotifier
 	httpClient   *http.Client          // for webhooks; from WithHTTPClient
 	alerts       map[string]*alertMark // what was reported, by subscription; under mu
@@ -87,6 +88,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 		return nil, err
 	}
 	p.alerts = make(map[string]*alertMark)
+	p.eventIDs = newEventIDs()
 	recs := make([]store.Subscription, 0, len(cfg.Subscriptions)+1)
 	for _, s := range cfg.Subscriptions {
 		recs = append(recs, s.record(cfg.MaxClients))
