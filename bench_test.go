@@ -116,6 +116,12 @@ func BenchmarkAllocateStickyParallel(b *testing.B) {
 // the timer stopped.
 func BenchmarkAllocateNew(b *testing.B) {
 	p, _ := benchPool(b, 100, 10_000, newBenchClock())
+	allocateNew(b, p, 0)
+}
+
+// allocateNew times b.N allocations of clients without a session, each of
+// outcome want (0: any); every 4,096 it releases them with the timer stopped.
+func allocateNew(b *testing.B, p *authpool.Pool, want authpool.Outcome) {
 	ctx := context.Background()
 	fresh := benchIDs("new", 4096)
 	b.ReportAllocs()
@@ -130,10 +136,11 @@ func BenchmarkAllocateNew(b *testing.B) {
 			}
 			b.StartTimer()
 		}
-		if _, err := p.Allocate(ctx, fresh[i%len(fresh)]); err != nil {
-			b.Fatal(err)
+		if a, err := p.Allocate(ctx, fresh[i%len(fresh)]); err != nil || want != 0 && a.Outcome != want {
+			b.Fatal(a, err)
 		}
 	}
+	b.StopTimer()
 }
 
 // benchUsage is a typical request: a Sonnet turn with a warm cache.
@@ -370,24 +377,7 @@ func BenchmarkAllocateFallback(b *testing.B) {
 				defer cancel()
 				_ = p.Close(stop) // abandons what the webhook did not take
 			}()
-			fresh := benchIDs("new", 4096)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := range b.N {
-				if i > 0 && i%len(fresh) == 0 {
-					b.StopTimer()
-					for _, id := range fresh {
-						if err := p.Release(ctx, id); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.StartTimer()
-				}
-				if a, err := p.Allocate(ctx, fresh[i%len(fresh)]); err != nil || a.Outcome != authpool.OutcomeFallback {
-					b.Fatal(a, err)
-				}
-			}
-			b.StopTimer()
+			allocateNew(b, p, authpool.OutcomeFallback)
 			s, err := p.Snapshot(ctx)
 			if err != nil {
 				b.Fatal(err)
