@@ -190,7 +190,43 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	default:
 		return fmt.Errorf("authpool: record for client %q: %w", clientID, err)
 	}
-	p.noteUsage(billed, &rec)
+	p.noteUsage(billed, &rec, true)
+	return nil
+}
+
+// Charge counts a usage against a subscription with no client: spending the
+// pool did not see, such as what was spent before the pool started (see
+// claude.Transcripts) or by a tool outside it. It moves the subscription's
+// block and weekly use like Record, but no session and no activity.
+// u.SubscriptionID is ignored. The refusals are Record's; an unknown
+// subscription is ErrNotFound.
+func (p *Pool) Charge(ctx context.Context, subscriptionID string, u Usage) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	now := p.now()
+	u.SubscriptionID = subscriptionID
+	var rec store.UsageRecord
+	if err := u.record(now, time.Duration(p.cfg.RememberUsageIDs), &rec); err != nil {
+		return fmt.Errorf("authpool: charge %q: %w: %w", subscriptionID, err, ErrInvalidUsage)
+	}
+	if p.cfg.Block.Mode == BlockAnchored {
+		rec.BlockHours = p.cfg.Block.Hours
+	}
+	if err := p.known(ctx, subscriptionID, now); err != nil {
+		return fmt.Errorf("authpool: charge %q: %w", subscriptionID, err)
+	}
+	billed, err := p.store.AddUsage(ctx, "", rec)
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		p.duplicates.Add(1)
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("authpool: charge %q: %w", subscriptionID, ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("authpool: charge %q: %w", subscriptionID, err)
+	}
+	p.noteUsage(billed, &rec, false)
 	return nil
 }
 

@@ -294,3 +294,41 @@ func TestReleaseIsIdempotent(t *testing.T) {
 		t.Errorf("Release(\"\") = %v, want ErrInvalidArgument", err)
 	}
 }
+
+func TestChargeCountsSpendingWithoutAClient(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock(t0)
+	p := newPool(t, subs(sub("s-a", budgets(100, 10)), sub("s-b", budgets(100, 10))), clk)
+	clk.Advance(time.Hour) // s-a idle for an hour
+	for _, c := range []authpool.Usage{
+		{ID: "msg_before_1", Time: t0.Add(-6 * time.Hour), CostUSD: 3}, // an earlier block
+		{ID: "msg_before_2", Time: t0.Add(50 * time.Minute), CostUSD: 6},
+		{ID: "msg_before_2", Time: t0.Add(50 * time.Minute), CostUSD: 6}, // counted once
+	} {
+		if err := p.Charge(ctx, "s-a", c); err != nil {
+			t.Fatalf("Charge(%+v): %v", c, err)
+		}
+	}
+	st := status(t, snapshot(t, p), "s-a")
+	if st.Week.CostUSD != 9 || st.Block.CostUSD != 6 || st.Clients != 0 || !st.LastActive.IsZero() {
+		t.Errorf("after charges s-a shows week $%v, block $%v, %d clients, last active %v; want $9, $6, none, never",
+			st.Week.CostUSD, st.Block.CostUSD, st.Clients, st.LastActive)
+	}
+	// What was charged steers new clients: s-b's block is untouched.
+	if a := allocate(t, p, "alice"); a.SubscriptionID != "s-b" {
+		t.Errorf("a new client went to %s, want the subscription without past spending", a.SubscriptionID)
+	}
+	for _, tc := range []struct {
+		sub  string
+		u    authpool.Usage
+		want error
+	}{
+		{"s-zzz", authpool.Usage{Time: t0, CostUSD: 1}, authpool.ErrNotFound},
+		{"s-a", authpool.Usage{Time: t0, CostUSD: -1}, authpool.ErrInvalidUsage},
+		{"s-a", authpool.Usage{CostUSD: 1}, authpool.ErrInvalidUsage},
+	} {
+		if err := p.Charge(ctx, tc.sub, tc.u); !errors.Is(err, tc.want) {
+			t.Errorf("Charge(%q, %+v) = %v, want %v", tc.sub, tc.u, err, tc.want)
+		}
+	}
+}

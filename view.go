@@ -317,17 +317,20 @@ func (p *Pool) noteMove(from, to string, now time.Time, active bool) {
 	}
 }
 
-// noteUsage updates the view after the store added a usage. While the usage
+// noteUsage updates the view after the store added a usage (a client's
+// activity when active is set). While the usage
 // falls in the current hour and leaves room under every budget threshold it
 // only adds to the subscription's pending cost, without the lock; the next
 // reader under the lock folds it in. A usage noted as an hour turns may be
 // folded into the next hour: the view is a picture, the store keeps count.
-func (p *Pool) noteUsage(id string, u *store.UsageRecord) {
+func (p *Pool) noteUsage(id string, u *store.UsageRecord, active bool) {
 	sv := p.current().byID[id]
 	if sv == nil {
 		return
 	}
-	sv.markActive(u.Now.UnixNano())
+	if active {
+		sv.markActive(u.Now.UnixNano())
+	}
 	hour := store.HourOf(u.Time)
 	pending := hour == sv.pendHour.Load() && hour == store.HourOf(u.Now)
 	if pending && sv.pending.Add(int64(u.Cost)) < sv.room.Load() {

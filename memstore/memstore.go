@@ -380,24 +380,35 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 	now, hour := unixNano(u.Now), store.HourOf(u.Time)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sess, ok := s.sessions[clientID]
-	if !ok {
-		return "", store.ErrNotFound
+	var sess *session
+	var billed *subscription
+	if clientID != "" {
+		var ok bool
+		if sess, ok = s.sessions[clientID]; !ok {
+			return "", store.ErrNotFound
+		}
+		billed = sess.sub
 	}
-	billed := sess.sub
-	if u.SubscriptionID != "" && u.SubscriptionID != billed.rec.ID {
+	if u.SubscriptionID != "" && (billed == nil || u.SubscriptionID != billed.rec.ID) {
+		var ok bool
 		if billed, ok = s.subs[u.SubscriptionID]; !ok {
 			return "", fmt.Errorf("memstore: subscription %q: %w", u.SubscriptionID, store.ErrNotFound)
 		}
+	}
+	if billed == nil {
+		return "", fmt.Errorf("memstore: a usage without a client must name its subscription: %w", store.ErrNotFound)
 	}
 	if u.ID != "" && !s.seen.add(u.ID, now, u.Remember) {
 		return "", store.ErrDuplicate
 	}
 	billed.add(hour, u.Cost)
-	billed.last = max(billed.last, now)
 	if u.BlockHours > 0 && hour >= billed.block+int64(u.BlockHours) {
 		billed.block = hour
 	}
+	if sess == nil {
+		return billed.rec.ID, nil // spending outside the pool: no session, no activity
+	}
+	billed.last = max(billed.last, now)
 	sess.touch(now)
 	sess.requests++
 	sess.cost += u.Cost

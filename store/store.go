@@ -110,7 +110,10 @@ type Store interface {
 	// hour is WeekHours or more hours before the subscription's newest bucket
 	// is not kept in a bucket; the session counts it regardless. It returns
 	// ErrNotFound if the client has no session or u.SubscriptionID does not
-	// exist, and ErrDuplicate, changing nothing, if u.ID is remembered: an
+	// exist. With an empty clientID the usage counts only in the bucket of
+	// u.SubscriptionID (which must be set): spending the pool did not see,
+	// not anyone's activity. It returns ErrDuplicate, changing nothing, if
+	// u.ID is remembered: an
 	// ID is remembered from u.Now for u.Remember, judged at the u.Now of the
 	// later call (an implementation may remember it up to twice as long). It
 	// returns the ID of the subscription billed.

@@ -326,6 +326,11 @@ var cases = []testCase{
 		check:       testAddUsageRememberIsPerID,
 	},
 	{
+		name:        "AddUsageWithoutClient",
+		explanation: "AddUsage with no client counts the usage only in the bucket of u.SubscriptionID (no session, no activity), de-duplicated by ID, and without a subscription is ErrNotFound.",
+		check:       testAddUsageWithoutClient,
+	},
+	{
 		name:        "AddUsageAnchorsBlocks",
 		explanation: "With BlockHours set, the billed subscription's BlockStart moves to the hour of the first usage at or after BlockStart+BlockHours; other usage leaves it alone, and UpdateSubscription keeps it.",
 		check:       testAddUsageAnchorsBlocks,

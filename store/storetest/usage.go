@@ -340,3 +340,25 @@ func testAddUsageAnchorsBlocks(t *testing.T, s store.Store) {
 		t.Errorf("BlockStart after UpdateSubscription = %v, want it kept at %v", got, before)
 	}
 }
+
+func testAddUsageWithoutClient(t *testing.T, s store.Store) {
+	create(t, s, newSub("a", 0), newSub("b", 0))
+	join(t, s, "c", "b", t0)
+	before := snapshot(t, s)
+	u := withID(usage(at(time.Minute), 7), "msg-1", time.Hour)
+	u.SubscriptionID = "a"
+	if billed := addUsage(t, s, "", u); billed != "a" {
+		t.Errorf("AddUsage without a client billed %q, want a", billed)
+	}
+	got := get(t, s, "a")
+	diff(t, "usage of a", got.Usage, []store.Bucket{{Hour: hourOf(time.Minute), Cost: 7, Requests: 1}})
+	if !got.LastActive.IsZero() {
+		t.Errorf("spending without a client made a LastActive at %v, want none", got.LastActive)
+	}
+	diff(t, "sessions after AddUsage without a client", byClient(sessions(t, s, store.SessionQuery{})), before.Sessions)
+	_, err := s.AddUsage(t.Context(), "", u)
+	wantErr(t, err, store.ErrDuplicate, "a second AddUsage of the ID without a client")
+	noSub := usage(at(time.Minute), 1)
+	_, err = s.AddUsage(t.Context(), "", noSub)
+	wantErr(t, err, store.ErrNotFound, "AddUsage without a client or a subscription")
+}
