@@ -72,14 +72,15 @@ func (p *Pool) watch(sv *subView, now time.Time) {
 		p.alerts[rec.ID] = mark
 	}
 	rate := sv.m.burnRate(now)
+	u := sv.use(now)
 	if rec.BlockBudget > 0 && sv.m.blockActive {
 		if mark.block != sv.m.blockFrom {
 			mark.block, mark.blockLevel = sv.m.blockFrom, 0
 		}
-		mark.blockLevel = p.crossed(sv, windowBlock, sv.m.block, sv.m.blockCost, rec.BlockBudget, mark.blockLevel, now, rate)
+		mark.blockLevel = p.crossed(sv, windowBlock, sv.m.block, u.block, rec.BlockBudget, mark.blockLevel, now, rate)
 	}
 	if rec.WeeklyBudget > 0 {
-		mark.weekLevel = p.crossed(sv, windowWeek, weekWindow(now), sv.m.week, rec.WeeklyBudget, mark.weekLevel, now, rate)
+		mark.weekLevel = p.crossed(sv, windowWeek, weekWindow(now), u.week, rec.WeeklyBudget, mark.weekLevel, now, rate)
 	}
 	if rec.DailyBudget > 0 {
 		if mark.day != sv.m.dayFrom {

@@ -63,6 +63,7 @@ const (
 	ReasonWeekSpent       Reason = "weekly budget spent"
 	ReasonDaySpent        Reason = "daily budget spent"
 	ReasonWeeklyThreshold Reason = "over weekly threshold"
+	ReasonModelLimited    Reason = "limited for the model"
 	ReasonFull            Reason = "full"
 	ReasonFromFallback    Reason = "back from fallback"
 	ReasonNoneEligible    Reason = "no subscription can take the client"
@@ -73,7 +74,7 @@ const (
 // reasonOrder lists the reasons a subscription takes no new client, in the
 // order an ExhaustedError reports them.
 var reasonOrder = []Reason{ReasonLimited, ReasonDisabled, ReasonGone, ReasonBlockSpent, ReasonWeekSpent,
-	ReasonDaySpent, ReasonWeeklyThreshold, ReasonFull}
+	ReasonDaySpent, ReasonWeeklyThreshold, ReasonModelLimited, ReasonFull}
 
 // Allocation is where Allocate placed a client: the subscription and its
 // credential, and how it got there.
@@ -116,8 +117,10 @@ type Allocation struct {
 //
 // A client on the fallback returns to a subscription as soon as one is
 // eligible. The store checks capacity and status atomically, so no
-// subscription ever holds more clients than its maximum.
-func (p *Pool) Allocate(ctx context.Context, clientID string) (Allocation, error) {
+// subscription ever holds more clients than its maximum. With ForModel, a
+// subscription limited for that model (MarkModelLimited) counts as
+// ineligible for this call.
+func (p *Pool) Allocate(ctx context.Context, clientID string, opts ...AllocateOption) (Allocation, error) {
 	if err := p.usable(); err != nil {
 		return Allocation{}, err
 	}
@@ -130,27 +133,45 @@ func (p *Pool) Allocate(ctx context.Context, clientID string) (Allocation, error
 			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 		}
 	}
+	r := &request{clientID: clientID, model: modelOf(opts), now: now}
 	// The sticky path, free of locks but the store's: the client stays on a
 	// subscription that can keep it.
 	from, st, err := p.store.Touch(ctx, clientID, now)
 	if err == nil && from != FallbackID {
 		if sv := p.current().byID[from]; sv != nil {
-			if hard, soft := p.stickyVerdict(sv, st, now); hard == "" && !soft {
+			if hard, soft := p.stickyVerdict(sv, st, now); hard == "" && !soft && !p.limitedForModel(sv, r) {
 				return Allocation{ClientID: clientID, SubscriptionID: sv.rec.ID, Kind: Kind(sv.rec.Kind),
 					Credential: sv.rec.Credential, Outcome: OutcomeSticky}, nil
 			}
 		}
 	}
-	a, err := p.reallocate(ctx, clientID, now, from, st, err)
+	a, err := p.reallocate(ctx, r, from, st, err)
 	for retry := 0; err != nil && errors.Is(err, store.ErrConflict); retry++ {
 		// A concurrent call for the same client moved it: look again.
 		if retry == 3 {
 			return Allocation{}, fmt.Errorf("authpool: allocate %q: concurrent calls for the client kept moving it: %w", clientID, err)
 		}
 		from, st, err = p.store.Touch(ctx, clientID, now)
-		a, err = p.reallocate(ctx, clientID, now, from, st, err)
+		a, err = p.reallocate(ctx, r, from, st, err)
 	}
 	return a, err
+}
+
+// request is what one Allocate is about.
+type request struct {
+	clientID string
+	model    string // ForModel's, or ""
+	now      time.Time
+}
+
+// limitedForModel reports whether sv is limited for the request's model.
+func (p *Pool) limitedForModel(sv *subView, r *request) bool {
+	if r.model == "" || !sv.modelLimited.Load() {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return limitedFor(sv, r.model, r.now)
 }
 
 // choice is what a caller needs of a subscription, copied under mu.
@@ -168,10 +189,11 @@ func choiceOf(sv *subView) choice {
 // reallocate places a client the sticky path did not keep, given what the
 // store's Touch returned for it: its subscription (from) and that one's
 // status, or ErrNotFound for a client without a session.
-func (p *Pool) reallocate(ctx context.Context, clientID string, now time.Time, from string, st Status, err error) (Allocation, error) {
+func (p *Pool) reallocate(ctx context.Context, r *request, from string, st Status, err error) (Allocation, error) {
+	clientID, now := r.clientID, r.now
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return p.place(ctx, clientID, "", ReasonNewClient, now, false)
+		return p.place(ctx, r, "", ReasonNewClient, false)
 	case err != nil:
 		return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 	}
@@ -183,17 +205,19 @@ func (p *Pool) reallocate(ctx context.Context, clientID string, now time.Time, f
 			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 		}
 		if sv = p.current().byID[from]; sv == nil {
-			return p.place(ctx, clientID, from, ReasonGone, now, false)
+			return p.place(ctx, r, from, ReasonGone, false)
 		}
 	}
 	hard, soft := p.stickyVerdict(sv, st, now)
 	switch {
 	case from == FallbackID:
-		return p.place(ctx, clientID, from, ReasonFromFallback, now, false)
+		return p.place(ctx, r, from, ReasonFromFallback, false)
 	case hard != "":
-		return p.place(ctx, clientID, from, hard, now, false)
+		return p.place(ctx, r, from, hard, false)
+	case p.limitedForModel(sv, r):
+		return p.place(ctx, r, from, ReasonModelLimited, false)
 	case soft:
-		a, err := p.place(ctx, clientID, from, ReasonWeeklyThreshold, now, true)
+		a, err := p.place(ctx, r, from, ReasonWeeklyThreshold, true)
 		if err == nil || !errors.Is(err, errNoneEligible) {
 			return a, err
 		}
@@ -241,9 +265,10 @@ const (
 // place moves a client from its subscription (from; "" if it has none) to
 // the best place it can get, trying the tiers in order. With eligibleOnly it
 // tries only eligible subscriptions and returns errNoneEligible if none is.
-func (p *Pool) place(ctx context.Context, clientID, from string, why Reason, now time.Time, eligibleOnly bool) (Allocation, error) {
+func (p *Pool) place(ctx context.Context, r *request, from string, why Reason, eligibleOnly bool) (Allocation, error) {
+	clientID, now := r.clientID, r.now
 	for _, t := range [...]tier{tierEligible, tierFallback, tierReserve} {
-		c, ok, err := p.join(ctx, clientID, from, now, t)
+		c, ok, err := p.join(ctx, r, from, t)
 		switch {
 		case err != nil:
 			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
@@ -270,7 +295,7 @@ func (p *Pool) place(ctx context.Context, clientID, from string, why Reason, now
 			return Allocation{}, errNoneEligible
 		}
 	}
-	err := p.exhausted(clientID, now)
+	err := p.exhausted(r)
 	p.emitExhausted(now, err)
 	if p.log.Enabled(ctx, slog.LevelWarn) {
 		p.log.LogAttrs(ctx, slog.LevelWarn, "authpool: pool exhausted", slog.String("client", clientID), slog.String("error", err.Error()))
@@ -298,10 +323,11 @@ func (p *Pool) logAllocation(ctx context.Context, a Allocation) {
 // join puts the client on the best subscription of tier t, retrying when
 // the store refuses a choice the view made. It reports false when the tier
 // has nothing to offer.
-func (p *Pool) join(ctx context.Context, clientID, from string, now time.Time, t tier) (choice, bool, error) {
+func (p *Pool) join(ctx context.Context, r *request, from string, t tier) (choice, bool, error) {
+	clientID, now := r.clientID, r.now
 	for range 8 {
 		p.mu.Lock()
-		sv := p.pick(t, from, now)
+		sv := p.pick(t, from, r)
 		var c choice
 		if sv != nil {
 			c = choiceOf(sv)
@@ -331,11 +357,12 @@ func (p *Pool) join(ctx context.Context, clientID, from string, now time.Time, t
 
 // pick returns the best subscription of tier t other than from, or nil. mu
 // must be held.
-func (p *Pool) pick(t tier, from string, now time.Time) *subView {
+func (p *Pool) pick(t tier, from string, r *request) *subView {
+	now := r.now
 	nowHour := store.HourOf(now)
 	if t == tierFallback {
 		if fb := p.current().fallback; fb != nil {
-			if p.rejudge(fb, now, nowHour); fb.hard == "" {
+			if p.rejudge(fb, now, nowHour); fb.hard == "" && !limitedFor(fb, r.model, now) {
 				return fb
 			}
 		}
@@ -348,37 +375,44 @@ func (p *Pool) pick(t tier, from string, now time.Time) *subView {
 		if sv.rec.ID == from {
 			continue
 		}
-		if p.rejudge(sv, now, nowHour); sv.hard != "" || sv.full || sv.soft != (t == tierReserve) {
+		if p.rejudge(sv, now, nowHour); sv.hard != "" || sv.full || sv.soft != (t == tierReserve) ||
+			limitedFor(sv, r.model, now) {
 			continue
 		}
 		if sv.unscored || sv.pending.Load() != 0 {
 			p.score(sv, now) // folds the usage noted without the lock
 		}
-		if best == nil || better(sv, best) {
+		if best == nil || better(sv, best, now) {
 			best = sv
 		}
 	}
 	return best
 }
 
-// better reports whether a should be chosen over b: higher health, then
-// fewer clients, then lower weekly use.
-func better(a, b *subView) bool {
+// better reports whether a should be chosen over b at now: higher health,
+// then fewer clients, then the lower share of its weekly budget used (the
+// lower weekly cost between subscriptions without a weekly budget).
+func better(a, b *subView, now time.Time) bool {
 	switch {
 	case a.health != b.health:
 		return a.health > b.health
 	case a.rec.Clients != b.rec.Clients:
 		return a.rec.Clients < b.rec.Clients
 	}
+	ua, ub := a.use(now), b.use(now)
+	if ua.weekShare != ub.weekShare {
+		return ua.weekShare < ub.weekShare
+	}
 	return a.m.week < b.m.week
 }
 
 // exhausted returns the error for a client no tier could take: why each
 // subscription refused, and when the first is expected back.
-func (p *Pool) exhausted(clientID string, now time.Time) *ExhaustedError {
+func (p *Pool) exhausted(r *request) *ExhaustedError {
+	now := r.now
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e := &ExhaustedError{ClientID: clientID, Reasons: make(map[Reason]int)}
+	e := &ExhaustedError{ClientID: r.clientID, Reasons: make(map[Reason]int)}
 	consider := func(t time.Time) {
 		if !t.IsZero() && t.After(now) && (e.RetryAt.IsZero() || t.Before(e.RetryAt)) {
 			e.RetryAt = t
@@ -388,7 +422,12 @@ func (p *Pool) exhausted(clientID string, now time.Time) *ExhaustedError {
 	for _, sv := range p.current().subs {
 		p.rejudge(sv, now, nowHour)
 		p.fold(sv)
-		e.Reasons[sv.why()]++
+		why := sv.why()
+		if why == "" && limitedFor(sv, r.model, now) {
+			why = ReasonModelLimited
+			consider(modelLimitEnd(sv, r.model, now))
+		}
+		e.Reasons[why]++
 		consider(p.backAt(sv, now))
 	}
 	if fb := p.current().fallback; fb != nil {
@@ -421,18 +460,27 @@ func (p *Pool) backAt(sv *subView, now time.Time) time.Time {
 	if rec.DailyBudget > 0 && sv.m.day >= rec.DailyBudget {
 		later(dayWindow(now).End)
 	}
-	if rec.BlockBudget > 0 && sv.m.blockCost >= rec.BlockBudget {
+	u := sv.use(now)
+	if u.blockShare >= 1 {
 		later(sv.m.block.End)
+		if u.blockReported >= 1 {
+			later(rec.Reported.BlockReset)
+		}
 	}
-	if rec.WeeklyBudget > 0 && sv.m.week >= rec.WeeklyBudget {
+	if u.weekShare >= 1 {
 		// Back as a last resort once under its budget.
-		later(weekFrees(sv, now, rec.WeeklyBudget))
+		if sv.m.week >= rec.WeeklyBudget && rec.WeeklyBudget > 0 {
+			later(weekFrees(sv, now, rec.WeeklyBudget))
+		}
+		if u.weekReported >= 1 {
+			later(rec.Reported.WeekReset)
+		}
 	}
 	return at
 }
 
-// weekFrees returns when enough of a subscription's weekly use leaves the
-// rolling week for it to drop under limit. mu must be held.
+// weekFrees returns when enough of a subscription's own weekly use leaves
+// the rolling week for it to drop under limit. mu must be held.
 func weekFrees(sv *subView, now time.Time, limit store.Nanodollars) time.Time {
 	left := sv.m.week
 	h := store.HourOf(now)

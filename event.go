@@ -31,6 +31,10 @@ const (
 	// EventRecovered: a limited subscription's limit ended; it serves
 	// clients again. Reported by the first call that finds it back.
 	EventRecovered EventType = "recovered"
+	// EventDisabled: a subscription was taken out of service until someone
+	// enables it, e.g. because the upstream refused its credential; see
+	// Event.Limit.
+	EventDisabled EventType = "disabled"
 	// EventExhausted: a client was refused because no subscription and no
 	// fallback could take it; see Event.Exhausted. At most once until the
 	// first subscription is expected back, or once an hour.
@@ -38,7 +42,8 @@ const (
 )
 
 // EventTypes lists every EventType.
-var EventTypes = []EventType{EventThreshold, EventFailover, EventRotation, EventLimited, EventRecovered, EventExhausted}
+var EventTypes = []EventType{EventThreshold, EventFailover, EventRotation, EventLimited, EventRecovered, EventDisabled,
+	EventExhausted}
 
 // Event is something the pool reports to its notifiers. Its JSON form is
 // the webhook payload's "event"; it never holds a credential.
@@ -86,10 +91,14 @@ type MoveDetail struct {
 	Reason Reason `json:"reason"`
 }
 
-// LimitDetail is the detail of an EventLimited or EventRecovered.
+// LimitDetail is the detail of an EventLimited, EventRecovered or
+// EventDisabled.
 type LimitDetail struct {
-	Until  time.Time `json:"until"`
+	// Until is when the limit ends; zero for EventDisabled.
+	Until  time.Time `json:"until,omitzero"`
 	Reason string    `json:"reason,omitempty"`
+	// Model is set when the limit covers one model or family only.
+	Model string `json:"model,omitempty"`
 }
 
 // ExhaustedDetail is the detail of an EventExhausted.
@@ -168,7 +177,12 @@ func (e Event) String() string {
 	case e.Move != nil:
 		s += fmt.Sprintf(" %s -> %s (%s)", e.Move.From, e.Move.To, e.Move.Reason)
 	case e.Limit != nil:
-		s += " until " + e.Limit.Until.UTC().Format(time.RFC3339)
+		if e.Limit.Model != "" {
+			s += " model " + e.Limit.Model
+		}
+		if !e.Limit.Until.IsZero() {
+			s += " until " + e.Limit.Until.UTC().Format(time.RFC3339)
+		}
 	case e.Exhausted != nil && !e.Exhausted.RetryAt.IsZero():
 		s += " retry at " + e.Exhausted.RetryAt.UTC().Format(time.RFC3339)
 	}

@@ -5,7 +5,8 @@ package authpool
 //	health = 100 - Weekly*w - Block*b - PerClient*clients - burnPenalty + idleBonus
 //
 // clamped to 0..100, where w and b are the week's and the block's share of
-// their budgets (each clamped to 0..1), burnPenalty = Burn *
+// their budgets (each clamped to 0..1; the upstream's reported share when it
+// is higher, see Pool.Observe), burnPenalty = Burn *
 // clamp(burnRate/sustainableRate - 1, 0, BurnCap) with sustainableRate the
 // block budget spread over the block, and idleBonus = IdleBonus when none of
 // the subscription's clients was active within Sessions.IdleAfter.
@@ -30,19 +31,19 @@ type HealthWeights struct {
 
 // healthInput is what the health score is computed from.
 type healthInput struct {
-	weeklyUsed, weeklyBudget float64 // USD; a budget of 0 means none
-	blockUsed, blockBudget   float64 // USD; a budget of 0 means none
-	blockHours               float64
-	clients                  int
-	burnRate                 float64 // USD per hour
-	idle                     bool
+	weekShare, blockShare float64 // shares of the budgets used (0 without budget nor report); clamped to 0..1
+	blockBudget           float64 // USD; 0 means none: no burn penalty
+	blockHours            float64
+	clients               int
+	burnRate              float64 // USD per hour
+	idle                  bool
 }
 
 // health is the score of a subscription, 0 (worst) to 100 (best): a pure
 // function of its numbers.
 func health(in healthInput, w HealthWeights) float64 {
 	on := func(weight float64) float64 { return max(weight, 0) } // negative: off
-	h := 100 - on(w.Weekly)*share(in.weeklyUsed, in.weeklyBudget) - on(w.Block)*share(in.blockUsed, in.blockBudget) -
+	h := 100 - on(w.Weekly)*clamp(in.weekShare, 0, 1) - on(w.Block)*clamp(in.blockShare, 0, 1) -
 		on(w.PerClient)*float64(in.clients)
 	if in.blockBudget > 0 && in.blockHours > 0 {
 		sustainable := in.blockBudget / in.blockHours
@@ -52,14 +53,6 @@ func health(in healthInput, w HealthWeights) float64 {
 		h += on(w.IdleBonus)
 	}
 	return clamp(h, 0, 100)
-}
-
-// share is used/budget clamped to 0..1, and 0 without a budget.
-func share(used, budget float64) float64 {
-	if budget <= 0 {
-		return 0
-	}
-	return clamp(used/budget, 0, 1)
 }
 
 func clamp(x, lo, hi float64) float64 {

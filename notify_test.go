@@ -169,12 +169,13 @@ func TestMoveLimitAndExhaustionEvents(t *testing.T) {
 		}, "limited 2026-11-26T12:30:00Z subscription=s-a until 2026-11-26T13:30:00Z")
 		step("moving off the limited subscription is a failover", func() { allocate(t, p, "alice") },
 			"failover 2026-11-26T12:30:00Z subscription=s-b client=alice s-a -> s-b (limited)")
-		step("going to the fallback is a failover", func() {
+		step("disabling is reported, and going to the fallback is a failover", func() {
 			if err := p.Disable(ctx, "s-b", "test"); err != nil {
 				t.Fatal(err)
 			}
 			allocate(t, p, "bob")
-		}, "failover 2026-11-26T12:30:00Z subscription=fallback client=bob s-b -> fallback (disabled)")
+		}, "disabled 2026-11-26T12:30:00Z subscription=s-b",
+			"failover 2026-11-26T12:30:00Z subscription=fallback client=bob s-b -> fallback (disabled)")
 		step("staying on the fallback is not", func() { allocate(t, p, "bob") })
 		step("a refused client is reported once until a subscription is expected back", func() {
 			spend(t, p, clk, "bob", 1)
@@ -213,14 +214,11 @@ func TestAFullQueueDropsCountsAndLogsOncePerBurst(t *testing.T) {
 			return nil
 		})
 		clk := newClock(t0)
-		cfg := subs(sub("s-a"))
+		cfg := subs(sub("s-a", disabled))
 		cfg.Fallback = &authpool.Fallback{Credential: "sk-fb", DailyBudgetUSD: 100}
 		cfg.Notify.QueueSize = 2
 		p := newPool(t, cfg, clk, authpool.WithNotifier(blocking),
 			authpool.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-		if err := p.Disable(ctx, "s-a", "test"); err != nil {
-			t.Fatal(err)
-		}
 		for _, c := range []string{"c1", "c2", "c3", "c4", "c5", "c6"} {
 			allocate(t, p, c) // a failover each
 			synctest.Wait()   // c1 is being delivered; the notifier's queue holds two
@@ -346,12 +344,9 @@ func TestASlowNotifierHoldsUpOnlyItself(t *testing.T) {
 			return ctx.Err()
 		})
 		clk := newClock(t0)
-		cfg := subs(sub("s-a"))
+		cfg := subs(sub("s-a", disabled))
 		cfg.Fallback = &authpool.Fallback{Credential: "sk-fb", DailyBudgetUSD: 100}
 		p, rec := notified(t, cfg, clk, authpool.WithNotifier(stuck))
-		if err := p.Disable(ctx, "s-a", "test"); err != nil {
-			t.Fatal(err)
-		}
 		for _, c := range []string{"c1", "c2", "c3"} {
 			allocate(t, p, c)
 		}
@@ -390,14 +385,11 @@ func TestAPoolsWebhookReceivesSignedEvents(t *testing.T) {
 	}))
 	defer srv.Close()
 	clk := newClock(t0)
-	cfg := subs(sub("s-a"))
+	cfg := subs(sub("s-a", disabled))
 	cfg.Fallback = &authpool.Fallback{Credential: authpool.Credential(secret + "-fallback"), DailyBudgetUSD: 10}
 	cfg.Notify.Webhooks = []authpool.WebhookConfig{{URL: srv.URL + "/hook", Secret: hookSecret}}
 	p, err := authpool.New(ctx, cfg, authpool.WithClock(clk.Now))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Disable(ctx, "s-a", "test"); err != nil {
 		t.Fatal(err)
 	}
 	allocate(t, p, "alice") // a failover
@@ -417,3 +409,6 @@ func TestAPoolsWebhookReceivesSignedEvents(t *testing.T) {
 		t.Errorf("a payload shows a secret: %s", bodies[0])
 	}
 }
+
+// disabled makes a subscription start disabled.
+func disabled(s *authpool.Subscription) { s.Status = authpool.Status{State: authpool.Disabled, Reason: "test"} }

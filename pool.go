@@ -34,6 +34,7 @@ type Pool struct {
 	httpClient   *http.Client          // for webhooks; from WithHTTPClient
 	alerts       map[string]*alertMark // what was reported, by subscription; under mu
 	exhaustedKey string                // the last exhaustion reported; under mu
+	throttles    map[string]throttle   // the last throttle pause, by subscription; under mu
 
 	refreshMu sync.Mutex   // one refresh at a time
 	builtAt   atomic.Int64 // when the view was read, Unix nanoseconds; 0: read it before use
@@ -88,6 +89,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 		return nil, err
 	}
 	p.alerts = make(map[string]*alertMark)
+	p.throttles = make(map[string]throttle)
 	p.eventIDs = newEventIDs()
 	recs := make([]store.Subscription, 0, len(cfg.Subscriptions)+1)
 	for _, s := range cfg.Subscriptions {

@@ -125,7 +125,7 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 		if len(report.Moves) >= p.cfg.Rebalance.MaxMoves {
 			return nil
 		}
-		pr, ok := p.tightestPair(drained)
+		pr, ok := p.tightestPair(drained, now)
 		if !ok || pr.gap < gap {
 			return nil
 		}
@@ -177,28 +177,29 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 // than any budgeted block has.
 const unbudgeted = store.Nanodollars(1) << 60
 
-// room returns how much a subscription's block may still spend.
-func room(sv *subView) store.Nanodollars {
+// room returns how much a subscription's block may still spend at now.
+func room(sv *subView, now time.Time) store.Nanodollars {
+	used := sv.use(now).block
 	if sv.rec.BlockBudget > 0 {
-		return sv.rec.BlockBudget - sv.m.blockCost
+		return sv.rec.BlockBudget - used
 	}
-	return unbudgeted - sv.m.blockCost
+	return unbudgeted - used
 }
 
 // tightestPair returns the subscription with clients (not drained) whose
 // block has the least room, and the eligible one whose block has the most
 // (ties: fewer clients, then ID).
-func (p *Pool) tightestPair(drained map[string]bool) (pair, bool) {
+func (p *Pool) tightestPair(drained map[string]bool, now time.Time) (pair, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var from, to *subView
 	for _, sv := range p.current().subs {
 		p.fold(sv)
-		if sv.rec.Clients > 0 && !drained[sv.rec.ID] && (from == nil || room(sv) < room(from)) {
+		if sv.rec.Clients > 0 && !drained[sv.rec.ID] && (from == nil || room(sv, now) < room(from, now)) {
 			from = sv
 		}
-		if sv.why() == "" && (to == nil || room(sv) > room(to) ||
-			room(sv) == room(to) && sv.rec.Clients < to.rec.Clients) {
+		if sv.why() == "" && (to == nil || room(sv, now) > room(to, now) ||
+			room(sv, now) == room(to, now) && sv.rec.Clients < to.rec.Clients) {
 			to = sv
 		}
 	}
@@ -206,7 +207,7 @@ func (p *Pool) tightestPair(drained map[string]bool) (pair, bool) {
 		return pair{}, false
 	}
 	return pair{
-		from: from.rec.ID, to: to.rec.ID, fromCost: from.m.blockCost, toCost: to.m.blockCost,
-		fromBudget: from.rec.BlockBudget, toBudget: to.rec.BlockBudget, gap: room(to) - room(from),
+		from: from.rec.ID, to: to.rec.ID, fromCost: from.use(now).block, toCost: to.use(now).block,
+		fromBudget: from.rec.BlockBudget, toBudget: to.rec.BlockBudget, gap: room(to, now) - room(from, now),
 	}, true
 }

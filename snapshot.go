@@ -59,22 +59,31 @@ type UsageWindow struct {
 	Window
 	// Active is false for a block in anchored mode when none is running:
 	// the next usage starts one (Window is then zero).
-	Active    bool    `json:"active"`
+	Active bool `json:"active"`
+	// CostUSD is what the pool recorded in the window.
 	CostUSD   float64 `json:"costUSD"`
 	BudgetUSD float64 `json:"budgetUSD"` // 0: no budget
-	// Percent is CostUSD as a percentage of BudgetUSD; 0 without a budget.
+	// Percent is the share of the budget used, as a percentage: CostUSD over
+	// BudgetUSD, or ReportedPercent when that is more (without a budget,
+	// ReportedPercent alone).
 	Percent float64 `json:"percent"`
+	// ReportedPercent is what the upstream last reported of the window (see
+	// Pool.Observe), while that report lasts; 0 otherwise.
+	ReportedPercent float64 `json:"reportedPercent,omitempty"`
 	// ExhaustsAt is when the budget runs out if spending goes on at the burn
 	// rate; zero if it does not run out before the window ends (or has no
 	// budget). A spent budget shows the snapshot's time.
 	ExhaustsAt time.Time `json:"exhaustsAt,omitzero"`
 }
 
-func usageWindow(w Window, cost, budget store.Nanodollars, now time.Time, rate float64, end time.Time) UsageWindow {
-	u := UsageWindow{Window: w, Active: !w.Start.IsZero(), CostUSD: cost.USD(), BudgetUSD: budget.USD()}
+// usageWindow describes a window: recorded is the pool's count, used the
+// count raised to the upstream's report, share used's share of the budget.
+func usageWindow(w Window, recorded, used, budget store.Nanodollars, share, reported float64, now time.Time, rate float64,
+	end time.Time) UsageWindow {
+	u := UsageWindow{Window: w, Active: !w.Start.IsZero(), CostUSD: recorded.USD(), BudgetUSD: budget.USD(),
+		Percent: 100 * share, ReportedPercent: 100 * reported}
 	if budget > 0 {
-		u.Percent = 100 * cost.USD() / budget.USD()
-		u.ExhaustsAt = exhaustion(now, cost, budget, rate, end)
+		u.ExhaustsAt = exhaustion(now, used, budget, rate, end)
 	}
 	return u
 }
@@ -117,6 +126,7 @@ func (p *Pool) Snapshot(ctx context.Context) (Snapshot, error) {
 func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time) SubscriptionStatus {
 	sv := p.newSubView(rec, now)
 	rate := sv.m.burnRate(now)
+	u := sv.use(now)
 	status := rec.Status
 	if status.InService(now) {
 		status = Status{}
@@ -130,13 +140,19 @@ func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time) Subscri
 		ID: rec.ID, Name: rec.Name, Kind: Kind(rec.Kind), Status: status,
 		Eligible: sv.why() == "", Ineligible: sv.why(), Health: sv.health,
 		Clients: rec.Clients, MaxClients: rec.MaxClients,
-		Block:              usageWindow(sv.m.block, sv.m.blockCost, rec.BlockBudget, now, rate, blockEnd),
-		Week:               usageWindow(weekWindow(now), sv.m.week, rec.WeeklyBudget, now, rate, time.Time{}),
+		Block: usageWindow(sv.m.block, sv.m.blockCost, u.block, rec.BlockBudget, u.blockShare, u.blockReported,
+			now, rate, blockEnd),
+		Week: usageWindow(weekWindow(now), sv.m.week, u.week, rec.WeeklyBudget, u.weekShare, u.weekReported,
+			now, rate, time.Time{}),
 		BurnRateUSDPerHour: rate,
 		LastActive:         rec.LastActive,
 	}
 	if rec.ID == FallbackID {
-		day := usageWindow(dayWindow(now), sv.m.day, rec.DailyBudget, now, rate, dayWindow(now).End)
+		var share float64
+		if rec.DailyBudget > 0 {
+			share = float64(sv.m.day) / float64(rec.DailyBudget)
+		}
+		day := usageWindow(dayWindow(now), sv.m.day, sv.m.day, rec.DailyBudget, share, 0, now, rate, dayWindow(now).End)
 		st.Day = &day
 	}
 	for _, w := range []UsageWindow{st.Block, st.Week, dayOrZero(st.Day)} {

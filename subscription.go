@@ -308,8 +308,14 @@ func (p *Pool) setStatus(ctx context.Context, op, id string, st Status) error {
 		p.watch(sv, now)
 	}
 	p.mu.Unlock()
-	if st.State == Limited {
+	switch st.State {
+	case Limited:
 		p.emitLimited(now, id, st)
+	case Disabled:
+		if p.notes != nil {
+			p.notes.emit(outgoing{ev: Event{ID: p.eventIDs.next(), Type: EventDisabled, Time: now, SubscriptionID: id,
+				Limit: &LimitDetail{Reason: st.Reason}}})
+		}
 	}
 	p.log.LogAttrs(ctx, slog.LevelInfo, "authpool: subscription "+st.State.String(), slog.String("subscription", id),
 		slog.Time("until", st.Until), slog.String("reason", st.Reason))

@@ -36,8 +36,9 @@ type subView struct {
 	rec      store.Subscription // without Usage, which is in ring; LastActive is in active
 	ring     *hourly            // apart, so that a scan of the view stays in few cache lines
 
-	verdict atomic.Uint32 // code of hard<<1 | soft, published by classify
-	active  atomic.Int64  // latest activity of its clients, Unix nanoseconds
+	verdict      atomic.Uint32 // code of hard<<1 | soft, published by classify
+	active       atomic.Int64  // latest activity of its clients, Unix nanoseconds
+	modelLimited atomic.Bool   // it has (or had) model limits: Allocate ForModel checks them
 
 	// Usage noted without the lock (see noteUsage): pending is the cost of
 	// hour pendHour not yet folded into ring and m; room is how much may
@@ -138,6 +139,7 @@ func (p *Pool) newSubView(rec store.Subscription, now time.Time) *subView {
 	sv.ring.load(rec.Usage)
 	sv.rec.Usage = nil
 	sv.active.Store(nanos(rec.LastActive))
+	sv.modelLimited.Store(len(rec.ModelLimits) > 0)
 	sv.m = measure(sv.ring, now, p.cfg.Block, anchorOf(rec.BlockStart))
 	p.judge(sv, now)
 	return sv
@@ -161,7 +163,8 @@ func (p *Pool) reload(ctx context.Context, id string, now time.Time) error {
 	}
 	sv.pending.Store(0) // the store's numbers hold it already
 	sv.ring.load(rec.Usage)
-	sv.rec.Status, sv.rec.Clients = rec.Status, rec.Clients
+	sv.rec.Status, sv.rec.Clients, sv.rec.ModelLimits, sv.rec.Reported = rec.Status, rec.Clients, rec.ModelLimits, rec.Reported
+	sv.modelLimited.Store(len(rec.ModelLimits) > 0)
 	sv.markActive(nanos(rec.LastActive))
 	sv.m = measure(sv.ring, now, p.cfg.Block, anchorOf(rec.BlockStart))
 	p.judge(sv, now)
@@ -184,6 +187,7 @@ func (p *Pool) classify(sv *subView, now time.Time) {
 		sv.m = measure(sv.ring, now, p.cfg.Block, sv.m.anchor)
 	}
 	rec := &sv.rec
+	u := sv.use(now)
 	var code uint32
 	soft := false
 	switch {
@@ -194,11 +198,11 @@ func (p *Pool) classify(sv *subView, now time.Time) {
 		}
 	case rec.DailyBudget > 0 && sv.m.day >= rec.DailyBudget:
 		code = codeDaySpent
-	case rec.BlockBudget > 0 && sv.m.blockCost >= rec.BlockBudget:
+	case u.blockShare >= 1:
 		code = codeBlockSpent
-	case rec.WeeklyBudget > 0 && sv.m.week >= rec.WeeklyBudget:
+	case u.weekShare >= 1:
 		code = codeWeekSpent
-	case rec.WeeklyBudget > 0 && sv.m.week.USD() >= p.cfg.WeeklyThreshold*rec.WeeklyBudget.USD():
+	case u.weekShare >= p.cfg.WeeklyThreshold:
 		soft = true
 	}
 	sv.hard, sv.soft = hardReasons[code], soft
@@ -208,7 +212,7 @@ func (p *Pool) classify(sv *subView, now time.Time) {
 		v |= 1
 	}
 	sv.verdict.Store(v)
-	sv.room.Store(p.room(sv, code, soft))
+	sv.room.Store(p.room(sv, u, code, soft))
 	sv.pendHour.Store(sv.m.hour)
 }
 
@@ -226,7 +230,7 @@ func (p *Pool) rejudge(sv *subView, now time.Time, nowHour int64) {
 
 // room returns how much more sv may spend before a budget or the weekly
 // threshold could change its eligibility. mu must be held.
-func (p *Pool) room(sv *subView, code uint32, soft bool) int64 {
+func (p *Pool) room(sv *subView, u use, code uint32, soft bool) int64 {
 	if code != 0 && p.notes == nil {
 		return math.MaxInt64 // spending more does not bring it back
 	}
@@ -242,12 +246,13 @@ func (p *Pool) room(sv *subView, code uint32, soft bool) int64 {
 			}
 		}
 	}
-	left(sv.rec.BlockBudget, sv.m.blockCost)
-	left(sv.rec.WeeklyBudget, sv.m.week)
+	left(sv.rec.BlockBudget, u.block)
+	left(sv.rec.WeeklyBudget, u.week)
 	left(sv.rec.DailyBudget, sv.m.day)
 	if !soft && sv.rec.WeeklyBudget > 0 {
-		threshold, _ := store.FromUSD(p.cfg.WeeklyThreshold * sv.rec.WeeklyBudget.USD())
-		left(threshold, sv.m.week)
+		// The cost at which the share reaches the threshold, rounded up.
+		threshold := store.Nanodollars(math.Ceil(p.cfg.WeeklyThreshold * float64(sv.rec.WeeklyBudget)))
+		left(threshold, u.week)
 	}
 	return room
 }
@@ -270,15 +275,15 @@ func (p *Pool) fold(sv *subView) {
 func (p *Pool) score(sv *subView, now time.Time) {
 	p.fold(sv)
 	rec := &sv.rec
+	u := sv.use(now)
 	sv.health = health(healthInput{
-		weeklyUsed:   sv.m.week.USD(),
-		weeklyBudget: rec.WeeklyBudget.USD(),
-		blockUsed:    sv.m.blockCost.USD(),
-		blockBudget:  rec.BlockBudget.USD(),
-		blockHours:   float64(p.cfg.Block.Hours),
-		clients:      rec.Clients,
-		burnRate:     sv.m.burnRate(now),
-		idle:         now.UnixNano()-sv.active.Load() >= int64(p.cfg.Sessions.IdleAfter),
+		weekShare:   u.weekShare,
+		blockShare:  u.blockShare,
+		blockBudget: rec.BlockBudget.USD(),
+		blockHours:  float64(p.cfg.Block.Hours),
+		clients:     rec.Clients,
+		burnRate:    sv.m.burnRate(now),
+		idle:        now.UnixNano()-sv.active.Load() >= int64(p.cfg.Sessions.IdleAfter),
 	}, p.cfg.Health)
 	sv.unscored = false
 }

@@ -180,9 +180,56 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub store.Subscription) 
 	if !ok {
 		return fmt.Errorf("memstore: subscription %q: %w", sub.ID, store.ErrNotFound)
 	}
-	st := cur.rec.Status
+	kept := cur.rec
 	cur.rec = config(sub)
-	cur.rec.Status = st
+	cur.rec.Status, cur.rec.ModelLimits, cur.rec.Reported = kept.Status, kept.ModelLimits, kept.Reported
+	return nil
+}
+
+// SetModelLimit implements store.Store.
+func (s *Store) SetModelLimit(ctx context.Context, id string, l store.ModelLimit, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.subs[id]
+	if !ok {
+		return fmt.Errorf("memstore: subscription %q: %w", id, store.ErrNotFound)
+	}
+	limits := make([]store.ModelLimit, 0, len(cur.rec.ModelLimits)+1)
+	for _, m := range cur.rec.ModelLimits {
+		if m.Model != l.Model && m.Until.After(now) {
+			limits = append(limits, m)
+		}
+	}
+	if l.Until.After(now) {
+		l.Model = strings.Clone(l.Model)
+		limits = append(limits, l)
+	}
+	slices.SortFunc(limits, func(a, b store.ModelLimit) int { return cmp.Compare(a.Model, b.Model) })
+	cur.rec.ModelLimits = limits // a new slice: records handed out keep theirs
+	return nil
+}
+
+// SetReported implements store.Store.
+func (s *Store) SetReported(ctx context.Context, id string, r store.Reported, blockStart time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.subs[id]
+	if !ok {
+		return fmt.Errorf("memstore: subscription %q: %w", id, store.ErrNotFound)
+	}
+	if r.At.Before(cur.rec.Reported.At) {
+		return nil // a later report is stored
+	}
+	cur.rec.Reported = r
+	if !blockStart.IsZero() {
+		cur.block = store.HourOf(blockStart)
+	}
 	return nil
 }
 

@@ -201,9 +201,14 @@ type Subscription struct {
 	DailyBudget  Nanodollars `json:"dailyBudget"`
 	// Status says whether it serves clients.
 	Status Status `json:"status"`
+	// ModelLimits take the subscription out of service for some models only
+	// (e.g. a weekly limit of one model family), each until its Until.
+	ModelLimits []ModelLimit `json:"modelLimits,omitempty"`
+	// Reported is what the upstream last reported of its windows.
+	Reported Reported `json:"reported,omitzero"`
 
-	// The fields below are kept by the store; CreateSubscription and
-	// UpdateSubscription ignore them.
+	// The fields below, and ModelLimits and Reported, are kept by the store;
+	// CreateSubscription and UpdateSubscription ignore them.
 
 	// Clients is the number of sessions assigned to the subscription.
 	Clients int `json:"clients"`
@@ -216,6 +221,27 @@ type Subscription struct {
 	// Usage holds the non-empty hourly buckets of the last WeekHours hours
 	// (counted back from the newest bucket), oldest first.
 	Usage []Bucket `json:"usage,omitempty"`
+}
+
+// ModelLimit takes a subscription out of service for one model or model
+// family until a time.
+type ModelLimit struct {
+	// Model names the model or family (e.g. "opus"): a request's model
+	// matches when it contains Model at a '-', '/', ':' boundary.
+	Model  string    `json:"model"`
+	Until  time.Time `json:"until"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// Reported is what the upstream reported of a subscription's 5-hour and
+// 7-day windows: the share used (0 to 1) and when each resets. A zero Reset
+// means that window was not reported.
+type Reported struct {
+	At         time.Time `json:"at"`
+	BlockShare float64   `json:"blockShare"`
+	BlockReset time.Time `json:"blockReset,omitzero"`
+	WeekShare  float64   `json:"weekShare"`
+	WeekReset  time.Time `json:"weekReset,omitzero"`
 }
 
 // Session is a client's stay in the pool: the subscription it is assigned to

@@ -58,6 +58,19 @@ type Store interface {
 	// there is no such subscription.
 	SetStatus(ctx context.Context, id string, st Status) error
 
+	// SetModelLimit sets the limit of l.Model on a subscription, replacing
+	// one of the same Model; a zero l.Until removes it. Limits whose Until
+	// is not after now are dropped. It returns ErrNotFound if there is no
+	// such subscription.
+	SetModelLimit(ctx context.Context, id string, l ModelLimit, now time.Time) error
+
+	// SetReported stores what the upstream reported of a subscription's
+	// windows, unless a report with a later At is stored already; and when
+	// blockStart is set (and the report is stored) it moves the
+	// subscription's BlockStart there: the upstream's block anchors the
+	// pool's. It returns ErrNotFound if there is no such subscription.
+	SetReported(ctx context.Context, id string, r Reported, blockStart time.Time) error
+
 	// DeleteSubscription removes a subscription, its usage and its sessions,
 	// and returns the sessions it released. It returns ErrNotFound if there
 	// is no such subscription.

@@ -341,6 +341,18 @@ var cases = []testCase{
 		check:       testAddUsageRefusedIsNotRemembered,
 	},
 
+	// Model limits and reports.
+	{
+		name:        "SetModelLimit",
+		explanation: "SetModelLimit sets or replaces one model's limit, removes it with a zero Until, drops the limits over at now, and UpdateSubscription keeps them.",
+		check:       testSetModelLimit,
+	},
+	{
+		name:        "SetReported",
+		explanation: "SetReported keeps the latest report by At, and the stored report moves BlockStart to the reported block's start.",
+		check:       testSetReported,
+	},
+
 	// Claim.
 	{
 		name:        "Claim",

@@ -1,0 +1,165 @@
+package authpool
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+// AllocateOption tells Allocate something about the client's next requests.
+type AllocateOption struct {
+	model string
+}
+
+// ForModel tells Allocate the model the client's next requests use: a
+// subscription limited for that model (MarkModelLimited) neither keeps nor
+// takes the client for them.
+func ForModel(model string) AllocateOption { return AllocateOption{model: model} }
+
+// modelOf returns the model the options name, or "".
+func modelOf(opts []AllocateOption) string {
+	for i := len(opts) - 1; i >= 0; i-- {
+		if opts[i].model != "" {
+			return opts[i].model
+		}
+	}
+	return ""
+}
+
+// ModelLimit takes a subscription out of service for one model or model
+// family (e.g. "opus") until a time.
+type ModelLimit = store.ModelLimit
+
+// MarkModelLimited takes a subscription out of service for one model or
+// model family until until: clients that Allocate ForModel a matching model
+// (one that contains model at a '-', '/' or ':' boundary, so "opus" covers
+// claude-opus-4-5-20251101) go elsewhere; other clients keep it. Use it when
+// the upstream rejects one model's weekly window while the subscription's
+// 5-hour and 7-day windows are fine.
+func (p *Pool) MarkModelLimited(ctx context.Context, id, model string, until time.Time, reason string) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	now := p.now()
+	switch err := checkText("model", model, false); {
+	case err != nil:
+		return fmt.Errorf("authpool: mark %q limited for a model: %w: %w", id, err, ErrInvalidArgument)
+	case !until.After(now):
+		return fmt.Errorf("authpool: mark %q limited for %q: until %v is not after now (%v): %w",
+			id, model, until.UTC(), now.UTC(), ErrInvalidArgument)
+	case len(reason) > MaxReasonLength:
+		return fmt.Errorf("authpool: mark %q limited for %q: reason is %d bytes, more than %d: %w",
+			id, model, len(reason), MaxReasonLength, ErrInvalidArgument)
+	}
+	l := ModelLimit{Model: strings.ToLower(model), Until: until.UTC(), Reason: reason}
+	if err := p.store.SetModelLimit(ctx, id, l, now); err != nil {
+		return fmt.Errorf("authpool: mark %q limited for %q: %w", id, model, storeError(err))
+	}
+	p.mu.Lock()
+	if sv := p.current().byID[id]; sv != nil {
+		limits := make([]ModelLimit, 0, len(sv.rec.ModelLimits)+1)
+		for _, m := range sv.rec.ModelLimits {
+			if m.Model != l.Model && m.Until.After(now) {
+				limits = append(limits, m)
+			}
+		}
+		sv.rec.ModelLimits = append(limits, l)
+		sv.modelLimited.Store(true)
+	}
+	p.mu.Unlock()
+	p.log.LogAttrs(ctx, slog.LevelInfo, "authpool: subscription limited for a model", slog.String("subscription", id),
+		slog.String("model", l.Model), slog.Time("until", l.Until), slog.String("reason", reason))
+	if p.notes != nil {
+		key := fmt.Sprintf("limited/%s/%s/%d", id, l.Model, l.Until.Unix())
+		p.notes.emit(outgoing{claim: key, until: l.Until, ev: Event{
+			ID: eventID(key), Type: EventLimited, Time: now, SubscriptionID: id,
+			Limit: &LimitDetail{Until: l.Until, Reason: reason, Model: l.Model},
+		}})
+	}
+	return nil
+}
+
+// limitedFor reports whether sv is limited for model at now. mu must be
+// held.
+func limitedFor(sv *subView, model string, now time.Time) bool {
+	if model == "" {
+		return false
+	}
+	model = strings.ToLower(model)
+	for _, l := range sv.rec.ModelLimits {
+		if l.Until.After(now) && containsAtBoundary(model, l.Model) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsAtBoundary reports whether s holds sub starting and ending at a
+// boundary: the ends of s, or '-', '/', ':'.
+func containsAtBoundary(s, sub string) bool {
+	if sub == "" {
+		return false
+	}
+	boundary := func(i int) bool { return i < 0 || i >= len(s) || strings.IndexByte("-/:", s[i]) >= 0 }
+	for from := 0; ; {
+		i := strings.Index(s[from:], sub)
+		if i < 0 {
+			return false
+		}
+		i += from
+		if boundary(i-1) && boundary(i+len(sub)) {
+			return true
+		}
+		from = i + 1
+	}
+}
+
+// MaxThrottlePause is the longest pause Throttled imposes.
+const MaxThrottlePause = 5 * time.Minute
+
+// Throttled pauses a subscription the upstream throttled (a 429 that is not
+// a quota): out of service for retryAfter, doubled for each throttle that
+// follows the previous pause's end within that pause's length again, up to
+// MaxThrottlePause. It returns the pause imposed. The count is this pool's
+// own.
+func (p *Pool) Throttled(ctx context.Context, id string, retryAfter time.Duration, reason string) (time.Duration, error) {
+	if err := p.usable(); err != nil {
+		return 0, err
+	}
+	now := p.now()
+	pause := max(retryAfter, time.Second)
+	p.mu.Lock()
+	t := p.throttles[id]
+	if !t.until.IsZero() && now.Before(t.until.Add(t.pause)) {
+		pause = max(pause, 2*t.pause) // throttled again soon after the last pause
+	}
+	pause = min(pause, MaxThrottlePause)
+	p.throttles[id] = throttle{until: now.Add(pause), pause: pause}
+	p.mu.Unlock()
+	if err := p.MarkLimited(ctx, id, now.Add(pause), reason); err != nil {
+		return 0, err
+	}
+	return pause, nil
+}
+
+// throttle is a subscription's last throttle pause.
+type throttle struct {
+	until time.Time
+	pause time.Duration
+}
+
+// modelLimitEnd returns when sv's limits for model end. mu must be held.
+func modelLimitEnd(sv *subView, model string, now time.Time) time.Time {
+	var end time.Time
+	model = strings.ToLower(model)
+	for _, l := range sv.rec.ModelLimits {
+		if l.Until.After(now) && containsAtBoundary(model, l.Model) && l.Until.After(end) {
+			end = l.Until
+		}
+	}
+	return end
+}
