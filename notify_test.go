@@ -411,4 +411,6 @@ func TestAPoolsWebhookReceivesSignedEvents(t *testing.T) {
 }
 
 // disabled makes a subscription start disabled.
-func disabled(s *authpool.Subscription) { s.Status = authpool.Status{State: authpool.Disabled, Reason: "test"} }
+func disabled(s *authpool.Subscription) {
+	s.Status = authpool.Status{State: authpool.Disabled, Reason: "test"}
+}

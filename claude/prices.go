@@ -78,7 +78,7 @@ const (
 	PerRequest TierRule = iota
 	// PerKind prices each kind of token separately: the first 200,000 at the
 	// base rate, the rest at the long-context rate. How ccusage 20 computes
-	// (FORMATS.md §4); transcript reports use it to agree with ccusage.
+	// (FORMATS.md §5); transcript reports use it to agree with ccusage.
 	PerKind
 	// NoTier ignores long-context rates: how Claude Code estimates its own
 	// total_cost_usd.
@@ -91,9 +91,12 @@ var ErrUnknownModel = errors.New("claude: no price for the model")
 // Prices is a table of model prices. Model names match exactly, or without
 // their date or provider (claude-opus-4-5-20251101, anthropic/claude-opus-4-5
 // and claude-opus-4-5 all match claude-opus-4-5): the longest known name that
-// the model's name contains, or that contains it, at a '-', '/', ':' or '@'
-// boundary, as ccusage matches. It is safe for concurrent use; Set may be
-// called while others price.
+// the model's name contains at a '-', '/', ':' or '@' boundary, as ccusage
+// matches, unless a minor version follows it (claude-opus-4-9 is not
+// claude-opus-4); else the known names that contain the model's name
+// (sonnet-4-5), if they all have the same price. It is safe for concurrent
+// use; Set may be called while others price, and it shares no memory with
+// its callers.
 type Prices struct {
 	mu     sync.RWMutex
 	models map[string]Price
@@ -146,6 +149,7 @@ func (p *Prices) Set(model string, price Price) error {
 	if key == "" {
 		return errors.New("claude: a price needs a model name")
 	}
+	price = price.clone()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.models == nil {
@@ -162,6 +166,8 @@ func (p *Prices) SetFallback(price *Price) error {
 		if err := price.check(); err != nil {
 			return fmt.Errorf("claude: fallback price: %w", err)
 		}
+		c := price.clone()
+		price = &c
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -188,22 +194,83 @@ func (pr Price) check() error {
 // Lookup returns the price of a model and whether the table knows it (the
 // fallback price does not count as known).
 func (p *Prices) Lookup(model string) (Price, bool) {
-	name := normalizeModel(model)
 	p.mu.RLock()
-	defer p.mu.RUnlock()
+	pr, ok := p.lookup(normalizeModel(model))
+	p.mu.RUnlock()
+	return pr.clone(), ok
+}
+
+// lookup finds the price of a normalized name as Prices describes, the same
+// whatever the map's order; p.mu is held. The Price shares the table's
+// LongContext.
+func (p *Prices) lookup(name string) (Price, bool) {
 	if pr, ok := p.models[name]; ok {
 		return pr, true
 	}
 	best := ""
 	for key := range p.models {
-		if len(key) > len(best) && (containsAtBoundary(name, key) || containsAtBoundary(key, name)) {
+		if (len(key) > len(best) || len(key) == len(best) && key < best) && containsAtBoundary(name, key) && !minorVersionAt(name, key) {
 			best = key
 		}
 	}
-	if best == "" {
-		return Price{}, false
+	if best != "" {
+		return p.models[best], true
 	}
-	return p.models[best], true
+	var pr Price
+	found := false
+	for key, kp := range p.models {
+		if containsAtBoundary(key, name) {
+			if found && !kp.same(pr) {
+				return Price{}, false // an abbreviation of models with different prices
+			}
+			pr, found = kp, true
+		}
+	}
+	return pr, found
+}
+
+// minorVersionAt reports whether every place name holds key at a boundary
+// is followed by '-' and a segment of one or two digits: a newer minor
+// version of key's model (claude-opus-4-9 for claude-opus-4), not a date
+// (claude-opus-4-20250514) or a provider's suffix.
+func minorVersionAt(name, key string) bool {
+	for from := 0; ; {
+		i := strings.Index(name[from:], key)
+		if i < 0 {
+			return true
+		}
+		i += from
+		from = i + 1
+		if (i > 0 && strings.IndexByte("-/:", name[i-1]) < 0) || (i+len(key) < len(name) && strings.IndexByte("-/:", name[i+len(key)]) < 0) {
+			continue // not at a boundary
+		}
+		rest := name[i+len(key):]
+		digits := 0
+		if strings.HasPrefix(rest, "-") {
+			for digits < 3 && 1+digits < len(rest) && '0' <= rest[1+digits] && rest[1+digits] <= '9' {
+				digits++
+			}
+		}
+		if end := 1 + digits; digits == 0 || digits > 2 || end < len(rest) && strings.IndexByte("-/:", rest[end]) < 0 {
+			return false
+		}
+	}
+}
+
+// clone returns a copy of pr that shares no memory with it.
+func (pr Price) clone() Price {
+	if pr.LongContext != nil {
+		long := *pr.LongContext
+		pr.LongContext = &long
+	}
+	return pr
+}
+
+// same reports whether two prices are equal, long-context tiers included.
+func (pr Price) same(o Price) bool {
+	a, b := pr.LongContext, o.LongContext
+	pr.LongContext, o.LongContext = nil, nil
+	return pr == o && (a == b || a != nil && b != nil && *a == *b)
 }
 
 // Cost returns what a response of the model with the counts costs, in US
@@ -211,11 +278,11 @@ func (p *Prices) Lookup(model string) (Price, bool) {
 // table does not know costs the fallback price, or is an error matching
 // ErrUnknownModel.
 func (p *Prices) Cost(model string, c Counts, rule TierRule) (float64, error) {
-	pr, ok := p.Lookup(model)
+	p.mu.RLock()
+	pr, ok := p.lookup(normalizeModel(model))
+	fb := p.fallback
+	p.mu.RUnlock()
 	if !ok {
-		p.mu.RLock()
-		fb := p.fallback
-		p.mu.RUnlock()
 		if fb == nil {
 			return 0, fmt.Errorf("%w %q (set one with Prices.Set, or a fallback with SetFallback)", ErrUnknownModel, model)
 		}

@@ -1,0 +1,1136 @@
+package claude
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/authpool/authpool"
+)
+
+// This file reads the output of the Claude Code CLI run as `claude -p`:
+// --output-format json (one result object, FORMATS.md §1.1) and
+// --output-format stream-json (one object a line, FORMATS.md §1.2). Where the
+// captured output in testdata/cli (CLI 2.1.332) differs from FORMATS.md, the
+// captured output was followed: see the notes on Result, ModelUsage and
+// RateLimitInfo.
+
+// MaxStreamLine is the longest line ParseStream reads, in bytes: 16 MiB. A
+// stream-json line holds one message with all its content blocks, so a long
+// tool result makes a long line; a longer one is an error.
+const MaxStreamLine = 16 << 20
+
+// Result is what one `claude -p` run used and how it ended: the result
+// message of FORMATS.md §1.1, as ParseResult and ParseStream read it, plus
+// (from a stream) the latest rate-limit state and the usage of assistant
+// messages no result line accounts for.
+//
+// Claude Code's totals (TotalCostUSD, Models) are cumulative for the life of
+// the CLI process: with --output-format json every run is its own process,
+// so they are the run's; in a streaming-input session every result restates
+// the session so far (read the latest, never add results up; FORMATS.md
+// §1.1, anthropics/claude-code#83239).
+//
+// An API error still ends with a result: IsError with subtype "success",
+// APIErrorStatus and TerminalReason "api_error" (FORMATS.md §0). Error
+// results, of either kind, still carry and count what they cost.
+//
+// A Result is a plain value, safe to read from several goroutines; its maps
+// and slices are its own.
+type Result struct {
+	// SessionID is the run's session, the same as the
+	// X-Claude-Code-Session-Id request header. From the result line, or
+	// else from the stream's init and assistant lines.
+	SessionID string `json:"sessionId,omitempty"`
+	// UUID identifies the result message.
+	UUID string `json:"uuid,omitempty"`
+	// ResultIndex is the result's index in its session (result_index;
+	// 0 when absent).
+	ResultIndex int `json:"resultIndex,omitempty"`
+	// Subtype is "success" or one of the error subtypes error_max_turns,
+	// error_during_execution, error_max_budget_usd,
+	// error_max_structured_output_retries.
+	Subtype string `json:"subtype,omitempty"`
+	// IsError reports whether the run ended in error. It can be set with
+	// subtype "success": the turn ended on an API error.
+	IsError bool `json:"isError,omitempty"`
+	// TerminalReason says why the run stopped: completed, max_turns,
+	// api_error, ... (empty when absent).
+	TerminalReason string `json:"terminalReason,omitempty"`
+	// StopReason is the API stop reason of the last call (empty for null).
+	StopReason string `json:"stopReason,omitempty"`
+	// APIErrorStatus is the HTTP status of the API error the run ended on
+	// (api_error_status), 0 when null or absent.
+	APIErrorStatus int `json:"apiErrorStatus,omitempty"`
+	// APIErrorType is the API's error type (api_error_type), such as
+	// rate_limit_error, overloaded_error or authentication_error. Not in
+	// FORMATS.md; seen in the captured error results.
+	APIErrorType string `json:"apiErrorType,omitempty"`
+	// APIError is Claude Code's name for the error (api_error), such as
+	// usage_limit_reached for a subscription quota. Not in FORMATS.md; seen
+	// in the captured quota result.
+	APIError string `json:"apiError,omitempty"`
+	// Text is the result text: the final assistant text, or the error text
+	// when IsError (for example "You've hit your 5-hour limit · resets
+	// 12:31pm (UTC)").
+	Text string `json:"result,omitempty"`
+	// Errors lists the errors of an error subtype.
+	Errors []string `json:"errors,omitempty"`
+	// NumTurns counts the model round trips of the run.
+	NumTurns int `json:"numTurns,omitempty"`
+	// Duration is the run's wall time (duration_ms).
+	Duration time.Duration `json:"duration,omitempty"`
+	// APIDuration is the time spent in API calls (duration_api_ms).
+	APIDuration time.Duration `json:"apiDuration,omitempty"`
+	// TotalCostUSD is Claude Code's own estimate of the cost
+	// (total_cost_usd), meaningful only when CostKnown.
+	TotalCostUSD float64 `json:"totalCostUSD"`
+	// CostKnown reports whether a result line was read, so that
+	// TotalCostUSD and the CostUSD of Models are Claude Code's. When it is
+	// false (a stream cut before its result), Models holds tokens only and
+	// Usages computes the cost from a price table.
+	CostKnown bool `json:"costKnown"`
+	// Models is the usage per model: the result's modelUsage (every model
+	// call, subagents included; FORMATS.md §1.1), or, without a result line,
+	// the sum of Trailing per model (FORMATS.md §1.2).
+	Models map[string]ModelUsage `json:"models,omitempty"`
+	// SinceLastResult is the result's model_usage_since_last_result, when
+	// present: the usage since the session's previous result. Only
+	// stream-json results carry it (not in FORMATS.md). Informational:
+	// Usages counts Models.
+	SinceLastResult map[string]ModelUsage `json:"sinceLastResult,omitempty"`
+	// Trailing holds the assistant messages that no result line accounts
+	// for: all of them when the stream had no result line, else those after
+	// the last one. One entry per message id: the line with the most tokens
+	// (the last one of a streamed message; never the sum of its lines,
+	// FORMATS.md §1.2 and §3), in order of first appearance.
+	Trailing []CLIMessage `json:"trailing,omitempty"`
+	// RateLimit is the latest rate-limit state the stream reported: the
+	// last rate_limit_event, or, if there was none, the rate_limit_info of
+	// the last API-error assistant message (FORMATS.md §1.2, §2.5). Nil for
+	// a json result, which carries none.
+	RateLimit *RateLimitInfo `json:"rateLimit,omitempty"`
+	// Incomplete reports that the stream ended before a result line
+	// accounted for all its assistant messages: it had no result line, or
+	// assistant messages followed the last one.
+	Incomplete bool `json:"incomplete,omitempty"`
+}
+
+// ModelUsage is one model's usage in a result's modelUsage (FORMATS.md §1.1,
+// camelCase keys).
+type ModelUsage struct {
+	// Counts are the tokens by kind and the web searches. Cache writes are
+	// split as Claude Code prices them: 1-hour writes are
+	// min(cacheCreationEphemeral1hInputTokens, cacheCreationInputTokens) and
+	// the rest of cacheCreationInputTokens are 5-minute writes, so all
+	// writes are 5-minute when the split is absent. The captured CLI
+	// 2.1.332 output reports cacheCreationInputTokens 100 with both
+	// ephemeral fields 0: the split may sum to less than the total, and the
+	// total wins.
+	Counts Counts `json:"counts"`
+	// ThinkingTokens are the output tokens spent thinking (inside
+	// Counts.Output).
+	ThinkingTokens int64 `json:"thinkingTokens,omitempty"`
+	// CostUSD is Claude Code's estimate of the model's cost (costUSD).
+	CostUSD float64 `json:"costUSD"`
+	// ContextWindow and MaxOutputTokens are the model's limits as Claude
+	// Code knows them.
+	ContextWindow   int64 `json:"contextWindow,omitempty"`
+	MaxOutputTokens int64 `json:"maxOutputTokens,omitempty"`
+	// CanonicalModel is the model's pricing id (canonicalModel).
+	CanonicalModel string `json:"canonicalModel,omitempty"`
+	// Provider is firstParty, bedrock, vertex, foundry, ...
+	Provider string `json:"provider,omitempty"`
+	// CostBasis is list, managed or unknown; empty (absent) means list.
+	CostBasis string `json:"costBasis,omitempty"`
+}
+
+// CLIMessage is the usage of one assistant message of a stream-json run
+// (FORMATS.md §1.2): the API usage of the message's line with the most
+// tokens.
+type CLIMessage struct {
+	// ID is the message id (message.id); empty if the line had none (such
+	// lines are never merged).
+	ID string `json:"id,omitempty"`
+	// Model is the model that wrote the message (message.model).
+	Model string `json:"model"`
+	// Counts are the message's tokens. Cache writes are split as in
+	// ModelUsage: usage.cache_creation.ephemeral_1h_input_tokens (at most
+	// the total) are 1-hour writes, the rest 5-minute; usage.speed "fast"
+	// sets Fast.
+	Counts Counts `json:"counts"`
+	// Line is the stream line counted (1-based).
+	Line int `json:"line"`
+}
+
+// RateLimitInfo is a subscription's rate-limit state as Claude Code reports
+// it in a stream's rate_limit_event (rate_limit_info, FORMATS.md §1.2), built
+// from the anthropic-ratelimit-unified-* headers (FORMATS.md §2.5). Field
+// names follow the stream's.
+type RateLimitInfo struct {
+	// Status is allowed, allowed_warning or rejected.
+	Status string `json:"status"`
+	// ResetsAt is when the binding window resets (resetsAt, unix seconds);
+	// zero when absent.
+	ResetsAt time.Time `json:"resetsAt,omitzero"`
+	// RateLimitType names the binding window: five_hour, seven_day,
+	// seven_day_opus, seven_day_sonnet, seven_day_overage_included or
+	// overage.
+	RateLimitType string `json:"rateLimitType,omitempty"`
+	// Utilization is the binding window's use, a fraction (1 is the whole
+	// window; can exceed 1); nil when absent.
+	Utilization *float64 `json:"utilization,omitempty"`
+	// SurpassedThreshold is the warning threshold passed (such as 0.75);
+	// nil when absent.
+	SurpassedThreshold *float64 `json:"surpassedThreshold,omitempty"`
+	// OverageStatus, OverageResetsAt, OverageDisabledReason and
+	// IsUsingOverage describe extra usage ("usage credits").
+	OverageStatus         string    `json:"overageStatus,omitempty"`
+	OverageResetsAt       time.Time `json:"overageResetsAt,omitzero"`
+	OverageDisabledReason string    `json:"overageDisabledReason,omitempty"`
+	IsUsingOverage        bool      `json:"isUsingOverage,omitempty"`
+	// Windows is unifiedWindows, each window's own state keyed by window
+	// name (five_hour, ...). Not in FORMATS.md; seen in the captured
+	// quota stream.
+	Windows map[string]RateLimitWindow `json:"unifiedWindows,omitempty"`
+}
+
+// RateLimitWindow is one window of RateLimitInfo.Windows.
+type RateLimitWindow struct {
+	// Status is allowed, allowed_warning or rejected.
+	Status string `json:"status,omitempty"`
+	// ResetsAt is when the window resets; zero when absent.
+	ResetsAt time.Time `json:"resetsAt,omitzero"`
+	// Utilization is the window's use as a fraction; nil when absent.
+	Utilization *float64 `json:"utilization,omitempty"`
+}
+
+// ParseResult parses the output of `claude -p --output-format json`: one
+// result object (FORMATS.md §1.1). Unknown fields are ignored. Input that is
+// not a result object, or whose fields have the wrong types or negative
+// counts, is an error naming the field, such as
+//
+//	claude: json result: field "modelUsage.claude-sonnet-5-5.inputTokens": expected an integer, got string
+func ParseResult(data []byte) (Result, error) {
+	var r Result
+	if err := cliParseResultLine(data, &r); err != nil {
+		return Result{}, fmt.Errorf("claude: json result: %w", err)
+	}
+	r.CostKnown = true
+	return r, nil
+}
+
+// ParseStream parses the output of `claude -p --output-format stream-json
+// --verbose`: one JSON object a line (FORMATS.md §1.2), read line by line
+// (at most MaxStreamLine bytes each). It reads result lines (the latest is
+// authoritative for tokens and cost), assistant lines (kept per message id,
+// for a stream that ends without its result), rate_limit_event lines (the
+// latest state), and the session id of system lines; lines of other types,
+// and unknown fields, are ignored, as are blank lines.
+//
+// A stream that ends without a result line is not an error: the Result is
+// Incomplete, its Models sum the Trailing assistant messages (the line with
+// the most tokens per message id), and CostKnown is false. A last line cut
+// short (no newline, JSON ending early) is taken as where the stream died
+// and ignored.
+//
+// Malformed input is an error naming the line and, where it applies, the
+// field: a line that is not JSON, not a JSON object, or longer than
+// MaxStreamLine; or a system, assistant, rate_limit_event or result line
+// whose fields have the wrong types or negative counts, such as
+//
+//	claude: stream-json line 3: field "message.usage.output_tokens": expected an integer, got string
+//
+// With an error, the Result still holds what the lines before it said,
+// marked Incomplete, so that a caller may count it.
+func ParseStream(r io.Reader) (Result, error) {
+	var p cliStream
+	err := p.read(r)
+	return p.finish(err != nil), err
+}
+
+// cliStream is ParseStream's state.
+type cliStream struct {
+	res        Result
+	seenResult bool
+	sessionID  string // from system and assistant lines
+	trailing   []CLIMessage
+	byID       map[string]int // message id → index in trailing
+	event      *RateLimitInfo // latest rate_limit_event
+	errInfo    *RateLimitInfo // latest api_error_params.rate_limit_info
+	apiErr     *cliAssistantLine
+}
+
+// read reads the lines of r.
+func (p *cliStream) read(r io.Reader) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var long []byte
+	for n := 1; ; n++ {
+		line, terminated, err := cliReadLine(br, &long)
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return fmt.Errorf("claude: stream-json line %d: longer than %d bytes: %w", n, MaxStreamLine, err)
+			}
+			return fmt.Errorf("claude: stream-json line %d: %w", n, err)
+		}
+		if line == nil {
+			return nil
+		}
+		if err := p.line(n, line, terminated); err != nil {
+			return fmt.Errorf("claude: stream-json line %d: %w", n, err)
+		}
+		if !terminated {
+			return nil
+		}
+	}
+}
+
+// cliReadLine returns the next line of br without its newline, whether a
+// newline ended it, and nil at the end of the input. Lines longer than
+// MaxStreamLine are an error matching bufio.ErrBufferFull. The line is valid
+// until the next call; *long is scratch space for lines longer than br's
+// buffer.
+func cliReadLine(br *bufio.Reader, long *[]byte) ([]byte, bool, error) {
+	frag, err := br.ReadSlice('\n')
+	if err == nil {
+		return frag[:len(frag)-1], true, nil
+	}
+	if err == io.EOF {
+		if len(frag) == 0 {
+			return nil, false, nil
+		}
+		return frag, false, nil
+	}
+	if err != bufio.ErrBufferFull {
+		return nil, false, err
+	}
+	buf := append((*long)[:0], frag...)
+	for {
+		frag, err = br.ReadSlice('\n')
+		if len(buf)+len(frag) > MaxStreamLine+1 { // +1: the newline
+			*long = buf
+			return nil, false, bufio.ErrBufferFull
+		}
+		buf = append(buf, frag...)
+		*long = buf
+		switch err {
+		case nil:
+			return buf[:len(buf)-1], true, nil
+		case io.EOF:
+			if len(buf) > MaxStreamLine {
+				return nil, false, bufio.ErrBufferFull
+			}
+			return buf, false, nil
+		case bufio.ErrBufferFull:
+		default:
+			return nil, false, err
+		}
+	}
+}
+
+// cliLineType is the part of every stream-json line read first.
+type cliLineType struct {
+	Type string `json:"type"`
+}
+
+// cliSystemLine is what ParseStream reads of a system line.
+type cliSystemLine struct {
+	SessionID string `json:"session_id"`
+}
+
+// cliAssistantLine is what ParseStream reads of an assistant line
+// (FORMATS.md §1.2). The api_error* fields (snake_case, unlike transcripts'
+// camelCase) are not in FORMATS.md; the captured quota stream has them on
+// its API-error message.
+type cliAssistantLine struct {
+	SessionID string `json:"session_id"`
+	Message   struct {
+		ID    string       `json:"id"`
+		Model string       `json:"model"`
+		Usage *cliAPIUsage `json:"usage"`
+	} `json:"message"`
+	IsAPIErrorMessage bool   `json:"is_api_error_message"`
+	APIErrorStatus    int    `json:"api_error_status"`
+	APIErrorType      string `json:"api_error_type"`
+	APIError          string `json:"api_error"`
+	APIErrorParams    struct {
+		RateLimitInfo *cliRateLimit `json:"rate_limit_info"`
+	} `json:"api_error_params"`
+}
+
+// cliAPIUsage is the API usage of an assistant message (snake_case,
+// FORMATS.md §1.1).
+type cliAPIUsage struct {
+	InputTokens              int64 `json:"input_tokens"`
+	OutputTokens             int64 `json:"output_tokens"`
+	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+	CacheCreation            struct {
+		Ephemeral5m int64 `json:"ephemeral_5m_input_tokens"`
+		Ephemeral1h int64 `json:"ephemeral_1h_input_tokens"`
+	} `json:"cache_creation"`
+	ServerToolUse struct {
+		WebSearchRequests int64 `json:"web_search_requests"`
+	} `json:"server_tool_use"`
+	Speed string `json:"speed"`
+}
+
+// cliRateLimitLine is a rate_limit_event line.
+type cliRateLimitLine struct {
+	RateLimitInfo *cliRateLimit `json:"rate_limit_info"`
+}
+
+// cliRateLimit is rate_limit_info as the stream writes it.
+type cliRateLimit struct {
+	Status                string                     `json:"status"`
+	ResetsAt              *float64                   `json:"resetsAt"`
+	RateLimitType         string                     `json:"rateLimitType"`
+	Utilization           *float64                   `json:"utilization"`
+	SurpassedThreshold    *float64                   `json:"surpassedThreshold"`
+	OverageStatus         string                     `json:"overageStatus"`
+	OverageResetsAt       *float64                   `json:"overageResetsAt"`
+	OverageDisabledReason string                     `json:"overageDisabledReason"`
+	IsUsingOverage        bool                       `json:"isUsingOverage"`
+	UnifiedWindows        map[string]json.RawMessage `json:"unifiedWindows"`
+}
+
+// cliRateLimitWindow is one entry of unifiedWindows.
+type cliRateLimitWindow struct {
+	Status      string   `json:"status"`
+	ResetsAt    *float64 `json:"resetsAt"`
+	Utilization *float64 `json:"utilization"`
+}
+
+// line reads line n of the stream. terminated is false for a last line
+// without a newline, which may have been cut short.
+func (p *cliStream) line(n int, line []byte, terminated bool) error {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
+		return nil
+	}
+	var lt cliLineType
+	err := json.Unmarshal(line, &lt)
+	if syn := (*json.SyntaxError)(nil); errors.As(err, &syn) {
+		if !terminated && syn.Offset >= int64(len(line)) {
+			return nil // the stream died in the middle of this line
+		}
+		return cliJSONError("", err)
+	}
+	if line[0] != '{' {
+		return errors.New("not a JSON object")
+	}
+	if err != nil {
+		return cliJSONError("", err)
+	}
+	switch lt.Type {
+	case "system":
+		var s cliSystemLine
+		if err := json.Unmarshal(line, &s); err != nil {
+			return cliJSONError("", err)
+		}
+		if s.SessionID != "" {
+			p.sessionID = s.SessionID
+		}
+	case "assistant":
+		return p.assistant(n, line)
+	case "rate_limit_event":
+		var e cliRateLimitLine
+		if err := json.Unmarshal(line, &e); err != nil {
+			return cliJSONError("", err)
+		}
+		if e.RateLimitInfo != nil {
+			info, err := e.RateLimitInfo.info("rate_limit_info")
+			if err != nil {
+				return err
+			}
+			p.event = &info
+		}
+	case "result":
+		var r Result
+		if err := cliParseResultLine(line, &r); err != nil {
+			return err
+		}
+		p.res, p.seenResult = r, true
+		p.trailing, p.byID, p.apiErr = nil, nil, nil
+	}
+	return nil
+}
+
+// assistant reads assistant line n.
+func (p *cliStream) assistant(n int, line []byte) error {
+	var a cliAssistantLine
+	if err := json.Unmarshal(line, &a); err != nil {
+		return cliJSONError("", err)
+	}
+	if a.SessionID != "" {
+		p.sessionID = a.SessionID
+	}
+	if a.APIErrorStatus < 0 {
+		return cliNegative("api_error_status", int64(a.APIErrorStatus))
+	}
+	if ri := a.APIErrorParams.RateLimitInfo; ri != nil {
+		info, err := ri.info("api_error_params.rate_limit_info")
+		if err != nil {
+			return err
+		}
+		p.errInfo = &info
+	}
+	apiErr := a.IsAPIErrorMessage || a.APIErrorStatus != 0 || a.Message.Model == "<synthetic>"
+	if apiErr {
+		p.apiErr = &a
+	}
+	u := a.Message.Usage
+	if u == nil {
+		return nil
+	}
+	c, err := u.counts("message.usage")
+	if err != nil {
+		return err
+	}
+	if apiErr {
+		return nil // an error message Claude Code made up: no API usage
+	}
+	p.apiErr = nil // a later message succeeded
+	m := CLIMessage{ID: a.Message.ID, Model: a.Message.Model, Counts: c, Line: n}
+	if m.ID == "" {
+		p.trailing = append(p.trailing, m)
+		return nil
+	}
+	if p.byID == nil {
+		p.byID = make(map[string]int)
+	}
+	i, ok := p.byID[m.ID]
+	switch {
+	case !ok:
+		p.byID[m.ID] = len(p.trailing)
+		p.trailing = append(p.trailing, m)
+	case cliWeight(c) >= cliWeight(p.trailing[i].Counts):
+		p.trailing[i] = m
+	}
+	return nil
+}
+
+// cliWeight is what chooses among the lines of one message: the line with
+// the most tokens wins (ccusage 20's rule, FORMATS.md §3).
+func cliWeight(c Counts) int64 { return c.Total() + c.WebSearches }
+
+// finish returns the Result of the lines read; failed marks it Incomplete.
+func (p *cliStream) finish(failed bool) Result {
+	r := p.res
+	if !p.seenResult {
+		r = Result{SessionID: p.sessionID}
+		if a := p.apiErr; a != nil {
+			r.APIErrorStatus, r.APIErrorType, r.APIError = a.APIErrorStatus, a.APIErrorType, a.APIError
+			r.IsError = true
+		}
+		for _, m := range p.trailing {
+			if r.Models == nil {
+				r.Models = make(map[string]ModelUsage)
+			}
+			mu := r.Models[m.Model]
+			cliAddCounts(&mu.Counts, m.Counts)
+			r.Models[m.Model] = mu
+		}
+	}
+	r.CostKnown = p.seenResult
+	r.Trailing = p.trailing
+	r.Incomplete = failed || !p.seenResult || len(p.trailing) > 0
+	switch {
+	case p.event != nil:
+		r.RateLimit = p.event
+	case p.errInfo != nil:
+		r.RateLimit = p.errInfo
+	}
+	return r
+}
+
+// cliResultLine is the result message (FORMATS.md §1.1).
+type cliResultLine struct {
+	Type            string                     `json:"type"`
+	Subtype         string                     `json:"subtype"`
+	IsError         bool                       `json:"is_error"`
+	DurationMS      float64                    `json:"duration_ms"`
+	DurationAPIMS   float64                    `json:"duration_api_ms"`
+	NumTurns        int                        `json:"num_turns"`
+	Result          string                     `json:"result"`
+	Errors          []string                   `json:"errors"`
+	StopReason      string                     `json:"stop_reason"`
+	APIErrorStatus  int                        `json:"api_error_status"`
+	APIErrorType    string                     `json:"api_error_type"`
+	APIError        string                     `json:"api_error"`
+	TerminalReason  string                     `json:"terminal_reason"`
+	TotalCostUSD    float64                    `json:"total_cost_usd"`
+	ModelUsage      map[string]json.RawMessage `json:"modelUsage"`
+	SinceLastResult map[string]json.RawMessage `json:"model_usage_since_last_result"`
+	SessionID       string                     `json:"session_id"`
+	UUID            string                     `json:"uuid"`
+	ResultIndex     int                        `json:"result_index"`
+}
+
+// cliModelUsage is one entry of modelUsage (camelCase, FORMATS.md §1.1).
+type cliModelUsage struct {
+	InputTokens                         int64   `json:"inputTokens"`
+	OutputTokens                        int64   `json:"outputTokens"`
+	CacheReadInputTokens                int64   `json:"cacheReadInputTokens"`
+	CacheCreationInputTokens            int64   `json:"cacheCreationInputTokens"`
+	CacheCreationEphemeral5mInputTokens int64   `json:"cacheCreationEphemeral5mInputTokens"`
+	CacheCreationEphemeral1hInputTokens int64   `json:"cacheCreationEphemeral1hInputTokens"`
+	WebSearchRequests                   int64   `json:"webSearchRequests"`
+	CostUSD                             float64 `json:"costUSD"`
+	ContextWindow                       int64   `json:"contextWindow"`
+	MaxOutputTokens                     int64   `json:"maxOutputTokens"`
+	ThinkingTokens                      int64   `json:"thinkingTokens"`
+	CanonicalModel                      string  `json:"canonicalModel"`
+	Provider                            string  `json:"provider"`
+	CostBasis                           string  `json:"costBasis"`
+}
+
+// cliParseResultLine parses a result object into *r (CostKnown, Trailing,
+// RateLimit and Incomplete are left alone).
+func cliParseResultLine(data []byte, r *Result) error {
+	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
+		if err := json.Unmarshal(t, new(any)); err != nil {
+			return cliJSONError("", err)
+		}
+		return errors.New("not a JSON object")
+	}
+	var l cliResultLine
+	if err := json.Unmarshal(data, &l); err != nil {
+		return cliJSONError("", err)
+	}
+	if l.Type != "result" {
+		return fmt.Errorf("field \"type\": %q, want \"result\"", l.Type)
+	}
+	dur, err := cliMillis("duration_ms", l.DurationMS)
+	if err != nil {
+		return err
+	}
+	apiDur, err := cliMillis("duration_api_ms", l.DurationAPIMS)
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"num_turns", l.NumTurns}, {"api_error_status", l.APIErrorStatus}, {"result_index", l.ResultIndex}} {
+		if f.v < 0 {
+			return cliNegative(f.name, int64(f.v))
+		}
+	}
+	if err := cliCost("total_cost_usd", l.TotalCostUSD); err != nil {
+		return err
+	}
+	models, err := cliModels("modelUsage", l.ModelUsage)
+	if err != nil {
+		return err
+	}
+	since, err := cliModels("model_usage_since_last_result", l.SinceLastResult)
+	if err != nil {
+		return err
+	}
+	*r = Result{
+		SessionID:       l.SessionID,
+		UUID:            l.UUID,
+		ResultIndex:     l.ResultIndex,
+		Subtype:         l.Subtype,
+		IsError:         l.IsError,
+		TerminalReason:  l.TerminalReason,
+		StopReason:      l.StopReason,
+		APIErrorStatus:  l.APIErrorStatus,
+		APIErrorType:    l.APIErrorType,
+		APIError:        l.APIError,
+		Text:            l.Result,
+		Errors:          l.Errors,
+		NumTurns:        l.NumTurns,
+		Duration:        dur,
+		APIDuration:     apiDur,
+		TotalCostUSD:    l.TotalCostUSD,
+		Models:          models,
+		SinceLastResult: since,
+	}
+	return nil
+}
+
+// cliModels parses a modelUsage map, entry by entry so that an error names
+// the model.
+func cliModels(field string, raw map[string]json.RawMessage) (map[string]ModelUsage, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	out := make(map[string]ModelUsage, len(raw))
+	for model, data := range raw {
+		path := field + "." + model
+		var m cliModelUsage
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, cliJSONError(path, err)
+		}
+		for _, f := range []struct {
+			name string
+			v    int64
+		}{
+			{"inputTokens", m.InputTokens}, {"outputTokens", m.OutputTokens},
+			{"cacheReadInputTokens", m.CacheReadInputTokens}, {"cacheCreationInputTokens", m.CacheCreationInputTokens},
+			{"cacheCreationEphemeral5mInputTokens", m.CacheCreationEphemeral5mInputTokens},
+			{"cacheCreationEphemeral1hInputTokens", m.CacheCreationEphemeral1hInputTokens},
+			{"webSearchRequests", m.WebSearchRequests}, {"thinkingTokens", m.ThinkingTokens},
+			{"contextWindow", m.ContextWindow}, {"maxOutputTokens", m.MaxOutputTokens},
+		} {
+			if err := cliCount(path+"."+f.name, f.v); err != nil {
+				return nil, err
+			}
+		}
+		if err := cliCost(path+".costUSD", m.CostUSD); err != nil {
+			return nil, err
+		}
+		if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+			continue // a null entry says nothing
+		}
+		w5m, w1h := cliSplitWrites(m.CacheCreationInputTokens, m.CacheCreationEphemeral5mInputTokens, m.CacheCreationEphemeral1hInputTokens)
+		out[model] = ModelUsage{
+			Counts: Counts{
+				Input: m.InputTokens, Output: m.OutputTokens, CacheRead: m.CacheReadInputTokens,
+				CacheWrite5m: w5m, CacheWrite1h: w1h, WebSearches: m.WebSearchRequests,
+			},
+			ThinkingTokens:  m.ThinkingTokens,
+			CostUSD:         m.CostUSD,
+			ContextWindow:   m.ContextWindow,
+			MaxOutputTokens: m.MaxOutputTokens,
+			CanonicalModel:  m.CanonicalModel,
+			Provider:        m.Provider,
+			CostBasis:       m.CostBasis,
+		}
+	}
+	return out, nil
+}
+
+// counts returns an API usage's counts, checked.
+func (u *cliAPIUsage) counts(field string) (Counts, error) {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"input_tokens", u.InputTokens}, {"output_tokens", u.OutputTokens},
+		{"cache_creation_input_tokens", u.CacheCreationInputTokens}, {"cache_read_input_tokens", u.CacheReadInputTokens},
+		{"cache_creation.ephemeral_5m_input_tokens", u.CacheCreation.Ephemeral5m},
+		{"cache_creation.ephemeral_1h_input_tokens", u.CacheCreation.Ephemeral1h},
+		{"server_tool_use.web_search_requests", u.ServerToolUse.WebSearchRequests},
+	} {
+		if err := cliCount(field+"."+f.name, f.v); err != nil {
+			return Counts{}, err
+		}
+	}
+	w5m, w1h := cliSplitWrites(u.CacheCreationInputTokens, u.CacheCreation.Ephemeral5m, u.CacheCreation.Ephemeral1h)
+	return Counts{
+		Input: u.InputTokens, Output: u.OutputTokens, CacheRead: u.CacheReadInputTokens,
+		CacheWrite5m: w5m, CacheWrite1h: w1h, WebSearches: u.ServerToolUse.WebSearchRequests,
+		Fast: u.Speed == "fast",
+	}, nil
+}
+
+// cliAddCounts adds c to *dst as Counts.Add does, saturating at
+// math.MaxInt64 rather than overflowing.
+func cliAddCounts(dst *Counts, c Counts) {
+	add := func(a *int64, b int64) {
+		if b > math.MaxInt64-*a {
+			*a = math.MaxInt64
+			return
+		}
+		*a += b
+	}
+	add(&dst.Input, c.Input)
+	add(&dst.Output, c.Output)
+	add(&dst.CacheWrite5m, c.CacheWrite5m)
+	add(&dst.CacheWrite1h, c.CacheWrite1h)
+	add(&dst.CacheRead, c.CacheRead)
+	add(&dst.WebSearches, c.WebSearches)
+	dst.Fast = dst.Fast || c.Fast
+}
+
+// cliSplitWrites splits cache writes by time to live as Claude Code prices
+// them (FORMATS.md §1.1): the 1-hour writes are at most the total, the rest
+// are 5-minute writes. A split that sums to more than the total raises the
+// total to its sum.
+func cliSplitWrites(total, eph5m, eph1h int64) (w5m, w1h int64) {
+	total = max(total, eph5m+eph1h)
+	w1h = min(eph1h, total)
+	return total - w1h, w1h
+}
+
+// info converts rate_limit_info at field into a RateLimitInfo.
+func (c *cliRateLimit) info(field string) (RateLimitInfo, error) {
+	info := RateLimitInfo{
+		Status:                c.Status,
+		RateLimitType:         c.RateLimitType,
+		Utilization:           c.Utilization,
+		SurpassedThreshold:    c.SurpassedThreshold,
+		OverageStatus:         c.OverageStatus,
+		OverageDisabledReason: c.OverageDisabledReason,
+		IsUsingOverage:        c.IsUsingOverage,
+	}
+	var err error
+	if info.ResetsAt, err = cliUnix(field+".resetsAt", c.ResetsAt); err != nil {
+		return RateLimitInfo{}, err
+	}
+	if info.OverageResetsAt, err = cliUnix(field+".overageResetsAt", c.OverageResetsAt); err != nil {
+		return RateLimitInfo{}, err
+	}
+	for name, data := range c.UnifiedWindows {
+		path := field + ".unifiedWindows." + name
+		var w cliRateLimitWindow
+		if err := json.Unmarshal(data, &w); err != nil {
+			return RateLimitInfo{}, cliJSONError(path, err)
+		}
+		win := RateLimitWindow{Status: w.Status, Utilization: w.Utilization}
+		if win.ResetsAt, err = cliUnix(path+".resetsAt", w.ResetsAt); err != nil {
+			return RateLimitInfo{}, err
+		}
+		if info.Windows == nil {
+			info.Windows = make(map[string]RateLimitWindow, len(c.UnifiedWindows))
+		}
+		info.Windows[name] = win
+	}
+	return info, nil
+}
+
+// cliMaxUnix is the last second of the year 9999.
+const cliMaxUnix = 253402300799
+
+// cliUnix converts unix seconds at field into a time (zero for absent, null
+// or 0).
+func cliUnix(field string, sec *float64) (time.Time, error) {
+	switch {
+	case sec == nil || *sec == 0:
+		return time.Time{}, nil
+	case *sec < 0 || *sec > cliMaxUnix:
+		return time.Time{}, fmt.Errorf("field %q: %v is not a time in unix seconds", field, *sec)
+	}
+	whole, frac := math.Modf(*sec)
+	return time.Unix(int64(whole), int64(frac*1e9)).UTC(), nil
+}
+
+// cliMaxMillis is the longest duration accepted, in milliseconds: about 31
+// years, well inside time.Duration.
+const cliMaxMillis = 1e12
+
+// cliMillis converts milliseconds at field into a duration.
+func cliMillis(field string, ms float64) (time.Duration, error) {
+	if ms < 0 || ms > cliMaxMillis {
+		return 0, fmt.Errorf("field %q: %v is not a duration in milliseconds", field, ms)
+	}
+	return time.Duration(ms * float64(time.Millisecond)), nil
+}
+
+// cliMaxCount is the largest count accepted: JavaScript's largest exact
+// integer, more than any run uses, so that sums cannot overflow.
+const cliMaxCount = 1<<53 - 1
+
+// cliCount checks a count at field.
+func cliCount(field string, v int64) error {
+	if v < 0 {
+		return cliNegative(field, v)
+	}
+	if v > cliMaxCount {
+		return fmt.Errorf("field %q: %d is more than %d", field, v, int64(cliMaxCount))
+	}
+	return nil
+}
+
+// cliCost checks a cost at field.
+func cliCost(field string, v float64) error {
+	if v < 0 {
+		return fmt.Errorf("field %q: %v is a negative cost", field, v)
+	}
+	return nil
+}
+
+// cliNegative is the error of a negative number at field.
+func cliNegative(field string, v int64) error {
+	return fmt.Errorf("field %q: %d is negative", field, v)
+}
+
+// cliJSONError rewrites an encoding/json error as one that names the field
+// (prefixed with prefix) and says what was expected.
+func cliJSONError(prefix string, err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		switch {
+		case prefix == "":
+		case field == "":
+			field = prefix
+		default:
+			field = prefix + "." + field
+		}
+		if field == "" {
+			return fmt.Errorf("expected %s, got %s", cliKind(te), te.Value)
+		}
+		return fmt.Errorf("field %q: expected %s, got %s", field, cliKind(te), te.Value)
+	}
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		if prefix != "" {
+			return fmt.Errorf("field %q: not JSON: %v", prefix, err)
+		}
+		return fmt.Errorf("not JSON: %v (byte %d)", err, syn.Offset)
+	}
+	if prefix != "" {
+		return fmt.Errorf("field %q: %w", prefix, err)
+	}
+	return err
+}
+
+// cliKind names the JSON a Go type wants.
+func cliKind(te *json.UnmarshalTypeError) string {
+	if te.Type == nil {
+		return "another type"
+	}
+	switch te.Type.Kind().String() {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "float32", "float64":
+		return "a number"
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "struct", "map":
+		return "an object"
+	case "slice", "array":
+		return "an array"
+	case "ptr":
+		return cliKind(&json.UnmarshalTypeError{Type: te.Type.Elem()})
+	}
+	return te.Type.String()
+}
+
+// Usages returns what the run used as the pool records it: one
+// authpool.Usage per model, at time at, sorted by model.
+//
+// When a result line was read (CostKnown), the usages are its Models with
+// Claude Code's costUSD, with ID "<session id>/<model>/<result uuid>" (or
+// ".../result-<result index>" without a uuid), so that recording the same
+// result twice counts once. Models are cumulative for the CLI process (see
+// Result): record a process's result once.
+//
+// The assistant messages no result line accounts for (Trailing) are priced
+// with prices, message by message (the long-context tier applies per
+// request: PerRequest), and summed per model, with ID
+// "<session id>/<model>/partial-<first message id>". A model prices does not
+// know is an error matching ErrUnknownModel (unless prices has a fallback);
+// prices may be nil only when nothing needs pricing. A model with no tokens
+// costs 0 without a price.
+func (r Result) Usages(prices *Prices, at time.Time) ([]authpool.Usage, error) {
+	var out []authpool.Usage
+	if r.CostKnown {
+		key := r.UUID
+		if key == "" {
+			key = "result-" + strconv.Itoa(r.ResultIndex)
+		}
+		for _, model := range cliSortedKeys(r.Models) {
+			m := r.Models[model]
+			out = append(out, authpool.Usage{
+				ID: r.SessionID + "/" + model + "/" + key, Time: at,
+				CostUSD: m.CostUSD, Tokens: m.Counts.Tokens(), Model: model,
+			})
+		}
+	}
+	if len(r.Trailing) == 0 {
+		return out, nil
+	}
+	key := r.Trailing[0].ID
+	if key == "" {
+		key = "line" + strconv.Itoa(r.Trailing[0].Line)
+	}
+	type sum struct {
+		counts Counts
+		cost   float64
+	}
+	per := make(map[string]*sum)
+	for _, m := range r.Trailing {
+		s := per[m.Model]
+		if s == nil {
+			s = new(sum)
+			per[m.Model] = s
+		}
+		cliAddCounts(&s.counts, m.Counts)
+		if m.Counts.Total() == 0 && m.Counts.WebSearches == 0 {
+			continue
+		}
+		if prices == nil {
+			return nil, fmt.Errorf("claude: the usage of model %q has no cost from Claude Code (the stream had no result line for it): Usages needs prices", m.Model)
+		}
+		cost, err := prices.Cost(m.Model, m.Counts, PerRequest)
+		if err != nil {
+			return nil, err
+		}
+		s.cost += cost
+	}
+	for _, model := range cliSortedKeys(per) {
+		s := per[model]
+		out = append(out, authpool.Usage{
+			ID: r.SessionID + "/" + model + "/partial-" + key, Time: at,
+			CostUSD: s.cost, Tokens: s.counts.Tokens(), Model: model,
+		})
+	}
+	return out, nil
+}
+
+// cliSortedKeys returns the keys of m in order.
+func cliSortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// CLISignal is what the end of a CLI run tells the pool about its
+// subscription: the API error the run ended on, if any, and the latest
+// rate-limit state (FORMATS.md §0, §1.2, §2.5). It only reports; mapping it
+// to what the pool does is the caller's. It is a plain value, safe to read
+// from several goroutines.
+type CLISignal struct {
+	// Status is the HTTP status of the API error the run ended on (429,
+	// 529, 401, ...); 0 when none, or when the error had no status.
+	Status int `json:"status,omitempty"`
+	// ErrorType is the API's error type (rate_limit_error,
+	// overloaded_error, authentication_error, billing_error, ...).
+	ErrorType string `json:"errorType,omitempty"`
+	// Error is Claude Code's name for the error (usage_limit_reached for a
+	// subscription quota).
+	Error string `json:"error,omitempty"`
+	// TerminalReason is the result's terminal_reason (api_error, ...).
+	TerminalReason string `json:"terminalReason,omitempty"`
+	// Message is the result text of an error result, for people (and for
+	// ResetAt).
+	Message string `json:"message,omitempty"`
+	// RateLimit is the latest rate-limit state the stream reported; nil
+	// for a json result.
+	RateLimit *RateLimitInfo `json:"rateLimit,omitempty"`
+}
+
+// LimitSignal returns what the run's end says about the subscription's
+// limits. For a quota 429 it has Status 429, ErrorType rate_limit_error,
+// Error usage_limit_reached and, from a stream, RateLimit with Status
+// rejected and the reset time.
+func (r Result) LimitSignal() CLISignal {
+	s := CLISignal{
+		Status:         r.APIErrorStatus,
+		ErrorType:      r.APIErrorType,
+		Error:          r.APIError,
+		TerminalReason: r.TerminalReason,
+		RateLimit:      r.RateLimit,
+	}
+	if r.IsError {
+		s.Message = r.Text
+	}
+	return s
+}
+
+// Failed reports whether the run ended on an API error, and its HTTP status
+// (0 if unknown). Shorthand for r.LimitSignal().Failed().
+func (r Result) Failed() (status int, ok bool) { return r.LimitSignal().Failed() }
+
+// Failed reports whether the run ended on an API error (a status, or
+// terminal reason api_error), and its HTTP status (0 if unknown, as for a
+// connection error).
+func (s CLISignal) Failed() (status int, ok bool) {
+	return s.Status, s.Status != 0 || s.TerminalReason == "api_error"
+}
+
+// Rejected reports whether the latest rate-limit state is rejected: the
+// subscription's quota is used up until RateLimit.ResetsAt.
+func (s CLISignal) Rejected() bool {
+	return s.RateLimit != nil && s.RateLimit.Status == "rejected"
+}
+
+// ResetAt returns when the limit the run hit resets, and whether that is
+// known. A rejected RateLimit with a reset time gives it exactly.
+//
+// Otherwise (a json result has no rate-limit state) it reads the reset time
+// from Claude Code's message, which names a wall-clock time and its zone,
+// such as "You've hit your 5-hour limit · resets 12:31pm (UTC)", or, further
+// off, "resets Nov 30, 5pm (UTC)". The result carries no clock of its own, so
+// the time is placed relative to now, the time the run ended: the first such
+// time after now, or for a date the one nearest to now. The message shows
+// minutes only (the captured quota reset at 12:31:29 read "12:31pm"), so the
+// time returned is the end of that minute: never early. A message in another
+// form, without a zone in parentheses, or with a zone this system cannot
+// load (time.LoadLocation) gives false.
+func (s CLISignal) ResetAt(now time.Time) (time.Time, bool) {
+	if s.Rejected() && !s.RateLimit.ResetsAt.IsZero() {
+		return s.RateLimit.ResetsAt, true
+	}
+	return cliParseReset(s.Message, now)
+}
+
+// cliResetText matches Claude Code's "resets [Mon D, ]H[:MM]am|pm (Zone)".
+var cliResetText = regexp.MustCompile(`\breset(?:s| at) (?:([A-Z][a-z]{2}) (\d{1,2}),? )?(\d{1,2})(?::(\d{2}))? ?([AaPp][Mm]) \(([^()\s]+)\)`)
+
+// cliParseReset reads the reset time of a limit message; see ResetAt.
+func cliParseReset(msg string, now time.Time) (time.Time, bool) {
+	m := cliResetText.FindStringSubmatch(msg)
+	if m == nil {
+		return time.Time{}, false
+	}
+	hour, _ := strconv.Atoi(m[3])
+	minute := 0
+	if m[4] != "" {
+		minute, _ = strconv.Atoi(m[4])
+	}
+	if hour < 1 || hour > 12 || minute > 59 {
+		return time.Time{}, false
+	}
+	hour %= 12
+	if m[5][0] == 'p' || m[5][0] == 'P' {
+		hour += 12
+	}
+	loc, err := time.LoadLocation(m[6])
+	if err != nil {
+		return time.Time{}, false
+	}
+	local := now.In(loc)
+	if m[1] == "" {
+		for d := -1; d <= 2; d++ {
+			end := time.Date(local.Year(), local.Month(), local.Day()+d, hour, minute, 0, 0, loc).Add(time.Minute)
+			if end.After(now) {
+				return end.UTC(), true
+			}
+		}
+		return time.Time{}, false
+	}
+	month, err := time.Parse("Jan", m[1])
+	day, _ := strconv.Atoi(m[2])
+	if err != nil || day < 1 || day > 31 {
+		return time.Time{}, false
+	}
+	var best time.Time
+	for y := local.Year() - 1; y <= local.Year()+1; y++ {
+		t := time.Date(y, month.Month(), day, hour, minute, 0, 0, loc)
+		if t.Day() != day {
+			continue // no such day that year
+		}
+		end := t.Add(time.Minute)
+		if best.IsZero() || cliAbs(end.Sub(now)) < cliAbs(best.Sub(now)) {
+			best = end
+		}
+	}
+	return best.UTC(), !best.IsZero()
+}
+
+// cliAbs is the absolute value of d.
+func cliAbs(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}

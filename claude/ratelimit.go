@@ -1,0 +1,699 @@
+package claude
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Rate-limit headers: the API-key set of FORMATS.md §2.4, the subscription
+// ("unified") set of §2.5 and the retry headers of §2.3. Header names are
+// matched case-insensitively; the names below are lower-case.
+//
+// The parsers follow Anthropic's TypeScript SDK (client.js: retry-after-ms,
+// then retry-after in seconds or an HTTP date; x-should-retry), Claude Code
+// 2.1.197 (the unified headers) and the open peers §2.5 names (CLIProxyAPI,
+// claude-relay-service: per-window -status headers, resets in unix seconds,
+// milliseconds or RFC 3339).
+const (
+	headerRetryAfter        = "retry-after"
+	headerPreciseRetryAfter = "retry-after-ms"
+	headerShouldRetry       = "x-should-retry"
+	headerRequestID         = "request-id"
+	ratelimitPrefix         = "anthropic-ratelimit-"
+	unifiedPrefix           = "anthropic-ratelimit-unified-"
+)
+
+// Window names of the unified headers (FORMATS.md §2.5): the part between
+// anthropic-ratelimit-unified- and -status, -utilization, -reset or
+// -surpassed-threshold. A name with an underscore (7d_oi, 7d_opus, ...) is a
+// model-scoped window: it limits one family of models only.
+const (
+	WindowFiveHour       = "5h"
+	WindowSevenDay       = "7d"
+	WindowSevenDayOI     = "7d_oi" // overage-included models (e.g. Fable)
+	WindowSevenDayOpus   = "7d_opus"
+	WindowSevenDaySonnet = "7d_sonnet"
+	WindowOverage        = "overage" // extra usage ("usage credits"); see [UnifiedOverage]
+)
+
+// RateLimit is every rate-limit header of one response, typed: the API-key
+// buckets (FORMATS.md §2.4), the retry headers (§2.3) and the subscription's
+// unified limits (§2.5). A field whose header was absent (or malformed) is its
+// zero value: nil pointers, zero times, empty strings.
+type RateLimit struct {
+	// Requests, Tokens, InputTokens and OutputTokens are the API-key
+	// buckets anthropic-ratelimit-{requests,tokens,input-tokens,
+	// output-tokens}-{limit,remaining,reset} (§2.4). Tokens is the most
+	// restrictive of input and output currently in effect.
+	Requests     RateLimitBucket `json:"requests,omitzero"`
+	Tokens       RateLimitBucket `json:"tokens,omitzero"`
+	InputTokens  RateLimitBucket `json:"inputTokens,omitzero"`
+	OutputTokens RateLimitBucket `json:"outputTokens,omitzero"`
+	// RetryAfter is retry-after: whole or fractional seconds, or an HTTP
+	// date (a date in the past is 0).
+	RetryAfter *time.Duration `json:"retryAfter,omitempty"`
+	// PreciseRetryAfter is retry-after-ms, in milliseconds; the SDK prefers it
+	// to retry-after. See [RateLimit.Pause].
+	PreciseRetryAfter *time.Duration `json:"preciseRetryAfter,omitempty"`
+	// ShouldRetry is x-should-retry (true or false), which overrides the
+	// SDK's own retry rule (§2.3).
+	ShouldRetry *bool `json:"shouldRetry,omitempty"`
+	// RequestID is request-id.
+	RequestID string `json:"requestId,omitempty"`
+	// Unified is the subscription set anthropic-ratelimit-unified-* (§2.5).
+	Unified UnifiedLimits `json:"unified"`
+	// Other keeps anthropic-ratelimit-* headers this package does not know,
+	// by lower-case name (values clipped to 256 bytes), nil when there are
+	// none. Unknown windows are not here but in Unified.Windows.
+	Other map[string]string `json:"other,omitempty"`
+}
+
+// RateLimitBucket is one API-key bucket (FORMATS.md §2.4): its -limit,
+// -remaining and -reset headers.
+type RateLimitBucket struct {
+	// Present is set when any of the bucket's headers was present, even
+	// malformed.
+	Present bool `json:"present"`
+	// Limit and Remaining are nil when absent. Remaining tokens are
+	// rounded to the nearest thousand by the API.
+	Limit     *int64 `json:"limit,omitempty"`
+	Remaining *int64 `json:"remaining,omitempty"`
+	// Reset is when the bucket is fully replenished: RFC 3339 (unix
+	// seconds and milliseconds are accepted too). Zero when absent.
+	Reset time.Time `json:"reset,omitzero"`
+}
+
+// UnifiedStatus is the value of anthropic-ratelimit-unified-status and of
+// the per-window -status headers (FORMATS.md §2.5).
+type UnifiedStatus string
+
+// The unified statuses. An unknown value is kept as sent (and reported by
+// [ParseRateLimit]); it counts as not rejected.
+const (
+	UnifiedAllowed        UnifiedStatus = "allowed"
+	UnifiedAllowedWarning UnifiedStatus = "allowed_warning"
+	UnifiedRejected       UnifiedStatus = "rejected"
+)
+
+// UnifiedClaim is the value of anthropic-ratelimit-unified-representative-claim
+// (FORMATS.md §2.5): which window binds. The short spellings of Claude Code's
+// gateway guide (5h, 7d) are read as the full ones; other values are kept as
+// sent, lower-case.
+type UnifiedClaim string
+
+// The representative claims the API sends (§2.5).
+const (
+	ClaimFiveHour                UnifiedClaim = "five_hour"
+	ClaimSevenDay                UnifiedClaim = "seven_day"
+	ClaimSevenDayOpus            UnifiedClaim = "seven_day_opus"
+	ClaimSevenDaySonnet          UnifiedClaim = "seven_day_sonnet"
+	ClaimSevenDayOverageIncluded UnifiedClaim = "seven_day_overage_included"
+	ClaimOverage                 UnifiedClaim = "overage"
+)
+
+// Window returns the name of the window a claim names: five_hour is 5h,
+// seven_day is 7d, seven_day_overage_included is 7d_oi, seven_day_<x> is
+// 7d_<x>, overage is overage; any other claim is returned as it is, and the
+// empty claim gives "".
+func (c UnifiedClaim) Window() string {
+	switch c {
+	case ClaimFiveHour:
+		return WindowFiveHour
+	case ClaimSevenDay:
+		return WindowSevenDay
+	case ClaimSevenDayOverageIncluded:
+		return WindowSevenDayOI
+	}
+	if rest, ok := strings.CutPrefix(string(c), "seven_day_"); ok && rest != "" {
+		return "7d_" + rest
+	}
+	return string(c)
+}
+
+// OverageDisabledReason is the value of
+// anthropic-ratelimit-unified-overage-disabled-reason (FORMATS.md §2.5, the
+// SDK's enum). Values outside the enum are kept as sent (the enum grows) and
+// are not an error.
+type OverageDisabledReason string
+
+// The SDK's overage-disabled reasons (§2.5).
+const (
+	OverageNotProvisioned          OverageDisabledReason = "overage_not_provisioned"
+	OverageOrgLevelDisabled        OverageDisabledReason = "org_level_disabled"
+	OverageOrgLevelDisabledUntil   OverageDisabledReason = "org_level_disabled_until"
+	OverageOutOfCredits            OverageDisabledReason = "out_of_credits"
+	OverageSeatTierLevelDisabled   OverageDisabledReason = "seat_tier_level_disabled"
+	OverageMemberLevelDisabled     OverageDisabledReason = "member_level_disabled"
+	OverageSeatTierZeroCredit      OverageDisabledReason = "seat_tier_zero_credit_limit"
+	OverageGroupZeroCredit         OverageDisabledReason = "group_zero_credit_limit"
+	OverageMemberZeroCredit        OverageDisabledReason = "member_zero_credit_limit"
+	OverageOrgServiceLevelDisabled OverageDisabledReason = "org_service_level_disabled"
+	OverageNoLimitsConfigured      OverageDisabledReason = "no_limits_configured"
+	OverageFetchError              OverageDisabledReason = "fetch_error"
+	OverageUnknown                 OverageDisabledReason = "unknown"
+)
+
+// Known reports whether r is one of the SDK's reasons.
+func (r OverageDisabledReason) Known() bool {
+	switch r {
+	case OverageNotProvisioned, OverageOrgLevelDisabled, OverageOrgLevelDisabledUntil,
+		OverageOutOfCredits, OverageSeatTierLevelDisabled, OverageMemberLevelDisabled,
+		OverageSeatTierZeroCredit, OverageGroupZeroCredit, OverageMemberZeroCredit,
+		OverageOrgServiceLevelDisabled, OverageNoLimitsConfigured, OverageFetchError, OverageUnknown:
+		return true
+	}
+	return false
+}
+
+// UnifiedLimits is the subscription's limit state from the
+// anthropic-ratelimit-unified-* headers (FORMATS.md §2.5).
+type UnifiedLimits struct {
+	// Present is set when any unified header was present.
+	Present bool `json:"present"`
+	// Status is the overall status. A missing header means allowed (as
+	// Claude Code reads it): Status is UnifiedAllowed and StatusMissing is
+	// set.
+	Status        UnifiedStatus `json:"status"`
+	StatusMissing bool          `json:"statusMissing,omitempty"`
+	// Reset is the reset of the binding window: unix seconds (a value over
+	// 1e11 is taken as milliseconds, as one peer does defensively) or RFC
+	// 3339.
+	Reset time.Time `json:"reset,omitzero"`
+	// RepresentativeClaim names the binding window; see
+	// [UnifiedClaim.Window].
+	RepresentativeClaim UnifiedClaim `json:"representativeClaim,omitempty"`
+	// Fallback is the fallback header as sent ("available" is the only
+	// value known).
+	Fallback string `json:"fallback,omitempty"`
+	// FallbackPercentage is fallback-percentage, seen in one public parser
+	// only (§2.5), kept as sent.
+	FallbackPercentage *float64 `json:"fallbackPercentage,omitempty"`
+	// Windows holds every window with at least one header, keyed by its
+	// lower-case name (5h, 7d, 7d_oi, 7d_opus, 7d_sonnet and any other
+	// name seen), except overage, which is in Overage.
+	Windows map[string]UnifiedWindow `json:"windows,omitempty"`
+	// Overage is the extra-usage state.
+	Overage UnifiedOverage `json:"overage,omitzero"`
+	// UpgradePaths is upgrade-paths, a comma list (newest builds).
+	UpgradePaths []string `json:"upgradePaths,omitempty"`
+}
+
+// UnifiedWindow is one window of the unified headers
+// (anthropic-ratelimit-unified-<window>-*, FORMATS.md §2.5).
+type UnifiedWindow struct {
+	// Status is the window's -status ("" when absent). Claude Code does not
+	// read it; CLIProxyAPI and claude-relay-service do.
+	Status UnifiedStatus `json:"status,omitempty"`
+	// Utilization is the fraction of the window used: 0..1, can exceed 1.
+	Utilization *float64 `json:"utilization,omitempty"`
+	// Reset is when the window resets (unix seconds, milliseconds or RFC
+	// 3339), zero when absent.
+	Reset time.Time `json:"reset,omitzero"`
+	// SurpassedThreshold is set when the window passed a warning threshold
+	// (Claude Code then warns: allowed_warning for that window).
+	SurpassedThreshold *float64 `json:"surpassedThreshold,omitempty"`
+}
+
+// Rejected reports whether the window's status is rejected.
+func (w UnifiedWindow) Rejected() bool { return w.Status == UnifiedRejected }
+
+// Allowed reports whether the window's status is allowed or allowed_warning
+// (an absent status is neither).
+func (w UnifiedWindow) Allowed() bool {
+	return w.Status == UnifiedAllowed || w.Status == UnifiedAllowedWarning
+}
+
+// UnifiedOverage is the extra-usage ("usage credits") state: the overage
+// window's headers and the other overage-* headers (FORMATS.md §0, §2.5).
+type UnifiedOverage struct {
+	UnifiedWindow
+	// DisabledReason is overage-disabled-reason.
+	DisabledReason OverageDisabledReason `json:"disabledReason,omitempty"`
+	// InUse is overage-in-use.
+	InUse *bool `json:"inUse,omitempty"`
+	// PeriodMonthlyUtilization and PeriodChannelUtilization are
+	// overage-period-monthly-utilization and
+	// overage-period-channel-utilization (newest builds).
+	PeriodMonthlyUtilization *float64 `json:"periodMonthlyUtilization,omitempty"`
+	PeriodChannelUtilization *float64 `json:"periodChannelUtilization,omitempty"`
+}
+
+// Window returns a window by name (overage included) and whether any of its
+// headers was present.
+func (u UnifiedLimits) Window(name string) (UnifiedWindow, bool) {
+	if name == WindowOverage {
+		return u.Overage.UnifiedWindow, u.Overage.UnifiedWindow != UnifiedWindow{}
+	}
+	w, ok := u.Windows[name]
+	return w, ok
+}
+
+// FiveHour returns the 5h window and whether it was reported.
+func (u UnifiedLimits) FiveHour() (UnifiedWindow, bool) { return u.Window(WindowFiveHour) }
+
+// SevenDay returns the 7d window and whether it was reported.
+func (u UnifiedLimits) SevenDay() (UnifiedWindow, bool) { return u.Window(WindowSevenDay) }
+
+// UsingOverage reports whether the subscription is past its plan limits and
+// running on extra usage: status rejected with overage-status allowed or
+// allowed_warning (Claude Code's isUsingOverage, §2.5).
+func (u UnifiedLimits) UsingOverage() bool {
+	return u.Status == UnifiedRejected && u.Overage.Allowed()
+}
+
+// Pause returns how long the response asked to wait before a retry:
+// retry-after-ms, else retry-after, as the SDK reads them (FORMATS.md §2.3),
+// and whether either was present.
+func (r RateLimit) Pause() (time.Duration, bool) {
+	if r.PreciseRetryAfter != nil {
+		return *r.PreciseRetryAfter, true
+	}
+	if r.RetryAfter != nil {
+		return *r.RetryAfter, true
+	}
+	return 0, false
+}
+
+// HeaderError reports a malformed value of a known rate-limit header;
+// [ParseRateLimit] joins one per such header (test with errors.As).
+type HeaderError struct {
+	Header string // lower-case header name
+	Value  string // the value, clipped to 100 bytes
+	Err    error
+}
+
+// Error names the header and its value.
+func (e *HeaderError) Error() string {
+	return fmt.Sprintf("claude: header %s: bad value %q: %v", e.Header, e.Value, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *HeaderError) Unwrap() error { return e.Err }
+
+var (
+	errOutOfRange = errors.New("out of range")
+	errEmpty      = errors.New("empty")
+)
+
+// Bounds on parsed values: resets after 1970 and up to the end of year 9999
+// (beyond which times do not marshal as JSON), pauses up to a year.
+const (
+	maxUnixSeconds = 253402300799 // 9999-12-31T23:59:59Z
+	msThreshold    = 1e11         // a unix reset above this is milliseconds
+	maxRetryAfter  = 366 * 24 * time.Hour
+)
+
+// ParseRateLimit reads the rate-limit headers of a response (FORMATS.md
+// §2.3–§2.5) into a RateLimit. Header names are matched case-insensitively;
+// of a repeated header the first value counts. Headers it does not know are
+// ignored (anthropic-ratelimit-* ones kept in Other); a malformed value of a
+// known header leaves its field unset and is reported as a *HeaderError
+// naming the header and the value, all such errors joined, while the rest is
+// still parsed and returned. now is needed only for a retry-after given as an
+// HTTP date.
+func ParseRateLimit(h http.Header, now time.Time) (RateLimit, error) {
+	var (
+		r    RateLimit
+		errs []error
+	)
+	r.Unified.Status = UnifiedAllowed
+	r.Unified.StatusMissing = true
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if len(h[k]) == 0 {
+			continue
+		}
+		name := strings.ToLower(strings.TrimSpace(k))
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		if err := r.set(name, h[k][0], now); err != nil {
+			errs = append(errs, &HeaderError{Header: name, Value: clip(h[k][0], 100), Err: err})
+		}
+	}
+	return r, errors.Join(errs...)
+}
+
+// set parses one header into r.
+func (r *RateLimit) set(name, v string, now time.Time) error {
+	switch name {
+	case headerRetryAfter:
+		d, err := parseRetryAfter(v, now)
+		if err == nil {
+			r.RetryAfter = &d
+		}
+		return err
+	case headerPreciseRetryAfter:
+		ms, err := parseNumber(v)
+		if err == nil && ms*float64(time.Millisecond) > float64(maxRetryAfter) {
+			err = errOutOfRange
+		}
+		if err == nil {
+			d := time.Duration(ms * float64(time.Millisecond))
+			r.PreciseRetryAfter = &d
+		}
+		return err
+	case headerShouldRetry:
+		b, err := parseBool(v)
+		if err == nil {
+			r.ShouldRetry = &b
+		}
+		return err
+	case headerRequestID:
+		r.RequestID = clip(strings.TrimSpace(v), 128)
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(name, unifiedPrefix); ok {
+		r.Unified.Present = true
+		known, err := r.Unified.set(rest, v)
+		if !known {
+			r.keepOther(name, v)
+		}
+		return err
+	}
+	if rest, ok := strings.CutPrefix(name, ratelimitPrefix); ok {
+		if known, err := r.setBucket(rest, v); known {
+			return err
+		}
+		r.keepOther(name, v)
+	}
+	return nil
+}
+
+func (r *RateLimit) keepOther(name, v string) {
+	if r.Other == nil {
+		r.Other = make(map[string]string)
+	}
+	r.Other[clip(name, 256)] = clip(v, 256)
+}
+
+// setBucket parses <bucket>-{limit,remaining,reset} (§2.4).
+func (r *RateLimit) setBucket(rest, v string) (known bool, err error) {
+	i := strings.LastIndexByte(rest, '-')
+	if i < 0 {
+		return false, nil
+	}
+	var b *RateLimitBucket
+	switch rest[:i] {
+	case "requests":
+		b = &r.Requests
+	case "tokens":
+		b = &r.Tokens
+	case "input-tokens":
+		b = &r.InputTokens
+	case "output-tokens":
+		b = &r.OutputTokens
+	default:
+		return false, nil
+	}
+	switch rest[i+1:] {
+	case "limit", "remaining":
+		b.Present = true
+		n, err := parseCount(v)
+		if err != nil {
+			return true, err
+		}
+		if rest[i+1:] == "limit" {
+			b.Limit = &n
+		} else {
+			b.Remaining = &n
+		}
+		return true, nil
+	case "reset":
+		b.Present = true
+		t, err := parseReset(v)
+		if err == nil {
+			b.Reset = t
+		}
+		return true, err
+	}
+	return false, nil
+}
+
+// set parses one unified header, named without its prefix.
+func (u *UnifiedLimits) set(rest, v string) (known bool, err error) {
+	switch rest {
+	case "status":
+		u.StatusMissing = false
+		u.Status, err = parseStatus(v)
+		return true, err
+	case "reset":
+		u.Reset, err = parseReset(v)
+		return true, err
+	case "representative-claim":
+		c := strings.ToLower(strings.TrimSpace(v))
+		switch c {
+		case "":
+			return true, errEmpty
+		case "5h":
+			c = string(ClaimFiveHour)
+		case "7d":
+			c = string(ClaimSevenDay)
+		}
+		u.RepresentativeClaim = UnifiedClaim(clip(c, 64))
+		return true, nil
+	case "fallback":
+		u.Fallback = clip(strings.TrimSpace(v), 64)
+		return true, nil
+	case "fallback-percentage":
+		f, err := parseNumber(v)
+		if err == nil {
+			u.FallbackPercentage = &f
+		}
+		return true, err
+	case "overage-disabled-reason":
+		reason := strings.ToLower(strings.TrimSpace(v))
+		if reason == "" {
+			return true, errEmpty
+		}
+		u.Overage.DisabledReason = OverageDisabledReason(clip(reason, 64))
+		return true, nil
+	case "overage-in-use":
+		b, err := parseBool(v)
+		if err == nil {
+			u.Overage.InUse = &b
+		}
+		return true, err
+	case "overage-period-monthly-utilization", "overage-period-channel-utilization":
+		f, err := parseNumber(v)
+		if err == nil {
+			if rest == "overage-period-monthly-utilization" {
+				u.Overage.PeriodMonthlyUtilization = &f
+			} else {
+				u.Overage.PeriodChannelUtilization = &f
+			}
+		}
+		return true, err
+	case "upgrade-paths":
+		u.UpgradePaths = nil
+		for p := range strings.SplitSeq(v, ",") {
+			if p = strings.TrimSpace(p); p != "" && len(u.UpgradePaths) < 16 {
+				u.UpgradePaths = append(u.UpgradePaths, clip(p, 64))
+			}
+		}
+		return true, nil
+	}
+	for _, field := range [...]string{"-status", "-utilization", "-reset", "-surpassed-threshold"} {
+		window, ok := strings.CutSuffix(rest, field)
+		if !ok || window == "" {
+			continue
+		}
+		window = clip(window, 64)
+		var w UnifiedWindow
+		if window == WindowOverage {
+			w = u.Overage.UnifiedWindow
+		} else {
+			w = u.Windows[window]
+		}
+		switch field {
+		case "-status":
+			w.Status, err = parseStatus(v)
+		case "-utilization", "-surpassed-threshold":
+			var f float64
+			if f, err = parseNumber(v); err == nil {
+				if field == "-utilization" {
+					w.Utilization = &f
+				} else {
+					w.SurpassedThreshold = &f
+				}
+			}
+		case "-reset":
+			w.Reset, err = parseReset(v)
+		}
+		// A window with only malformed headers is still listed: it was
+		// reported.
+		if window == WindowOverage {
+			u.Overage.UnifiedWindow = w
+		} else {
+			if u.Windows == nil {
+				u.Windows = make(map[string]UnifiedWindow)
+			}
+			u.Windows[window] = w
+		}
+		return true, err
+	}
+	return false, nil
+}
+
+// parseStatus reads allowed, allowed_warning or rejected; another value is
+// kept (clipped) and reported.
+func parseStatus(v string) (UnifiedStatus, error) {
+	s := UnifiedStatus(strings.ToLower(strings.TrimSpace(v)))
+	switch s {
+	case UnifiedAllowed, UnifiedAllowedWarning, UnifiedRejected:
+		return s, nil
+	case "":
+		return "", errEmpty
+	}
+	return UnifiedStatus(clip(string(s), 64)), errors.New("not allowed, allowed_warning or rejected")
+}
+
+// isDecimal reports whether s is digits with at most one '.', at least one
+// digit: the only numbers these headers carry (no signs, exponents, hex or
+// NaN).
+func isDecimal(s string) bool {
+	digits, dots := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.':
+			dots++
+		default:
+			return false
+		}
+	}
+	return digits > 0 && dots <= 1
+}
+
+// parseNumber reads a non-negative decimal number.
+func parseNumber(v string) (float64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, errEmpty
+	}
+	if !isDecimal(v) {
+		return 0, errors.New("not a non-negative number")
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsInf(f, 0) {
+		return 0, errOutOfRange
+	}
+	return f, nil
+}
+
+// parseCount reads a non-negative integer.
+func parseCount(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, errEmpty
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, errOutOfRange
+		}
+		return 0, errors.New("not an integer")
+	}
+	if n < 0 {
+		return 0, errOutOfRange
+	}
+	return n, nil
+}
+
+// parseBool reads true or false (any case), as x-should-retry is written.
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	case "":
+		return false, errEmpty
+	}
+	return false, errors.New("not true or false")
+}
+
+// parseReset reads a reset time: unix seconds (fractions allowed; a value
+// over 1e11 is milliseconds) or RFC 3339. The result is UTC, after 1970 and
+// no later than year 9999, never zero.
+func parseReset(v string) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}, errEmpty
+	}
+	if isDecimal(v) {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsInf(f, 0) {
+			return time.Time{}, errOutOfRange
+		}
+		if f > msThreshold {
+			f /= 1000
+		}
+		if f < 1 || f > maxUnixSeconds {
+			return time.Time{}, errOutOfRange
+		}
+		sec, frac := math.Modf(f)
+		return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, errors.New("neither unix seconds nor RFC 3339")
+	}
+	if t.Unix() <= 0 || t.Unix() > maxUnixSeconds {
+		return time.Time{}, errOutOfRange
+	}
+	return t.UTC(), nil
+}
+
+// parseRetryAfter reads retry-after: seconds (the SDK parses a float) or an
+// HTTP date, which gives the time from now to it (0 if past).
+func parseRetryAfter(v string, now time.Time) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, errEmpty
+	}
+	if isDecimal(v) {
+		s, err := parseNumber(v)
+		if err != nil {
+			return 0, err
+		}
+		if s*float64(time.Second) > float64(maxRetryAfter) {
+			return 0, errOutOfRange
+		}
+		return time.Duration(s * float64(time.Second)), nil
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, errors.New("neither seconds nor an HTTP date")
+	}
+	d := t.Sub(now)
+	if d > maxRetryAfter {
+		return 0, errOutOfRange
+	}
+	return max(d, 0), nil
+}
+
+// clip cuts s to at most n bytes, at a UTF-8 boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
