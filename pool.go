@@ -198,10 +198,10 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 
 // Charge counts a usage against a subscription with no client: spending the
 // pool did not see, such as what was spent before the pool started (see
-// claude.Transcripts) or by a tool outside it. It moves the subscription's
-// block and weekly use like Record, but no session and no activity.
-// u.SubscriptionID is ignored. The refusals are Record's; an unknown
-// subscription is ErrNotFound.
+// claude.ReadTranscripts and claude.WarmPool) or by a tool outside it. It
+// moves the subscription's block and weekly use like Record, but no session
+// and no activity. u.SubscriptionID is ignored. The refusals are Record's;
+// an unknown subscription is ErrNotFound.
 func (p *Pool) Charge(ctx context.Context, subscriptionID string, u Usage) error {
 	if err := p.usable(); err != nil {
 		return err

@@ -132,10 +132,12 @@ func DefaultPrices() *Prices {
 		"claude-sonnet-4-5": sonnetLong,
 		"claude-sonnet-4":   sonnetLong,
 		"claude-3-7-sonnet": sonnet,
+		"claude-3-5-sonnet": sonnet,
 		"claude-haiku-4-5":  {Input: 1, Output: 5, CacheWrite5m: 1.25, CacheWrite1h: 2, CacheRead: 0.1},
 		"claude-3-5-haiku":  {Input: 0.8, Output: 4, CacheWrite5m: 1, CacheWrite1h: 1.6, CacheRead: 0.08},
 		"claude-3-haiku":    {Input: 0.25, Output: 1.25, CacheWrite5m: 0.3, CacheWrite1h: 0.5, CacheRead: 0.03},
 		"claude-mythos-5":   {Input: 10, Output: 50, CacheWrite5m: 12.5, CacheWrite1h: 20, CacheRead: 1},
+		"claude-fable-5":    {Input: 10, Output: 50, CacheWrite5m: 12.5, CacheWrite1h: 20, CacheRead: 1}, // Fable 5 is Mythos 5
 	}}
 }
 
