@@ -1,0 +1,88 @@
+package claude_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude"
+)
+
+// A proxy passes an SSE stream through untouched while it captures the
+// response's usage, and records it.
+func ExampleNewStreamReader() {
+	stream := "event: message_start\n" +
+		`data: {"type":"message_start","message":{"id":"msg_01","model":"claude-sonnet-4-5-20250929","usage":{"input_tokens":12,"cache_creation_input_tokens":5210,"cache_read_input_tokens":18300,"output_tokens":1}}}` + "\n\n" +
+		"event: message_delta\n" +
+		`data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":640}}` + "\n\n" +
+		"event: message_stop\n" + `data: {"type":"message_stop"}` + "\n\n"
+	sr := claude.NewStreamReader(strings.NewReader(stream))
+	var client strings.Builder
+	if _, err := io.Copy(&client, sr); err != nil { // to the client, unchanged
+		panic(err)
+	}
+	mu := sr.Usage()
+	u, err := mu.Usage(claude.DefaultPrices(), claude.PerRequest, time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(client.String() == stream, mu.Complete)
+	fmt.Printf("%s %s: %d in, %d out, %d cache writes, %d cache reads: $%.6f\n",
+		u.ID, u.Model, u.Tokens.Input, u.Tokens.Output, u.Tokens.CacheWrite, u.Tokens.CacheRead, u.CostUSD)
+	// Output:
+	// true true
+	// msg_01 claude-sonnet-4-5-20250929: 12 in, 640 out, 5210 cache writes, 18300 cache reads: $0.034663
+}
+
+// A quota 429 takes the subscription out of service until the latest reset
+// its rejected windows name; its clients move on their next Allocate.
+func ExampleApply() {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	p, err := authpool.New(ctx, authpool.Config{Subscriptions: []authpool.Subscription{
+		{ID: "max-a", Kind: authpool.KindMax20x, Credential: "sk-ant-oat01-example-a"},
+		{ID: "max-b", Kind: authpool.KindMax20x, Credential: "sk-ant-oat01-example-b"},
+	}}, authpool.WithClock(func() time.Time { return now }))
+	if err != nil {
+		panic(err)
+	}
+	defer p.Close(ctx)
+	a, _ := p.Allocate(ctx, "alice")
+
+	h := http.Header{}
+	h.Set("anthropic-ratelimit-unified-status", "rejected")
+	h.Set("anthropic-ratelimit-unified-5h-status", "rejected")
+	h.Set("anthropic-ratelimit-unified-5h-utilization", "1.0")
+	h.Set("anthropic-ratelimit-unified-5h-reset", fmt.Sprint(now.Add(95*time.Minute).Unix()))
+	body := []byte(`{"type":"error","error":{"type":"rate_limit_error","message":"5-hour limit reached"}}`)
+	v := claude.Classify(http.StatusTooManyRequests, h, body, now)
+	fmt.Println(v.Kind, "until", v.Until.Format("15:04"))
+	if err := claude.Apply(ctx, p, a.SubscriptionID, v, "", now); err != nil {
+		panic(err)
+	}
+	a, _ = p.Allocate(ctx, "alice")
+	fmt.Println(a.Outcome, a.From, "->", a.SubscriptionID, "because", a.Reason)
+	// Output:
+	// quota until 13:35
+	// moved max-a -> max-b because limited
+}
+
+// A `claude -p --output-format json` run that hit its 5-hour limit: it
+// still counts what it cost, and its verdict takes the subscription out
+// until the reset its message names.
+func ExampleParseResult() {
+	out := `{"type":"result","subtype":"success","is_error":true,"api_error_status":429,"api_error":"usage_limit_reached",` +
+		`"result":"You've hit your 5-hour limit · resets 12:31pm (UTC)","session_id":"e633","total_cost_usd":0,"modelUsage":{}}`
+	r, err := claude.ParseResult([]byte(out))
+	if err != nil {
+		panic(err)
+	}
+	v := r.Verdict(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	fmt.Println(r.IsError, r.APIErrorStatus, v.Kind, "until", v.Until.Format("15:04"))
+	// Output:
+	// true 429 quota until 12:32
+}
