@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/authpool/authpool/store"
 )
 
 // Config is a pool's policy and its subscriptions. Every field has a
@@ -52,12 +54,36 @@ type Config struct {
 	// Notify lists where events go besides the notifiers given with
 	// WithNotifier. The default is nowhere.
 	Notify NotifyConfig `json:"notify,omitzero"`
+	// Callers are the callers a proxy in front of the pool serves (package
+	// claude's Proxy): each with the key it sends and, optionally, a cap on
+	// what it may spend. The default is none.
+	Callers []Caller `json:"callers,omitempty"`
 	// AllowLiteralCredentials lets a config file write a credential or a
 	// webhook secret as a plain string instead of {"env": NAME} or
 	// {"file": PATH}. Only LoadConfig and ReadConfig read it. The default
 	// value is false: literals are refused, so secrets stay out of files.
 	AllowLiteralCredentials bool `json:"allowLiteralCredentials,omitempty"`
 }
+
+// Caller is one caller of a proxy in front of the pool: who it is, the key
+// it presents, and what it may spend.
+type Caller struct {
+	// ID names the caller; its requests are the pool's client ID (with the
+	// Claude Code session, when the request names one). Required.
+	ID string `json:"id"`
+	// Key is what the caller sends as its x-api-key or bearer token to the
+	// proxy (not a subscription's credential). Required, at least 16 bytes.
+	Key Credential `json:"key,omitzero"`
+	// CapUSD caps what the caller may spend in a rolling CapWindow; 0 means
+	// no cap.
+	CapUSD float64 `json:"capUSD,omitempty"`
+	// CapWindow is the cap's rolling window, in whole hours up to a week.
+	// The default value is 5 hours.
+	CapWindow Duration `json:"capWindow,omitempty"`
+}
+
+// MinCallerKey is the shortest caller key accepted, in bytes.
+const MinCallerKey = 16
 
 // AlertPolicy says when threshold events fire.
 type AlertPolicy struct {
@@ -444,6 +470,31 @@ func (c Config) validate() error {
 	for i, w := range c.Notify.Webhooks {
 		for _, err := range w.problems() {
 			errs = append(errs, fmt.Errorf("/notify/webhooks/%d%w", i, err))
+		}
+	}
+	ids, keys := map[string]int{}, map[Credential]int{}
+	for i, k := range c.Callers {
+		at := fmt.Sprintf("/callers/%d", i)
+		if err := checkText("id", k.ID, false); err != nil {
+			bad(at+"/id", "%v", err)
+		} else if j, dup := ids[k.ID]; dup {
+			bad(at+"/id", "%q: already used by /callers/%d", k.ID, j)
+		}
+		ids[k.ID] = i
+		switch j, dup := keys[k.Key]; {
+		case len(k.Key) < MinCallerKey:
+			bad(at+"/key", "%d bytes long: must be at least %d", len(k.Key), MinCallerKey)
+		case strings.ContainsFunc(k.Key.Reveal(), unicode.IsControl):
+			bad(at+"/key", "holds a control character or a line break")
+		case dup:
+			bad(at+"/key", "the same key as /callers/%d", j)
+		}
+		keys[k.Key] = i
+		if math.IsNaN(k.CapUSD) || k.CapUSD < 0 || k.CapUSD > store.MaxUSD {
+			bad(at+"/capUSD", "%v: must be in 0..%v", k.CapUSD, float64(store.MaxUSD))
+		}
+		if w := time.Duration(k.CapWindow); w < 0 || w%time.Hour != 0 || w > store.WeekHours*time.Hour {
+			bad(at+"/capWindow", "%v: must be whole hours, up to a week", w)
 		}
 	}
 	if f := c.Fallback; f != nil {

@@ -22,7 +22,7 @@ const (
 
 // LoadConfig reads the config file at path: JSON in the form of Config,
 // validated against the package's JSON schema (config.schema.json), with
-// credentials and webhook secrets written as {"env": NAME} (an environment
+// credentials, webhook secrets and caller keys written as {"env": NAME} (an environment
 // variable) or {"file": PATH} (a file, relative to the config file's
 // directory), trailing whitespace trimmed. A plain string is refused unless
 // the file sets "allowLiteralCredentials": true.
@@ -188,6 +188,16 @@ func resolveSecrets(tree any, src secretSource, schemaProbs []problem) []problem
 			}
 		}
 		resolve(h, "secret", fmt.Sprintf("/notify/webhooks/%d/secret", i), who, "secret")
+	}
+	callers, _ := top["callers"].([]any)
+	for i, c := range callers {
+		who := fmt.Sprintf("caller %d", i)
+		if m, _ := c.(map[string]any); m != nil {
+			if id, _ := m["id"].(string); id != "" && len(id) <= 64 {
+				who = fmt.Sprintf("caller %q", id)
+			}
+		}
+		resolve(c, "key", fmt.Sprintf("/callers/%d/key", i), who, "key")
 	}
 	return probs
 }

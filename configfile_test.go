@@ -101,6 +101,10 @@ func exampleConfig() Config {
 				MaxAttempts: 5,
 			}},
 		},
+		Callers: []Caller{
+			{ID: "alice", Key: "ap-caller-example-alice-0001", CapUSD: 40, CapWindow: Duration(5 * time.Hour)},
+			{ID: "ci", Key: "ap-caller-example-ci-000000002"},
+		},
 	}
 }
 
@@ -153,6 +157,10 @@ func fullConfig() Config {
 			QueueSize: 4096,
 			Log:       &LogNotifyConfig{Level: slog.LevelWarn + 2, Events: []EventType{EventFailover, EventExhausted}},
 			Webhooks:  []WebhookConfig{hook("https://hooks.example.com/1"), hook("http://127.0.0.1:9/2")},
+		},
+		Callers: []Caller{
+			{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: Duration(5 * time.Hour)},
+			{ID: "ci", Key: "caller-key-ci-0123456789abcdef", CapUSD: 10, CapWindow: Duration(24 * time.Hour)},
 		},
 		AllowLiteralCredentials: true,
 	}
@@ -218,6 +226,9 @@ func secretsAsEnv(t *testing.T, cfg Config) []byte {
 	}
 	for i, w := range cfg.Notify.Webhooks {
 		set(tree["notify"].(map[string]any)["webhooks"].([]any)[i], "secret", fmt.Sprintf("AUTHPOOL_TEST_HOOK_%d", i), w.Secret)
+	}
+	for i, c := range cfg.Callers {
+		set(tree["callers"].([]any)[i], "key", fmt.Sprintf("AUTHPOOL_TEST_CALLER_%d", i), c.Key)
 	}
 	out, err := json.MarshalIndent(tree, "", "  ")
 	if err != nil {
