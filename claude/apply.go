@@ -138,3 +138,15 @@ func (r Result) Verdict(now time.Time) Verdict {
 	}
 	return v
 }
+
+// outOfService reports whether Apply takes a subscription out of service
+// (for the request's model at least) on a verdict of kind k, so that the
+// client's next Allocate moves it: what the Transport and the Runner retry
+// elsewhere.
+func outOfService(k VerdictKind) bool {
+	switch k {
+	case VerdictQuota, VerdictModelQuota, VerdictThrottle, VerdictOverloaded, VerdictAuth, VerdictBilling:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,295 @@
+package claude
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/authpool/authpool"
+)
+
+// DefaultUpstream is the Anthropic API.
+const DefaultUpstream = "https://api.anthropic.com"
+
+// DefaultMaxBody caps a request's body: Claude's own limit on a Messages
+// request is 32 MB.
+const DefaultMaxBody = 32 << 20
+
+// Proxy is an http.Handler that stands in for the Anthropic API in front of
+// the pool: point Claude Code (ANTHROPIC_BASE_URL) or an Anthropic SDK at it
+// and each request goes to Claude on the subscription the pool gives its
+// caller, with the subscription's credential, its usage recorded, its
+// failures classified and failed over (see Transport, which does the
+// forwarding).
+//
+// A caller is known by the key it sends (x-api-key, or Authorization:
+// Bearer): Identify maps it to a caller, by default through the config's
+// Callers; an unknown key gets 401 in Anthropic's error shape. Requests with
+// the same X-Claude-Code-Session-Id stick together: the pool's client is the
+// caller and its session. Only POST /v1/messages and
+// /v1/messages/count_tokens pass; SSE streams are flushed event by event.
+// The upstream's own rate-limit headers never reach the caller; a caller
+// with a cap is told its own standing in the anthropic-ratelimit-unified-*
+// headers, and gets 429 when its cap (billing_error) or the pool
+// (rate_limit_error) is spent.
+//
+// Shut the http.Server serving it down with Server.Shutdown: in-flight
+// streams finish. A Proxy is safe for concurrent use; its fields must not
+// change once it serves.
+type Proxy struct {
+	// Transport forwards the requests; its Pool is the pool. Required.
+	Transport *Transport
+	// Upstream is where requests go. The default is DefaultUpstream.
+	Upstream *url.URL
+	// Identify returns the caller a request's key belongs to. The default
+	// looks the key up in Callers.
+	Identify func(key string) (authpool.Caller, bool)
+	// Callers are the callers the default Identify knows (Config.Callers).
+	Callers []authpool.Caller
+	// MaxBody caps a request's body (413 beyond). The default is
+	// DefaultMaxBody.
+	MaxBody int64
+	// AllowChunked accepts requests without Content-Length (chunked); the
+	// default refuses them with 411, so that the body cap is known up front.
+	AllowChunked bool
+	// Logger logs refused requests and upstream errors. The default
+	// discards.
+	Logger *slog.Logger
+
+	once    sync.Once
+	maxBody int64
+	log     *slog.Logger
+	caps    *capLedger
+	known   map[[32]byte]authpool.Caller
+	proxy   *httputil.ReverseProxy
+}
+
+// NewProxy returns a proxy for the pool's transport t that serves cfg's
+// callers, to the upstream (DefaultUpstream when empty).
+func NewProxy(t *Transport, callers []authpool.Caller, upstream string) (*Proxy, error) {
+	if upstream == "" {
+		upstream = DefaultUpstream
+	}
+	u, err := url.Parse(upstream)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("claude: proxy: upstream %q is not an absolute URL", upstream)
+	}
+	return &Proxy{Transport: t, Upstream: u, Callers: callers}, nil
+}
+
+// init builds what the proxy needs from its fields, once.
+func (p *Proxy) init() {
+	p.maxBody = cmp.Or(p.MaxBody, DefaultMaxBody)
+	p.log = p.Logger
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	p.known = make(map[[32]byte]authpool.Caller, len(p.Callers))
+	for _, c := range p.Callers {
+		p.known[sha256.Sum256([]byte(c.Key.Reveal()))] = c
+	}
+	p.caps = newCapLedger()
+	target := p.Upstream
+	if target == nil {
+		target, _ = url.Parse(DefaultUpstream)
+	}
+	p.proxy = &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Host = target.Host
+		},
+		Transport:      p.Transport,
+		FlushInterval:  -1, // SSE: every event as it comes
+		ModifyResponse: p.modifyResponse,
+		ErrorHandler:   p.upstreamError,
+		ErrorLog:       nil,
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.once.Do(p.init)
+	path := r.URL.Path
+	if path != "/v1/messages" && path != "/v1/messages/count_tokens" {
+		refuse(w, http.StatusNotFound, "not_found_error",
+			fmt.Sprintf("authpool proxy: %s is not served here: only POST /v1/messages and /v1/messages/count_tokens", path))
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		refuse(w, http.StatusMethodNotAllowed, "invalid_request_error", fmt.Sprintf("authpool proxy: %s %s: use POST", r.Method, path))
+		return
+	}
+	caller, ok := p.identify(r)
+	if !ok {
+		w.Header().Set("X-Should-Retry", "false")
+		refuse(w, http.StatusUnauthorized, "authentication_error",
+			"authpool proxy: unknown key: send the key this proxy gave you as x-api-key or a bearer token")
+		return
+	}
+	switch {
+	case r.ContentLength < 0 && !p.AllowChunked:
+		refuse(w, http.StatusLengthRequired, "invalid_request_error", "authpool proxy: a request needs a Content-Length")
+		return
+	case r.ContentLength > p.maxBody:
+		refuse(w, http.StatusRequestEntityTooLarge, "request_too_large",
+			fmt.Sprintf("authpool proxy: the body is %d bytes, more than %d", r.ContentLength, p.maxBody))
+		return
+	}
+	body, err := p.readBody(w, r)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		refuse(w, http.StatusRequestEntityTooLarge, "request_too_large",
+			fmt.Sprintf("authpool proxy: the body is more than %d bytes", p.maxBody))
+		return
+	case err != nil:
+		refuse(w, http.StatusBadRequest, "invalid_request_error", "authpool proxy: the body could not be read")
+		return
+	}
+	now := p.Transport.now()
+	if st, ok := p.caps.standing(caller, now); ok && st.share >= 1 {
+		p.capped(w, caller, st, now)
+		return
+	}
+	client := caller.ID
+	if session := r.Header.Get("X-Claude-Code-Session-Id"); session != "" && len(session) <= 128 {
+		client += "/" + session
+	}
+	ctx := withCaller(withModel(WithClient(r.Context(), client), modelField(body)), caller.ID)
+	if caller.CapUSD > 0 {
+		ctx = context.WithValue(ctx, spentKey{}, func(u authpool.Usage) { p.caps.add(caller.ID, u.Time, u.CostUSD) })
+	}
+	out := r.WithContext(ctx)
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	out.ContentLength = int64(len(body))
+	out.Header = r.Header.Clone()
+	out.Header.Del("X-Api-Key") // the caller's key goes no further
+	out.Header.Del("Authorization")
+	p.proxy.ServeHTTP(w, out)
+}
+
+// readBody reads a request's whole body, at most maxBody bytes: into a
+// buffer of its Content-Length when it has one.
+func (p *Proxy) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, p.maxBody)
+	if r.ContentLength < 0 {
+		return io.ReadAll(body)
+	}
+	b := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(body, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// identify returns the caller of a request, by its key.
+func (p *Proxy) identify(r *http.Request) (authpool.Caller, bool) {
+	key := r.Header.Get("X-Api-Key")
+	if key == "" {
+		if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+			key = strings.TrimSpace(auth[7:])
+		}
+	}
+	if key == "" {
+		return authpool.Caller{}, false
+	}
+	if p.Identify != nil {
+		return p.Identify(key)
+	}
+	c, ok := p.known[sha256.Sum256([]byte(key))] // compared by hash: no key's bytes are looked at twice
+	return c, ok
+}
+
+// modifyResponse strips the upstream's rate-limit headers and adds the
+// caller's own standing.
+func (p *Proxy) modifyResponse(resp *http.Response) error {
+	if _, own := resp.Body.(ownBody); own {
+		return nil // the Transport's own 429: its headers are the pool's
+	}
+	for k := range resp.Header {
+		if len(k) >= len(ratelimitPrefix) && strings.EqualFold(k[:len(ratelimitPrefix)], ratelimitPrefix) {
+			delete(resp.Header, k)
+		}
+	}
+	ctx := resp.Request.Context()
+	if id, ok := callerFrom(ctx); ok {
+		if c, ok := p.callerByID(id); ok {
+			if st, ok := p.caps.standing(c, p.Transport.now()); ok {
+				st.headers(resp.Header)
+			}
+		}
+	}
+	return nil
+}
+
+// callerByID returns a known caller by ID (for a custom Identify, the
+// callers it returned are remembered by the ledger).
+func (p *Proxy) callerByID(id string) (authpool.Caller, bool) {
+	return p.caps.caller(id)
+}
+
+// upstreamError answers a request the upstream could not be reached for.
+func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) {
+		return // the caller went away
+	}
+	p.log.LogAttrs(r.Context(), slog.LevelWarn, "authpool proxy: upstream unreachable", slog.String("error", err.Error()))
+	refuse(w, http.StatusBadGateway, "api_error", "authpool proxy: the upstream could not be reached")
+}
+
+// capped answers a caller whose cap is spent: 429 with when it frees.
+func (p *Proxy) capped(w http.ResponseWriter, c authpool.Caller, st standing, now time.Time) {
+	h := w.Header()
+	st.headers(h)
+	h.Set("Anthropic-Ratelimit-Unified-Status", "rejected")
+	h.Set("X-Should-Retry", "false")
+	secs := max(int64(st.reset.Sub(now).Seconds()+0.999), 1)
+	h.Set("Retry-After", strconv.FormatInt(secs, 10))
+	refuse(w, http.StatusTooManyRequests, "billing_error", fmt.Sprintf(
+		"authpool: you have used your $%s for %v; it frees up from %s UTC (in %v): wait, or ask the pool's operator for a larger cap",
+		dollars(c.CapUSD), st.window, st.reset.UTC().Format("15:04"), time.Duration(secs)*time.Second))
+}
+
+// dollars formats an amount of US dollars with cents, more digits only when
+// it has them: 40.00, 0.085.
+func dollars(usd float64) string {
+	if cents := usd * 100; cents == math.Trunc(cents) {
+		return strconv.FormatFloat(usd, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(usd, 'f', -1, 64)
+}
+
+// refuse writes an Anthropic error response.
+func refuse(w http.ResponseWriter, status int, typ, msg string) {
+	body := errorBody(typ, msg)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+type callerKey struct{}
+
+func withCaller(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, callerKey{}, id)
+}
+
+func callerFrom(ctx context.Context) (string, bool) {
+	id, ok := ctx.Value(callerKey{}).(string)
+	return id, ok
+}

@@ -1,0 +1,424 @@
+package claude
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/authpool/authpool"
+)
+
+// Runner runs the Claude Code CLI, `claude -p`, for the clients of a pool:
+// each run gets the credential of the subscription Allocate gives its client,
+// and what the run used and how it ended go back to the pool.
+//
+// A Runner is configured by its fields before its first run and not changed
+// after; it is then safe for concurrent use by multiple goroutines. Given a
+// Pool, the zero value runs "claude" from PATH in the current environment.
+type Runner struct {
+	// Pool allocates the subscriptions and records the runs. Required.
+	Pool *authpool.Pool
+	// Command is the CLI: a path, or a name looked up in PATH. The default
+	// is "claude".
+	Command string
+	// Args are extra arguments, before the Runner's own (such as
+	// "--max-turns", "3").
+	Args []string
+	// Env is the runs' environment ("NAME=value"); nil means os.Environ().
+	// Its credential variables (IsCredentialVar) are removed and the
+	// allocated credential added: in CLAUDE_CODE_OAUTH_TOKEN for a
+	// subscription (pro, max5x, max20x), in ANTHROPIC_API_KEY for an API
+	// key. ANTHROPIC_BASE_URL and all other variables pass through. Claude
+	// Code prefers an apiKeyHelper of its settings files to
+	// CLAUDE_CODE_OAUTH_TOKEN: configure none where subscriptions run.
+	Env []string
+	// Dir is the runs' working directory; empty means the current one.
+	Dir string
+	// Stream runs the CLI with --output-format stream-json --verbose, read
+	// as it comes (ParseStream), rather than --output-format json: a run
+	// cut short still counts what its stream showed.
+	Stream bool
+	// Prices prices what Claude Code did not (the assistant messages of a
+	// stream cut before its result); nil means DefaultPrices().
+	Prices *Prices
+	// Clock is the time of usages and verdicts (give it the pool's); nil
+	// means time.Now.
+	Clock func() time.Time
+	// Logger gets a line per attempt (client, subscription, verdict, cost,
+	// exit status, error) and per retry; never a prompt, an argument, the
+	// environment or a credential. Nil means no logging.
+	Logger *slog.Logger
+	// WaitDelay is how long a cancelled run has to exit after an interrupt
+	// before it is killed and its output abandoned (exec.Cmd.WaitDelay).
+	// The default is 5 seconds.
+	WaitDelay time.Duration
+}
+
+// RunOption changes one run: RunModel, RunArgs.
+type RunOption func(*runSettings)
+
+type runSettings struct {
+	model string
+	args  []string
+}
+
+// RunModel runs on model: the CLI gets --model model, and Allocate
+// authpool.ForModel(model), so no subscription limited for it is chosen.
+func RunModel(model string) RunOption { return func(s *runSettings) { s.model = model } }
+
+// RunArgs adds arguments to one run, after the Runner's Args.
+func RunArgs(args ...string) RunOption {
+	return func(s *runSettings) { s.args = append(s.args, args...) }
+}
+
+// RunResult is what Run did: the last attempt's result, and every attempt.
+// It holds no prompt and no credential (the Allocations' are cleared).
+type RunResult struct {
+	// Result is the last attempt's parsed output, zero if it had none.
+	Result Result
+	// Verdict is what Result means for its subscription (Result.Verdict;
+	// VerdictOK for a run without an API error, or without a result).
+	Verdict Verdict
+	// Allocation is where the last attempt ran.
+	Allocation authpool.Allocation
+	// Retried reports whether the first attempt hit a limit and the run
+	// was tried again on another subscription.
+	Retried bool
+	// Attempts are the runs of the CLI, one or two.
+	Attempts []RunAttempt
+}
+
+// CostUSD is what all the attempts recorded.
+func (r RunResult) CostUSD() float64 {
+	var sum float64
+	for _, a := range r.Attempts {
+		sum += a.CostUSD()
+	}
+	return sum
+}
+
+// RunAttempt is one run of the CLI: where it ran (the Allocation, its
+// Credential cleared), its parsed output and what that means, the usages
+// recorded for it, how it ended and its error, as Run returns it.
+type RunAttempt struct {
+	Allocation authpool.Allocation // Credential cleared
+	Result     Result
+	Verdict    Verdict
+	Usages     []authpool.Usage // as recorded
+	ExitCode   int              // -1 if it did not exit by itself
+	Duration   time.Duration    // wall time
+	Err        error            // as Run returns it
+}
+
+// CostUSD is what the attempt recorded.
+func (a RunAttempt) CostUSD() float64 {
+	var sum float64
+	for _, u := range a.Usages {
+		sum += u.CostUSD
+	}
+	return sum
+}
+
+// RunError is the error of a failed run: the CLI did not start, was
+// cancelled, exited without a result, printed something else, or its result
+// says it ended in error. It holds no credential, nor the prompt (when at
+// least 6 bytes long).
+type RunError struct {
+	// ClientID is the client the run was for, SubscriptionID where it ran.
+	ClientID       string
+	SubscriptionID string
+	// Verdict is what the result meant for the subscription (VerdictQuota,
+	// VerdictAuth, ...); VerdictOK without a result or an API error.
+	Verdict VerdictKind
+	// ExitCode is the CLI's exit status; -1 if it did not exit by itself.
+	ExitCode int
+	// Stderr is the end of the CLI's standard error (at most 1 KiB), for a
+	// run without a result: credentials and the prompt redacted, and what
+	// follows "sk-ant-", "Bearer", key=, token=, secret= or password=.
+	Stderr string
+	// Err is the cause: a parse error, an *exec.ExitError, the context's
+	// error, the start's error, or what the result said.
+	Err error
+}
+
+// Error says, on one line, where the run failed and why.
+func (e *RunError) Error() string {
+	msg := fmt.Sprintf("claude: run for client %q on subscription %q: %s", e.ClientID, e.SubscriptionID,
+		strings.TrimPrefix(e.Err.Error(), "claude: "))
+	if _, exited := errors.AsType[*exec.ExitError](e.Err); e.ExitCode > 0 && !exited {
+		msg += fmt.Sprintf(" (exit status %d)", e.ExitCode)
+	}
+	if e.Stderr != "" {
+		msg += fmt.Sprintf("; stderr: %q", e.Stderr)
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *RunError) Unwrap() error { return e.Err }
+
+// Run runs prompt through the CLI for clientID: it allocates the client's
+// subscription, runs Command with `-p PROMPT --output-format json` (or
+// stream-json) and the credential in its environment, parses the output,
+// records its usages on the subscription and applies its verdict to the
+// pool (Apply). A run that ends on a limit — a quota, a model's quota, a
+// throttle, an overload, a refused credential or billing — is run once more
+// where a new Allocate puts the client, if that is another subscription.
+//
+// The prompt is an argument, never logged nor returned. Cancelling ctx
+// interrupts the CLI (killed WaitDelay later); what its output showed is
+// still recorded.
+//
+// The error of a failed run is a *RunError (of the last attempt) or
+// Allocate's error, joined with any error of recording or applying; the
+// RunResult holds what was done even then.
+func (r *Runner) Run(ctx context.Context, clientID, prompt string, opts ...RunOption) (RunResult, error) {
+	if r.Pool == nil || prompt == "" {
+		return RunResult{}, fmt.Errorf("claude: run for client %q: no Pool, or an empty prompt: %w", clientID, authpool.ErrInvalidArgument)
+	}
+	var s runSettings
+	for _, o := range opts {
+		o(&s)
+	}
+	var allocOpts []authpool.AllocateOption
+	if s.model != "" {
+		allocOpts = append(allocOpts, authpool.ForModel(s.model))
+	}
+	var res RunResult
+	var errs []error
+	for n := 1; n <= 2; n++ {
+		a, err := r.Pool.Allocate(ctx, clientID, allocOpts...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("claude: run for client %q: %w", clientID, err))
+			break
+		}
+		if n > 1 && a.SubscriptionID == res.Allocation.SubscriptionID {
+			r.log().LogAttrs(ctx, slog.LevelWarn, "claude: run not retried: no other subscription",
+				slog.String("client", clientID), slog.String("subscription", a.SubscriptionID))
+			break
+		}
+		at, acctErr := r.attempt(ctx, clientID, prompt, a, &s, n)
+		res.Attempts = append(res.Attempts, at)
+		res.Result, res.Verdict, res.Allocation, res.Retried = at.Result, at.Verdict, at.Allocation, n > 1
+		errs = slices.DeleteFunc([]error{at.Err, acctErr}, func(e error) bool { return e == nil })
+		if at.Err == nil || !outOfService(at.Verdict.Kind) || ctx.Err() != nil {
+			break
+		}
+		if n == 1 {
+			r.log().LogAttrs(ctx, slog.LevelInfo, "claude: run hit a limit; retrying elsewhere", slog.String("client", clientID),
+				slog.String("subscription", a.SubscriptionID), slog.String("verdict", at.Verdict.Kind.String()))
+		}
+	}
+	if len(errs) == 1 {
+		return res, errs[0] // a *RunError as it is
+	}
+	return res, errors.Join(errs...)
+}
+
+// attempt runs the CLI once on a, records and applies what it did, and
+// returns the attempt and any error of recording or applying it.
+func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpool.Allocation, s *runSettings, n int) (RunAttempt, error) {
+	cred := a.Credential.Reveal()
+	a.Credential = ""
+	at := RunAttempt{Allocation: a, ExitCode: -1}
+	fail := func(stderr string, err error) {
+		at.Err = &RunError{ClientID: clientID, SubscriptionID: a.SubscriptionID, Verdict: at.Verdict.Kind,
+			ExitCode: at.ExitCode, Stderr: stderr, Err: err}
+	}
+	env, secrets, err := runnerEnv(r.Env, a, cred)
+	if err != nil {
+		fail("", err)
+		return at, nil
+	}
+	red := newRunnerRedactor(append(secrets, runnerPromptParts(prompt)...))
+
+	cmd := exec.CommandContext(ctx, r.command(), r.args(prompt, s)...)
+	cmd.Env, cmd.Dir, cmd.WaitDelay = env, r.Dir, r.WaitDelay
+	if cmd.WaitDelay <= 0 {
+		cmd.WaitDelay = 5 * time.Second
+	}
+	cmd.Cancel = func() error {
+		if runtime.GOOS == "windows" {
+			return cmd.Process.Kill()
+		}
+		return cmd.Process.Signal(os.Interrupt) // let it end its session; WaitDelay kills
+	}
+	stderr := &runnerTail{max: 8 << 10}
+	cmd.Stderr = stderr
+	pr, pw := io.Pipe()
+	cmd.Stdout = pw
+	var (
+		res      Result
+		parseErr error
+		done     = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		if r.Stream {
+			res, parseErr = ParseStream(pr)
+		} else if data, err := io.ReadAll(io.LimitReader(pr, MaxStreamLine+1)); len(data) > MaxStreamLine {
+			parseErr = fmt.Errorf("claude: json result: longer than %d bytes", MaxStreamLine)
+		} else if err == nil {
+			res, parseErr = ParseResult(data)
+		}
+		io.Copy(io.Discard, pr) // the CLI may write on after what could not be read
+	}()
+	r.log().LogAttrs(ctx, slog.LevelDebug, "claude: run starting", slog.String("client", clientID),
+		slog.String("subscription", a.SubscriptionID), slog.String("kind", string(a.Kind)), slog.Int("attempt", n))
+	start := time.Now()
+	runErr := cmd.Run()
+	pw.Close()
+	<-done
+	at.Duration = time.Since(start)
+	if cmd.ProcessState != nil {
+		at.ExitCode = cmd.ProcessState.ExitCode()
+	}
+
+	// Count what the output showed (a result, or part of a stream) and
+	// apply what it means, even when ctx is done.
+	end := r.now()
+	var acctErrs []error
+	if parseErr == nil || len(res.Trailing) > 0 || res.RateLimit != nil {
+		at.Result, at.Verdict = res, res.Verdict(end)
+		actx := context.WithoutCancel(ctx)
+		at.Usages, err = res.Usages(r.prices(), end)
+		if err != nil {
+			acctErrs = append(acctErrs, fmt.Errorf("claude: run for client %q on subscription %q: %w", clientID, a.SubscriptionID, err))
+		}
+		for i := range at.Usages {
+			at.Usages[i].SubscriptionID = a.SubscriptionID
+			acctErrs = append(acctErrs, r.Pool.Record(actx, clientID, at.Usages[i]))
+		}
+		acctErrs = append(acctErrs, Apply(actx, r.Pool, a.SubscriptionID, at.Verdict, runnerModel(s.model, res), end))
+	}
+	_, exited := errors.AsType[*exec.ExitError](runErr)
+	result := parseErr == nil && res.CostKnown
+	switch {
+	case runErr != nil && ctx.Err() != nil:
+		fail("", context.Cause(ctx))
+	case runErr != nil && !exited:
+		fail("", runErr) // it did not start, or its output was abandoned
+	case result && res.IsError:
+		fail("", runnerResultError(res, at.Verdict, red))
+	case result && runErr == nil:
+	case runErr != nil:
+		fail(red.stderr(stderr), runErr)
+	case parseErr != nil:
+		fail(red.stderr(stderr), &runnerStdoutError{parseErr})
+	default:
+		fail(red.stderr(stderr), &runnerStdoutError{errors.New("stream-json: the stream ended without a result line")})
+	}
+
+	acctErr := errors.Join(acctErrs...)
+	level := slog.LevelInfo
+	attrs := []slog.Attr{slog.String("client", clientID), slog.String("subscription", a.SubscriptionID),
+		slog.String("kind", string(a.Kind)), slog.Int("attempt", n), slog.String("verdict", at.Verdict.Kind.String()),
+		slog.Float64("costUSD", at.CostUSD()), slog.Duration("duration", at.Duration), slog.Int("exit", at.ExitCode)}
+	if res.SessionID != "" {
+		attrs = append(attrs, slog.String("session", res.SessionID))
+	}
+	if at.Err != nil {
+		level = slog.LevelWarn
+		attrs = append(attrs, slog.String("error", at.Err.Error()))
+	}
+	if acctErr != nil {
+		level = slog.LevelError
+		attrs = append(attrs, slog.String("accounting", red.clean(acctErr.Error())))
+	}
+	r.log().LogAttrs(ctx, level, "claude: run", attrs...)
+	return at, acctErr
+}
+
+// runnerStdoutError is an error of the CLI's output, which it says.
+type runnerStdoutError struct{ err error }
+
+func (e *runnerStdoutError) Error() string {
+	return "stdout: " + strings.TrimPrefix(e.err.Error(), "claude: ")
+}
+
+func (e *runnerStdoutError) Unwrap() error { return e.err }
+
+// runnerResultError says what an error result said, redacted.
+func runnerResultError(res Result, v Verdict, red runnerRedactor) error {
+	what := "ended in error: " + res.Subtype
+	if status, ok := res.Failed(); ok {
+		what = strings.TrimSuffix(fmt.Sprintf("ended on an API error: %s, HTTP %d %s", v.Kind, status, res.APIErrorType), " ")
+	}
+	text := res.Text
+	if text == "" {
+		text = strings.Join(res.Errors, "; ")
+	}
+	if text = red.clean(text); text != "" {
+		what += ": " + clip(text, 300)
+	}
+	return errors.New(what)
+}
+
+// args returns the CLI's arguments.
+func (r *Runner) args(prompt string, s *runSettings) []string {
+	args := append(slices.Clip(r.Args), s.args...)
+	if r.Stream {
+		args = append(args, "--output-format", "stream-json", "--verbose")
+	} else {
+		args = append(args, "--output-format", "json")
+	}
+	if s.model != "" {
+		args = append(args, "--model", s.model)
+	}
+	if strings.HasPrefix(prompt, "-") {
+		return append(args, "-p", "--", prompt) // an operand, not an option
+	}
+	return append(args, "-p", prompt)
+}
+
+func (r *Runner) command() string {
+	if r.Command == "" {
+		return "claude"
+	}
+	return r.Command
+}
+
+func (r *Runner) now() time.Time {
+	if r.Clock == nil {
+		return time.Now()
+	}
+	return r.Clock()
+}
+
+func (r *Runner) log() *slog.Logger {
+	if r.Logger == nil {
+		return runnerDiscard
+	}
+	return r.Logger
+}
+
+func (r *Runner) prices() *Prices {
+	if r.Prices == nil {
+		return runnerDefaultPrices()
+	}
+	return r.Prices
+}
+
+var (
+	runnerDiscard       = slog.New(slog.DiscardHandler)
+	runnerDefaultPrices = sync.OnceValue(DefaultPrices)
+)
+
+// runnerModel is the run's model, for Apply: the one asked for, else the
+// only one the result names.
+func runnerModel(model string, res Result) string {
+	if model == "" && len(res.Models) == 1 {
+		return slices.Collect(maps.Keys(res.Models))[0]
+	}
+	return model
+}

@@ -1,0 +1,477 @@
+package claude
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/authpool/authpool"
+)
+
+// OAuthBeta is the anthropic-beta value a request authenticated with a
+// subscription's OAuth token must carry (FORMATS.md §0).
+const OAuthBeta = "oauth-2025-04-20"
+
+// Transport is an http.RoundTripper that sends each request to Claude on
+// the subscription the pool gives its client:
+//
+//   - the client is the one WithClient put in the request's context, else the
+//     value of the ClientHeader request header (removed before forwarding);
+//   - it Allocates (ForModel the request's model when the body names one) and
+//     sets the subscription's credential, replacing whatever the caller sent:
+//     x-api-key for an API key, Authorization: Bearer and the OAuth beta for a
+//     subscription's token;
+//   - it records the response's usage with its message id as the usage ID,
+//     read on the way through (an SSE stream is never buffered), when the
+//     caller has read the body to its end or closed it;
+//   - it classifies a failed response (Classify) and tells the pool (Apply);
+//     when that takes the subscription out of service — a quota 429 (the
+//     subscription's or a model's), a throttle 429, a 529, a refused
+//     credential or billing — it retries once on another subscription when
+//     the request's body can be sent again (GetBody); otherwise, and when no
+//     other subscription takes the client, the caller gets the upstream's
+//     answer. A 429 that is not about the subscription (no rate-limit
+//     header: FORMATS.md §2.3) and other client errors are not retried;
+//   - when the pool is exhausted it answers 429 itself, in Anthropic's error
+//     shape, with retry-after and x-should-retry: false.
+//
+// It never logs or returns a credential or a prompt. A Transport is safe for
+// concurrent use; its fields must not change once it is in use.
+type Transport struct {
+	// Pool gives each request its subscription. Required.
+	Pool *authpool.Pool
+	// Base sends the requests. The default is a clone of
+	// http.DefaultTransport that keeps up to 256 idle connections to a host
+	// (the default's 2 would make a busy proxy open a connection a request).
+	Base http.RoundTripper
+	// ClientHeader names the request header that carries the client's ID
+	// when the context does not. The default is none.
+	ClientHeader string
+	// Prices prices responses. The default is DefaultPrices().
+	Prices *Prices
+	// Rule is the long-context rule of Prices.Cost. The default is PerRequest.
+	Rule TierRule
+	// Clock reads the time of responses. The default is time.Now.
+	Clock func() time.Time
+	// Logger logs what the pool could not be told. The default discards.
+	Logger *slog.Logger
+
+	once    sync.Once
+	pricing *Prices           // Prices, or the default table
+	sender  http.RoundTripper // Base, or the default
+	heads   sync.Pool         // *[]byte: the head of a body while its model is looked for
+}
+
+type clientKey struct{}
+
+// WithClient returns a context that makes Transport (and Proxy) send the
+// request for the pool's client clientID.
+func WithClient(ctx context.Context, clientID string) context.Context {
+	return context.WithValue(ctx, clientKey{}, clientID)
+}
+
+// ClientFrom returns the client ID WithClient put in ctx.
+func ClientFrom(ctx context.Context) (string, bool) {
+	id, ok := ctx.Value(clientKey{}).(string)
+	return id, ok && id != ""
+}
+
+// maxErrorBody is how much of a failed response's body is read to classify
+// it; the caller still gets all of it.
+const maxErrorBody = 64 << 10
+
+// maxCapture is the largest JSON response whose usage is read; larger ones
+// pass through unrecorded (and logged).
+const maxCapture = 4 << 20
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	clientID, ok := ClientFrom(ctx)
+	if !ok && t.ClientHeader != "" {
+		clientID = req.Header.Get(t.ClientHeader)
+	}
+	if clientID == "" {
+		return nil, errors.New("claude: transport: no client: use WithClient, or set Transport.ClientHeader")
+	}
+	model := t.requestModel(req)
+	var opts []authpool.AllocateOption
+	if model != "" {
+		opts = append(opts, authpool.ForModel(model))
+	}
+	for attempt := 0; ; attempt++ {
+		a, err := t.Pool.Allocate(ctx, clientID, opts...)
+		var ex *authpool.ExhaustedError
+		switch {
+		case errors.As(err, &ex):
+			return exhaustedResponse(req, ex, t.now()), nil
+		case err != nil:
+			return nil, fmt.Errorf("claude: transport: %w", err)
+		}
+		out, err := outgoing(req, a, t.ClientHeader, attempt)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := t.base().RoundTrip(out)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode < 400 {
+			t.observe(ctx, a.SubscriptionID, resp, model)
+			resp.Body = t.capture(ctx, resp, clientID, a.SubscriptionID)
+			return resp, nil
+		}
+		v := t.fail(ctx, a.SubscriptionID, resp, model)
+		if attempt > 0 || req.GetBody == nil || !outOfService(v.Kind) {
+			return resp, nil
+		}
+		// Once more, elsewhere: the pool has taken the subscription out, so
+		// the client moves; if it cannot, the upstream's answer stands.
+		next, err := t.Pool.Allocate(ctx, clientID, opts...)
+		if err != nil || next.SubscriptionID == a.SubscriptionID {
+			return resp, nil
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+	}
+}
+
+// init makes the defaults of unset fields, once.
+func (t *Transport) init() {
+	t.pricing, t.sender = t.Prices, t.Base
+	if t.pricing == nil {
+		t.pricing = DefaultPrices()
+	}
+	if t.sender == nil {
+		d := http.DefaultTransport.(*http.Transport).Clone()
+		d.MaxIdleConnsPerHost = 256
+		t.sender = d
+	}
+}
+
+func (t *Transport) base() http.RoundTripper {
+	t.once.Do(t.init)
+	return t.sender
+}
+
+func (t *Transport) now() time.Time {
+	if t.Clock != nil {
+		return t.Clock()
+	}
+	return time.Now()
+}
+
+func (t *Transport) log() *slog.Logger {
+	if t.Logger != nil {
+		return t.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (t *Transport) prices() *Prices {
+	t.once.Do(t.init)
+	return t.pricing
+}
+
+// outgoing returns the request as sent on a's subscription: a copy with the
+// subscription's credential in place of the caller's. A retry gets a fresh
+// body from GetBody.
+func outgoing(req *http.Request, a authpool.Allocation, clientHeader string, attempt int) (*http.Request, error) {
+	out := req.Clone(req.Context())
+	if attempt > 0 {
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, fmt.Errorf("claude: transport: the body to send again: %w", err)
+		}
+		out.Body = body
+	}
+	if clientHeader != "" {
+		out.Header.Del(clientHeader)
+	}
+	// The usage is read on the way through: let the base transport ask for
+	// gzip itself, so that it hands over the body decoded.
+	out.Header.Del("Accept-Encoding")
+	cred := a.Credential.Reveal()
+	if a.Kind == authpool.KindAPI {
+		out.Header.Del("Authorization")
+		out.Header.Set("X-Api-Key", cred)
+		return out, nil
+	}
+	out.Header.Del("X-Api-Key")
+	out.Header.Set("Authorization", "Bearer "+cred)
+	out.Header.Set("Anthropic-Beta", withBeta(out.Header.Values("Anthropic-Beta"), OAuthBeta))
+	return out, nil
+}
+
+// withBeta returns the anthropic-beta values joined, with beta among them.
+func withBeta(values []string, beta string) string {
+	var all []string
+	for _, v := range values {
+		for _, b := range strings.Split(v, ",") {
+			if b = strings.TrimSpace(b); b != "" && b != beta {
+				all = append(all, b)
+			}
+		}
+	}
+	return strings.Join(append(all, beta), ",")
+}
+
+type modelKey struct{}
+
+// spentKey keys a func told each usage a request recorded (Proxy's caps).
+type spentKey struct{}
+
+// withModel returns a context telling Transport the request's model, so
+// that it need not read the body for it (Proxy has read it already).
+func withModel(ctx context.Context, model string) context.Context {
+	return context.WithValue(ctx, modelKey{}, model)
+}
+
+// requestModel returns the model a request is for: the one the context
+// names, else the "model" of its JSON body, read from a copy of the body
+// (GetBody) so that the request is untouched; "" when neither says.
+func (t *Transport) requestModel(req *http.Request) string {
+	if m, ok := req.Context().Value(modelKey{}).(string); ok {
+		return m
+	}
+	if req.GetBody == nil || req.Body == nil || req.Body == http.NoBody {
+		return ""
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return ""
+	}
+	defer body.Close()
+	buf, _ := t.heads.Get().(*[]byte)
+	if buf == nil {
+		b := make([]byte, 16<<10)
+		buf = &b
+	}
+	defer t.heads.Put(buf)
+	n, _ := io.ReadFull(body, *buf)
+	return modelField((*buf)[:n])
+}
+
+// modelField finds the "model" member's string in a JSON object's text
+// (the SDKs and Claude Code write it before the messages). An escaped
+// "model" inside a string is not a member.
+func modelField(b []byte) string {
+	const key = `"model"`
+	for from := 0; ; {
+		i := bytes.Index(b[from:], []byte(key))
+		if i < 0 {
+			return ""
+		}
+		i += from
+		from = i + len(key)
+		if i > 0 && b[i-1] == '\\' {
+			continue
+		}
+		rest := bytes.TrimLeft(b[from:], " \t\r\n")
+		if len(rest) == 0 || rest[0] != ':' {
+			continue
+		}
+		rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+		if len(rest) == 0 || rest[0] != '"' {
+			continue
+		}
+		end := bytes.IndexByte(rest[1:], '"')
+		if end < 0 || end > 256 {
+			return ""
+		}
+		return string(rest[1 : 1+end])
+	}
+}
+
+// observe passes a successful response's reported windows to the pool.
+func (t *Transport) observe(ctx context.Context, subscriptionID string, resp *http.Response, model string) {
+	if !hasUnified(resp.Header) {
+		return
+	}
+	now := t.now()
+	v := Classify(resp.StatusCode, resp.Header, nil, now)
+	if err := Apply(ctx, t.Pool, subscriptionID, v, model, now); err != nil {
+		t.log().LogAttrs(ctx, slog.LevelWarn, "claude: telling the pool a response's limits failed",
+			slog.String("subscription", subscriptionID), slog.String("error", err.Error()))
+	}
+}
+
+// hasUnified reports whether a response carries the subscription's rate
+// limit headers.
+func hasUnified(h http.Header) bool {
+	for k := range h {
+		if len(k) > len(unifiedPrefix) && strings.EqualFold(k[:len(unifiedPrefix)], unifiedPrefix) { // canonical or not
+			return true
+		}
+	}
+	return false
+}
+
+// fail classifies a failed response and tells the pool; the response's body
+// is restored whole for the caller.
+func (t *Transport) fail(ctx context.Context, subscriptionID string, resp *http.Response, model string) Verdict {
+	head, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body = readCloser{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	if err != nil {
+		head = nil
+	}
+	now := t.now()
+	v := Classify(resp.StatusCode, resp.Header, head, now)
+	if err := Apply(ctx, t.Pool, subscriptionID, v, model, now); err != nil {
+		t.log().LogAttrs(ctx, slog.LevelWarn, "claude: telling the pool of a failed response failed",
+			slog.String("subscription", subscriptionID), slog.Int("status", resp.StatusCode), slog.String("error", err.Error()))
+	}
+	return v
+}
+
+// ownBody is the body of a response the Transport made itself.
+type ownBody struct{ *bytes.Reader }
+
+func (ownBody) Close() error { return nil }
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// exhaustedResponse is the Transport's own 429 when the pool has no place
+// for the client: Anthropic's error shape, retry-after the seconds until the
+// first subscription is expected back.
+func exhaustedResponse(req *http.Request, ex *authpool.ExhaustedError, now time.Time) *http.Response {
+	msg := "authpool: every subscription is busy or limited"
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Should-Retry", "false")
+	h.Set("Anthropic-Ratelimit-Unified-Status", "rejected")
+	if !ex.RetryAt.IsZero() {
+		secs := int64(ex.RetryAt.Sub(now).Seconds() + 0.999)
+		h.Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+		h.Set("Anthropic-Ratelimit-Unified-Reset", strconv.FormatInt(ex.RetryAt.Unix(), 10))
+		msg += "; the first is expected back at " + ex.RetryAt.UTC().Format(time.RFC3339) + ": retry then"
+	} else {
+		msg += ", and none is expected back by itself: ask the pool's operator"
+	}
+	body := errorBody("rate_limit_error", msg)
+	return &http.Response{
+		Status: "429 Too Many Requests", StatusCode: http.StatusTooManyRequests, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: ownBody{bytes.NewReader(body)}, ContentLength: int64(len(body)), Request: req,
+	}
+}
+
+// errorBody is an Anthropic error body (FORMATS.md §2.3).
+func errorBody(typ, msg string) []byte {
+	return fmt.Appendf(nil, `{"type":"error","error":{"type":%s,"message":%s}}`, strconv.Quote(typ), strconv.Quote(msg))
+}
+
+// capture returns the response's body wrapped to read its usage on the way
+// through, and to record it once when the body is read to its end or closed.
+func (t *Transport) capture(ctx context.Context, resp *http.Response, clientID, subscriptionID string) io.ReadCloser {
+	c := &captured{t: t, ctx: context.WithoutCancel(ctx), clientID: clientID, subscriptionID: subscriptionID, body: resp.Body}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		c.stream = NewStreamReader(resp.Body)
+	} else if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		return resp.Body // nothing to record
+	}
+	return c
+}
+
+// captured is a response body whose usage is recorded once.
+type captured struct {
+	t                        *Transport
+	ctx                      context.Context
+	clientID, subscriptionID string
+	body                     io.ReadCloser
+	stream                   *StreamReader // SSE; nil for JSON
+	json                     []byte        // JSON read so far, up to maxCapture
+	tooBig                   bool
+	once                     sync.Once
+}
+
+func (c *captured) Read(b []byte) (int, error) {
+	var n int
+	var err error
+	if c.stream != nil {
+		n, err = c.stream.Read(b)
+	} else {
+		n, err = c.body.Read(b)
+		if !c.tooBig {
+			if len(c.json)+n > maxCapture {
+				c.tooBig, c.json = true, nil
+			} else {
+				c.json = append(c.json, b[:n]...)
+			}
+		}
+	}
+	if err == io.EOF {
+		c.once.Do(func() { c.record(true) })
+	}
+	return n, err
+}
+
+func (c *captured) Close() error {
+	c.once.Do(func() { c.record(false) })
+	return c.body.Close()
+}
+
+// record records what the response used; complete says whether the body
+// was read to its end.
+func (c *captured) record(complete bool) {
+	var mu MessageUsage
+	switch {
+	case c.stream != nil:
+		mu = c.stream.Usage()
+		if err := c.stream.Err(); err != nil {
+			var apiErr *APIError
+			if errors.As(err, &apiErr) {
+				c.midStream(apiErr)
+			}
+		}
+	case c.tooBig:
+		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: a response too large to read its usage passed unrecorded",
+			slog.String("client", c.clientID), slog.String("subscription", c.subscriptionID))
+		return
+	case !complete:
+		return // a JSON body not read to its end has no usage to read
+	default:
+		var err error
+		if mu, err = ParseMessage(c.json); err != nil {
+			return // not a message (count_tokens), or an error body
+		}
+	}
+	if mu.ID == "" || mu.Counts.Total() == 0 && mu.Counts.WebSearches == 0 {
+		return
+	}
+	u, err := mu.Usage(c.t.prices(), c.t.Rule, c.t.now())
+	if err != nil {
+		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: pricing a response failed; recording its tokens at no cost",
+			slog.String("model", mu.Model), slog.String("error", err.Error()))
+	}
+	u.SubscriptionID = c.subscriptionID
+	if err := c.t.Pool.Record(c.ctx, c.clientID, u); err != nil {
+		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: recording a response's usage failed",
+			slog.String("client", c.clientID), slog.String("subscription", c.subscriptionID), slog.String("error", err.Error()))
+	}
+	if spent, ok := c.ctx.Value(spentKey{}).(func(authpool.Usage)); ok {
+		spent(u)
+	}
+}
+
+// midStream tells the pool of an error event that ended a stream after its
+// 200 (an overloaded upstream, say).
+func (c *captured) midStream(apiErr *APIError) {
+	now := c.t.now()
+	body := errorBody(apiErr.Type, apiErr.Message)
+	v := Classify(http.StatusOK, nil, body, now)
+	if err := Apply(c.ctx, c.t.Pool, c.subscriptionID, v, "", now); err != nil {
+		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: telling the pool of a stream's error failed",
+			slog.String("subscription", c.subscriptionID), slog.String("error", err.Error()))
+	}
+}

@@ -1,0 +1,124 @@
+// Command proxy runs authpool's proxy on this machine: a drop-in base URL
+// for Claude Code and the Anthropic SDKs in front of a pool of subscriptions.
+// It reads the pool, and the callers it serves with their keys and caps,
+// from a config file, and listens on loopback:
+//
+//	go run ./examples/proxy                                  # the example config, the real API
+//	ANTHROPIC_BASE_URL=http://127.0.0.1:8787 ANTHROPIC_API_KEY=<a caller's key> claude
+//
+// Flags: -config (default testdata/config/pool.json), -listen (default
+// 127.0.0.1:8787; port 0 picks one, printed on the first line), -upstream
+// (default https://api.anthropic.com; tests point it at a local fake), and
+// -rebalance (how often to Rebalance; default a minute). On SIGINT or SIGTERM
+// it stops taking requests, lets the streams in flight finish (up to 30
+// seconds), and delivers the pool's queued notifications.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "proxy:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends. It prints "listening on http://ADDR" first.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", "testdata/config/pool.json", "the pool's config file")
+	listen := fs.String("listen", "127.0.0.1:8787", "the address to listen on (loopback)")
+	upstream := fs.String("upstream", claude.DefaultUpstream, "the Anthropic API's base URL")
+	every := fs.Duration("rebalance", time.Minute, "how often to Rebalance")
+	quiet := fs.Bool("quiet", false, "log warnings only")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *quiet {
+		level = slog.LevelWarn
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg, err := authpool.LoadConfig(*config)
+	if err != nil {
+		return err
+	}
+	pool, err := authpool.New(ctx, cfg, authpool.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closing, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = pool.Close(closing)
+	}()
+	proxy, err := claude.NewProxy(&claude.Transport{Pool: pool, Logger: logger}, cfg.Callers, *upstream)
+	if err != nil {
+		return err
+	}
+	proxy.Logger = logger
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	if addr := ln.Addr().(*net.TCPAddr); !addr.IP.IsLoopback() {
+		ln.Close()
+		return fmt.Errorf("%s is not a loopback address: this example serves this machine only", addr)
+	}
+	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	rebalancing, stopRebalance := context.WithCancel(ctx)
+	defer stopRebalance()
+	wg.Go(func() {
+		t := time.NewTicker(*every)
+		defer t.Stop()
+		for {
+			select {
+			case <-rebalancing.Done():
+				return
+			case <-t.C:
+				if _, err := pool.Rebalance(rebalancing); err != nil {
+					logger.Warn("rebalance failed", "error", err)
+				}
+			}
+		}
+	})
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	draining, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(draining); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	anthropic "github.com/anthropics/anthropic-sdk-go/v2"
+	"github.com/anthropics/anthropic-sdk-go/v2/option"
+
+	"github.com/authpool/authpool/internal/fakeanthropic"
+)
+
+// config is the example config, from this directory.
+const config = "../../testdata/config/pool.json"
+
+// secret reads one of the example config's secrets.
+func secret(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/config/secrets/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// syncBuffer is a log's text, safe for concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestRun serves the example config's pool in front of a fake upstream and
+// sends it what an SDK (or Claude Code) sends: a caller's key, a message
+// and a stream. The upstream sees the Max 20x's token; an unknown key is
+// refused; the proxy stops when its context ends; no secret is logged.
+func TestRun(t *testing.T) {
+	up := &fakeanthropic.Server{}
+	ts := httptest.NewServer(up)
+	defer ts.Close()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdoutR, stdoutW := io.Pipe()
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-config", config, "-listen", "127.0.0.1:0", "-upstream", ts.URL}, stdoutW, stderr)
+		stdoutW.Close()
+	}()
+	line, err := bufio.NewReader(stdoutR).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no first line: %v; stderr:\n%s", err, stderr)
+	}
+	base, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if !ok {
+		t.Fatalf("first line %q", line)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdoutR) }()
+
+	client := anthropic.NewClient(option.WithoutEnvironmentDefaults(), option.WithBaseURL(base),
+		option.WithAPIKey(secret(t, "caller-alice.key")), option.WithMaxRetries(0))
+	params := anthropic.MessageNewParams{
+		Model:     "claude-sonnet-4-5-20250929",
+		MaxTokens: 100,
+		Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hello"))},
+	}
+	msg, err := client.Messages.New(ctx, params, option.WithHeader("X-Claude-Code-Session-Id", "session-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Usage.OutputTokens != fakeanthropic.DefaultUsage.Output {
+		t.Errorf("usage %+v", msg.Usage)
+	}
+	stream := client.Messages.NewStreaming(ctx, params)
+	var events int
+	for stream.Next() {
+		events++
+	}
+	if err := stream.Err(); err != nil || events == 0 {
+		t.Errorf("stream: %d events, %v", events, err)
+	}
+	stream.Close()
+
+	stranger := anthropic.NewClient(option.WithoutEnvironmentDefaults(), option.WithBaseURL(base),
+		option.WithAPIKey("ap-caller-nobody-knows-0000"), option.WithMaxRetries(0))
+	var apiErr *anthropic.Error
+	if _, err := stranger.Messages.New(ctx, params); err == nil || !asAPIError(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unknown key: %v; want a 401", err)
+	}
+
+	tokens := map[string]bool{secret(t, "max-20x.token"): true, secret(t, "max-5x.token"): true, secret(t, "pro.token"): true}
+	for i, r := range up.Requests() {
+		if !tokens[r.Bearer] || r.APIKey != "" {
+			t.Errorf("request %d went with bearer %q, x-api-key %q; want a subscription's token", i, r.Bearer, r.APIKey)
+		}
+	}
+	if n := up.Count(); n != 2 {
+		t.Errorf("the upstream got %d requests; want 2", n)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	logs := stderr.String()
+	for _, name := range []string{"caller-alice.key", "caller-ci.key", "max-20x.token", "max-5x.token", "pro.token", "fallback.key", "webhook.secret"} {
+		if s := secret(t, name); strings.Contains(logs, s) {
+			t.Errorf("the log shows %s:\n%s", name, logs)
+		}
+	}
+	t.Logf("the proxy's log:\n%s", logs)
+}
+
+// A listen address off loopback is refused.
+func TestRunLoopbackOnly(t *testing.T) {
+	err := run(t.Context(), []string{"-config", config, "-listen", "0.0.0.0:0", "-upstream", "http://127.0.0.1:1"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
+		t.Errorf("run on 0.0.0.0: %v; want refused", err)
+	}
+}
+
+func asAPIError(err error, target **anthropic.Error) bool { return errors.As(err, target) }
