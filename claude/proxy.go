@@ -77,8 +77,10 @@ type Proxy struct {
 	proxy   *httputil.ReverseProxy
 }
 
-// NewProxy returns a proxy for the pool's transport t that serves cfg's
-// callers, to the upstream (DefaultUpstream when empty).
+// NewProxy returns a proxy for the pool's transport t that serves the
+// callers (Config.Callers), to the upstream (DefaultUpstream when empty).
+// It refuses callers without an ID, with a key shorter than
+// authpool.MinCallerKey, or sharing an ID or a key.
 func NewProxy(t *Transport, callers []authpool.Caller, upstream string) (*Proxy, error) {
 	if upstream == "" {
 		upstream = DefaultUpstream
@@ -86,6 +88,25 @@ func NewProxy(t *Transport, callers []authpool.Caller, upstream string) (*Proxy,
 	u, err := url.Parse(upstream)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("claude: proxy: upstream %q is not an absolute URL", upstream)
+	}
+	if t == nil || t.Pool == nil {
+		return nil, errors.New("claude: proxy: a Transport with a Pool is required")
+	}
+	ids, keys := make(map[string]int, len(callers)), make(map[authpool.Credential]int, len(callers))
+	for i, c := range callers {
+		switch j, dupID := ids[c.ID]; {
+		case c.ID == "":
+			return nil, fmt.Errorf("claude: proxy: callers[%d]: no ID", i)
+		case dupID:
+			return nil, fmt.Errorf("claude: proxy: callers[%d]: ID %q already used by callers[%d]", i, c.ID, j)
+		}
+		switch j, dupKey := keys[c.Key]; {
+		case len(c.Key) < authpool.MinCallerKey:
+			return nil, fmt.Errorf("claude: proxy: callers[%d] (%s): key %d bytes long: must be at least %d", i, c.ID, len(c.Key), authpool.MinCallerKey)
+		case dupKey:
+			return nil, fmt.Errorf("claude: proxy: callers[%d] (%s): the same key as callers[%d]", i, c.ID, j)
+		}
+		ids[c.ID], keys[c.Key] = i, i
 	}
 	return &Proxy{Transport: t, Upstream: u, Callers: callers}, nil
 }

@@ -570,3 +570,35 @@ func TestProxyUpstreamDown(t *testing.T) {
 		t.Errorf("not logged: %s", p.logs.String())
 	}
 }
+
+// NewProxy refuses what it cannot serve, saying which caller is wrong.
+func TestNewProxyRefuses(t *testing.T) {
+	t.Parallel()
+	f := newFront(t, frontSubs[:1])
+	long := "a-caller-key-long-enough-000"
+	tests := []struct {
+		name     string
+		t        *claude.Transport
+		callers  []authpool.Caller
+		upstream string
+		want     string
+	}{
+		{"no pool", &claude.Transport{}, nil, "", "claude: proxy: a Transport with a Pool is required"},
+		{"relative upstream", f.tr, nil, "/v1", `claude: proxy: upstream "/v1" is not an absolute URL`},
+		{"no ID", f.tr, []authpool.Caller{{Key: authpool.Credential(long)}}, "", "claude: proxy: callers[0]: no ID"},
+		{"short key", f.tr, []authpool.Caller{{ID: "x", Key: "short"}}, "",
+			fmt.Sprintf("claude: proxy: callers[0] (x): key 5 bytes long: must be at least %d", authpool.MinCallerKey)},
+		{"same ID", f.tr, []authpool.Caller{{ID: "x", Key: authpool.Credential(long)}, {ID: "x", Key: authpool.Credential(long + "1")}}, "",
+			`claude: proxy: callers[1]: ID "x" already used by callers[0]`},
+		{"same key", f.tr, []authpool.Caller{{ID: "x", Key: authpool.Credential(long)}, {ID: "y", Key: authpool.Credential(long)}}, "",
+			"claude: proxy: callers[1] (y): the same key as callers[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := claude.NewProxy(tt.t, tt.callers, tt.upstream)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("err %v; want %s", err, tt.want)
+			}
+		})
+	}
+}

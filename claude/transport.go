@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -200,28 +201,42 @@ func outgoing(req *http.Request, a authpool.Allocation, clientHeader string, att
 	// gzip itself, so that it hands over the body decoded.
 	out.Header.Del("Accept-Encoding")
 	cred := a.Credential.Reveal()
+	betas := out.Header.Values("Anthropic-Beta")
 	if a.Kind == authpool.KindAPI {
 		out.Header.Del("Authorization")
 		out.Header.Set("X-Api-Key", cred)
+		if slices.ContainsFunc(betas, func(v string) bool { return strings.Contains(v, OAuthBeta) }) {
+			// A caller logged in to a subscription asks for the OAuth beta;
+			// an API key must not.
+			if rest := withoutBeta(betas, OAuthBeta); rest != "" {
+				out.Header.Set("Anthropic-Beta", rest)
+			} else {
+				out.Header.Del("Anthropic-Beta")
+			}
+		}
 		return out, nil
 	}
 	out.Header.Del("X-Api-Key")
 	out.Header.Set("Authorization", "Bearer "+cred)
-	out.Header.Set("Anthropic-Beta", withBeta(out.Header.Values("Anthropic-Beta"), OAuthBeta))
+	if rest := withoutBeta(betas, OAuthBeta); rest != "" {
+		out.Header.Set("Anthropic-Beta", rest+","+OAuthBeta)
+	} else {
+		out.Header.Set("Anthropic-Beta", OAuthBeta)
+	}
 	return out, nil
 }
 
-// withBeta returns the anthropic-beta values joined, with beta among them.
-func withBeta(values []string, beta string) string {
+// withoutBeta returns the anthropic-beta values joined, without beta.
+func withoutBeta(values []string, beta string) string {
 	var all []string
 	for _, v := range values {
-		for _, b := range strings.Split(v, ",") {
+		for b := range strings.SplitSeq(v, ",") {
 			if b = strings.TrimSpace(b); b != "" && b != beta {
 				all = append(all, b)
 			}
 		}
 	}
-	return strings.Join(append(all, beta), ",")
+	return strings.Join(all, ",")
 }
 
 type modelKey struct{}

@@ -118,6 +118,14 @@ func TestTransportCredential(t *testing.T) {
 		name: "API key replaces the caller's x-api-key, keeps its betas", subs: frontSubs[2:],
 		opts:    []option.RequestOption{option.WithHeader("x-api-key", callerJunk), option.WithHeader("anthropic-beta", "context-1m-2025-08-07")},
 		wantKey: keyC, wantBeta: []string{"context-1m-2025-08-07"},
+	}, {
+		name: "API key drops the caller's OAuth beta", subs: frontSubs[2:],
+		opts:    []option.RequestOption{option.WithAPIKey(callerJunk), option.WithHeader("anthropic-beta", "claude-code-20250219,oauth-2025-04-20")},
+		wantKey: keyC, wantBeta: []string{"claude-code-20250219"},
+	}, {
+		name: "API key drops a lone OAuth beta", subs: frontSubs[2:],
+		opts:    []option.RequestOption{option.WithAPIKey(callerJunk), option.WithHeader("anthropic-beta", "oauth-2025-04-20")},
+		wantKey: keyC,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
