@@ -18,10 +18,9 @@ type capLedger struct {
 	callers map[string]*callerSpend
 }
 
-// callerSpend is one caller's cap and spending.
+// callerSpend is one caller's spending.
 type callerSpend struct {
-	caller authpool.Caller
-	hours  [store.WeekHours]struct {
+	hours [store.WeekHours]struct {
 		hour int64
 		cost store.Nanodollars
 	}
@@ -58,7 +57,6 @@ func (l *capLedger) standing(c authpool.Caller, now time.Time) (standing, bool) 
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := l.spend(c.ID)
-	s.caller = c
 	w := capHours(c)
 	h := store.HourOf(now)
 	st := standing{budget: budget, window: time.Duration(w) * time.Hour}
@@ -109,22 +107,11 @@ func (l *capLedger) add(id string, at time.Time, usd float64) {
 	b.cost += cost
 }
 
-// caller returns the cap last seen for a caller.
-func (l *capLedger) caller(id string) (authpool.Caller, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ok := l.callers[id]
-	if !ok {
-		return authpool.Caller{}, false
-	}
-	return s.caller, true
-}
-
 // spend returns a caller's record, made if new. l.mu is held.
 func (l *capLedger) spend(id string) *callerSpend {
 	s := l.callers[id]
 	if s == nil {
-		s = &callerSpend{caller: authpool.Caller{ID: id}}
+		s = &callerSpend{}
 		l.callers[id] = s
 	}
 	return s

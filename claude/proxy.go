@@ -75,6 +75,7 @@ type Proxy struct {
 	caps    *capLedger
 	known   map[[32]byte]authpool.Caller
 	proxy   *httputil.ReverseProxy
+	buffers copyBuffers
 }
 
 // NewProxy returns a proxy for the pool's transport t that serves the
@@ -131,9 +132,15 @@ func (p *Proxy) init() {
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
 			r.Out.Host = target.Host
+			r.Out.Header.Del("X-Api-Key") // the caller's key goes no further
+			r.Out.Header.Del("Authorization")
 		},
-		Transport:      p.Transport,
-		FlushInterval:  -1, // SSE: every event as it comes
+		Transport: p.Transport,
+		// SSE, and any response of unknown length, is flushed as it comes
+		// (ReverseProxy's rule); a JSON answer of known length is written
+		// once, whole.
+		FlushInterval:  0,
+		BufferPool:     &p.buffers,
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.upstreamError,
 		ErrorLog:       nil,
@@ -186,21 +193,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.capped(w, caller, st, now)
 		return
 	}
-	client := caller.ID
+	rt := &route{client: caller.ID, model: modelField(body), caller: caller}
 	if session := r.Header.Get("X-Claude-Code-Session-Id"); session != "" && len(session) <= 128 {
-		client += "/" + session
+		rt.client += "/" + session
 	}
-	ctx := withCaller(withModel(WithClient(r.Context(), client), modelField(body)), caller.ID)
 	if caller.CapUSD > 0 {
-		ctx = context.WithValue(ctx, spentKey{}, func(u authpool.Usage) { p.caps.add(caller.ID, u.Time, u.CostUSD) })
+		rt.spent = func(u authpool.Usage) { p.caps.add(caller.ID, u.Time, u.CostUSD) }
 	}
-	out := r.WithContext(ctx)
+	out := r.WithContext(context.WithValue(r.Context(), routeKey{}, rt))
 	out.Body = io.NopCloser(bytes.NewReader(body))
 	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	out.ContentLength = int64(len(body))
-	out.Header = r.Header.Clone()
-	out.Header.Del("X-Api-Key") // the caller's key goes no further
-	out.Header.Del("Authorization")
 	p.proxy.ServeHTTP(w, out)
 }
 
@@ -247,21 +250,12 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 			delete(resp.Header, k)
 		}
 	}
-	ctx := resp.Request.Context()
-	if id, ok := callerFrom(ctx); ok {
-		if c, ok := p.callerByID(id); ok {
-			if st, ok := p.caps.standing(c, p.Transport.now()); ok {
-				st.headers(resp.Header)
-			}
+	if rt, ok := resp.Request.Context().Value(routeKey{}).(*route); ok {
+		if st, ok := p.caps.standing(rt.caller, p.Transport.now()); ok {
+			st.headers(resp.Header)
 		}
 	}
 	return nil
-}
-
-// callerByID returns a known caller by ID (for a custom Identify, the
-// callers it returned are remembered by the ledger).
-func (p *Proxy) callerByID(id string) (authpool.Caller, bool) {
-	return p.caps.caller(id)
 }
 
 // upstreamError answers a request the upstream could not be reached for.
@@ -304,13 +298,21 @@ func refuse(w http.ResponseWriter, status int, typ, msg string) {
 	_, _ = w.Write(body)
 }
 
-type callerKey struct{}
+// copyBuffers lends ReverseProxy the buffers it copies responses with,
+// which would otherwise be 32 KiB of garbage a request.
+type copyBuffers struct{ pool sync.Pool }
 
-func withCaller(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, callerKey{}, id)
+type copyBuffer = [32 << 10]byte
+
+func (c *copyBuffers) Get() []byte {
+	if b, ok := c.pool.Get().(*copyBuffer); ok {
+		return b[:]
+	}
+	return new(copyBuffer)[:]
 }
 
-func callerFrom(ctx context.Context) (string, bool) {
-	id, ok := ctx.Value(callerKey{}).(string)
-	return id, ok
+func (c *copyBuffers) Put(b []byte) {
+	if len(b) == len(copyBuffer{}) {
+		c.pool.Put((*copyBuffer)(b))
+	}
 }

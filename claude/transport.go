@@ -96,14 +96,20 @@ const maxCapture = 4 << 20
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	clientID, ok := ClientFrom(ctx)
-	if !ok && t.ClientHeader != "" {
-		clientID = req.Header.Get(t.ClientHeader)
+	var clientID, model string
+	rt, fromProxy := ctx.Value(routeKey{}).(*route)
+	if fromProxy {
+		clientID, model = rt.client, rt.model
+	} else {
+		var ok bool
+		if clientID, ok = ClientFrom(ctx); !ok && t.ClientHeader != "" {
+			clientID = req.Header.Get(t.ClientHeader)
+		}
+		if clientID == "" {
+			return nil, errors.New("claude: transport: no client: use WithClient, or set Transport.ClientHeader")
+		}
+		model = t.requestModel(req)
 	}
-	if clientID == "" {
-		return nil, errors.New("claude: transport: no client: use WithClient, or set Transport.ClientHeader")
-	}
-	model := t.requestModel(req)
 	var opts []authpool.AllocateOption
 	if model != "" {
 		opts = append(opts, authpool.ForModel(model))
@@ -117,7 +123,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case err != nil:
 			return nil, fmt.Errorf("claude: transport: %w", err)
 		}
-		out, err := outgoing(req, a, t.ClientHeader, attempt)
+		// A Proxy's request is its own copy (ReverseProxy's): the first
+		// attempt edits it in place rather than copy it again.
+		out, err := outgoing(req, a, t.ClientHeader, attempt, fromProxy && attempt == 0)
 		if err != nil {
 			return nil, err
 		}
@@ -182,11 +190,14 @@ func (t *Transport) prices() *Prices {
 	return t.pricing
 }
 
-// outgoing returns the request as sent on a's subscription: a copy with the
-// subscription's credential in place of the caller's. A retry gets a fresh
-// body from GetBody.
-func outgoing(req *http.Request, a authpool.Allocation, clientHeader string, attempt int) (*http.Request, error) {
-	out := req.Clone(req.Context())
+// outgoing returns the request as sent on a's subscription: a copy (or, in
+// place, req itself) with the subscription's credential in place of the
+// caller's. A retry gets a fresh body from GetBody.
+func outgoing(req *http.Request, a authpool.Allocation, clientHeader string, attempt int, inPlace bool) (*http.Request, error) {
+	out := req
+	if !inPlace {
+		out = req.Clone(req.Context())
+	}
 	if attempt > 0 {
 		body, err := req.GetBody()
 		if err != nil {
@@ -239,24 +250,10 @@ func withoutBeta(values []string, beta string) string {
 	return strings.Join(all, ",")
 }
 
-type modelKey struct{}
-
-// spentKey keys a func told each usage a request recorded (Proxy's caps).
-type spentKey struct{}
-
-// withModel returns a context telling Transport the request's model, so
-// that it need not read the body for it (Proxy has read it already).
-func withModel(ctx context.Context, model string) context.Context {
-	return context.WithValue(ctx, modelKey{}, model)
-}
-
-// requestModel returns the model a request is for: the one the context
-// names, else the "model" of its JSON body, read from a copy of the body
-// (GetBody) so that the request is untouched; "" when neither says.
+// requestModel returns the model a request is for: the "model" of its JSON
+// body, read from a copy of the body (GetBody) so that the request is
+// untouched; "" when it does not say.
 func (t *Transport) requestModel(req *http.Request) string {
-	if m, ok := req.Context().Value(modelKey{}).(string); ok {
-		return m
-	}
 	if req.GetBody == nil || req.Body == nil || req.Body == http.NoBody {
 		return ""
 	}
@@ -394,6 +391,8 @@ func (t *Transport) capture(ctx context.Context, resp *http.Response, clientID, 
 		c.stream = NewStreamReader(resp.Body)
 	} else if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		return resp.Body // nothing to record
+	} else if n := resp.ContentLength; n > 0 && n <= maxCapture {
+		c.json = make([]byte, 0, n) // the body's size is known: one buffer holds it
 	}
 	return c
 }
@@ -474,8 +473,8 @@ func (c *captured) record(complete bool) {
 		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: recording a response's usage failed",
 			slog.String("client", c.clientID), slog.String("subscription", c.subscriptionID), slog.String("error", err.Error()))
 	}
-	if spent, ok := c.ctx.Value(spentKey{}).(func(authpool.Usage)); ok {
-		spent(u)
+	if rt, ok := c.ctx.Value(routeKey{}).(*route); ok && rt.spent != nil {
+		rt.spent(u)
 	}
 }
 

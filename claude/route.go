@@ -1,0 +1,15 @@
+package claude
+
+import "github.com/authpool/authpool"
+
+// route is what a Proxy tells its Transport about a request, in one context
+// value: whom it is for and what it asks.
+type route struct {
+	client string          // the pool's client: the caller, or the caller and its session
+	model  string          // the model the body names, or ""
+	caller authpool.Caller // the caller, whose cap the response is told against
+	spent  func(authpool.Usage)
+}
+
+// routeKey keys a *route in a request's context.
+type routeKey struct{}
