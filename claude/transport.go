@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/internal/h1"
 )
 
 // OAuthBeta is the anthropic-beta value a request authenticated with a
@@ -49,9 +50,12 @@ const OAuthBeta = "oauth-2025-04-20"
 type Transport struct {
 	// Pool gives each request its subscription. Required.
 	Pool *authpool.Pool
-	// Base sends the requests. The default is a clone of
-	// http.DefaultTransport that keeps up to 256 idle connections to a host
-	// (the default's 2 would make a busy proxy open a connection a request).
+	// Base sends the requests. The default is a lean HTTP/1.1 client that
+	// exchanges each request on the calling goroutine (half the CPU of
+	// net/http's Transport, which hands each request to two goroutines of
+	// its own) and keeps up to 256 idle connections to a host; requests it
+	// does not handle — through an HTTP proxy from the environment, say —
+	// go to a clone of http.DefaultTransport.
 	Base http.RoundTripper
 	// ClientHeader names the request header that carries the client's ID
 	// when the context does not. The default is none.
@@ -160,9 +164,7 @@ func (t *Transport) init() {
 		t.pricing = DefaultPrices()
 	}
 	if t.sender == nil {
-		d := http.DefaultTransport.(*http.Transport).Clone()
-		d.MaxIdleConnsPerHost = 256
-		t.sender = d
+		t.sender = &h1.Transport{}
 	}
 }
 
