@@ -355,7 +355,9 @@ func (p *sseParser) dispatch(offset int64) {
 	p.event(name, data[:len(data)-1], offset)
 }
 
-// sseEventJSON is what a StreamReader reads of an event's data.
+// sseEventJSON is what a StreamReader reads of an event's data. Its fields
+// are decoded by decodeFast (usagejson.go), or json.Unmarshal when that
+// gives up: a field added here must be added there.
 type sseEventJSON struct {
 	Type    string `json:"type"`
 	Message *struct {
@@ -376,9 +378,12 @@ type sseEventJSON struct {
 // which the data's "type" overrides) and its data.
 func (p *sseParser) event(name, data []byte, offset int64) {
 	var ev sseEventJSON
-	if err := json.Unmarshal(data, &ev); err != nil {
-		p.setProblem(jsonProblem(fmt.Sprintf("SSE event %q ending at byte %d", name, offset), data, err))
-		return
+	if !ev.decodeFast(data) {
+		var err error
+		if ev, err = unmarshalSSEEvent(data); err != nil {
+			p.setProblem(jsonProblem(fmt.Sprintf("SSE event %q ending at byte %d", name, offset), data, err))
+			return
+		}
 	}
 	typ := ev.Type
 	if typ == "" {
@@ -415,6 +420,15 @@ func (p *sseParser) event(name, data []byte, offset int64) {
 	if err != nil {
 		p.setProblem(fmt.Errorf("claude: SSE event %s ending at byte %d: %w", typ, offset, err))
 	}
+}
+
+// unmarshalSSEEvent decodes an event's data with json.Unmarshal, for the
+// data decodeFast gives up on. It keeps json.Unmarshal's pointer from making
+// event's sseEventJSON escape to the heap.
+func unmarshalSSEEvent(data []byte) (sseEventJSON, error) {
+	var ev sseEventJSON
+	err := json.Unmarshal(data, &ev)
+	return ev, err
 }
 
 // setProblem keeps err if it is the first problem.
