@@ -21,6 +21,7 @@ import (
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
 	"github.com/authpool/authpool/internal/fakeanthropic"
+	"github.com/authpool/authpool/internal/h1"
 )
 
 // roleFlag starts the arguments of a child process; its value is
@@ -52,6 +53,7 @@ func serveRole(args []string, stdin io.Reader, stdout io.Writer) error {
 	callers := fs.Int("callers", 1, "how many callers the proxy serves")
 	capped := fs.Bool("cap", false, "give every caller a spending cap")
 	bare := fs.Bool("bare", false, "serve a bare httputil.ReverseProxy instead")
+	nethttp := fs.Bool("nethttp", false, "send upstream with net/http's Transport instead of the default client")
 	cpuprofile := fs.String("cpuprofile", "", "write the CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -68,7 +70,7 @@ func serveRole(args []string, stdin io.Reader, stdout io.Writer) error {
 			if err != nil {
 				return err
 			}
-			handler = bareProxy(target)
+			handler = bareProxy(target, upstreamClient(*nethttp))
 			break
 		}
 		var err error
@@ -76,7 +78,11 @@ func serveRole(args []string, stdin io.Reader, stdout io.Writer) error {
 			return err
 		}
 		defer pool.Close(ctx)
-		if handler, err = claude.NewProxy(&claude.Transport{Pool: pool}, newCallers(*callers, *capped), *upstream); err != nil {
+		t := &claude.Transport{Pool: pool}
+		if *nethttp {
+			t.Base = upstreamClient(true)
+		}
+		if handler, err = claude.NewProxy(t, newCallers(*callers, *capped), *upstream); err != nil {
 			return err
 		}
 	default:
@@ -121,21 +127,19 @@ func serveRole(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 }
 
-// bareProxy returns a reverse proxy to target with nothing of authpool:
-// the floor that net/http and httputil.ReverseProxy set on this machine.
-// Like claude.Proxy it reads a request's body before forwarding it (an
-// HTTP/1 server drains an unread body when the response starts, which
-// breaks a streamed one: golang/go#40747), and its transport keeps as many
-// idle connections as claude.Transport's.
-func bareProxy(target *url.URL) http.Handler {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 256
+// bareProxy returns a reverse proxy to target, sending with base, with
+// nothing of authpool: the floor that net/http's server,
+// httputil.ReverseProxy and the upstream client set on this machine. Like
+// claude.Proxy it reads a request's body before forwarding it (an HTTP/1
+// server drains an unread body when the response starts, which breaks a
+// streamed one: golang/go#40747).
+func bareProxy(target *url.URL, base http.RoundTripper) http.Handler {
 	p := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
 			r.Out.Host = target.Host
 		},
-		Transport:  t,
+		Transport:  base,
 		BufferPool: &buffers{},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -176,6 +180,18 @@ func newCallers(n int, capped bool) []authpool.Caller {
 		}
 	}
 	return callers
+}
+
+// upstreamClient returns the client a proxy sends upstream with:
+// claude.Transport's default (package h1's lean HTTP/1.1 client), or
+// net/http's Transport keeping as many idle connections.
+func upstreamClient(nethttp bool) http.RoundTripper {
+	if !nethttp {
+		return &h1.Transport{}
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 256
+	return t
 }
 
 // buffers lends the bare proxy its copy buffers, as claude.Proxy's own pool
