@@ -1,0 +1,93 @@
+// Package redisstore is a store.Store kept in Redis: several processes
+// share one authpool pool through it, and the pool outlives them.
+//
+//	rdb := redis.NewClient(&redis.Options{
+//		Addr:                  "127.0.0.1:6379",
+//		ContextTimeoutEnabled: true, // calls end at their context's deadline
+//	})
+//	p, err := authpool.New(ctx, cfg, authpool.WithStore(redisstore.New(rdb, redisstore.WithPrefix("myapp"))))
+//
+// Every process that uses the same Redis and prefix shares the same
+// subscriptions, sessions, usage windows, statuses and remembered usage IDs;
+// a Store made again after a restart finds them all.
+//
+// # Atomicity
+//
+// Each method of the Store is one Lua script (lua/*.lua), run by its SHA-1
+// (EVALSHA) and sent whole (EVAL) only when the server does not have it yet:
+// one round trip, which Redis runs with no other command in between. So a
+// capacity check and the assignment it allows, or a usage's de-duplication
+// and every counter it adds to, happen together or not at all, whichever
+// process makes them. Times are the caller's (the pool's clock), never the
+// server's, as the store.Store contract says; Redis's clock only expires keys.
+//
+// # Keys
+//
+// Every key is named "{prefix}:..." (DefaultPrefix unless WithPrefix says
+// otherwise). The braces make the whole prefix the key's hash tag: every key
+// of a pool lies in the same Redis Cluster slot, which a script that touches
+// several keys needs (Assign touches two subscriptions and a session). The
+// trade-off is that one pool lives on one cluster node (and its replicas);
+// pools under different prefixes spread over the cluster. A ring likewise
+// puts a whole pool on one shard. Each script names in KEYS the key it is
+// about and builds the names of the others from the prefix, which Redis
+// Cluster allows because they all lie in that key's slot. The keys:
+//
+//	{p}:subs            set: the subscription IDs
+//	{p}:sub:<id>        hash: a subscription's configuration (credential
+//	                    included), status, model limits, report, activity
+//	{p}:m:<id>          set: the clients on a subscription
+//	{p}:b:<id>          hash: a subscription's hourly buckets
+//	{p}:s:<client>      hash: a client's session
+//	{p}:id:<usage ID>   a remembered usage ID
+//	{p}:claim:<key>     a Claim
+//
+// The hourly buckets are a ring of store.WeekHours slots in one hash, so a
+// subscription's usage takes the same room however much it records; a slot
+// is reused when its hour is more than a week old, and the whole ring
+// expires a day after the week its newest bucket serves. A usage ID's key
+// expires twice the usage's Remember after it is written, a claim's twice
+// its length: both are judged by the caller's times while they live, and
+// Redis forgets them by itself. Subscriptions and sessions do not expire;
+// DeleteSubscription and Release delete them. No method uses KEYS or SCAN;
+// Subscriptions and Sessions read the subscription set and the member sets.
+//
+// Whoever can read the keys can read the credentials: protect the Redis (ACL,
+// TLS, a private network) as you would the credentials themselves.
+//
+// # Errors and contexts
+//
+// When Redis cannot be reached, the connection fails, or the server cannot
+// serve (loading, busy, failing over), a call returns an error for which
+// errors.Is(err, store.ErrUnavailable) holds. Such a call changed nothing, or
+// its script ran whole: never half.
+//
+// A call whose context has ended returns the context's error and changes
+// nothing. A call whose deadline passes while it waits for Redis returns
+// then, with an error that matches both context.DeadlineExceeded and
+// store.ErrUnavailable (its script ran whole, or not at all, or may still
+// run). A client made with ContextTimeoutEnabled bounds its own I/O by the
+// deadline; for any other client, and for a context that can be canceled
+// without a deadline, the Store waits for the reply in a short-lived
+// goroutine and returns when the context ends (the goroutine ends when the
+// client gives up on the reply, at its ReadTimeout).
+//
+// How fast a call to a Redis that is down fails is the client's affair:
+// go-redis v9.23 dials 5 times, 100 ms apart (Options.DialerRetries), for
+// each of its attempts, so a call fails after about 1.4 s; with
+// DialerRetries set to 1 it fails within about 150 ms. Once it has failed to
+// dial, the client probes the server every second, and the Store works
+// again as soon as it answers.
+//
+// go-redis retries a command whose connection failed (Options.MaxRetries).
+// If a connection fails after Redis ran a script but before its reply came
+// back, the retry runs it again: a usage with an ID is then refused as a
+// duplicate (so counted once), but one without an ID counts twice. Give your
+// usages IDs, or set MaxRetries to -1 to never retry.
+//
+// # Clients
+//
+// New takes a Client: anything with EvalSha and Eval, which *redis.Client,
+// *redis.ClusterClient, *redis.Ring and redis.UniversalClient all have. The
+// Store does not close it.
+package redisstore

@@ -1,0 +1,108 @@
+-- AddUsage. KEYS[1]: the client's session, or without a client the billed
+-- subscription's hash.
+-- ARGV: prefix, client ('' for none), subscription named ('' for none),
+-- usage ID ('' for none), until when the ID is remembered, the ID key's TTL
+-- in milliseconds, hour, cost, now, now in Unix seconds, block hours, input,
+-- output, cache-write and cache-read tokens, model.
+-- Returns 'ok' and the subscription billed, or why not.
+local client, named, id = ARGV[2], ARGV[3], ARGV[4]
+local hour, cost, now, nowsec = tonumber(ARGV[7]), ARGV[8], ARGV[9], tonumber(ARGV[10])
+local billed, last
+if client ~= '' then
+  local s = redis.call('HMGET', KEYS[1], 'sub', 'last')
+  billed, last = s[1], s[2]
+  if not billed then
+    return {'notfound', 'client'}
+  end
+end
+if named ~= '' and named ~= billed then
+  if redis.call('EXISTS', subkey(named)) == 0 then
+    return {'notfound', 'subscription'}
+  end
+  billed = named
+end
+if not billed then
+  return {'notfound', 'none'}
+end
+if id ~= '' then
+  local key = P .. 'id:' .. id
+  local untl = redis.call('GET', key)
+  if untl and lt(now, untl) then
+    return {'duplicate'}
+  end
+  redis.call('SET', key, ARGV[5], 'PX', ARGV[6])
+end
+
+-- The buckets are a ring of WEEK slots in one hash: slot s holds the hour
+-- 'h<s>', its cost 'c<s>' and requests 'r<s>'; 'n' is the newest hour. The
+-- ring expires a day after the week its newest bucket serves.
+local WEEK = 168
+local bk = bucketskey(billed)
+local slot = hour % WEEK
+local hf, cf, rf = 'h' .. slot, 'c' .. slot, 'r' .. slot
+local ring = redis.call('HMGET', bk, 'n', hf, rf)
+local newest, bh, br = tonumber(ring[1]), tonumber(ring[2]), tonumber(ring[3]) or 0
+local keep = true
+if br > 0 and bh ~= hour then
+  if bh > hour then
+    keep = false -- more than a week older than a bucket kept
+  end
+  br = 0
+end
+if keep and br == 0 and newest and hour <= newest - WEEK then
+  keep = false -- more than a week older than the newest bucket
+end
+if keep then
+  local fresh = not newest or hour > newest
+  if fresh then
+    newest = hour
+  end
+  if br == 0 and fresh then
+    redis.call('HSET', bk, hf, ARGV[7], cf, cost, rf, 1, 'n', ARGV[7])
+  elseif br == 0 then
+    redis.call('HSET', bk, hf, ARGV[7], cf, cost, rf, 1)
+  else
+    redis.call('HINCRBY', bk, cf, cost)
+    redis.call('HINCRBY', bk, rf, 1)
+  end
+  if fresh then
+    -- Until the newest hour moves again, the expiry stays where it is.
+    local ttl = (newest + 1 + WEEK) * 3600 + 86400 - nowsec
+    if ttl < 86400 then
+      ttl = 86400
+    end
+    redis.call('EXPIRE', bk, ttl)
+  end
+end
+
+local sk = subkey(billed)
+local blockHours = tonumber(ARGV[11])
+local sub = redis.call('HMGET', sk, 'block', 'last')
+local set = {}
+if blockHours > 0 then
+  local block = tonumber(sub[1])
+  if not block or hour >= block + blockHours then
+    set[#set + 1], set[#set + 2] = 'block', ARGV[7]
+  end
+end
+if client ~= '' and (not sub[2] or lt(sub[2], now)) then
+  set[#set + 1], set[#set + 2] = 'last', now
+end
+if #set > 0 then
+  redis.call('HSET', sk, unpack(set))
+end
+if client == '' then
+  return {'ok', billed} -- spending outside the pool: no session, no activity
+end
+redis.call('HINCRBY', KEYS[1], 'req', 1)
+redis.call('HINCRBY', KEYS[1], 'cost', cost)
+redis.call('HINCRBY', KEYS[1], 'in', ARGV[12])
+redis.call('HINCRBY', KEYS[1], 'out', ARGV[13])
+redis.call('HINCRBY', KEYS[1], 'cw', ARGV[14])
+redis.call('HINCRBY', KEYS[1], 'cr', ARGV[15])
+if lt(last, now) then
+  redis.call('HSET', KEYS[1], 'model', ARGV[16], 'last', now)
+else
+  redis.call('HSET', KEYS[1], 'model', ARGV[16])
+end
+return {'ok', billed}

@@ -1,0 +1,139 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+// Touch implements store.Store.
+func (s *Store) Touch(ctx context.Context, clientID string, now time.Time) (string, store.Status, error) {
+	v, err := s.run(ctx, scriptTouch, s.keys.session(clientID), encTime(now))
+	if err != nil {
+		return "", store.Status{}, err
+	}
+	code, rest, err := reply(scriptTouch.name, v)
+	switch {
+	case err != nil:
+		return "", store.Status{}, err
+	case code == "notfound":
+		return "", store.Status{}, fmt.Errorf("redisstore: client %q: %w", clientID, store.ErrNotFound)
+	case code != "ok" || len(rest) != 4:
+		return "", store.Status{}, errReply(scriptTouch.name, v)
+	}
+	var d decoder
+	st := store.Status{State: store.State(d.int(rest[1])), Until: d.time(rest[2]), Reason: str(rest[3])}
+	if d.err != nil {
+		return "", store.Status{}, fmt.Errorf("redisstore: %s %q: %w", scriptTouch.name, clientID, d.err)
+	}
+	return str(rest[0]), st, nil
+}
+
+// Assign implements store.Store.
+func (s *Store) Assign(ctx context.Context, a store.Assignment) (store.Session, error) {
+	v, err := s.run(ctx, scriptAssign, s.keys.session(a.ClientID),
+		a.ClientID, a.SubscriptionID, a.From, encTimeOrNone(a.IdleSince), encTime(a.Now))
+	if err != nil {
+		return store.Session{}, err
+	}
+	code, rest, err := reply(scriptAssign.name, v)
+	if err != nil {
+		return store.Session{}, err
+	}
+	switch code {
+	case "ok":
+		sess, err := decodeSession(rest)
+		if err != nil {
+			return store.Session{}, fmt.Errorf("redisstore: %s: %w", scriptAssign.name, err)
+		}
+		return sess, nil
+	case "conflict":
+		return store.Session{}, conflict(a, rest)
+	case "notfound":
+		return store.Session{}, fmt.Errorf("redisstore: subscription %q: %w", a.SubscriptionID, store.ErrNotFound)
+	case "inactive":
+		var state store.State
+		if len(rest) > 0 {
+			n, _ := decInt(rest[0])
+			state = store.State(n)
+		}
+		return store.Session{}, fmt.Errorf("redisstore: subscription %q is %s: %w", a.SubscriptionID, state, store.ErrInactive)
+	case "full":
+		if len(rest) == 2 {
+			return store.Session{}, fmt.Errorf("redisstore: subscription %q holds %v of %v clients: %w", a.SubscriptionID, rest[0], rest[1], store.ErrFull)
+		}
+		return store.Session{}, fmt.Errorf("redisstore: subscription %q: %w", a.SubscriptionID, store.ErrFull)
+	}
+	return store.Session{}, errReply(scriptAssign.name, v)
+}
+
+// conflict describes why an Assign's condition failed: rest is the
+// client's subscription ("" for none) and, if it has one, its LastActive.
+func conflict(a store.Assignment, rest []any) error {
+	on := ""
+	if len(rest) > 0 {
+		on = str(rest[0])
+	}
+	switch {
+	case on == "":
+		return fmt.Errorf("redisstore: client %q has no session, want one on %q: %w", a.ClientID, a.From, store.ErrConflict)
+	case on != a.From:
+		return fmt.Errorf("redisstore: client %q is on %q, want %q: %w", a.ClientID, on, a.From, store.ErrConflict)
+	}
+	var last time.Time
+	if len(rest) > 1 {
+		last, _ = decTime(rest[1])
+	}
+	return fmt.Errorf("redisstore: client %q was active at %v, after %v: %w", a.ClientID, last, a.IdleSince.UTC(), store.ErrConflict)
+}
+
+// Release implements store.Store.
+func (s *Store) Release(ctx context.Context, clientID string, idleSince time.Time) (store.Session, error) {
+	v, err := s.run(ctx, scriptRelease, s.keys.session(clientID), clientID, encTimeOrNone(idleSince))
+	if err != nil {
+		return store.Session{}, err
+	}
+	code, rest, err := reply(scriptRelease.name, v)
+	if err != nil {
+		return store.Session{}, err
+	}
+	switch code {
+	case "ok":
+		sess, err := decodeSession(rest)
+		if err != nil {
+			return store.Session{}, fmt.Errorf("redisstore: %s: %w", scriptRelease.name, err)
+		}
+		return sess, nil
+	case "notfound":
+		return store.Session{}, fmt.Errorf("redisstore: client %q: %w", clientID, store.ErrNotFound)
+	case "conflict":
+		var last time.Time
+		if len(rest) > 0 {
+			last, _ = decTime(rest[0])
+		}
+		return store.Session{}, fmt.Errorf("redisstore: client %q was active at %v, after %v: %w", clientID, last, idleSince.UTC(), store.ErrConflict)
+	}
+	return store.Session{}, errReply(scriptRelease.name, v)
+}
+
+// Sessions implements store.Store.
+func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
+	v, err := s.run(ctx, scriptSessions, s.keys.subs(), q.SubscriptionID, encTimeOrNone(q.ActiveBefore), max(q.Limit, 0))
+	if err != nil {
+		return nil, err
+	}
+	code, rest, err := reply(scriptSessions.name, v)
+	if err != nil {
+		return nil, err
+	}
+	if code != "ok" {
+		return nil, errReply(scriptSessions.name, v)
+	}
+	out, err := decodeSessions(rest)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %s: %w", scriptSessions.name, err)
+	}
+	return out, nil
+}

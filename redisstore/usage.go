@@ -1,0 +1,83 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+// AddUsage implements store.Store.
+//
+// A usage ID is remembered in a key of its own, which holds the end of its
+// remembrance (judged by u.Now, as the contract says) and expires after
+// twice u.Remember of Redis's own clock: the store may remember an ID up to
+// twice as long, and forgets it by itself.
+func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageRecord) (string, error) {
+	var key string
+	switch {
+	case clientID != "":
+		key = s.keys.session(clientID)
+	case u.SubscriptionID != "":
+		key = s.keys.sub(u.SubscriptionID)
+	default:
+		return "", fmt.Errorf("redisstore: a usage without a client must name its subscription: %w", store.ErrNotFound)
+	}
+	idUntil, idTTL := "", int64(0)
+	if u.ID != "" {
+		idUntil, idTTL = encTime(u.Now.Add(u.Remember)), ttlMillis(twice(u.Remember))
+	}
+	v, err := s.run(ctx, scriptUsage, key,
+		clientID, u.SubscriptionID, u.ID, idUntil, idTTL,
+		store.HourOf(u.Time), int64(u.Cost), encTime(u.Now), u.Now.Unix(), u.BlockHours,
+		u.Tokens.Input, u.Tokens.Output, u.Tokens.CacheWrite, u.Tokens.CacheRead, u.Model)
+	if err != nil {
+		return "", err
+	}
+	code, rest, err := reply(scriptUsage.name, v)
+	if err != nil {
+		return "", err
+	}
+	switch code {
+	case "ok":
+		if len(rest) != 1 {
+			return "", errReply(scriptUsage.name, v)
+		}
+		return str(rest[0]), nil
+	case "duplicate":
+		return "", fmt.Errorf("redisstore: usage %q: %w", u.ID, store.ErrDuplicate)
+	case "notfound":
+		if len(rest) > 0 && str(rest[0]) == "client" {
+			return "", fmt.Errorf("redisstore: client %q: %w", clientID, store.ErrNotFound)
+		}
+		return "", fmt.Errorf("redisstore: subscription %q: %w", u.SubscriptionID, store.ErrNotFound)
+	}
+	return "", errReply(scriptUsage.name, v)
+}
+
+// ttlMillis returns d in whole milliseconds, at least 1: a key's TTL.
+func ttlMillis(d time.Duration) int64 { return max(d.Milliseconds(), 1) }
+
+// twice returns 2*d, or the longest duration if that overflows.
+func twice(d time.Duration) time.Duration {
+	if d > math.MaxInt64/2 {
+		return math.MaxInt64
+	}
+	return 2 * d
+}
+
+// Claim implements store.Store. A claim is a key holding its until, which
+// expires after twice the claim's length (until - now) of Redis's clock.
+func (s *Store) Claim(ctx context.Context, key string, now, until time.Time) (bool, error) {
+	v, err := s.run(ctx, scriptClaim, s.keys.claim(key), encTime(now), encTime(until), ttlMillis(twice(until.Sub(now))))
+	if err != nil {
+		return false, err
+	}
+	n, ok := v.(int64)
+	if !ok {
+		return false, errReply(scriptClaim.name, v)
+	}
+	return n == 1, nil
+}
