@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/memstore"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -37,6 +36,11 @@ func (r *recorder) Notify(ctx context.Context, e authpool.Event) error {
 // once every queued event is delivered (synctest.Wait).
 func (r *recorder) take() []string {
 	synctest.Wait()
+	return r.all()
+}
+
+// all returns the events delivered since the last take, as one line each.
+func (r *recorder) all() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []string
@@ -57,7 +61,7 @@ func notified(t *testing.T, cfg authpool.Config, clk *clock, opts ...authpool.Op
 }
 
 func TestThresholdEventsFireOncePerWindowPerThreshold(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		clk := newClock(t0) // 12:30; the anchored block starts at 12:00
 		p, rec := notified(t, subs(sub("s-a", budgets(100, 10))), clk)
 		allocate(t, p, "alice")
@@ -90,7 +94,7 @@ func TestThresholdEventsFireOncePerWindowPerThreshold(t *testing.T) {
 }
 
 func TestThresholdEventDetail(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		clk := newClock(t0)
 		rec := &recorder{}
 		p := newPool(t, subs(sub("s-a", budgets(0, 10))), clk, authpool.WithNotifier(rec))
@@ -119,7 +123,7 @@ func TestThresholdEventDetail(t *testing.T) {
 }
 
 func TestTheFallbacksDailyBudgetReportsThresholds(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		clk := newClock(t0)
 		cfg := subs(sub("s-a"))
 		cfg.Fallback = &authpool.Fallback{Credential: "sk-fb", DailyBudgetUSD: 10}
@@ -148,7 +152,7 @@ func TestTheFallbacksDailyBudgetReportsThresholds(t *testing.T) {
 }
 
 func TestMoveLimitAndExhaustionEvents(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		ctx := context.Background()
 		clk := newClock(t0)
 		cfg := subs(sub("s-a"), sub("s-b"))
@@ -203,7 +207,7 @@ func TestMoveLimitAndExhaustionEvents(t *testing.T) {
 }
 
 func TestAFullQueueDropsCountsAndLogsOncePerBurst(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		ctx := context.Background()
 		var logs bytes.Buffer
 		release := make(chan struct{})
@@ -242,7 +246,7 @@ func TestAFullQueueDropsCountsAndLogsOncePerBurst(t *testing.T) {
 }
 
 func TestCloseDeliversWhatIsQueuedWithinItsDeadline(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		ctx := context.Background()
 		clk := newClock(t0)
 		cfg := subs(sub("s-a"))
@@ -282,27 +286,33 @@ func TestCloseDeliversWhatIsQueuedWithinItsDeadline(t *testing.T) {
 	})
 }
 
+// TestTwoPoolsOnOneStoreReportAThresholdOnce runs without a synctest
+// bubble, so that it runs on Redis too: Close delivers what is queued.
 func TestTwoPoolsOnOneStoreReportAThresholdOnce(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		st := memstore.New()
-		clk := newClock(t0)
-		cfg := subs(sub("s-a", budgets(0, 10)))
-		p1, rec1 := notified(t, cfg, clk, authpool.WithStore(st))
-		p2, rec2 := notified(t, cfg, clk, authpool.WithStore(st))
-		allocate(t, p1, "alice")
-		spend(t, p1, clk, "alice", 8) // p1 sees the block reach 80 %
-		synctest.Wait()               // and reports it
-		clk.Advance(2 * time.Second)  // p2's picture is stale: it reads the store again
-		allocate(t, p2, "bob")        // and sees the same crossing
-		got := append(rec1.take(), rec2.take()...)
-		want := []string{"threshold 2026-11-26T12:30:00Z subscription=s-a block 80%: $8.00 of $10.00"}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("events of both pools (-want +got):\n%s", diff)
-		}
-		if d := snapshot(t, p2).Notifications.Deduplicated; d != 1 {
-			t.Errorf("the second pool deduplicated %d events, want 1", d)
-		}
-	})
+	ctx := context.Background()
+	st := authpool.NewTestStore(t)
+	clk := newClock(t0)
+	cfg := subs(sub("s-a", budgets(0, 10)))
+	p1, rec1 := notified(t, cfg, clk, authpool.WithStore(st))
+	p2, rec2 := notified(t, cfg, clk, authpool.WithStore(st))
+	allocate(t, p1, "alice")
+	spend(t, p1, clk, "alice", 8)         // p1 sees the block reach 80 %
+	if err := p1.Close(ctx); err != nil { // and reports it
+		t.Fatalf("Close: %v", err)
+	}
+	clk.Advance(2 * time.Second) // p2's picture is stale: it reads the store again
+	allocate(t, p2, "bob")       // and sees the same crossing
+	if e := snapshot(t, p2).Notifications.Emitted; e != 1 {
+		t.Errorf("the second pool emitted %d events, want 1", e)
+	}
+	if err := p2.Close(ctx); err != nil { // but does not report it
+		t.Fatalf("Close: %v", err)
+	}
+	got := append(rec1.all(), rec2.all()...)
+	want := []string{"threshold 2026-11-26T12:30:00Z subscription=s-a block 80%: $8.00 of $10.00"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events of both pools (-want +got):\n%s", diff)
+	}
 }
 
 func TestLogNotifier(t *testing.T) {
@@ -337,7 +347,7 @@ func TestLogNotifier(t *testing.T) {
 var cmpEmpty = cmp.Comparer(func(a, b []string) bool { return len(a) == 0 && len(b) == 0 || cmp.Equal(a, b) })
 
 func TestASlowNotifierHoldsUpOnlyItself(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		ctx := context.Background()
 		stuck := authpool.NotifierFunc(func(ctx context.Context, e authpool.Event) error {
 			<-ctx.Done() // never answers
@@ -388,7 +398,7 @@ func TestAPoolsWebhookReceivesSignedEvents(t *testing.T) {
 	cfg := subs(sub("s-a", disabled))
 	cfg.Fallback = &authpool.Fallback{Credential: authpool.Credential(secret + "-fallback"), DailyBudgetUSD: 10}
 	cfg.Notify.Webhooks = []authpool.WebhookConfig{{URL: srv.URL + "/hook", Secret: hookSecret}}
-	p, err := authpool.New(ctx, cfg, authpool.WithClock(clk.Now))
+	p, err := authpool.New(ctx, cfg, authpool.WithStore(authpool.NewTestStore(t)), authpool.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

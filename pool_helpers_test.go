@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/authpool/authpool"
@@ -58,15 +59,29 @@ func maxClients(n int) func(*authpool.Subscription) {
 	return func(s *authpool.Subscription) { s.MaxClients = n }
 }
 
-// newPool returns a pool on clk, closed when the test ends.
+// newPool returns a pool on clk, closed when the test ends, on a store of
+// its own (authpool.NewTestStore) unless opts give one.
 func newPool(t testing.TB, cfg authpool.Config, clk *clock, opts ...authpool.Option) *authpool.Pool {
 	t.Helper()
-	p, err := authpool.New(context.Background(), cfg, append([]authpool.Option{authpool.WithClock(clk.Now)}, opts...)...)
+	opts = append([]authpool.Option{authpool.WithStore(authpool.NewTestStore(t)), authpool.WithClock(clk.Now)}, opts...)
+	p, err := authpool.New(context.Background(), cfg, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() { _ = p.Close(context.Background()) })
 	return p
+}
+
+// bubble runs f in a synctest bubble, as synctest.Test does; on Redis it
+// skips t instead. A goroutine waiting for the network is not durably
+// blocked, so the bubble's clock and synctest.Wait cannot count on it, and
+// go-redis's connection pool shares channels between the bubble and the
+// rest of the process, which is a fatal error ("receive on synctest
+// channel from outside bubble").
+func bubble(t *testing.T, f func(*testing.T)) {
+	t.Helper()
+	authpool.SkipOnRedis(t, "a synctest bubble: go-redis's network I/O and connection pool do not work inside one")
+	synctest.Test(t, f)
 }
 
 // subs returns a config with the given subscriptions.

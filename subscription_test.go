@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/memstore"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -246,7 +245,7 @@ func TestMarkLimited(t *testing.T) {
 func TestNewOnAStoreThatHasThePoolKeepsItsState(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock(t0)
-	st := memstore.New()
+	st := authpool.NewTestStore(t)
 	p1 := newPool(t, subs(sub("s-a", budgets(100, 20))), clk, authpool.WithStore(st))
 	allocate(t, p1, "alice")
 	spend(t, p1, clk, "alice", 7)

@@ -32,7 +32,7 @@ func TestViewAgreesWithTheStore(t *testing.T) {
 				Block:           BlockPolicy{Mode: mode},
 				RefreshInterval: Duration(10000 * time.Hour), // never read the store again by itself
 			}
-			p, err := New(ctx, cfg, WithClock(func() time.Time { return now }))
+			p, err := New(ctx, cfg, WithStore(NewTestStore(t)), WithClock(func() time.Time { return now }))
 			if err != nil {
 				t.Fatal(err)
 			}

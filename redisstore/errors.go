@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -14,9 +15,13 @@ import (
 // fail translates the error of a call of op under ctx that Redis was sent
 // (see run for a context that ended before):
 //
-//   - ctx's deadline passed: the context's error and store.ErrUnavailable,
-//     since Redis did not answer in time; the script ran whole or not at
-//     all, and may still run.
+//   - ctx's deadline passed: context.DeadlineExceeded and
+//     store.ErrUnavailable, since Redis did not answer in time; the script
+//     ran whole or not at all, and may still run. The deadline is judged by
+//     the clock, not only by ctx.Err: a client that bounds its I/O by the
+//     deadline (ContextTimeoutEnabled) sets the connection's deadline to
+//     ctx's, and that timer may fire, failing the read with a plain
+//     "i/o timeout", before the context's own timer has set ctx.Err.
 //   - ctx was canceled: the context's error.
 //   - the network, the connection pool or a closed client failed, or the
 //     server answered that it cannot serve now (loading, busy, failing
@@ -24,7 +29,11 @@ import (
 //   - any other reply error (a script's bug, out of memory, ...): a system
 //     error, as it is.
 func fail(ctx context.Context, op string, err error) error {
-	switch cerr := ctx.Err(); {
+	cerr := ctx.Err()
+	if d, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(d) {
+		cerr = context.DeadlineExceeded
+	}
+	switch {
 	case errors.Is(cerr, context.DeadlineExceeded):
 		return fmt.Errorf("redisstore: %s: no reply before the deadline: %w: %w", op, cerr, store.ErrUnavailable)
 	case cerr != nil:

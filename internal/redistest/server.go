@@ -15,9 +15,9 @@ import (
 )
 
 // Server is a redis-server process of a test's own, on a spare loopback
-// port, keeping nothing on disk (--save "" --appendonly no): a test may
-// kill, restart, pause and resume it. Its methods are for the test's
-// goroutine.
+// port, keeping nothing on disk (--save "" --appendonly no) unless
+// StartServer's arguments say otherwise: a test may kill, restart, pause
+// and resume it. Its methods are for the test's goroutine.
 type Server struct {
 	// Addr is host:port; it stays the same across restarts.
 	Addr string
@@ -25,13 +25,16 @@ type Server struct {
 	tb   testing.TB
 	port int
 	dir  string
+	args []string // more redis-server arguments
 	cmd  *exec.Cmd
 }
 
 // StartServer starts a redis-server on a spare port and stops it when tb
 // ends. It skips tb (or fails it when Redis is required) if there is no
-// redis-server binary.
-func StartServer(tb testing.TB) *Server {
+// redis-server binary. args are more redis-server arguments, which
+// override the defaults: "--appendonly", "yes", "--appendfsync", "always"
+// keeps every write it acknowledged across Kill and Start.
+func StartServer(tb testing.TB, args ...string) *Server {
 	tb.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		Unavailable(tb, "no redis-server binary: %v", err)
@@ -42,7 +45,7 @@ func StartServer(tb testing.TB) *Server {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
-	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), tb: tb, port: port, dir: tb.TempDir()}
+	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), tb: tb, port: port, dir: tb.TempDir(), args: args}
 	tb.Cleanup(s.stop)
 	s.Start()
 	return s
@@ -54,9 +57,11 @@ func (s *Server) Start() {
 	if s.cmd != nil {
 		s.tb.Fatalf("redistest: Start of a server that runs")
 	}
-	cmd := exec.Command("redis-server",
+	args := append([]string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir)
+		"--save", "", "--appendonly", "no", "--dir", s.dir,
+	}, s.args...)
+	cmd := exec.Command("redis-server", args...)
 	if err := cmd.Start(); err != nil {
 		s.tb.Fatalf("redistest: starting redis-server: %v", err)
 	}
