@@ -54,9 +54,17 @@ type Config struct {
 	// Notify lists where events go besides the notifiers given with
 	// WithNotifier. The default is nowhere.
 	Notify NotifyConfig `json:"notify,omitzero"`
+	// ClientRate limits how often each client may call Allocate (a request,
+	// through package claude's Transport and Proxy): a client over it is
+	// refused with a *RateLimitedError (ErrRateLimited) saying when to retry.
+	// A Caller's Rate overrides it for that caller; a Proxy counts a
+	// caller's requests together, whatever their session (see RateKey).
+	// Buckets are kept per Pool, in memory: Pools of several processes
+	// sharing a store each count their own calls. The default is no limit.
+	ClientRate RateLimit `json:"clientRate,omitzero"`
 	// Callers are the callers a proxy in front of the pool serves (package
 	// claude's Proxy): each with the key it sends and, optionally, a cap on
-	// what it may spend. The default is none.
+	// what it may spend and its own rate limit. The default is none.
 	Callers []Caller `json:"callers,omitempty"`
 	// AllowLiteralCredentials lets a config file write a credential or a
 	// webhook secret as a plain string instead of {"env": NAME} or
@@ -80,6 +88,11 @@ type Caller struct {
 	// CapWindow is the cap's rolling window, in whole hours up to a week.
 	// The default value is 5 hours.
 	CapWindow Duration `json:"capWindow,omitempty"`
+	// Rate, when set, is the caller's own rate limit in place of
+	// Config.ClientRate, counted over all its requests (Allocate with
+	// RateKey(ID)); a Rate of zero exempts the caller. The default is
+	// Config.ClientRate.
+	Rate *RateLimit `json:"rate,omitempty"`
 }
 
 // MinCallerKey is the shortest caller key accepted, in bytes.
@@ -496,6 +509,14 @@ func (c Config) validate() error {
 		if w := time.Duration(k.CapWindow); w < 0 || w%time.Hour != 0 || w > store.WeekHours*time.Hour {
 			bad(at+"/capWindow", "%v: must be whole hours, up to a week", w)
 		}
+		if k.Rate != nil {
+			for _, err := range k.Rate.problems() {
+				errs = append(errs, fmt.Errorf("%s/rate%w", at, err))
+			}
+		}
+	}
+	for _, err := range c.ClientRate.problems() {
+		errs = append(errs, fmt.Errorf("/clientRate%w", err))
 	}
 	if f := c.Fallback; f != nil {
 		switch {

@@ -116,7 +116,7 @@ func TestLoadConfigExample(t *testing.T) {
 	if diff := cmp.Diff(exampleConfig(), cfg); diff != "" {
 		t.Errorf("LoadConfig(pool.json) (-want +got):\n%s", diff)
 	}
-	p, err := New(context.Background(), cfg)
+	p, err := New(context.Background(), cfg, WithStore(NewTestStore(t)))
 	if err != nil {
 		t.Fatalf("New refuses the example config: %v", err)
 	}
@@ -151,6 +151,7 @@ func fullConfig() Config {
 		Sessions:         SessionPolicy{IdleAfter: Duration(90 * time.Second), StaleAfter: Duration(time.Hour + 30*time.Minute)},
 		Rebalance:        RebalancePolicy{MinGapUSD: 2.5, MaxMoves: 10},
 		RememberUsageIDs: Duration(48 * time.Hour),
+		ClientRate:       RateLimit{PerSecond: 2.5, Burst: 5},
 		RefreshInterval:  Duration(1500 * time.Millisecond),
 		Alerts:           AlertPolicy{Thresholds: []float64{0.5, 0.75, 1}},
 		Notify: NotifyConfig{
@@ -159,8 +160,8 @@ func fullConfig() Config {
 			Webhooks:  []WebhookConfig{hook("https://hooks.example.com/1"), hook("http://127.0.0.1:9/2")},
 		},
 		Callers: []Caller{
-			{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: Duration(5 * time.Hour)},
-			{ID: "ci", Key: "caller-key-ci-0123456789abcdef", CapUSD: 10, CapWindow: Duration(24 * time.Hour)},
+			{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: Duration(5 * time.Hour), Rate: &RateLimit{PerSecond: 0.5, Burst: 3}},
+			{ID: "ci", Key: "caller-key-ci-0123456789abcdef", CapUSD: 10, CapWindow: Duration(24 * time.Hour), Rate: &RateLimit{PerSecond: 10, Burst: 20}},
 		},
 		AllowLiteralCredentials: true,
 	}

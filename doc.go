@@ -50,6 +50,15 @@
 // the subscriptions at most Config.RefreshInterval old; capacity and status
 // are checked by the store atomically, so limits hold across processes.
 //
+// # Rate limits
+//
+// Config.ClientRate (and a Caller's own Rate) limits how often each client
+// may call Allocate: a token bucket per client, or per [RateKey] (package
+// claude's Proxy counts per caller). A client over it gets a
+// [*RateLimitedError] ([ErrRateLimited]) saying when to retry. Buckets live
+// in the Pool, made at a client's first call and forgotten once full again,
+// so memory follows the clients recently active.
+//
 // # Time
 //
 // Every computation takes its time from one clock, [WithClock], so tests and

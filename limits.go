@@ -12,7 +12,9 @@ import (
 
 // AllocateOption tells Allocate something about the client's next requests.
 type AllocateOption struct {
-	model string
+	model   string
+	rateKey string // RateKey's
+	resend  bool   // Resend's
 }
 
 // ForModel tells Allocate the model the client's next requests use: a

@@ -25,6 +25,7 @@ type Pool struct {
 	now   func() time.Time
 	log   *slog.Logger
 
+	rates      *rateLimiter // nil when no client is rate limited
 	closed     atomic.Bool
 	duplicates atomic.Int64 // usages refused as already recorded
 
@@ -88,6 +89,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.rates = newRateLimiter(cfg)
 	p.alerts = make(map[string]*alertMark)
 	p.throttles = make(map[string]throttle)
 	p.eventIDs = newEventIDs()

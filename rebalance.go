@@ -54,13 +54,18 @@ type Release struct {
 // without a block budget has more room than any with one. Moving an idle client costs nothing
 // (its prompt cache is cooling anyway) and sends its next requests where
 // there is room. A client that becomes active meanwhile is neither moved nor
-// released. The host calls Rebalance on its own schedule, e.g. every minute.
+// released. It also drops the rate limit buckets (Config.ClientRate) of
+// clients quiet long enough for theirs to be full again. The host calls
+// Rebalance on its own schedule, e.g. every minute.
 func (p *Pool) Rebalance(ctx context.Context) (RebalanceReport, error) {
 	if err := p.usable(); err != nil {
 		return RebalanceReport{}, err
 	}
 	now := p.now()
 	report := RebalanceReport{Time: now}
+	if p.rates != nil {
+		p.rates.sweep(now) // drop the rate buckets that are full again
+	}
 	if err := p.refresh(ctx, now, true); err != nil {
 		return report, fmt.Errorf("authpool: rebalance: %w", err)
 	}

@@ -120,13 +120,19 @@ type front struct {
 // shows a secret.
 func newFront(t *testing.T, subs []authpool.Subscription, opts ...authpool.Option) *front {
 	t.Helper()
+	return newFrontConfig(t, authpool.Config{Subscriptions: subs}, opts...)
+}
+
+// newFrontConfig is newFront with the pool's whole config.
+func newFrontConfig(t *testing.T, cfg authpool.Config, opts ...authpool.Option) *front {
+	t.Helper()
 	f := &front{up: &fakeanthropic.Server{}, logs: &logBuffer{}}
 	f.wire = &wire{next: f.up}
 	f.ts = httptest.NewServer(f.wire)
 	t.Cleanup(f.ts.Close)
 	clock := func() time.Time { return frontNow }
 	logger := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	p, err := authpool.New(context.Background(), authpool.Config{Subscriptions: subs},
+	p, err := authpool.New(context.Background(), cfg,
 		append([]authpool.Option{authpool.WithClock(clock), authpool.WithLogger(logger)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)

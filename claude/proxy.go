@@ -46,6 +46,14 @@ const DefaultMaxBody = 32 << 20
 // headers, and gets 429 when its cap (billing_error) or the pool
 // (rate_limit_error) is spent.
 //
+// Rate limits are per caller, not per pool client: all of a caller's
+// sessions count against one bucket, keyed by the caller's ID
+// (authpool.RateKey), whose limit is the pool's Config.ClientRate or the
+// Rate of the pool's Config.Callers entry with that ID (a Caller's Rate
+// given to the proxy alone, or returned by Identify, is not read). A
+// caller over it gets 429 rate_limit_error with retry-after and
+// x-should-retry: true.
+//
 // Shut the http.Server serving it down with Server.Shutdown: in-flight
 // streams finish. A Proxy is safe for concurrent use; its fields must not
 // change once it serves.

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -600,5 +601,96 @@ func TestNewProxyRefuses(t *testing.T) {
 				t.Errorf("err %v; want %s", err, tt.want)
 			}
 		})
+	}
+}
+
+// A caller over its rate limit gets the pool's own 429 rate_limit_error,
+// with retry-after in whole seconds (rounded up) and x-should-retry: true,
+// and the upstream never hears of the request. The limit is per caller: its
+// sessions share one bucket; a caller's own rate overrides the default;
+// the bucket refills on the pool's clock.
+func TestProxyRateLimit(t *testing.T) {
+	t.Parallel()
+	var ns atomic.Int64
+	ns.Store(frontNow.UnixNano())
+	clock := func() time.Time { return time.Unix(0, ns.Load()).UTC() }
+	callers := []authpool.Caller{
+		{ID: "alice", Key: keyAlice, Rate: &authpool.RateLimit{PerSecond: 0.1, Burst: 1}},
+		{ID: "bob", Key: keyBob},
+	}
+	f := newFrontConfig(t, authpool.Config{Subscriptions: frontSubs, Callers: callers,
+		ClientRate: authpool.RateLimit{PerSecond: 0.4, Burst: 2}}, authpool.WithClock(clock))
+	proxy, err := claude.NewProxy(f.tr, callers, f.ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := httptest.NewServer(proxy)
+	t.Cleanup(ps.Close)
+	p := &proxied{front: f, proxy: proxy, ps: ps}
+
+	body := fmt.Sprintf(`{"model":%q,"max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`, model)
+	refused := func(caller string, secs int) (http.Header, string) {
+		body := fmt.Sprintf(`{"type":"error","error":{"type":"rate_limit_error","message":"authpool: too many requests for \"%s\" (the pool's rate limit): retry in %d s"}}`,
+			caller, secs)
+		return http.Header{
+			"Content-Type":   {"application/json"},
+			"Content-Length": {strconv.Itoa(len(body))},
+			"Retry-After":    {strconv.Itoa(secs)},
+			"X-Should-Retry": {"true"},
+		}, body
+	}
+	steps := []struct {
+		advance time.Duration
+		key     string
+		session string
+		refuse  int // retry-after; 0: let through
+		caller  string
+	}{
+		{0, keyBob, "s-1", 0, "bob"},
+		{0, keyBob, "s-2", 0, "bob"},      // another session, the same bucket of 2
+		{0, keyBob, "s-3", 3, "bob"},      // 2.5 s until a call at 0.4/s: 3
+		{0, keyAlice, "", 0, "alice"},     // her own bucket of 1
+		{0, keyAlice, "s-1", 10, "alice"}, // at 0.1/s
+		{2500 * time.Millisecond, keyBob, "s-3", 0, "bob"},
+		{0, keyBob, "s-1", 3, "bob"},
+		{0, keyAlice, "s-1", 8, "alice"}, // 7.5 s: 8
+	}
+	for i, s := range steps {
+		ns.Add(int64(s.advance))
+		resp, got := p.post(t, "POST", "/v1/messages", body, "x-api-key", s.key, "X-Claude-Code-Session-Id", s.session)
+		if s.refuse == 0 {
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("step %d: %d %s; want 200", i, resp.StatusCode, got)
+			}
+			continue
+		}
+		wantHeader, wantBody := refused(s.caller, s.refuse)
+		if resp.StatusCode != http.StatusTooManyRequests || got != wantBody {
+			t.Errorf("step %d:\n got %d %s\nwant 429 %s", i, resp.StatusCode, got, wantBody)
+		}
+		gotHeader := http.Header{}
+		for k := range resp.Header {
+			if k != "Date" {
+				gotHeader[k] = resp.Header[k]
+			}
+		}
+		if diff := cmp.Diff(wantHeader, gotHeader); diff != "" {
+			t.Errorf("step %d: headers (-want +got):\n%s", i, diff)
+		}
+	}
+	if n := p.up.Count(); n != 4 {
+		t.Errorf("the upstream got %d requests; want 4", n)
+	}
+	snap, err := p.pool.Snapshot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sessions []string
+	for _, s := range snap.Sessions {
+		sessions = append(sessions, s.ClientID)
+	}
+	slices.Sort(sessions)
+	if diff := cmp.Diff([]string{"alice", "bob/s-1", "bob/s-2", "bob/s-3"}, sessions); diff != "" {
+		t.Errorf("sessions (-want +got):\n%s", diff) // a refused request makes none
 	}
 }

@@ -197,6 +197,9 @@ func (r *Runner) Run(ctx context.Context, clientID, prompt string, opts ...RunOp
 	var res RunResult
 	var errs []error
 	for n := 1; n <= 2; n++ {
+		if n > 1 {
+			allocOpts = append(allocOpts, authpool.Resend()) // the run was counted against the rate limit once
+		}
 		a, err := r.Pool.Allocate(ctx, clientID, allocOpts...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("claude: run for client %q: %w", clientID, err))

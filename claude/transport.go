@@ -43,7 +43,12 @@ const OAuthBeta = "oauth-2025-04-20"
 //     answer. A 429 that is not about the subscription (no rate-limit
 //     header: FORMATS.md §2.3) and other client errors are not retried;
 //   - when the pool is exhausted it answers 429 itself, in Anthropic's error
-//     shape, with retry-after and x-should-retry: false.
+//     shape, with retry-after and x-should-retry: false;
+//   - when the client is over its rate limit (authpool.ErrRateLimited:
+//     Config.ClientRate, counted per client, or per caller behind a Proxy)
+//     it answers 429 rate_limit_error itself, with retry-after (the whole
+//     seconds until the client may send again) and x-should-retry: true. A
+//     fail-over is not counted again (authpool.Resend).
 //
 // It never logs or returns a credential or a prompt. A Transport is safe for
 // concurrent use; its fields must not change once it is in use.
@@ -118,12 +123,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if model != "" {
 		opts = append(opts, authpool.ForModel(model))
 	}
+	if fromProxy {
+		// A proxy's caller is rate limited as one, whatever its sessions.
+		opts = append(opts, authpool.RateKey(rt.caller.ID))
+	}
 	for attempt := 0; ; attempt++ {
 		a, err := t.Pool.Allocate(ctx, clientID, opts...)
 		var ex *authpool.ExhaustedError
+		var rl *authpool.RateLimitedError
 		switch {
 		case errors.As(err, &ex):
 			return exhaustedResponse(req, ex, t.now()), nil
+		case errors.As(err, &rl):
+			return rateLimitedResponse(req, rl), nil
 		case err != nil:
 			return nil, fmt.Errorf("claude: transport: %w", err)
 		}
@@ -147,7 +159,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		// Once more, elsewhere: the pool has taken the subscription out, so
-		// the client moves; if it cannot, the upstream's answer stands.
+		// the client moves; if it cannot, the upstream's answer stands. The
+		// request was counted against the rate limit once already.
+		opts = append(opts, authpool.Resend())
 		next, err := t.Pool.Allocate(ctx, clientID, opts...)
 		if err != nil || next.SubscriptionID == a.SubscriptionID {
 			return resp, nil
@@ -374,6 +388,24 @@ func exhaustedResponse(req *http.Request, ex *authpool.ExhaustedError, now time.
 		msg += ", and none is expected back by itself: ask the pool's operator"
 	}
 	body := errorBody("rate_limit_error", msg)
+	return &http.Response{
+		Status: "429 Too Many Requests", StatusCode: http.StatusTooManyRequests, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: ownBody{bytes.NewReader(body)}, ContentLength: int64(len(body)), Request: req,
+	}
+}
+
+// rateLimitedResponse is the Transport's own 429 when the client (or the
+// proxy's caller) is over its rate limit: Anthropic's error shape,
+// retry-after the whole seconds until it may send again (at least 1), and
+// x-should-retry: true, since a retry then succeeds.
+func rateLimitedResponse(req *http.Request, rl *authpool.RateLimitedError) *http.Response {
+	secs := max(int64((rl.RetryAfter+time.Second-1)/time.Second), 1)
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("Retry-After", strconv.FormatInt(secs, 10))
+	h.Set("X-Should-Retry", "true")
+	body := errorBody("rate_limit_error", fmt.Sprintf(
+		"authpool: too many requests for %s (the pool's rate limit): retry in %d s", strconv.Quote(rl.Key), secs))
 	return &http.Response{
 		Status: "429 Too Many Requests", StatusCode: http.StatusTooManyRequests, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: h, Body: ownBody{bytes.NewReader(body)}, ContentLength: int64(len(body)), Request: req,
