@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool/memstore"
+	"github.com/authpool/authpool/seal"
 	"github.com/authpool/authpool/store"
 )
 
@@ -20,10 +21,11 @@ import (
 // one Store. A Pool starts no goroutine: the host calls Rebalance on its own
 // schedule.
 type Pool struct {
-	cfg   Config // with defaults applied
-	store store.Store
-	now   func() time.Time
-	log   *slog.Logger
+	cfg    Config // with defaults applied
+	store  store.Store
+	sealer *seal.Keyring // from WithSealer; nil: credentials stored plain
+	now    func() time.Time
+	log    *slog.Logger
 
 	rates      *rateLimiter // nil when no client is rate limited
 	closed     atomic.Bool
@@ -81,6 +83,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 	}
 	if p.store == nil {
 		p.store = memstore.New()
+	}
+	if p.sealer != nil {
+		p.store = seal.NewStore(p.store, p.sealer)
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)

@@ -52,8 +52,9 @@
 // DeleteSubscription and Release delete them. No method uses KEYS or SCAN;
 // Subscriptions and Sessions read the subscription set and the member sets.
 //
-// Whoever can read the keys can read the credentials: protect the Redis (ACL,
-// TLS, a private network) as you would the credentials themselves.
+// Whoever can read the keys can read the credentials, unless the pool seals
+// them (authpool.WithSealer, package seal): then the sub hashes hold only
+// sealed values. Either way, protect the Redis (ACL, TLS, a private network).
 //
 // # Errors and contexts
 //

@@ -13,7 +13,8 @@ import (
 
 // configArgs returns the ARGV of a subscription's configuration, in the
 // order lua/create.lua and lua/update.lua read it. The credential is stored
-// as it is: whoever can read the keys can read it.
+// as it is given: sealed by a seal.Store wrapped around this one, or else
+// readable by whoever can read the keys.
 func configArgs(sub store.Subscription) []any {
 	return []any{
 		sub.Name, sub.Kind, sub.Credential.Reveal(), sub.MaxClients,

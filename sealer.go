@@ -1,0 +1,76 @@
+package authpool
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/authpool/authpool/seal"
+)
+
+// WithSealer makes the pool keep its subscriptions' credentials sealed in
+// its store with k (AES-256-GCM; see package seal): the pool wraps its store
+// in a seal.Store, so that whatever store it is given holds only sealed
+// credentials while the pool works with plain ones in memory. Each
+// credential is sealed with k's first key for its subscription's ID, and
+// is sealed again with the first key whenever it is written: at New for
+// the subscriptions of the Config, and by UpdateSubscription and
+// UpdateCredential.
+//
+// A pool with a sealer refuses a record it cannot open: one stored in plain
+// text by a pool without a sealer (seal.ErrNotSealed), one sealed with a key
+// k does not hold (seal.ErrUnknownKey, naming the key), or one altered or
+// moved from another subscription (seal.ErrAuthentication). Reading the
+// subscriptions then fails, naming the subscription, so New or Allocate
+// returns the error rather than serve a credential that does not
+// authenticate. To start sealing a store written in plain text, list its
+// subscriptions in the Config (New seals them) or UpdateCredential them.
+//
+// Every pool sharing a store must seal with keys from the same keyring.
+// Without WithSealer (the default), credentials are stored as they are:
+// protect the store as you would the credentials. Do not also wrap the
+// store given with WithStore in a seal.Store. WithSealer(nil) is no sealer.
+func WithSealer(k *seal.Keyring) Option { return func(p *Pool) { p.sealer = k } }
+
+// UpdateCredential replaces a subscription's credential, e.g. with a
+// refreshed OAuth token, keeping everything else: its configuration, status,
+// clients and usage. Clients stay where they are and get the new credential
+// on their next Allocate (in other processes sharing the store, once they
+// read it again: within Config.RefreshInterval). With a sealer the new
+// credential is sealed with its first key. It returns an error matching
+// ErrNotFound if there is no such subscription, and one matching
+// ErrInvalidArgument if cred is empty or holds a control character. It
+// also repairs a record a sealer cannot open (sealed with a retired key, or
+// stored plain). A subscription of the Config takes the Config's credential
+// again at the next New. Like UpdateSubscription, it writes the
+// subscription's whole configuration as it reads it: a change another
+// process makes to it at the same moment may be lost.
+func (p *Pool) UpdateCredential(ctx context.Context, subscriptionID string, cred Credential) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	switch {
+	case cred == "":
+		return fmt.Errorf("authpool: update the credential of %q: the credential is empty: %w", subscriptionID, ErrInvalidArgument)
+	case strings.ContainsFunc(cred.Reveal(), unicode.IsControl):
+		return fmt.Errorf("authpool: update the credential of %q: the credential holds a control character or a line break: %w",
+			subscriptionID, ErrInvalidArgument)
+	}
+	// Read the record without opening its credential, which is replaced:
+	// so a record sealed with a retired key, or stored plain, is repaired.
+	raw := p.store
+	if s, ok := raw.(*seal.Store); ok {
+		raw = s.Unwrap()
+	}
+	rec, err := raw.Subscription(ctx, subscriptionID)
+	if err != nil {
+		return fmt.Errorf("authpool: update the credential of %q: %w", subscriptionID, storeError(err))
+	}
+	rec.Credential = cred
+	if err := p.store.UpdateSubscription(ctx, rec); err != nil {
+		return fmt.Errorf("authpool: update the credential of %q: %w", subscriptionID, storeError(err))
+	}
+	p.invalidate()
+	return nil
+}
