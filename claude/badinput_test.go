@@ -1,0 +1,238 @@
+package claude_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/internal/fakeanthropic"
+)
+
+// TestBadInput is package claude's half of README's "Bad input" table
+// (the pool's half is authpool's TestBadInput): a case per row of the
+// proxy, streams and transcripts, named as the row. Each proxy case sends
+// one bad request to a Proxy (MaxBody 1024) in front of a pool and a fake
+// upstream, and checks the answer, exactly, how many requests reached the
+// upstream, and the pool's Snapshot before and after.
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	const msgBody = `{"model":"` + model + `","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
+	const streamBody = `{"model":"` + model + `","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	// truncated is a stream the upstream cuts in the middle of its first
+	// content_block_delta: message_start said 100 input tokens and 1
+	// output token so far.
+	const truncated = "event: message_start\n" +
+		`data: {"type":"message_start","message":{"id":"msg_cut","type":"message","role":"assistant","model":"` + model +
+		`","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}` +
+		"\n\nevent: content_block_delta\n" +
+		`data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi`
+	tests := []struct {
+		name     string
+		chunked  bool // send the body without a Content-Length
+		allow    bool // the proxy's AllowChunked
+		upstream *fakeanthropic.Response
+		body     string
+		hdr      []string
+		// The answer: status and whole body.
+		wantStatus int
+		wantBody   string
+		// upstream is how many requests reached the upstream.
+		wantUpstream int
+		// changed checks the change a row documents; nil means the
+		// Snapshot must not change.
+		changed func(t *testing.T, before, after authpool.Snapshot)
+	}{{
+		name: "unknown key",
+		body: msgBody, hdr: []string{"x-api-key", callerJunk},
+		wantStatus: 401,
+		wantBody:   `{"type":"error","error":{"type":"authentication_error","message":"authpool proxy: unknown key: send the key this proxy gave you as x-api-key or a bearer token"}}`,
+	}, {
+		name: "wrong content type",
+		body: "hello there", hdr: []string{"x-api-key", keyBob, "Content-Type", "text/plain"},
+		wantStatus:   400,
+		wantBody:     `{"type":"error","error":{"type":"invalid_request_error","message":"The request body is not valid JSON: invalid character 'h' looking for beginning of value"},"request_id":"req_0001"}`,
+		wantUpstream: 1,
+		changed: func(t *testing.T, before, after authpool.Snapshot) {
+			// Passed on as it came: the caller's session opened, as for any
+			// request the proxy forwards, and nothing counted.
+			want := before
+			want.Sessions = []authpool.SessionStatus{{
+				ClientID: "bob", SubscriptionID: "sub-a", State: authpool.SessionActive,
+				Created: frontNow, Assigned: frontNow, LastActive: frontNow,
+			}}
+			want.Subscriptions = after.Subscriptions // a client more on sub-a: checked below
+			if diff := cmp.Diff(want, after); diff != "" {
+				t.Errorf("snapshot (-want +got):\n%s", diff)
+			}
+			for i, s := range after.Subscriptions {
+				b := before.Subscriptions[i]
+				if s.Week != b.Week || s.Block != b.Block {
+					t.Errorf("%s: week %+v, block %+v; want %+v, %+v", s.ID, s.Week, s.Block, b.Week, b.Block)
+				}
+			}
+		},
+	}, {
+		name: "oversized body (413)",
+		body: strings.Repeat(" ", 2048), hdr: []string{"x-api-key", keyBob},
+		wantStatus: 413,
+		wantBody:   `{"type":"error","error":{"type":"request_too_large","message":"authpool proxy: the body is 2048 bytes, more than 1024"}}`,
+	}, {
+		name: "oversized chunked body (413)", chunked: true, allow: true,
+		body: strings.Repeat(" ", 2048), hdr: []string{"x-api-key", keyBob},
+		wantStatus: 413,
+		wantBody:   `{"type":"error","error":{"type":"request_too_large","message":"authpool proxy: the body is more than 1024 bytes"}}`,
+	}, {
+		name: "chunked without length (411)", chunked: true,
+		body: msgBody, hdr: []string{"x-api-key", keyBob},
+		wantStatus: 411,
+		wantBody:   `{"type":"error","error":{"type":"invalid_request_error","message":"authpool proxy: a request needs a Content-Length"}}`,
+	}, {
+		name:     "truncated SSE stream",
+		upstream: &fakeanthropic.Response{Body: []byte(truncated), Header: http.Header{"Content-Type": {"text/event-stream"}}},
+		body:     streamBody, hdr: []string{"x-api-key", keyBob},
+		wantStatus:   200,
+		wantBody:     truncated,
+		wantUpstream: 1,
+		changed: func(t *testing.T, _, after authpool.Snapshot) {
+			// Counted as far as it went: message_start's usage, once.
+			want := []authpool.SessionStatus{{
+				ClientID: "bob", SubscriptionID: "sub-a", State: authpool.SessionActive,
+				Created: frontNow, Assigned: frontNow, LastActive: frontNow,
+				Requests: 1, CostUSD: (100*3 + 1*15) / 1e6, Tokens: authpool.Tokens{Input: 100, Output: 1}, Model: model,
+			}}
+			if diff := cmp.Diff(want, after.Sessions); diff != "" {
+				t.Errorf("sessions (-want +got):\n%s", diff)
+			}
+		},
+	}}
+	names := []string{}
+	for _, tt := range tests {
+		names = append(names, tt.name)
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := newProxied(t, frontSubs)
+			p.proxy.MaxBody, p.proxy.AllowChunked = 1024, tt.allow // before its first request
+			if tt.upstream != nil {
+				p.up.SetDefault(*tt.upstream)
+			}
+			before, err := p.pool.Snapshot(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body io.Reader = strings.NewReader(tt.body)
+			if tt.chunked {
+				body = io.MultiReader(body) // no length known: sent chunked
+			}
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, p.ps.URL+"/v1/messages", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i+1 < len(tt.hdr); i += 2 {
+				req.Header.Set(tt.hdr[i], tt.hdr[i+1])
+			}
+			resp, err := p.ps.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus || string(got) != tt.wantBody {
+				t.Errorf("got %d %s\nwant %d %s", resp.StatusCode, got, tt.wantStatus, tt.wantBody)
+			}
+			if n := p.up.Count(); n != tt.wantUpstream {
+				t.Errorf("the upstream got %d requests; want %d", n, tt.wantUpstream)
+			}
+			after, err := p.pool.Snapshot(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.changed != nil {
+				tt.changed(t, before, after)
+			} else if diff := cmp.Diff(before, after); diff != "" {
+				t.Errorf("the pool changed (-before +after):\n%s", diff)
+			}
+		})
+	}
+
+	inReadme(t, append(names, "garbage transcript lines")...)
+	t.Run("garbage transcript lines", func(t *testing.T) {
+		t.Parallel()
+		good := `{"sessionId":"s1","version":"2.0.31","message":{"id":"m1","model":"claude-sonnet-4-5-20250929",` +
+			`"usage":{"input_tokens":10,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":5}},` +
+			`"type":"assistant","timestamp":"2025-06-01T01:00:30.000Z","requestId":"r1"}`
+		lines := []string{
+			"not json",
+			`{"message":{"usage":{"input_tokens":`, // a write cut short
+			"\x00\x01\xff",
+			"[1,2]",
+			good,
+			`{"message":{"usage":{"input_tokens":-5,"output_tokens":"x"}},"timestamp":"2025-06-01T01:00:30.000Z"}`,
+		}
+		root := claude.TranscriptRoot{Path: "/cfg", FS: fstest.MapFS{
+			"projects/p/s.jsonl": {Data: []byte(strings.Join(lines, "\n") + "\n")},
+		}}
+		rep, err := claude.ReadTranscripts(t.Context(), []claude.TranscriptRoot{root}, claude.TranscriptOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStats := claude.TranscriptStats{
+			Files: 1, Bytes: 435, Lines: 6, UsageLines: 3, Entries: 1, DailyEntries: 1, Skipped: 2, Malformed: 3,
+		}
+		if diff := cmp.Diff(wantStats, rep.Stats); diff != "" {
+			t.Errorf("stats (-want +got):\n%s", diff)
+		}
+		var problems []string
+		for _, p := range rep.Problems {
+			problems = append(problems, p.String())
+		}
+		wantProblems := []string{
+			"/cfg/projects/p/s.jsonl:1: not a JSON object",
+			"/cfg/projects/p/s.jsonl:2: not JSON: bad value at byte 36",
+			"/cfg/projects/p/s.jsonl:3: not a JSON object",
+			"/cfg/projects/p/s.jsonl:4: not a JSON object",
+			"/cfg/projects/p/s.jsonl:6: not a usage entry: a field is missing, null, given twice or of the wrong type",
+		}
+		if diff := cmp.Diff(wantProblems, problems); diff != "" {
+			t.Errorf("problems (-want +got):\n%s", diff)
+		}
+		// The good line alone is counted.
+		if len(rep.Sessions) != 1 || rep.SessionTotals.TotalTokens != 15 || rep.DayTotals.TotalTokens != 15 {
+			t.Errorf("sessions %+v, totals %+v / %+v; want the good line's 15 tokens only", rep.Sessions, rep.SessionTotals, rep.DayTotals)
+		}
+	})
+}
+
+// inReadme fails t for each name that is not a row of README's "Bad input"
+// table.
+func inReadme(t *testing.T, names ...string) {
+	t.Helper()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	start := strings.Index(text, "\n## Bad input\n")
+	if start < 0 {
+		t.Fatal("README.md has no Bad input section")
+	}
+	section := text[start+1:]
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
+	for _, name := range names {
+		if !strings.Contains(section, "\n| "+name+" | ") {
+			t.Errorf("README's Bad input table has no row %q", name)
+		}
+	}
+}
