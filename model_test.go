@@ -130,13 +130,7 @@ type mSub struct {
 	state authpool.State
 	until time.Time         // of a limit
 	cost  store.Nanodollars // recorded on it; every usage stays in the week
-	last  time.Time         // its clients' latest activity, as Store.AddUsage's doc and the pool's view have it
-	// stored is the last activity the store shows, and alt another one it
-	// may show: memstore also moves the last activity of a session's
-	// subscription on a usage billed to another one; redisstore (like
-	// Store.AddUsage's doc and the pool's view) does not. Until the pool
-	// reads the view again, it then judges the subscription by last.
-	stored, alt time.Time
+	last  time.Time         // its clients' latest activity (Store.AddUsage: only the subscription billed moves)
 	// The usage by hour, and the hour the latest 5-hour block started at
 	// (anchored: the first usage at or after the previous block's end).
 	hours  map[int64]store.Nanodollars
@@ -166,14 +160,12 @@ type modelPool struct {
 	usageIDs      map[string]time.Time
 	duplicates    int64
 	claims        map[string]time.Time // until, by key
-	claimedAt     map[string]time.Time
 	lastExhausted string
 }
 
 func newModel(now time.Time) *modelPool {
 	m := &modelPool{now: now, subs: map[string]*mSub{}, sess: map[string]*mSess{}, claims: map[string]time.Time{},
-		claimedAt: map[string]time.Time{},
-		usageIDs:  map[string]time.Time{}}
+		usageIDs: map[string]time.Time{}}
 	for _, s := range modelSubs {
 		m.subs[s.id] = &mSub{id: s.id, max: s.max, state: authpool.Active, hours: map[int64]store.Nanodollars{}, anchor: noBlock}
 		m.order = append(m.order, s.id)
@@ -227,17 +219,9 @@ func (m *modelPool) health(id string, last time.Time) float64 {
 
 // best returns the healthiest eligible subscription other than from: ties
 // go to fewer clients, then the lower weekly cost, then the smaller ID.
-// stored chooses, by subscription, whether the pool's view judges its
-// activity by the store's record (after reading the view again) or by its
-// own.
-func (m *modelPool) best(from string, stored map[string]bool) string {
+func (m *modelPool) best(from string) string {
 	best := ""
-	health := func(id string) float64 {
-		if stored[id] {
-			return m.health(id, m.subs[id].stored)
-		}
-		return m.health(id, m.subs[id].last)
-	}
+	health := func(id string) float64 { return m.health(id, m.subs[id].last) }
 	for _, id := range m.eligible(from) {
 		if best == "" {
 			best = id
@@ -252,35 +236,12 @@ func (m *modelPool) best(from string, stored map[string]bool) string {
 	return best
 }
 
-// bests returns the subscriptions Allocate may choose: the one best
-// returns, unless memstore and the pool's view disagree on a
-// subscription's last activity (see mSub.stored).
-func (m *modelPool) bests(from string) []string {
-	var differ []string
-	for _, id := range m.order {
-		if !m.subs[id].stored.Equal(m.subs[id].last) {
-			differ = append(differ, id)
-		}
-	}
-	var out []string
-	for mask := range 1 << len(differ) {
-		stored := map[string]bool{}
-		for i, id := range differ {
-			stored[id] = mask&(1<<i) != 0
-		}
-		if b := m.best(from, stored); !slices.Contains(out, b) {
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
 func (m *modelPool) describe() string {
 	var b strings.Builder
 	for _, id := range m.order {
 		s := m.subs[id]
-		fmt.Fprintf(&b, "[%s %v clients=%d health=%v last=-%v stored=-%v block=%d cost=%d] ", id, s.state, m.clients(id),
-			m.health(id, s.last), m.now.Sub(s.last), m.now.Sub(s.stored), m.block(id), s.cost)
+		fmt.Fprintf(&b, "[%s %v clients=%d health=%v last=-%v block=%d cost=%d] ", id, s.state, m.clients(id),
+			m.health(id, s.last), m.now.Sub(s.last), m.block(id), s.cost)
 	}
 	return b.String()
 }
@@ -288,7 +249,7 @@ func (m *modelPool) describe() string {
 const noBlock = -1 << 40
 
 // active marks a subscription active at now.
-func (s *mSub) active(now time.Time) { s.last, s.stored = now, now }
+func (s *mSub) active(now time.Time) { s.last = now }
 
 // add counts a usage of n at t on subscription id.
 func (m *modelPool) add(id string, t time.Time, n store.Nanodollars) {
@@ -375,21 +336,13 @@ func (m *modelPool) hardReason(id string) authpool.Reason {
 	return authpool.ReasonLimited
 }
 
-// claim is Store.Claim: whether an event with key is delivered at now,
-// and whether that is sure. It is not for a short claim on Redis:
-// redisstore keeps a claim for twice its length (until - now) of Redis's
-// own clock, so a claim shorter than the real time between two calls may
-// lapse before its until on the test's clock (see the report of issue 7).
-func (m *modelPool) claim(key string, until time.Time) (delivered, sure bool) {
+// claim is Store.Claim: whether an event with key is delivered at now.
+func (m *modelPool) claim(key string, until time.Time) bool {
 	if u, ok := m.claims[key]; ok && u.After(m.now) {
-		if authpool.OnRedis() && u.Sub(m.claimedAt[key]) < 10*time.Second {
-			m.claims[key], m.claimedAt[key] = until, m.now
-			return false, false
-		}
-		return false, true
+		return false
 	}
-	m.claims[key], m.claimedAt[key] = until, m.now
-	return true, true
+	m.claims[key] = until
+	return true
 }
 
 func recoveredKey(id string, until time.Time) string {
@@ -616,10 +569,10 @@ func (r *modelRun) allocate(c string) []string {
 			why, outcome = m.hardReason(from), authpool.OutcomeMoved
 		}
 		// One pool: its view is the store's, so the healthiest is known.
-		if bests := m.bests(from); err != nil || !slices.Contains(bests, a.SubscriptionID) || a.Outcome != outcome ||
+		if best := m.best(from); err != nil || a.SubscriptionID != best || a.Outcome != outcome ||
 			a.From != from || a.Reason != why {
 			r.fail("Allocate(%s) from %q = %+v, %v; want %v to %v (eligible: %v), reason %q; model: %s", c, from, a, err, outcome,
-				bests, m.eligible(from), why, m.describe())
+				best, m.eligible(from), why, m.describe())
 		}
 		if why == authpool.ReasonLimited {
 			want = append(want, evMove(authpool.EventFailover, c, from, a.SubscriptionID, why))
@@ -660,11 +613,8 @@ func (r *modelRun) allocate(c string) []string {
 		}
 		if key != m.lastExhausted {
 			ev := evLine(authpool.Event{Type: authpool.EventExhausted, ClientID: c, Exhausted: &authpool.ExhaustedDetail{RetryAt: retry}})
-			switch delivered, sure := m.claim(key, until); {
-			case delivered:
+			if m.claim(key, until) {
 				want = append(want, ev)
-			case !sure:
-				r.may = append(r.may, ev)
 			}
 		}
 		m.lastExhausted = key
@@ -751,9 +701,6 @@ func (r *modelRun) record(c string) {
 	s.last = m.now
 	m.add(billed, u.Time, n)
 	m.subs[billed].active(m.now)
-	if billed != s.sub {
-		m.subs[s.sub].alt = m.now
-	}
 }
 
 // charge charges a subscription for spending no client made.
@@ -853,11 +800,8 @@ func (r *modelRun) markLimited(id string) []string {
 	s := m.subs[id]
 	s.state, s.until = authpool.Limited, until
 	s.pending, s.sure = until, true
-	switch delivered, sure := m.claim(fmt.Sprintf("limited/%s/%d", id, until.Unix()), until); {
-	case delivered:
+	if m.claim(fmt.Sprintf("limited/%s/%d", id, until.Unix()), until) {
 		return []string{evLimited(id, until)}
-	case !sure:
-		r.may = append(r.may, evLimited(id, until))
 	}
 	return nil
 }
@@ -1005,10 +949,6 @@ func (r *modelRun) checkInvariants(snap authpool.Snapshot) {
 		if s == nil {
 			r.fail("snapshot has an unknown subscription %q", ss.ID)
 		}
-		if !s.alt.IsZero() && ss.LastActive.Equal(s.alt) {
-			s.stored = s.alt // the store took it for the session's activity
-		}
-		s.alt = time.Time{}
 		effective := s.state
 		if m.inService(s.id) {
 			effective = authpool.Active
@@ -1016,11 +956,11 @@ func (r *modelRun) checkInvariants(snap authpool.Snapshot) {
 		switch {
 		case ss.Health < 0 || ss.Health > 100:
 			r.fail("%s: health %v outside 0..100", ss.ID, ss.Health)
-		case !ss.LastActive.Equal(s.stored):
-			r.fail("%s: snapshot's last activity %v, the model's %v", ss.ID, ss.LastActive, s.stored)
-		case ss.Health != m.health(s.id, s.stored):
-			r.fail("%s: health %v, the model's %v (%d clients, last active %v)", ss.ID, ss.Health, m.health(s.id, s.stored),
-				m.clients(s.id), s.stored)
+		case !ss.LastActive.Equal(s.last):
+			r.fail("%s: snapshot's last activity %v, the model's %v", ss.ID, ss.LastActive, s.last)
+		case ss.Health != m.health(s.id, s.last):
+			r.fail("%s: health %v, the model's %v (%d clients, last active %v)", ss.ID, ss.Health, m.health(s.id, s.last),
+				m.clients(s.id), s.last)
 		case ss.Clients != m.clients(s.id):
 			r.fail("%s: snapshot says %d clients, the model %d", ss.ID, ss.Clients, m.clients(s.id))
 		case s.max > 0 && (ss.Clients > s.max || ss.MaxClients != s.max):

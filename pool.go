@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -136,6 +137,20 @@ func (p *Pool) configNotifiers() ([]Notifier, error) {
 		notifiers = append(notifiers, n)
 	}
 	return notifiers, nil
+}
+
+// Format prints the pool as a summary, for every fmt verb: the number of
+// subscriptions configured, whether there is a fallback, whether it is
+// closed. fmt would otherwise print the configuration's credentials, which
+// it reaches through unexported fields where their redacting Format is not
+// called.
+func (p *Pool) Format(f fmt.State, _ rune) {
+	if p == nil {
+		_, _ = io.WriteString(f, "authpool.Pool(nil)")
+		return
+	}
+	_, _ = fmt.Fprintf(f, "authpool.Pool{subscriptions: %d, fallback: %t, closed: %t}",
+		len(p.cfg.Subscriptions), p.cfg.Fallback != nil, p.closed.Load())
 }
 
 // Close stops the pool: later calls return ErrClosed. It delivers the

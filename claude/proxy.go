@@ -120,6 +120,22 @@ func NewProxy(t *Transport, callers []authpool.Caller, upstream string) (*Proxy,
 	return &Proxy{Transport: t, Upstream: u, Callers: callers}, nil
 }
 
+// Format prints the proxy as a summary for every fmt verb: its upstream and
+// the number of callers. fmt would otherwise print the callers' keys, which
+// it reaches through unexported fields where their redacting Format is not
+// called.
+func (p *Proxy) Format(f fmt.State, _ rune) {
+	if p == nil {
+		_, _ = io.WriteString(f, "claude.Proxy(nil)")
+		return
+	}
+	upstream := ""
+	if p.Upstream != nil {
+		upstream = p.Upstream.Redacted()
+	}
+	_, _ = fmt.Fprintf(f, "claude.Proxy{upstream: %q, callers: %d}", upstream, len(p.Callers))
+}
+
 // init builds what the proxy needs from its fields, once.
 func (p *Proxy) init() {
 	p.maxBody = cmp.Or(p.MaxBody, DefaultMaxBody)

@@ -456,7 +456,7 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 		return billed.rec.ID, nil // spending outside the pool: no session, no activity
 	}
 	billed.last = max(billed.last, now)
-	sess.touch(now)
+	sess.last = max(sess.last, now) // the session's own subscription is not billed: not its activity
 	sess.requests++
 	sess.cost += u.Cost
 	sess.tokens.Add(u.Tokens)

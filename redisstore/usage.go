@@ -68,10 +68,19 @@ func twice(d time.Duration) time.Duration {
 	return 2 * d
 }
 
+// minClaimTTL is the shortest time of Redis's clock a claim is kept. The
+// claim is judged by the callers' clock (its until against their now); the
+// key's expiry only cleans up, and must not end a claim early when the
+// callers' clock runs slower than Redis's (an injected clock in a test, a
+// host whose clock lags).
+const minClaimTTL = 10 * time.Minute
+
 // Claim implements store.Store. A claim is a key holding its until, which
-// expires after twice the claim's length (until - now) of Redis's clock.
+// expires after twice the claim's length (until - now), and at least
+// minClaimTTL, of Redis's clock.
 func (s *Store) Claim(ctx context.Context, key string, now, until time.Time) (bool, error) {
-	v, err := s.run(ctx, scriptClaim, s.keys.claim(key), encTime(now), encTime(until), ttlMillis(twice(until.Sub(now))))
+	ttl := max(twice(until.Sub(now)), minClaimTTL)
+	v, err := s.run(ctx, scriptClaim, s.keys.claim(key), encTime(now), encTime(until), ttlMillis(ttl))
 	if err != nil {
 		return false, err
 	}

@@ -70,6 +70,23 @@ func testAddUsageBillsSubscriptionID(t *testing.T, s store.Store) {
 	if n := clients(t, s, "a") + clients(t, s, "x"); n != 0 {
 		t.Errorf("billing a subscription gave it %d clients, want 0", n)
 	}
+
+	// A usage billed elsewhere is the client's activity and the billed
+	// subscription's, not that of the subscription the client is on.
+	u := usage(at(3*time.Minute), 10)
+	u.SubscriptionID = "x"
+	addUsage(t, s, "c", u)
+	for _, tc := range []struct {
+		sub  string
+		want time.Time
+	}{{"b", at(2 * time.Minute)}, {"x", at(3 * time.Minute)}} {
+		if got := get(t, s, tc.sub).LastActive; !got.Equal(tc.want) {
+			t.Errorf("after a usage billed to x, %s was last active at %v, want %v", tc.sub, got, tc.want)
+		}
+	}
+	if got := session(t, s, "c").LastActive; !got.Equal(at(3 * time.Minute)) {
+		t.Errorf("after a usage billed to x, the session was last active at %v, want %v", got, at(3*time.Minute))
+	}
 }
 
 func testAddUsageUnknownClient(t *testing.T, s store.Store) {
