@@ -48,7 +48,11 @@
 // The pool keeps its state in a [store.Store]: [memstore] (the default) for
 // one process, or a shared store for several. Selection reads a picture of
 // the subscriptions at most Config.RefreshInterval old; capacity and status
-// are checked by the store atomically, so limits hold across processes.
+// are checked by the store atomically, so limits hold across processes:
+// package redisstore shares one pool among processes through Redis. With
+// [WithSealer] the store holds credentials sealed (AES-256-GCM, package
+// [seal]), never in clear; [Pool.UpdateCredential] replaces one, for every
+// process, without moving a client.
 //
 // # Rate limits
 //
