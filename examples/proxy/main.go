@@ -9,9 +9,10 @@
 // Flags: -config (default testdata/config/pool.json), -listen (default
 // 127.0.0.1:8787; port 0 picks one, printed on the first line), -upstream
 // (default https://api.anthropic.com; tests point it at a local fake), and
-// -rebalance (how often to Rebalance; default a minute). On SIGINT or SIGTERM
-// it stops taking requests, lets the streams in flight finish (up to 30
-// seconds), and delivers the pool's queued notifications.
+// -rebalance (how often to Rebalance; default a minute). The pool's live
+// status page is at /status on the same address (JSON with ?format=json).
+// On SIGINT or SIGTERM it stops taking requests, lets the streams in flight
+// finish (up to 30 seconds), and delivers the pool's queued notifications.
 package main
 
 import (
@@ -31,6 +32,7 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/statuspage"
 )
 
 func main() {
@@ -87,7 +89,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ln.Close()
 		return fmt.Errorf("%s is not a loopback address: this example serves this machine only", addr)
 	}
-	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	status := statuspage.New(pool, statuspage.WithLogger(logger))
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/status" {
+			status.ServeHTTP(w, r)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 
 	var wg sync.WaitGroup

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	anthropic "github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
+	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 )
 
@@ -107,6 +109,43 @@ func TestRun(t *testing.T) {
 	var apiErr *anthropic.Error
 	if _, err := stranger.Messages.New(ctx, params); err == nil || !asAPIError(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
 		t.Errorf("unknown key: %v; want a 401", err)
+	}
+
+	// The status page, beside the proxy: the pool with the Max 20x's two
+	// requests, and no secret.
+	pages := map[string]string{}
+	for _, target := range []string{"/status", "/status?format=json"} {
+		res, err := http.Get(base + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d, %v:\n%s", target, res.StatusCode, err, b)
+		}
+		pages[target] = string(b)
+	}
+	var snap authpool.Snapshot
+	if err := json.Unmarshal([]byte(pages["/status?format=json"]), &snap); err != nil {
+		t.Fatal(err)
+	}
+	var requests int64
+	for _, s := range snap.Sessions {
+		requests += s.Requests
+	}
+	if len(snap.Subscriptions) == 0 || requests != 2 {
+		t.Errorf("status: %d subscriptions, %d requests; want the pool's, and 2", len(snap.Subscriptions), requests)
+	}
+	if !strings.Contains(pages["/status"], "<title>authpool status</title>") {
+		t.Errorf("GET /status is not the page:\n%.300s", pages["/status"])
+	}
+	for _, name := range []string{"caller-alice.key", "max-20x.token", "max-5x.token", "pro.token", "fallback.key"} {
+		for target, page := range pages {
+			if strings.Contains(page, secret(t, name)) {
+				t.Errorf("%s shows %s", target, name)
+			}
+		}
 	}
 
 	tokens := map[string]bool{secret(t, "max-20x.token"): true, secret(t, "max-5x.token"): true, secret(t, "pro.token"): true}

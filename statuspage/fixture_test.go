@@ -1,0 +1,123 @@
+package statuspage_test
+
+import (
+	"context"
+	"flag"
+	"sync"
+	"time"
+
+	"github.com/authpool/authpool"
+)
+
+// update makes the golden tests rewrite testdata: go test ./statuspage -update
+// (the HTML golden and, when Chromium is here, the screenshot).
+var update = flag.Bool("update", false, "rewrite testdata/statuspage.golden.html and testdata/statuspage.png")
+
+// t0 is the fixed snapshot's time.
+var t0 = time.Date(2026, 11, 26, 12, 45, 0, 0, time.UTC)
+
+// at is a time on t0's day.
+func at(h, m int) time.Time { return time.Date(2026, 11, 26, h, m, 0, 0, time.UTC) }
+
+// fixedSnapshot is a pool at 12:45 UTC in each state the page marks: Max A
+// takes clients (block 40 %); Max B is limited until 14:00 with its block
+// spent (104.5 %) and the upstream reporting 66 % of its week; Pro C is full
+// and near both budgets (85 % and 93 %), running out at 13:12; the team's
+// API key is disabled and has no budget; the fallback has spent 35 % of its
+// day.
+func fixedSnapshot() authpool.Snapshot {
+	block := authpool.Window{Start: at(10, 0), End: at(15, 0)}
+	week := authpool.Window{Start: at(13, 0).AddDate(0, 0, -7), End: at(13, 0)}
+	day := authpool.Window{Start: at(0, 0), End: at(24, 0)}
+	return authpool.Snapshot{
+		Time: t0,
+		Subscriptions: []authpool.SubscriptionStatus{
+			{
+				ID: "max-a", Name: "Max A", Kind: authpool.KindMax20x, Eligible: true, Health: 81.4,
+				Clients: 2, MaxClients: 4,
+				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 56, BudgetUSD: 140, Percent: 40},
+				Week:  authpool.UsageWindow{Window: week, Active: true, CostUSD: 120, BudgetUSD: 1000, Percent: 12},
+				// $84 left at $28 an hour runs out after the block.
+				BurnRateUSDPerHour: 28, LastActive: at(12, 43),
+			},
+			{
+				ID: "max-b", Name: "Max B", Kind: authpool.KindMax20x,
+				Status:     authpool.Status{State: authpool.Limited, Until: at(14, 0), Reason: "5-hour limit reached"},
+				Ineligible: authpool.ReasonLimited, Health: 11.6, MaxClients: 4,
+				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 146.3, BudgetUSD: 140, Percent: 104.5,
+					ExhaustsAt: t0},
+				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 630, BudgetUSD: 1000, Percent: 66,
+					ReportedPercent: 66},
+				BurnRateUSDPerHour: 9.75, ExhaustsAt: t0, LastActive: at(12, 20),
+			},
+			{
+				ID: "pro-c", Name: "Pro C", Kind: authpool.KindPro, Ineligible: authpool.ReasonFull, Health: 24,
+				Clients: 2, MaxClients: 2,
+				// $2.70 left of the block and $4.20 of the week, at $6 an hour.
+				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 15.3, BudgetUSD: 18, Percent: 85,
+					ExhaustsAt: at(13, 12)},
+				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 55.8, BudgetUSD: 60, Percent: 93,
+					ExhaustsAt: at(13, 27)},
+				BurnRateUSDPerHour: 6, ExhaustsAt: at(13, 12), LastActive: at(12, 44),
+			},
+			{
+				ID: "team-api", Name: "Team API key", Kind: authpool.KindAPI,
+				Status:     authpool.Status{State: authpool.Disabled, Reason: "key rotated"},
+				Ineligible: authpool.ReasonDisabled, Health: 90,
+				Block:      authpool.UsageWindow{Window: block, Active: true},
+				Week:       authpool.UsageWindow{Window: week, Active: true, CostUSD: 3.2},
+				LastActive: at(9, 5).AddDate(0, 0, -2),
+			},
+		},
+		Fallback: &authpool.SubscriptionStatus{
+			ID: authpool.FallbackID, Kind: authpool.KindAPI, Eligible: true, Health: 100, Clients: 1,
+			Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 7},
+			Week:  authpool.UsageWindow{Window: week, Active: true, CostUSD: 31.5},
+			// $13 left of the day at $4 an hour: 3h15m.
+			Day: &authpool.UsageWindow{Window: day, Active: true, CostUSD: 7, BudgetUSD: 20, Percent: 35,
+				ExhaustsAt: at(16, 0)},
+			BurnRateUSDPerHour: 4, ExhaustsAt: at(16, 0), LastActive: at(12, 41),
+		},
+		Sessions: []authpool.SessionStatus{
+			session("alice", "max-a", authpool.SessionActive, 41, 30.12, at(12, 43)),
+			session("bob", "max-a", authpool.SessionIdle, 12, 25.88, at(12, 31)),
+			session("carol", "pro-c", authpool.SessionActive, 30, 9.5, at(12, 44)),
+			session("dave", "pro-c", authpool.SessionActive, 8, 5.8, at(12, 40)),
+			session("erin", authpool.FallbackID, authpool.SessionActive, 6, 7, at(12, 41)),
+		},
+		DuplicateRecords: 2,
+		Notifications:    authpool.NotificationStats{Emitted: 14, Delivered: 13, Failed: 1},
+	}
+}
+
+func session(client, sub string, state authpool.SessionState, requests int64, cost float64, last time.Time) authpool.SessionStatus {
+	return authpool.SessionStatus{ClientID: client, SubscriptionID: sub, State: state, Created: at(9, 0),
+		Assigned: at(9, 0), LastActive: last, Requests: requests, CostUSD: cost, Model: "claude-sonnet-4-5"}
+}
+
+// source is a Source for tests: it answers snap or err, and records the
+// contexts it was asked with. With block set it waits for the context to
+// end, as a store that hangs would.
+type source struct {
+	snap  authpool.Snapshot
+	err   error
+	block bool
+
+	mu        sync.Mutex
+	deadlines []time.Duration // how long each call had, from when it was asked
+}
+
+func (s *source) Snapshot(ctx context.Context) (authpool.Snapshot, error) {
+	s.mu.Lock()
+	if d, ok := ctx.Deadline(); ok {
+		s.deadlines = append(s.deadlines, time.Until(d))
+	} else {
+		s.deadlines = append(s.deadlines, -1)
+	}
+	s.mu.Unlock()
+	if s.block {
+		<-ctx.Done()
+		return authpool.Snapshot{}, ctx.Err()
+	}
+	return s.snap, s.err
+}
