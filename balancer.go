@@ -135,6 +135,7 @@ func (p *Pool) Allocate(ctx context.Context, clientID string, opts ...AllocateOp
 	now := p.now()
 	if p.rates != nil {
 		if err := p.rateLimit(clientID, opts, now); err != nil {
+			p.counters.rateLimited.Add(1)
 			return Allocation{}, err
 		}
 	}
@@ -150,6 +151,7 @@ func (p *Pool) Allocate(ctx context.Context, clientID string, opts ...AllocateOp
 	if err == nil && from != FallbackID {
 		if sv := p.current().byID[from]; sv != nil {
 			if hard, soft := p.stickyVerdict(sv, st, now); hard == "" && !soft && !p.limitedForModel(sv, r) {
+				p.counters.allocated(OutcomeSticky)
 				return Allocation{ClientID: clientID, SubscriptionID: sv.rec.ID, Kind: Kind(sv.rec.Kind),
 					Credential: sv.rec.Credential, Outcome: OutcomeSticky}, nil
 			}
@@ -164,6 +166,7 @@ func (p *Pool) Allocate(ctx context.Context, clientID string, opts ...AllocateOp
 		from, st, err = p.store.Touch(ctx, clientID, now)
 		a, err = p.reallocate(ctx, r, from, st, err)
 	}
+	p.counters.answered(a, err)
 	return a, err
 }
 

@@ -137,10 +137,10 @@ func fullConfig() Config {
 	return Config{
 		Subscriptions: []Subscription{
 			{ID: "max-a", Name: "Max A", Kind: KindMax20x, Credential: "sk-ant-oat01-example-a", MaxClients: 9,
-				WeeklyBudgetUSD: 1000.5, BlockBudgetUSD: 140.25,
+				CredentialExpiresAt: time.Date(2030, 1, 1, 20, 0, 0, 7, time.UTC), WeeklyBudgetUSD: 1000.5, BlockBudgetUSD: 140.25,
 				Status: Status{State: Limited, Until: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC), Reason: "429 from upstream"}},
 			{ID: "api.b", Name: "API B", Kind: KindAPI, Credential: "sk-ant-api03-example-b", MaxClients: 1,
-				WeeklyBudgetUSD: 1e6, BlockBudgetUSD: 0.01,
+				CredentialExpiresAt: time.Date(2031, 6, 1, 0, 0, 0, 0, time.UTC), WeeklyBudgetUSD: 1e6, BlockBudgetUSD: 0.01,
 				Status: Status{State: Disabled, Until: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Reason: "paused"}},
 		},
 		Fallback:         &Fallback{Name: "backup key", Credential: "sk-ant-api03-example-fallback", DailyBudgetUSD: 12.5},

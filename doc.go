@@ -52,7 +52,10 @@
 // package redisstore shares one pool among processes through Redis. With
 // [WithSealer] the store holds credentials sealed (AES-256-GCM, package
 // [seal]), never in clear; [Pool.UpdateCredential] replaces one, for every
-// process, without moving a client.
+// process, without moving a client. With [WithRefresher] the pool refreshes
+// OAuth tokens before they expire (Subscription.CredentialExpiresAt), from
+// [Pool.Rebalance] or [Pool.RefreshCredentials]: one pool among those
+// sharing the store calls the host's [RefreshFunc] per token and expiry.
 //
 // # Rate limits
 //

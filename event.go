@@ -39,11 +39,15 @@ const (
 	// fallback could take it; see Event.Exhausted. At most once until the
 	// first subscription is expected back, or once an hour.
 	EventExhausted EventType = "exhausted"
+	// EventRefreshFailed: the RefreshFunc given WithRefresher failed to
+	// refresh a subscription's expiring credential, or its result was
+	// refused; it is tried again later. See Event.Credential.
+	EventRefreshFailed EventType = "refreshFailed"
 )
 
 // EventTypes lists every EventType.
 var EventTypes = []EventType{EventThreshold, EventFailover, EventRotation, EventLimited, EventRecovered, EventDisabled,
-	EventExhausted}
+	EventExhausted, EventRefreshFailed}
 
 // Event is something the pool reports to its notifiers. Its JSON form is
 // the webhook payload's "event"; it never holds a credential.
@@ -63,6 +67,9 @@ type Event struct {
 	Move      *MoveDetail      `json:"move,omitempty"`
 	Limit     *LimitDetail     `json:"limit,omitempty"`
 	Exhausted *ExhaustedDetail `json:"exhausted,omitempty"`
+	// Credential is set for EventRefreshFailed; it never holds the
+	// credential itself.
+	Credential *CredentialDetail `json:"credential,omitempty"`
 }
 
 // ThresholdDetail is the detail of an EventThreshold.
@@ -110,6 +117,17 @@ type ExhaustedDetail struct {
 	// reason; Fallback says why the fallback could not.
 	Reasons  map[Reason]int `json:"reasons"`
 	Fallback Reason         `json:"fallback,omitempty"`
+}
+
+// CredentialDetail is the detail of an EventRefreshFailed.
+type CredentialDetail struct {
+	// ExpiresAt is when the credential that was to be refreshed expires.
+	ExpiresAt time.Time `json:"expiresAt"`
+	// RetryAt is when the refresh may be tried again.
+	RetryAt time.Time `json:"retryAt"`
+	// Error says what went wrong, with the credential's value, and the
+	// value returned if any, replaced by [REDACTED].
+	Error string `json:"error"`
 }
 
 // A Notifier delivers the pool's events: to a log, a webhook, a chat.
@@ -183,6 +201,8 @@ func (e Event) String() string {
 		if !e.Limit.Until.IsZero() {
 			s += " until " + e.Limit.Until.UTC().Format(time.RFC3339)
 		}
+	case e.Credential != nil:
+		s += " expires " + e.Credential.ExpiresAt.UTC().Format(time.RFC3339) + ": " + e.Credential.Error
 	case e.Exhausted != nil && !e.Exhausted.RetryAt.IsZero():
 		s += " retry at " + e.Exhausted.RetryAt.UTC().Format(time.RFC3339)
 	}

@@ -263,6 +263,9 @@ func (l *LogNotifier) Notify(ctx context.Context, e Event) error {
 			slog.String("reason", string(e.Move.Reason))))
 	case e.Limit != nil:
 		attrs = append(attrs, slog.Group("limit", slog.Time("until", e.Limit.Until), slog.String("reason", e.Limit.Reason)))
+	case e.Credential != nil:
+		attrs = append(attrs, slog.Group("credential", slog.Time("expiresAt", e.Credential.ExpiresAt),
+			slog.Time("retryAt", e.Credential.RetryAt), slog.String("error", e.Credential.Error)))
 	case e.Exhausted != nil:
 		attrs = append(attrs, slog.Group("exhausted", slog.Time("retryAt", e.Exhausted.RetryAt),
 			slog.Any("reasons", e.Exhausted.Reasons), slog.String("fallback", string(e.Exhausted.Fallback))))

@@ -25,12 +25,16 @@ type Pool struct {
 	cfg    Config // with defaults applied
 	store  store.Store
 	sealer *seal.Keyring // from WithSealer; nil: credentials stored plain
-	now    func() time.Time
-	log    *slog.Logger
+
+	refresher     RefreshFunc   // from WithRefresher; nil: credentials are not refreshed
+	refreshBefore time.Duration // how long before its expiry a credential is refreshed
+	now           func() time.Time
+	log           *slog.Logger
 
 	rates      *rateLimiter // nil when no client is rate limited
 	closed     atomic.Bool
 	duplicates atomic.Int64 // usages refused as already recorded
+	counters   counters     // what Stats reports
 
 	notes        *notifications // nil without notifiers
 	eventIDs     *eventIDs
@@ -82,12 +86,16 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 	for _, opt := range opts {
 		opt(p)
 	}
+	if p.refresher != nil && p.refreshBefore <= 0 {
+		return nil, fmt.Errorf("authpool: WithRefresher: before is %v: it must be positive: %w", p.refreshBefore, ErrInvalidArgument)
+	}
 	if p.store == nil {
 		p.store = memstore.New()
 	}
 	if p.sealer != nil {
 		p.store = seal.NewStore(p.store, p.sealer)
 	}
+	p.store = countingStore{Store: p.store, errs: &p.counters.storeErrors}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -109,7 +117,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 	for _, rec := range recs {
 		err := p.store.CreateSubscription(ctx, rec)
 		if errors.Is(err, store.ErrExists) {
-			err = p.store.UpdateSubscription(ctx, rec)
+			if rec, err = p.keepRefreshed(ctx, rec); err == nil {
+				err = p.store.UpdateSubscription(ctx, rec)
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("authpool: write subscription %q to the store: %w", rec.ID, err)
@@ -215,6 +225,7 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 		return fmt.Errorf("authpool: record for client %q: %w", clientID, err)
 	}
 	p.noteUsage(billed, &rec, true)
+	p.counters.records.Add(1)
 	return nil
 }
 
@@ -251,6 +262,7 @@ func (p *Pool) Charge(ctx context.Context, subscriptionID string, u Usage) error
 		return fmt.Errorf("authpool: charge %q: %w", subscriptionID, err)
 	}
 	p.noteUsage(billed, &rec, false)
+	p.counters.records.Add(1)
 	return nil
 }
 

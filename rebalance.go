@@ -19,6 +19,10 @@ type RebalanceReport struct {
 	Moves []Move `json:"moves"`
 	// Released are the stale sessions released, ordered by client ID.
 	Released []Release `json:"released"`
+	// Credentials is what the refresh of expiring credentials did (with
+	// WithRefresher; see RefreshCredentials). Its failures do not make
+	// Rebalance fail.
+	Credentials RefreshReport `json:"credentials,omitzero"`
 }
 
 // Move is one client Rebalance moved.
@@ -55,8 +59,10 @@ type Release struct {
 // (its prompt cache is cooling anyway) and sends its next requests where
 // there is room. A client that becomes active meanwhile is neither moved nor
 // released. It also drops the rate limit buckets (Config.ClientRate) of
-// clients quiet long enough for theirs to be full again. The host calls
-// Rebalance on its own schedule, e.g. every minute.
+// clients quiet long enough for theirs to be full again, and first, with
+// WithRefresher, refreshes the credentials about to expire, as
+// RefreshCredentials does. The host calls Rebalance on its own schedule,
+// e.g. every minute.
 func (p *Pool) Rebalance(ctx context.Context) (RebalanceReport, error) {
 	if err := p.usable(); err != nil {
 		return RebalanceReport{}, err
@@ -68,6 +74,9 @@ func (p *Pool) Rebalance(ctx context.Context) (RebalanceReport, error) {
 	}
 	if err := p.refresh(ctx, now, true); err != nil {
 		return report, fmt.Errorf("authpool: rebalance: %w", err)
+	}
+	if p.refresher != nil {
+		report.Credentials = p.refreshCredentials(ctx, now) // failures are logged, reported and retried
 	}
 	if err := p.releaseStale(ctx, now, &report); err != nil {
 		return report, fmt.Errorf("authpool: rebalance: %w", err)
@@ -104,6 +113,7 @@ func (p *Pool) releaseStale(ctx context.Context, now time.Time, report *Rebalanc
 			return err
 		}
 		p.noteMove(released.SubscriptionID, "", now, false)
+		p.counters.staleReleases.Add(1)
 		report.Released = append(report.Released, Release{
 			ClientID: released.ClientID, SubscriptionID: released.SubscriptionID,
 			LastActive: released.LastActive, Reason: ReasonStale,
@@ -162,6 +172,7 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 			default:
 				moved = true
 				p.noteMove(pr.from, pr.to, now, false)
+				p.counters.moves.Add(1)
 				p.emitMove(EventRotation, now, s.ClientID, pr.from, pr.to, ReasonBlockGap)
 				report.Moves = append(report.Moves, Move{
 					ClientID: s.ClientID, From: pr.from, To: pr.to,

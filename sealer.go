@@ -2,11 +2,14 @@ package authpool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/authpool/authpool/seal"
+	"github.com/authpool/authpool/store"
 )
 
 // WithSealer makes the pool keep its subscriptions' credentials sealed in
@@ -38,39 +41,82 @@ func WithSealer(k *seal.Keyring) Option { return func(p *Pool) { p.sealer = k } 
 // clients and usage. Clients stay where they are and get the new credential
 // on their next Allocate (in other processes sharing the store, once they
 // read it again: within Config.RefreshInterval). With a sealer the new
-// credential is sealed with its first key. It returns an error matching
-// ErrNotFound if there is no such subscription, and one matching
-// ErrInvalidArgument if cred is empty or holds a control character. It
-// also repairs a record a sealer cannot open (sealed with a retired key, or
-// stored plain). A subscription of the Config takes the Config's credential
-// again at the next New. Like UpdateSubscription, it writes the
-// subscription's whole configuration as it reads it: a change another
-// process makes to it at the same moment may be lost.
-func (p *Pool) UpdateCredential(ctx context.Context, subscriptionID string, cred Credential) error {
+// credential is sealed with its first key. The new credential's expiry is
+// what ExpiresAt says, or none without it (the old credential's expiry goes
+// with the old credential). It returns an error matching ErrNotFound if
+// there is no such subscription, and one matching ErrInvalidArgument if
+// cred is empty or holds a control character. It also repairs a record a
+// sealer cannot open (sealed with a retired key, or stored plain). A
+// subscription of the Config takes the Config's credential again at the
+// next New, unless the Config's expires before this one. Like
+// UpdateSubscription, it writes the subscription's whole configuration as
+// it reads it: a change another process makes to it at the same moment may
+// be lost.
+func (p *Pool) UpdateCredential(ctx context.Context, subscriptionID string, cred Credential, opts ...CredentialOption) error {
 	if err := p.usable(); err != nil {
 		return err
 	}
+	if err := checkCredential(cred); err != nil {
+		return fmt.Errorf("authpool: update the credential of %q: %w: %w", subscriptionID, err, ErrInvalidArgument)
+	}
+	var expiresAt time.Time
+	for _, o := range opts {
+		expiresAt = o.expiresAt
+	}
+	if err := p.writeCredential(ctx, subscriptionID, cred, expiresAt); err != nil {
+		return fmt.Errorf("authpool: update the credential of %q: %w", subscriptionID, err)
+	}
+	return nil
+}
+
+// CredentialOption qualifies the credential given to UpdateCredential.
+type CredentialOption struct{ expiresAt time.Time }
+
+// ExpiresAt says when the credential given to UpdateCredential expires: a
+// pool WithRefresher refreshes it before then.
+func ExpiresAt(t time.Time) CredentialOption { return CredentialOption{expiresAt: t.UTC()} }
+
+// checkCredential says what is wrong with a credential the pool is given at
+// run time, without its value.
+func checkCredential(cred Credential) error {
 	switch {
 	case cred == "":
-		return fmt.Errorf("authpool: update the credential of %q: the credential is empty: %w", subscriptionID, ErrInvalidArgument)
+		return errors.New("the credential is empty")
 	case strings.ContainsFunc(cred.Reveal(), unicode.IsControl):
-		return fmt.Errorf("authpool: update the credential of %q: the credential holds a control character or a line break: %w",
-			subscriptionID, ErrInvalidArgument)
+		return errors.New("the credential holds a control character or a line break")
 	}
-	// Read the record without opening its credential, which is replaced:
-	// so a record sealed with a retired key, or stored plain, is repaired.
-	raw := p.store
-	if s, ok := raw.(*seal.Store); ok {
-		raw = s.Unwrap()
-	}
-	rec, err := raw.Subscription(ctx, subscriptionID)
+	return nil
+}
+
+// writeCredential replaces a subscription's credential and its expiry. It
+// reads the record without opening its credential, which is replaced: so a
+// record sealed with a retired key, or stored plain, is repaired.
+func (p *Pool) writeCredential(ctx context.Context, id string, cred Credential, expiresAt time.Time) error {
+	rec, err := p.unsealed().Subscription(ctx, id)
 	if err != nil {
-		return fmt.Errorf("authpool: update the credential of %q: %w", subscriptionID, storeError(err))
+		return storeError(err)
 	}
-	rec.Credential = cred
+	rec.Credential, rec.CredentialExpiresAt = cred, expiresAt
 	if err := p.store.UpdateSubscription(ctx, rec); err != nil {
-		return fmt.Errorf("authpool: update the credential of %q: %w", subscriptionID, storeError(err))
+		return storeError(err)
 	}
 	p.invalidate()
 	return nil
+}
+
+// unsealed returns the store under the pool's seal.Store, whose records
+// hold their credentials as stored; without a sealer, the pool's store.
+func (p *Pool) unsealed() store.Store {
+	for s := p.store; ; {
+		switch w := s.(type) {
+		case *seal.Store:
+			return w.Unwrap()
+		case countingStore:
+			s = w.Store
+		case interface{ Unwrap() store.Store }:
+			s = w.Unwrap()
+		default:
+			return p.store
+		}
+	}
 }

@@ -211,3 +211,28 @@ func BenchmarkAllocateStickySealed(b *testing.B) {
 		}
 	}
 }
+
+// TestUpdateCredentialRepairsARecordItCannotOpen: a record another pool
+// wrote plain is refused by a sealing pool until UpdateCredential writes
+// it again, sealed; UpdateCredential does not need to open it.
+func TestUpdateCredentialRepairsARecordItCannotOpen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := newClock(t0)
+	inner := authpool.NewTestStore(t)
+	sealing := newPool(t, subs(sub("max-a")), clk, authpool.WithStore(inner), authpool.WithSealer(sealKeyring(t, "k1")))
+	newPool(t, subs(sub("max-a")), clk, authpool.WithStore(inner)) // writes max-a plain
+	if _, err := sealing.Subscriptions(ctx); !errors.Is(err, seal.ErrNotSealed) {
+		t.Fatalf("Subscriptions over a plain record = %v, want ErrNotSealed", err)
+	}
+	if err := sealing.UpdateCredential(ctx, "max-a", "sk-ant-oat01-repaired"); err != nil {
+		t.Fatalf("UpdateCredential over a plain record: %v", err)
+	}
+	list, err := sealing.Subscriptions(ctx)
+	if err != nil || len(list) != 1 || list[0].Credential.Reveal() != "sk-ant-oat01-repaired" {
+		t.Fatalf("Subscriptions after the repair = %v, %v; want max-a's new credential", list, err)
+	}
+	if rec, _ := inner.Subscription(ctx, "max-a"); !seal.IsSealed(rec.Credential.Reveal()) {
+		t.Errorf("after the repair, max-a is stored as %q, want it sealed", rec.Credential.Reveal())
+	}
+}

@@ -52,6 +52,9 @@ type SubscriptionStatus struct {
 	// (see UsageWindow.ExhaustsAt); zero if none does.
 	ExhaustsAt time.Time `json:"exhaustsAt,omitzero"`
 	LastActive time.Time `json:"lastActive,omitzero"`
+	// CredentialExpiresAt is when its credential expires; zero if it does
+	// not (see WithRefresher).
+	CredentialExpiresAt time.Time `json:"credentialExpiresAt,omitzero"`
 }
 
 // UsageWindow is the spending of one budget period.
@@ -144,8 +147,9 @@ func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time) Subscri
 			now, rate, blockEnd),
 		Week: usageWindow(weekWindow(now), sv.m.week, u.week, rec.WeeklyBudget, u.weekShare, u.weekReported,
 			now, rate, time.Time{}),
-		BurnRateUSDPerHour: rate,
-		LastActive:         rec.LastActive,
+		BurnRateUSDPerHour:  rate,
+		LastActive:          rec.LastActive,
+		CredentialExpiresAt: rec.CredentialExpiresAt,
 	}
 	if rec.ID == FallbackID {
 		var share float64

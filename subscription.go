@@ -56,6 +56,13 @@ type Subscription struct {
 	Kind Kind `json:"kind"`
 	// Credential authenticates requests on the subscription. Required.
 	Credential Credential `json:"credential,omitzero"`
+	// CredentialExpiresAt is when Credential expires, for an OAuth token:
+	// a pool WithRefresher refreshes it before then. The default value,
+	// zero, means it does not expire (or that the pool is not to refresh
+	// it). It travels with Credential: UpdateSubscription writes both, and a
+	// Config's subscription written by New whose stored credential expires
+	// later keeps the stored one (a token refreshed meanwhile).
+	CredentialExpiresAt time.Time `json:"credentialExpiresAt,omitzero"`
 	// MaxClients caps the clients on the subscription at once. The default
 	// value is Config.MaxClients.
 	MaxClients int `json:"maxClients,omitempty"`
@@ -152,16 +159,16 @@ func (s Subscription) record(defaultMax int) store.Subscription {
 		maxClients = defaultMax
 	}
 	return store.Subscription{
-		ID: s.ID, Name: s.Name, Kind: string(s.Kind), Credential: s.Credential, MaxClients: maxClients,
-		WeeklyBudget: weekly, BlockBudget: block, Status: s.Status,
+		ID: s.ID, Name: s.Name, Kind: string(s.Kind), Credential: s.Credential, CredentialExpiresAt: s.CredentialExpiresAt.UTC(),
+		MaxClients: maxClients, WeeklyBudget: weekly, BlockBudget: block, Status: s.Status,
 	}
 }
 
 // subscriptionOf returns a store's record as a Subscription.
 func subscriptionOf(rec store.Subscription) Subscription {
 	return Subscription{
-		ID: rec.ID, Name: rec.Name, Kind: Kind(rec.Kind), Credential: rec.Credential, MaxClients: rec.MaxClients,
-		WeeklyBudgetUSD: rec.WeeklyBudget.USD(), BlockBudgetUSD: rec.BlockBudget.USD(), Status: rec.Status,
+		ID: rec.ID, Name: rec.Name, Kind: Kind(rec.Kind), Credential: rec.Credential, CredentialExpiresAt: rec.CredentialExpiresAt,
+		MaxClients: rec.MaxClients, WeeklyBudgetUSD: rec.WeeklyBudget.USD(), BlockBudgetUSD: rec.BlockBudget.USD(), Status: rec.Status,
 	}
 }
 

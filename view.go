@@ -23,7 +23,7 @@ type view struct {
 }
 
 // subView is one subscription in the view. Its configuration (rec's ID,
-// Kind, Credential, MaxClients and budgets) never changes; the Pool's mu
+// Kind, Credential and its expiry, MaxClients and budgets) never changes; the Pool's mu
 // guards the rest but for verdict and active, which the sticky path of
 // Allocate reads without the lock.
 type subView struct {

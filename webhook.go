@@ -31,9 +31,9 @@ const WebhookPayloadVersion = 1
 // Event is an Event in its JSON form: "id", "type" and "time" are always
 // present; "subscriptionId" and "clientId" when the event concerns one; and
 // the one detail its type carries: "threshold" (EventThreshold), "move"
-// (EventFailover, EventRotation), "limit" (EventLimited, EventRecovered) or
-// "exhausted" (EventExhausted). Times are RFC 3339 in UTC. A payload never
-// holds a credential.
+// (EventFailover, EventRotation), "limit" (EventLimited, EventRecovered),
+// "exhausted" (EventExhausted) or "credential" (EventRefreshFailed). Times
+// are RFC 3339 in UTC. A payload never holds a credential.
 //
 // Each POST carries these headers:
 //
@@ -205,6 +205,11 @@ func eventInUTC(e Event) Event {
 		c := *d
 		c.RetryAt = c.RetryAt.UTC()
 		e.Exhausted = &c
+	}
+	if d := e.Credential; d != nil {
+		c := *d
+		c.ExpiresAt, c.RetryAt = c.ExpiresAt.UTC(), c.RetryAt.UTC()
+		e.Credential = &c
 	}
 	return e
 }

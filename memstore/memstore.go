@@ -143,15 +143,16 @@ func slot(hour int64) int { return int(((hour % store.WeekHours) + store.WeekHou
 
 func config(sub store.Subscription) store.Subscription {
 	return store.Subscription{
-		ID:           sub.ID,
-		Name:         sub.Name,
-		Kind:         sub.Kind,
-		Credential:   sub.Credential,
-		MaxClients:   sub.MaxClients,
-		WeeklyBudget: sub.WeeklyBudget,
-		BlockBudget:  sub.BlockBudget,
-		DailyBudget:  sub.DailyBudget,
-		Status:       sub.Status,
+		ID:                  sub.ID,
+		Name:                sub.Name,
+		Kind:                sub.Kind,
+		Credential:          sub.Credential,
+		CredentialExpiresAt: sub.CredentialExpiresAt,
+		MaxClients:          sub.MaxClients,
+		WeeklyBudget:        sub.WeeklyBudget,
+		BlockBudget:         sub.BlockBudget,
+		DailyBudget:         sub.DailyBudget,
+		Status:              sub.Status,
 	}
 }
 

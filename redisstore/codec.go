@@ -171,6 +171,8 @@ func decodeSubscription(v any) (store.Subscription, error) {
 			sub.Kind = str(val)
 		case "cred":
 			sub.Credential = store.Secret(str(val))
+		case "cexp":
+			sub.CredentialExpiresAt = d.time(val)
 		case "max":
 			sub.MaxClients = int(d.int(val))
 		case "wb":

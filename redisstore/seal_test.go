@@ -38,15 +38,23 @@ func TestSealedCredentialsLeaveNothingReadableInRedis(t *testing.T) {
 		"added":    "sk-ant-api03-QWRkZWQtc3Vic2NyaXB0aW9uLWtleS0wMDA-CCCC",
 		"fallback": "sk-ant-api03-RmFsbGJhY2sta2V5LXRoYXQtbXVzdC1oaWRl-DDDD",
 		"refresh":  "sk-ant-oat01-UmVmcmVzaGVkLXRva2VuLWZvci1tYXgtYQ-EEEE",
+		"renewed":  "sk-ant-oat01-UmVuZXdlZC1ieS10aGUtcmVmcmVzaGVyLWI-FFFF",
 	}
 	cfg := authpool.Config{
 		Subscriptions: []authpool.Subscription{
 			{ID: "max-a", Kind: authpool.KindMax20x, Credential: authpool.Credential(creds["max-a"]), MaxClients: 2},
-			{ID: "max-b", Kind: authpool.KindMax5x, Credential: authpool.Credential(creds["max-b"]), MaxClients: 2},
+			{ID: "max-b", Kind: authpool.KindMax5x, Credential: authpool.Credential(creds["max-b"]), MaxClients: 2,
+				CredentialExpiresAt: clk.Now().Add(5 * time.Minute)},
 		},
 		Fallback: &authpool.Fallback{Credential: authpool.Credential(creds["fallback"]), DailyBudgetUSD: 10},
 	}
-	p := newRedisPool(t, c, prefix, cfg, authpool.WithClock(clk.Now), authpool.WithSealer(k))
+	renew := func(_ context.Context, id string, current authpool.Credential) (authpool.Credential, time.Time, error) {
+		if id != "max-b" || current.Reveal() != creds["max-b"] {
+			return "", time.Time{}, fmt.Errorf("refresh of %s with the wrong credential", id)
+		}
+		return authpool.Credential(creds["renewed"]), clk.Now().Add(8 * time.Hour), nil
+	}
+	p := newRedisPool(t, c, prefix, cfg, authpool.WithClock(clk.Now), authpool.WithSealer(k), authpool.WithRefresher(renew, 10*time.Minute))
 	if err := p.AddSubscription(ctx, authpool.Subscription{ID: "added", Kind: authpool.KindAPI,
 		Credential: authpool.Credential(creds["added"]), MaxClients: 2}); err != nil {
 		t.Fatal(err)
@@ -72,6 +80,12 @@ func TestSealedCredentialsLeaveNothingReadableInRedis(t *testing.T) {
 	}
 	if a, err := p.Allocate(ctx, "client-0"); err != nil || a.Credential.Reveal() != creds[a.SubscriptionID] && a.Credential.Reveal() != creds["refresh"] {
 		t.Fatalf("Allocate after UpdateCredential: %v", err)
+	}
+	if report, err := p.RefreshCredentials(ctx); err != nil || len(report.Refreshed) != 1 || report.Refreshed[0].SubscriptionID != "max-b" {
+		t.Fatalf("RefreshCredentials = %+v, %v; want max-b refreshed", report, err)
+	}
+	if list, err := p.Subscriptions(ctx); err != nil || list[2].ID != "max-b" || list[2].Credential.Reveal() != creds["renewed"] {
+		t.Fatalf("after RefreshCredentials: %v; want max-b's renewed credential", err)
 	}
 
 	// Every 8-byte piece of every credential.

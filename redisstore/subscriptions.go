@@ -18,7 +18,7 @@ import (
 func configArgs(sub store.Subscription) []any {
 	return []any{
 		sub.Name, sub.Kind, sub.Credential.Reveal(), sub.MaxClients,
-		int64(sub.WeeklyBudget), int64(sub.BlockBudget), int64(sub.DailyBudget),
+		int64(sub.WeeklyBudget), int64(sub.BlockBudget), int64(sub.DailyBudget), encTime(sub.CredentialExpiresAt),
 	}
 }
 

@@ -192,6 +192,10 @@ type Subscription struct {
 	Kind string `json:"kind,omitempty"`
 	// Credential authenticates requests made on the subscription.
 	Credential Secret `json:"credential,omitzero"`
+	// CredentialExpiresAt is when Credential expires (an OAuth token's
+	// expiry); zero means it does not, or is not known to. It travels with
+	// Credential: CreateSubscription and UpdateSubscription write both.
+	CredentialExpiresAt time.Time `json:"credentialExpiresAt,omitzero"`
 	// MaxClients caps the clients assigned at once; 0 means no cap.
 	MaxClients int `json:"maxClients"`
 	// WeeklyBudget, BlockBudget and DailyBudget are spending budgets over the

@@ -48,10 +48,10 @@ type Store interface {
 	CreateSubscription(ctx context.Context, sub Subscription) error
 
 	// UpdateSubscription replaces the configuration of an existing
-	// subscription (Name, Kind, Credential, MaxClients and the budgets),
-	// keeping its status, clients, usage and BlockStart. Lowering MaxClients below
-	// Clients keeps the clients it has. It returns ErrNotFound if there is no
-	// subscription with sub.ID.
+	// subscription (Name, Kind, Credential, CredentialExpiresAt, MaxClients
+	// and the budgets), keeping its status, clients, usage and BlockStart.
+	// Lowering MaxClients below Clients keeps the clients it has. It returns
+	// ErrNotFound if there is no subscription with sub.ID.
 	UpdateSubscription(ctx context.Context, sub Subscription) error
 
 	// SetStatus sets a subscription's status. It returns ErrNotFound if

@@ -10,8 +10,8 @@
 // 127.0.0.1:8787; port 0 picks one, printed on the first line), -upstream
 // (default https://api.anthropic.com; tests point it at a local fake), and
 // -rebalance (how often to Rebalance; default a minute). The pool's live
-// status page is at /status on the same address (JSON with ?format=json).
-// On SIGINT or SIGTERM it stops taking requests, lets the streams in flight
+// status page is at /status on the same address (JSON with ?format=json),
+// its Prometheus metrics at /metrics. On SIGINT or SIGTERM it stops taking requests, lets the streams in flight
 // finish (up to 30 seconds), and delivers the pool's queued notifications.
 package main
 
@@ -32,7 +32,10 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/metrics"
 	"github.com/authpool/authpool/statuspage"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 func main() {
@@ -90,12 +93,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s is not a loopback address: this example serves this machine only", addr)
 	}
 	status := statuspage.New(pool, statuspage.WithLogger(logger))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.NewCollector(pool))
+	scrape := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/status" {
+		switch r.URL.Path {
+		case "/status":
 			status.ServeHTTP(w, r)
-			return
+		case "/metrics":
+			scrape.ServeHTTP(w, r)
+		default:
+			proxy.ServeHTTP(w, r)
 		}
-		proxy.ServeHTTP(w, r)
 	})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())

@@ -111,10 +111,10 @@ func TestRun(t *testing.T) {
 		t.Errorf("unknown key: %v; want a 401", err)
 	}
 
-	// The status page, beside the proxy: the pool with the Max 20x's two
-	// requests, and no secret.
+	// The status page and the metrics, beside the proxy: the pool with the
+	// Max 20x's two requests, and no secret.
 	pages := map[string]string{}
-	for _, target := range []string{"/status", "/status?format=json"} {
+	for _, target := range []string{"/status", "/status?format=json", "/metrics"} {
 		res, err := http.Get(base + target)
 		if err != nil {
 			t.Fatal(err)
@@ -139,6 +139,11 @@ func TestRun(t *testing.T) {
 	}
 	if !strings.Contains(pages["/status"], "<title>authpool status</title>") {
 		t.Errorf("GET /status is not the page:\n%.300s", pages["/status"])
+	}
+	for _, line := range []string{"\nauthpool_up 1\n", "\nauthpool_records_total 2\n", `authpool_allocations_total{outcome="new"} 2`} {
+		if !strings.Contains(pages["/metrics"], line) {
+			t.Errorf("GET /metrics has no %q:\n%s", line, pages["/metrics"])
+		}
 	}
 	for _, name := range []string{"caller-alice.key", "max-20x.token", "max-5x.token", "pro.token", "fallback.key"} {
 		for target, page := range pages {

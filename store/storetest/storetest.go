@@ -63,8 +63,13 @@ var cases = []testCase{
 	},
 	{
 		name:        "UpdateReplacesConfiguration",
-		explanation: "UpdateSubscription replaces Name, Kind, Credential, MaxClients and the budgets.",
+		explanation: "UpdateSubscription replaces Name, Kind, Credential, CredentialExpiresAt, MaxClients and the budgets.",
 		check:       testUpdateReplacesConfiguration,
+	},
+	{
+		name:        "UpdateClearsCredentialExpiry",
+		explanation: "CredentialExpiresAt travels with Credential: UpdateSubscription writes it, a zero one included, and Subscription and Subscriptions return it to the nanosecond.",
+		check:       testUpdateClearsCredentialExpiry,
 	},
 	{
 		name:        "UpdateKeepsStatusClientsUsage",

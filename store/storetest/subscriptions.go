@@ -11,7 +11,7 @@ import (
 func configured(id string) store.Subscription {
 	return store.Subscription{
 		ID: id, Name: "Alice's Max", Kind: "max20x", Credential: "sk-ant-configured",
-		MaxClients: 3, WeeklyBudget: 900e9, BlockBudget: 140e9, DailyBudget: 200e9,
+		CredentialExpiresAt: at(8*time.Hour + 123456789), MaxClients: 3, WeeklyBudget: 900e9, BlockBudget: 140e9, DailyBudget: 200e9,
 		Status: store.Status{State: store.Limited, Until: at(time.Hour), Reason: "429 from upstream"},
 	}
 }
@@ -85,9 +85,31 @@ func testUpdateKeepsStatusClientsUsage(t *testing.T, s store.Store) {
 
 	want := before.Subscriptions[0]
 	want.Name, want.Kind, want.Credential, want.MaxClients = update.Name, update.Kind, update.Credential, update.MaxClients
+	want.CredentialExpiresAt = update.CredentialExpiresAt
 	want.WeeklyBudget, want.BlockBudget, want.DailyBudget = update.WeeklyBudget, update.BlockBudget, update.DailyBudget
 	diff(t, `Subscription("a") after UpdateSubscription`, get(t, s, "a"), want)
 	diff(t, "sessions after UpdateSubscription", byClient(sessions(t, s, store.SessionQuery{})), before.Sessions)
+}
+
+func testUpdateClearsCredentialExpiry(t *testing.T, s store.Store) {
+	create(t, s, configured("a"))
+	update := configured("a")
+	update.Credential, update.CredentialExpiresAt = "sk-ant-no-expiry", time.Time{}
+	if err := s.UpdateSubscription(t.Context(), update); err != nil {
+		t.Fatalf("UpdateSubscription: %v", err)
+	}
+	diff(t, `Subscription("a") after UpdateSubscription with no expiry`, get(t, s, "a"), update)
+
+	update.Credential, update.CredentialExpiresAt = "sk-ant-refreshed", at(16*time.Hour)
+	if err := s.UpdateSubscription(t.Context(), update); err != nil {
+		t.Fatalf("UpdateSubscription: %v", err)
+	}
+	diff(t, `Subscription("a") after UpdateSubscription with a new expiry`, get(t, s, "a"), update)
+	list, err := s.Subscriptions(t.Context())
+	if err != nil {
+		t.Fatalf("Subscriptions: %v", err)
+	}
+	diff(t, "Subscriptions()", list, []store.Subscription{update})
 }
 
 func testUpdateLowersMaxClients(t *testing.T, s store.Store) {

@@ -1,0 +1,94 @@
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// descs are the descriptors of the Collector's metrics.
+type descs struct {
+	// The scrape's own.
+	up, snapshotErrors *prometheus.Desc
+	// Per subscription (label subscription), from the snapshot.
+	info, health, clients, maxClients, eligible, status, limitedUntil, burnRate, lastActive *prometheus.Desc
+	// Per subscription and window (labels subscription, window).
+	cost, used, budget, reset, exhaustion *prometheus.Desc
+	// The pool's counters, from Stats.
+	allocations, records, duplicates, moves, staleReleases, storeErrors *prometheus.Desc
+	// The notifications', from Stats.
+	events, deliveries, drops, eventDuplicates, waiting *prometheus.Desc
+}
+
+// newDescs returns the descriptors, with the constant labels l.
+func newDescs(l prometheus.Labels) descs {
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("authpool_"+name, help, labels, l)
+	}
+	sub := []string{"subscription"}
+	win := []string{"subscription", "window"}
+	return descs{
+		up: desc("up", "Whether the last scrape read the pool's snapshot (1) or failed to (0)."),
+		snapshotErrors: desc("snapshot_errors_total",
+			"Scrapes that failed to read the pool's snapshot: the store failed or timed out, or the pool was closed."),
+
+		info: desc("subscription_info", "A subscription's name and kind; always 1. The fallback's subscription is \"fallback\".",
+			"subscription", "name", "kind"),
+		health:  desc("subscription_health", "A subscription's health score, 0 (worst) to 100 (best).", sub...),
+		clients: desc("subscription_clients", "The clients a subscription holds.", sub...),
+		maxClients: desc("subscription_max_clients",
+			"The most clients a subscription may hold; absent when it has no maximum (the fallback).", sub...),
+		eligible: desc("subscription_eligible", "Whether a subscription takes new clients (1) or not (0).", sub...),
+		status: desc("subscription_status",
+			"A subscription's status: 1 for the one it is in (active, limited, disabled), 0 for the others. "+
+				"A limit whose time has passed shows as active.", "subscription", "status"),
+		limitedUntil: desc("subscription_limited_until_timestamp_seconds",
+			"When a limited subscription returns to service, as a Unix time; absent unless limited.", sub...),
+		burnRate: desc("subscription_burn_rate_usd_per_second",
+			"A subscription's spending over the last 60 minutes, in US dollars per second.", sub...),
+		lastActive: desc("subscription_last_active_timestamp_seconds",
+			"When a client of the subscription was last active, as a Unix time; absent if never.", sub...),
+
+		cost: desc("subscription_cost_usd",
+			"What the pool recorded in a subscription's window (block: the 5-hour block; week: the rolling 7 days; "+
+				"day: the fallback's UTC day), in US dollars.", win...),
+		used: desc("subscription_used_ratio",
+			"The share of a window's budget used, 0 to 1 (may pass 1): cost over budget, or what the upstream "+
+				"reported when that is more; absent when the window has neither a budget nor a report.", win...),
+		budget: desc("subscription_budget_usd", "A window's budget in US dollars; absent when the window has none.", win...),
+		reset: desc("subscription_reset_timestamp_seconds",
+			"When a subscription's block or day ends and its use starts again from zero, as a Unix time; absent "+
+				"when no block is running (anchored blocks) and for the rolling week.", win...),
+		exhaustion: desc("subscription_exhaustion_timestamp_seconds",
+			"When a window's budget runs out if spending goes on at the burn rate, as a Unix time; absent if it "+
+				"does not run out before the window ends.", win...),
+
+		allocations: desc("allocations_total",
+			"Allocate's answers by outcome: sticky, new, moved, fallback, or refused as exhausted or rate_limited.",
+			"outcome"),
+		records: desc("records_total", "Usages counted by Record and Charge."),
+		duplicates: desc("records_deduplicated_total",
+			"Usages Record and Charge refused as already recorded (a retried request, billed once)."),
+		moves:         desc("rebalance_moves_total", "Idle clients Rebalance moved to a subscription with more room."),
+		staleReleases: desc("rebalance_stale_releases_total", "Stale sessions Rebalance released."),
+		storeErrors: desc("store_errors_total",
+			"Store calls that failed (not the store's answers such as full or not found, nor cancelled calls)."),
+
+		events: desc("notification_events_total", "Events queued for delivery to the notifiers."),
+		deliveries: desc("notification_deliveries_total",
+			"Deliveries of events to notifiers (one per event and notifier), by result: delivered or failed.",
+			"result"),
+		drops: desc("notification_drops_total",
+			"Events lost because a queue was full (one per notifier that lost it) or the pool closed first."),
+		eventDuplicates: desc("notification_deduplicated_total",
+			"Events not sent because another pool sharing the store had already reported them."),
+		waiting: desc("notification_queue_length", "Deliveries waiting in the notification queues."),
+	}
+}
+
+// all returns every descriptor.
+func (d *descs) all() []*prometheus.Desc {
+	return []*prometheus.Desc{
+		d.up, d.snapshotErrors,
+		d.info, d.health, d.clients, d.maxClients, d.eligible, d.status, d.limitedUntil, d.burnRate, d.lastActive,
+		d.cost, d.used, d.budget, d.reset, d.exhaustion,
+		d.allocations, d.records, d.duplicates, d.moves, d.staleReleases, d.storeErrors,
+		d.events, d.deliveries, d.drops, d.eventDuplicates, d.waiting,
+	}
+}

@@ -1,0 +1,17 @@
+// Package metrics exports an authpool.Pool to Prometheus: a
+// prometheus.Collector whose gauges come from one Pool.Snapshot per scrape
+// (each subscription's health, clients, status, block, weekly and daily use
+// and budget, when they reset and when they run out) and whose counters come
+// from Pool.Stats (allocations by outcome, records, rebalancing, store
+// errors, notifications).
+//
+// Money is in US dollars, with the suffix _usd as in the pool's own fields
+// (CostUSD, BudgetUSD); times are Unix timestamps in seconds
+// (_timestamp_seconds), so that "time to reset" is a query away:
+// authpool_subscription_reset_timestamp_seconds - time(). Labels name
+// subscriptions, windows, states and outcomes, never clients: the number of
+// series grows with the subscriptions only.
+//
+// Only this package imports github.com/prometheus/client_golang; package
+// authpool does not.
+package metrics
