@@ -1,0 +1,65 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/authpool/authpool/claude"
+)
+
+// ErrEmptyTrace is returned by ReadTrace for transcripts without usage.
+var ErrEmptyTrace = errors.New("sim: the transcripts hold no usage")
+
+// TraceLinger is how long a traced session stays with the pool after its
+// last request before it is released: a transcript says when requests
+// happened, not when the client left.
+const TraceLinger = time.Minute
+
+// ReadTrace reads Claude Code transcripts (the projects/ directories under
+// roots, as claude.ReadTranscripts reads them: de-duplicated and priced as
+// ccusage prices them) into a Workload: each transcript session is a client
+// (its session ID), each de-duplicated request a Request at its time with
+// its cost. The workload covers the last week of the transcripts (the week
+// before the hour after the last request, which is what
+// claude.TranscriptReport.Recent holds), from the hour of its first request;
+// each session ends TraceLinger after its last request.
+func ReadTrace(ctx context.Context, name string, roots ...claude.TranscriptRoot) (*Workload, error) {
+	all, err := claude.ReadTranscripts(ctx, roots, claude.TranscriptOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("sim: read trace: %w", err)
+	}
+	if len(all.Hours) == 0 {
+		return nil, ErrEmptyTrace
+	}
+	end := all.Hours[len(all.Hours)-1].Start.Add(time.Hour)
+	rep, err := claude.ReadTranscripts(ctx, roots, claude.TranscriptOptions{Now: end})
+	if err != nil {
+		return nil, fmt.Errorf("sim: read trace: %w", err)
+	}
+	if len(rep.Recent) == 0 {
+		return nil, ErrEmptyTrace
+	}
+	entries := slices.Clone(rep.Recent)
+	slices.SortStableFunc(entries, func(a, b claude.TranscriptEntry) int { return a.Time.Compare(b.Time) })
+	start := entries[0].Time.UTC().Truncate(time.Hour)
+	w := &Workload{Name: name, Start: start, Length: end.Sub(start)}
+	index := make(map[string]int)
+	for _, e := range entries {
+		if e.Session == "" {
+			e.Session = "no-session" // a line without a session ID
+		}
+		i, ok := index[e.Session]
+		if !ok {
+			i = len(w.Sessions)
+			index[e.Session] = i
+			w.Sessions = append(w.Sessions, Session{Client: e.Session, Start: e.Time.UTC()})
+		}
+		s := &w.Sessions[i]
+		s.Requests = append(s.Requests, Request{Time: e.Time.UTC(), CostUSD: e.CostUSD})
+		s.End = e.Time.UTC().Add(TraceLinger)
+	}
+	return w, nil
+}
