@@ -18,7 +18,8 @@ type Snapshot struct {
 	Subscriptions []SubscriptionStatus `json:"subscriptions"`
 	// Fallback is the fallback's status; nil without a fallback.
 	Fallback *SubscriptionStatus `json:"fallback,omitempty"`
-	Sessions []SessionStatus     `json:"sessions"`
+	// Sessions are every session; nil when WithoutSessions left them out.
+	Sessions []SessionStatus `json:"sessions"`
 	// DuplicateRecords counts the usages this pool refused as already
 	// recorded.
 	DuplicateRecords int64 `json:"duplicateRecords"`
@@ -92,22 +93,49 @@ func usageWindow(w Window, recorded, used, budget store.Nanodollars, share, repo
 }
 
 // Snapshot reads the pool from the store: subscriptions ordered by ID,
-// sessions ordered by client ID.
+// sessions ordered by client ID. It is SnapshotWith without options.
 func (p *Pool) Snapshot(ctx context.Context) (Snapshot, error) {
+	return p.SnapshotWith(ctx)
+}
+
+// SnapshotOption tells SnapshotWith what to leave out.
+type SnapshotOption struct{ withoutSessions bool }
+
+// WithoutSessions leaves the sessions out of a snapshot: its Sessions is
+// nil, and the store's sessions are not read. Reading every session is most
+// of a snapshot's cost when clients outnumber subscriptions by far, and a
+// reader of subscriptions only (package metrics, on every scrape) needs
+// none of them.
+func WithoutSessions() SnapshotOption { return SnapshotOption{withoutSessions: true} }
+
+// SnapshotWith is Snapshot, leaving out what opts say. Snapshot keeps its
+// signature, one context, so that *Pool stays a statuspage.Source and fits
+// any interface of that method.
+func (p *Pool) SnapshotWith(ctx context.Context, opts ...SnapshotOption) (Snapshot, error) {
 	if err := p.usable(); err != nil {
 		return Snapshot{}, err
+	}
+	var o SnapshotOption
+	for _, opt := range opts {
+		o.withoutSessions = o.withoutSessions || opt.withoutSessions
 	}
 	now := p.now()
 	recs, err := p.store.Subscriptions(ctx)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("authpool: snapshot: %w", err)
 	}
-	sessions, err := p.store.Sessions(ctx, store.SessionQuery{})
-	if err != nil {
-		return Snapshot{}, fmt.Errorf("authpool: snapshot: %w", err)
+	var sessions []store.Session
+	if !o.withoutSessions {
+		sessions, err = p.store.Sessions(ctx, store.SessionQuery{})
+		if err != nil {
+			return Snapshot{}, fmt.Errorf("authpool: snapshot: %w", err)
+		}
 	}
 	snap := Snapshot{Time: now, Subscriptions: make([]SubscriptionStatus, 0, len(recs)),
-		Sessions: make([]SessionStatus, 0, len(sessions)), DuplicateRecords: p.duplicates.Load(), Notifications: p.notes.stats()}
+		DuplicateRecords: p.duplicates.Load(), Notifications: p.notes.stats()}
+	if !o.withoutSessions {
+		snap.Sessions = make([]SessionStatus, 0, len(sessions))
+	}
 	for _, rec := range recs {
 		st := p.subscriptionStatus(rec, now)
 		if rec.ID == FallbackID {

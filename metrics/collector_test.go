@@ -31,10 +31,17 @@ var t0 = time.Date(2026, 11, 26, 12, 30, 0, 0, time.UTC)
 
 // flakyStore is a memstore that fails (store.ErrUnavailable) while failing
 // is set, and whose Subscriptions waits for its context to end while
-// hanging is set.
+// hanging is set. Its Sessions fails while noSessions is set.
 type flakyStore struct {
 	*memstore.Store
-	failing, hanging atomic.Bool
+	failing, hanging, noSessions atomic.Bool
+}
+
+func (s *flakyStore) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
+	if s.noSessions.Load() {
+		return nil, fmt.Errorf("test: sessions read: %w", store.ErrUnavailable)
+	}
+	return s.Store.Sessions(ctx, q)
 }
 
 func (s *flakyStore) Subscriptions(ctx context.Context) ([]store.Subscription, error) {
@@ -239,6 +246,30 @@ authpool_records_total 2
 				t.Errorf("subscription series after a failed snapshot: %d, %v; want none", n, err)
 			}
 		})
+	}
+}
+
+// TestCollectorReadsNoSession scrapes a pool whose store fails to read
+// sessions: the scrape never reads them (authpool.WithoutSessions), so it
+// reports every subscription as usual.
+func TestCollectorReadsNoSession(t *testing.T) {
+	p, st := scenarioPool(t)
+	st.noSessions.Store(true)
+	if _, err := p.Snapshot(context.Background()); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Snapshot: %v, want store.ErrUnavailable from reading the sessions", err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(metrics.NewCollector(p))
+	want := `
+# HELP authpool_up Whether the last scrape read the pool's snapshot (1) or failed to (0).
+# TYPE authpool_up gauge
+authpool_up 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "authpool_up"); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "authpool_subscription_info"); err != nil || n != 3 {
+		t.Errorf("authpool_subscription_info: %d series, %v; want 3 (s-a, s-b and the fallback)", n, err)
 	}
 }
 

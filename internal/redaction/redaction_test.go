@@ -4,9 +4,7 @@
 package redaction_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,66 +35,21 @@ const (
 	strayKey   = "sk-ant-api03-REDACTME-7f3a9c-stray-f83a06d9b5c2e147"  // a key the proxy does not know
 	shortKey   = "REDACTME-7f3a9"                                       // a caller key too short to take
 	multiline  = "sk-ant-oat01-REDACTME-7f3a9c-multi-2e7d\nsecond-line-84c1b09f"
+	subANew    = "sk-ant-oat01-REDACTME-7f3a9c-sub-a-new-7c20d9e4f1a6" // sub-a's token, refreshed
+	subBNew    = "sk-ant-oat01-REDACTME-7f3a9c-sub-b-new-3f95a0c7e2d8" // sub-b's refreshed token, which fails
 	model      = "claude-sonnet-4-5-20250929"
 	windowSize = 12
 )
 
-var secrets = []string{subA, subB, fallback, keyAlice, keyBob, whSecret, strayKey, shortKey, multiline}
-
-// transcript collects everything the library said, by where it was said.
-type transcript struct {
-	mu    sync.Mutex
-	parts []part
-}
-
-type part struct{ where, text string }
-
-func (tr *transcript) add(where string, format string, args ...any) {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	tr.parts = append(tr.parts, part{where, fmt.Sprintf(format, args...)})
-}
-
-// err adds an error's text, and its %+v and %#v forms, when it is one.
-func (tr *transcript) err(where string, err error) {
-	if err == nil {
-		return
-	}
-	tr.add(where, "%v\n%+v\n%#v", err, err, err)
-}
-
-// values adds v in every form a host might print it: JSON and %v, %+v, %#v.
-func (tr *transcript) values(where string, v any) {
-	b, err := json.Marshal(v)
-	tr.add(where+" (JSON)", "%s %v", b, err)
-	tr.add(where+" (%v)", "%v", v)
-	tr.add(where+" (%+v)", "%+v", v)
-	tr.add(where+" (%#v)", "%#v", v)
-}
-
-// syncBuffer is a log's text, safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+var secrets = []string{subA, subB, fallback, keyAlice, keyBob, whSecret, strayKey, shortKey, multiline, subANew, subBNew}
 
 // TestNoSecretLeaks runs a pool's whole life — config load (and bad
 // configs naming the secrets), allocate, record, the errors of the API,
 // notifications by log and webhook, a proxy with its refusals and the
-// upstream's failures, Snapshot and every value printed — and asserts that
-// no secret, nor any 12 bytes of one, appears in what the library said.
+// upstream's failures, credential refreshes that succeed and fail naming
+// the tokens, Snapshot, Stats, a /metrics scrape and the status page, and
+// every value printed — and asserts that no secret, nor any 12 bytes of
+// one, appears in what the library said.
 func TestNoSecretLeaks(t *testing.T) {
 	ctx := context.Background()
 	var said transcript
@@ -138,8 +90,8 @@ func TestNoSecretLeaks(t *testing.T) {
 	write("secrets/short.key", shortKey)
 	good := fmt.Sprintf(`{
   "subscriptions": [
-    {"id": "sub-a", "kind": "max20x", "credential": {"env": "REDACTION_SUB_A"}, "weeklyBudgetUSD": 1000, "blockBudgetUSD": 10},
-    {"id": "sub-b", "kind": "max5x", "credential": {"file": "secrets/sub-b.token"}, "weeklyBudgetUSD": 250, "blockBudgetUSD": 5}
+    {"id": "sub-a", "kind": "max20x", "credential": {"env": "REDACTION_SUB_A"}, "credentialExpiresAt": "2026-11-26T12:30:00Z", "weeklyBudgetUSD": 1000, "blockBudgetUSD": 10},
+    {"id": "sub-b", "kind": "max5x", "credential": {"file": "secrets/sub-b.token"}, "credentialExpiresAt": "2026-11-26T12:30:00Z", "weeklyBudgetUSD": 250, "blockBudgetUSD": 5}
   ],
   "fallback": {"name": "api-key", "credential": {"file": "secrets/fallback.key"}, "dailyBudgetUSD": 1},
   "callers": [
@@ -235,7 +187,10 @@ func TestNoSecretLeaks(t *testing.T) {
 		events <- e
 		return nil
 	})
-	p2, err := authpool.New(ctx, cfg, authpool.WithClock(now), authpool.WithLogger(logger), authpool.WithNotifier(tap))
+	// Its refresher refreshes sub-a's and sub-b's tokens from 11:30, an hour
+	// before they expire: after the proxy's traffic (see refreshAll).
+	p2, err := authpool.New(ctx, cfg, authpool.WithClock(now), authpool.WithLogger(logger), authpool.WithNotifier(tap),
+		authpool.WithRefresher(refresher(now), time.Hour))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -398,13 +353,18 @@ func TestNoSecretLeaks(t *testing.T) {
 	said.err("Allocate (exhausted)", err)
 	send(ps.URL, "/v1/messages", msg, "x-api-key", keyAlice) // the pool's own 429
 
-	// --- Snapshot, as JSON and printed.
+	// --- Credential refreshes: sub-a's succeeds, sub-b's fails four times
+	// (twice with an error naming the tokens; see refresher).
+	refreshAll(ctx, t, &said, p, advance)
+
+	// --- Snapshot, as JSON and printed; /metrics and the status page.
 	snap, err := p.Snapshot(ctx)
 	said.err("Snapshot", err)
 	said.values("Snapshot", snap)
 	for _, s := range snap.Subscriptions {
 		said.values("SubscriptionStatus", s)
 	}
+	scrapeAll(ctx, t, &said, p, logger, false)
 
 	// --- Close: the queued events delivered; then ErrClosed.
 	closeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -413,12 +373,14 @@ func TestNoSecretLeaks(t *testing.T) {
 	_, err = p.Allocate(ctx, "dev-1")
 	said.err("Allocate (closed)", err)
 	said.err("Close (again)", p.Close(ctx))
+	scrapeAll(ctx, t, &said, p, logger, true)
 	close(events)
 	seen := map[authpool.EventType]bool{}
 	for e := range events {
 		seen[e.Type] = true
 	}
-	for _, want := range []authpool.EventType{authpool.EventThreshold, authpool.EventFailover, authpool.EventLimited, authpool.EventDisabled, authpool.EventExhausted} {
+	for _, want := range []authpool.EventType{authpool.EventThreshold, authpool.EventFailover, authpool.EventLimited, authpool.EventDisabled, authpool.EventExhausted,
+		authpool.EventRefreshFailed} {
 		if !seen[want] {
 			t.Errorf("no %s event (saw %v)", want, seen)
 		}
@@ -435,14 +397,24 @@ func TestNoSecretLeaks(t *testing.T) {
 	if !strings.Contains(notifyLog.String(), `"type":"threshold"`) && !strings.Contains(notifyLog.String(), "threshold") {
 		t.Error("the log notifier logged no threshold event")
 	}
+	// The failed refreshes said why, their tokens redacted, in the pool's
+	// log and the log notifier's.
+	for name, log := range map[string]string{"the pool's log": poolLog.String(), "the log notifier": notifyLog.String()} {
+		if !strings.Contains(log, "could not keep the refresh token") || !strings.Contains(log, "[REDACTED]") {
+			t.Errorf("%s has no failed refresh with its tokens redacted", name)
+		}
+	}
 
 	// --- Nothing said holds a secret, or 12 bytes of one.
 	said.mu.Lock()
 	defer said.mu.Unlock()
-	var webhooks int
+	var webhooks, refreshHooks int
 	for _, pt := range said.parts {
 		if pt.where == "webhook request" {
 			webhooks++
+			if strings.Contains(pt.text, string(authpool.EventRefreshFailed)) {
+				refreshHooks++
+			}
 		}
 		if pt.where == "upstream request" {
 			continue // where the subscriptions' credentials belong: checked above for callers' keys
@@ -453,30 +425,10 @@ func TestNoSecretLeaks(t *testing.T) {
 			}
 		}
 	}
-	if webhooks == 0 {
-		t.Error("the webhook received nothing")
+	if webhooks == 0 || refreshHooks == 0 {
+		t.Errorf("the webhook received %d requests, %d of them of a failed refresh; want some of each", webhooks, refreshHooks)
 	}
 	t.Logf("%d texts checked, %d of them webhook requests", len(said.parts), webhooks)
-}
-
-// leaks returns the first windowSize bytes of secret found in text (the
-// whole secret when it is shorter).
-func leaks(text, secret string) (string, bool) {
-	if len(secret) <= windowSize {
-		return secret, strings.Contains(text, secret)
-	}
-	for i := 0; i+windowSize <= len(secret); i++ {
-		if w := secret[i : i+windowSize]; strings.Contains(text, w) {
-			return w, true
-		}
-	}
-	return "", false
-}
-
-// excerpt returns the text around the first leak.
-func excerpt(text, leak string) string {
-	i := strings.Index(text, leak)
-	return text[max(0, i-200):min(len(text), i+len(leak)+200)]
 }
 
 // TestPoolPrintedShowsNoSecret prints a *Pool with fmt, as a host's
