@@ -307,6 +307,38 @@ func BenchmarkRebalance(b *testing.B) {
 	b.ReportMetric(float64(released)/float64(b.N), "released/op")
 }
 
+// BenchmarkSnapshot takes the snapshot of a realistic pool: 8 subscriptions
+// with a week of hourly usage each, holding 200 sessions.
+func BenchmarkSnapshot(b *testing.B) {
+	const subs, sessions = 8, 200
+	clock := newBenchClock()
+	ctx := context.Background()
+	clock.set(benchStart.Add(-7 * 24 * time.Hour))
+	p, ids := benchPool(b, subs, sessions, clock)
+	// One request per session every hour of the week, all hours filled.
+	for h := range 7 * 24 {
+		clock.set(benchStart.Add(time.Duration(h-7*24) * time.Hour))
+		for _, id := range ids[:subs*4] {
+			if err := p.Record(ctx, id, authpool.Usage{Time: clock.now(), CostUSD: 0.01}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	clock.set(benchStart)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		clock.add(time.Second)
+		snap, err := p.Snapshot(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(snap.Subscriptions) != subs || len(snap.Sessions) != sessions {
+			b.Fatalf("snapshot of %d subscriptions, %d sessions; want %d, %d", len(snap.Subscriptions), len(snap.Sessions), subs, sessions)
+		}
+	}
+}
+
 // heapBytes returns the live heap after a full collection.
 func heapBytes() uint64 {
 	runtime.GC()

@@ -136,8 +136,9 @@ func (p *Pool) SnapshotWith(ctx context.Context, opts ...SnapshotOption) (Snapsh
 	if !o.withoutSessions {
 		snap.Sessions = make([]SessionStatus, 0, len(sessions))
 	}
+	ring := new(hourly) // each status's throwaway view loads its usage here in turn
 	for _, rec := range recs {
-		st := p.subscriptionStatus(rec, now)
+		st := p.subscriptionStatus(rec, now, ring)
 		if rec.ID == FallbackID {
 			if p.cfg.Fallback != nil {
 				snap.Fallback = &st
@@ -153,9 +154,10 @@ func (p *Pool) SnapshotWith(ctx context.Context, opts ...SnapshotOption) (Snapsh
 	return snap, nil
 }
 
-// subscriptionStatus derives a subscription's status at now from its record.
-func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time) SubscriptionStatus {
-	sv := p.newSubView(rec, now)
+// subscriptionStatus derives a subscription's status at now from its record,
+// loading its usage into ring, which it may overwrite.
+func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time, ring *hourly) SubscriptionStatus {
+	sv := p.newSubView(rec, now, ring)
 	rate := sv.m.burnRate(now)
 	u := sv.use(now)
 	status := rec.Status

@@ -113,7 +113,7 @@ func (p *Pool) refresh(ctx context.Context, now time.Time, force bool) error {
 	}
 	v := &view{subs: make([]*subView, 0, len(recs)), byID: make(map[string]*subView, len(recs))}
 	for _, rec := range recs {
-		sv := p.newSubView(rec, now)
+		sv := p.newSubView(rec, now, new(hourly))
 		v.byID[rec.ID] = sv
 		if rec.ID == FallbackID {
 			if p.cfg.Fallback != nil {
@@ -133,9 +133,10 @@ func (p *Pool) refresh(ctx context.Context, now time.Time, force bool) error {
 	return nil
 }
 
-// newSubView returns a subscription's view at now from its record.
-func (p *Pool) newSubView(rec store.Subscription, now time.Time) *subView {
-	sv := &subView{rec: rec, ring: new(hourly)}
+// newSubView returns a subscription's view at now from its record, loading
+// its usage into ring, which the view then owns.
+func (p *Pool) newSubView(rec store.Subscription, now time.Time, ring *hourly) *subView {
+	sv := &subView{rec: rec, ring: ring}
 	sv.ring.load(rec.Usage)
 	sv.rec.Usage = nil
 	sv.active.Store(nanos(rec.LastActive))

@@ -85,7 +85,7 @@ func compareViewWithStore(t *testing.T, p *Pool, now time.Time, where string) {
 	for _, rec := range recs {
 		sv := p.current().byID[rec.ID]
 		p.judge(sv, now)
-		fresh := p.newSubView(rec, now)
+		fresh := p.newSubView(rec, now, new(hourly))
 		got := picture{sv.m, sv.health, sv.hard, sv.soft, sv.full, sv.rec.Clients}
 		want := picture{fresh.m, fresh.health, fresh.hard, fresh.soft, fresh.full, fresh.rec.Clients}
 		opts := []cmp.Option{cmp.AllowUnexported(metrics{}), cmpopts.IgnoreFields(metrics{}, "at"), cmpopts.EquateApprox(0, 1e-9)}

@@ -105,9 +105,21 @@ func (sub *subscription) record() store.Subscription {
 	if sub.newest == noHour {
 		return rec
 	}
+	// Count first so that Usage is allocated once, at its exact size: growing
+	// it by append allocated about three times the ring's bytes per record.
+	n := 0
 	for h := sub.newest - store.WeekHours + 1; h <= sub.newest; h++ {
-		if b := sub.buckets[slot(h)]; b.Requests > 0 && b.Hour == h {
-			rec.Usage = append(rec.Usage, b)
+		if b := &sub.buckets[slot(h)]; b.Requests > 0 && b.Hour == h {
+			n++
+		}
+	}
+	if n == 0 {
+		return rec
+	}
+	rec.Usage = make([]store.Bucket, 0, n)
+	for h := sub.newest - store.WeekHours + 1; h <= sub.newest; h++ {
+		if b := &sub.buckets[slot(h)]; b.Requests > 0 && b.Hour == h {
+			rec.Usage = append(rec.Usage, *b)
 		}
 	}
 	return rec
@@ -402,6 +414,9 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 		from = sub.clients
 	}
 	var out []store.Session
+	if before == 0 && len(from) > 0 {
+		out = make([]store.Session, 0, len(from)) // all of them: allocate once
+	}
 	for _, sess := range from {
 		if before == 0 || sess.last < before {
 			out = append(out, sess.record())
