@@ -1,0 +1,72 @@
+package claude
+
+import (
+	"testing"
+	"time"
+)
+
+// FuzzResetAt reads arbitrary limit messages, times and rate-limit states
+// with CLISignal.ResetAt. Whatever the input it does not panic; a rejected
+// state with a reset time gives that time exactly; a time read from the
+// text is in UTC, comes only from a message saying "reset", and is where
+// ResetAt's doc puts it: for a bare clock time, the first such time after
+// now (so after now, and no more than two days ahead, the most a zone's
+// change of offset can push it); for a date, the one nearest to now (within
+// half a year and a couple of days, or two years for the 29th of
+// February).
+//
+//	go test -run '^$' -fuzz '^FuzzResetAt$' -parallel 1 ./claude/
+func FuzzResetAt(f *testing.F) {
+	f.Add("You've hit your 5-hour limit · resets 12:31pm (UTC)", int64(1795692690), "", int64(0))
+	f.Add("Weekly limit · resets Nov 30, 5pm (UTC)", int64(1795692690), "allowed", int64(1795696289))
+	f.Add("Claude usage limit reached. Your limit will reset at 5pm (UTC).", int64(1795692690), "", int64(0))
+	f.Add("resets Feb 29, 11:59pm (Pacific/Apia)", int64(1325160000), "", int64(0))
+	f.Add("resets 5pm (America/New_York)", int64(1794247200), "rejected", int64(1795696289))
+	f.Add("resets 12am (Local)", int64(0), "rejected", int64(0))
+	f.Fuzz(func(t *testing.T, msg string, nowUnix int64, status string, resetsUnix int64) {
+		now := rlFuzzNow(nowUnix)
+		sig := CLISignal{Message: msg}
+		if status != "" {
+			sig.RateLimit = &RateLimitInfo{Status: status}
+			if resetsUnix != 0 {
+				sig.RateLimit.ResetsAt = rlFuzzNow(resetsUnix)
+			}
+		}
+		got, ok := sig.ResetAt(now)
+		if again, againOK := sig.ResetAt(now); again != got || againOK != ok {
+			t.Fatalf("ResetAt(%v) = %v, %v, then %v, %v", now, got, ok, again, againOK)
+		}
+		if ok == got.IsZero() {
+			t.Fatalf("ResetAt(%v) = %v, %v", now, got, ok)
+		}
+		if status == "rejected" && resetsUnix != 0 {
+			if !ok || !got.Equal(sig.RateLimit.ResetsAt) {
+				t.Fatalf("rejected state resetting at %v: ResetAt = %v, %v", sig.RateLimit.ResetsAt, got, ok)
+			}
+			return
+		}
+		m := cliResetText.FindStringSubmatch(msg)
+		if !ok {
+			return
+		}
+		if m == nil {
+			t.Fatalf("ResetAt(%q, %v) = %v from a message without a reset time", msg, now, got)
+		}
+		if got.Location() != time.UTC {
+			t.Fatalf("ResetAt(%q, %v) = %v, not in UTC", msg, now, got)
+		}
+		if m[1] == "" {
+			if !got.After(now) || got.Sub(now) > 50*time.Hour {
+				t.Fatalf("ResetAt(%q, %v) = %v: want the first such time after now", msg, now, got)
+			}
+			return
+		}
+		limit := 186 * 24 * time.Hour
+		if m[1] == "Feb" && m[2] == "29" {
+			limit = 2 * 366 * 24 * time.Hour
+		}
+		if d := cliAbs(got.Sub(now)); d > limit {
+			t.Fatalf("ResetAt(%q, %v) = %v, %v away: want the date nearest to now", msg, now, got, d)
+		}
+	})
+}
