@@ -56,6 +56,15 @@
 // them (authpool.WithSealer, package seal): then the sub hashes hold only
 // sealed values. Either way, protect the Redis (ACL, TLS, a private network).
 //
+// # Persistence
+//
+// The keys are the pool's only record of its subscriptions, sessions and
+// usage: run Redis with persistence (appendonly yes) and
+// maxmemory-policy noeviction. A Redis that comes back empty (no
+// persistence, flushed, evicting) has lost them: Allocate answers
+// ErrExhausted until authpool.New runs again and writes the Config's
+// subscriptions anew, with empty windows.
+//
 // # Errors and contexts
 //
 // When Redis cannot be reached, the connection fails, or the server cannot
