@@ -107,14 +107,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 	p.alerts = make(map[string]*alertMark)
 	p.throttles = make(map[string]throttle)
 	p.eventIDs = newEventIDs()
-	recs := make([]store.Subscription, 0, len(cfg.Subscriptions)+1)
-	for _, s := range cfg.Subscriptions {
-		recs = append(recs, s.record(cfg.MaxClients))
-	}
-	if cfg.Fallback != nil {
-		recs = append(recs, fallbackRecord(*cfg.Fallback))
-	}
-	for _, rec := range recs {
+	for _, rec := range p.configRecords() {
 		err := p.store.CreateSubscription(ctx, rec)
 		if errors.Is(err, store.ErrExists) {
 			if rec, err = p.keepRefreshed(ctx, rec); err == nil {
@@ -131,6 +124,19 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// configRecords returns the store records of the Config's subscriptions
+// and fallback.
+func (p *Pool) configRecords() []store.Subscription {
+	recs := make([]store.Subscription, 0, len(p.cfg.Subscriptions)+1)
+	for _, s := range p.cfg.Subscriptions {
+		recs = append(recs, s.record(p.cfg.MaxClients))
+	}
+	if p.cfg.Fallback != nil {
+		recs = append(recs, fallbackRecord(*p.cfg.Fallback))
+	}
+	return recs
 }
 
 // configNotifiers returns the notifiers of Config.Notify and WithNotifier.

@@ -29,7 +29,11 @@ type Stats struct {
 	// store's answers (store.ErrNotFound, ErrExists, ErrFull, ErrInactive,
 	// ErrConflict, ErrDuplicate) and a context cancelled by the caller.
 	// store.ErrUnavailable and deadlines count.
-	StoreErrors   int64             `json:"storeErrors"`
+	StoreErrors int64 `json:"storeErrors"`
+	// StoreRestores counts the times the pool found its store holding no
+	// subscription (a Redis that came back empty) and wrote the Config's
+	// again.
+	StoreRestores int64             `json:"storeRestores"`
 	Notifications NotificationStats `json:"notifications"`
 }
 
@@ -55,6 +59,7 @@ type counters struct {
 	moves         atomic.Int64
 	staleReleases atomic.Int64
 	storeErrors   atomic.Int64
+	restores      atomic.Int64
 }
 
 // allocated counts an Allocate answered with outcome o.
@@ -85,6 +90,7 @@ func (p *Pool) Stats() Stats {
 		RebalanceMoves:   c.moves.Load(),
 		StaleReleases:    c.staleReleases.Load(),
 		StoreErrors:      c.storeErrors.Load(),
+		StoreRestores:    c.restores.Load(),
 		Notifications:    p.notes.stats(),
 	}
 }

@@ -2,7 +2,9 @@ package authpool
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sync/atomic"
 	"time"
@@ -111,6 +113,11 @@ func (p *Pool) refresh(ctx context.Context, now time.Time, force bool) error {
 	if err != nil {
 		return fmt.Errorf("authpool: read subscriptions: %w", err)
 	}
+	if len(recs) == 0 && (len(p.cfg.Subscriptions) > 0 || p.cfg.Fallback != nil) {
+		if recs, err = p.restore(ctx); err != nil {
+			return err
+		}
+	}
 	v := &view{subs: make([]*subView, 0, len(recs)), byID: make(map[string]*subView, len(recs))}
 	for _, rec := range recs {
 		sv := p.newSubView(rec, now, new(hourly))
@@ -131,6 +138,27 @@ func (p *Pool) refresh(ctx context.Context, now time.Time, force bool) error {
 	p.mu.Unlock()
 	p.builtAt.Store(now.UnixNano())
 	return nil
+}
+
+// restore writes the Config's subscriptions to a store that holds none
+// (a Redis that came back empty: no persistence, flushed, evicting), as New
+// would, and reads them back. Their usage, sessions and statuses are lost:
+// they start anew. Several pools may restore at once; the first write wins.
+func (p *Pool) restore(ctx context.Context) ([]store.Subscription, error) {
+	recs := p.configRecords()
+	p.log.LogAttrs(ctx, slog.LevelWarn, "authpool: the store holds no subscription; writing the Config's again",
+		slog.Int("subscriptions", len(recs)))
+	for _, rec := range recs {
+		if err := p.store.CreateSubscription(ctx, rec); err != nil && !errors.Is(err, store.ErrExists) {
+			return nil, fmt.Errorf("authpool: restore subscription %q to the store: %w", rec.ID, err)
+		}
+	}
+	p.counters.restores.Add(1)
+	recs, err := p.store.Subscriptions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("authpool: read subscriptions: %w", err)
+	}
+	return recs, nil
 }
 
 // newSubView returns a subscription's view at now from its record, loading

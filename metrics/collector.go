@@ -170,6 +170,7 @@ func (c *Collector) collectStats(ch chan<- prometheus.Metric, s authpool.Stats) 
 	counter(d.moves, s.RebalanceMoves)
 	counter(d.staleReleases, s.StaleReleases)
 	counter(d.storeErrors, s.StoreErrors)
+	counter(d.storeRestores, s.StoreRestores)
 	n := s.Notifications
 	counter(d.events, n.Emitted)
 	counter(d.deliveries, n.Delivered, "delivered")

@@ -11,7 +11,7 @@ type descs struct {
 	// Per subscription and window (labels subscription, window).
 	cost, used, budget, reset, exhaustion *prometheus.Desc
 	// The pool's counters, from Stats.
-	allocations, records, duplicates, moves, staleReleases, storeErrors *prometheus.Desc
+	allocations, records, duplicates, moves, staleReleases, storeErrors, storeRestores *prometheus.Desc
 	// The notifications', from Stats.
 	events, deliveries, drops, eventDuplicates, waiting *prometheus.Desc
 }
@@ -69,6 +69,8 @@ func newDescs(l prometheus.Labels) descs {
 		staleReleases: desc("rebalance_stale_releases_total", "Stale sessions Rebalance released."),
 		storeErrors: desc("store_errors_total",
 			"Store calls that failed (not the store's answers such as full or not found, nor cancelled calls)."),
+		storeRestores: desc("store_restores_total",
+			"Times the pool found its store holding no subscription (a Redis that came back empty) and wrote the Config's again."),
 
 		events: desc("notification_events_total", "Events queued for delivery to the notifiers."),
 		deliveries: desc("notification_deliveries_total",
@@ -88,7 +90,7 @@ func (d *descs) all() []*prometheus.Desc {
 		d.up, d.snapshotErrors,
 		d.info, d.health, d.clients, d.maxClients, d.eligible, d.status, d.limitedUntil, d.burnRate, d.lastActive,
 		d.cost, d.used, d.budget, d.reset, d.exhaustion,
-		d.allocations, d.records, d.duplicates, d.moves, d.staleReleases, d.storeErrors,
+		d.allocations, d.records, d.duplicates, d.moves, d.staleReleases, d.storeErrors, d.storeRestores,
 		d.events, d.deliveries, d.drops, d.eventDuplicates, d.waiting,
 	}
 }

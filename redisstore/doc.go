@@ -61,9 +61,9 @@
 // The keys are the pool's only record of its subscriptions, sessions and
 // usage: run Redis with persistence (appendonly yes) and
 // maxmemory-policy noeviction. A Redis that comes back empty (no
-// persistence, flushed, evicting) has lost them: Allocate answers
-// ErrExhausted until authpool.New runs again and writes the Config's
-// subscriptions anew, with empty windows.
+// persistence, flushed, evicting) has lost them: a pool that finds the
+// store holding no subscription writes its Config's again, with empty
+// windows, and its clients are placed anew; the usage is gone.
 //
 // # Errors and contexts
 //
