@@ -25,16 +25,19 @@ type Pool struct {
 	cfg    Config // with defaults applied
 	store  store.Store
 	sealer *seal.Keyring // from WithSealer; nil: credentials stored plain
+	// stored is store without its sealing: records with their credentials
+	// as stored (sealed or not), for writeCredential to replace one that
+	// does not open. Without a sealer, it is store.
+	stored store.Store
 
 	refresher     RefreshFunc   // from WithRefresher; nil: credentials are not refreshed
 	refreshBefore time.Duration // how long before its expiry a credential is refreshed
 	now           func() time.Time
 	log           *slog.Logger
 
-	rates      *rateLimiter // nil when no client is rate limited
-	closed     atomic.Bool
-	duplicates atomic.Int64 // usages refused as already recorded
-	counters   counters     // what Stats reports
+	rates    *rateLimiter // nil when no client is rate limited
+	closed   atomic.Bool
+	counters counters // what Stats reports
 
 	notes        *notifications // nil without notifiers
 	eventIDs     *eventIDs
@@ -89,13 +92,15 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 	if p.refresher != nil && p.refreshBefore <= 0 {
 		return nil, fmt.Errorf("authpool: WithRefresher: before is %v: it must be positive: %w", p.refreshBefore, ErrInvalidArgument)
 	}
-	if p.store == nil {
-		p.store = memstore.New()
+	base := p.store
+	if base == nil {
+		base = memstore.New()
 	}
+	p.stored = countingStore{Store: base, errs: &p.counters.storeErrors}
+	p.store = p.stored
 	if p.sealer != nil {
-		p.store = seal.NewStore(p.store, p.sealer)
+		p.store = countingStore{Store: seal.NewStore(base, p.sealer), errs: &p.counters.storeErrors}
 	}
-	p.store = countingStore{Store: p.store, errs: &p.counters.storeErrors}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -220,7 +225,7 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrDuplicate):
-		p.duplicates.Add(1)
+		p.counters.duplicates.Add(1)
 		return nil
 	case errors.Is(err, store.ErrNotFound):
 		if rec.SubscriptionID != "" && p.known(ctx, rec.SubscriptionID, now) != nil {
@@ -260,7 +265,7 @@ func (p *Pool) Charge(ctx context.Context, subscriptionID string, u Usage) error
 	billed, err := p.store.AddUsage(ctx, "", rec)
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
-		p.duplicates.Add(1)
+		p.counters.duplicates.Add(1)
 		return nil
 	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("authpool: charge %q: %w", subscriptionID, ErrNotFound)
@@ -310,4 +315,4 @@ func (p *Pool) Release(ctx context.Context, clientID string) error {
 
 // DuplicateRecords returns how many usages Record refused as already
 // recorded since the pool was made.
-func (p *Pool) DuplicateRecords() int64 { return p.duplicates.Load() }
+func (p *Pool) DuplicateRecords() int64 { return p.counters.duplicates.Load() }

@@ -187,12 +187,13 @@ func (p *Pool) refreshOne(ctx context.Context, now time.Time, id string, expires
 	fresh, freshExpiresAt, err := p.refresher(fctx, id, current)
 	cancel()
 	freshExpiresAt = freshExpiresAt.UTC()
-	switch {
-	case err != nil:
+	if err != nil {
 		return fail(err, claimUntil)
-	case checkCredential(fresh) != nil:
-		return fail(fmt.Errorf("the RefreshFunc returned a bad credential: %w: %w", checkCredential(fresh), ErrInvalidArgument), claimUntil)
-	case !freshExpiresAt.After(now):
+	}
+	if bad := checkCredential(fresh); bad != nil {
+		return fail(fmt.Errorf("the RefreshFunc returned a bad credential: %w: %w", bad, ErrInvalidArgument), claimUntil)
+	}
+	if !freshExpiresAt.After(now) {
 		return fail(fmt.Errorf("the RefreshFunc returned a credential expiring at %s, not after now (%s): %w",
 			freshExpiresAt.Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano), ErrInvalidArgument), claimUntil)
 	}

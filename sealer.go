@@ -9,7 +9,6 @@ import (
 	"unicode"
 
 	"github.com/authpool/authpool/seal"
-	"github.com/authpool/authpool/store"
 )
 
 // WithSealer makes the pool keep its subscriptions' credentials sealed in
@@ -92,7 +91,7 @@ func checkCredential(cred Credential) error {
 // reads the record without opening its credential, which is replaced: so a
 // record sealed with a retired key, or stored plain, is repaired.
 func (p *Pool) writeCredential(ctx context.Context, id string, cred Credential, expiresAt time.Time) error {
-	rec, err := p.unsealed().Subscription(ctx, id)
+	rec, err := p.stored.Subscription(ctx, id)
 	if err != nil {
 		return storeError(err)
 	}
@@ -102,21 +101,4 @@ func (p *Pool) writeCredential(ctx context.Context, id string, cred Credential, 
 	}
 	p.invalidate()
 	return nil
-}
-
-// unsealed returns the store under the pool's seal.Store, whose records
-// hold their credentials as stored; without a sealer, the pool's store.
-func (p *Pool) unsealed() store.Store {
-	for s := p.store; ; {
-		switch w := s.(type) {
-		case *seal.Store:
-			return w.Unwrap()
-		case countingStore:
-			s = w.Store
-		case interface{ Unwrap() store.Store }:
-			s = w.Unwrap()
-		default:
-			return p.store
-		}
-	}
 }

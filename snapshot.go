@@ -132,7 +132,7 @@ func (p *Pool) SnapshotWith(ctx context.Context, opts ...SnapshotOption) (Snapsh
 		}
 	}
 	snap := Snapshot{Time: now, Subscriptions: make([]SubscriptionStatus, 0, len(recs)),
-		DuplicateRecords: p.duplicates.Load(), Notifications: p.notes.stats()}
+		DuplicateRecords: p.counters.duplicates.Load(), Notifications: p.notes.stats()}
 	if !o.withoutSessions {
 		snap.Sessions = make([]SessionStatus, 0, len(sessions))
 	}

@@ -56,6 +56,7 @@ type counters struct {
 	exhausted     atomic.Int64
 	rateLimited   atomic.Int64
 	records       atomic.Int64
+	duplicates    atomic.Int64 // usages refused as already recorded
 	moves         atomic.Int64
 	staleReleases atomic.Int64
 	storeErrors   atomic.Int64
@@ -86,7 +87,7 @@ func (p *Pool) Stats() Stats {
 			Exhausted: c.exhausted.Load(), RateLimited: c.rateLimited.Load(),
 		},
 		Records:          c.records.Load(),
-		DuplicateRecords: p.duplicates.Load(),
+		DuplicateRecords: c.duplicates.Load(),
 		RebalanceMoves:   c.moves.Load(),
 		StaleReleases:    c.staleReleases.Load(),
 		StoreErrors:      c.storeErrors.Load(),

@@ -25,9 +25,9 @@ type view struct {
 }
 
 // subView is one subscription in the view. Its configuration (rec's ID,
-// Kind, Credential and its expiry, MaxClients and budgets) never changes; the Pool's mu
-// guards the rest but for verdict and active, which the sticky path of
-// Allocate reads without the lock.
+// Kind, Credential and its expiry, MaxClients and budgets) never changes;
+// the Pool's mu guards the rest but for verdict and active, which the
+// sticky path of Allocate reads without the lock.
 type subView struct {
 	hard     Reason // why it cannot keep its clients; "" if it can
 	soft     bool   // over the weekly threshold: no new clients while others can take them
