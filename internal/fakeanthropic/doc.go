@@ -14,6 +14,12 @@
 // two events, so a test can see that the first event reached the client
 // before the last one was sent.
 //
+// [CLI] is the other side: a client that sends requests as Claude Code
+// 2.1.332 does (one streamed POST /v1/messages?beta=true per turn, a new
+// session id per run, the default model of its auth mode) and retries and
+// prints what that release does (docs/claude-code.md), so tests of a proxy
+// see what a real user of Claude Code would.
+//
 // [Instant] is the benchmark upstream: a small message and a small stream
 // prepared once and written without allocating.
 //
