@@ -14,7 +14,7 @@ import (
 	"github.com/authpool/authpool"
 )
 
-// TestBadInput is the pool's half of README's "Bad input" table (the
+// TestBadInput is the pool's half of the table of docs/bad-input.md (the
 // proxy's, the streams' and the transcripts' half is claude's
 // TestBadInput): a case per row, named as the row. Each case gives the
 // library one bad input and checks what it answers, exactly, and that the
@@ -262,29 +262,20 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-	inReadme(t, names...)
+	inBadInputDoc(t, names...)
 }
 
-// inReadme fails t for each name that is not a row of README's "Bad input"
-// table.
-func inReadme(t *testing.T, names ...string) {
+// inBadInputDoc fails t for each name that is not a row of the table in
+// docs/bad-input.md.
+func inBadInputDoc(t *testing.T, names ...string) {
 	t.Helper()
-	b, err := os.ReadFile("README.md")
+	b, err := os.ReadFile("docs/bad-input.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := string(b)
-	start := strings.Index(text, "\n## Bad input\n")
-	if start < 0 {
-		t.Fatal("README.md has no Bad input section")
-	}
-	section := text[start+1:]
-	if end := strings.Index(section, "\n## "); end >= 0 {
-		section = section[:end]
-	}
 	for _, name := range names {
-		if !strings.Contains(section, "\n| "+name+" | ") {
-			t.Errorf("README's Bad input table has no row %q", name)
+		if !strings.Contains(string(b), "\n| "+name+" | ") {
+			t.Errorf("docs/bad-input.md has no row %q", name)
 		}
 	}
 }

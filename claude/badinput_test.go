@@ -16,7 +16,7 @@ import (
 	"github.com/authpool/authpool/internal/fakeanthropic"
 )
 
-// TestBadInput is package claude's half of README's "Bad input" table
+// TestBadInput is package claude's half of the table of docs/bad-input.md
 // (the pool's half is authpool's TestBadInput): a case per row of the
 // proxy, streams and transcripts, named as the row. Each proxy case sends
 // one bad request to a Proxy (MaxBody 1024) in front of a pool and a fake
@@ -165,7 +165,7 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 
-	inReadme(t, append(names, "garbage transcript lines")...)
+	inBadInputDoc(t, append(names, "garbage transcript lines")...)
 	t.Run("garbage transcript lines", func(t *testing.T) {
 		t.Parallel()
 		good := `{"sessionId":"s1","version":"2.0.31","message":{"id":"m1","model":"claude-sonnet-4-5-20250929",` +
@@ -213,26 +213,17 @@ func TestBadInput(t *testing.T) {
 	})
 }
 
-// inReadme fails t for each name that is not a row of README's "Bad input"
-// table.
-func inReadme(t *testing.T, names ...string) {
+// inBadInputDoc fails t for each name that is not a row of the table in
+// docs/bad-input.md.
+func inBadInputDoc(t *testing.T, names ...string) {
 	t.Helper()
-	b, err := os.ReadFile("../README.md")
+	b, err := os.ReadFile("../docs/bad-input.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := string(b)
-	start := strings.Index(text, "\n## Bad input\n")
-	if start < 0 {
-		t.Fatal("README.md has no Bad input section")
-	}
-	section := text[start+1:]
-	if end := strings.Index(section, "\n## "); end >= 0 {
-		section = section[:end]
-	}
 	for _, name := range names {
-		if !strings.Contains(section, "\n| "+name+" | ") {
-			t.Errorf("README's Bad input table has no row %q", name)
+		if !strings.Contains(string(b), "\n| "+name+" | ") {
+			t.Errorf("docs/bad-input.md has no row %q", name)
 		}
 	}
 }

@@ -9,7 +9,7 @@
 // metric needs, so a scrape reads the store's subscriptions and never its
 // sessions: its cost grows with the subscriptions, not the clients
 // (BenchmarkScrape measures one scrape of 100 subscriptions holding 10,000
-// sessions; the README's Speed section has the figures).
+// sessions; docs/performance.md has the figures).
 //
 // Money is in US dollars, with the suffix _usd as in the pool's own fields
 // (CostUSD, BudgetUSD); times are Unix timestamps in seconds

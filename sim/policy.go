@@ -32,7 +32,7 @@ func (p Policy) budgetShare() float64 {
 
 // Policies returns the named policies the command compares by default:
 //
-//   - default: Config{}, every default of the README; budgets = the plan's
+//   - default: Config{}, every default of docs/how-it-decides.md; budgets = the plan's
 //     limits.
 //   - eager: Rebalance moves clients on a $1 gap, up to 10 a call, and a
 //     client is idle (movable) after 2 minutes.

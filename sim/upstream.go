@@ -18,7 +18,7 @@ type Plan struct {
 // MaxPlan returns a Claude Max 20x plan with the limits this repository's
 // example configuration gives it ($140 a 5-hour block, $1,000 a week).
 // Anthropic does not publish its limits in dollars; these are the working
-// figures the README's examples use.
+// figures the documentation's examples use.
 func MaxPlan() Plan {
 	return Plan{Kind: authpool.KindMax20x, BlockLimitUSD: 140, WeekLimitUSD: 1000}
 }

@@ -99,7 +99,7 @@ const (
 // its share (to the pixel), the snapshot's numbers and times, the limited
 // subscription marked in red, and no complaint in the console (a style the
 // Content-Security-Policy refused would be one). With -update it saves the
-// screenshot as testdata/statuspage.png, for the README.
+// screenshot as testdata/statuspage.png, for docs/observability.md.
 func TestBrowser(t *testing.T) {
 	exe := chromium(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
