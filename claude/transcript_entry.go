@@ -12,8 +12,9 @@ import (
 )
 
 // This file turns a line into records for the merger: the usage lines of
-// FORMATS.md §3, read by txLine, checked as ccusage's two readers check
-// them, priced (§4, §5) and keyed for de-duplication.
+// docs/transcripts.md, read by txLine, checked as ccusage's two readers
+// check them (the null rule first, for both), priced and keyed for
+// de-duplication.
 
 // txModel is a model name and its price.
 type txModel struct {
@@ -101,19 +102,21 @@ func (w *txWorker) text(b []byte) {
 
 // usage reads a line holding usage; it returns why neither reader took it.
 func (w *txWorker) usage(b []byte) string {
-	if name, ok := txNullField(b); ok {
-		return name + " is null (ccusage skips the line)"
-	}
 	l := &w.line
 	if !l.parse(b) {
 		return "not JSON: " + l.s.where
 	}
+	// The null rule decides for both readers at once (transcript_null.go).
+	if why := l.nullRule(); why != "" {
+		return why
+	}
 	// The entry reader takes the direct form only; the daily reader takes
 	// the direct form if it deserializes (checking it no further), else the
 	// progress form.
+	strict := l.s.strict == ""
 	forEntries := l.direct.ok(true)
-	dailyDirect := l.direct.ok(false) && !l.s.strict
-	progress := !dailyDirect && !l.s.strict && l.progressOK()
+	dailyDirect := l.direct.ok(false) && strict
+	progress := !dailyDirect && strict && l.progressOK()
 	why := ""
 	if forEntries || dailyDirect {
 		var flags uint16

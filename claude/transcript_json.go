@@ -11,9 +11,10 @@ import (
 // This file is the JSON scanner under transcript_parse.go: it walks a line
 // once, checking its syntax as serde_json does (no control characters in
 // strings, escapes well formed, numbers as JSON writes them, nothing after
-// the value), skipping values without recursion, and noting what only
-// serde's buffered reader refuses (bad UTF-8, lone surrogates, deep
-// nesting, numbers out of float range).
+// the value), skipping values without recursion, and noting what only a
+// strict reading refuses (bad UTF-8, lone surrogates, deep nesting,
+// numbers out of float range) and, for a line holding null, what ccusage's
+// null rule refuses (transcript_null.go).
 
 // String flags from txScan.str.
 const (
@@ -28,11 +29,21 @@ type txScan struct {
 	i     int
 	err   bool
 	where string // what the syntax error was, for the problem report
-	// strict is set by what only the daily reader refuses: bad text in
-	// any string, nesting past txMaxDepth, a number out of float range.
-	strict bool
+	// strict says what a strict reading refuses in the line, "" if
+	// nothing: bad text in any string, nesting past txMaxDepth, a number
+	// out of float range. The daily reader refuses such a line, and so
+	// does every reader when the line holds null (transcript_null.go).
+	strict string
 	depth  int // the depth of the object whose fields are being read
 	stack  []byte
+	null   txNullCheck
+}
+
+// refuse notes what a strict reading refuses, the first thing only.
+func (s *txScan) refuse(what string) {
+	if s.strict == "" {
+		s.strict = what
+	}
 }
 
 func (s *txScan) fail(what string) {
@@ -89,7 +100,7 @@ func (s *txScan) str() (raw []byte, fl uint8) {
 				fl |= txBadText
 			}
 			if fl&txBadText != 0 {
-				s.strict = true
+				s.refuse("invalid UTF-8 or a lone surrogate in a string")
 			}
 			return raw, fl
 		case c == '\\':
@@ -251,7 +262,7 @@ func (s *txScan) num() (raw []byte, plain bool) {
 	s.i = i
 	if len(raw) > 300 || bytes.ContainsAny(raw, "eE") {
 		if f, err := strconv.ParseFloat(string(raw), 64); err != nil && math.IsInf(f, 0) {
-			s.strict = true // out of float range: serde's buffered reader refuses it
+			s.refuse("a number out of float range")
 		}
 	}
 	return raw, plain
@@ -262,6 +273,9 @@ func (s *txScan) lit() byte {
 	for _, w := range [...]string{"true", "false", "null"} {
 		if bytes.HasPrefix(s.b[s.i:], []byte(w)) {
 			s.i += len(w)
+			if w[0] == 'n' {
+				s.null.on = true
+			}
 			return w[0]
 		}
 	}
@@ -270,17 +284,26 @@ func (s *txScan) lit() byte {
 }
 
 // skip reads any value at s.i, held by the object being read (at s.depth),
-// without recursion.
+// without recursion, noting for the null rule the names of the objects it
+// walks and their null members (transcript_null.go).
 func (s *txScan) skip() {
 	depth := s.depth
 	st := s.stack[:0]
 	defer func() { s.stack = st[:0] }()
+	var name []byte // the member whose value comes next, if any
+	keyed := false
 	for {
 		s.ws()
-		switch c := s.peek(); c {
+		c := s.peek()
+		if keyed && c == 'n' {
+			// A member of an element of usage.iterations is at st [{.
+			s.nullMember(name, s.null.iterations && len(st) == 2 && st[0] == '[')
+		}
+		keyed = false
+		switch c {
 		case '{', '[':
 			if depth+len(st)+1 > txMaxDepth {
-				s.strict = true
+				s.refuse("nesting deeper than 127")
 			}
 			s.i++
 			s.ws()
@@ -289,8 +312,11 @@ func (s *txScan) skip() {
 				break
 			}
 			st = append(st, c)
-			if c == '{' && !s.key() {
-				return
+			if c == '{' {
+				s.openObject()
+				if name, keyed = s.key(); !keyed {
+					return
+				}
 			}
 			continue
 		case '"':
@@ -313,14 +339,19 @@ func (s *txScan) skip() {
 			top, c := st[len(st)-1], s.peek()
 			if c == ',' {
 				s.i++
-				if top == '{' && !s.key() {
-					return
+				if top == '{' {
+					if name, keyed = s.key(); !keyed {
+						return
+					}
 				}
 				break
 			}
 			if (top == '{' && c == '}') || (top == '[' && c == ']') {
 				s.i++
 				st = st[:len(st)-1]
+				if top == '{' {
+					s.closeObject()
+				}
 				continue
 			}
 			s.fail("expected , or end of container")
@@ -329,32 +360,43 @@ func (s *txScan) skip() {
 	}
 }
 
-// key reads `"name" :` inside an ignored object.
-func (s *txScan) key() bool {
+// key reads `"name" :` inside an ignored object and returns the name,
+// decoded.
+func (s *txScan) key() ([]byte, bool) {
 	s.ws()
 	if s.peek() != '"' {
 		s.fail("expected a key")
-		return false
+		return nil, false
 	}
-	s.str()
+	off := s.i + 1
+	name, fl := s.str()
+	if !s.err {
+		esc := fl&txEsc != 0
+		if esc {
+			s.null.buf1 = txUnescape(s.null.buf1[:0], name)
+			name = s.null.buf1
+		}
+		s.member(off, s.i-1-off, name, esc)
+	}
 	s.ws()
 	if s.peek() != ':' {
 		s.fail("expected :")
-		return false
+		return nil, false
 	}
 	s.i++
-	return !s.err
+	return name, !s.err
 }
 
 // fields walks the object at s.i, calling field for each key; field must
 // read the value. A key that is not valid text sets *bad (a struct's field
-// names must decode).
+// names must decode). It notes the object's names and null members for the
+// null rule (transcript_null.go).
 func (s *txScan) fields(bad *bool, buf *[]byte, field func(name []byte)) {
 	outer := s.depth
 	s.depth++
 	defer func() { s.depth = outer }()
 	if s.depth > txMaxDepth {
-		s.strict = true
+		s.refuse("nesting deeper than 127")
 	}
 	s.i++ // '{'
 	s.ws()
@@ -362,12 +404,15 @@ func (s *txScan) fields(bad *bool, buf *[]byte, field func(name []byte)) {
 		s.i++
 		return
 	}
+	s.openObject()
 	for {
 		if s.peek() != '"' {
 			s.fail("expected a key")
 			return
 		}
+		off := s.i + 1
 		raw, fl := s.str()
+		n := s.i - 1 - off
 		if fl&txBadText != 0 {
 			*bad = true
 		}
@@ -375,6 +420,7 @@ func (s *txScan) fields(bad *bool, buf *[]byte, field func(name []byte)) {
 			*buf = txUnescape((*buf)[:0], raw)
 			raw = *buf
 		}
+		s.member(off, n, raw, fl&txEsc != 0)
 		s.ws()
 		if s.peek() != ':' {
 			s.fail("expected :")
@@ -382,6 +428,9 @@ func (s *txScan) fields(bad *bool, buf *[]byte, field func(name []byte)) {
 		}
 		s.i++
 		s.ws()
+		if s.peek() == 'n' {
+			s.nullMember(raw, false)
+		}
 		field(raw)
 		if s.err {
 			return
@@ -393,6 +442,7 @@ func (s *txScan) fields(bad *bool, buf *[]byte, field func(name []byte)) {
 			s.ws()
 		case '}':
 			s.i++
+			s.closeObject()
 			return
 		default:
 			s.fail("expected , or }")

@@ -1,26 +1,29 @@
 package claude
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 )
 
 // This file reads one transcript line the way ccusage 20.0.24 does
-// (FORMATS.md §3), without encoding/json: a single pass over the line that
-// checks it is JSON and picks out the few fields ccusage reads.
+// (docs/transcripts.md), without encoding/json: a single pass over the
+// line that checks it is JSON and picks out the few fields ccusage reads.
 //
 // ccusage has two readers, and they disagree on some lines (measured on
 // the 20.0.24 binary, see testdata/ccusage/README.md):
 //
-//   - the entry reader (blocks, session) deserializes a line straight into
-//     its struct: values of fields it does not know are checked for syntax
-//     only;
+//   - the entry reader (blocks, session, and ccusage's weekly and monthly)
+//     deserializes a line straight into its struct: values of fields it
+//     does not know are checked for syntax only;
 //   - the daily reader deserializes through serde's buffered "untagged"
 //     path: every string must be valid UTF-8 without lone surrogates,
 //     nesting is limited to 127 levels, and a line whose direct form fails
 //     is tried as an agent "progress" line ({"data":{"message":{...}}}).
 //
-// txLine records both verdicts.
+// Both readers first apply the null rule (transcript_null.go) to a line
+// holding "null": it must pass the daily reader's strict reading and more.
+// txLine records both verdicts and what the null rule found.
 
 // txUsageMarker is the literal ccusage needs in a line before it reads it.
 var txUsageMarker = []byte(`"usage":{`)
@@ -267,6 +270,10 @@ func (s *txScan) usage(u *txUsage) {
 			s.count(&u.cr)
 		case "speed":
 			s.text(&u.speed)
+		case "iterations":
+			s.null.iterations = true
+			s.skip()
+			s.null.iterations = false
 		case "cache_creation":
 			if !u.ccSt.see() {
 				s.skip()
@@ -393,7 +400,8 @@ type txLine struct {
 
 // parse reads line; it returns false if the line is not a JSON object.
 func (l *txLine) parse(line []byte) bool {
-	l.s = txScan{b: line, stack: l.s.stack}
+	l.s = txScan{b: line, stack: l.s.stack, null: l.s.null}
+	l.s.null.reset()
 	l.direct.reset()
 	l.progress.reset()
 	l.dataSt, l.dataBad, l.pmSt = txAbsent, false, txAbsent
@@ -436,6 +444,9 @@ func (l *txLine) parse(line []byte) bool {
 		s.fail("text after the object")
 		return false
 	}
+	// The rule applies to a line with a null value (the scanner saw it) or
+	// "null" in a string.
+	s.null.on = s.null.on || bytes.Contains(s.b, txNullMarker)
 	return true
 }
 
@@ -483,4 +494,20 @@ func (l *txLine) data() {
 // line (which the daily reader tries when the direct form fails).
 func (l *txLine) progressOK() bool {
 	return l.dataSt == txSet && !l.dataBad && l.pmSt == txSet && l.progress.ok(false)
+}
+
+// nullRule returns why ccusage's null rule (transcript_null.go) drops the
+// line from both readers, or "" if it does not.
+func (l *txLine) nullRule() string {
+	switch c := &l.s.null; {
+	case !c.on:
+		return ""
+	case c.field != "":
+		return c.field + " is null (ccusage skips the line)"
+	case l.s.strict != "":
+		return "the line holds null and " + l.s.strict + " (ccusage skips such a line)"
+	case c.repeated:
+		return "the line holds null and an object names a member twice (ccusage skips such a line)"
+	}
+	return ""
 }

@@ -6,43 +6,9 @@ import (
 )
 
 // This file holds ccusage 20.0.24's rules for a usage line besides its
-// JSON (FORMATS.md §3): the null filter, the timestamp and version formats,
-// and the reset time of an old usage-limit error.
-
-// txNullField returns the field whose null value makes ccusage drop the
-// line (its has_unsupported_null_field): a byte-level scan for ":null"
-// whose preceding quoted word is one of the fields ccusage refuses to see
-// null, wherever it is in the line (even inside a string or a nested
-// object).
-func txNullField(line []byte) (string, bool) {
-	for off := 0; ; {
-		i := bytes.Index(line[off:], []byte(":null"))
-		if i < 0 {
-			return "", false
-		}
-		at := off + i
-		end := max(at-1, 0)
-		if line[end] != '"' {
-			for end > 0 && line[end] != '"' {
-				end--
-			}
-		}
-		if line[end] == '"' {
-			start := max(end-1, 0)
-			for start > 0 && line[start] != '"' {
-				start--
-			}
-			if line[start] == '"' && start+1 <= end {
-				switch name := line[start+1 : end]; string(name) {
-				case "id", "cwd", "model", "speed", "costUSD", "version", "sessionId", "requestId",
-					"isApiErrorMessage", "cache_read_input_tokens", "cache_creation_input_tokens":
-					return string(name), true
-				}
-			}
-		}
-		off = at + len(":null")
-	}
-}
+// JSON (docs/transcripts.md): the timestamp and version formats, and the
+// reset time of an old usage-limit error. The null rule is in
+// transcript_null.go.
 
 // txTimestamp parses a timestamp as ccusage does (its parse_ts_timestamp):
 // exactly YYYY-MM-DDTHH:MM:SS, optionally .mmm (three digits), then Z or

@@ -6,8 +6,9 @@
 # It installs ccusage 20.0.24 from npm into a temporary directory (it runs
 # with the machine's node), has the Go tests write this directory's cases'
 # trees (the fixtures in testdata/transcripts and the generated trees),
-# runs `ccusage claude blocks|daily|session --json --offline -z UTC` on
-# each (daily in all three cost modes, blocks in auto and calculate), and
+# runs `ccusage claude blocks|daily|session|weekly|monthly --json --offline
+# -z UTC` on each (daily in all three cost modes, blocks in auto and
+# calculate), and
 # runs TestTranscriptAgreement against what ccusage printed. Each TREE is a
 # Claude configuration directory (holding projects/) compared as well.
 #
@@ -64,6 +65,8 @@ for dir in "$tmp"/out/*/; do
 	run "$c" daily calculate daily-calculate.json
 	run "$c" daily display daily-display.json
 	run "$c" session auto session.json
+	run "$c" weekly auto weekly.json
+	run "$c" monthly auto monthly.json
 	echo "ran ccusage on $c" >&2
 done
 
