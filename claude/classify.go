@@ -159,9 +159,9 @@ type Verdict struct {
 	// family as rejected); for a VerdictModelQuota its window is here with
 	// Until.
 	ModelLimits []ModelLimit `json:"modelLimits,omitempty"`
-	// RetryElsewhere reports whether the request may be retried on another
-	// subscription: false for VerdictOK and for a VerdictClientError
-	// (unless 408, 409 or x-should-retry true), true otherwise.
+	// RetryElsewhere reports whether the request is sent again on another
+	// subscription (by the Transport, and by the Runner for a CLI run):
+	// Kind.FailsOver().
 	RetryElsewhere bool `json:"retryElsewhere,omitempty"`
 	// BadCredential is set for a 401 with x-should-retry false: the bearer
 	// (or key) is bad (FORMATS.md §0).
@@ -213,72 +213,8 @@ type Verdict struct {
 // that needs it.
 func Classify(status int, h http.Header, body []byte, now time.Time) Verdict {
 	rl, herr := ParseRateLimit(h, now)
-	e := parseErrorBody(body)
-	v := Verdict{
-		Status:       status,
-		ErrorType:    e.typ,
-		ErrorMessage: e.msg,
-		RequestID:    rl.RequestID,
-		Limits:       rl,
-		Malformed:    herr,
-	}
-	if v.RequestID == "" {
-		v.RequestID = e.requestID
-	}
-	u := rl.Unified
-	v.Rejected = rejectedWindows(u)
-	v.ModelLimits = modelLimits(u, now)
-	pause, hasPause := rl.Pause()
-	if hasPause {
-		v.RetryAfter = pause
-	}
-	v.RetryElsewhere = true
-	switch {
-	case status >= 200 && status <= 299:
-		if !e.isError {
-			v.Kind = VerdictOK
-			v.RetryElsewhere = false
-			return v
-		}
-		v.MidStream = true
-		if e.typ == "overloaded_error" {
-			v.pause(VerdictOverloaded, pause, DefaultOverloadedPause, now)
-		} else {
-			v.Kind = VerdictServerError
-		}
-	case status == http.StatusTooManyRequests:
-		switch {
-		case quotaRejection(u, v.Rejected):
-			v.quota(u, pause, hasPause, now)
-		case e.typ == "overloaded_error":
-			v.pause(VerdictOverloaded, pause, DefaultOverloadedPause, now)
-		case hasLimitHeaders(h):
-			v.pause(VerdictThrottle, pause, DefaultThrottlePause, now)
-		default:
-			v.Kind = VerdictRequestScoped
-		}
-	case status == 529:
-		v.pause(VerdictOverloaded, pause, DefaultOverloadedPause, now)
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		v.Kind = VerdictAuth
-	case status == http.StatusPaymentRequired:
-		v.Kind = VerdictBilling
-	case e.typ == "overloaded_error":
-		v.pause(VerdictOverloaded, pause, DefaultOverloadedPause, now)
-	case e.typ == "authentication_error" || e.typ == "permission_error":
-		v.Kind = VerdictAuth
-	case e.typ == "billing_error":
-		v.Kind = VerdictBilling
-	case status >= 400 && status <= 499:
-		v.Kind = VerdictClientError
-		v.RetryElsewhere = status == http.StatusRequestTimeout || status == http.StatusConflict ||
-			(rl.ShouldRetry != nil && *rl.ShouldRetry)
-	default:
-		v.Kind = VerdictServerError
-	}
-	if v.Kind == VerdictAuth {
-		v.BadCredential = status == http.StatusUnauthorized && rl.ShouldRetry != nil && !*rl.ShouldRetry
-	}
+	v := judge(answer{status: status, limits: rl, limitHeaders: hasLimitHeaders(h), body: parseErrorBody(body)}, now)
+	v.Malformed = herr
 	return v
 }
 
