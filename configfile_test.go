@@ -103,7 +103,7 @@ func exampleConfig() Config {
 		},
 		Callers: []Caller{
 			{ID: "alice", Key: "ap-caller-example-alice-0001", CapUSD: 40, CapWindow: Duration(5 * time.Hour)},
-			{ID: "ci", Key: "ap-caller-example-ci-000000002"},
+			{ID: "ci", Key: "ap-caller-example-ci-000000002", Sessionless: SessionlessSpread},
 		},
 	}
 }

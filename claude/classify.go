@@ -39,8 +39,10 @@ const (
 	// repeats.
 	VerdictThrottle
 	// VerdictRequestScoped: a 429 with no limit header at all ("Server is
-	// temporarily limiting requests (not your usage limit)", §2.3): the
-	// subscription stays in service; this request failed.
+	// temporarily limiting requests (not your usage limit)", as Claude Code
+	// prints it): the subscription stays in service; this request failed,
+	// and is sent again on another subscription. A CLI run's result also
+	// says it for a throttle, which the CLI reports alike.
 	VerdictRequestScoped
 	// VerdictOverloaded: a 529, or an overloaded_error body: a short
 	// cooldown of RetryAfter (retry-after, else DefaultOverloadedPause).
@@ -192,9 +194,10 @@ type Verdict struct {
 // data; anything else is tolerated), now the time of the response. It never
 // fails: malformed headers are in Verdict.Malformed.
 //
-// In order: a 2xx is VerdictOK unless its body is an error object (a
-// mid-stream error: overloaded_error is VerdictOverloaded, any other
-// VerdictServerError). A 429 is VerdictQuota or VerdictModelQuota when the
+// Result.Verdict decides a CLI run's end by the same rules, from what the
+// CLI reports of the answer. In order: a 2xx is VerdictOK unless its body is
+// an error object (a mid-stream error: overloaded_error is
+// VerdictOverloaded, any other VerdictServerError). A 429 is VerdictQuota or VerdictModelQuota when the
 // unified status or a window's status is rejected (or, as Claude Code reads
 // it, the status is missing and overage-disabled-reason present), else
 // VerdictOverloaded for an overloaded_error body, else VerdictThrottle when
@@ -203,7 +206,8 @@ type Verdict struct {
 // and 403 VerdictAuth, 402 VerdictBilling. Other statuses go by the body's
 // error type (overloaded_error, authentication_error, permission_error,
 // billing_error), then 5xx is VerdictServerError and 4xx VerdictClientError;
-// anything else (1xx, 3xx) is VerdictServerError.
+// anything else (1xx, 3xx) is VerdictServerError. Verdict.RetryElsewhere
+// is VerdictKind.FailsOver.
 //
 // A rejection is model-scoped when neither 5h nor 7d (nor another window
 // without an underscore) is rejected, the representative claim does not

@@ -591,6 +591,8 @@ func TestNewProxyRefuses(t *testing.T) {
 			`claude: proxy: callers[1]: ID "x" already used by callers[0]`},
 		{"same key", f.tr, []authpool.Caller{{ID: "x", Key: authpool.Credential(long)}, {ID: "y", Key: authpool.Credential(long)}}, "",
 			"claude: proxy: callers[1] (y): the same key as callers[0]"},
+		{"sessionless", f.tr, []authpool.Caller{{ID: "x", Key: authpool.Credential(long), Sessionless: "scatter"}}, "",
+			`claude: proxy: callers[0] (x): sessionless "scatter": must be "sticky" or "spread"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -76,7 +76,9 @@ type Transport struct {
 	Prices *Prices
 	// Rule is the long-context rule of Prices.Cost. The default is PerRequest.
 	Rule TierRule
-	// Clock reads the time of responses. The default is time.Now.
+	// Clock reads the time of responses, and the time the pool's own 429s
+	// count their retry-after from: give it the pool's. The default is
+	// time.Now.
 	Clock func() time.Time
 	// Logger logs what the pool could not be told. The default discards.
 	Logger *slog.Logger
