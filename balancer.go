@@ -74,7 +74,7 @@ const (
 // reasonOrder lists the reasons a subscription takes no new client, in the
 // order an ExhaustedError reports them.
 var reasonOrder = []Reason{ReasonLimited, ReasonDisabled, ReasonGone, ReasonBlockSpent, ReasonWeekSpent,
-	ReasonDaySpent, ReasonWeeklyThreshold, ReasonModelLimited, ReasonFull}
+	ReasonDaySpent, ReasonWeeklyThreshold, ReasonModelLimited, ReasonFull, ReasonTried}
 
 // Allocation is where Allocate placed a client: the subscription and its
 // credential, and how it got there.
@@ -144,13 +144,13 @@ func (p *Pool) Allocate(ctx context.Context, clientID string, opts ...AllocateOp
 			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 		}
 	}
-	r := &request{clientID: clientID, model: modelOf(opts), now: now}
+	r := &request{clientID: clientID, model: modelOf(opts), elsewhere: elsewhereOf(opts), now: now}
 	// The sticky path, free of locks but the store's: the client stays on a
 	// subscription that can keep it.
 	from, st, err := p.store.Touch(ctx, clientID, now)
 	if err == nil && from != FallbackID {
 		if sv := p.current().byID[from]; sv != nil {
-			if hard, soft := p.stickyVerdict(sv, st, now); hard == "" && !soft && !p.limitedForModel(sv, r) {
+			if hard, soft := p.stickyVerdict(sv, st, now); hard == "" && !soft && !p.limitedForModel(sv, r) && !r.tried(sv.rec.ID) {
 				p.counters.allocated(OutcomeSticky)
 				return Allocation{ClientID: clientID, SubscriptionID: sv.rec.ID, Kind: Kind(sv.rec.Kind),
 					Credential: sv.rec.Credential, Outcome: OutcomeSticky}, nil
@@ -172,9 +172,10 @@ func (p *Pool) Allocate(ctx context.Context, clientID string, opts ...AllocateOp
 
 // request is what one Allocate is about.
 type request struct {
-	clientID string
-	model    string // ForModel's, or ""
-	now      time.Time
+	clientID  string
+	model     string   // ForModel's, or ""
+	elsewhere []string // Elsewhere's: subscriptions the request failed on
+	now       time.Time
 }
 
 // limitedForModel reports whether sv is limited for the request's model.
@@ -229,6 +230,12 @@ func (p *Pool) reallocate(ctx context.Context, r *request, from string, st Statu
 		return p.place(ctx, r, from, hard, false)
 	case p.limitedForModel(sv, r):
 		return p.place(ctx, r, from, ReasonModelLimited, false)
+	case r.tried(sv.rec.ID):
+		// Elsewhere if anywhere: else the client stays (see Elsewhere).
+		a, err := p.place(ctx, r, from, ReasonTried, true)
+		if err == nil || !errors.Is(err, errNoneEligible) {
+			return a, err
+		}
 	case soft:
 		a, err := p.place(ctx, r, from, ReasonWeeklyThreshold, true)
 		if err == nil || !errors.Is(err, errNoneEligible) {
@@ -375,7 +382,7 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 	nowHour := store.HourOf(now)
 	if t == tierFallback {
 		if fb := p.current().fallback; fb != nil {
-			if p.rejudge(fb, now, nowHour); fb.hard == "" && !limitedFor(fb, r.model, now) {
+			if p.rejudge(fb, now, nowHour); fb.hard == "" && !limitedFor(fb, r.model, now) && !r.tried(FallbackID) {
 				return fb
 			}
 		}
@@ -385,7 +392,7 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 	// only when strictly better, so ties go to the smaller ID.
 	var best *subView
 	for _, sv := range p.current().subs {
-		if sv.rec.ID == from {
+		if sv.rec.ID == from || r.tried(sv.rec.ID) {
 			continue
 		}
 		if p.rejudge(sv, now, nowHour); sv.hard != "" || sv.full || sv.soft != (t == tierReserve) ||
@@ -439,6 +446,9 @@ func (p *Pool) exhausted(r *request) *ExhaustedError {
 		if why == "" && limitedFor(sv, r.model, now) {
 			why = ReasonModelLimited
 			consider(modelLimitEnd(sv, r.model, now))
+		}
+		if why == "" && r.tried(sv.rec.ID) {
+			why = ReasonTried
 		}
 		e.Reasons[why]++
 		consider(p.backAt(sv, now))

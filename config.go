@@ -93,10 +93,44 @@ type Caller struct {
 	// RateKey(ID)); a Rate of zero exempts the caller. The default is
 	// Config.ClientRate.
 	Rate *RateLimit `json:"rate,omitempty"`
+	// Sessionless says how a proxy places the caller's requests that name
+	// no session (no X-Claude-Code-Session-Id): SessionlessSticky, the
+	// default, makes them one client; SessionlessSpread places each on its
+	// own, for a service that sends unrelated requests (an SDK).
+	Sessionless Sessionless `json:"sessionless,omitempty"`
 }
 
 // MinCallerKey is the shortest caller key accepted, in bytes.
 const MinCallerKey = 16
+
+// Sessionless is how a proxy places a caller's requests that name no
+// session.
+type Sessionless string
+
+// The ways of placing requests without a session. The empty value is
+// SessionlessSticky.
+const (
+	// SessionlessSticky: the requests are one client, the caller, which
+	// stays on its subscription (its prompt cache stays warm) as a Claude
+	// Code session does.
+	SessionlessSticky Sessionless = "sticky"
+	// SessionlessSpread: each request is a client of its own, placed on the
+	// best subscription for it and released when its response ends (its
+	// usage recorded), so that a busy service spreads over the pool and
+	// holds no place between requests. Suits requests that share no
+	// prompt cache.
+	SessionlessSpread Sessionless = "spread"
+)
+
+// Check returns an error naming the value unless it is "", "sticky" or
+// "spread".
+func (s Sessionless) Check() error {
+	switch s {
+	case "", SessionlessSticky, SessionlessSpread:
+		return nil
+	}
+	return fmt.Errorf("%q: must be %q or %q", string(s), SessionlessSticky, SessionlessSpread)
+}
 
 // AlertPolicy says when threshold events fire.
 type AlertPolicy struct {
@@ -508,6 +542,9 @@ func (c Config) validate() error {
 		}
 		if w := time.Duration(k.CapWindow); w < 0 || w%time.Hour != 0 || w > store.WeekHours*time.Hour {
 			bad(at+"/capWindow", "%v: must be whole hours, up to a week", w)
+		}
+		if err := k.Sessionless.Check(); err != nil {
+			bad(at+"/sessionless", "%v", err)
 		}
 		if k.Rate != nil {
 			for _, err := range k.Rate.problems() {

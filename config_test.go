@@ -174,6 +174,9 @@ func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
 			[]string{"/callers/1/rate/perSecond"}},
 		{"a caller's rate without a burst", Config{Callers: []Caller{{ID: "a", Key: rateKeyA, Rate: &RateLimit{PerSecond: 3}}}},
 			[]string{"/callers/0/rate/burst"}},
+		{"a caller's sessionless mode", Config{Callers: []Caller{{ID: "a", Key: rateKeyA, Sessionless: SessionlessSpread},
+			{ID: "b", Key: rateKeyB, Sessionless: "Spread"}}},
+			[]string{"/callers/1/sessionless"}},
 		{"every problem at once", Config{
 			MaxClients: -2, WeeklyThreshold: 2, Block: BlockPolicy{Hours: 30},
 			Subscriptions: []Subscription{{ID: FallbackID, Kind: KindAPI, Credential: "sk"}, {ID: "x", Kind: KindPro}},

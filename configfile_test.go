@@ -103,7 +103,7 @@ func exampleConfig() Config {
 		},
 		Callers: []Caller{
 			{ID: "alice", Key: "ap-caller-example-alice-0001", CapUSD: 40, CapWindow: Duration(5 * time.Hour)},
-			{ID: "ci", Key: "ap-caller-example-ci-000000002"},
+			{ID: "ci", Key: "ap-caller-example-ci-000000002", Sessionless: SessionlessSpread},
 		},
 	}
 }
@@ -160,8 +160,8 @@ func fullConfig() Config {
 			Webhooks:  []WebhookConfig{hook("https://hooks.example.com/1"), hook("http://127.0.0.1:9/2")},
 		},
 		Callers: []Caller{
-			{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: Duration(5 * time.Hour), Rate: &RateLimit{PerSecond: 0.5, Burst: 3}},
-			{ID: "ci", Key: "caller-key-ci-0123456789abcdef", CapUSD: 10, CapWindow: Duration(24 * time.Hour), Rate: &RateLimit{PerSecond: 10, Burst: 20}},
+			{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: Duration(5 * time.Hour), Rate: &RateLimit{PerSecond: 0.5, Burst: 3}, Sessionless: SessionlessSticky},
+			{ID: "ci", Key: "caller-key-ci-0123456789abcdef", CapUSD: 10, CapWindow: Duration(24 * time.Hour), Rate: &RateLimit{PerSecond: 10, Burst: 20}, Sessionless: SessionlessSpread},
 		},
 		AllowLiteralCredentials: true,
 	}
@@ -567,7 +567,7 @@ func ExampleLoadConfig() {
 	// max-5x max5x [REDACTED] 250
 	// pro pro [REDACTED] 50
 	// fallback: {Name:api-key Credential:[REDACTED] DailyBudgetUSD:50}
-	// pool.json: /block/mode: must be "anchored" or "fixed"
+	// pool.json: /block/mode: "sliding": must be "anchored" or "fixed"
 	// pool.json: /subscriptions/0/credential: subscription "max-a": environment variable AUTHPOOL_EXAMPLE_MAX_A_TOKEN is not set
 	// pool.json: /subscriptions/0/maxClient: unknown field (did you mean "maxClients"?)
 }

@@ -332,7 +332,11 @@ func (s *compiledSchema) explain(e *jsonschema.ValidationError, tree any) []prob
 			b, _ := json.Marshal(v)
 			quoted[i] = string(b)
 		}
-		return one("must be " + orList(quoted))
+		got, _ := json.Marshal(instance)
+		if len(got) > 64 {
+			got = append(got[:61], "..."...)
+		}
+		return one(string(got) + ": must be " + orList(quoted))
 	case "minimum":
 		return one(fmt.Sprintf("must be >= %v", arg))
 	case "exclusiveMinimum":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,9 +13,10 @@ import (
 
 // AllocateOption tells Allocate something about the client's next requests.
 type AllocateOption struct {
-	model   string
-	rateKey string // RateKey's
-	resend  bool   // Resend's
+	model     string
+	rateKey   string   // RateKey's
+	resend    bool     // Resend's
+	elsewhere []string // Elsewhere's
 }
 
 // ForModel tells Allocate the model the client's next requests use: a
@@ -31,6 +33,39 @@ func modelOf(opts []AllocateOption) string {
 	}
 	return ""
 }
+
+// ReasonTried is why Elsewhere moved a client: its request failed on the
+// subscription it left (or, in an ExhaustedError, why a subscription in
+// service did not take it).
+const ReasonTried Reason = "tried for the request"
+
+// Elsewhere tells Allocate that the client's request failed on the
+// subscriptions named (the ones it was tried on), for a reason that is not
+// theirs to keep: a 429 that names no limit, say, which leaves them in
+// service for everyone else. The call neither keeps nor places the client
+// on them: it moves the client to the best other eligible subscription
+// (Outcome OutcomeMoved, Reason ReasonTried), and when no other is eligible
+// it leaves the client where it is, so the caller sees a subscription it
+// already tried and knows there is nowhere else. A client whose
+// subscription is out of service is placed as always, never on the
+// subscriptions named. Package claude's Transport and Runner give it, with
+// Resend, when they send a failed request again.
+func Elsewhere(subscriptionIDs ...string) AllocateOption {
+	return AllocateOption{elsewhere: subscriptionIDs}
+}
+
+// elsewhereOf returns the subscriptions the options rule out, or nil.
+func elsewhereOf(opts []AllocateOption) []string {
+	for i := len(opts) - 1; i >= 0; i-- {
+		if opts[i].elsewhere != nil {
+			return opts[i].elsewhere
+		}
+	}
+	return nil
+}
+
+// tried reports whether the request already failed on subscription id.
+func (r *request) tried(id string) bool { return slices.Contains(r.elsewhere, id) }
 
 // ModelLimit takes a subscription out of service for one model or model
 // family (e.g. "opus") until a time.

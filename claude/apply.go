@@ -95,58 +95,24 @@ func (v Verdict) reason() string {
 	return clip(r, authpool.MaxReasonLength)
 }
 
-// Verdict returns what a run's end means for the pool, as Classify does for
-// an HTTP response: a run that ended on a quota 429 (a rejected rate-limit
-// state, or Claude Code's usage_limit_reached) is VerdictQuota until the
-// reset it names (ResetAt; MinQuotaPause from now when it names none), a
-// throttle 429 VerdictThrottle, 529 or overloaded_error VerdictOverloaded,
-// 401/403 VerdictAuth, 402 VerdictBilling; a run that ended well is
-// VerdictOK. now is the time the run ended.
+// Verdict returns what a run's end means for the pool, decided as Classify
+// decides it for an HTTP response, from what the CLI reports of the answer
+// the run ended on (its api_error_status, api_error_type, api_error, its
+// text, and a stream's rate-limit state): a 429 the CLI read as a usage
+// limit (usage_limit_reached, or a rejected state naming its window) is
+// VerdictQuota until the reset it names (ResetAt; MinQuotaPause from now
+// when it names none), or VerdictModelQuota for a model's window (Opus,
+// Sonnet, ...); any other 429 is VerdictRequestScoped, since the CLI
+// reports a throttle as it reports a 429 without limit headers; 529 or
+// overloaded_error is VerdictOverloaded, 401/403 VerdictAuth, 402
+// VerdictBilling, another 4xx VerdictClientError, anything else
+// VerdictServerError. A run that ended well is VerdictOK. now is the time
+// the run ended.
 func (r Result) Verdict(now time.Time) Verdict {
 	s := r.LimitSignal()
 	status, failed := s.Failed()
-	v := Verdict{Kind: VerdictOK, Status: status, ErrorType: s.ErrorType, ErrorMessage: clip(s.Message, 1024)}
 	if !failed {
-		return v
+		return Verdict{Kind: VerdictOK, Status: status, ErrorType: s.ErrorType, ErrorMessage: clip(s.Message, 1024)}
 	}
-	v.RetryElsewhere = true
-	switch {
-	case status == 429 && (s.Rejected() || s.Error == "usage_limit_reached"):
-		v.Kind = VerdictQuota
-		until, ok := s.ResetAt(now)
-		if !ok || !until.After(now) {
-			until = now.Add(MinQuotaPause)
-		}
-		v.Until = until
-	case status == 429:
-		v.Kind = VerdictThrottle
-		v.Until = now.Add(DefaultThrottlePause)
-	case status == 529 || s.ErrorType == "overloaded_error":
-		v.Kind = VerdictOverloaded
-		v.Until = now.Add(DefaultOverloadedPause)
-	case status == 401 || status == 403 || s.ErrorType == "authentication_error" || s.ErrorType == "permission_error":
-		v.Kind, v.RetryElsewhere = VerdictAuth, true
-	case status == 402 || s.ErrorType == "billing_error":
-		v.Kind = VerdictBilling
-	case status >= 500:
-		v.Kind = VerdictServerError
-	default:
-		v.Kind, v.RetryElsewhere = VerdictClientError, false
-	}
-	if !v.Until.IsZero() {
-		v.RetryAfter = v.Until.Sub(now)
-	}
-	return v
-}
-
-// outOfService reports whether Apply takes a subscription out of service
-// (for the request's model at least) on a verdict of kind k, so that the
-// client's next Allocate moves it: what the Transport and the Runner retry
-// elsewhere.
-func outOfService(k VerdictKind) bool {
-	switch k {
-	case VerdictQuota, VerdictModelQuota, VerdictThrottle, VerdictOverloaded, VerdictAuth, VerdictBilling:
-		return true
-	}
-	return false
+	return judge(s.answer(now), now)
 }

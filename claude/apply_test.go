@@ -1,10 +1,12 @@
 package claude
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,6 +161,9 @@ func TestAResultsVerdict(t *testing.T) {
 		{"testdata/cli/result-quota429.json", VerdictQuota, 31*time.Minute + time.Minute}, // "resets 12:31pm (UTC)": the end of that minute
 		{"testdata/cli/result-overloaded529.json", VerdictOverloaded, DefaultOverloadedPause},
 		{"testdata/cli/result-auth401.json", VerdictAuth, 0},
+		// "not your usage limit": the subscription stays in service.
+		{"testdata/cli/result-headerless429.json", VerdictRequestScoped, 0},
+		{"testdata/cli/stream-headerless429.jsonl", VerdictRequestScoped, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -166,7 +171,11 @@ func TestAResultsVerdict(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := ParseResult(data)
+			parse := ParseResult
+			if strings.HasSuffix(tt.file, ".jsonl") {
+				parse = func(b []byte) (Result, error) { return ParseStream(bytes.NewReader(b)) }
+			}
+			r, err := parse(data)
 			if err != nil {
 				t.Fatal(err)
 			}

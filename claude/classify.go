@@ -39,8 +39,10 @@ const (
 	// repeats.
 	VerdictThrottle
 	// VerdictRequestScoped: a 429 with no limit header at all ("Server is
-	// temporarily limiting requests (not your usage limit)", §2.3): the
-	// subscription stays in service; this request failed.
+	// temporarily limiting requests (not your usage limit)", as Claude Code
+	// prints it): the subscription stays in service; this request failed,
+	// and is sent again on another subscription. A CLI run's result also
+	// says it for a throttle, which the CLI reports alike.
 	VerdictRequestScoped
 	// VerdictOverloaded: a 529, or an overloaded_error body: a short
 	// cooldown of RetryAfter (retry-after, else DefaultOverloadedPause).
@@ -159,9 +161,9 @@ type Verdict struct {
 	// family as rejected); for a VerdictModelQuota its window is here with
 	// Until.
 	ModelLimits []ModelLimit `json:"modelLimits,omitempty"`
-	// RetryElsewhere reports whether the request may be retried on another
-	// subscription: false for VerdictOK and for a VerdictClientError
-	// (unless 408, 409 or x-should-retry true), true otherwise.
+	// RetryElsewhere reports whether the request is sent again on another
+	// subscription (by the Transport, and by the Runner for a CLI run):
+	// Kind.FailsOver().
 	RetryElsewhere bool `json:"retryElsewhere,omitempty"`
 	// BadCredential is set for a 401 with x-should-retry false: the bearer
 	// (or key) is bad (FORMATS.md §0).
@@ -192,9 +194,10 @@ type Verdict struct {
 // data; anything else is tolerated), now the time of the response. It never
 // fails: malformed headers are in Verdict.Malformed.
 //
-// In order: a 2xx is VerdictOK unless its body is an error object (a
-// mid-stream error: overloaded_error is VerdictOverloaded, any other
-// VerdictServerError). A 429 is VerdictQuota or VerdictModelQuota when the
+// Result.Verdict decides a CLI run's end by the same rules, from what the
+// CLI reports of the answer. In order: a 2xx is VerdictOK unless its body is
+// an error object (a mid-stream error: overloaded_error is
+// VerdictOverloaded, any other VerdictServerError). A 429 is VerdictQuota or VerdictModelQuota when the
 // unified status or a window's status is rejected (or, as Claude Code reads
 // it, the status is missing and overage-disabled-reason present), else
 // VerdictOverloaded for an overloaded_error body, else VerdictThrottle when
@@ -203,7 +206,8 @@ type Verdict struct {
 // and 403 VerdictAuth, 402 VerdictBilling. Other statuses go by the body's
 // error type (overloaded_error, authentication_error, permission_error,
 // billing_error), then 5xx is VerdictServerError and 4xx VerdictClientError;
-// anything else (1xx, 3xx) is VerdictServerError.
+// anything else (1xx, 3xx) is VerdictServerError. Verdict.RetryElsewhere
+// is VerdictKind.FailsOver.
 //
 // A rejection is model-scoped when neither 5h nor 7d (nor another window
 // without an underscore) is rejected, the representative claim does not
@@ -213,72 +217,8 @@ type Verdict struct {
 // that needs it.
 func Classify(status int, h http.Header, body []byte, now time.Time) Verdict {
 	rl, herr := ParseRateLimit(h, now)
-	e := parseErrorBody(body)
-	v := Verdict{
-		Status:       status,
-		ErrorType:    e.typ,
-		ErrorMessage: e.msg,
-		RequestID:    rl.RequestID,
-		Limits:       rl,
-		Malformed:    herr,
-	}
-	if v.RequestID == "" {
-		v.RequestID = e.requestID
-	}
-	u := rl.Unified
-	v.Rejected = rejectedWindows(u)
-	v.ModelLimits = modelLimits(u, now)
-	pause, hasPause := rl.Pause()
-	if hasPause {
-		v.RetryAfter = pause
-	}
-	v.RetryElsewhere = true
-	switch {
-	case status >= 200 && status <= 299:
-		if !e.isError {
-			v.Kind = VerdictOK
-			v.RetryElsewhere = false
-			return v
-		}
-		v.MidStream = true
-		if e.typ == "overloaded_error" {
-			v.pause(VerdictOverloaded, pause, DefaultOverloadedPause, now)
-		} else {
-			v.Kind = VerdictServerError
-		}
-	case status == http.StatusTooManyRequests:
-		switch {
-		case quotaRejection(u, v.Rejected):
-			v.quota(u, pause, hasPause, now)
-		case e.typ == "overloaded_error":
-			v.pause(VerdictOverloaded, pause, DefaultOverloadedPause, now)
-		case hasLimitHeaders(h):
-			v.pause(VerdictThrottle, pause, DefaultThrottlePause, now)
-		default:
-			v.Kind = VerdictRequestScoped
-		}
-	case status == 529:
-		v.pause(VerdictOverloaded, pause, DefaultOverloadedPause, now)
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		v.Kind = VerdictAuth
-	case status == http.StatusPaymentRequired:
-		v.Kind = VerdictBilling
-	case e.typ == "overloaded_error":
-		v.pause(VerdictOverloaded, pause, DefaultOverloadedPause, now)
-	case e.typ == "authentication_error" || e.typ == "permission_error":
-		v.Kind = VerdictAuth
-	case e.typ == "billing_error":
-		v.Kind = VerdictBilling
-	case status >= 400 && status <= 499:
-		v.Kind = VerdictClientError
-		v.RetryElsewhere = status == http.StatusRequestTimeout || status == http.StatusConflict ||
-			(rl.ShouldRetry != nil && *rl.ShouldRetry)
-	default:
-		v.Kind = VerdictServerError
-	}
-	if v.Kind == VerdictAuth {
-		v.BadCredential = status == http.StatusUnauthorized && rl.ShouldRetry != nil && !*rl.ShouldRetry
-	}
+	v := judge(answer{status: status, limits: rl, limitHeaders: hasLimitHeaders(h), body: parseErrorBody(body)}, now)
+	v.Malformed = herr
 	return v
 }
 

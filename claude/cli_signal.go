@@ -149,10 +149,27 @@ func (s CLISignal) Failed() (status int, ok bool) {
 	return s.Status, s.Status != 0 || s.TerminalReason == "api_error"
 }
 
-// Rejected reports whether the latest rate-limit state is rejected: the
-// subscription's quota is used up until RateLimit.ResetsAt.
+// Rejected reports whether the latest rate-limit state rejects a limit it
+// names: status rejected with the binding window (rateLimitType), the
+// overage, or a window of its own rejected; the quota is then used up until
+// RateLimit.ResetsAt. Claude Code 2.1.332 reports status rejected for every
+// 429 in OAuth mode, whether or not the answer named a limit
+// (docs/claude-code.md): a rejected state that names none only says that a
+// 429 came.
 func (s CLISignal) Rejected() bool {
-	return s.RateLimit != nil && s.RateLimit.Status == "rejected"
+	rl := s.RateLimit
+	if rl == nil || rl.Status != string(UnifiedRejected) {
+		return false
+	}
+	if rl.RateLimitType != "" || rl.OverageStatus == string(UnifiedRejected) {
+		return true
+	}
+	for _, w := range rl.Windows {
+		if w.Status == string(UnifiedRejected) {
+			return true
+		}
+	}
+	return false
 }
 
 // ResetAt returns when the limit the run hit resets, and whether that is
@@ -169,8 +186,8 @@ func (s CLISignal) Rejected() bool {
 // form, without a zone in parentheses, or with a zone this system cannot
 // load (time.LoadLocation) gives false.
 func (s CLISignal) ResetAt(now time.Time) (time.Time, bool) {
-	if s.Rejected() && !s.RateLimit.ResetsAt.IsZero() {
-		return s.RateLimit.ResetsAt, true
+	if rl := s.RateLimit; rl != nil && rl.Status == string(UnifiedRejected) && !rl.ResetsAt.IsZero() {
+		return rl.ResetsAt, true
 	}
 	return cliParseReset(s.Message, now)
 }

@@ -70,3 +70,44 @@ func FuzzResetAt(f *testing.F) {
 		}
 	})
 }
+
+// FuzzResultVerdict judges arbitrary CLI reports of a failed turn with
+// Result.Verdict. Whatever the input it does not panic; it fails over
+// exactly when its kind does; a 429 is a quota (or a model's) exactly when
+// the CLI read a usage limit in it (usage_limit_reached, or a rejected
+// state naming its limit), and then holds the subscription until after
+// now; a 429 the CLI read no limit in holds nothing.
+//
+//	go test -run '^$' -fuzz '^FuzzResultVerdict$' -parallel 1 ./claude/
+func FuzzResultVerdict(f *testing.F) {
+	f.Add(429, "rate_limit_error", "usage_limit_reached", "You've hit your Opus limit · resets 12pm (UTC)", "", "", "", int64(1795692690))
+	f.Add(429, "rate_limit_error", "", "API Error: Server is temporarily limiting requests (not your usage limit) · x", "rejected", "", "", int64(1795692690))
+	f.Add(429, "billing_error", "usage_limit_reached", "You've hit your limit", "rejected", "overage", "rejected", int64(1795692690))
+	f.Add(429, "overloaded_error", "", "API Error: Request rejected (429) · Overloaded", "", "", "", int64(0))
+	f.Add(529, "overloaded_error", "", "API Error: 529 Overloaded.", "", "", "", int64(0))
+	f.Add(0, "", "", "", "", "", "", int64(0))
+	f.Fuzz(func(t *testing.T, status int, errorType, apiError, text, rlStatus, rlType, overage string, nowUnix int64) {
+		now := rlFuzzNow(nowUnix)
+		sig := CLISignal{Status: max(status, 0), ErrorType: errorType, Error: apiError, TerminalReason: "api_error", Message: text}
+		if rlStatus != "" {
+			sig.RateLimit = &RateLimitInfo{Status: rlStatus, RateLimitType: rlType, OverageStatus: overage}
+		}
+		v := judge(sig.answer(now), now)
+		if v.RetryElsewhere != v.Kind.FailsOver() {
+			t.Fatalf("%+v: %v, RetryElsewhere %v", sig, v.Kind, v.RetryElsewhere)
+		}
+		if sig.Status != 429 {
+			return
+		}
+		quota := v.Kind == VerdictQuota || v.Kind == VerdictModelQuota
+		if named := apiError == "usage_limit_reached" || sig.Rejected(); quota != named {
+			t.Fatalf("%+v: %v; the CLI read a usage limit: %v", sig, v.Kind, named)
+		}
+		if quota && !v.Until.After(now) {
+			t.Fatalf("%+v: %v until %v, not after %v", sig, v.Kind, v.Until, now)
+		}
+		if !quota && v.Kind != VerdictOverloaded && (v.Kind != VerdictRequestScoped || !v.Until.IsZero()) {
+			t.Fatalf("%+v: %v until %v; want request-scoped, holding nothing", sig, v.Kind, v.Until)
+		}
+	})
+}

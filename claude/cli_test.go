@@ -44,8 +44,8 @@ func cliParse(t testing.TB, name string) (Result, error) {
 func TestCLIGolden(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{
-		"result-ok.json", "result-quota429.json", "result-overloaded529.json", "result-auth401.json",
-		"stream-ok.jsonl", "stream-quota429.jsonl",
+		"result-ok.json", "result-quota429.json", "result-overloaded529.json", "result-auth401.json", "result-headerless429.json",
+		"stream-ok.jsonl", "stream-quota429.jsonl", "stream-headerless429.jsonl",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -115,6 +115,16 @@ func TestCLIFixtureFacts(t *testing.T) {
 			failed: true, status: 429, errorType: "rate_limit_error", rejected: true, resetAt: resetQuota,
 		},
 		{
+			// A 429 without limit headers: the stream's rate-limit state is
+			// rejected, as for every 429 in OAuth mode, and names nothing.
+			name: "result-headerless429.json", costKnown: true, tokens: map[string]authpool.Tokens{},
+			failed: true, status: 429, errorType: "rate_limit_error",
+		},
+		{
+			name: "stream-headerless429.jsonl", costKnown: true, tokens: map[string]authpool.Tokens{},
+			failed: true, status: 429, errorType: "rate_limit_error",
+		},
+		{
 			name: "result-overloaded529.json", costKnown: true, tokens: map[string]authpool.Tokens{},
 			failed: true, status: 529, errorType: "overloaded_error",
 		},
@@ -164,7 +174,7 @@ func TestCLIFixtureFacts(t *testing.T) {
 // stream are those of its result line read by ParseResult.
 func TestCLIStreamMatchesResult(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"stream-ok.jsonl", "stream-quota429.jsonl"} {
+	for _, name := range []string{"stream-ok.jsonl", "stream-quota429.jsonl", "stream-headerless429.jsonl"} {
 		data := cliFixture(t, name)
 		fromStream, err := ParseStream(bytes.NewReader(data))
 		if err != nil {

@@ -34,6 +34,7 @@ var frontNow = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 const (
 	credA      = "sk-ant-oat01-front-test-a-0123456789abcdef"
 	credB      = "sk-ant-oat01-front-test-b-0123456789abcdef"
+	credD      = "sk-ant-oat01-front-test-d-0123456789abcdef"
 	keyC       = "sk-ant-api03-front-test-c-0123456789abcdef"
 	keyAlice   = "caller-alice-key-0123456789abcdef"
 	keyBob     = "caller-bob-key-0123456789abcdef0"
@@ -42,7 +43,7 @@ const (
 	model      = "claude-sonnet-4-5-20250929"
 )
 
-var frontSecrets = []string{credA, credB, keyC, keyAlice, keyBob, callerJunk, prompt}
+var frontSecrets = []string{credA, credB, credD, keyC, keyAlice, keyBob, callerJunk, prompt}
 
 // frontSubs: sub-a (Max 20x, the largest budgets, so the first choice),
 // sub-b (Max 5x), sub-c (an API key).
@@ -51,6 +52,9 @@ var frontSubs = []authpool.Subscription{
 	{ID: "sub-b", Kind: authpool.KindMax5x, Credential: credB, WeeklyBudgetUSD: 250, BlockBudgetUSD: 35},
 	{ID: "sub-c", Kind: authpool.KindAPI, Credential: keyC, WeeklyBudgetUSD: 100, BlockBudgetUSD: 20},
 }
+
+// subD is a fourth subscription (Max 5x), for tests that need one more.
+var subD = authpool.Subscription{ID: "sub-d", Kind: authpool.KindMax5x, Credential: credD, WeeklyBudgetUSD: 250, BlockBudgetUSD: 35}
 
 // wire keeps every response the upstream wrote, byte for byte, in order.
 type wire struct {
@@ -126,11 +130,16 @@ func newFront(t *testing.T, subs []authpool.Subscription, opts ...authpool.Optio
 // newFrontConfig is newFront with the pool's whole config.
 func newFrontConfig(t *testing.T, cfg authpool.Config, opts ...authpool.Option) *front {
 	t.Helper()
+	return newFrontClock(t, cfg, func() time.Time { return frontNow }, opts...)
+}
+
+// newFrontClock is newFrontConfig with the pool's and the Transport's clock.
+func newFrontClock(t *testing.T, cfg authpool.Config, clock func() time.Time, opts ...authpool.Option) *front {
+	t.Helper()
 	f := &front{up: &fakeanthropic.Server{}, logs: &logBuffer{}}
 	f.wire = &wire{next: f.up}
 	f.ts = httptest.NewServer(f.wire)
 	t.Cleanup(f.ts.Close)
-	clock := func() time.Time { return frontNow }
 	logger := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	p, err := authpool.New(context.Background(), cfg,
 		append([]authpool.Option{authpool.WithClock(clock), authpool.WithLogger(logger)}, opts...)...)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/authpool/authpool"
@@ -39,12 +42,18 @@ const DefaultMaxBody = 32 << 20
 // Bearer): Identify maps it to a caller, by default through the config's
 // Callers; an unknown key gets 401 in Anthropic's error shape. Requests with
 // the same X-Claude-Code-Session-Id stick together: the pool's client is the
-// caller and its session. Only POST /v1/messages and
+// caller and its session. A request without a session is the caller's
+// own client, unless the caller is configured Sessionless: "spread"
+// (authpool.SessionlessSpread): then each such request is a client of its
+// own, placed for that request alone and released when its response ends,
+// once its usage is recorded. Only POST /v1/messages and
 // /v1/messages/count_tokens pass; SSE streams are flushed event by event.
 // The upstream's own rate-limit headers never reach the caller; a caller
 // with a cap is told its own standing in the anthropic-ratelimit-unified-*
-// headers, and gets 429 when its cap (billing_error) or the pool
-// (rate_limit_error) is spent.
+// headers, and gets 429 when its cap (billing_error, with the headers that
+// make Claude Code say "You've hit your limit") or the pool
+// (rate_limit_error) is spent; docs/proxy.md shows each answer and what
+// Claude Code makes of it.
 //
 // Rate limits are per caller, not per pool client: all of a caller's
 // sessions count against one bucket, keyed by the caller's ID
@@ -84,6 +93,7 @@ type Proxy struct {
 	known   map[[32]byte]authpool.Caller
 	proxy   *httputil.ReverseProxy
 	buffers copyBuffers
+	spread  spreadIDs
 }
 
 // NewProxy returns a proxy for the pool's transport t that serves the
@@ -114,6 +124,9 @@ func NewProxy(t *Transport, callers []authpool.Caller, upstream string) (*Proxy,
 			return nil, fmt.Errorf("claude: proxy: callers[%d] (%s): key %d bytes long: must be at least %d", i, c.ID, len(c.Key), authpool.MinCallerKey)
 		case dupKey:
 			return nil, fmt.Errorf("claude: proxy: callers[%d] (%s): the same key as callers[%d]", i, c.ID, j)
+		}
+		if err := c.Sessionless.Check(); err != nil {
+			return nil, fmt.Errorf("claude: proxy: callers[%d] (%s): sessionless %w", i, c.ID, err)
 		}
 		ids[c.ID], keys[c.Key] = i, i
 	}
@@ -218,8 +231,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt := &route{client: caller.ID, model: modelField(body), caller: caller}
-	if session := r.Header.Get("X-Claude-Code-Session-Id"); session != "" && len(session) <= 128 {
+	switch session := r.Header.Get("X-Claude-Code-Session-Id"); {
+	case session != "" && len(session) <= 128:
 		rt.client += "/" + session
+	case caller.Sessionless == authpool.SessionlessSpread:
+		// A client for this request alone, gone once its response is: by
+		// then (ReverseProxy closes the body before it returns) the
+		// response's usage is recorded.
+		rt.client += "/" + p.spread.next()
+		defer p.release(r.Context(), rt.client)
 	}
 	if caller.CapUSD > 0 {
 		rt.spent = func(u authpool.Usage) { p.caps.add(caller.ID, u.Time, u.CostUSD) }
@@ -291,17 +311,47 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	refuse(w, http.StatusBadGateway, "api_error", "authpool proxy: the upstream could not be reached")
 }
 
-// capped answers a caller whose cap is spent: 429 with when it frees.
+// release ends a spread request's client.
+func (p *Proxy) release(ctx context.Context, clientID string) {
+	if err := p.Transport.Pool.Release(context.WithoutCancel(ctx), clientID); err != nil {
+		p.log.LogAttrs(ctx, slog.LevelWarn, "authpool proxy: releasing a request's client failed",
+			slog.String("client", clientID), slog.String("error", err.Error()))
+	}
+}
+
+// capped answers a caller whose cap is spent: 429 billing_error, with the
+// caller's standing, unified status and overage status rejected and the
+// representative claim overage — an OAuth-mode Claude Code then prints
+// "You've hit your limit · resets <when it frees>" — and retry-after and
+// x-should-retry by the rule of the pool's other refusals.
 func (p *Proxy) capped(w http.ResponseWriter, c authpool.Caller, st standing, now time.Time) {
 	h := w.Header()
 	st.headers(h)
 	h.Set("Anthropic-Ratelimit-Unified-Status", "rejected")
-	h.Set("X-Should-Retry", "false")
-	secs := max(int64(st.reset.Sub(now).Seconds()+0.999), 1)
-	h.Set("Retry-After", strconv.FormatInt(secs, 10))
+	h.Set("Anthropic-Ratelimit-Unified-Overage-Status", "rejected")
+	h.Set("Anthropic-Ratelimit-Unified-Representative-Claim", "overage")
+	secs := retryHeaders(h, st.reset.Sub(now), p.Transport.retryWithin())
 	refuse(w, http.StatusTooManyRequests, "billing_error", fmt.Sprintf(
-		"authpool: you have used your $%s for %v; it frees up from %s UTC (in %v): wait, or ask the pool's operator for a larger cap",
-		dollars(c.CapUSD), st.window, st.reset.UTC().Format("15:04"), time.Duration(secs)*time.Second))
+		"authpool: you have used your $%s cap for %s; it frees up at %s (in %s): wait, or ask the pool's operator for a larger cap",
+		dollars(c.CapUSD), humanWait(int64(st.window/time.Second)), clockUTC(st.reset, now), humanWait(secs)))
+}
+
+// spreadIDs names the clients of spread requests: a prefix random to the
+// process (proxies sharing a store must not name two alike) and a count.
+type spreadIDs struct {
+	once   sync.Once
+	prefix string
+	n      atomic.Uint64
+}
+
+// next returns a new client name: spread-<prefix>-<n>.
+func (s *spreadIDs) next() string {
+	s.once.Do(func() {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		s.prefix = "spread-" + hex.EncodeToString(b[:]) + "-"
+	})
+	return s.prefix + strconv.FormatUint(s.n.Add(1), 36)
 }
 
 // dollars formats an amount of US dollars with cents, more digits only when

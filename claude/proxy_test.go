@@ -371,12 +371,14 @@ func TestProxyCap(t *testing.T) {
 		t.Fatalf("past the cap: %v; want a 429", err)
 	}
 	wantHeader := standing("rejected", "1.4403", "0.95")
+	wantHeader["Anthropic-Ratelimit-Unified-Overage-Status"] = []string{"rejected"}
+	wantHeader["Anthropic-Ratelimit-Unified-Representative-Claim"] = []string{"overage"}
 	wantHeader["Retry-After"] = []string{"18000"}
 	wantHeader["X-Should-Retry"] = []string{"false"}
 	if diff := cmp.Diff(wantHeader, limitHeaders(tee.header(3))); diff != "" {
 		t.Errorf("the cap's 429: limit headers (-want +got):\n%s", diff)
 	}
-	wantBody := `{"type":"error","error":{"type":"billing_error","message":"authpool: you have used your $0.085 for 5h0m0s; it frees up from 15:00 UTC (in 5h0m0s): wait, or ask the pool's operator for a larger cap"}}`
+	wantBody := `{"type":"error","error":{"type":"billing_error","message":"authpool: you have used your $0.085 cap for 5 h; it frees up at 15:00 UTC (in 5 h): wait, or ask the pool's operator for a larger cap"}}`
 	if got := string(tee.bodies()[3]); got != wantBody {
 		t.Errorf("the cap's 429 body\n got %s\nwant %s", got, wantBody)
 	}
@@ -386,7 +388,7 @@ func TestProxyCap(t *testing.T) {
 }
 
 // When the pool has nothing left, the caller gets the pool's 429, with its
-// limit headers intact; when the upstream's quota 429 reaches the caller
+// retry headers intact; when the upstream's quota 429 reaches the caller
 // (nowhere left to fail over), its rate-limit headers are stripped but its
 // retry-after stays.
 func TestProxyPoolSpent(t *testing.T) {
@@ -399,12 +401,7 @@ func TestProxyPoolSpent(t *testing.T) {
 
 	for i, want := range []http.Header{
 		{"Retry-After": {"7200"}},
-		{
-			"Retry-After":                        {"7200"},
-			"X-Should-Retry":                     {"false"},
-			"Anthropic-Ratelimit-Unified-Status": {"rejected"},
-			"Anthropic-Ratelimit-Unified-Reset":  {strconv.FormatInt(reset.Unix(), 10)},
-		},
+		{"Retry-After": {"7200"}, "X-Should-Retry": {"false"}},
 	} {
 		_, err := call(t.Context(), client, false)
 		var apiErr *anthropic.Error
@@ -420,8 +417,8 @@ func TestProxyPoolSpent(t *testing.T) {
 	}
 }
 
-// A quota 429 fails over behind the proxy as behind the Transport; a
-// headerless one does not.
+// A quota 429 fails over behind the proxy as behind the Transport, and so
+// does a headerless one; a 400 does not.
 func TestProxyFailover(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
@@ -431,7 +428,8 @@ func TestProxyFailover(t *testing.T) {
 	}{
 		{"quota", fakeanthropic.Quota429(frontNow, frontNow.Add(time.Hour)), []string{credA, credB}, false},
 		{"529", fakeanthropic.Overloaded529(), []string{credA, credB}, false},
-		{"headerless", fakeanthropic.Headerless429(), []string{credA}, true},
+		{"headerless", fakeanthropic.Headerless429(), []string{credA, credB}, false},
+		{"400", fakeanthropic.Response{Status: 400}, []string{credA}, true},
 	} {
 		for _, m := range askModes {
 			t.Run(tt.name+"/"+m.name, func(t *testing.T) {
@@ -593,6 +591,8 @@ func TestNewProxyRefuses(t *testing.T) {
 			`claude: proxy: callers[1]: ID "x" already used by callers[0]`},
 		{"same key", f.tr, []authpool.Caller{{ID: "x", Key: authpool.Credential(long)}, {ID: "y", Key: authpool.Credential(long)}}, "",
 			"claude: proxy: callers[1] (y): the same key as callers[0]"},
+		{"sessionless", f.tr, []authpool.Caller{{ID: "x", Key: authpool.Credential(long), Sessionless: "scatter"}}, "",
+			`claude: proxy: callers[0] (x): sessionless "scatter": must be "sticky" or "spread"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -731,7 +731,7 @@ func TestClassify(t *testing.T) {
 		status: 200,
 		body:   []byte(`{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`),
 		want: Verdict{
-			Kind: VerdictServerError, Status: 200, MidStream: true, RetryElsewhere: true,
+			Kind: VerdictServerError, Status: 200, MidStream: true,
 			ErrorType: "api_error", ErrorMessage: "Internal server error",
 		},
 	}, {
@@ -815,30 +815,30 @@ func TestClassify(t *testing.T) {
 			ErrorType: "request_too_large", ErrorMessage: "Request exceeds the maximum allowed number of bytes.",
 		},
 	}, {
-		name:   "client error: 409 may be retried",
+		name:   "client error: 409 is the client's to retry",
 		status: 409,
 		body:   []byte(`{"type":"error","error":{"type":"conflict_error","message":"conflict"}}`),
-		want:   Verdict{Kind: VerdictClientError, Status: 409, RetryElsewhere: true, ErrorType: "conflict_error", ErrorMessage: "conflict"},
+		want:   Verdict{Kind: VerdictClientError, Status: 409, ErrorType: "conflict_error", ErrorMessage: "conflict"},
 	}, {
-		name:   "client error: 404 with x-should-retry true may be retried",
+		name:   "client error: 404 with x-should-retry true is the client's to retry",
 		status: 404,
 		h:      rlHeader("x-should-retry", "true"),
-		want:   Verdict{Kind: VerdictClientError, Status: 404, RetryElsewhere: true},
+		want:   Verdict{Kind: VerdictClientError, Status: 404},
 	}, {
 		name:   "server error: 500 api_error",
 		status: 500,
 		body:   []byte(`{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`),
-		want:   Verdict{Kind: VerdictServerError, Status: 500, RetryElsewhere: true, ErrorType: "api_error", ErrorMessage: "Internal server error"},
+		want:   Verdict{Kind: VerdictServerError, Status: 500, ErrorType: "api_error", ErrorMessage: "Internal server error"},
 	}, {
 		name:   "server error: 502 with an HTML body and retry-after",
 		status: 502,
 		h:      rlHeader("retry-after", "3"),
 		body:   []byte("<html><body>502 Bad Gateway</body></html>"),
-		want:   Verdict{Kind: VerdictServerError, Status: 502, RetryAfter: 3 * time.Second, RetryElsewhere: true},
+		want:   Verdict{Kind: VerdictServerError, Status: 502, RetryAfter: 3 * time.Second},
 	}, {
 		name:   "server error: an unexpected 302",
 		status: 302,
-		want:   Verdict{Kind: VerdictServerError, Status: 302, RetryElsewhere: true},
+		want:   Verdict{Kind: VerdictServerError, Status: 302},
 	}, {
 		name:   "malformed headers: the verdict is made of the rest",
 		status: 429,

@@ -62,6 +62,10 @@ type Runner struct {
 	// before it is killed and its output abandoned (exec.Cmd.WaitDelay).
 	// The default is 5 seconds.
 	WaitDelay time.Duration
+	// MaxAttempts caps the subscriptions one Run runs on: the first and
+	// those a failed run is run again on. The default is
+	// DefaultMaxAttempts, as the Transport's; 1 never runs again.
+	MaxAttempts int
 }
 
 // RunOption changes one run: RunModel, RunArgs.
@@ -91,10 +95,10 @@ type RunResult struct {
 	Verdict Verdict
 	// Allocation is where the last attempt ran.
 	Allocation authpool.Allocation
-	// Retried reports whether the first attempt hit a limit and the run
-	// was tried again on another subscription.
+	// Retried reports whether the first attempt failed and the run was
+	// tried again on another subscription.
 	Retried bool
-	// Attempts are the runs of the CLI, one or two.
+	// Attempts are the runs of the CLI, one to MaxAttempts.
 	Attempts []RunAttempt
 }
 
@@ -171,9 +175,12 @@ func (e *RunError) Unwrap() error { return e.Err }
 // subscription, runs Command with `-p PROMPT --output-format json` (or
 // stream-json) and the credential in its environment, parses the output,
 // records its usages on the subscription and applies its verdict to the
-// pool (Apply). A run that ends on a limit — a quota, a model's quota, a
-// throttle, an overload, a refused credential or billing — is run once more
-// where a new Allocate puts the client, if that is another subscription.
+// pool (Apply). A run that ends on an answer whose kind fails over
+// (VerdictKind.FailsOver: a quota, a model's quota, an overload, a refused
+// credential or billing, and a 429 that names no limit) is run again where
+// a new Allocate puts the client, never on a subscription it already ran on
+// (authpool.Elsewhere), up to MaxAttempts subscriptions in all; it stops
+// when Allocate fails or gives one already tried.
 //
 // The prompt is an argument, never logged nor returned. Cancelling ctx
 // interrupts the CLI (killed WaitDelay later); what its output showed is
@@ -196,16 +203,19 @@ func (r *Runner) Run(ctx context.Context, clientID, prompt string, opts ...RunOp
 	}
 	var res RunResult
 	var errs []error
-	for n := 1; n <= 2; n++ {
+	var tried []string
+	for n := 1; n <= r.maxAttempts(); n++ {
+		opts := allocOpts
 		if n > 1 {
-			allocOpts = append(allocOpts, authpool.Resend()) // the run was counted against the rate limit once
+			// The run was counted against the rate limit once.
+			opts = append(allocOpts[:len(allocOpts):len(allocOpts)], authpool.Resend(), authpool.Elsewhere(tried...))
 		}
-		a, err := r.Pool.Allocate(ctx, clientID, allocOpts...)
+		a, err := r.Pool.Allocate(ctx, clientID, opts...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("claude: run for client %q: %w", clientID, err))
 			break
 		}
-		if n > 1 && a.SubscriptionID == res.Allocation.SubscriptionID {
+		if slices.Contains(tried, a.SubscriptionID) {
 			r.log().LogAttrs(ctx, slog.LevelWarn, "claude: run not retried: no other subscription",
 				slog.String("client", clientID), slog.String("subscription", a.SubscriptionID))
 			break
@@ -214,11 +224,12 @@ func (r *Runner) Run(ctx context.Context, clientID, prompt string, opts ...RunOp
 		res.Attempts = append(res.Attempts, at)
 		res.Result, res.Verdict, res.Allocation, res.Retried = at.Result, at.Verdict, at.Allocation, n > 1
 		errs = slices.DeleteFunc([]error{at.Err, acctErr}, func(e error) bool { return e == nil })
-		if at.Err == nil || !outOfService(at.Verdict.Kind) || ctx.Err() != nil {
+		if at.Err == nil || !at.Verdict.RetryElsewhere || ctx.Err() != nil {
 			break
 		}
-		if n == 1 {
-			r.log().LogAttrs(ctx, slog.LevelInfo, "claude: run hit a limit; retrying elsewhere", slog.String("client", clientID),
+		tried = append(tried, a.SubscriptionID)
+		if n < r.maxAttempts() {
+			r.log().LogAttrs(ctx, slog.LevelInfo, "claude: run failed; retrying elsewhere", slog.String("client", clientID),
 				slog.String("subscription", a.SubscriptionID), slog.String("verdict", at.Verdict.Kind.String()))
 		}
 	}
@@ -382,6 +393,13 @@ func (r *Runner) args(prompt string, s *runSettings) []string {
 		return append(args, "-p", "--", prompt) // an operand, not an option
 	}
 	return append(args, "-p", prompt)
+}
+
+func (r *Runner) maxAttempts() int {
+	if r.MaxAttempts > 0 {
+		return r.MaxAttempts
+	}
+	return DefaultMaxAttempts
 }
 
 func (r *Runner) command() string {

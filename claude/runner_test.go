@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +41,7 @@ var runnerNow = time.Date(2026, 11, 26, 11, 31, 30, 0, time.UTC)
 const (
 	runnerCredA   = "sk-ant-oat01-runner-test-a-0123456789abcdef"
 	runnerCredB   = "sk-ant-oat01-runner-test-b-0123456789abcdef"
+	runnerCredC   = "sk-ant-oat01-runner-test-c-0123456789abcdef"
 	runnerKeyC    = "sk-ant-api03-runner-test-c-0123456789abcdef"
 	runnerKeyFall = "sk-ant-api03-runner-test-fallback-0123456789"
 )
@@ -68,7 +70,7 @@ var runnerKept = map[string]string{
 
 // runnerSecrets are what no log line, error or result may show.
 var runnerSecrets = func() []string {
-	s := []string{runnerCredA, runnerCredB, runnerKeyC, runnerKeyFall}
+	s := []string{runnerCredA, runnerCredB, runnerCredC, runnerKeyC, runnerKeyFall}
 	for _, v := range runnerDecoys {
 		if len(v) > 8 {
 			s = append(s, v)
@@ -203,6 +205,10 @@ var twoSubs = []authpool.Subscription{
 	{ID: "sub-b", Kind: authpool.KindMax5x, Credential: runnerCredB},
 }
 
+// threeSubs are twoSubs and sub-c, a subscription too (its token goes in
+// CLAUDE_CODE_OAUTH_TOKEN).
+var threeSubs = append(slices.Clone(twoSubs), authpool.Subscription{ID: "sub-c", Kind: authpool.KindMax5x, Credential: runnerCredC})
+
 // The captured successful run: its tokens and Claude Code's cost.
 var (
 	okTokens = authpool.Tokens{Input: 12, Output: 7, CacheWrite: 100, CacheRead: 200}
@@ -320,7 +326,8 @@ func contains(list []string, s string) bool {
 }
 
 // A run ending on a limit takes its subscription out of service (until the
-// reset it names, for a quota) and runs once more on another one.
+// reset it names, for a quota), a 429 naming no limit leaves it in service,
+// and either runs again on another subscription, up to MaxAttempts.
 func testRunnerLimits(t *testing.T, bin string) {
 	type attempt struct {
 		Sub     string
@@ -364,6 +371,19 @@ func testRunnerLimits(t *testing.T, bin string) {
 		want:   []attempt{{"sub-a", claude.VerdictOverloaded, 0}, {"sub-b", claude.VerdictOK, okCost}},
 		states: []state{{"sub-a", authpool.Status{State: authpool.Limited, Until: runnerNow.Add(claude.DefaultOverloadedPause)}}, {"sub-b", active}},
 	}, {
+		name: "a 429 naming no limit, json: sub-a stays in service", env: []string{modes(runnerCredA, "headerless")}, prompt: "ok",
+		want:   []attempt{{"sub-a", claude.VerdictRequestScoped, 0}, {"sub-b", claude.VerdictOK, okCost}},
+		states: []state{{"sub-a", active}, {"sub-b", active}},
+	}, {
+		name: "a 429 naming no limit, stream: sub-a stays in service", stream: true, env: []string{modes(runnerCredA, "headerless")}, prompt: "ok",
+		want:   []attempt{{"sub-a", claude.VerdictRequestScoped, 0}, {"sub-b", claude.VerdictOK, okCost}},
+		states: []state{{"sub-a", active}, {"sub-b", active}},
+	}, {
+		name: "two limits in a row: the third runs it", subs: threeSubs, env: []string{modes(runnerCredA, "quota", runnerCredB, "headerless")}, prompt: "ok",
+		want: []attempt{{"sub-a", claude.VerdictQuota, 0}, {"sub-b", claude.VerdictRequestScoped, 0}, {"sub-c", claude.VerdictOK, okCost}},
+		states: []state{{"sub-a", authpool.Status{State: authpool.Limited, Until: time.Date(2026, 11, 26, 12, 32, 0, 0, time.UTC)}},
+			{"sub-b", active}, {"sub-c", active}},
+	}, {
 		name: "auth", env: []string{modes(runnerCredA, "auth")}, prompt: "ok",
 		want:   []attempt{{"sub-a", claude.VerdictAuth, 0}, {"sub-b", claude.VerdictOK, okCost}},
 		states: []state{{"sub-a", authpool.Status{State: authpool.Disabled}}, {"sub-b", active}},
@@ -402,15 +422,18 @@ func testRunnerLimits(t *testing.T, bin string) {
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("attempts (-want +got):\n%s", diff)
 			}
-			if res.Retried != (len(tc.want) == 2) {
+			if res.Retried != (len(tc.want) > 1) {
 				t.Errorf("Retried = %v", res.Retried)
 			}
-			var creds []string
+			var creds, wantCreds []string
 			for _, r := range s.reports(t) {
 				creds = append(creds, r.Claude["CLAUDE_CODE_OAUTH_TOKEN"])
 			}
-			if wantCreds := []string{fakeHash(runnerCredA), fakeHash(runnerCredB)}[:len(tc.want)]; !cmp.Equal(creds, wantCreds) {
-				t.Errorf("the runs' credentials = %v, want %v (sub-a's, then sub-b's)", creds, wantCreds)
+			for _, a := range tc.want {
+				wantCreds = append(wantCreds, fakeHash(map[string]string{"sub-a": runnerCredA, "sub-b": runnerCredB, "sub-c": runnerCredC}[a.Sub]))
+			}
+			if !cmp.Equal(creds, wantCreds) {
+				t.Errorf("the runs' credentials = %v, want %v (%v's)", creds, wantCreds, tc.want)
 			}
 			var states []state
 			for _, sub := range subs {
@@ -419,10 +442,10 @@ func testRunnerLimits(t *testing.T, bin string) {
 			if diff := cmp.Diff(tc.states, states); diff != "" {
 				t.Errorf("the subscriptions (-want +got):\n%s", diff)
 			}
-			if len(tc.want) == 2 && tc.want[1].Verdict == claude.VerdictOK {
+			if last := tc.want[len(tc.want)-1]; len(tc.want) > 1 && last.Verdict == claude.VerdictOK {
 				a, err := s.pool.Allocate(context.Background(), "alice")
-				if err != nil || a.SubscriptionID != "sub-b" {
-					t.Errorf("after the run, Allocate(alice) = %s, %v; want sub-b", a.SubscriptionID, err)
+				if err != nil || a.SubscriptionID != last.Sub {
+					t.Errorf("after the run, Allocate(alice) = %s, %v; want %s", a.SubscriptionID, err, last.Sub)
 				}
 			}
 		})

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,20 +34,28 @@ const OAuthBeta = "oauth-2025-04-20"
 //     read on the way through (an SSE stream is never buffered), when the
 //     caller has read the body to its end or closed it;
 //   - it classifies a failed response (Classify) and tells the pool (Apply);
-//     when that takes the subscription out of service — a quota 429 (the
-//     subscription's or a model's), a throttle 429, a 529, a refused
-//     credential or billing — it retries once on another subscription when
-//     the request's body can be sent again (GetBody); otherwise, and when no
-//     other subscription takes the client, the caller gets the upstream's
-//     answer. A 429 that is not about the subscription (no rate-limit
-//     header: FORMATS.md §2.3) and other client errors are not retried;
-//   - when the pool is exhausted it answers 429 itself, in Anthropic's error
-//     shape, with retry-after and x-should-retry: false;
+//     when its kind fails over (VerdictKind.FailsOver: a quota 429, the
+//     subscription's or a model's, a throttle, a 529, a refused credential
+//     or billing, which take the subscription out of service, and a 429
+//     that names no limit, which does not) it sends the request again where
+//     Allocate now puts the client, never on a subscription it already
+//     tried (authpool.Elsewhere), up to MaxAttempts subscriptions in all,
+//     while the request's body can be sent again (GetBody). It stops when
+//     Allocate fails or gives a subscription already tried; the caller then
+//     gets the last upstream answer, and the bodies of the answers left
+//     behind are drained and closed. Other client errors and server errors
+//     are not sent again;
+//   - when the pool has no place for the client it answers 429 itself, in
+//     Anthropic's error shape, saying which subscriptions refuse and why,
+//     and when the first is expected back: retry-after (whole seconds)
+//     whenever that is known, x-should-retry: true when it is within
+//     RetryWithin, false beyond or when nothing comes back by itself (see
+//     docs/proxy.md);
 //   - when the client is over its rate limit (authpool.ErrRateLimited:
 //     Config.ClientRate, counted per client, or per caller behind a Proxy)
 //     it answers 429 rate_limit_error itself, with retry-after (the whole
-//     seconds until the client may send again) and x-should-retry: true. A
-//     fail-over is not counted again (authpool.Resend).
+//     seconds until the client may send again) and x-should-retry by the
+//     same rule. A fail-over is not counted again (authpool.Resend).
 //
 // It never logs or returns a credential or a prompt. A Transport is safe for
 // concurrent use; its fields must not change once it is in use.
@@ -69,10 +76,21 @@ type Transport struct {
 	Prices *Prices
 	// Rule is the long-context rule of Prices.Cost. The default is PerRequest.
 	Rule TierRule
-	// Clock reads the time of responses. The default is time.Now.
+	// Clock reads the time of responses, and the time the pool's own 429s
+	// count their retry-after from: give it the pool's. The default is
+	// time.Now.
 	Clock func() time.Time
 	// Logger logs what the pool could not be told. The default discards.
 	Logger *slog.Logger
+	// MaxAttempts caps the subscriptions one request is sent to: the first
+	// and those it fails over to. The default is DefaultMaxAttempts; 1
+	// never fails over.
+	MaxAttempts int
+	// RetryWithin is the longest wait the Transport's own 429s ask a client
+	// to retry after with x-should-retry: true; a longer one says false
+	// (with its retry-after). The default is DefaultRetryWithin, the
+	// longest retry-after Claude Code waits for.
+	RetryWithin time.Duration
 
 	once    sync.Once
 	pricing *Prices           // Prices, or the default table
@@ -93,6 +111,17 @@ func ClientFrom(ctx context.Context) (string, bool) {
 	id, ok := ctx.Value(clientKey{}).(string)
 	return id, ok && id != ""
 }
+
+// DefaultMaxAttempts is how many subscriptions a request is sent to at
+// most, by default: the first and two others.
+const DefaultMaxAttempts = 3
+
+// DefaultRetryWithin is the longest wait the pool's own 429s ask a client to
+// retry after, by default: Claude Code 2.1.332 waits for a retry-after of
+// 60 seconds and gives up at once beyond (docs/claude-code.md), so a longer
+// wait is refused with x-should-retry: false rather than left to a client
+// that would not wait anyway.
+const DefaultRetryWithin = 60 * time.Second
 
 // maxErrorBody is how much of a failed response's body is read to classify
 // it; the caller still gets all of it.
@@ -127,15 +156,28 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// A proxy's caller is rate limited as one, whatever its sessions.
 		opts = append(opts, authpool.RateKey(rt.caller.ID))
 	}
+	var tried []string // the subscriptions the request failed on
+	var last *http.Response
 	for attempt := 0; ; attempt++ {
-		a, err := t.Pool.Allocate(ctx, clientID, opts...)
+		allocOpts := opts
+		if attempt > 0 {
+			// Once more, elsewhere, not counted against the rate limit again.
+			allocOpts = append(opts[:len(opts):len(opts)], authpool.Resend(), authpool.Elsewhere(tried...))
+		}
+		a, err := t.Pool.Allocate(ctx, clientID, allocOpts...)
+		if attempt > 0 {
+			if err != nil || slices.Contains(tried, a.SubscriptionID) {
+				return last, nil // nowhere else: the upstream's answer stands
+			}
+			drain(last)
+		}
 		var ex *authpool.ExhaustedError
 		var rl *authpool.RateLimitedError
 		switch {
 		case errors.As(err, &ex):
-			return exhaustedResponse(req, ex, t.now()), nil
+			return exhaustedResponse(req, ex, t.now(), t.retryWithin()), nil
 		case errors.As(err, &rl):
-			return rateLimitedResponse(req, rl), nil
+			return rateLimitedResponse(req, rl, t.retryWithin()), nil
 		case err != nil:
 			return nil, fmt.Errorf("claude: transport: %w", err)
 		}
@@ -155,20 +197,33 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		v := t.fail(ctx, a.SubscriptionID, resp, model)
-		if attempt > 0 || req.GetBody == nil || !outOfService(v.Kind) {
+		if !v.RetryElsewhere || req.GetBody == nil || attempt+1 >= t.maxAttempts() {
 			return resp, nil
 		}
-		// Once more, elsewhere: the pool has taken the subscription out, so
-		// the client moves; if it cannot, the upstream's answer stands. The
-		// request was counted against the rate limit once already.
-		opts = append(opts, authpool.Resend())
-		next, err := t.Pool.Allocate(ctx, clientID, opts...)
-		if err != nil || next.SubscriptionID == a.SubscriptionID {
-			return resp, nil
-		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-		resp.Body.Close()
+		tried = append(tried, a.SubscriptionID)
+		last = resp
 	}
+}
+
+// drain reads what is left of an abandoned answer's body (up to
+// maxErrorBody, so that its connection may be used again) and closes it.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+}
+
+func (t *Transport) maxAttempts() int {
+	if t.MaxAttempts > 0 {
+		return t.MaxAttempts
+	}
+	return DefaultMaxAttempts
+}
+
+func (t *Transport) retryWithin() time.Duration {
+	if t.RetryWithin > 0 {
+		return t.RetryWithin
+	}
+	return DefaultRetryWithin
 }
 
 // init makes the defaults of unset fields, once.
@@ -368,53 +423,6 @@ func (ownBody) Close() error { return nil }
 type readCloser struct {
 	io.Reader
 	io.Closer
-}
-
-// exhaustedResponse is the Transport's own 429 when the pool has no place
-// for the client: Anthropic's error shape, retry-after the seconds until the
-// first subscription is expected back.
-func exhaustedResponse(req *http.Request, ex *authpool.ExhaustedError, now time.Time) *http.Response {
-	msg := "authpool: every subscription is busy or limited"
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Should-Retry", "false")
-	h.Set("Anthropic-Ratelimit-Unified-Status", "rejected")
-	if !ex.RetryAt.IsZero() {
-		secs := int64(ex.RetryAt.Sub(now).Seconds() + 0.999)
-		h.Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-		h.Set("Anthropic-Ratelimit-Unified-Reset", strconv.FormatInt(ex.RetryAt.Unix(), 10))
-		msg += "; the first is expected back at " + ex.RetryAt.UTC().Format(time.RFC3339) + ": retry then"
-	} else {
-		msg += ", and none is expected back by itself: ask the pool's operator"
-	}
-	body := errorBody("rate_limit_error", msg)
-	return &http.Response{
-		Status: "429 Too Many Requests", StatusCode: http.StatusTooManyRequests, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, Body: ownBody{bytes.NewReader(body)}, ContentLength: int64(len(body)), Request: req,
-	}
-}
-
-// rateLimitedResponse is the Transport's own 429 when the client (or the
-// proxy's caller) is over its rate limit: Anthropic's error shape,
-// retry-after the whole seconds until it may send again (at least 1), and
-// x-should-retry: true, since a retry then succeeds.
-func rateLimitedResponse(req *http.Request, rl *authpool.RateLimitedError) *http.Response {
-	secs := max(int64((rl.RetryAfter+time.Second-1)/time.Second), 1)
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set("Retry-After", strconv.FormatInt(secs, 10))
-	h.Set("X-Should-Retry", "true")
-	body := errorBody("rate_limit_error", fmt.Sprintf(
-		"authpool: too many requests for %s (the pool's rate limit): retry in %d s", strconv.Quote(rl.Key), secs))
-	return &http.Response{
-		Status: "429 Too Many Requests", StatusCode: http.StatusTooManyRequests, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, Body: ownBody{bytes.NewReader(body)}, ContentLength: int64(len(body)), Request: req,
-	}
-}
-
-// errorBody is an Anthropic error body (FORMATS.md §2.3).
-func errorBody(typ, msg string) []byte {
-	return fmt.Appendf(nil, `{"type":"error","error":{"type":%s,"message":%s}}`, strconv.Quote(typ), strconv.Quote(msg))
 }
 
 // capture returns the response's body wrapped to read its usage on the way

@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -146,9 +145,10 @@ func TestTransportCredential(t *testing.T) {
 	}
 }
 
-// A response that takes the subscription out of service is retried once on
-// another; a 429 that is not about the subscription, a client error, or a
-// second failure reaches the caller as the upstream sent it.
+// A response that takes the subscription out of service is sent again on
+// another, and so does a 429 that names no limit (its subscription stays in
+// service); a client or server error, or a failure with nowhere else to
+// go, reaches the caller as the upstream sent it.
 func TestTransportFailover(t *testing.T) {
 	reset := frontNow.Add(2 * time.Hour)
 	active := authpool.Status{State: authpool.Active}
@@ -171,13 +171,16 @@ func TestTransportFailover(t *testing.T) {
 		wantCreds: []string{credA, credB},
 		wantA:     authpool.Status{State: authpool.Disabled},
 	}, {
-		name: "headerless 429 does not", a: fakeanthropic.Headerless429(), b: fakeanthropic.OK(fakeanthropic.DefaultUsage),
-		wantCreds: []string{credA}, wantErr: 429, wantA: active,
+		name: "headerless 429 fails over, sub-a stays in service", a: fakeanthropic.Headerless429(), b: fakeanthropic.OK(fakeanthropic.DefaultUsage),
+		wantCreds: []string{credA, credB}, wantA: active,
+	}, {
+		name: "500 does not", a: fakeanthropic.Response{Status: 500}, b: fakeanthropic.OK(fakeanthropic.DefaultUsage),
+		wantCreds: []string{credA}, wantErr: 500, wantA: active,
 	}, {
 		name: "400 does not", a: fakeanthropic.Response{Status: 400}, b: fakeanthropic.OK(fakeanthropic.DefaultUsage),
 		wantCreds: []string{credA}, wantErr: 400, wantA: active,
 	}, {
-		name: "once only", a: fakeanthropic.Quota429(frontNow, reset), b: fakeanthropic.Overloaded529(),
+		name: "nowhere else: the last answer", a: fakeanthropic.Quota429(frontNow, reset), b: fakeanthropic.Overloaded529(),
 		wantCreds: []string{credA, credB}, wantErr: 529,
 		wantA: authpool.Status{State: authpool.Limited, Until: reset},
 	}}
@@ -248,7 +251,8 @@ func TestTransportNoReplay(t *testing.T) {
 }
 
 // When no subscription takes the client, the Transport answers 429 itself,
-// as Anthropic would, saying when to come back; the upstream sees nothing.
+// as Anthropic would, saying why and when to come back, and whether to wait
+// for it; the upstream sees nothing.
 func TestTransportExhausted(t *testing.T) {
 	reset := frontNow.Add(90 * time.Minute)
 	tests := []struct {
@@ -257,29 +261,37 @@ func TestTransportExhausted(t *testing.T) {
 		wantHeader http.Header
 		wantBody   string
 	}{{
+		name: "limited for seconds",
+		out: func(ctx context.Context, p *authpool.Pool) error {
+			return p.MarkLimited(ctx, "sub-a", frontNow.Add(6500*time.Millisecond), "test")
+		},
+		wantHeader: http.Header{
+			"Content-Type":   {"application/json"},
+			"X-Should-Retry": {"true"},
+			"Retry-After":    {"7"},
+		},
+		wantBody: `{"type":"error","error":{"type":"rate_limit_error","message":"authpool: the pool's one subscription refuses the request (1 limited); the first is expected back in 7 s: retry then"}}`,
+	}, {
 		name: "limited until a reset",
 		out: func(ctx context.Context, p *authpool.Pool) error {
 			return p.MarkLimited(ctx, "sub-a", reset, "test")
 		},
 		wantHeader: http.Header{
-			"Content-Type":                       {"application/json"},
-			"X-Should-Retry":                     {"false"},
-			"Anthropic-Ratelimit-Unified-Status": {"rejected"},
-			"Retry-After":                        {"5400"},
-			"Anthropic-Ratelimit-Unified-Reset":  {strconv.FormatInt(reset.Unix(), 10)},
+			"Content-Type":   {"application/json"},
+			"X-Should-Retry": {"false"},
+			"Retry-After":    {"5400"},
 		},
-		wantBody: `{"type":"error","error":{"type":"rate_limit_error","message":"authpool: every subscription is busy or limited; the first is expected back at 2026-11-26T11:30:00Z: retry then"}}`,
+		wantBody: `{"type":"error","error":{"type":"rate_limit_error","message":"authpool: the pool's one subscription refuses the request (1 limited); the first is expected back at 11:30 UTC (in 1 h 30 min)"}}`,
 	}, {
 		name: "disabled",
 		out: func(ctx context.Context, p *authpool.Pool) error {
 			return p.Disable(ctx, "sub-a", "test")
 		},
 		wantHeader: http.Header{
-			"Content-Type":                       {"application/json"},
-			"X-Should-Retry":                     {"false"},
-			"Anthropic-Ratelimit-Unified-Status": {"rejected"},
+			"Content-Type":   {"application/json"},
+			"X-Should-Retry": {"false"},
 		},
-		wantBody: `{"type":"error","error":{"type":"rate_limit_error","message":"authpool: every subscription is busy or limited, and none is expected back by itself: ask the pool's operator"}}`,
+		wantBody: `{"type":"error","error":{"type":"rate_limit_error","message":"authpool: the pool's one subscription refuses the request (1 disabled); none comes back by itself: the pool's operator must enable a subscription or add one"}}`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

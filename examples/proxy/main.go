@@ -78,7 +78,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer cancel()
 		_ = pool.Close(closing)
 	}()
-	proxy, err := claude.NewProxy(&claude.Transport{Pool: pool, Logger: logger}, cfg.Callers, *upstream)
+	proxy, err := claude.NewProxy(&claude.Transport{
+		Pool:   pool,
+		Logger: logger,
+		// The defaults, spelled out: a request goes to up to three
+		// subscriptions before its caller gets the last answer, and the
+		// pool's own 429s tell a client to wait only when it can serve
+		// within a minute, the longest Claude Code waits (docs/proxy.md).
+		MaxAttempts: claude.DefaultMaxAttempts,
+		RetryWithin: claude.DefaultRetryWithin,
+	}, cfg.Callers, *upstream)
 	if err != nil {
 		return err
 	}

@@ -153,7 +153,9 @@ type CLIRateLimit struct {
 // Turn sends one turn of the conversation and retries it as Claude Code
 // 2.1.332 does: a 408, 409, 429 or 5xx answer (and, in OAuth mode, a first
 // 401) is retried unless it says x-should-retry: false or asks, in
-// retry-after (or retry-after-ms), for more than CLIMaxRetryAfter; the
+// retry-after (or retry-after-ms), for more than CLIMaxRetryAfter, or, in
+// OAuth mode, is a 429 that names a usage limit (a representative claim or
+// an overage status: "You've hit your ... limit", never retried); the
 // wait is the longer of retry-after and a backoff of 0.5 s doubling per
 // retry up to 32 s (the CLI adds up to 25 % jitter, left out here); at most
 // MaxRetries retries. Transport errors are returned as errors.
@@ -190,6 +192,9 @@ func (s *CLISession) Turn(ctx context.Context) (CLITurn, error) {
 		}
 		var retry bool
 		retry, wait = c.retry(n, resp)
+		if c.Auth == AuthOAuth && resp.StatusCode == http.StatusTooManyRequests && namesLimit(resp.Header) {
+			retry = false
+		}
 		if !retry {
 			turn.Shown = c.shown(resp.StatusCode, resp.Header, body, turn.RateLimit)
 			return turn, nil
@@ -248,9 +253,13 @@ func (c *CLI) shown(status int, h http.Header, body []byte, rl *CLIRateLimit) st
 	msg := e.Error.Message
 	switch {
 	case status == http.StatusTooManyRequests && c.Auth == AuthOAuth:
-		claim := h.Get("Anthropic-Ratelimit-Unified-Representative-Claim")
-		if rl != nil && (claim != "" || rl.OverageStatus != "") {
-			return limitName(claim, rl.OverageStatus) + " · resets " + clockTime(rl.ResetsAt) + " (UTC)"
+		if namesLimit(h) {
+			line := limitName(h.Get("Anthropic-Ratelimit-Unified-Representative-Claim"), h.Get("Anthropic-Ratelimit-Unified-Overage-Status"),
+				h.Get("Anthropic-Ratelimit-Unified-Overage-Disabled-Reason"))
+			if rl != nil && !rl.ResetsAt.IsZero() {
+				line += " · resets " + clockTime(rl.ResetsAt) + " (UTC)"
+			}
+			return line
 		}
 		return "API Error: Server is temporarily limiting requests (not your usage limit) · " + msg
 	case status == http.StatusTooManyRequests:
@@ -264,17 +273,27 @@ func (c *CLI) shown(status int, h http.Header, body []byte, rl *CLIRateLimit) st
 	return fmt.Sprintf("API Error: %d %s", status, msg)
 }
 
+// namesLimit reports whether a 429's headers name a usage limit, as the CLI
+// reads them: a representative claim or an overage status.
+func namesLimit(h http.Header) bool {
+	return h.Get("Anthropic-Ratelimit-Unified-Representative-Claim") != "" || h.Get("Anthropic-Ratelimit-Unified-Overage-Status") != ""
+}
+
 // limitName is how the CLI names the limit a 429 hit, by its representative
-// claim and overage status: an overage also rejected is "your limit",
-// whatever the claim.
-func limitName(claim, overageStatus string) string {
+// claim and overage status: an overage rejected (and not disabled, which
+// leaves the claim's name) is "your limit", whatever the claim.
+func limitName(claim, overageStatus, overageDisabledReason string) string {
 	switch {
-	case overageStatus == "rejected":
+	case overageStatus == "rejected" && overageDisabledReason == "":
 		return "You've hit your limit"
 	case claim == "five_hour" || claim == "5h":
 		return "You've hit your 5-hour limit"
 	case claim == "seven_day" || claim == "7d":
 		return "You've hit your weekly limit"
+	case claim == "seven_day_opus":
+		return "You've hit your Opus limit"
+	case claim == "seven_day_sonnet":
+		return "You've hit your Sonnet limit"
 	}
 	return "You've hit your usage limit"
 }

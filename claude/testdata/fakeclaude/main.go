@@ -6,6 +6,7 @@
 //
 //	ok          result-ok.json / stream-ok.jsonl, exit 0
 //	quota       result-quota429.json / stream-quota429.jsonl, exit FAKECLAUDE_ERROR_EXIT (1)
+//	headerless  result-headerless429.json / stream-headerless429.jsonl (a 429 without limit headers, OAuth mode), exit FAKECLAUDE_ERROR_EXIT
 //	overloaded  result-overloaded529.json (as the only line of a stream), exit FAKECLAUDE_ERROR_EXIT
 //	auth        result-auth401.json (likewise), exit FAKECLAUDE_ERROR_EXIT
 //	partial     stream-ok.jsonl without its result line (a stream that died), exit 0
@@ -154,6 +155,8 @@ func run() int {
 	switch mode {
 	case "quota":
 		return output(stream, "result-quota429.json", "stream-quota429.jsonl", errorExit, false)
+	case "headerless":
+		return output(stream, "result-headerless429.json", "stream-headerless429.jsonl", errorExit, false)
 	case "overloaded":
 		return output(stream, "result-overloaded529.json", "", errorExit, false)
 	case "auth":
