@@ -316,7 +316,10 @@ func TestTranscriptPricesAgainstCcusage(t *testing.T) {
 		{"claude-opus-4-5@20251101", 48.25, 0.004675, ""},
 		{"claude-fable-5", 96.5, 0.00935, ""},
 		{"claude-3-5-sonnet-20241022", 28.95, 0.002805, ""},
-		{"us.anthropic.claude-sonnet-4-5-20250929-v1:0", 50.259, 0.0030855, "ccusage prices Bedrock's regional id 10% above the list price"},
+		{"us.anthropic.claude-sonnet-4-5-20250929-v1:0", 50.259, 0.0030855, ""}, // 10% above the global id
+		// Claude Code's 1M-context ids: priced as their base models.
+		{"claude-opus-4-6[1m]", 48.25, 0.02805, ""},
+		{"claude-sonnet-4-6[1m]", 28.95, 0.002805, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.model, func(t *testing.T) {
