@@ -104,6 +104,7 @@ func parseModel(id string) modelID {
 func stripModelSuffixes(s string) (string, bool) {
 	fast := false
 	for {
+		s = strings.TrimSpace(s)
 		switch {
 		case strings.HasSuffix(s, "-fast"):
 			s, fast = strings.TrimSuffix(s, "-fast"), true

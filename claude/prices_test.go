@@ -243,7 +243,7 @@ func TestPricesResolve(t *testing.T) {
 		{"vertex_ai/claude-3-7-sonnet@20250219", Resolution{Key: "claude-3-7-sonnet", Match: MatchModel}},
 		{"claude-3-5-sonnet-20241022", Resolution{Key: "claude-3-5-sonnet", Match: MatchModel}},
 		{"claude-3.5-sonnet-latest", Resolution{Key: "claude-3-5-sonnet", Match: MatchModel}},
-		{"claude-sonnet-3-5", Resolution{Key: "claude-3-5-sonnet", Match: MatchModel}}, // the other scheme
+		{"claude-sonnet-3-5", Resolution{Key: "claude-3-5-sonnet", Match: MatchModel}},        // the other scheme
 		{"claude-3-5-haiku-20241022", Resolution{Key: "claude-3-5-haiku", Match: MatchModel}}, // not claude-3-haiku
 		{"claude-3-haiku-20240307", Resolution{Key: "claude-3-haiku", Match: MatchModel}},
 		{"claude-haiku-4-5-latest", Resolution{Key: "claude-haiku-4-5", Match: MatchModel}},

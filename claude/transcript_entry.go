@@ -57,8 +57,9 @@ func (m *txModels) id(name []byte) (int32, txModel) {
 		md.display = ""
 	}
 	// Fast mode is the line's usage.speed, as ccusage reads it; an id's
-	// -fast (Resolution.Fast) is not.
-	if r := m.prices.resolution(md.name); r.price != nil {
+	// -fast (Resolution.Fast) is not. Claude Code's <synthetic> messages
+	// are its own, not the API's: they cost nothing, whatever the table.
+	if r := m.prices.resolution(md.name); r.price != nil && md.display != "" {
 		md.price, md.priced, md.estimated = r.price.clone(), true, r.res.Estimate()
 	}
 	id = int32(len(m.list))

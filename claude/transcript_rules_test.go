@@ -353,3 +353,38 @@ func TestTranscriptPricesAgainstCcusage(t *testing.T) {
 		})
 	}
 }
+
+// TestTranscriptEstimatedPrices checks the models a report prices at an
+// estimate: with DefaultPrices, a model of a known family costs its
+// family's newest model's price and a model of none the fallback, both
+// listed in EstimatedPrices, none unpriced (and Claude Code's <synthetic>
+// messages cost nothing); by default, as ccusage, they cost nothing and
+// are listed as unpriced.
+func TestTranscriptEstimatedPrices(t *testing.T) {
+	t.Parallel()
+	var lines []string
+	for i, model := range []string{"claude-sonnet-9", "gpt-4o", "claude-sonnet-5-5", "<synthetic>", "claude-opus-4-6[1m]"} {
+		l := txL{model: model, in: 1e6, out: 1e6, ts: fmt.Sprintf("2025-03-01T00:%02d:00.000Z", i), msg: fmt.Sprint("m", i), req: "r"}
+		lines = append(lines, l.String())
+	}
+	files := map[string][]string{"p/s.jsonl": lines}
+	r := txRead(t, files, TranscriptOptions{Mode: CostCalculate, Prices: DefaultPrices()})
+	if d := cmp.Diff([]string{"claude-sonnet-9", "gpt-4o"}, r.EstimatedPrices); d != "" {
+		t.Errorf("estimated prices (-want +got):\n%s", d)
+	}
+	if len(r.MissingPrices) != 0 || len(r.DayTotals.UnpricedModels) != 0 {
+		t.Errorf("missing %v, unpriced %v; want none", r.MissingPrices, r.DayTotals.UnpricedModels)
+	}
+	// sonnet 9 as sonnet 5.5 ($12), gpt-4o at the fallback (Opus 4.1's
+	// $90), sonnet 5.5 ($12), <synthetic> nothing, opus 4.6 ($30).
+	if want := 12 + 90 + 12 + 30.0; !txNear(r.DayTotals.TotalCost, want) || !txNear(r.SessionTotals.TotalCost, want) {
+		t.Errorf("cost $%v and $%v, want $%v", r.DayTotals.TotalCost, r.SessionTotals.TotalCost, want)
+	}
+	r = txRead(t, files, TranscriptOptions{Mode: CostCalculate})
+	if d := cmp.Diff([]string{"claude-sonnet-5-5", "claude-sonnet-9", "gpt-4o"}, r.MissingPrices); d != "" || len(r.EstimatedPrices) != 0 {
+		t.Errorf("by default: missing prices (-want +got):\n%s, estimated %v", d, r.EstimatedPrices)
+	}
+	if !txNear(r.DayTotals.TotalCost, 30) {
+		t.Errorf("by default: $%v, want Opus 4.6's $30 alone", r.DayTotals.TotalCost)
+	}
+}

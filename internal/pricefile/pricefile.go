@@ -415,7 +415,8 @@ func number(v json.RawMessage, at *Error) (float64, error) {
 	var n json.Number
 	dec := json.NewDecoder(bytes.NewReader(v))
 	dec.UseNumber()
-	if err := dec.Decode(&n); err != nil {
+	// json.Number takes a string holding a number too: not here.
+	if t := bytes.TrimSpace(v); len(t) == 0 || t[0] == '"' || dec.Decode(&n) != nil {
 		at.Msg = fmt.Sprintf("%s is not a number", clip(v))
 		return 0, at
 	}
