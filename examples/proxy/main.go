@@ -78,7 +78,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer cancel()
 		_ = pool.Close(closing)
 	}()
-	proxy, err := claude.NewProxy(&claude.Transport{Pool: pool, Logger: logger}, cfg.Callers, *upstream)
+	// The built-in prices, with the price file the config names (if any)
+	// in place of the same models'.
+	prices, err := claude.PricesFor(cfg)
+	if err != nil {
+		return err
+	}
+	proxy, err := claude.NewProxy(&claude.Transport{Pool: pool, Logger: logger, Prices: prices}, cfg.Callers, *upstream)
 	if err != nil {
 		return err
 	}
