@@ -340,8 +340,8 @@ func TestUsageJSONAllocs(t *testing.T) {
 	}{
 		{"message body", string(body), 4}, // id, model, *stop_reason, usage
 		{"message body, us inference", strings.Replace(string(body), `"usage":{`, `"usage":{"inference_geo":"us",`, 1), 4},
-		{"message_start", sseStart, 4},    // message, id, model, usage
-		{"message_delta", sseDelta, 2},    // delta, usage
+		{"message_start", sseStart, 4}, // message, id, model, usage
+		{"message_delta", sseDelta, 2}, // delta, usage
 		{"message_stop", sseStop, 0},
 	} {
 		data := []byte(tc.data)
