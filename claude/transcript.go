@@ -450,17 +450,23 @@ type TranscriptEntry struct {
 	Model   string    `json:"model,omitempty"`
 	Counts  Counts    `json:"counts"`
 	CostUSD float64   `json:"costUSD"`
+	// PricedAs is set when CostUSD is an estimate (the report's
+	// EstimatedPrices): what the model was priced as (Resolution.PricedAs).
+	PricedAs string `json:"pricedAs,omitempty"`
 	// Session is the session's ID (UsageSession.SessionID).
 	Session string `json:"session"`
 }
 
 // Usage returns the entry as the pool records it: cache writes of both
-// lifetimes together (FORMATS.md §3), and no model when its name is not one
-// the pool accepts.
+// lifetimes together (FORMATS.md §3), and no model (or PricedAs) when its
+// name is not one the pool accepts.
 func (e TranscriptEntry) Usage() authpool.Usage {
-	u := authpool.Usage{ID: e.ID, Time: e.Time, CostUSD: e.CostUSD, Tokens: e.Counts.Tokens(), Model: e.Model}
+	u := authpool.Usage{ID: e.ID, Time: e.Time, CostUSD: e.CostUSD, Tokens: e.Counts.Tokens(), Model: e.Model, PricedAs: e.PricedAs}
 	if len(u.Model) > authpool.MaxIDLength || !txPrintable([]byte(u.Model)) {
 		u.Model = ""
+	}
+	if len(u.PricedAs) > authpool.MaxIDLength || !txPrintable([]byte(u.PricedAs)) {
+		u.PricedAs = ""
 	}
 	return u
 }

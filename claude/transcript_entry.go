@@ -20,8 +20,9 @@ type txModel struct {
 	name      string
 	display   string // "" for <synthetic>, which ccusage lists nowhere
 	price     Price
-	priced    bool // the table prices it
-	estimated bool // at an estimate (Resolution.Estimate)
+	priced    bool   // the table prices it
+	estimated bool   // at an estimate (Resolution.Estimate)
+	pricedAs  string // Resolution.PricedAs
 }
 
 // txDefaultPrices is the table transcripts are priced with by default;
@@ -60,7 +61,7 @@ func (m *txModels) id(name []byte) (int32, txModel) {
 	// -fast (Resolution.Fast) is not. Claude Code's <synthetic> messages
 	// are its own, not the API's: they cost nothing, whatever the table.
 	if r := m.prices.resolution(md.name); r.price != nil && md.display != "" {
-		md.price, md.priced, md.estimated = r.price.clone(), true, r.res.Estimate()
+		md.price, md.priced, md.estimated, md.pricedAs = r.price.clone(), true, r.res.Estimate(), r.res.PricedAs()
 	}
 	id = int32(len(m.list))
 	m.ids[md.name] = id

@@ -134,6 +134,9 @@ func (m *txMerger) report() *TranscriptReport {
 			Session: m.run.sessions[m.run.files[e.file].session].id}
 		if e.model >= 0 {
 			e2.Model = m.run.models.list[e.model].name
+			if e.flags&txEstimated != 0 {
+				e2.PricedAs = m.run.models.list[e.model].pricedAs
+			}
 		}
 		r.Recent = append(r.Recent, e2)
 	}

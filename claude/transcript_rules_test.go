@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -368,7 +369,16 @@ func TestTranscriptEstimatedPrices(t *testing.T) {
 		lines = append(lines, l.String())
 	}
 	files := map[string][]string{"p/s.jsonl": lines}
-	r := txRead(t, files, TranscriptOptions{Mode: CostCalculate, Prices: DefaultPrices()})
+	now := time.Date(2025, 3, 1, 1, 0, 0, 0, time.UTC)
+	r := txRead(t, files, TranscriptOptions{Mode: CostCalculate, Prices: DefaultPrices(), Now: now})
+	pricedAs := map[string]string{}
+	for _, e := range r.Recent {
+		pricedAs[e.Model] = e.Usage().PricedAs
+	}
+	if d := cmp.Diff(map[string]string{"claude-sonnet-9": "claude-sonnet-5-5", "gpt-4o": "fallback", "claude-sonnet-5-5": "",
+		"<synthetic>": "", "claude-opus-4-6[1m]": ""}, pricedAs); d != "" {
+		t.Errorf("what the recent entries were priced as (-want +got):\n%s", d)
+	}
 	if d := cmp.Diff([]string{"claude-sonnet-9", "gpt-4o"}, r.EstimatedPrices); d != "" {
 		t.Errorf("estimated prices (-want +got):\n%s", d)
 	}

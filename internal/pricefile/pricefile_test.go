@@ -15,7 +15,7 @@ func TestTierField(t *testing.T) {
 		{"input_cost_per_token_above_200k_tokens", "input_cost_per_token", 200_000, true},
 		{"cache_creation_input_token_cost_above_1hr_above_200k_tokens", "cache_creation_input_token_cost_above_1hr", 200_000, true},
 		{"input_cost_per_token_above_100k_tokens", "input_cost_per_token", 100_000, true},
-		{"input_cost_per_token_above_0k_tokens", "input_cost_per_token", 0, true},        // refused by the caller
+		{"input_cost_per_token_above_0k_tokens", "input_cost_per_token", 0, true},       // refused by the caller
 		{"input_cost_per_token_above_2000000k_tokens", "input_cost_per_token", 0, true}, // out of range: refused
 		{"input_cost_per_token_above_272k_tokens_priority", "", 0, false},
 		{"input_cost_per_token_above_k_tokens", "", 0, false},
