@@ -458,8 +458,8 @@ type TranscriptEntry struct {
 }
 
 // Usage returns the entry as the pool records it: cache writes of both
-// lifetimes together (FORMATS.md §3), and no model (or PricedAs) when its
-// name is not one the pool accepts.
+// lifetimes together, and no model (or PricedAs) when its name is not one
+// the pool accepts.
 func (e TranscriptEntry) Usage() authpool.Usage {
 	u := authpool.Usage{ID: e.ID, Time: e.Time, CostUSD: e.CostUSD, Tokens: e.Counts.Tokens(), Model: e.Model, PricedAs: e.PricedAs}
 	if len(u.Model) > authpool.MaxIDLength || !txPrintable([]byte(u.Model)) {
