@@ -66,11 +66,25 @@ type Config struct {
 	// claude's Proxy): each with the key it sends and, optionally, a cap on
 	// what it may spend and its own rate limit. The default is none.
 	Callers []Caller `json:"callers,omitempty"`
+	// Prices names a price file for package claude's price tables
+	// (claude.PricesFor; docs/prices.md): its entries replace the built-in
+	// prices of the same models, and the rest stay. The default is none:
+	// the built-in prices. LoadConfig reads and checks the file.
+	Prices *PricesConfig `json:"prices,omitempty"`
 	// AllowLiteralCredentials lets a config file write a credential or a
 	// webhook secret as a plain string instead of {"env": NAME} or
 	// {"file": PATH}. Only LoadConfig and ReadConfig read it. The default
 	// value is false: literals are refused, so secrets stay out of files.
 	AllowLiteralCredentials bool `json:"allowLiteralCredentials,omitempty"`
+}
+
+// PricesConfig names the price file of a config.
+type PricesConfig struct {
+	// File is the price file's path, in the shape of LiteLLM's
+	// model_prices_and_context_window.json. In a config file a relative
+	// path is relative to the config file's directory, as a {"file": PATH}
+	// secret is; LoadConfig returns it so resolved. Required.
+	File string `json:"file"`
 }
 
 // Caller is one caller of a proxy in front of the pool: who it is, the key
@@ -468,6 +482,9 @@ func (c Config) validate() error {
 		if math.IsNaN(w.v) || math.IsInf(w.v, 0) || w.v > 1000 {
 			bad("/health/"+w.field, "%v: must be a number <= 1000", w.v)
 		}
+	}
+	if c.Prices != nil && strings.TrimSpace(c.Prices.File) == "" {
+		bad("/prices/file", "empty: name the price file, or leave prices out")
 	}
 	if c.Sessions.IdleAfter < 0 {
 		bad("/sessions/idleAfter", "%v: must be positive", time.Duration(c.Sessions.IdleAfter))

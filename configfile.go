@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/authpool/authpool/internal/pricefile"
 )
 
 const (
@@ -63,12 +65,26 @@ type secretSource struct {
 	// readFile returns at most maxSecretSize+1 bytes of the file at path, as
 	// the config wrote it.
 	readFile func(path string) ([]byte, error)
+	// openFile opens a file the config names that is not a secret (the
+	// price file), returning its path as resolved.
+	openFile func(path string) (string, io.ReadCloser, error)
 }
 
 // osSecrets reads the process's environment, and files relative to dir.
 func osSecrets(dir string) secretSource {
+	resolve := func(path string) string {
+		if dir != "" && !filepath.IsAbs(path) {
+			return filepath.Join(dir, path)
+		}
+		return path
+	}
 	return secretSource{
 		lookupEnv: os.LookupEnv,
+		openFile: func(path string) (string, io.ReadCloser, error) {
+			path = resolve(path)
+			f, err := os.Open(path)
+			return path, f, err
+		},
 		readFile: func(path string) ([]byte, error) {
 			if dir != "" && !filepath.IsAbs(path) {
 				path = filepath.Join(dir, path)
@@ -112,6 +128,7 @@ func readConfig(r io.Reader, name string, secrets secretSource) (Config, error) 
 	}
 	probs = append(probs, schemaProbs...)
 	probs = append(probs, resolveSecrets(tree, secrets, schemaProbs)...)
+	probs = append(probs, resolvePrices(tree, secrets, schemaProbs)...)
 	if len(probs) > 0 {
 		return Config{}, configProblems(name, probs)
 	}
@@ -257,4 +274,47 @@ func resolveSecret(v any, src secretSource, allowLiteral bool, what string) (str
 		return "", source + " holds a control character or a line break: a " + what + " is one line of text"
 	}
 	return value, ""
+}
+
+// resolvePrices reads and checks the price file a config names, and
+// rewrites its path as resolved (relative to the config file's directory).
+// A problem names the file as the config wrote it, not as resolved, which
+// may be this machine's path.
+func resolvePrices(tree any, src secretSource, schemaProbs []problem) []problem {
+	const at = "/prices/file"
+	top, _ := tree.(map[string]any)
+	prices, _ := top["prices"].(map[string]any)
+	file, _ := prices["file"].(string)
+	if file == "" || slices.ContainsFunc(schemaProbs, func(p problem) bool { return p.at == at || p.at == "/prices" }) {
+		return nil
+	}
+	bad := func(format string, args ...any) []problem {
+		return []problem{{at: at, msg: fmt.Sprintf("price file %q ", file) + fmt.Sprintf(format, args...)}}
+	}
+	if src.openFile == nil {
+		return bad("cannot be read here")
+	}
+	path, f, err := src.openFile(file)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return bad("does not exist")
+	case errors.Is(err, fs.ErrPermission):
+		return bad("cannot be read: permission denied")
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // without the path, which may be this machine's
+		}
+		return bad("cannot be read: %v", err)
+	}
+	defer f.Close()
+	if _, err := pricefile.Parse(f); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return []problem{{at: at, msg: fmt.Sprintf("price file %q: %v", file, err)}}
+	}
+	prices["file"] = path
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +164,7 @@ func fullConfig() Config {
 			{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: Duration(5 * time.Hour), Rate: &RateLimit{PerSecond: 0.5, Burst: 3}, Sessionless: SessionlessSticky},
 			{ID: "ci", Key: "caller-key-ci-0123456789abcdef", CapUSD: 10, CapWindow: Duration(24 * time.Hour), Rate: &RateLimit{PerSecond: 10, Burst: 20}, Sessionless: SessionlessSpread},
 		},
+		Prices:                  &PricesConfig{File: filepath.Join("testdata", "config", "prices.json")},
 		AllowLiteralCredentials: true,
 	}
 }
@@ -570,4 +572,32 @@ func ExampleLoadConfig() {
 	// pool.json: /block/mode: "sliding": must be "anchored" or "fixed"
 	// pool.json: /subscriptions/0/credential: subscription "max-a": environment variable AUTHPOOL_EXAMPLE_MAX_A_TOKEN is not set
 	// pool.json: /subscriptions/0/maxClient: unknown field (did you mean "maxClients"?)
+}
+
+// TestLoadConfigPrices checks that a config's price file is read relative
+// to the config file's directory, checked, and returned resolved.
+func TestLoadConfigPrices(t *testing.T) {
+	dir := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Mkdir(filepath.Join(dir, "conf"), 0o755))
+	must(os.WriteFile(filepath.Join(dir, "conf", "prices.json"), []byte(`{"claude-x": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}`), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "conf", "pool.json"), []byte(`{"prices": {"file": "prices.json"}}`), 0o644))
+	cfg, err := LoadConfig(filepath.Join(dir, "conf", "pool.json"))
+	must(err)
+	if want := filepath.Join(dir, "conf", "prices.json"); cfg.Prices == nil || cfg.Prices.File != want {
+		t.Errorf("prices %+v, want the file at %s", cfg.Prices, want)
+	}
+	abs := filepath.Join(dir, "conf", "prices.json")
+	must(os.WriteFile(filepath.Join(dir, "abs.json"), []byte(`{"prices": {"file": `+strconv.Quote(abs)+`}}`), 0o644))
+	if cfg, err := LoadConfig(filepath.Join(dir, "abs.json")); err != nil || cfg.Prices.File != abs {
+		t.Errorf("an absolute path: %+v, %v", cfg.Prices, err)
+	}
+	if err := (Config{Prices: &PricesConfig{File: " "}}).withDefaults().validate(); err == nil || !strings.Contains(err.Error(), "/prices/file") {
+		t.Errorf("an empty price file name: %v, want an error naming /prices/file", err)
+	}
 }

@@ -43,11 +43,16 @@ const (
 	// refresh a subscription's expiring credential, or its result was
 	// refused; it is tried again later. See Event.Credential.
 	EventRefreshFailed EventType = "refreshFailed"
+	// EventUnpricedModel: a usage was recorded at an estimated cost,
+	// because its model has no price of its own (Usage.PricedAs); see
+	// Event.Unpriced. Once per model: once per pool, and, among pools
+	// sharing a store, once a week.
+	EventUnpricedModel EventType = "unpricedModel"
 )
 
 // EventTypes lists every EventType.
 var EventTypes = []EventType{EventThreshold, EventFailover, EventRotation, EventLimited, EventRecovered, EventDisabled,
-	EventExhausted, EventRefreshFailed}
+	EventExhausted, EventRefreshFailed, EventUnpricedModel}
 
 // Event is something the pool reports to its notifiers. Its JSON form is
 // the webhook payload's "event"; it never holds a credential.
@@ -70,6 +75,8 @@ type Event struct {
 	// Credential is set for EventRefreshFailed; it never holds the
 	// credential itself.
 	Credential *CredentialDetail `json:"credential,omitempty"`
+	// Unpriced is set for EventUnpricedModel.
+	Unpriced *UnpricedDetail `json:"unpriced,omitempty"`
 }
 
 // ThresholdDetail is the detail of an EventThreshold.
@@ -128,6 +135,15 @@ type CredentialDetail struct {
 	// Error says what went wrong, with the credential's value, and the
 	// value returned if any, replaced by [REDACTED].
 	Error string `json:"error"`
+}
+
+// UnpricedDetail is the detail of an EventUnpricedModel.
+type UnpricedDetail struct {
+	// Model is the model that has no price of its own.
+	Model string `json:"model"`
+	// PricedAs is what its usage was priced as: another model, or
+	// "fallback" (Usage.PricedAs).
+	PricedAs string `json:"pricedAs"`
 }
 
 // A Notifier delivers the pool's events: to a log, a webhook, a chat.
@@ -201,6 +217,8 @@ func (e Event) String() string {
 		if !e.Limit.Until.IsZero() {
 			s += " until " + e.Limit.Until.UTC().Format(time.RFC3339)
 		}
+	case e.Unpriced != nil:
+		s += " model " + e.Unpriced.Model + " priced as " + e.Unpriced.PricedAs
 	case e.Credential != nil:
 		s += " expires " + e.Credential.ExpiresAt.UTC().Format(time.RFC3339) + ": " + e.Credential.Error
 	case e.Exhausted != nil && !e.Exhausted.RetryAt.IsZero():

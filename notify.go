@@ -266,6 +266,8 @@ func (l *LogNotifier) Notify(ctx context.Context, e Event) error {
 	case e.Credential != nil:
 		attrs = append(attrs, slog.Group("credential", slog.Time("expiresAt", e.Credential.ExpiresAt),
 			slog.Time("retryAt", e.Credential.RetryAt), slog.String("error", e.Credential.Error)))
+	case e.Unpriced != nil:
+		attrs = append(attrs, slog.Group("unpriced", slog.String("model", e.Unpriced.Model), slog.String("pricedAs", e.Unpriced.PricedAs)))
 	case e.Exhausted != nil:
 		attrs = append(attrs, slog.Group("exhausted", slog.Time("retryAt", e.Exhausted.RetryAt),
 			slog.Any("reasons", e.Exhausted.Reasons), slog.String("fallback", string(e.Exhausted.Fallback))))

@@ -46,6 +46,7 @@ type Pool struct {
 	alerts       map[string]*alertMark // what was reported, by subscription; under mu
 	exhaustedKey string                // the last exhaustion reported; under mu
 	throttles    map[string]throttle   // the last throttle pause, by subscription; under mu
+	unpriced     unpricedModels        // the models reported as having no price of their own
 
 	refreshMu sync.Mutex   // one refresh at a time
 	builtAt   atomic.Int64 // when the view was read, Unix nanoseconds; 0: read it before use
@@ -237,6 +238,9 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	}
 	p.noteUsage(billed, &rec, true)
 	p.counters.records.Add(1)
+	if u.PricedAs != "" {
+		p.noteEstimate(ctx, u.Model, u.PricedAs, now)
+	}
 	return nil
 }
 
@@ -274,6 +278,9 @@ func (p *Pool) Charge(ctx context.Context, subscriptionID string, u Usage) error
 	}
 	p.noteUsage(billed, &rec, false)
 	p.counters.records.Add(1)
+	if u.PricedAs != "" {
+		p.noteEstimate(ctx, u.Model, u.PricedAs, now)
+	}
 	return nil
 }
 

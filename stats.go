@@ -21,6 +21,10 @@ type Stats struct {
 	// DuplicateRecords counts the usages Record and Charge refused as
 	// already recorded (see Config.RememberUsageIDs).
 	DuplicateRecords int64 `json:"duplicateRecords"`
+	// EstimatedUsages counts the usages Record and Charge counted whose
+	// cost was an estimate: their model had no price of its own
+	// (Usage.PricedAs).
+	EstimatedUsages int64 `json:"estimatedUsages"`
 	// RebalanceMoves counts the idle clients Rebalance moved, StaleReleases
 	// the stale sessions it released.
 	RebalanceMoves int64 `json:"rebalanceMoves"`
@@ -57,6 +61,7 @@ type counters struct {
 	rateLimited   atomic.Int64
 	records       atomic.Int64
 	duplicates    atomic.Int64 // usages refused as already recorded
+	estimated     atomic.Int64 // usages counted at an estimated cost
 	moves         atomic.Int64
 	staleReleases atomic.Int64
 	storeErrors   atomic.Int64
@@ -88,6 +93,7 @@ func (p *Pool) Stats() Stats {
 		},
 		Records:          c.records.Load(),
 		DuplicateRecords: c.duplicates.Load(),
+		EstimatedUsages:  c.estimated.Load(),
 		RebalanceMoves:   c.moves.Load(),
 		StaleReleases:    c.staleReleases.Load(),
 		StoreErrors:      c.storeErrors.Load(),

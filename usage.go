@@ -31,6 +31,12 @@ type Usage struct {
 	Tokens Tokens `json:"tokens"`
 	// Model is the model that served the request.
 	Model string `json:"model,omitempty"`
+	// PricedAs is set when CostUSD is an estimate because Model has no
+	// price of its own: it names what the request was priced as (another
+	// model, such as its family's newest, or "fallback" for a price table's
+	// fallback price). The pool counts such usages (Stats.EstimatedUsages)
+	// and reports each model once (EventUnpricedModel). Optional.
+	PricedAs string `json:"pricedAs,omitempty"`
 }
 
 // Limits on what Record accepts.
@@ -70,6 +76,9 @@ func (u *Usage) record(now time.Time, remember time.Duration, rec *store.UsageRe
 		return err
 	}
 	if err := checkText("usage.subscriptionId", u.SubscriptionID, true); err != nil {
+		return err
+	}
+	if err := checkText("usage.pricedAs", u.PricedAs, true); err != nil {
 		return err
 	}
 	*rec = store.UsageRecord{

@@ -169,6 +169,45 @@ func newTestWebhook(t *testing.T, url string, edit func(*WebhookConfig)) (*Webho
 	return n, ws
 }
 
+// TestWebhookPayloadUnpricedModel checks an unpricedModel event's payload
+// against testdata/webhook/unpricedModel.json.
+func TestWebhookPayloadUnpricedModel(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, nil)
+	n, _ := newTestWebhook(t, rc.srv.URL, nil)
+	e := Event{ID: eventID("unpricedModel/claude-opus-7"), Type: EventUnpricedModel, Time: time.Date(2026, 12, 3, 9, 15, 0, 0, time.UTC),
+		Unpriced: &UnpricedDetail{Model: "claude-opus-7", PricedAs: "claude-opus-5-5"}}
+	if err := n.Notify(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+	reqs := rc.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("got %d requests, want 1", len(reqs))
+	}
+	golden := filepath.Join("testdata", "webhook", "unpricedModel.json")
+	if *update {
+		if err := os.WriteFile(golden, reqs[0].body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestWebhookPayloadUnpricedModel -update to write it)", err)
+	}
+	if !bytes.Equal(reqs[0].body, want) {
+		t.Errorf("body differs from %s (go test -update rewrites it):\ngot  %s\nwant %s", golden, reqs[0].body, want)
+	}
+	var p WebhookPayload
+	dec := json.NewDecoder(bytes.NewReader(reqs[0].body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		t.Fatalf("body is not a WebhookPayload: %v", err)
+	}
+	if diff := cmp.Diff(WebhookPayload{Version: 1, Event: e}, p); diff != "" {
+		t.Errorf("payload round trip (-want +got):\n%s", diff)
+	}
+}
+
 func TestWebhookPayloadAndHeaders(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t, nil)

@@ -29,8 +29,8 @@ type MessageUsage struct {
 	// min(ephemeral_1h_input_tokens, cache_creation_input_tokens), the
 	// 5-minute ones the rest of cache_creation_input_tokens. Without the
 	// breakdown every cache write counts as a 5-minute one.
-	// WebSearches comes from usage.server_tool_use.web_search_requests and
-	// Fast from usage.speed "fast".
+	// WebSearches comes from usage.server_tool_use.web_search_requests,
+	// Fast from usage.speed "fast" and Geo from usage.inference_geo.
 	Counts Counts `json:"counts"`
 	// StopReason is why the model stopped (end_turn, max_tokens, tool_use,
 	// ...; FORMATS.md §2.1), empty if the response never said.
@@ -44,11 +44,13 @@ type MessageUsage struct {
 
 // Usage converts the response's usage into the pool's: ID is the message
 // id, Time is at, Tokens are m.Counts.Tokens() and CostUSD is the price of
-// the counts at prices with the long-context rule (nil prices means
-// DefaultPrices). A model the table does not know, without a fallback
-// price, is an error wrapping ErrUnknownModel rather than a cost of zero;
-// the Usage returned with it has everything but the cost. A response with no
-// tokens at all costs nothing whatever its model.
+// the counts at prices with the tier rule (nil prices means DefaultPrices).
+// When the model has no price of its own in the table, the cost is an
+// estimate (its family's newest model's price, or the fallback) and
+// PricedAs says what it was priced as. A model the table cannot price (no
+// fallback) is an error wrapping ErrUnknownModel rather than a cost of
+// zero; the Usage returned with it has everything but the cost. A response
+// with no tokens at all costs nothing whatever its model.
 func (m MessageUsage) Usage(prices *Prices, rule TierRule, at time.Time) (authpool.Usage, error) {
 	if prices == nil {
 		prices = builtinMessagePrices()
@@ -57,11 +59,11 @@ func (m MessageUsage) Usage(prices *Prices, rule TierRule, at time.Time) (authpo
 	if m.Counts.Total() == 0 && m.Counts.WebSearches == 0 {
 		return u, nil
 	}
-	cost, err := prices.Cost(m.Model, m.Counts, rule)
+	q, err := prices.Quote(m.Model, m.Counts, rule)
 	if err != nil {
 		return u, fmt.Errorf("%w (message %q)", err, m.ID)
 	}
-	u.CostUSD = cost
+	u.CostUSD, u.PricedAs = q.CostUSD, q.PricedAs()
 	return u, nil
 }
 
@@ -193,7 +195,8 @@ type msgUsageJSON struct {
 	ServerToolUse *struct {
 		WebSearchRequests *int64 `json:"web_search_requests"`
 	} `json:"server_tool_use"`
-	Speed *string `json:"speed"`
+	Speed        *string `json:"speed"`
+	InferenceGeo *string `json:"inference_geo"`
 }
 
 // msgTally is the usage of a response as its usage objects state it: each
@@ -207,6 +210,7 @@ type msgTally struct {
 	hasCacheWrite                        bool // cache_creation_input_tokens was given
 	hasSplit                             bool // cache_creation was given
 	fast                                 bool
+	geo                                  string
 }
 
 // apply takes the fields u carries. A count outside 0..MaxTokens is left
@@ -246,13 +250,16 @@ func (t *msgTally) apply(u *msgUsageJSON, path string) error {
 	if u.Speed != nil {
 		t.fast = *u.Speed == "fast"
 	}
+	if u.InferenceGeo != nil {
+		t.geo = *u.InferenceGeo
+	}
 	return problem
 }
 
 // counts returns the tally as Counts, splitting the cache writes as
 // MessageUsage.Counts describes.
 func (t *msgTally) counts() Counts {
-	c := Counts{Input: t.input, Output: t.output, CacheRead: t.cacheRead, WebSearches: t.webSearches, Fast: t.fast}
+	c := Counts{Input: t.input, Output: t.output, CacheRead: t.cacheRead, WebSearches: t.webSearches, Fast: t.fast, Geo: t.geo}
 	total := t.cacheWrite
 	if !t.hasCacheWrite && t.hasSplit {
 		total = min(t.eph5m+t.eph1h, authpool.MaxTokens) // each is at most MaxTokens

@@ -246,6 +246,10 @@ func TestMessageUsageUsage(t *testing.T) {
 	if err := withFallback.SetFallback(&Price{Input: 1, Output: 2}); err != nil {
 		t.Fatal(err)
 	}
+	noFallback, err := ReadPrices(strings.NewReader(`{"claude-haiku-4-5": {"input_cost_per_token": 1e-6, "output_cost_per_token": 5e-6}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	// 250k tokens of context on Sonnet 4.5: over the 200k tier.
 	long := MessageUsage{ID: "msg_L", Model: "claude-sonnet-4-5-20250929", Complete: true,
 		Counts: Counts{Input: 50_000, CacheRead: 200_000, Output: 1_000}}
@@ -283,16 +287,30 @@ func TestMessageUsageUsage(t *testing.T) {
 				Tokens: authpool.Tokens{Input: 50_000, Output: 1_000, CacheRead: 200_000}},
 		},
 		{
-			name:    "unknown model",
-			m:       MessageUsage{ID: "msg_2", Model: "claude-sonnet-5-5", Counts: Counts{Input: 10, Output: 1}},
-			want:    authpool.Usage{ID: "msg_2", Time: apiAt, Model: "claude-sonnet-5-5", Tokens: authpool.Tokens{Input: 10, Output: 1}},
-			wantErr: ErrUnknownModel,
+			name: "us inference: 10% more",
+			m:    MessageUsage{ID: "msg_G", Model: "claude-opus-5-5", Counts: Counts{Input: 1_000_000, Output: 1_000_000, Geo: "us"}},
+			want: authpool.Usage{ID: "msg_G", Time: apiAt, Model: "claude-opus-5-5", CostUSD: 1.1 * 24, Tokens: authpool.Tokens{Input: 1_000_000, Output: 1_000_000}},
+		},
+		{
+			name:   "unknown model of a family: its newest model, an estimate",
+			m:      MessageUsage{ID: "msg_2", Model: "claude-sonnet-9", Counts: Counts{Input: 1_000_000, Output: 1_000_000}},
+			prices: withFallback,
+			want: authpool.Usage{ID: "msg_2", Time: apiAt, Model: "claude-sonnet-9", CostUSD: 12, PricedAs: "claude-sonnet-5-5",
+				Tokens: authpool.Tokens{Input: 1_000_000, Output: 1_000_000}},
 		},
 		{
 			name:   "unknown model with a fallback",
-			m:      MessageUsage{ID: "msg_2", Model: "claude-sonnet-5-5", Counts: Counts{Input: 1_000_000, Output: 1_000_000}},
+			m:      MessageUsage{ID: "msg_2", Model: "gpt-4o", Counts: Counts{Input: 1_000_000, Output: 1_000_000}},
 			prices: withFallback,
-			want:   authpool.Usage{ID: "msg_2", Time: apiAt, Model: "claude-sonnet-5-5", CostUSD: 3, Tokens: authpool.Tokens{Input: 1_000_000, Output: 1_000_000}},
+			want: authpool.Usage{ID: "msg_2", Time: apiAt, Model: "gpt-4o", CostUSD: 3, PricedAs: "fallback",
+				Tokens: authpool.Tokens{Input: 1_000_000, Output: 1_000_000}},
+		},
+		{
+			name:    "unknown model without a fallback",
+			m:       MessageUsage{ID: "msg_2", Model: "gpt-4o", Counts: Counts{Input: 10, Output: 1}},
+			prices:  noFallback,
+			want:    authpool.Usage{ID: "msg_2", Time: apiAt, Model: "gpt-4o", Tokens: authpool.Tokens{Input: 10, Output: 1}},
+			wantErr: ErrUnknownModel,
 		},
 		{
 			name: "nothing used costs nothing, whatever the model",
@@ -300,8 +318,14 @@ func TestMessageUsageUsage(t *testing.T) {
 			want: authpool.Usage{Time: apiAt},
 		},
 		{
-			name:    "web searches alone are priced",
+			name: "web searches alone are priced",
+			m:    MessageUsage{Model: "", Counts: Counts{WebSearches: 1}},
+			want: authpool.Usage{Time: apiAt, CostUSD: 0.01, PricedAs: "fallback"},
+		},
+		{
+			name:    "web searches alone without a fallback",
 			m:       MessageUsage{Model: "", Counts: Counts{WebSearches: 1}},
+			prices:  noFallback,
 			want:    authpool.Usage{Time: apiAt},
 			wantErr: ErrUnknownModel,
 		},

@@ -374,7 +374,8 @@ type cliAPIUsage struct {
 	ServerToolUse struct {
 		WebSearchRequests int64 `json:"web_search_requests"`
 	} `json:"server_tool_use"`
-	Speed string `json:"speed"`
+	Speed        string `json:"speed"`
+	InferenceGeo string `json:"inference_geo"`
 }
 
 // cliRateLimitLine is a rate_limit_event line.

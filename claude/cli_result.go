@@ -192,7 +192,7 @@ func (u *cliAPIUsage) counts(field string) (Counts, error) {
 	return Counts{
 		Input: u.InputTokens, Output: u.OutputTokens, CacheRead: u.CacheReadInputTokens,
 		CacheWrite5m: w5m, CacheWrite1h: w1h, WebSearches: u.ServerToolUse.WebSearchRequests,
-		Fast: u.Speed == "fast",
+		Fast: u.Speed == "fast", Geo: u.InferenceGeo,
 	}, nil
 }
 
@@ -213,6 +213,9 @@ func cliAddCounts(dst *Counts, c Counts) {
 	add(&dst.CacheRead, c.CacheRead)
 	add(&dst.WebSearches, c.WebSearches)
 	dst.Fast = dst.Fast || c.Fast
+	if dst.Geo == "" {
+		dst.Geo = c.Geo
+	}
 }
 
 // cliSplitWrites splits cache writes by time to live as Claude Code prices

@@ -1,6 +1,7 @@
 package claude
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -20,17 +21,27 @@ import (
 // Claude Code's costUSD, with ID "<session id>/<model>/<result uuid>" (or
 // ".../result-<result index>" without a uuid), so that recording the same
 // result twice counts once. Models are cumulative for the CLI process (see
-// Result): record a process's result once.
+// Result): record a process's result once. A model whose costBasis is
+// "unknown" (Claude Code had no price for it, and guessed at its default
+// model's rate) is priced again with prices, from its summed counts
+// (NoTier: the tiers of single requests cannot be told from a sum); when
+// that is an estimate too, PricedAs says so. A result with a cost
+// (total_cost_usd) but no modelUsage is one usage of that cost, with no
+// model and no tokens, ID "<session id>/total/<result uuid>".
 //
 // The assistant messages no result line accounts for (Trailing) are priced
 // with prices, message by message (the long-context tier applies per
 // request: PerRequest), and summed per model, with ID
-// "<session id>/<model>/partial-<first message id>". A model prices does not
-// know is an error matching ErrUnknownModel (unless prices has a fallback);
-// prices may be nil only when nothing needs pricing. A model with no tokens
-// costs 0 without a price.
+// "<session id>/<model>/partial-<first message id>"; PricedAs names an
+// estimate. A model prices cannot price is an error matching
+// ErrUnknownModel (DefaultPrices prices every model, at an estimate if need
+// be); prices may be nil only when nothing needs pricing. A model with no
+// tokens costs 0 without a price.
 func (r Result) Usages(prices *Prices, at time.Time) ([]authpool.Usage, error) {
 	var out []authpool.Usage
+	needPrices := func(model, why string) error {
+		return fmt.Errorf("claude: the usage of model %q has no cost from Claude Code (%s): %w", model, why, errNeedPrices)
+	}
 	if r.CostKnown {
 		key := r.UUID
 		if key == "" {
@@ -38,10 +49,24 @@ func (r Result) Usages(prices *Prices, at time.Time) ([]authpool.Usage, error) {
 		}
 		for _, model := range cliSortedKeys(r.Models) {
 			m := r.Models[model]
-			out = append(out, authpool.Usage{
+			u := authpool.Usage{
 				ID: r.SessionID + "/" + model + "/" + key, Time: at,
 				CostUSD: m.CostUSD, Tokens: m.Counts.Tokens(), Model: model,
-			})
+			}
+			if m.CostBasis == "unknown" && (m.Counts.Total() > 0 || m.Counts.WebSearches > 0) {
+				if prices == nil {
+					return nil, needPrices(model, "its costBasis is unknown")
+				}
+				q, err := prices.Quote(model, m.Counts, NoTier)
+				if err != nil {
+					return nil, err
+				}
+				u.CostUSD, u.PricedAs = q.CostUSD, q.PricedAs()
+			}
+			out = append(out, u)
+		}
+		if len(r.Models) == 0 && r.TotalCostUSD > 0 {
+			out = append(out, authpool.Usage{ID: r.SessionID + "/total/" + key, Time: at, CostUSD: r.TotalCostUSD})
 		}
 	}
 	if len(r.Trailing) == 0 {
@@ -52,8 +77,9 @@ func (r Result) Usages(prices *Prices, at time.Time) ([]authpool.Usage, error) {
 		key = "line" + strconv.Itoa(r.Trailing[0].Line)
 	}
 	type sum struct {
-		counts Counts
-		cost   float64
+		counts   Counts
+		cost     float64
+		pricedAs string
 	}
 	per := make(map[string]*sum)
 	for _, m := range r.Trailing {
@@ -67,23 +93,27 @@ func (r Result) Usages(prices *Prices, at time.Time) ([]authpool.Usage, error) {
 			continue
 		}
 		if prices == nil {
-			return nil, fmt.Errorf("claude: the usage of model %q has no cost from Claude Code (the stream had no result line for it): Usages needs prices", m.Model)
+			return nil, needPrices(m.Model, "the stream had no result line for it")
 		}
-		cost, err := prices.Cost(m.Model, m.Counts, PerRequest)
+		q, err := prices.Quote(m.Model, m.Counts, PerRequest)
 		if err != nil {
 			return nil, err
 		}
-		s.cost += cost
+		s.cost += q.CostUSD
+		s.pricedAs = q.PricedAs()
 	}
 	for _, model := range cliSortedKeys(per) {
 		s := per[model]
 		out = append(out, authpool.Usage{
 			ID: r.SessionID + "/" + model + "/partial-" + key, Time: at,
-			CostUSD: s.cost, Tokens: s.counts.Tokens(), Model: model,
+			CostUSD: s.cost, Tokens: s.counts.Tokens(), Model: model, PricedAs: s.pricedAs,
 		})
 	}
 	return out, nil
 }
+
+// errNeedPrices: Usages was given no prices, and something needs pricing.
+var errNeedPrices = errors.New("no prices given")
 
 // cliSortedKeys returns the keys of m in order.
 func cliSortedKeys[V any](m map[string]V) []string {

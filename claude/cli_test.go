@@ -536,7 +536,11 @@ func TestCLIStreamTrailing(t *testing.T) {
 func TestCLIUsages(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	unknownPrices := DefaultPrices() // knows no claude-sonnet-5-5
+	// A table without a fallback that knows no Claude Sonnet.
+	unknownPrices, err := ReadPrices(strings.NewReader(`{"claude-haiku-4-5": {"input_cost_per_token": 1e-6, "output_cost_per_token": 5e-6}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		in      string
@@ -563,6 +567,32 @@ func TestCLIUsages(t *testing.T) {
 			name: "quota 429: nothing used", in: string(cliFixture(t, "result-quota429.json")),
 		},
 		{
+			name: "costBasis unknown: priced again, as its family's newest model", prices: DefaultPrices(),
+			in: `{"type":"result","session_id":"s","uuid":"u","total_cost_usd":1.5,"modelUsage":{` +
+				`"claude-sonnet-7":{"inputTokens":1000000,"outputTokens":100000,"costUSD":1.5,"costBasis":"unknown"},` +
+				`"claude-opus-4-6[1m]":{"inputTokens":1000000,"costUSD":4.99,"costBasis":"unknown"},` +
+				`"claude-haiku-4-5":{"inputTokens":1000,"costUSD":0.001,"costBasis":"list"}}}`,
+			want: []authpool.Usage{
+				{ID: "s/claude-haiku-4-5/u", Time: at, CostUSD: 0.001, Tokens: authpool.Tokens{Input: 1000}, Model: "claude-haiku-4-5"},
+				{ID: "s/claude-opus-4-6[1m]/u", Time: at, CostUSD: 5, Tokens: authpool.Tokens{Input: 1000000}, Model: "claude-opus-4-6[1m]"},
+				{ID: "s/claude-sonnet-7/u", Time: at, CostUSD: 2 + 1, Tokens: authpool.Tokens{Input: 1000000, Output: 100000},
+					Model: "claude-sonnet-7", PricedAs: "claude-sonnet-5-5"},
+			},
+		},
+		{
+			name: "costBasis unknown without prices", in: `{"type":"result","session_id":"s","modelUsage":{"x":{"inputTokens":1,"costUSD":1,"costBasis":"unknown"}}}`,
+			wantErr: errNeedPrices,
+		},
+		{
+			name: "costBasis unknown, a table that cannot price it", prices: unknownPrices,
+			in:      `{"type":"result","session_id":"s","modelUsage":{"claude-sonnet-7":{"inputTokens":1,"costUSD":1,"costBasis":"unknown"}}}`,
+			wantErr: ErrUnknownModel,
+		},
+		{
+			name: "a cost without modelUsage: total_cost_usd", in: `{"type":"result","session_id":"s","uuid":"u","total_cost_usd":0.25}`,
+			want: []authpool.Usage{{ID: "s/total/u", Time: at, CostUSD: 0.25}},
+		},
+		{
 			name: "cut stream: computed with prices", stream: true, prices: DefaultPrices(),
 			in:   `{"type":"assistant","message":{"id":"msg_1","model":"claude-opus-4-5-20251101","usage":{"input_tokens":1000000,"output_tokens":0}},"session_id":"s"}`,
 			want: []authpool.Usage{{ID: "s/claude-opus-4-5-20251101/partial-msg_1", Time: at, CostUSD: 5, Tokens: authpool.Tokens{Input: 1000000}, Model: "claude-opus-4-5-20251101"}},
@@ -576,6 +606,12 @@ func TestCLIUsages(t *testing.T) {
 			name: "cut stream: unknown model", stream: true, prices: unknownPrices,
 			in:      `{"type":"assistant","message":{"id":"msg_1","model":"claude-sonnet-5-5","usage":{"input_tokens":12}}}`,
 			wantErr: ErrUnknownModel,
+		},
+		{
+			name: "cut stream: unknown model of a family, us inference", stream: true, prices: DefaultPrices(),
+			in: `{"type":"assistant","message":{"id":"msg_1","model":"claude-opus-7","usage":{"input_tokens":1000000,"inference_geo":"us"}},"session_id":"s"}`,
+			want: []authpool.Usage{{ID: "s/claude-opus-7/partial-msg_1", Time: at, CostUSD: 4.4, Tokens: authpool.Tokens{Input: 1000000},
+				Model: "claude-opus-7", PricedAs: "claude-opus-5-5"}},
 		},
 		{
 			name: "cut stream: unknown model without tokens costs 0", stream: true, prices: unknownPrices,

@@ -2,6 +2,7 @@ package claude_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -85,4 +86,39 @@ func ExampleParseResult() {
 	fmt.Println(r.IsError, r.APIErrorStatus, v.Kind, "until", v.Until.Format("15:04"))
 	// Output:
 	// true 429 quota until 12:32
+}
+
+// A price file in LiteLLM's shape prices the models it names (a cache
+// price it leaves out is a share of the input price: reads cost a tenth);
+// a model it does not name, of a family it has, is priced as the family's
+// newest model it has, and said to be an estimate.
+func ExampleReadPrices() {
+	file := `{
+	    "claude-opus-5-5": {
+	        "input_cost_per_token": 4e-06,
+	        "output_cost_per_token": 2e-05,
+	        "provider_specific_entry": {"fast": 2, "us": 1.1},
+	        "litellm_provider": "anthropic",
+	        "mode": "chat"
+	    },
+	    "gpt-4o": {"input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05}
+	}`
+	prices, err := claude.ReadPrices(strings.NewReader(file))
+	if err != nil {
+		panic(err)
+	}
+	c := claude.Counts{Input: 1_000_000, Output: 100_000, CacheRead: 500_000, Geo: "us"}
+	for _, model := range []string{"claude-opus-5-5-20261201", "claude-opus-6[1m]"} {
+		q, err := prices.Quote(model, c, claude.PerRequest)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%s: $%.2f, priced as %s (%s), estimate %v\n", model, q.CostUSD, q.Key, q.Match, q.Estimate())
+	}
+	_, err = prices.Cost("gpt-4o", c, claude.PerRequest) // not a Claude model: not read
+	fmt.Println(errors.Is(err, claude.ErrUnknownModel))
+	// Output:
+	// claude-opus-5-5-20261201: $6.82, priced as claude-opus-5-5 (model), estimate false
+	// claude-opus-6[1m]: $6.82, priced as claude-opus-5-5 (family), estimate true
+	// true
 }

@@ -4,87 +4,95 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-// priceKinds names each kind of token with the Counts of a million of it.
+// priceKinds names each kind of token with the Counts of 10,000 of it:
+// below every tier's threshold.
 var priceKinds = []struct {
 	name   string
 	counts Counts
 }{
-	{"input", Counts{Input: 1e6}},
-	{"output", Counts{Output: 1e6}},
-	{"cache write 5m", Counts{CacheWrite5m: 1e6}},
-	{"cache write 1h", Counts{CacheWrite1h: 1e6}},
-	{"cache read", Counts{CacheRead: 1e6}},
+	{"input", Counts{Input: 1e4}},
+	{"output", Counts{Output: 1e4}},
+	{"cache write 5m", Counts{CacheWrite5m: 1e4}},
+	{"cache write 1h", Counts{CacheWrite1h: 1e4}},
+	{"cache read", Counts{CacheRead: 1e4}},
 }
 
 // priceApprox compares dollar amounts to a billionth of a dollar.
 var priceApprox = cmp.Comparer(func(a, b float64) bool { return math.Abs(a-b) < 1e-9 })
 
-// TestDefaultPricesTable checks the built-in table against FORMATS.md §5:
-// every row, under each of the names the row gives, for a million tokens of
-// each kind; and, with PerKind, the long-context rows as ccusage measured
-// them.
+// cliPrices is what Claude Code 2.1.332 charges (docs/prices.md, its
+// total_cost_usd over 451 runs), per million tokens of input, output,
+// cache write 5m, cache write 1h and cache read, and its fast-mode
+// multiplier; and, at the end, the older models ccusage knows.
+var cliPrices = []struct {
+	models []string
+	rates  [5]float64
+	fast   float64
+}{
+	{[]string{"claude-opus-5-5"}, [5]float64{4, 20, 5, 8, 0.20}, 2},
+	{[]string{"claude-opus-5", "claude-opus-4-8"}, [5]float64{5, 25, 6.25, 10, 0.50}, 2},
+	{[]string{"claude-opus-4-7", "claude-opus-4-6"}, [5]float64{5, 25, 6.25, 10, 0.50}, 6},
+	{[]string{"claude-opus-4-5"}, [5]float64{5, 25, 6.25, 10, 0.50}, 0},
+	{[]string{"claude-opus-4-1", "claude-opus-4-0", "claude-opus-4"}, [5]float64{15, 75, 18.75, 30, 1.50}, 0},
+	{[]string{"claude-sonnet-5-5"}, [5]float64{2, 10, 2.5, 4, 0.10}, 0},
+	{[]string{"claude-sonnet-5"}, [5]float64{2, 10, 2.5, 4, 0.20}, 0},
+	{[]string{"claude-sonnet-4-6", "claude-sonnet-4-5", "claude-sonnet-4-0", "claude-3-7-sonnet", "claude-3-5-sonnet"}, [5]float64{3, 15, 3.75, 6, 0.30}, 0},
+	{[]string{"claude-haiku-5-5"}, [5]float64{0.10, 0.50, 0.125, 0.20, 0.01}, 0},
+	{[]string{"claude-haiku-4-5"}, [5]float64{1, 5, 1.25, 2, 0.10}, 0},
+	{[]string{"claude-3-5-haiku"}, [5]float64{0.80, 4, 1, 1.6, 0.08}, 0},
+	{[]string{"claude-fable-5-2", "claude-mythos-5-2"}, [5]float64{8, 40, 10, 16, 0.20}, 2},
+	{[]string{"claude-fable-5-1", "claude-mythos-5-1"}, [5]float64{10, 50, 12.5, 20, 0.25}, 0},
+	{[]string{"claude-fable-5", "claude-mythos-5"}, [5]float64{10, 50, 12.5, 20, 1}, 0},
+	// Not in Claude Code's catalog; ccusage's prices.
+	{[]string{"claude-3-opus"}, [5]float64{15, 75, 18.75, 30, 1.50}, 0},
+	{[]string{"claude-3-haiku"}, [5]float64{0.25, 1.25, 0.30, 0.50, 0.03}, 0},
+}
+
+// TestDefaultPricesTable prices every model Claude Code knows, under each
+// of its names, for every kind of token, under every rule, with and
+// without "inference_geo":"us" and fast mode, and compares with the
+// figures computed by hand from its price list: Claude Code multiplies by
+// 1.1 for us (as Anthropic's bill does, PerRequest), ccusage (PerKind) and
+// NoTier do not; fast mode multiplies by the model's multiplier under
+// every rule.
 func TestDefaultPricesTable(t *testing.T) {
 	t.Parallel()
-	// want is input, output, cache write 5m, cache write 1h, cache read, in
-	// USD per million tokens, as §5's table lists them.
-	tests := []struct {
-		models []string
-		want   [5]float64
-		// perKind is the cost of a million tokens of each kind with PerKind
-		// (§5: "Sonnet 4/4.5 at 1M tokens of input = $5.40 (measured)");
-		// zero when it is want (no tier).
-		perKind [5]float64
-	}{
-		{
-			models: []string{"claude-opus-4-8", "claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-5-20251101"},
-			want:   [5]float64{5, 25, 6.25, 10, 0.50},
-		},
-		{
-			models: []string{"claude-opus-4-1", "claude-opus-4-1-20250805", "claude-opus-4", "claude-opus-4-20250514", "claude-3-opus", "claude-3-opus-20240229"},
-			want:   [5]float64{15, 75, 18.75, 30, 1.50},
-		},
-		{
-			models:  []string{"claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "claude-sonnet-4", "claude-sonnet-4-20250514"},
-			want:    [5]float64{3, 15, 3.75, 6, 0.30},
-			perKind: [5]float64{5.40, 21.00, 0.2e6*3.75/1e6 + 0.8e6*7.5/1e6, 10.80, 0.54},
-		},
-		{models: []string{"claude-sonnet-4-6"}, want: [5]float64{3, 15, 3.75, 6, 0.30}},
-		{models: []string{"claude-3-7-sonnet", "claude-3-7-sonnet-20250219"}, want: [5]float64{3, 15, 3.75, 6, 0.30}},
-		{models: []string{"claude-haiku-4-5", "claude-haiku-4-5-20251001"}, want: [5]float64{1, 5, 1.25, 2, 0.10}},
-		{models: []string{"claude-3-5-haiku", "claude-3-5-haiku-20241022"}, want: [5]float64{0.80, 4, 1.00, 1.6, 0.08}},
-		{models: []string{"claude-3-haiku", "claude-3-haiku-20240307"}, want: [5]float64{0.25, 1.25, 0.30, 0.50, 0.03}},
-		// §5: "Fable 5 / claude-mythos-5 ($10/$50, write 12.5/20, read 1)".
-		{models: []string{"claude-mythos-5"}, want: [5]float64{10, 50, 12.5, 20, 1}},
-	}
 	prices := DefaultPrices()
-	for _, tt := range tests {
-		for _, model := range tt.models {
+	for _, row := range cliPrices {
+		for _, model := range row.models {
 			t.Run(model, func(t *testing.T) {
 				t.Parallel()
-				if _, ok := prices.Lookup(model); !ok {
-					t.Fatalf("Lookup(%q): unknown", model)
+				if r, err := prices.Resolve(model); err != nil || r.Estimate() {
+					t.Fatalf("Resolve(%q) = %+v, %v; want the model's own price", model, r, err)
 				}
 				for i, k := range priceKinds {
-					perKind := tt.perKind[i]
-					if perKind == 0 {
-						perKind = tt.want[i]
-					}
-					for _, rc := range []struct {
-						rule TierRule
-						want float64
-					}{{NoTier, tt.want[i]}, {PerKind, perKind}} {
-						got, err := prices.Cost(model, k.counts, rc.rule)
-						if err != nil {
-							t.Fatalf("Cost(%s, 1M %s, %v): %v", model, k.name, rc.rule, err)
-						}
-						if diff := cmp.Diff(rc.want, got, priceApprox); diff != "" {
-							t.Errorf("Cost(%s, 1M %s, rule %v) = %v, want %v", model, k.name, rc.rule, got, rc.want)
+					base := 1e4 * row.rates[i] / 1e6
+					for _, rule := range []TierRule{PerRequest, PerKind, NoTier, ClaudeCode} {
+						for _, geo := range []string{"", "us", "global"} {
+							for _, fast := range []bool{false, true} {
+								c := k.counts
+								c.Geo, c.Fast = geo, fast
+								want := base
+								if geo == "us" && (rule == PerRequest || rule == ClaudeCode) {
+									want *= 1.1
+								}
+								if fast && row.fast > 0 {
+									want *= row.fast
+								}
+								got, err := prices.Cost(model, c, rule)
+								if err != nil {
+									t.Fatal(err)
+								}
+								if !cmp.Equal(want, got, priceApprox) {
+									t.Errorf("%s, %s, geo %q, fast %v: $%v, want $%v", k.name, rule, geo, fast, got, want)
+								}
+							}
 						}
 					}
 				}
@@ -93,378 +101,310 @@ func TestDefaultPricesTable(t *testing.T) {
 	}
 }
 
-// TestPricesLookup checks how model names match: dates, provider prefixes,
-// '.' and '@' forms, case, the longest match, and names that are no model's.
-func TestPricesLookup(t *testing.T) {
+// TestPriceCostTiers checks the long-prompt tiers under each rule: Sonnet
+// 4 and 4.5's at 200,000 tokens (Anthropic bills it per request, ccusage
+// per kind, Claude Code not at all) and Haiku 5.5's at 100,000 (5× every
+// kind, which Claude Code applies too).
+func TestPriceCostTiers(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		model string
-		// want is the input price the model must get; 0 for unknown.
-		want float64
-		// long reports that the match has a long-context tier.
-		long bool
-	}{
-		{model: "claude-opus-4-5", want: 5},
-		{model: "claude-opus-4-5-20251101", want: 5}, // not claude-opus-4's $15
-		{model: "claude-opus-4-20250514", want: 15},
-		{model: "claude-opus-4-1-20250805", want: 15},
-		{model: "anthropic/claude-opus-4-5", want: 5},
-		{model: "anthropic/claude-opus-4.5", want: 5},
-		{model: "claude-opus-4.5", want: 5},
-		{model: "claude-opus-4-5@20251101", want: 5},                                 // Vertex
-		{model: "us.anthropic.claude-sonnet-4-5-20250929-v1:0", want: 3, long: true}, // Bedrock
-		{model: "bedrock/anthropic.claude-3-5-haiku-20241022-v1:0", want: 0.8},
-		{model: "vertex_ai/claude-3-7-sonnet@20250219", want: 3},
-		{model: "Claude-Sonnet-4-5", want: 3, long: true},
-		{model: "  claude-haiku-4-5  ", want: 1},
-		{model: "claude-sonnet-4-5-20250929", want: 3, long: true},
-		{model: "claude-sonnet-4-6", want: 3}, // flat 1M context
-		{model: "claude-sonnet-4-20250514", want: 3, long: true},
-		{model: "claude-3-haiku-20240307", want: 0.25},
-		{model: "claude-3-5-haiku-20241022", want: 0.8}, // not claude-3-haiku
-		{model: "claude-haiku-4-5-fast", want: 1},
-		{model: "sonnet-4-5", want: 3, long: true}, // contained in one name only
-		// Unknown: newer models (FORMATS.md §0), other providers' models, nothing.
-		{model: "claude-sonnet-5-5"},
-		{model: "claude-opus-5-5"},
-		{model: "claude-sonnet-5"},
-		{model: "gpt-4o"},
-		{model: "<synthetic>"},
-		{model: ""},
-		{model: "xclaude-opus-4-5"},
-		// A newer minor version is not its major version's older model.
-		{model: "claude-opus-4-9"},
-		{model: "claude-opus-4-9-20260301"},
-		{model: "claude-sonnet-4-7"},
-		// Names that several models with different prices contain.
-		{model: "haiku"},
-		{model: "opus"},
-		{model: "claude-opus"},
-		{model: "claude-3"},
-		{model: "claude"},
-	}
 	prices := DefaultPrices()
-	for _, tt := range tests {
-		t.Run(tt.model, func(t *testing.T) {
-			t.Parallel()
-			// Repeated, since a lookup that depends on map order differs
-			// from one call to the next.
-			first, _ := prices.Lookup(tt.model)
-			for range 50 {
-				got, ok := prices.Lookup(tt.model)
-				if diff := cmp.Diff(first, got); diff != "" {
-					t.Fatalf("Lookup(%q) differs from one call to the next (-first +now):\n%s", tt.model, diff)
-				}
-				if ok != (tt.want != 0) || got.Input != tt.want || (got.LongContext != nil) != tt.long {
-					t.Fatalf("Lookup(%q) = %+v, %v; want input %v (0: unknown), long context %v", tt.model, got, ok, tt.want, tt.long)
-				}
-			}
-			_, err := prices.Cost(tt.model, Counts{Input: 1}, PerRequest)
-			if (tt.want == 0) != errors.Is(err, ErrUnknownModel) {
-				t.Errorf("Cost(%q) error = %v", tt.model, err)
-			}
-		})
-	}
-}
-
-// TestPriceCostTierRules checks the three TierRules on Sonnet 4.5
-// (FORMATS.md §5) and at the edge of the tier.
-func TestPriceCostTierRules(t *testing.T) {
-	t.Parallel()
 	tests := []struct {
 		name   string
+		model  string
 		counts Counts
-		// want is the cost with PerRequest, PerKind and NoTier.
-		want [3]float64
+		// want is the cost with PerRequest, PerKind, NoTier and ClaudeCode.
+		want [4]float64
 	}{
-		{"1M input: $5.40 per kind (§5)", Counts{Input: 1e6}, [3]float64{6, 5.40, 3}},
-		{"1M output: the request is small", Counts{Output: 1e6}, [3]float64{15, 21, 15}},
-		{"200,000 tokens of input is not over", Counts{Input: 150_000, CacheRead: 50_000, Output: 1000}, [3]float64{0.45 + 0.015 + 0.015, 0.45 + 0.015 + 0.015, 0.45 + 0.015 + 0.015}},
+		{"sonnet 4.5, 1M input: $5.40 per kind", "claude-sonnet-4-5-20250929", Counts{Input: 1e6}, [4]float64{6, 5.40, 3, 3}},
+		{"sonnet 4.5, 1M output: the request is small", "claude-sonnet-4-5", Counts{Output: 1e6}, [4]float64{15, 21, 15, 15}},
+		{"sonnet 4.5, 200,000 is not over", "claude-sonnet-4-5", Counts{Input: 150_000, CacheRead: 50_000, Output: 1000},
+			[4]float64{0.45 + 0.015 + 0.015, 0.45 + 0.015 + 0.015, 0.45 + 0.015 + 0.015, 0.45 + 0.015 + 0.015}},
 		{
-			"200,001 is over: every token at the long rate",
+			"sonnet 4.5, 200,001 is over: every token at the long rate", "claude-sonnet-4",
 			Counts{Input: 150_001, CacheRead: 50_000, Output: 1000},
-			[3]float64{(150_001*6 + 50_000*0.6 + 1000*22.5) / 1e6, (150_001*3 + 50_000*0.3 + 1000*15) / 1e6, (150_001*3 + 50_000*0.3 + 1000*15) / 1e6},
+			[4]float64{(150_001*6 + 50_000*0.6 + 1000*22.5) / 1e6, (150_001*3 + 50_000*0.3 + 1000*15) / 1e6,
+				(150_001*3 + 50_000*0.3 + 1000*15) / 1e6, (150_001*3 + 50_000*0.3 + 1000*15) / 1e6},
 		},
 		{
-			"cache writes count toward the tier",
+			"sonnet 4.5, cache writes count toward the tier", "claude-sonnet-4-5",
 			Counts{Input: 10, CacheWrite5m: 100_000, CacheWrite1h: 100_000, Output: 10},
-			[3]float64{(10*6 + 100_000*7.5 + 100_000*12 + 10*22.5) / 1e6, (10*3 + 100_000*3.75 + 100_000*6 + 10*15) / 1e6, (10*3 + 100_000*3.75 + 100_000*6 + 10*15) / 1e6},
+			[4]float64{(10*6 + 100_000*7.5 + 100_000*12 + 10*22.5) / 1e6, (10*3 + 100_000*3.75 + 100_000*6 + 10*15) / 1e6,
+				(10*3 + 100_000*3.75 + 100_000*6 + 10*15) / 1e6, (10*3 + 100_000*3.75 + 100_000*6 + 10*15) / 1e6},
 		},
 		{
-			"per kind, each kind on its own",
+			"sonnet 4.5, per kind, each kind on its own", "claude-sonnet-4-5",
 			Counts{Input: 300_000, CacheRead: 250_000, Output: 250_000},
-			[3]float64{
+			[4]float64{
 				(300_000*6 + 250_000*0.6 + 250_000*22.5) / 1e6,
 				(200_000*3 + 100_000*6 + 200_000*0.3 + 50_000*0.6 + 200_000*15 + 50_000*22.5) / 1e6,
 				(300_000*3 + 250_000*0.3 + 250_000*15) / 1e6,
+				(300_000*3 + 250_000*0.3 + 250_000*15) / 1e6,
 			},
 		},
+		{"sonnet 4.6 has no tier", "claude-sonnet-4-6", Counts{Input: 1e6}, [4]float64{3, 3, 3, 3}},
+		{"sonnet 4.6[1m] is sonnet 4.6: no tier", "claude-sonnet-4-6[1m]", Counts{Input: 1e6}, [4]float64{3, 3, 3, 3}},
+		{"haiku 5.5, 100,000 is not over", "claude-haiku-5-5", Counts{Input: 50_000, CacheRead: 30_000, CacheWrite5m: 20_000, Output: 1e4},
+			[4]float64{(50_000*0.1 + 30_000*0.01 + 20_000*0.125 + 1e4*0.5) / 1e6, (50_000*0.1 + 30_000*0.01 + 20_000*0.125 + 1e4*0.5) / 1e6,
+				(50_000*0.1 + 30_000*0.01 + 20_000*0.125 + 1e4*0.5) / 1e6, (50_000*0.1 + 30_000*0.01 + 20_000*0.125 + 1e4*0.5) / 1e6}},
+		{
+			"haiku 5.5, 100,001: 5x every kind, Claude Code too", "claude-haiku-5-5",
+			Counts{Input: 50_001, CacheRead: 30_000, CacheWrite1h: 20_000, Output: 1e4},
+			[4]float64{
+				5 * (50_001*0.1 + 30_000*0.01 + 20_000*0.2 + 1e4*0.5) / 1e6,
+				(50_001*0.1 + 30_000*0.01 + 20_000*0.2 + 1e4*0.5) / 1e6, // no kind is over 100,000 on its own
+				(50_001*0.1 + 30_000*0.01 + 20_000*0.2 + 1e4*0.5) / 1e6,
+				5 * (50_001*0.1 + 30_000*0.01 + 20_000*0.2 + 1e4*0.5) / 1e6,
+			},
+		},
+		{"haiku 5.5, per kind past 100,000", "claude-haiku-5-5", Counts{Input: 150_000},
+			[4]float64{150_000 * 0.5 / 1e6, (100_000*0.1 + 50_000*0.5) / 1e6, 150_000 * 0.1 / 1e6, 150_000 * 0.5 / 1e6}},
 	}
-	prices := DefaultPrices()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			for i, rule := range []TierRule{PerRequest, PerKind, NoTier} {
-				got, err := prices.Cost("claude-sonnet-4-5-20250929", tt.counts, rule)
+			for i, rule := range []TierRule{PerRequest, PerKind, NoTier, ClaudeCode} {
+				got, err := prices.Cost(tt.model, tt.counts, rule)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if diff := cmp.Diff(tt.want[i], got, priceApprox); diff != "" {
-					t.Errorf("rule %d: cost %v, want %v", rule, got, tt.want[i])
-				}
-			}
-			// A model without a tier ignores the rule.
-			for _, rule := range []TierRule{PerRequest, PerKind, NoTier} {
-				flat, _ := prices.Cost("claude-sonnet-4-6", tt.counts, NoTier)
-				got, _ := prices.Cost("claude-sonnet-4-6", tt.counts, rule)
-				if got != flat {
-					t.Errorf("claude-sonnet-4-6, rule %d: %v, want the flat %v", rule, got, flat)
+				if !cmp.Equal(tt.want[i], got, priceApprox) {
+					t.Errorf("%s: $%v, want $%v", rule, got, tt.want[i])
 				}
 			}
 		})
 	}
 }
 
-// TestPriceCostFastAndWebSearch checks fast-mode multipliers (6× for Opus
-// 4.6 and 4.7, 2× for Opus 4.8, none elsewhere) and web searches at $0.01,
-// which fast mode does not multiply (FORMATS.md §5).
+// TestPriceCostFastAndWebSearch checks fast mode, from usage.speed or an
+// id's -fast, and web searches at $0.01, which neither fast mode nor the
+// us multiplier multiplies.
 func TestPriceCostFastAndWebSearch(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		model  string
 		counts Counts
+		rule   TierRule
 		want   float64
 	}{
-		{"claude-opus-4-6", Counts{Input: 1e6, Fast: true}, 30},
-		{"claude-opus-4-6", Counts{Output: 1e6, Fast: true}, 150},
-		{"claude-opus-4-7-20260101", Counts{Input: 1e6, Output: 1e6, Fast: true}, 180},
-		{"claude-opus-4-8", Counts{Input: 1e6, Fast: true}, 10},
-		{"claude-opus-4-8", Counts{Output: 1e6, Fast: true}, 50},
-		{"claude-opus-4-8", Counts{CacheRead: 1e6, Fast: true}, 1},
-		{"claude-opus-4-8", Counts{Output: 1e6}, 25},
-		{"claude-opus-4-5", Counts{Input: 1e6, Fast: true}, 5},
-		{"claude-sonnet-4-5", Counts{Input: 100_000, Fast: true}, 0.3},
-		{"claude-opus-4-6", Counts{WebSearches: 1, Fast: true}, 0.01},
-		{"claude-haiku-4-5", Counts{WebSearches: 100}, 1},
-		{"claude-opus-4-6", Counts{Input: 1e6, WebSearches: 3, Fast: true}, 30.03},
+		{"claude-opus-4-6", Counts{Input: 1e6, Fast: true}, PerRequest, 30},
+		{"claude-opus-4-6-fast", Counts{Input: 1e6}, PerRequest, 30},
+		{"claude-opus-4-6-fast[1m]", Counts{Output: 1e6}, ClaudeCode, 150},
+		{"claude-opus-4-7-20260101", Counts{Input: 1e6, Output: 1e6, Fast: true}, PerKind, 180},
+		{"claude-opus-4-8", Counts{Input: 1e6, Fast: true}, PerRequest, 10},
+		{"claude-opus-5-5", Counts{Output: 1e6, Fast: true}, PerRequest, 40},
+		{"claude-opus-4-8", Counts{Output: 1e6}, PerRequest, 25},
+		{"claude-opus-4-5", Counts{Input: 1e6, Fast: true}, PerRequest, 5},
+		{"claude-sonnet-4-5", Counts{Input: 100_000, Fast: true}, PerRequest, 0.3},
+		{"claude-opus-4-6", Counts{WebSearches: 1, Fast: true, Geo: "us"}, PerRequest, 0.01},
+		{"claude-haiku-4-5", Counts{WebSearches: 100}, NoTier, 1},
+		{"claude-opus-4-6", Counts{Input: 1e6, WebSearches: 3, Fast: true, Geo: "us"}, ClaudeCode, 33.03},
 	}
 	prices := DefaultPrices()
 	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%s %+v", tt.model, tt.counts), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s %+v %s", tt.model, tt.counts, tt.rule), func(t *testing.T) {
 			t.Parallel()
-			for _, rule := range []TierRule{PerRequest, PerKind, NoTier} {
-				got, err := prices.Cost(tt.model, tt.counts, rule)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if diff := cmp.Diff(tt.want, got, priceApprox); diff != "" {
-					t.Errorf("rule %d: cost %v, want %v", rule, got, tt.want)
-				}
+			got, err := prices.Cost(tt.model, tt.counts, tt.rule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cmp.Equal(tt.want, got, priceApprox) {
+				t.Errorf("$%v, want $%v", got, tt.want)
 			}
 		})
 	}
 }
 
-// TestPricesUnknownAndFallback checks that an unknown model is an error
-// wrapping ErrUnknownModel until a fallback is set, and again after it is
-// removed; the fallback does not make the model known.
-func TestPricesUnknownAndFallback(t *testing.T) {
+// TestPricesResolve checks how ids find their prices: every suffix and
+// prefix real clients send, both naming schemes, Bedrock's regional ids,
+// and unknown models by family and by fallback, never an older model.
+func TestPricesResolve(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		model string
+		want  Resolution
+	}{
+		{"claude-opus-4-6", Resolution{Key: "claude-opus-4-6", Match: MatchExact}},
+		{"Claude-Opus-4-6", Resolution{Key: "claude-opus-4-6", Match: MatchExact}},
+		{"  claude-haiku-4-5  ", Resolution{Key: "claude-haiku-4-5", Match: MatchExact}},
+		{"claude-opus-4-6[1m]", Resolution{Key: "claude-opus-4-6", Match: MatchExact}}, // not Claude Opus 4's $15
+		{"claude-sonnet-4-6[1m]", Resolution{Key: "claude-sonnet-4-6", Match: MatchExact}},
+		{"claude-opus-4-6-fast", Resolution{Key: "claude-opus-4-6", Match: MatchExact, Fast: true}},
+		{"anthropic/claude-opus-4-6-fast[1m]", Resolution{Key: "claude-opus-4-6", Match: MatchExact, Fast: true}},
+		{"claude-opus-4-5-20251101", Resolution{Key: "claude-opus-4-5", Match: MatchModel}},
+		{"claude-opus-4-20250514", Resolution{Key: "claude-opus-4", Match: MatchModel}},
+		{"claude-opus-4-0", Resolution{Key: "claude-opus-4", Match: MatchModel}},
+		{"claude-sonnet-4-0", Resolution{Key: "claude-sonnet-4", Match: MatchModel}},
+		{"claude-opus-4-1-20250805", Resolution{Key: "claude-opus-4-1", Match: MatchModel}},
+		{"anthropic/claude-opus-4-5", Resolution{Key: "claude-opus-4-5", Match: MatchExact}},
+		{"anthropic/claude-opus-4.5", Resolution{Key: "claude-opus-4-5", Match: MatchModel}},
+		{"openrouter/anthropic/claude-sonnet-4.5", Resolution{Key: "claude-sonnet-4-5", Match: MatchModel}},
+		{"claude-opus-4-5@20251101", Resolution{Key: "claude-opus-4-5", Match: MatchModel}}, // Vertex
+		{"vertex_ai/claude-3-7-sonnet@20250219", Resolution{Key: "claude-3-7-sonnet", Match: MatchModel}},
+		{"claude-3-5-sonnet-20241022", Resolution{Key: "claude-3-5-sonnet", Match: MatchModel}},
+		{"claude-3.5-sonnet-latest", Resolution{Key: "claude-3-5-sonnet", Match: MatchModel}},
+		{"claude-sonnet-3-5", Resolution{Key: "claude-3-5-sonnet", Match: MatchModel}},        // the other scheme
+		{"claude-3-5-haiku-20241022", Resolution{Key: "claude-3-5-haiku", Match: MatchModel}}, // not claude-3-haiku
+		{"claude-3-haiku-20240307", Resolution{Key: "claude-3-haiku", Match: MatchModel}},
+		{"claude-haiku-4-5-latest", Resolution{Key: "claude-haiku-4-5", Match: MatchModel}},
+		// Bedrock: the regional id as LiteLLM lists it, or by its model and
+		// region; the global and unlisted ones as the model.
+		{"us.anthropic.claude-sonnet-4-5-20250929-v1:0", Resolution{Key: "us.anthropic.claude-sonnet-4-5-20250929-v1:0", Match: MatchExact}},
+		{"bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0", Resolution{Key: "us.anthropic.claude-sonnet-4-5-20250929-v1:0", Match: MatchExact}},
+		{"us.anthropic.claude-sonnet-4-5", Resolution{Key: "us.anthropic.claude-sonnet-4-5-20250929-v1:0", Match: MatchModel}},
+		{"eu.anthropic.claude-opus-4-6-v1:0", Resolution{Key: "eu.anthropic.claude-opus-4-6-v1", Match: MatchModel}},
+		{"global.anthropic.claude-sonnet-4-5-20250929-v1:0", Resolution{Key: "claude-sonnet-4-5", Match: MatchModel}},
+		{"anthropic.claude-3-5-haiku-20241022-v1:0", Resolution{Key: "claude-3-5-haiku", Match: MatchModel}},
+		{"apac.anthropic.claude-3-haiku-20240307-v1:0", Resolution{Key: "claude-3-haiku", Match: MatchModel}},
+		// Unknown models of a known family: its newest model, an estimate.
+		{"claude-opus-4-9", Resolution{Key: "claude-opus-5-5", Match: MatchFamily}}, // not claude-opus-4
+		{"claude-opus-4-9-20260301", Resolution{Key: "claude-opus-5-5", Match: MatchFamily}},
+		{"claude-sonnet-4-7", Resolution{Key: "claude-sonnet-5-5", Match: MatchFamily}},
+		{"claude-sonnet-6", Resolution{Key: "claude-sonnet-5-5", Match: MatchFamily}},
+		{"claude-haiku-6-1[1m]", Resolution{Key: "claude-haiku-5-5", Match: MatchFamily}},
+		{"claude-fable-5-3", Resolution{Key: "claude-fable-5-2", Match: MatchFamily}},
+		{"claude-mythos-preview", Resolution{Key: "claude-mythos-5-2", Match: MatchFamily}},
+		{"claude-opus-4-6-thinking", Resolution{Key: "claude-opus-5-5", Match: MatchFamily}},
+		{"claude-opus", Resolution{Key: "claude-opus-5-5", Match: MatchFamily}},
+		// Others: the fallback, an estimate.
+		{"gpt-4o", Resolution{Match: MatchFallback}},
+		{"<synthetic>", Resolution{Match: MatchFallback}},
+		{"", Resolution{Match: MatchFallback}},
+		{"opus-4-5", Resolution{Match: MatchFallback}}, // not a Claude id: Claude Code does not know it either
+		{"xclaude-opus-4-5", Resolution{Match: MatchFallback}},
+		{"claude-instant-1", Resolution{Match: MatchFallback}},
+		{"gpt-5-fast", Resolution{Match: MatchFallback, Fast: true}},
+	}
+	prices := DefaultPrices()
+	for _, tt := range tests {
+		t.Run(tt.model, func(t *testing.T) {
+			t.Parallel()
+			for range 2 { // the second from the table's memory
+				got, err := prices.Resolve(tt.model)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Fatalf("Resolve(%q) (-want +got):\n%s", tt.model, diff)
+				}
+			}
+			_, known := prices.Lookup(tt.model)
+			if known == tt.want.Estimate() {
+				t.Errorf("Lookup(%q) known = %v, want %v", tt.model, known, !tt.want.Estimate())
+			}
+		})
+	}
+}
+
+// TestPricesBedrockRegional checks that a regional Bedrock id costs 10%
+// more than the global one, as LiteLLM lists it, tiers included.
+func TestPricesBedrockRegional(t *testing.T) {
+	t.Parallel()
+	prices := DefaultPrices()
+	for _, tt := range []struct{ regional, global string }{
+		{"us.anthropic.claude-sonnet-4-5-20250929-v1:0", "claude-sonnet-4-5-20250929"},
+		{"eu.anthropic.claude-haiku-4-5-20251001-v1:0", "claude-haiku-4-5-20251001"},
+		{"jp.anthropic.claude-opus-4-8", "claude-opus-4-8"},
+		{"au.anthropic.claude-sonnet-4-6", "claude-sonnet-4-6"},
+	} {
+		for _, c := range []Counts{{Input: 1e6}, {Output: 1e4, CacheRead: 3e5}, {CacheWrite5m: 1e4, CacheWrite1h: 1e4}} {
+			for _, rule := range []TierRule{PerRequest, PerKind} {
+				r, err1 := prices.Cost(tt.regional, c, rule)
+				g, err2 := prices.Cost(tt.global, c, rule)
+				if err := errors.Join(err1, err2); err != nil {
+					t.Fatal(err)
+				}
+				if !cmp.Equal(g*1.1, r, priceApprox) {
+					t.Errorf("%s %+v %s: $%v, want 1.1 × $%v", tt.regional, c, rule, r, g)
+				}
+			}
+		}
+	}
+}
+
+// TestPricesFallback checks DefaultPrices' fallback (the dearest model
+// with no deprecation date) and that a table without one refuses a model
+// of no family, and prices one of a family it has.
+func TestPricesFallback(t *testing.T) {
 	t.Parallel()
 	p := DefaultPrices()
+	fb, ok := p.Fallback()
+	if want, _ := p.Lookup("claude-opus-4-1"); !ok || !cmp.Equal(want, fb) {
+		t.Fatalf("fallback %+v, %v; want Claude Opus 4.1's %+v", fb, ok, want)
+	}
 	c := Counts{Input: 1e6, Output: 1e6}
-	if cost, err := p.Cost("claude-sonnet-5-5", c, PerRequest); !errors.Is(err, ErrUnknownModel) || cost != 0 {
-		t.Fatalf("unknown model: %v, %v; want 0, ErrUnknownModel", cost, err)
-	}
-	fb := &Price{Input: 2, Output: 10}
-	if err := p.SetFallback(fb); err != nil {
-		t.Fatal(err)
-	}
-	fb.Input = 1000 // the table keeps its own copy
-	if cost, err := p.Cost("claude-sonnet-5-5", c, PerRequest); err != nil || cost != 12 {
-		t.Fatalf("with a fallback: %v, %v; want 12, nil", cost, err)
-	}
-	if cost, err := p.Cost("claude-haiku-4-5", c, PerRequest); err != nil || cost != 6 {
-		t.Fatalf("a known model with a fallback: %v, %v; want its own price 6", cost, err)
-	}
-	if _, ok := p.Lookup("claude-sonnet-5-5"); ok {
-		t.Error("Lookup reports a model priced by the fallback as known")
-	}
-	if err := p.SetFallback(&Price{Input: -1}); err == nil {
-		t.Error("SetFallback took a negative price")
+	if cost, err := p.Cost("gpt-4o", c, PerRequest); err != nil || cost != 90 {
+		t.Errorf("a model of no family: $%v, %v; want the fallback's $90", cost, err)
 	}
 	if err := p.SetFallback(nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Cost("claude-sonnet-5-5", c, PerRequest); !errors.Is(err, ErrUnknownModel) {
-		t.Fatalf("after SetFallback(nil): %v, want ErrUnknownModel", err)
+	if cost, err := p.Cost("gpt-4o", c, PerRequest); !errors.Is(err, ErrUnknownModel) || cost != 0 {
+		t.Errorf("without a fallback: $%v, %v; want ErrUnknownModel", cost, err)
 	}
-}
-
-// TestPricesSet checks that Set adds models, overrides built-in ones (dated
-// names follow), normalizes names, and works on a zero Prices.
-func TestPricesSet(t *testing.T) {
-	t.Parallel()
-	p := DefaultPrices()
-	newer := Price{Input: 4, Output: 20, CacheWrite5m: 5, CacheWrite1h: 8, CacheRead: 0.4}
-	cheaper := Price{Input: 1.5, Output: 7.5}
-	for _, set := range []struct {
-		model string
-		price Price
-	}{{"claude-sonnet-5.5", newer}, {"claude-sonnet-4-5", cheaper}} {
-		if err := p.Set(set.model, set.price); err != nil {
-			t.Fatalf("Set(%q): %v", set.model, err)
-		}
+	if _, err := p.Resolve("gpt-4o"); !errors.Is(err, ErrUnknownModel) {
+		t.Errorf("Resolve without a fallback: %v, want ErrUnknownModel", err)
 	}
-	tests := []struct {
-		model string
-		want  Price
-	}{
-		{"claude-sonnet-5-5", newer},
-		{"claude-sonnet-5-5-20260101", newer},
-		{"anthropic/claude-sonnet-5.5", newer},
-		{"claude-sonnet-4-5-20250929", cheaper},
-		{"claude-sonnet-4-20250514", DefaultPrices().mustLookup(t, "claude-sonnet-4")},
+	if q, err := p.Quote("claude-sonnet-9", c, PerRequest); err != nil || q.CostUSD != 12 || q.PricedAs() != "claude-sonnet-5-5" {
+		t.Errorf("a model of a family without a fallback: %+v, %v; want Claude Sonnet 5.5's $12", q, err)
 	}
-	for _, tt := range tests {
-		got, ok := p.Lookup(tt.model)
-		if !ok {
-			t.Errorf("Lookup(%q): unknown", tt.model)
-		}
-		if diff := cmp.Diff(tt.want, got); diff != "" {
-			t.Errorf("Lookup(%q) (-want +got):\n%s", tt.model, diff)
-		}
-	}
-	if got := DefaultPrices().mustLookup(t, "claude-sonnet-4-5"); got.Input != 3 {
-		t.Errorf("Set on one table changed another's: %+v", got)
-	}
-	var zero Prices
-	if err := zero.Set("my-model", cheaper); err != nil {
+	fbPrice := &Price{Input: 2, Output: 10}
+	if err := p.SetFallback(fbPrice); err != nil {
 		t.Fatal(err)
 	}
-	if cost, err := zero.Cost("my-model-v2", Counts{Output: 1e6}, PerRequest); err != nil || cost != 7.5 {
-		t.Errorf("zero Prices: %v, %v; want 7.5", cost, err)
+	fbPrice.Input = 1000 // the table keeps its own copy
+	if q, err := p.Quote("gpt-4o", c, PerRequest); err != nil || q.CostUSD != 12 || q.PricedAs() != "fallback" {
+		t.Errorf("with a fallback: %+v, %v; want $12 priced as fallback", q, err)
 	}
-	for _, name := range []string{"", "   "} {
-		if err := zero.Set(name, cheaper); err == nil {
-			t.Errorf("Set(%q) took a price without a model", name)
+	if err := p.SetFallback(&Price{Input: -1}); err == nil {
+		t.Error("SetFallback took a negative price")
+	}
+	if got, _ := p.Fallback(); got.Input != 2 {
+		t.Errorf("a refused SetFallback changed the fallback: %+v", got)
+	}
+}
+
+// TestCcusagePrices checks the table transcripts use by default: ccusage's
+// prices, no estimates.
+func TestCcusagePrices(t *testing.T) {
+	t.Parallel()
+	p := CcusagePrices()
+	for _, model := range []string{"claude-sonnet-5-5", "claude-opus-5-5", "claude-haiku-5-5", "claude-fable-5-2", "claude-opus-4-9", "gpt-4o"} {
+		if _, err := p.Resolve(model); !errors.Is(err, ErrUnknownModel) {
+			t.Errorf("Resolve(%q) = %v; ccusage does not price it", model, err)
+		}
+	}
+	for _, model := range []string{"claude-sonnet-5", "claude-opus-5", "claude-fable-5", "claude-3-5-sonnet-20241022", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"} {
+		if _, ok := p.Lookup(model); !ok {
+			t.Errorf("Lookup(%q): unknown; ccusage prices it", model)
 		}
 	}
 }
 
-// mustLookup returns a known model's price.
-func (p *Prices) mustLookup(t *testing.T, model string) Price {
-	t.Helper()
-	pr, ok := p.Lookup(model)
-	if !ok {
-		t.Fatalf("Lookup(%q): unknown", model)
-	}
-	return pr
-}
-
-// TestPricesNoAliasing checks that a table shares no memory with its
-// callers: a Price given to Set or SetFallback, or returned by Lookup, may
-// be changed without changing the table.
-func TestPricesNoAliasing(t *testing.T) {
+// TestBuiltinPrices checks the built-in file's deprecation dates (the
+// retirements Claude Code 2.1.332 announces) and that every entry is
+// priced under every rule.
+func TestBuiltinPrices(t *testing.T) {
 	t.Parallel()
 	p := DefaultPrices()
-	got := p.mustLookup(t, "claude-sonnet-4-5")
-	got.LongContext.Input = 0
-	if again := p.mustLookup(t, "claude-sonnet-4"); again.LongContext.Input != 6 {
-		t.Errorf("changing a looked-up long-context price changed the table: %+v", again.LongContext)
+	day := func(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
+	for model, want := range map[string]time.Time{
+		"claude-sonnet-4-5": day("2026-11-30"), "claude-sonnet-4": day("2026-06-15"), "claude-opus-4": day("2026-06-15"),
+		"claude-3-7-sonnet": day("2026-02-19"), "claude-3-5-haiku": day("2026-02-19"), "claude-3-opus": day("2026-01-05"),
+		"claude-3-5-sonnet": day("2025-10-28"), "claude-opus-4-5": day("2027-01-22"),
+		"claude-opus-4-1": {}, "claude-sonnet-5-5": {}, "claude-haiku-4-5": {},
+	} {
+		if got, _ := p.Lookup(model); !got.Deprecated.Equal(want) {
+			t.Errorf("%s retires %v, want %v", model, got.Deprecated, want)
+		}
 	}
-	long := &Price{Input: 8, Output: 40}
-	if err := p.Set("claude-mythos-5", Price{Input: 4, Output: 20, LongContext: long}); err != nil {
-		t.Fatal(err)
+	for key, e := range p.entries {
+		if e.price.Geo["us"] != 1.1 {
+			t.Errorf("%s: geo us %v, want 1.1", key, e.price.Geo["us"])
+		}
+		for _, rule := range []TierRule{PerRequest, PerKind, NoTier, ClaudeCode} {
+			if cost, err := p.Cost(key, Counts{Input: 1e6, Output: 1e6, CacheRead: 1e6, Geo: "us", Fast: true}, rule); err != nil || !(cost > 0) {
+				t.Errorf("%s, %s: $%v, %v", key, rule, cost, err)
+			}
+		}
 	}
-	long.Input = 0
-	if again := p.mustLookup(t, "claude-mythos-5"); again.LongContext.Input != 8 {
-		t.Errorf("changing the long-context price given to Set changed the table: %+v", again.LongContext)
-	}
-}
-
-// TestPricesRefused checks that Set and SetFallback refuse prices that are
-// not prices, and leave the table as it was.
-func TestPricesRefused(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name  string
-		price Price
-	}{
-		{"negative input", Price{Input: -1}},
-		{"NaN output", Price{Output: math.NaN()}},
-		{"infinite cache write 5m", Price{CacheWrite5m: math.Inf(1)}},
-		{"negative cache write 1h", Price{CacheWrite1h: -0.01}},
-		{"negative infinite cache read", Price{CacheRead: math.Inf(-1)}},
-		{"negative fast multiplier", Price{Input: 1, FastMultiplier: -2}},
-		{"NaN fast multiplier", Price{Input: 1, FastMultiplier: math.NaN()}},
-		{"negative long context", Price{Input: 1, LongContext: &Price{Input: -6}}},
-		{"a tier in a tier", Price{Input: 1, LongContext: &Price{Input: 2, LongContext: &Price{Input: 3}}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			p := DefaultPrices()
-			if err := p.Set("claude-haiku-4-5", tt.price); err == nil {
-				t.Error("Set took it")
-			}
-			if got := p.mustLookup(t, "claude-haiku-4-5"); got.Input != 1 {
-				t.Errorf("a refused Set changed the table: %+v", got)
-			}
-			if err := p.SetFallback(&tt.price); err == nil {
-				t.Error("SetFallback took it")
-			}
-			if _, err := p.Cost("claude-sonnet-5-5", Counts{Input: 1}, PerRequest); !errors.Is(err, ErrUnknownModel) {
-				t.Errorf("a refused SetFallback set a fallback: %v", err)
-			}
-		})
-	}
-}
-
-// TestPricesConcurrent prices while others Set and SetFallback (run with
-// -race): every cost is one of the prices the model had.
-func TestPricesConcurrent(t *testing.T) {
-	t.Parallel()
-	p := DefaultPrices()
-	a := Price{Input: 1, LongContext: &Price{Input: 2}}
-	b := Price{Input: 3, LongContext: &Price{Input: 4}}
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Go(func() {
-			for i := range 500 {
-				switch (w + i) % 4 {
-				case 0:
-					if err := p.Set("claude-sonnet-4-5", a); err != nil {
-						t.Error(err)
-					}
-				case 1:
-					if err := p.Set("claude-sonnet-4-5", b); err != nil {
-						t.Error(err)
-					}
-				case 2:
-					if err := p.Set(fmt.Sprintf("model-%d-%d", w, i), a); err != nil {
-						t.Error(err)
-					}
-				case 3:
-					if err := p.SetFallback(&b); err != nil {
-						t.Error(err)
-					}
-				}
-			}
-		})
-		wg.Go(func() {
-			for range 500 {
-				cost, err := p.Cost("claude-sonnet-4-5", Counts{Input: 1e6}, PerRequest)
-				if err != nil || (cost != 3 && cost != 6 && cost != 2 && cost != 4) {
-					t.Errorf("Cost = %v, %v; want one of the prices set", cost, err)
-				}
-				if pr, ok := p.Lookup("claude-sonnet-4-5-20250929"); !ok || pr.LongContext == nil {
-					t.Errorf("Lookup = %+v, %v", pr, ok)
-				}
-				if _, err := p.Cost("unknown-model", Counts{Input: 1}, NoTier); err != nil && !errors.Is(err, ErrUnknownModel) {
-					t.Error(err)
-				}
-			}
-		})
-	}
-	wg.Wait()
 }

@@ -49,7 +49,8 @@ type Runner struct {
 	// cut short still counts what its stream showed.
 	Stream bool
 	// Prices prices what Claude Code did not (the assistant messages of a
-	// stream cut before its result); nil means DefaultPrices().
+	// stream cut before its result, and a model whose costBasis is
+	// "unknown"); nil means DefaultPrices().
 	Prices *Prices
 	// Clock is the time of usages and verdicts (give it the pool's); nil
 	// means time.Now.

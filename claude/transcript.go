@@ -152,9 +152,13 @@ type TranscriptOptions struct {
 	// Mode is where costs come from. The default is CostAuto.
 	Mode CostMode
 	// Prices prices the tokens, with ccusage's per-kind long-context tiers
-	// (PerKind). Models it does not know cost its fallback price, or
-	// nothing (as in ccusage), and are listed in the report's
-	// MissingPrices. The default is DefaultPrices().
+	// (PerKind). The default is CcusagePrices(): ccusage 20.0.24's prices,
+	// so that reports agree with ccusage, which prices a model it does not
+	// know at $0 and lists it as unpriced (the report's MissingPrices). To
+	// price every model (to charge a pool with WarmPool, say), give
+	// DefaultPrices(): a model without a price of its own is then priced at
+	// an estimate, its family's newest model's price or the fallback, and
+	// listed in EstimatedPrices instead (docs/prices.md).
 	Prices *Prices
 	// Now is the time the report is for: it decides which block is active
 	// (and its burn rate and projection) and which entries are the last
@@ -202,9 +206,14 @@ type TranscriptReport struct {
 	// hours), oldest first: what WarmPool charges.
 	Recent []TranscriptEntry `json:"recent,omitempty"`
 	// MissingPrices lists the models (as they appear in the transcripts)
-	// whose tokens had no price, sorted; their cost counts as the
-	// fallback price, or 0 without one, as ccusage counts it.
+	// whose tokens had no price, sorted; their cost counts as 0, as ccusage
+	// counts it. Only a table without a fallback leaves a model unpriced.
 	MissingPrices []string `json:"missingPrices,omitempty"`
+	// EstimatedPrices lists the models whose tokens were priced at an
+	// estimate (Resolution.Estimate: their family's newest model's price,
+	// or the table's fallback), sorted. ccusage lists such models as
+	// unpriced, at $0.
+	EstimatedPrices []string `json:"estimatedPrices,omitempty"`
 	// Stats counts what was read.
 	Stats TranscriptStats `json:"stats"`
 	// Problems are the first lines skipped for being malformed, or for
@@ -441,17 +450,23 @@ type TranscriptEntry struct {
 	Model   string    `json:"model,omitempty"`
 	Counts  Counts    `json:"counts"`
 	CostUSD float64   `json:"costUSD"`
+	// PricedAs is set when CostUSD is an estimate (the report's
+	// EstimatedPrices): what the model was priced as (Resolution.PricedAs).
+	PricedAs string `json:"pricedAs,omitempty"`
 	// Session is the session's ID (UsageSession.SessionID).
 	Session string `json:"session"`
 }
 
 // Usage returns the entry as the pool records it: cache writes of both
-// lifetimes together (FORMATS.md §3), and no model when its name is not one
+// lifetimes together, and no model (or PricedAs) when its name is not one
 // the pool accepts.
 func (e TranscriptEntry) Usage() authpool.Usage {
-	u := authpool.Usage{ID: e.ID, Time: e.Time, CostUSD: e.CostUSD, Tokens: e.Counts.Tokens(), Model: e.Model}
+	u := authpool.Usage{ID: e.ID, Time: e.Time, CostUSD: e.CostUSD, Tokens: e.Counts.Tokens(), Model: e.Model, PricedAs: e.PricedAs}
 	if len(u.Model) > authpool.MaxIDLength || !txPrintable([]byte(u.Model)) {
 		u.Model = ""
+	}
+	if len(u.PricedAs) > authpool.MaxIDLength || !txPrintable([]byte(u.PricedAs)) {
+		u.PricedAs = ""
 	}
 	return u
 }

@@ -18,12 +18,17 @@ import (
 
 // txModel is a model name and its price.
 type txModel struct {
-	name    string
-	display string // "" for <synthetic>, which ccusage lists nowhere
-	price   Price
-	priced  bool // known, or the fallback price applies
-	known   bool
+	name      string
+	display   string // "" for <synthetic>, which ccusage lists nowhere
+	price     Price
+	priced    bool   // the table prices it
+	estimated bool   // at an estimate (Resolution.Estimate)
+	pricedAs  string // Resolution.PricedAs
 }
+
+// txDefaultPrices is the table transcripts are priced with by default;
+// nobody can change it.
+var txDefaultPrices = sync.OnceValue(CcusagePrices)
 
 // txModels interns model names for all workers.
 type txModels struct {
@@ -53,14 +58,11 @@ func (m *txModels) id(name []byte) (int32, txModel) {
 	if md.name == "<synthetic>" {
 		md.display = ""
 	}
-	md.price, md.known = m.prices.Lookup(md.name)
-	md.priced = md.known
-	if !md.known {
-		m.prices.mu.RLock()
-		if fb := m.prices.fallback; fb != nil {
-			md.price, md.priced = *fb, true
-		}
-		m.prices.mu.RUnlock()
+	// Fast mode is the line's usage.speed, as ccusage reads it; an id's
+	// -fast (Resolution.Fast) is not. Claude Code's <synthetic> messages
+	// are its own, not the API's: they cost nothing, whatever the table.
+	if r := m.prices.resolution(md.name); r.price != nil && md.display != "" {
+		md.price, md.priced, md.estimated, md.pricedAs = r.price.clone(), true, r.res.Estimate(), r.res.PricedAs()
 	}
 	id = int32(len(m.list))
 	m.ids[md.name] = id
@@ -205,8 +207,13 @@ func (w *txWorker) entry(e *txEntry, flags uint16, line []byte) string {
 		r.cost = e.costUSD.val
 	default:
 		r.cost = calc()
-		if r.model >= 0 && !md.known && md.display != "" && r.total() > 0 {
-			r.flags |= txMissing
+		if r.model >= 0 && md.display != "" && r.total() > 0 {
+			switch {
+			case !md.priced:
+				r.flags |= txMissing
+			case md.estimated:
+				r.flags |= txEstimated
+			}
 		}
 	}
 	if e.message.id.st == txSet {

@@ -63,6 +63,7 @@ const (
 	txHasMsg                 // message.id is given
 	txHasReq                 // requestId is given
 	txHasReset               // an old-style usage limit message gave a reset time
+	txEstimated              // the tokens were priced at an estimate
 )
 
 // txRec is a usage line as the merger needs it.
@@ -127,7 +128,7 @@ func ReadTranscripts(ctx context.Context, roots []TranscriptRoot, opts Transcrip
 
 func newTxRun(roots []TranscriptRoot, opts TranscriptOptions) (*txRun, error) {
 	if opts.Prices == nil {
-		opts.Prices = DefaultPrices()
+		opts.Prices = txDefaultPrices()
 	}
 	if opts.Location == nil {
 		opts.Location = time.UTC

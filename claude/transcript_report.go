@@ -112,7 +112,7 @@ func (m *txMerger) display(model int32, flags uint16) string {
 // report accounts the de-duplicated entries.
 func (m *txMerger) report() *TranscriptReport {
 	r := &TranscriptReport{Stats: m.stats, Problems: m.problems}
-	missing := make(map[int32]bool)
+	missing, estimated := make(map[int32]bool), make(map[int32]bool)
 	order := make([]int32, len(m.ents))
 	for i := range order {
 		order[i] = int32(i)
@@ -120,8 +120,8 @@ func (m *txMerger) report() *TranscriptReport {
 	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(m.ents[a].ts, m.ents[b].ts) })
 	r.Blocks = m.blocks(order)
 	r.Hours = m.hours(order)
-	r.Sessions, r.SessionTotals = m.sessions(missing)
-	r.Days, r.DayTotals = m.daysReport(missing)
+	r.Sessions, r.SessionTotals = m.sessions(missing, estimated)
+	r.Days, r.DayTotals = m.daysReport(missing, estimated)
 	for _, i := range order {
 		id, ok := m.recent[i]
 		if !ok {
@@ -134,6 +134,9 @@ func (m *txMerger) report() *TranscriptReport {
 			Session: m.run.sessions[m.run.files[e.file].session].id}
 		if e.model >= 0 {
 			e2.Model = m.run.models.list[e.model].name
+			if e.flags&txEstimated != 0 {
+				e2.PricedAs = m.run.models.list[e.model].pricedAs
+			}
 		}
 		r.Recent = append(r.Recent, e2)
 	}
@@ -141,6 +144,10 @@ func (m *txMerger) report() *TranscriptReport {
 		r.MissingPrices = append(r.MissingPrices, m.run.models.list[id].name)
 	}
 	slices.Sort(r.MissingPrices)
+	for id := range estimated {
+		r.EstimatedPrices = append(r.EstimatedPrices, m.run.models.list[id].name)
+	}
+	slices.Sort(r.EstimatedPrices)
 	return r
 }
 
@@ -257,7 +264,7 @@ func (m *txMerger) hours(order []int32) []UsageHour {
 }
 
 // sessions sums the entries per session, sessions in the order first seen.
-func (m *txMerger) sessions(missing map[int32]bool) ([]UsageSession, UsageTotals) {
+func (m *txMerger) sessions(missing, estimated map[int32]bool) ([]UsageSession, UsageTotals) {
 	type acc struct {
 		txModelSum
 		first, last int64
@@ -279,6 +286,9 @@ func (m *txMerger) sessions(missing map[int32]bool) ([]UsageSession, UsageTotals
 		if e.flags&txMissing != 0 {
 			missing[e.model] = true
 		}
+		if e.flags&txEstimated != 0 {
+			estimated[e.model] = true
+		}
 		a.add(m.display(e.model, e.flags), &e.tok, e.cost, e.flags&txMissing != 0)
 	}
 	out := make([]UsageSession, len(accs))
@@ -297,7 +307,7 @@ func (m *txMerger) sessions(missing map[int32]bool) ([]UsageSession, UsageTotals
 }
 
 // daysReport sums the daily reader's entries per day.
-func (m *txMerger) daysReport(missing map[int32]bool) ([]UsageDay, UsageTotals) {
+func (m *txMerger) daysReport(missing, estimated map[int32]bool) ([]UsageDay, UsageTotals) {
 	loc := m.run.opts.Location
 	byDate := make(map[string]*txModelSum)
 	var dates []string
@@ -322,6 +332,9 @@ func (m *txMerger) daysReport(missing map[int32]bool) ([]UsageDay, UsageTotals) 
 		}
 		if d.flags&txMissing != 0 {
 			missing[d.model] = true
+		}
+		if d.flags&txEstimated != 0 {
+			estimated[d.model] = true
 		}
 		s.add(m.display(d.model, d.flags), &d.tok, d.cost, d.flags&txMissing != 0)
 	}

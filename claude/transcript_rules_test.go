@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -335,7 +336,10 @@ func TestTranscriptPricesAgainstCcusage(t *testing.T) {
 		{"claude-opus-4-5@20251101", 48.25, 0.004675, ""},
 		{"claude-fable-5", 96.5, 0.00935, ""},
 		{"claude-3-5-sonnet-20241022", 28.95, 0.002805, ""},
-		{"us.anthropic.claude-sonnet-4-5-20250929-v1:0", 50.259, 0.0030855, "ccusage prices Bedrock's regional id 10% above the list price"},
+		{"us.anthropic.claude-sonnet-4-5-20250929-v1:0", 50.259, 0.0030855, ""}, // 10% above the global id
+		// Claude Code's 1M-context ids: priced as their base models.
+		{"claude-opus-4-6[1m]", 48.25, 0.02805, ""},
+		{"claude-sonnet-4-6[1m]", 28.95, 0.002805, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.model, func(t *testing.T) {
@@ -367,5 +371,49 @@ func TestTranscriptPricesAgainstCcusage(t *testing.T) {
 				t.Errorf("the gap %q is closed: remove its note", tt.gap)
 			}
 		})
+	}
+}
+
+// TestTranscriptEstimatedPrices checks the models a report prices at an
+// estimate: with DefaultPrices, a model of a known family costs its
+// family's newest model's price and a model of none the fallback, both
+// listed in EstimatedPrices, none unpriced (and Claude Code's <synthetic>
+// messages cost nothing); by default, as ccusage, they cost nothing and
+// are listed as unpriced.
+func TestTranscriptEstimatedPrices(t *testing.T) {
+	t.Parallel()
+	var lines []string
+	for i, model := range []string{"claude-sonnet-9", "gpt-4o", "claude-sonnet-5-5", "<synthetic>", "claude-opus-4-6[1m]"} {
+		l := txL{model: model, in: 1e6, out: 1e6, ts: fmt.Sprintf("2025-03-01T00:%02d:00.000Z", i), msg: fmt.Sprint("m", i), req: "r"}
+		lines = append(lines, l.String())
+	}
+	files := map[string][]string{"p/s.jsonl": lines}
+	now := time.Date(2025, 3, 1, 1, 0, 0, 0, time.UTC)
+	r := txRead(t, files, TranscriptOptions{Mode: CostCalculate, Prices: DefaultPrices(), Now: now})
+	pricedAs := map[string]string{}
+	for _, e := range r.Recent {
+		pricedAs[e.Model] = e.Usage().PricedAs
+	}
+	if d := cmp.Diff(map[string]string{"claude-sonnet-9": "claude-sonnet-5-5", "gpt-4o": "fallback", "claude-sonnet-5-5": "",
+		"<synthetic>": "", "claude-opus-4-6[1m]": ""}, pricedAs); d != "" {
+		t.Errorf("what the recent entries were priced as (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"claude-sonnet-9", "gpt-4o"}, r.EstimatedPrices); d != "" {
+		t.Errorf("estimated prices (-want +got):\n%s", d)
+	}
+	if len(r.MissingPrices) != 0 || len(r.DayTotals.UnpricedModels) != 0 {
+		t.Errorf("missing %v, unpriced %v; want none", r.MissingPrices, r.DayTotals.UnpricedModels)
+	}
+	// sonnet 9 as sonnet 5.5 ($12), gpt-4o at the fallback (Opus 4.1's
+	// $90), sonnet 5.5 ($12), <synthetic> nothing, opus 4.6 ($30).
+	if want := 12 + 90 + 12 + 30.0; !txNear(r.DayTotals.TotalCost, want) || !txNear(r.SessionTotals.TotalCost, want) {
+		t.Errorf("cost $%v and $%v, want $%v", r.DayTotals.TotalCost, r.SessionTotals.TotalCost, want)
+	}
+	r = txRead(t, files, TranscriptOptions{Mode: CostCalculate})
+	if d := cmp.Diff([]string{"claude-sonnet-5-5", "claude-sonnet-9", "gpt-4o"}, r.MissingPrices); d != "" || len(r.EstimatedPrices) != 0 {
+		t.Errorf("by default: missing prices (-want +got):\n%s, estimated %v", d, r.EstimatedPrices)
+	}
+	if !txNear(r.DayTotals.TotalCost, 30) {
+		t.Errorf("by default: $%v, want Opus 4.6's $30 alone", r.DayTotals.TotalCost)
 	}
 }

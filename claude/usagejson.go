@@ -81,6 +81,7 @@ type ujUsage struct {
 	}
 	n     [7]int64
 	speed string
+	geo   string
 }
 
 // ujMessage holds a decoded message object of an SSE event and its stop
@@ -316,6 +317,8 @@ func (s *ujScan) usage(dst **msgUsageJSON) bool {
 			ok = ujOnce(&seen, 1<<5) && s.serverToolUse(blk)
 		case "speed":
 			ok = ujOnce(&seen, 1<<6) && s.strPtr(&u.Speed, &blk.speed)
+		case "inference_geo":
+			ok = ujOnce(&seen, 1<<7) && s.strPtr(&u.InferenceGeo, &blk.geo)
 		default:
 			ok = s.other(key)
 		}

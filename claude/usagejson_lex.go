@@ -89,7 +89,7 @@ func ujFolds(key []byte) bool {
 	switch string(buf[:len(key)]) {
 	case "type", "id", "model", "stop_reason", "usage", "error", "request_id", "message", "delta",
 		"input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
-		"cache_creation", "server_tool_use", "speed",
+		"cache_creation", "server_tool_use", "speed", "inference_geo",
 		"ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens", "web_search_requests":
 		return true
 	}
@@ -184,7 +184,7 @@ func (s *ujScan) int() (int64, bool) {
 }
 
 // ujString returns raw as a string, without allocating for the values of
-// type, stop_reason, speed and error.type the API sends.
+// type, stop_reason, speed, inference_geo and error.type the API sends.
 func ujString(raw []byte) string {
 	switch string(raw) {
 	case "message":
@@ -215,6 +215,10 @@ func ujString(raw []byte) string {
 		return "fast"
 	case "standard":
 		return "standard"
+	case "us":
+		return "us"
+	case "global":
+		return "global"
 	case "invalid_request_error":
 		return "invalid_request_error"
 	case "authentication_error":

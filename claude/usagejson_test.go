@@ -79,6 +79,8 @@ var ujCases = []struct {
 	{"top-level null", `null`, true, true},
 	{"top-level null with spaces", ` null `, true, true},
 	{"all usage fields", `{"usage":{"input_tokens":1,"output_tokens":2,"cache_creation_input_tokens":3,"cache_read_input_tokens":4,"cache_creation":{"ephemeral_5m_input_tokens":5,"ephemeral_1h_input_tokens":6},"server_tool_use":{"web_search_requests":7},"speed":"fast"}}`, true, true},
+	{"inference geo", `{"usage":{"input_tokens":1,"inference_geo":"us","speed":"standard"}}`, true, true},
+	{"inference geo null and empty", `{"usage":{"inference_geo":null},"message":{"usage":{"inference_geo":""}}}`, true, true},
 	{"nulls", `{"type":null,"id":null,"model":null,"stop_reason":null,"usage":{"input_tokens":null,"cache_creation":null,"server_tool_use":null,"speed":null},"error":null,"request_id":null,"message":null,"delta":null}`, true, true},
 	{"nested nulls", `{"usage":{"cache_creation":{"ephemeral_5m_input_tokens":null},"server_tool_use":{"web_search_requests":null}}}`, true, true},
 	{"empty nested objects", `{"usage":{"cache_creation":{},"server_tool_use":{}},"error":{},"message":{},"delta":{}}`, true, true},
@@ -125,6 +127,9 @@ var ujCases = []struct {
 	{"array usage", `{"usage":[]}`, false, false},
 	{"number error", `{"error":5}`, false, false},
 	{"number speed", `{"usage":{"speed":1}}`, false, false},
+	{"number inference geo", `{"usage":{"inference_geo":1}}`, false, false},
+	{"case-folded inference geo", `{"usage":{"Inference_Geo":"us"}}`, false, false},
+	{"duplicate inference geo", `{"usage":{"inference_geo":"us","inference_geo":"global"}}`, false, false},
 	{"depth 1100", `{"content":` + strings.Repeat("[", 1100) + strings.Repeat("]", 1100) + `}`, false, false},
 	{"depth 10001", strings.Repeat("[", 10001) + strings.Repeat("]", 10001), false, false},
 	{"trailing garbage", `{"type":"message"} x`, false, false},
@@ -334,14 +339,15 @@ func TestUsageJSONAllocs(t *testing.T) {
 		want float64
 	}{
 		{"message body", string(body), 4}, // id, model, *stop_reason, usage
-		{"message_start", sseStart, 4},    // message, id, model, usage
-		{"message_delta", sseDelta, 2},    // delta, usage
+		{"message body, us inference", strings.Replace(string(body), `"usage":{`, `"usage":{"inference_geo":"us",`, 1), 4},
+		{"message_start", sseStart, 4}, // message, id, model, usage
+		{"message_delta", sseDelta, 2}, // delta, usage
 		{"message_stop", sseStop, 0},
 	} {
 		data := []byte(tc.data)
 		got := testing.AllocsPerRun(100, func() {
 			var ok bool
-			if tc.name == "message body" {
+			if strings.HasPrefix(tc.name, "message body") {
 				var b msgBodyJSON
 				ok = b.decodeFast(data)
 			} else {

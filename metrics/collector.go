@@ -167,6 +167,7 @@ func (c *Collector) collectStats(ch chan<- prometheus.Metric, s authpool.Stats) 
 	}
 	counter(d.records, s.Records)
 	counter(d.duplicates, s.DuplicateRecords)
+	counter(d.estimated, s.EstimatedUsages)
 	counter(d.moves, s.RebalanceMoves)
 	counter(d.staleReleases, s.StaleReleases)
 	counter(d.storeErrors, s.StoreErrors)

@@ -61,7 +61,8 @@ func (s *flakyStore) Subscriptions(ctx context.Context) ([]store.Subscription, e
 // call, and spends $40, recorded twice under one ID; bob joins s-b (Pro, at
 // most 1 client, $10 a block, $50 a week), which is then limited until
 // 14:00; s-a is disabled; carol goes to the fallback and spends $25 of its
-// $20 day; dave finds nothing (exhausted).
+// $20 day, at an estimated cost (a model without a price of its own); dave
+// finds nothing (exhausted).
 func scenarioPool(t *testing.T) (*authpool.Pool, *flakyStore) {
 	t.Helper()
 	ctx := context.Background()
@@ -109,7 +110,7 @@ func scenarioPool(t *testing.T) (*authpool.Pool, *flakyStore) {
 	must(p.MarkLimited(ctx, "s-b", t0.Add(90*time.Minute), "5-hour limit"))
 	must(p.Disable(ctx, "s-a", "maintenance"))
 	allocate("carol", authpool.FallbackID)
-	must(p.Record(ctx, "carol", authpool.Usage{Time: t0, CostUSD: 25}))
+	must(p.Record(ctx, "carol", authpool.Usage{Time: t0, CostUSD: 25, Model: "claude-sonnet-9", PricedAs: "claude-sonnet-5-5"}))
 	if _, err := p.Allocate(ctx, "dave"); !errors.Is(err, authpool.ErrExhausted) {
 		t.Fatalf("dave: %v, want ErrExhausted", err)
 	}

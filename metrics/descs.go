@@ -11,7 +11,7 @@ type descs struct {
 	// Per subscription and window (labels subscription, window).
 	cost, used, budget, reset, exhaustion *prometheus.Desc
 	// The pool's counters, from Stats.
-	allocations, records, duplicates, moves, staleReleases, storeErrors, storeRestores *prometheus.Desc
+	allocations, records, duplicates, estimated, moves, staleReleases, storeErrors, storeRestores *prometheus.Desc
 	// The notifications', from Stats.
 	events, deliveries, drops, eventDuplicates, waiting *prometheus.Desc
 }
@@ -65,6 +65,8 @@ func newDescs(l prometheus.Labels) descs {
 		records: desc("records_total", "Usages counted by Record and Charge."),
 		duplicates: desc("records_deduplicated_total",
 			"Usages Record and Charge refused as already recorded (a retried request, billed once)."),
+		estimated: desc("records_estimated_total",
+			"Usages counted by Record and Charge at an estimated cost: their model had no price of its own (Usage.PricedAs)."),
 		moves:         desc("rebalance_moves_total", "Idle clients Rebalance moved to a subscription with more room."),
 		staleReleases: desc("rebalance_stale_releases_total", "Stale sessions Rebalance released."),
 		storeErrors: desc("store_errors_total",
@@ -90,7 +92,7 @@ func (d *descs) all() []*prometheus.Desc {
 		d.up, d.snapshotErrors,
 		d.info, d.health, d.clients, d.maxClients, d.eligible, d.status, d.limitedUntil, d.burnRate, d.lastActive,
 		d.cost, d.used, d.budget, d.reset, d.exhaustion,
-		d.allocations, d.records, d.duplicates, d.moves, d.staleReleases, d.storeErrors, d.storeRestores,
+		d.allocations, d.records, d.duplicates, d.estimated, d.moves, d.staleReleases, d.storeErrors, d.storeRestores,
 		d.events, d.deliveries, d.drops, d.eventDuplicates, d.waiting,
 	}
 }

@@ -86,7 +86,11 @@ func run(ctx context.Context, w io.Writer, logs *slog.Logger, o options) error {
 		return err
 	}
 	defer pool.Close(context.Background())
-	runner := &claude.Runner{Pool: pool, Command: o.claude, Stream: o.stream, Logger: logs}
+	prices, err := claude.PricesFor(cfg) // for what Claude Code did not price
+	if err != nil {
+		return err
+	}
+	runner := &claude.Runner{Pool: pool, Command: o.claude, Stream: o.stream, Logger: logs, Prices: prices}
 
 	// Each client runs its prompts in order; the clients run at once.
 	results := make([]claude.RunResult, len(jobs))

@@ -78,9 +78,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer cancel()
 		_ = pool.Close(closing)
 	}()
+	// The built-in prices, with the price file the config names (if any)
+	// in place of the same models'.
+	prices, err := claude.PricesFor(cfg)
+	if err != nil {
+		return err
+	}
 	proxy, err := claude.NewProxy(&claude.Transport{
 		Pool:   pool,
 		Logger: logger,
+		Prices: prices,
 		// The defaults, spelled out: a request goes to up to three
 		// subscriptions before its caller gets the last answer, and the
 		// pool's own 429s tell a client to wait only when it can serve

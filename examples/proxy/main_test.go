@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -185,3 +186,87 @@ func TestRunLoopbackOnly(t *testing.T) {
 }
 
 func asAPIError(err error, target **anthropic.Error) bool { return errors.As(err, target) }
+
+// TestRunPricesWithTheConfigsFile: a config naming a price file (relative
+// to the config's directory) makes the proxy price with it: a model only
+// the file knows costs the file's price, not an estimate.
+func TestRunPricesWithTheConfigsFile(t *testing.T) {
+	up := &fakeanthropic.Server{}
+	up.SetDefault(fakeanthropic.OK(fakeanthropic.Usage{Input: 1e6, Output: 1e6}))
+	ts := httptest.NewServer(up)
+	defer ts.Close()
+
+	dir := t.TempDir()
+	raw, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tree map[string]any
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		t.Fatal(err)
+	}
+	tree["prices"] = map[string]any{"file": "house-prices.json"}
+	delete(tree, "notify") // offline: no webhook
+	js, err := json.Marshal(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(filepath.Join(dir, "pool.json"), js, 0o600))
+	must(os.WriteFile(filepath.Join(dir, "house-prices.json"), []byte(`{"claude-house-1": {"input_cost_per_token": 1e-06, "output_cost_per_token": 4e-06}}`), 0o600))
+	must(os.Mkdir(filepath.Join(dir, "secrets"), 0o700))
+	entries, err := os.ReadDir("../../testdata/config/secrets")
+	must(err)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("../../testdata/config/secrets", e.Name()))
+		must(err)
+		must(os.WriteFile(filepath.Join(dir, "secrets", e.Name()), b, 0o600))
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdoutR, stdoutW := io.Pipe()
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-config", filepath.Join(dir, "pool.json"), "-listen", "127.0.0.1:0", "-upstream", ts.URL}, stdoutW, stderr)
+		stdoutW.Close()
+	}()
+	line, err := bufio.NewReader(stdoutR).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no first line: %v; stderr:\n%s", err, stderr)
+	}
+	base, _ := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	go func() { _, _ = io.Copy(io.Discard, stdoutR) }()
+
+	client := anthropic.NewClient(option.WithoutEnvironmentDefaults(), option.WithBaseURL(base),
+		option.WithAPIKey(secret(t, "caller-alice.key")), option.WithMaxRetries(0))
+	params := anthropic.MessageNewParams{
+		Model: "claude-house-1", MaxTokens: 100,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hello"))},
+	}
+	if _, err := client.Messages.New(ctx, params); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Get(base + "/status?format=json")
+	must(err)
+	var snap authpool.Snapshot
+	must(json.NewDecoder(res.Body).Decode(&snap))
+	res.Body.Close()
+	var cost float64
+	for _, s := range snap.Sessions {
+		cost += s.CostUSD
+	}
+	if cost != 5 { // $1 + $4: the file's price
+		t.Errorf("recorded $%v, want the price file's $5", cost)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}

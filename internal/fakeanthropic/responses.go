@@ -37,6 +37,10 @@ type Usage struct {
 	CacheWrite5m int64
 	CacheWrite1h int64
 	CacheRead    int64
+	// InferenceGeo is usage.inference_geo, where the response was computed
+	// ("us", "global"), in the message (message_start's, in a stream);
+	// "" leaves it out.
+	InferenceGeo string
 }
 
 // CacheWrite returns cache_creation_input_tokens: both lifetimes' writes.

@@ -29,6 +29,7 @@ type (
 		CacheCreation            cacheCreationJSON `json:"cache_creation"`
 		OutputTokens             int64             `json:"output_tokens"`
 		ServiceTier              string            `json:"service_tier"`
+		InferenceGeo             string            `json:"inference_geo,omitempty"`
 	}
 	cacheCreationJSON struct {
 		Ephemeral5m int64 `json:"ephemeral_5m_input_tokens"`
@@ -91,7 +92,7 @@ func usageOf(u Usage, outputTokens int64) usageJSON {
 	return usageJSON{
 		InputTokens: u.Input, CacheCreationInputTokens: u.CacheWrite(), CacheReadInputTokens: u.CacheRead,
 		CacheCreation: cacheCreationJSON{Ephemeral5m: u.CacheWrite5m, Ephemeral1h: u.CacheWrite1h},
-		OutputTokens:  outputTokens, ServiceTier: "standard",
+		OutputTokens:  outputTokens, ServiceTier: "standard", InferenceGeo: u.InferenceGeo,
 	}
 }
 
