@@ -446,12 +446,21 @@ func TestProxySessionlessSpread(t *testing.T) {
 		defer close(release)
 		client := sdk(s.ps.URL, s.ps.Client().Transport, &wireTee{}, option.WithAPIKey(keyAlice))
 		ctx, cancel := context.WithCancel(t.Context())
-		errc := make(chan error, 1)
+		errc, delta := make(chan error, 1), make(chan struct{})
 		go func() {
-			_, err := call(ctx, client, true)
-			errc <- err
+			// Read up to the message_delta, so that the proxy has read the
+			// usage before the client goes away.
+			st := client.Messages.NewStreaming(ctx, params)
+			defer st.Close()
+			for st.Next() {
+				if st.Current().Type == "message_delta" {
+					close(delta)
+				}
+			}
+			errc <- st.Err()
 		}()
 		wait(t, held, 1, "stream held")
+		<-delta
 		if on := sessions(t, s, "svc/"); len(on) != 1 {
 			t.Errorf("sessions while streaming: %v; want one", on)
 		}

@@ -172,8 +172,8 @@ var ccusageUnknown = []string{
 // CcusagePrices returns a new table that prices as ccusage 20.0.24 does
 // (offline): the built-in prices of the models it knows, and no estimate
 // (no family match, no fallback), so that a model it does not know is
-// unpriced, at $0. Transcript reports use it by default, to agree with
-// ccusage.
+// unpriced, at $0. Give it to ReadTranscripts to reproduce ccusage's
+// reports exactly.
 func CcusagePrices() *Prices {
 	var keep []*priceEntry
 	for _, e := range builtinEntries() {

@@ -146,19 +146,20 @@ const (
 )
 
 // TranscriptOptions are how ReadTranscripts reads and accounts. The zero
-// value reads as `ccusage claude blocks|daily|session --json --offline -z
-// UTC` does (FORMATS.md §4), with no block active.
+// value accounts as `ccusage claude blocks|daily|session --json --offline -z
+// UTC` does (docs/formats.md §4), with no block active, except for the
+// prices of models ccusage does not know (see Prices).
 type TranscriptOptions struct {
 	// Mode is where costs come from. The default is CostAuto.
 	Mode CostMode
 	// Prices prices the tokens, with ccusage's per-kind long-context tiers
-	// (PerKind). The default is CcusagePrices(): ccusage 20.0.24's prices,
-	// so that reports agree with ccusage, which prices a model it does not
-	// know at $0 and lists it as unpriced (the report's MissingPrices). To
-	// price every model (to charge a pool with WarmPool, say), give
-	// DefaultPrices(): a model without a price of its own is then priced at
-	// an estimate, its family's newest model's price or the fallback, and
-	// listed in EstimatedPrices instead (docs/prices.md).
+	// (PerKind). The default is DefaultPrices(): every Claude model has a
+	// cost, a model without a price of its own at an estimate (its
+	// family's newest model's price, or the fallback) listed in the
+	// report's EstimatedPrices (docs/prices.md). ccusage 20.0.24 prices a
+	// model it does not know — Claude Code's current default models among
+	// them — at $0 and lists it as unpriced: give CcusagePrices() to
+	// reproduce its reports exactly (MissingPrices then lists those).
 	Prices *Prices
 	// Now is the time the report is for: it decides which block is active
 	// (and its burn rate and projection) and which entries are the last

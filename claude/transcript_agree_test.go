@@ -179,7 +179,7 @@ func TestTranscriptAgreement(t *testing.T) {
 				}
 				r := reports[rep.mode]
 				if r == nil {
-					if r, err = ReadTranscripts(context.Background(), []TranscriptRoot{root}, TranscriptOptions{Mode: rep.mode, Now: c.Now}); err != nil {
+					if r, err = ReadTranscripts(context.Background(), []TranscriptRoot{root}, TranscriptOptions{Mode: rep.mode, Now: c.Now, Prices: CcusagePrices()}); err != nil {
 						t.Fatal(err)
 					}
 					reports[rep.mode] = r

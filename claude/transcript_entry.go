@@ -28,7 +28,7 @@ type txModel struct {
 
 // txDefaultPrices is the table transcripts are priced with by default;
 // nobody can change it.
-var txDefaultPrices = sync.OnceValue(CcusagePrices)
+var txDefaultPrices = sync.OnceValue(DefaultPrices)
 
 // txModels interns model names for all workers.
 type txModels struct {

@@ -272,7 +272,7 @@ func TestTranscriptCosts(t *testing.T) {
 			t.Parallel()
 			l := tt.line
 			l.ts, l.msg, l.req = ts, "m", "r"
-			r := txRead(t, map[string][]string{"p/s.jsonl": {l.String()}}, TranscriptOptions{Mode: tt.mode})
+			r := txRead(t, map[string][]string{"p/s.jsonl": {l.String()}}, TranscriptOptions{Mode: tt.mode, Prices: CcusagePrices()})
 			if len(r.Blocks) != 1 || len(r.Days) != 1 || len(r.Sessions) != 1 || len(r.Hours) != 1 {
 				t.Fatalf("%d blocks, %d days, %d sessions, %d hours; want 1 of each", len(r.Blocks), len(r.Days), len(r.Sessions), len(r.Hours))
 			}
@@ -352,7 +352,7 @@ func TestTranscriptPricesAgainstCcusage(t *testing.T) {
 				l.ts, l.msg, l.req, l.model = fmt.Sprintf("2025-03-01T00:%02d:00.000Z", i), fmt.Sprint("m", i), "r", tt.model
 				lines = append(lines, l.String())
 			}
-			r := txRead(t, map[string][]string{"p/s.jsonl": lines}, TranscriptOptions{Mode: CostCalculate})
+			r := txRead(t, map[string][]string{"p/s.jsonl": lines}, TranscriptOptions{Mode: CostCalculate, Prices: CcusagePrices()})
 			var base, fast float64
 			for _, b := range r.Sessions[0].ModelBreakdowns {
 				if strings.HasSuffix(b.ModelName, "-fast") {
@@ -375,11 +375,11 @@ func TestTranscriptPricesAgainstCcusage(t *testing.T) {
 }
 
 // TestTranscriptEstimatedPrices checks the models a report prices at an
-// estimate: with DefaultPrices, a model of a known family costs its
+// estimate: by default (DefaultPrices), a model of a known family costs its
 // family's newest model's price and a model of none the fallback, both
 // listed in EstimatedPrices, none unpriced (and Claude Code's <synthetic>
-// messages cost nothing); by default, as ccusage, they cost nothing and
-// are listed as unpriced.
+// messages cost nothing); with CcusagePrices, as ccusage, the models
+// ccusage does not know cost nothing and are listed as unpriced.
 func TestTranscriptEstimatedPrices(t *testing.T) {
 	t.Parallel()
 	var lines []string
@@ -389,7 +389,7 @@ func TestTranscriptEstimatedPrices(t *testing.T) {
 	}
 	files := map[string][]string{"p/s.jsonl": lines}
 	now := time.Date(2025, 3, 1, 1, 0, 0, 0, time.UTC)
-	r := txRead(t, files, TranscriptOptions{Mode: CostCalculate, Prices: DefaultPrices(), Now: now})
+	r := txRead(t, files, TranscriptOptions{Mode: CostCalculate, Now: now})
 	pricedAs := map[string]string{}
 	for _, e := range r.Recent {
 		pricedAs[e.Model] = e.Usage().PricedAs
@@ -409,11 +409,11 @@ func TestTranscriptEstimatedPrices(t *testing.T) {
 	if want := 12 + 90 + 12 + 30.0; !txNear(r.DayTotals.TotalCost, want) || !txNear(r.SessionTotals.TotalCost, want) {
 		t.Errorf("cost $%v and $%v, want $%v", r.DayTotals.TotalCost, r.SessionTotals.TotalCost, want)
 	}
-	r = txRead(t, files, TranscriptOptions{Mode: CostCalculate})
+	r = txRead(t, files, TranscriptOptions{Mode: CostCalculate, Prices: CcusagePrices()})
 	if d := cmp.Diff([]string{"claude-sonnet-5-5", "claude-sonnet-9", "gpt-4o"}, r.MissingPrices); d != "" || len(r.EstimatedPrices) != 0 {
-		t.Errorf("by default: missing prices (-want +got):\n%s, estimated %v", d, r.EstimatedPrices)
+		t.Errorf("as ccusage: missing prices (-want +got):\n%s, estimated %v", d, r.EstimatedPrices)
 	}
 	if !txNear(r.DayTotals.TotalCost, 30) {
-		t.Errorf("by default: $%v, want Opus 4.6's $30 alone", r.DayTotals.TotalCost)
+		t.Errorf("as ccusage: $%v, want Opus 4.6's $30 alone", r.DayTotals.TotalCost)
 	}
 }
