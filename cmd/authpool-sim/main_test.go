@@ -20,7 +20,7 @@ func TestRunTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"workload ../../claude/testdata/transcripts:", "default: 1 subscriptions meet every target",
-		"best: default with 1 subscriptions"} {
+		"eager: 1 subscriptions meet every target", "with 1 subscriptions ($0.00 on the fallback)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
