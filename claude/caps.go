@@ -126,7 +126,7 @@ func (s *callerSpend) at(h int64) store.Nanodollars {
 }
 
 // headers reports the standing as Claude Code reads a gateway's own cap
-// (FORMATS.md §0): status, utilization, resets, and the threshold crossed
+// (docs/formats.md §0): status, utilization, resets, and the threshold crossed
 // (0.75 or 0.95), which makes Claude Code tell its user "You've used NN%".
 func (st standing) headers(h http.Header) {
 	status := "allowed"

@@ -14,7 +14,7 @@ import (
 // VerdictKind says what the pool should do about a response; see [Verdict].
 type VerdictKind uint8
 
-// The kinds of [Verdict], from [Classify]. FORMATS.md §0 and §2.3–§2.5 give
+// The kinds of [Verdict], from [Classify]. docs/formats.md §0 and §2.3–§2.5 give
 // the signals; "the subscription" is the one whose credential the request
 // used.
 const (
@@ -95,7 +95,7 @@ func (k *VerdictKind) UnmarshalText(b []byte) error {
 
 // Pauses used when a response names none. They are documented defaults, not
 // anything Anthropic publishes: the SDK itself retries after 0.5 s·2^n capped
-// at 8 s (FORMATS.md §2.3); a pool can afford to wait longer on one
+// at 8 s (docs/formats.md §2.3); a pool can afford to wait longer on one
 // subscription because it has others.
 const (
 	// DefaultThrottlePause is the pause of a throttle without retry-after
@@ -166,7 +166,7 @@ type Verdict struct {
 	// Kind.FailsOver().
 	RetryElsewhere bool `json:"retryElsewhere,omitempty"`
 	// BadCredential is set for a 401 with x-should-retry false: the bearer
-	// (or key) is bad (FORMATS.md §0).
+	// (or key) is bad (docs/formats.md §0).
 	BadCredential bool `json:"badCredential,omitempty"`
 	// MidStream is set when a 2xx's body is an error event (an SSE
 	// stream that failed after its 200, §2.2): the kind then comes from the
@@ -188,7 +188,7 @@ type Verdict struct {
 	Malformed error `json:"-"`
 }
 
-// Classify says what a response means for the pool (FORMATS.md §0,
+// Classify says what a response means for the pool (docs/formats.md §0,
 // §2.3–§2.5): status is the HTTP status, h the response headers, body the
 // response body if read (an Anthropic error object, or an SSE error event's
 // data; anything else is tolerated), now the time of the response. It never
@@ -388,7 +388,7 @@ type apiError struct {
 	typ, msg, requestID string
 }
 
-// parseErrorBody reads an Anthropic error body (FORMATS.md §2.3), or the
+// parseErrorBody reads an Anthropic error body (docs/formats.md §2.3), or the
 // data line of an SSE error event (§2.2). A body that is neither gives no
 // type, except that a non-JSON body containing "type":"overloaded_error"
 // counts as that type, as Claude Code checks.

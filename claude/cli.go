@@ -11,9 +11,9 @@ import (
 )
 
 // This file reads the output of the Claude Code CLI run as `claude -p`:
-// --output-format json (one result object, FORMATS.md §1.1) and
-// --output-format stream-json (one object a line, FORMATS.md §1.2). Where the
-// captured output in testdata/cli (CLI 2.1.332) differs from FORMATS.md, the
+// --output-format json (one result object, docs/formats.md §1.1) and
+// --output-format stream-json (one object a line, docs/formats.md §1.2). Where the
+// captured output in testdata/cli (CLI 2.1.332) differs from docs/formats.md, the
 // captured output was followed: see the notes on Result, ModelUsage and
 // RateLimitInfo.
 
@@ -23,18 +23,18 @@ import (
 const MaxStreamLine = 16 << 20
 
 // Result is what one `claude -p` run used and how it ended: the result
-// message of FORMATS.md §1.1, as ParseResult and ParseStream read it, plus
+// message of docs/formats.md §1.1, as ParseResult and ParseStream read it, plus
 // (from a stream) the latest rate-limit state and the usage of assistant
 // messages no result line accounts for.
 //
 // Claude Code's totals (TotalCostUSD, Models) are cumulative for the life of
 // the CLI process: with --output-format json every run is its own process,
 // so they are the run's; in a streaming-input session every result restates
-// the session so far (read the latest, never add results up; FORMATS.md
+// the session so far (read the latest, never add results up; docs/formats.md
 // §1.1, anthropics/claude-code#83239).
 //
 // An API error still ends with a result: IsError with subtype "success",
-// APIErrorStatus and TerminalReason "api_error" (FORMATS.md §0). Error
+// APIErrorStatus and TerminalReason "api_error" (docs/formats.md §0). Error
 // results, of either kind, still carry and count what they cost.
 //
 // A Result is a plain value, safe to read from several goroutines; its maps
@@ -66,10 +66,10 @@ type Result struct {
 	APIErrorStatus int `json:"apiErrorStatus,omitempty"`
 	// APIErrorType is the API's error type (api_error_type), such as
 	// rate_limit_error, overloaded_error or authentication_error. Not in
-	// FORMATS.md; seen in the captured error results.
+	// docs/formats.md; seen in the captured error results.
 	APIErrorType string `json:"apiErrorType,omitempty"`
 	// APIError is Claude Code's name for the error (api_error), such as
-	// usage_limit_reached for a subscription quota. Not in FORMATS.md; seen
+	// usage_limit_reached for a subscription quota. Not in docs/formats.md; seen
 	// in the captured quota result.
 	APIError string `json:"apiError,omitempty"`
 	// Text is the result text: the final assistant text, or the error text
@@ -93,23 +93,23 @@ type Result struct {
 	// Usages computes the cost from a price table.
 	CostKnown bool `json:"costKnown"`
 	// Models is the usage per model: the result's modelUsage (every model
-	// call, subagents included; FORMATS.md §1.1), or, without a result line,
-	// the sum of Trailing per model (FORMATS.md §1.2).
+	// call, subagents included; docs/formats.md §1.1), or, without a result line,
+	// the sum of Trailing per model (docs/formats.md §1.2).
 	Models map[string]ModelUsage `json:"models,omitempty"`
 	// SinceLastResult is the result's model_usage_since_last_result, when
 	// present: the usage since the session's previous result. Only
-	// stream-json results carry it (not in FORMATS.md). Informational:
+	// stream-json results carry it (not in docs/formats.md). Informational:
 	// Usages counts Models.
 	SinceLastResult map[string]ModelUsage `json:"sinceLastResult,omitempty"`
 	// Trailing holds the assistant messages that no result line accounts
 	// for: all of them when the stream had no result line, else those after
 	// the last one. One entry per message id: the line with the most tokens
 	// (the last one of a streamed message; never the sum of its lines,
-	// FORMATS.md §1.2 and §3), in order of first appearance.
+	// docs/formats.md §1.2 and §3), in order of first appearance.
 	Trailing []CLIMessage `json:"trailing,omitempty"`
 	// RateLimit is the latest rate-limit state the stream reported: the
 	// last rate_limit_event, or, if there was none, the rate_limit_info of
-	// the last API-error assistant message (FORMATS.md §1.2, §2.5). Nil for
+	// the last API-error assistant message (docs/formats.md §1.2, §2.5). Nil for
 	// a json result, which carries none.
 	RateLimit *RateLimitInfo `json:"rateLimit,omitempty"`
 	// Incomplete reports that the stream ended before a result line
@@ -118,7 +118,7 @@ type Result struct {
 	Incomplete bool `json:"incomplete,omitempty"`
 }
 
-// ModelUsage is one model's usage in a result's modelUsage (FORMATS.md §1.1,
+// ModelUsage is one model's usage in a result's modelUsage (docs/formats.md §1.1,
 // camelCase keys).
 type ModelUsage struct {
 	// Counts are the tokens by kind and the web searches. Cache writes are
@@ -148,7 +148,7 @@ type ModelUsage struct {
 }
 
 // CLIMessage is the usage of one assistant message of a stream-json run
-// (FORMATS.md §1.2): the API usage of the message's line with the most
+// (docs/formats.md §1.2): the API usage of the message's line with the most
 // tokens.
 type CLIMessage struct {
 	// ID is the message id (message.id); empty if the line had none (such
@@ -166,8 +166,8 @@ type CLIMessage struct {
 }
 
 // RateLimitInfo is a subscription's rate-limit state as Claude Code reports
-// it in a stream's rate_limit_event (rate_limit_info, FORMATS.md §1.2), built
-// from the anthropic-ratelimit-unified-* headers (FORMATS.md §2.5). Field
+// it in a stream's rate_limit_event (rate_limit_info, docs/formats.md §1.2), built
+// from the anthropic-ratelimit-unified-* headers (docs/formats.md §2.5). Field
 // names follow the stream's.
 type RateLimitInfo struct {
 	// Status is allowed, allowed_warning or rejected.
@@ -192,7 +192,7 @@ type RateLimitInfo struct {
 	OverageDisabledReason string    `json:"overageDisabledReason,omitempty"`
 	IsUsingOverage        bool      `json:"isUsingOverage,omitempty"`
 	// Windows is unifiedWindows, each window's own state keyed by window
-	// name (five_hour, ...). Not in FORMATS.md; seen in the captured
+	// name (five_hour, ...). Not in docs/formats.md; seen in the captured
 	// quota stream.
 	Windows map[string]RateLimitWindow `json:"unifiedWindows,omitempty"`
 }
@@ -208,7 +208,7 @@ type RateLimitWindow struct {
 }
 
 // ParseResult parses the output of `claude -p --output-format json`: one
-// result object (FORMATS.md §1.1). Unknown fields are ignored. Input that is
+// result object (docs/formats.md §1.1). Unknown fields are ignored. Input that is
 // not a result object, or whose fields have the wrong types or negative
 // counts, is an error naming the field, such as
 //
@@ -223,7 +223,7 @@ func ParseResult(data []byte) (Result, error) {
 }
 
 // ParseStream parses the output of `claude -p --output-format stream-json
-// --verbose`: one JSON object a line (FORMATS.md §1.2), read line by line
+// --verbose`: one JSON object a line (docs/formats.md §1.2), read line by line
 // (at most MaxStreamLine bytes each). It reads result lines (the latest is
 // authoritative for tokens and cost), assistant lines (kept per message id,
 // for a stream that ends without its result), rate_limit_event lines (the
@@ -341,8 +341,8 @@ type cliSystemLine struct {
 }
 
 // cliAssistantLine is what ParseStream reads of an assistant line
-// (FORMATS.md §1.2). The api_error* fields (snake_case, unlike transcripts'
-// camelCase) are not in FORMATS.md; the captured quota stream has them on
+// (docs/formats.md §1.2). The api_error* fields (snake_case, unlike transcripts'
+// camelCase) are not in docs/formats.md; the captured quota stream has them on
 // its API-error message.
 type cliAssistantLine struct {
 	SessionID string `json:"session_id"`
@@ -361,7 +361,7 @@ type cliAssistantLine struct {
 }
 
 // cliAPIUsage is the API usage of an assistant message (snake_case,
-// FORMATS.md §1.1).
+// docs/formats.md §1.1).
 type cliAPIUsage struct {
 	InputTokens              int64 `json:"input_tokens"`
 	OutputTokens             int64 `json:"output_tokens"`
@@ -514,7 +514,7 @@ func (p *cliStream) assistant(n int, line []byte) error {
 }
 
 // cliWeight is what chooses among the lines of one message: the line with
-// the most tokens wins (ccusage 20's rule, FORMATS.md §3).
+// the most tokens wins (ccusage 20's rule, docs/formats.md §3).
 func cliWeight(c Counts) int64 { return c.Total() + c.WebSearches }
 
 // finish returns the Result of the lines read; failed marks it Incomplete.

@@ -13,7 +13,7 @@ import (
 // fields (usage counts, costs, times, rate-limit windows), naming the field
 // of each one it refuses.
 
-// cliResultLine is the result message (FORMATS.md §1.1).
+// cliResultLine is the result message (docs/formats.md §1.1).
 type cliResultLine struct {
 	Type            string                     `json:"type"`
 	Subtype         string                     `json:"subtype"`
@@ -36,7 +36,7 @@ type cliResultLine struct {
 	ResultIndex     int                        `json:"result_index"`
 }
 
-// cliModelUsage is one entry of modelUsage (camelCase, FORMATS.md §1.1).
+// cliModelUsage is one entry of modelUsage (camelCase, docs/formats.md §1.1).
 type cliModelUsage struct {
 	InputTokens                         int64   `json:"inputTokens"`
 	OutputTokens                        int64   `json:"outputTokens"`
@@ -219,7 +219,7 @@ func cliAddCounts(dst *Counts, c Counts) {
 }
 
 // cliSplitWrites splits cache writes by time to live as Claude Code prices
-// them (FORMATS.md §1.1): the 1-hour writes are at most the total, the rest
+// them (docs/formats.md §1.1): the 1-hour writes are at most the total, the rest
 // are 5-minute writes. A split that sums to more than the total raises the
 // total to its sum.
 func cliSplitWrites(total, eph5m, eph1h int64) (w5m, w1h int64) {

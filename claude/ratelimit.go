@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Rate-limit headers: the API-key set of FORMATS.md §2.4, the subscription
+// Rate-limit headers: the API-key set of docs/formats.md §2.4, the subscription
 // ("unified") set of §2.5 and the retry headers of §2.3. Header names are
 // matched case-insensitively; the names below are lower-case.
 //
@@ -23,7 +23,7 @@ const (
 	unifiedPrefix           = "anthropic-ratelimit-unified-"
 )
 
-// Window names of the unified headers (FORMATS.md §2.5): the part between
+// Window names of the unified headers (docs/formats.md §2.5): the part between
 // anthropic-ratelimit-unified- and -status, -utilization, -reset or
 // -surpassed-threshold. A name with an underscore (7d_oi, 7d_opus, ...) is a
 // model-scoped window: it limits one family of models only.
@@ -37,7 +37,7 @@ const (
 )
 
 // RateLimit is every rate-limit header of one response, typed: the API-key
-// buckets (FORMATS.md §2.4), the retry headers (§2.3) and the subscription's
+// buckets (docs/formats.md §2.4), the retry headers (§2.3) and the subscription's
 // unified limits (§2.5). A field whose header was absent (or malformed) is its
 // zero value: nil pointers, zero times, empty strings.
 type RateLimit struct {
@@ -68,7 +68,7 @@ type RateLimit struct {
 	Other map[string]string `json:"other,omitempty"`
 }
 
-// RateLimitBucket is one API-key bucket (FORMATS.md §2.4): its -limit,
+// RateLimitBucket is one API-key bucket (docs/formats.md §2.4): its -limit,
 // -remaining and -reset headers.
 type RateLimitBucket struct {
 	// Present is set when any of the bucket's headers was present, even
@@ -84,7 +84,7 @@ type RateLimitBucket struct {
 }
 
 // UnifiedStatus is the value of anthropic-ratelimit-unified-status and of
-// the per-window -status headers (FORMATS.md §2.5).
+// the per-window -status headers (docs/formats.md §2.5).
 type UnifiedStatus string
 
 // The unified statuses. An unknown value is kept as sent (and reported by
@@ -96,7 +96,7 @@ const (
 )
 
 // UnifiedClaim is the value of anthropic-ratelimit-unified-representative-claim
-// (FORMATS.md §2.5): which window binds. The short spellings of Claude Code's
+// (docs/formats.md §2.5): which window binds. The short spellings of Claude Code's
 // gateway guide (5h, 7d) are read as the full ones; other values are kept as
 // sent, lower-case.
 type UnifiedClaim string
@@ -131,7 +131,7 @@ func (c UnifiedClaim) Window() string {
 }
 
 // OverageDisabledReason is the value of
-// anthropic-ratelimit-unified-overage-disabled-reason (FORMATS.md §2.5, the
+// anthropic-ratelimit-unified-overage-disabled-reason (docs/formats.md §2.5, the
 // SDK's enum). Values outside the enum are kept as sent (the enum grows) and
 // are not an error.
 type OverageDisabledReason string
@@ -166,7 +166,7 @@ func (r OverageDisabledReason) Known() bool {
 }
 
 // UnifiedLimits is the subscription's limit state from the
-// anthropic-ratelimit-unified-* headers (FORMATS.md §2.5).
+// anthropic-ratelimit-unified-* headers (docs/formats.md §2.5).
 type UnifiedLimits struct {
 	// Present is set when any unified header was present.
 	Present bool `json:"present"`
@@ -199,7 +199,7 @@ type UnifiedLimits struct {
 }
 
 // UnifiedWindow is one window of the unified headers
-// (anthropic-ratelimit-unified-<window>-*, FORMATS.md §2.5).
+// (anthropic-ratelimit-unified-<window>-*, docs/formats.md §2.5).
 type UnifiedWindow struct {
 	// Status is the window's -status ("" when absent). Claude Code does not
 	// read it; CLIProxyAPI and claude-relay-service do.
@@ -224,7 +224,7 @@ func (w UnifiedWindow) Allowed() bool {
 }
 
 // UnifiedOverage is the extra-usage ("usage credits") state: the overage
-// window's headers and the other overage-* headers (FORMATS.md §0, §2.5).
+// window's headers and the other overage-* headers (docs/formats.md §0, §2.5).
 type UnifiedOverage struct {
 	UnifiedWindow
 	// DisabledReason is overage-disabled-reason.
@@ -262,7 +262,7 @@ func (u UnifiedLimits) UsingOverage() bool {
 }
 
 // Pause returns how long the response asked to wait before a retry:
-// retry-after-ms, else retry-after, as the SDK reads them (FORMATS.md §2.3),
+// retry-after-ms, else retry-after, as the SDK reads them (docs/formats.md §2.3),
 // and whether either was present.
 func (r RateLimit) Pause() (time.Duration, bool) {
 	if r.PreciseRetryAfter != nil {

@@ -44,7 +44,7 @@ const (
 	maxRetryAfter  = 366 * 24 * time.Hour
 )
 
-// ParseRateLimit reads the rate-limit headers of a response (FORMATS.md
+// ParseRateLimit reads the rate-limit headers of a response (docs/formats.md
 // §2.3–§2.5) into a RateLimit. Header names are matched case-insensitively;
 // of a repeated header the first value counts. Headers it does not know are
 // ignored (anthropic-ratelimit-* ones kept in Other); a malformed value of a

@@ -19,7 +19,7 @@ import (
 )
 
 // rlNow is the time of the test responses: four hours before the 5h reset
-// of the FORMATS.md §2.5 example (1762826400).
+// of the docs/formats.md §2.5 example (1762826400).
 var rlNow = time.Date(2025, 11, 10, 22, 0, 0, 0, time.UTC)
 
 // Resets of the §2.5 example.
@@ -40,7 +40,7 @@ func rlHeader(kv ...string) http.Header {
 	return h
 }
 
-// rlFormatsExample is the header example of FORMATS.md §2.5.
+// rlFormatsExample is the header example of docs/formats.md §2.5.
 var rlFormatsExample = []string{
 	"anthropic-ratelimit-unified-status", "allowed",
 	"anthropic-ratelimit-unified-reset", "1762826400",
@@ -56,7 +56,7 @@ var rlFormatsExample = []string{
 	"anthropic-ratelimit-unified-overage-disabled-reason", "org_level_disabled",
 }
 
-// rlAPIKeyExample is an API-key response (FORMATS.md §2.4 values).
+// rlAPIKeyExample is an API-key response (docs/formats.md §2.4 values).
 var rlAPIKeyExample = []string{
 	"anthropic-ratelimit-requests-limit", "1000",
 	"anthropic-ratelimit-requests-remaining", "999",
@@ -112,7 +112,7 @@ func TestParseRateLimit(t *testing.T) {
 		h:    rlHeader("content-type", "application/json"),
 		want: RateLimit{Unified: allowedMissing},
 	}, {
-		name: "FORMATS.md 2.5 example",
+		name: "docs/formats.md 2.5 example",
 		h:    rlHeader(rlFormatsExample...),
 		want: RateLimit{Unified: UnifiedLimits{
 			Present:             true,
@@ -471,7 +471,7 @@ func TestClassify(t *testing.T) {
 		body: []byte(`{"id":"msg_01","type":"message","content":[]}`),
 		want: Verdict{Kind: VerdictOK, Status: 200},
 	}, {
-		name:   "200 with the FORMATS.md example: overage rejected is no limit",
+		name:   "200 with the docs/formats.md example: overage rejected is no limit",
 		status: 200,
 		h:      rlHeader(rlFormatsExample...),
 		want:   Verdict{Kind: VerdictOK, Status: 200, Rejected: []string{"overage"}},
@@ -523,7 +523,7 @@ func TestClassify(t *testing.T) {
 			ErrorType: "rate_limit_error", ErrorMessage: rateLimitMsg, RequestID: "req_011CUaBcDeFgHiJkLmNoPqRs",
 		},
 	}, {
-		name:   "quota: a gateway's own cap (FORMATS.md §0), billing_error body",
+		name:   "quota: a gateway's own cap (docs/formats.md §0), billing_error body",
 		status: 429,
 		h: rlHeader(
 			"retry-after", "3600",

@@ -22,7 +22,7 @@ const MaxSSELine = 1 << 20
 // there, so its Usage is what came before. Test with errors.Is.
 var ErrSSELineTooLong = errors.New("claude: SSE line too long")
 
-// StreamReader passes a Messages API SSE stream (FORMATS.md §2.2) through
+// StreamReader passes a Messages API SSE stream (docs/formats.md §2.2) through
 // unchanged while it reads the response's usage on the side. Each Read
 // calls the underlying reader's Read once and returns exactly what it
 // returned, so a proxy that writes and flushes what it reads sends every
@@ -81,7 +81,7 @@ func (s *StreamReader) Read(b []byte) (int, error) {
 // usage; Complete says whether the stream got as far as message_stop
 // without an error event. The message id, model and input-side counts come
 // from message_start, output and any newer input-side counts from the last
-// message_delta (FORMATS.md §2.2). RequestID is set only if an error event
+// message_delta (docs/formats.md §2.2). RequestID is set only if an error event
 // carried one: set it from the response's request-id header.
 func (s *StreamReader) Usage() MessageUsage {
 	s.mu.Lock()
@@ -99,7 +99,7 @@ func (s *StreamReader) Usage() MessageUsage {
 
 // Err returns what went wrong in the stream so far, or nil: the error event
 // the API sent (an *APIError: test with errors.As; a 200 response can still
-// be overloaded, FORMATS.md §2.2), and the first problem the parser met
+// be overloaded, docs/formats.md §2.2), and the first problem the parser met
 // (malformed JSON in an event with usage, a count out of range, or
 // ErrSSELineTooLong), joined when there are both. The underlying reader's
 // own errors are Read's to return, not Err's. The bytes pass through

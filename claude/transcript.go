@@ -16,7 +16,7 @@ import (
 )
 
 // This file is the public side of transcript accounting: Claude Code's
-// JSONL transcripts (FORMATS.md §3) read by ccusage 20.0.24's rules
+// JSONL transcripts (docs/formats.md §3) read by ccusage 20.0.24's rules
 // (§3–§5) into usage per hour, per 5-hour block, per day and per session,
 // and a pool warmed from them. The files: transcript_read.go finds and
 // reads the files, transcript_entry.go turns lines into records,
@@ -24,13 +24,13 @@ import (
 // line's fields, transcript_rules.go holds ccusage's other line rules,
 // transcript_dedup.go de-duplicates and transcript_report.go accounts.
 //
-// Where ccusage 20.0.24 (the binary) does something FORMATS.md does not say,
+// Where ccusage 20.0.24 (the binary) does something docs/formats.md does not say,
 // the binary was followed; testdata/ccusage/README.md lists the differences
 // and compare.sh beside it checks the agreement.
 
 // TranscriptRoot is one Claude configuration directory: the directory
 // holding projects/, whose JSONL files (recursively) are the transcripts
-// (FORMATS.md §3).
+// (docs/formats.md §3).
 type TranscriptRoot struct {
 	// Path is the directory's path. Files are read in the byte order of
 	// their full path (Path joined with the path inside FS), as ccusage
@@ -41,7 +41,7 @@ type TranscriptRoot struct {
 }
 
 // ConfigDirs returns the Claude configuration directories that have a
-// projects directory, as ccusage finds them (FORMATS.md §3): each
+// projects directory, as ccusage finds them (docs/formats.md §3): each
 // comma-separated entry of CLAUDE_CONFIG_DIR when it is set (an entry naming
 // a projects directory stands for its parent), and only those; otherwise
 // $XDG_CONFIG_HOME/claude (default ~/.config/claude) and ~/.claude. It is an
@@ -98,7 +98,7 @@ func ConfigDirs(getenv func(string) string, stat func(string) (fs.FileInfo, erro
 }
 
 // TranscriptRoots returns a root reading each directory from the disk, for
-// the directories of ConfigDirs (FORMATS.md §3).
+// the directories of ConfigDirs (docs/formats.md §3).
 func TranscriptRoots(dirs []string) []TranscriptRoot {
 	roots := make([]TranscriptRoot, len(dirs))
 	for i, d := range dirs {
@@ -108,7 +108,7 @@ func TranscriptRoots(dirs []string) []TranscriptRoot {
 }
 
 // CostMode says where an entry's cost comes from (ccusage's --mode,
-// FORMATS.md §4).
+// docs/formats.md §4).
 type CostMode uint8
 
 const (
@@ -135,7 +135,7 @@ func (m CostMode) String() string {
 	return fmt.Sprintf("CostMode(%d)", uint8(m))
 }
 
-// Defaults of TranscriptOptions (FORMATS.md §4).
+// Defaults of TranscriptOptions (docs/formats.md §4).
 const (
 	// DefaultBlockLength is the length of a usage block: 5 hours.
 	DefaultBlockLength = 5 * time.Hour
@@ -184,7 +184,7 @@ type TranscriptOptions struct {
 	Workers int
 }
 
-// TranscriptReport is what a transcript tree used (FORMATS.md §3–§5). Hours,
+// TranscriptReport is what a transcript tree used (docs/formats.md §3–§5). Hours,
 // Blocks, Sessions and Recent come from ccusage's entry reader, Days from
 // its daily reader; the two differ in what they de-duplicate (a sidechain's
 // replay of a message counts in the first, not in the second) and in what
@@ -223,7 +223,7 @@ type TranscriptReport struct {
 }
 
 // TranscriptStats counts what ReadTranscripts read: lines of all types,
-// and the usage lines of FORMATS.md §3.
+// and the usage lines of docs/formats.md §3.
 type TranscriptStats struct {
 	Files int   `json:"files"`
 	Bytes int64 `json:"bytes"`
@@ -252,7 +252,7 @@ type TranscriptStats struct {
 }
 
 // TranscriptProblem is a line (or a file, with Line 0) that was skipped:
-// not JSON, or a usage line ccusage's filter drops (FORMATS.md §3).
+// not JSON, or a usage line ccusage's filter drops (docs/formats.md §3).
 type TranscriptProblem struct {
 	File    string `json:"file"`
 	Line    int64  `json:"line,omitempty"`
@@ -269,7 +269,7 @@ func (p TranscriptProblem) String() string {
 
 // UsageTokens are the tokens of a block, by kind (ccusage's tokenCounts).
 // CacheCreationInputTokens counts the 5-minute and 1-hour cache writes
-// together (FORMATS.md §3).
+// together (docs/formats.md §3).
 type UsageTokens struct {
 	InputTokens              int64 `json:"inputTokens"`
 	OutputTokens             int64 `json:"outputTokens"`
@@ -283,7 +283,7 @@ func (t UsageTokens) Total() int64 {
 }
 
 // UsageHour is the usage of one UTC hour: the entries of the entry reader
-// (as blocks count them, FORMATS.md §4) in that hour.
+// (as blocks count them, docs/formats.md §4) in that hour.
 type UsageHour struct {
 	Start   time.Time   `json:"start"`
 	Entries int         `json:"entries"`
@@ -291,7 +291,7 @@ type UsageHour struct {
 	CostUSD float64     `json:"costUSD"`
 }
 
-// UsageBlock is a ccusage session block (FORMATS.md §4): from the first
+// UsageBlock is a ccusage session block (docs/formats.md §4): from the first
 // entry's hour, floored, for BlockLength, ended early by a pause longer
 // than BlockLength, which is a gap block of its own. It marshals as
 // ccusage's JSON does.
@@ -348,7 +348,7 @@ func txMillis(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z")
 }
 
-// BurnRate is how fast the active block spends (FORMATS.md §4): per minute
+// BurnRate is how fast the active block spends (docs/formats.md §4): per minute
 // between its first and last entries.
 type BurnRate struct {
 	TokensPerMinute float64 `json:"tokensPerMinute"`
@@ -357,7 +357,7 @@ type BurnRate struct {
 	CostPerHour                 float64 `json:"costPerHour"`
 }
 
-// Projection is where the active block ends at its burn rate (FORMATS.md
+// Projection is where the active block ends at its burn rate (docs/formats.md
 // §4): TotalCost is rounded to the cent, RemainingMinutes to the minute.
 type Projection struct {
 	TotalTokens      int64   `json:"totalTokens"`
@@ -366,7 +366,7 @@ type Projection struct {
 }
 
 // ModelBreakdown is one model's share of a day or a session (ccusage's
-// modelBreakdowns, FORMATS.md §4).
+// modelBreakdowns, docs/formats.md §4).
 type ModelBreakdown struct {
 	ModelName           string  `json:"modelName"`
 	InputTokens         int64   `json:"inputTokens"`
@@ -379,7 +379,7 @@ type ModelBreakdown struct {
 }
 
 // UsageSummary is the usage of a day or a session: a row of `ccusage claude
-// daily|session --json` (FORMATS.md §4).
+// daily|session --json` (docs/formats.md §4).
 type UsageSummary struct {
 	InputTokens         int64   `json:"inputTokens"`
 	OutputTokens        int64   `json:"outputTokens"`
@@ -394,7 +394,7 @@ type UsageSummary struct {
 }
 
 // UsageDay is the usage of one day in TranscriptOptions.Location (a row of
-// ccusage's daily report, FORMATS.md §4).
+// ccusage's daily report, docs/formats.md §4).
 type UsageDay struct {
 	// Date is the day, YYYY-MM-DD.
 	Date string `json:"date"`
@@ -402,7 +402,7 @@ type UsageDay struct {
 }
 
 // UsageSession is the usage of one session: a transcript with its
-// subagents' transcripts (a row of ccusage's session report, FORMATS.md
+// subagents' transcripts (a row of ccusage's session report, docs/formats.md
 // §3 and §4).
 type UsageSession struct {
 	// SessionID is the transcript file's name without .jsonl (or, for a
@@ -426,7 +426,7 @@ func (s UsageSession) MarshalJSON() ([]byte, error) {
 	}{plain(s), txMillis(s.FirstActivity), txMillis(s.LastActivity)})
 }
 
-// UsageTotals adds up the rows of a report (ccusage's "totals", FORMATS.md
+// UsageTotals adds up the rows of a report (ccusage's "totals", docs/formats.md
 // §4).
 type UsageTotals struct {
 	InputTokens         int64   `json:"inputTokens"`
@@ -441,7 +441,7 @@ type UsageTotals struct {
 }
 
 // TranscriptEntry is one de-duplicated request from the transcripts
-// (FORMATS.md §3), priced as TranscriptOptions.Mode says (§4, §5).
+// (docs/formats.md §3), priced as TranscriptOptions.Mode says (§4, §5).
 type TranscriptEntry struct {
 	// ID identifies the request for the pool: the message id (msg_...),
 	// as the Messages API reader records it, or, for a line without one,
@@ -472,7 +472,7 @@ func (e TranscriptEntry) Usage() authpool.Usage {
 	return u
 }
 
-// Warmed is what WarmPool charged: entries of FORMATS.md §3.
+// Warmed is what WarmPool charged: entries of docs/formats.md §3.
 type Warmed struct {
 	// Charged counts the entries charged, CostUSD their cost; Refused
 	// the entries the pool refused as invalid (its week ends at its own
@@ -486,7 +486,7 @@ type Warmed struct {
 // before now (Recent), one Pool.Charge per entry rather than per hour, so
 // that the pool starts with what the subscription already spent this block
 // and this week, to the entry. Entries of no tokens and no cost are left
-// out. Each charge carries the entry's ID (its message id, FORMATS.md §3):
+// out. Each charge carries the entry's ID (its message id, docs/formats.md §3):
 // charging the same entries again, or entries the pool already recorded
 // from the API, counts once for as long as the pool remembers usage IDs
 // (Config.RememberUsageIDs), and entries written since count when warmed

@@ -1,7 +1,7 @@
 package claude
 
 // This file de-duplicates the usage lines as ccusage 20.0.24 does
-// (FORMATS.md §3, with what the binary showed beyond it).
+// (docs/formats.md §3, with what the binary showed beyond it).
 //
 // Both readers keep a list of entries in the order each request was first
 // seen; a later line of the same request that wins replaces the entry in

@@ -107,7 +107,7 @@ type txRun struct {
 
 // ReadTranscripts reads the transcripts under each root's projects
 // directory, every *.jsonl file at any depth, and accounts them by ccusage
-// 20.0.24's rules (FORMATS.md §3–§5). Lines without usage, lines of other
+// 20.0.24's rules (docs/formats.md §3–§5). Lines without usage, lines of other
 // types and malformed lines are skipped (malformed ones counted and
 // reported in the report's Problems, as are unreadable files), so the
 // error is only for a cancelled ctx or a root that cannot be listed.

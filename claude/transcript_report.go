@@ -8,7 +8,7 @@ import (
 )
 
 // This file accounts the de-duplicated entries (transcript_dedup.go) as
-// ccusage reports them (FORMATS.md §4): per hour, block and session from
+// ccusage reports them (docs/formats.md §4): per hour, block and session from
 // the entry reader's, per day from the daily reader's.
 
 // txSum adds up tokens and cost.
@@ -151,7 +151,7 @@ func (m *txMerger) report() *TranscriptReport {
 	return r
 }
 
-// blocks groups the entries, in time order, into blocks (FORMATS.md §4).
+// blocks groups the entries, in time order, into blocks (docs/formats.md §4).
 func (m *txMerger) blocks(order []int32) []UsageBlock {
 	length := m.run.opts.BlockLength.Milliseconds()
 	var blocks []UsageBlock

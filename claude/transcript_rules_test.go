@@ -237,7 +237,7 @@ func TestTranscriptLineRules(t *testing.T) {
 }
 
 // TestTranscriptCosts checks costs and token counts as ccusage computes
-// them (FORMATS.md §4 and §5), in the three modes.
+// them (docs/formats.md §4 and §5), in the three modes.
 func TestTranscriptCosts(t *testing.T) {
 	t.Parallel()
 	const ts = "2025-03-01T01:00:00.000Z"

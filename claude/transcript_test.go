@@ -21,7 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// txL builds a usage line as Claude Code writes it (FORMATS.md §3), with
+// txL builds a usage line as Claude Code writes it (docs/formats.md §3), with
 // the fields the cases change.
 type txL struct {
 	ts, msg, req, model, speed, session, version string
@@ -100,7 +100,7 @@ func txOutputs(r *TranscriptReport) (entries int, blocks, daily int64) {
 	return entries, blocks, r.DayTotals.OutputTokens
 }
 
-// TestTranscriptBlocks checks the blocks of FORMATS.md §4: floored to the
+// TestTranscriptBlocks checks the blocks of docs/formats.md §4: floored to the
 // hour, a new block past 5 hours since the start or since the last entry,
 // gaps, the active block's burn rate and projection.
 func TestTranscriptBlocks(t *testing.T) {

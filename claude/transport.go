@@ -18,7 +18,7 @@ import (
 )
 
 // OAuthBeta is the anthropic-beta value a request authenticated with a
-// subscription's OAuth token must carry (FORMATS.md §0).
+// subscription's OAuth token must carry (docs/formats.md §0).
 const OAuthBeta = "oauth-2025-04-20"
 
 // Transport is an http.RoundTripper that sends each request to Claude on

@@ -1,5 +1,5 @@
 // Package fakeanthropic is a fake Anthropic upstream for tests and load
-// programs: an http.Handler that speaks the Messages API as FORMATS.md §2
+// programs: an http.Handler that speaks the Messages API as docs/formats.md §2
 // describes it (POST /v1/messages as JSON or as an SSE stream, POST
 // /v1/messages/count_tokens, Anthropic's error bodies and rate-limit
 // headers).

@@ -27,7 +27,7 @@ const (
 // Copy it; do not modify it.
 var DefaultUsage = Usage{Input: 12, Output: 640, CacheWrite5m: 5210, CacheWrite1h: 1024, CacheRead: 18300}
 
-// Usage is the token usage a message reports (FORMATS.md §2.1): usage.
+// Usage is the token usage a message reports (docs/formats.md §2.1): usage.
 // input_tokens, output_tokens, cache_read_input_tokens, and the cache writes
 // by lifetime, cache_creation.ephemeral_5m_input_tokens and
 // ephemeral_1h_input_tokens, whose sum is cache_creation_input_tokens.
@@ -51,7 +51,7 @@ func (u Usage) CacheWrite() int64 { return u.CacheWrite5m + u.CacheWrite1h }
 func (u Usage) TotalInput() int64 { return u.Input + u.CacheWrite() + u.CacheRead }
 
 // Error is the error object of an Anthropic error body or SSE error event
-// (FORMATS.md §2.3): {"type":"error","error":{"type":Type,"message":Message}}.
+// (docs/formats.md §2.3): {"type":"error","error":{"type":Type,"message":Message}}.
 type Error struct {
 	// Type is error.type: rate_limit_error, overloaded_error, ...
 	Type string
@@ -66,7 +66,7 @@ type Error struct {
 //     sets one), for anything the other fields cannot say;
 //   - Error, as an Anthropic error body with the request's request_id;
 //   - for a status of 400 or more, an error body whose type goes with the
-//     status (FORMATS.md §2.3);
+//     status (docs/formats.md §2.3);
 //   - else a message: on /v1/messages a JSON message, or an SSE stream when
 //     the request body has "stream": true; on /v1/messages/count_tokens
 //     {"input_tokens": Usage.TotalInput()}.
@@ -98,7 +98,7 @@ type Response struct {
 	// StreamError, for a stream, replaces the end of the stream: after
 	// message_start, content_block_start, ping and the first
 	// content_block_delta comes an error event with this error (a 200
-	// that fails mid-stream, FORMATS.md §2.2), and the stream ends there.
+	// that fails mid-stream, docs/formats.md §2.2), and the stream ends there.
 	// A JSON request ignores it.
 	StreamError *Error
 	// BeforeEvent, when not nil, is called before each event of a stream
@@ -127,7 +127,7 @@ func (r Response) WithHeader(key, value string) Response {
 }
 
 // WithStandardLimits returns a copy of r that also carries the API-key
-// rate-limit headers (FORMATS.md §2.4), all resetting at reset:
+// rate-limit headers (docs/formats.md §2.4), all resetting at reset:
 // anthropic-ratelimit-requests-limit 1000 (remaining 999),
 // -tokens-limit 96000 (95000), -input-tokens-limit 80000 (79000) and
 // -output-tokens-limit 16000 (16000), with their -reset in RFC 3339.
@@ -149,7 +149,7 @@ func (r Response) WithStandardLimits(reset time.Time) Response {
 }
 
 // Window is one unified-limit window as a response reports it
-// (anthropic-ratelimit-unified-<w>-*, FORMATS.md §2.5).
+// (anthropic-ratelimit-unified-<w>-*, docs/formats.md §2.5).
 type Window struct {
 	// Utilization is the fraction of the window used (0..1, may exceed 1).
 	Utilization float64
@@ -195,7 +195,7 @@ func OKUnified(u Usage, fiveHour, sevenDay Window) Response {
 }
 
 // Quota429 returns the 429 of a subscription whose 5-hour window is spent
-// until reset, as the API sends it (field evidence in FORMATS.md §2.5 and
+// until reset, as the API sends it (field evidence in docs/formats.md §2.5 and
 // public reports): retry-after (whole seconds from now to reset, rounded
 // up), unified status rejected with reset and representative claim
 // five_hour, 5h status rejected with utilization 1 and reset, overage
@@ -255,7 +255,7 @@ func Throttle429(wait time.Duration) Response {
 
 // Headerless429 returns a 429 with a rate_limit_error body and no header
 // but request-id and Content-Type: no rate-limit header, no retry-after (the
-// "not your usage limit" 429 of FORMATS.md §2.3).
+// "not your usage limit" 429 of docs/formats.md §2.3).
 func Headerless429() Response {
 	return Response{Status: http.StatusTooManyRequests, Error: &Error{
 		Type: "rate_limit_error", Message: "Rate limited. Please try again later.",
@@ -269,7 +269,7 @@ func Overloaded529() Response {
 }
 
 // Unauthorized401 returns a 401 with an authentication_error body and
-// x-should-retry false: the credential is bad (FORMATS.md §0).
+// x-should-retry false: the credential is bad (docs/formats.md §0).
 func Unauthorized401() Response {
 	h := http.Header{}
 	h.Set("x-should-retry", "false")

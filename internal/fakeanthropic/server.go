@@ -262,7 +262,7 @@ func betas(h http.Header) []string {
 	return out
 }
 
-// errorType is the error type that goes with an HTTP status (FORMATS.md
+// errorType is the error type that goes with an HTTP status (docs/formats.md
 // §2.3).
 func errorType(status int) string {
 	switch status {

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// The JSON shapes of the Messages API (FORMATS.md §2.1, §2.2), fields in the
+// The JSON shapes of the Messages API (docs/formats.md §2.1, §2.2), fields in the
 // API's order.
 type (
 	messageJSON struct {
@@ -128,7 +128,7 @@ func (e event) appendTo(b []byte) []byte {
 }
 
 // streamEvents are the events of a streamed message, as the API sends them
-// (FORMATS.md §2.2): message_start with the input side of the usage and
+// (docs/formats.md §2.2): message_start with the input side of the usage and
 // output_tokens of at most 1, content_block_start, ping, a
 // content_block_delta per word of the text, content_block_stop,
 // message_delta with the cumulative usage, message_stop. With a
