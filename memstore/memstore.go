@@ -40,8 +40,9 @@ func New() *Store {
 // subscription is a subscription's record with its clients and its ring of
 // hourly buckets: its size does not depend on how much usage it records.
 type subscription struct {
-	rec     store.Subscription // configuration and status; Clients and Usage unset
+	rec     store.Subscription // configuration and status; Clients, Holds and Usage unset
 	clients map[string]*session
+	holds   holds // its sessions' holds on its slots
 	last    int64 // LastActive, Unix nanoseconds; 0 if never
 	buckets [store.WeekHours]store.Bucket
 	newest  int64 // hour of the newest bucket, if any bucket has requests
@@ -59,6 +60,8 @@ type session struct {
 	cost     store.Nanodollars
 	tokens   store.Tokens
 	model    string
+	hold     int64 // HoldUntil; 0 if none
+	listed   bool  // the hold is in its subscription's holds
 }
 
 func unixNano(t time.Time) int64 {
@@ -86,6 +89,7 @@ func (s *session) record() store.Session {
 		Cost:           s.cost,
 		Tokens:         s.tokens,
 		Model:          s.model,
+		HoldUntil:      fromUnixNano(s.hold),
 	}
 }
 
@@ -98,6 +102,12 @@ func (s *session) touch(now int64) {
 func (sub *subscription) record() store.Subscription {
 	rec := sub.rec
 	rec.Clients = len(sub.clients)
+	if len(sub.holds) > 0 {
+		rec.Holds = make([]time.Time, len(sub.holds))
+		for i, h := range sub.holds {
+			rec.Holds[i] = fromUnixNano(h.until)
+		}
+	}
 	rec.LastActive = fromUnixNano(sub.last)
 	if sub.block != noHour {
 		rec.BlockStart = store.HourStart(sub.block)
@@ -312,21 +322,34 @@ func (s *Store) Subscriptions(ctx context.Context) ([]store.Subscription, error)
 }
 
 // Touch implements store.Store.
-func (s *Store) Touch(ctx context.Context, clientID string, now time.Time) (string, store.Status, error) {
+func (s *Store) Touch(ctx context.Context, clientID string, now, holdUntil time.Time) (store.Touched, error) {
 	if err := ctx.Err(); err != nil {
-		return "", store.Status{}, err
+		return store.Touched{}, err
 	}
 	n := unixNano(now)
 	s.mu.Lock()
 	sess, ok := s.sessions[clientID]
 	if !ok {
 		s.mu.Unlock()
-		return "", store.Status{}, store.ErrNotFound
+		return store.Touched{}, store.ErrNotFound
 	}
-	sess.touch(n)
-	id, st := sess.sub.rec.ID, sess.sub.rec.Status
+	held := sess.hold
+	full := !sess.extend(unixNano(holdUntil), n)
+	if !full {
+		sess.touch(n)
+	}
+	t := store.Touched{SubscriptionID: sess.sub.rec.ID, Status: sess.sub.rec.Status,
+		Held: fromUnixNano(held), HoldUntil: fromUnixNano(sess.hold)}
+	var holding, maxClients int
+	if full {
+		holding, maxClients = sess.sub.holds.after(n), sess.sub.rec.MaxClients
+	}
 	s.mu.Unlock()
-	return id, st, nil
+	if full {
+		return t, fmt.Errorf("memstore: client %q is idle and %d of %d clients of subscription %q hold a slot: %w",
+			clientID, holding, maxClients, t.SubscriptionID, store.ErrFull)
+	}
+	return t, nil
 }
 
 // Assign implements store.Store.
@@ -352,18 +375,24 @@ func (s *Store) Assign(ctx context.Context, a store.Assignment) (store.Session, 
 		return store.Session{}, fmt.Errorf("memstore: subscription %q: %w", a.SubscriptionID, store.ErrNotFound)
 	}
 	if ok && sess.sub == to {
+		if !sess.extend(unixNano(a.HoldUntil), now) {
+			return store.Session{}, fmt.Errorf("memstore: client %q is idle and %d of %d clients of subscription %q hold a slot: %w",
+				a.ClientID, to.holds.after(now), to.rec.MaxClients, to.rec.ID, store.ErrFull)
+		}
 		sess.touch(now)
 		return sess.record(), nil
 	}
 	if !to.rec.Status.InService(a.Now) {
 		return store.Session{}, fmt.Errorf("memstore: subscription %q is %s: %w", to.rec.ID, to.rec.Status.State, store.ErrInactive)
 	}
-	if to.rec.MaxClients > 0 && len(to.clients) >= to.rec.MaxClients {
-		return store.Session{}, fmt.Errorf("memstore: subscription %q holds %d of %d clients: %w",
-			to.rec.ID, len(to.clients), to.rec.MaxClients, store.ErrFull)
+	if n := to.holds.after(now); to.rec.MaxClients > 0 && n >= to.rec.MaxClients {
+		return store.Session{}, fmt.Errorf("memstore: %d of %d clients of subscription %q hold a slot: %w",
+			n, to.rec.MaxClients, to.rec.ID, store.ErrFull)
 	}
 	if ok {
 		delete(sess.sub.clients, sess.clientID)
+		sess.sub.holds.remove(sess)
+		sess.sub.holds.prune(now)
 	} else {
 		sess = &session{clientID: strings.Clone(a.ClientID), created: now}
 		s.sessions[sess.clientID] = sess
@@ -371,6 +400,7 @@ func (s *Store) Assign(ctx context.Context, a store.Assignment) (store.Session, 
 	sess.sub = to
 	sess.assigned = now
 	to.clients[sess.clientID] = sess
+	sess.place(unixNano(a.HoldUntil), now)
 	if a.IdleSince.IsZero() {
 		sess.touch(now)
 	}
@@ -394,6 +424,7 @@ func (s *Store) Release(ctx context.Context, clientID string, idleSince time.Tim
 	}
 	delete(s.sessions, clientID)
 	delete(sess.sub.clients, clientID)
+	sess.sub.holds.remove(sess)
 	return sess.record(), nil
 }
 
@@ -436,9 +467,9 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 }
 
 // AddUsage implements store.Store.
-func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageRecord) (string, error) {
+func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageRecord) (store.Added, error) {
 	if err := ctx.Err(); err != nil {
-		return "", err
+		return store.Added{}, err
 	}
 	now, hour := unixNano(u.Now), store.HourOf(u.Time)
 	s.mu.Lock()
@@ -448,28 +479,28 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 	if clientID != "" {
 		var ok bool
 		if sess, ok = s.sessions[clientID]; !ok {
-			return "", store.ErrNotFound
+			return store.Added{}, store.ErrNotFound
 		}
 		billed = sess.sub
 	}
 	if u.SubscriptionID != "" && (billed == nil || u.SubscriptionID != billed.rec.ID) {
 		var ok bool
 		if billed, ok = s.subs[u.SubscriptionID]; !ok {
-			return "", fmt.Errorf("memstore: subscription %q: %w", u.SubscriptionID, store.ErrNotFound)
+			return store.Added{}, fmt.Errorf("memstore: subscription %q: %w", u.SubscriptionID, store.ErrNotFound)
 		}
 	}
 	if billed == nil {
-		return "", fmt.Errorf("memstore: a usage without a client must name its subscription: %w", store.ErrNotFound)
+		return store.Added{}, fmt.Errorf("memstore: a usage without a client must name its subscription: %w", store.ErrNotFound)
 	}
 	if u.ID != "" && !s.seen.add(u.ID, now, u.Remember) {
-		return "", store.ErrDuplicate
+		return store.Added{}, store.ErrDuplicate
 	}
 	billed.add(hour, u.Cost)
 	if u.BlockHours > 0 && hour >= billed.block+int64(u.BlockHours) {
 		billed.block = hour
 	}
 	if sess == nil {
-		return billed.rec.ID, nil // spending outside the pool: no session, no activity
+		return store.Added{Billed: billed.rec.ID}, nil // spending outside the pool: no session, no activity
 	}
 	billed.last = max(billed.last, now)
 	sess.last = max(sess.last, now) // the session's own subscription is not billed: not its activity
@@ -479,7 +510,10 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 	if sess.model != u.Model {
 		sess.model = strings.Clone(u.Model)
 	}
-	return billed.rec.ID, nil
+	held := sess.hold
+	sess.extend(unixNano(u.HoldUntil), now) // a full subscription keeps an ended hold ended
+	return store.Added{Billed: billed.rec.ID, SubscriptionID: sess.sub.rec.ID,
+		Held: fromUnixNano(held), HoldUntil: fromUnixNano(sess.hold)}, nil
 }
 
 // Claim implements store.Store.

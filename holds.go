@@ -1,0 +1,106 @@
+package authpool
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+// A subscription's slots. A client holds a slot of its subscription until
+// its session's hold ends (store.Session.HoldUntil): IdleAfter after its
+// latest activity, or longer while the prompt cache its latest request
+// wrote lives (Usage.CacheTTL). MaxClients caps the clients holding a slot,
+// not the sessions: a one-shot client that never comes back stops counting
+// once its hold ends. The view keeps each subscription's holds as the store
+// last reported them (store.Subscription.Holds) and as this pool changed
+// them since, so that it knows at any instant how many clients hold a slot
+// and when the next slot frees up.
+
+// loadHolds replaces the subscription's holds with the store's.
+func (sv *subView) loadHolds(holds []time.Time) {
+	sv.holds = sv.holds[:0]
+	for _, h := range holds {
+		sv.holds = append(sv.holds, h.UnixNano())
+	}
+	slices.Sort(sv.holds)
+}
+
+// firstAfter returns the index of the first hold that ends after t (Unix
+// nanoseconds). mu must be held.
+func (sv *subView) firstAfter(t int64) int {
+	return sort.Search(len(sv.holds), func(i int) bool { return sv.holds[i] > t })
+}
+
+// holding returns how many clients hold a slot at now (Unix nanoseconds).
+// mu must be held.
+func (sv *subView) holding(now int64) int { return len(sv.holds) - sv.firstAfter(now) }
+
+// fullAt reports whether the subscription takes no client at now: MaxClients
+// of its clients hold a slot. mu must be held.
+func (sv *subView) fullAt(now int64) bool {
+	return sv.rec.MaxClients > 0 && sv.holding(now) >= sv.rec.MaxClients
+}
+
+// freesAt returns when a full subscription has room again if no hold is
+// extended meanwhile: when all but MaxClients-1 of the holds after now have
+// ended. mu must be held.
+func (sv *subView) freesAt(now int64) time.Time {
+	i := sv.firstAfter(now) + sv.holding(now) - sv.rec.MaxClients
+	if sv.rec.MaxClients <= 0 || i < 0 || i >= len(sv.holds) {
+		return time.Time{}
+	}
+	return time.Unix(0, sv.holds[i]).UTC()
+}
+
+// moveHold replaces a client's hold that ended at from (0: it had none in
+// the view) with one ending at to (0: none), dropping the holds that ended
+// by now. mu must be held.
+func (sv *subView) moveHold(from, to, now int64) {
+	if from != 0 {
+		if i, ok := slices.BinarySearch(sv.holds, from); ok {
+			sv.holds = slices.Delete(sv.holds, i, i+1)
+		}
+	}
+	if ended := sv.firstAfter(now); ended > 0 {
+		sv.holds = slices.Delete(sv.holds, 0, ended)
+	}
+	if to > now {
+		i, _ := slices.BinarySearch(sv.holds, to)
+		sv.holds = slices.Insert(sv.holds, i, to)
+	}
+}
+
+// noteHold updates the view after the store moved a client's hold on a
+// subscription from held to hold (Touch, AddUsage). It takes the lock only
+// when the hold changed.
+func (p *Pool) noteHold(id string, held, hold time.Time, now time.Time) {
+	if held.Equal(hold) {
+		return
+	}
+	sv := p.current().byID[id]
+	if sv == nil {
+		return
+	}
+	p.mu.Lock()
+	sv.moveHold(nanos(held), nanos(hold), now.UnixNano())
+	p.mu.Unlock()
+}
+
+// holdFor returns the hold a client active at now gets: IdleAfter, or the
+// prompt cache's time to live when that is longer.
+func (p *Pool) holdFor(now time.Time, cacheTTL time.Duration) time.Time {
+	return now.Add(max(time.Duration(p.cfg.Sessions.IdleAfter), cacheTTL))
+}
+
+// holdsAfter counts the holds in a store record that end after now.
+func holdsAfter(rec *store.Subscription, now time.Time) int {
+	n := 0
+	for _, h := range rec.Holds {
+		if h.After(now) {
+			n++
+		}
+	}
+	return n
+}
