@@ -40,7 +40,7 @@ func (r Result) Usages(prices *Prices, at time.Time) ([]authpool.Usage, error) {
 			m := r.Models[model]
 			out = append(out, authpool.Usage{
 				ID: r.SessionID + "/" + model + "/" + key, Time: at,
-				CostUSD: m.CostUSD, Tokens: m.Counts.Tokens(), Model: model,
+				CostUSD: m.CostUSD, Tokens: m.Counts.Tokens(), Model: model, CacheTTL: m.Counts.cacheTTL(),
 			})
 		}
 	}
@@ -79,7 +79,7 @@ func (r Result) Usages(prices *Prices, at time.Time) ([]authpool.Usage, error) {
 		s := per[model]
 		out = append(out, authpool.Usage{
 			ID: r.SessionID + "/" + model + "/partial-" + key, Time: at,
-			CostUSD: s.cost, Tokens: s.counts.Tokens(), Model: model,
+			CostUSD: s.cost, Tokens: s.counts.Tokens(), Model: model, CacheTTL: s.counts.cacheTTL(),
 		})
 	}
 	return out, nil
