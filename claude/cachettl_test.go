@@ -28,7 +28,7 @@ func TestCacheTTL(t *testing.T) {
 				t.Errorf("MessageUsage.Usage = CacheTTL %v, %v; want %v", u.CacheTTL, err, tt.want)
 			}
 			r := Result{SessionID: "s", UUID: "u", CostKnown: true,
-				Models: map[string]ModelUsage{"claude-sonnet-4-5": {Counts: tt.counts, CostUSD: 0.01}},
+				Models:   map[string]ModelUsage{"claude-sonnet-4-5": {Counts: tt.counts, CostUSD: 0.01}},
 				Trailing: []CLIMessage{{ID: "msg_2", Model: "claude-haiku-4-5", Counts: tt.counts}}}
 			us, err := r.Usages(DefaultPrices(), at)
 			if err != nil || len(us) != 2 {
