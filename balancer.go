@@ -260,6 +260,12 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 	case hard != "":
 		return p.place(ctx, r, from, hard, false)
 	case full:
+		// The view may not know yet that other clients hold every slot (they
+		// came through other pools): read it again, so that an ExhaustedError
+		// says when the first slot frees up.
+		if err := p.reload(ctx, from, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
+		}
 		return p.place(ctx, r, from, ReasonPlaceTaken, false)
 	case p.limitedForModel(sv, r):
 		return p.place(ctx, r, from, ReasonModelLimited, false)
