@@ -38,7 +38,7 @@ type healthInput struct {
 	weekShare, blockShare float64 // shares of the budgets used (0 without budget nor report); clamped to 0..1
 	blockBudget           float64 // USD; 0 means none: no burn penalty
 	blockHours            float64
-	clients               int // holding a slot
+	clients               int     // holding a slot
 	burnRate              float64 // USD per hour
 	idle                  bool
 }
