@@ -100,11 +100,11 @@ type Store interface {
 	// returns the session's subscription with that subscription's current
 	// status and the hold before and after: the sticky path of an
 	// allocation, in one step. A client whose hold has ended (its HoldUntil
-	// is not after now, or the store dropped it) takes its place again with
-	// a holdUntil after now only while fewer than the subscription's
+	// is not after now, or the store dropped it) takes its place again, with
+	// a holdUntil after now, only while fewer than the subscription's
 	// MaxClients clients hold a slot at now; else Touch returns the
-	// subscription and its status with ErrFull and changes nothing. It
-	// returns ErrNotFound if the client has no session.
+	// subscription, its status and the hold with ErrFull, and changes
+	// nothing. It returns ErrNotFound if the client has no session.
 	Touch(ctx context.Context, clientID string, now, holdUntil time.Time) (Touched, error)
 
 	// Assign puts a.ClientID on a.SubscriptionID, if and only if the client
@@ -124,9 +124,8 @@ type Store interface {
 	Assign(ctx context.Context, a Assignment) (Session, error)
 
 	// Release ends the client's session, and its hold, and returns it. When
-	// idleSince is
-	// set, it releases only a session last active at or before idleSince
-	// (else ErrConflict). It returns ErrNotFound if the client has no
+	// idleSince is set, it releases only a session last active at or before
+	// idleSince (else ErrConflict). It returns ErrNotFound if the client has no
 	// session, so a second Release of the same client returns ErrNotFound.
 	Release(ctx context.Context, clientID string, idleSince time.Time) (Session, error)
 
