@@ -4,8 +4,6 @@ import (
 	"slices"
 	"sort"
 	"time"
-
-	"github.com/authpool/authpool/store"
 )
 
 // A subscription's slots. A client holds a slot of its subscription until
@@ -92,15 +90,4 @@ func (p *Pool) noteHold(id string, held, hold time.Time, now time.Time) {
 // prompt cache's time to live when that is longer.
 func (p *Pool) holdFor(now time.Time, cacheTTL time.Duration) time.Time {
 	return now.Add(max(time.Duration(p.cfg.Sessions.IdleAfter), cacheTTL))
-}
-
-// holdsAfter counts the holds in a store record that end after now.
-func holdsAfter(rec *store.Subscription, now time.Time) int {
-	n := 0
-	for _, h := range rec.Holds {
-		if h.After(now) {
-			n++
-		}
-	}
-	return n
 }
