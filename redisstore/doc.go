@@ -47,9 +47,9 @@
 // hold (20 digits) followed by its client ID, scored by the hold's
 // millisecond: Assign and Touch count the clients holding a slot with one
 // ZCOUNT (and an exact look at the members of now's millisecond), and each
-// write that adds a hold first drops those that ended before its now's
-// millisecond, so the set stays about as long as the clients holding a slot
-// however many sessions are idle. A session's hash keeps its hold too; a
+// write that adds a hold first drops those that ended by its now, so the
+// set stays about as long as the clients holding a slot however many
+// sessions are idle. A session's hash keeps its hold too; a
 // session written before holds were kept has none, and holds no slot.
 //
 // The hourly buckets are a ring of store.WeekHours slots in one hash, so a

@@ -86,9 +86,16 @@ local function holding(id, now)
   return n
 end
 
--- prune drops a subscription's holds that ended before now's millisecond.
+-- prune drops a subscription's holds that ended by now: those of an earlier
+-- millisecond, and those of now's that are not after it.
 local function prune(id, now)
-  redis.call('ZREMRANGEBYSCORE', holdskey(id), '-inf', '(' .. score(now))
+  local key, s = holdskey(id), score(now)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. s)
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, s, s)) do
+    if not lt(now, string.sub(m, 1, 20)) then
+      redis.call('ZREM', key, m)
+    end
+  end
 end
 
 -- unhold drops a client's hold from a subscription's set.
