@@ -3,6 +3,7 @@ package memstore
 import (
 	"slices"
 	"sort"
+	"time"
 )
 
 // holds are a subscription's holds on its slots (see store.Session's
@@ -89,6 +90,16 @@ func (s *session) extend(until, now int64) bool {
 	s.hold = next
 	h.add(s)
 	return true
+}
+
+// holdTimes returns a hold before and after a call, as times: the same one,
+// converted once, when the call did not move it (the common case).
+func holdTimes(before, after int64) (time.Time, time.Time) {
+	b := fromUnixNano(before)
+	if after == before {
+		return b, b
+	}
+	return b, fromUnixNano(after)
 }
 
 // place gives a session that has just joined its subscription the hold

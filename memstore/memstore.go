@@ -367,8 +367,9 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 	}
 	held := sess.hold
 	sess.extend(unixNano(u.HoldUntil), now) // a full subscription keeps an ended hold ended
-	return store.Added{Billed: billed.rec.ID, SubscriptionID: sess.sub.rec.ID,
-		Held: fromUnixNano(held), HoldUntil: fromUnixNano(sess.hold)}, nil
+	a := store.Added{Billed: billed.rec.ID, SubscriptionID: sess.sub.rec.ID}
+	a.Held, a.HoldUntil = holdTimes(held, sess.hold)
+	return a, nil
 }
 
 // Claim implements store.Store.

@@ -28,8 +28,8 @@ func (s *Store) Touch(ctx context.Context, clientID string, now, holdUntil time.
 	if !full {
 		sess.touch(n)
 	}
-	t := store.Touched{SubscriptionID: sess.sub.rec.ID, Status: sess.sub.rec.Status,
-		Held: fromUnixNano(held), HoldUntil: fromUnixNano(sess.hold)}
+	t := store.Touched{SubscriptionID: sess.sub.rec.ID, Status: sess.sub.rec.Status}
+	t.Held, t.HoldUntil = holdTimes(held, sess.hold)
 	var holding, maxClients int
 	if full {
 		holding, maxClients = sess.sub.holds.after(n), sess.sub.rec.MaxClients
