@@ -430,15 +430,17 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 	// The subscriptions are in ID order and a later one replaces the best
 	// only when strictly better, so ties go to the smaller ID.
 	var best *subView
+	n := now.UnixNano()
 	for _, sv := range p.current().subs {
 		if sv.rec.ID == from {
 			continue
 		}
-		if p.rejudge(sv, now, nowHour); sv.hard != "" || sv.fullAt(now.UnixNano()) || sv.soft != (t == tierReserve) ||
-			limitedFor(sv, r.model, now) {
+		p.rejudge(sv, now, nowHour)
+		holding := sv.holding(n)
+		if sv.hard != "" || sv.full(holding) || sv.soft != (t == tierReserve) || limitedFor(sv, r.model, now) {
 			continue
 		}
-		if !p.scoredAt(sv, now.UnixNano()) {
+		if !p.scoredAt(sv, n, holding) {
 			p.score(sv, now) // folds the usage noted without the lock
 		}
 		if best == nil || better(sv, best, now) {

@@ -2,7 +2,6 @@ package authpool
 
 import (
 	"slices"
-	"sort"
 	"time"
 )
 
@@ -18,6 +17,9 @@ import (
 
 // loadHolds replaces the subscription's holds with the store's.
 func (sv *subView) loadHolds(holds []time.Time) {
+	if cap(sv.holds) < len(holds) {
+		sv.holds = make([]int64, 0, len(holds))
+	}
 	sv.holds = sv.holds[:0]
 	for _, h := range holds {
 		sv.holds = append(sv.holds, h.UnixNano())
@@ -26,9 +28,20 @@ func (sv *subView) loadHolds(holds []time.Time) {
 }
 
 // firstAfter returns the index of the first hold that ends after t (Unix
-// nanoseconds). mu must be held.
+// nanoseconds): a binary search, written out because selection runs it for
+// every subscription. mu must be held.
 func (sv *subView) firstAfter(t int64) int {
-	return sort.Search(len(sv.holds), func(i int) bool { return sv.holds[i] > t })
+	h := sv.holds
+	lo, hi := 0, len(h)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if h[m] > t {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return lo
 }
 
 // holding returns how many clients hold a slot at now (Unix nanoseconds).
@@ -37,8 +50,12 @@ func (sv *subView) holding(now int64) int { return len(sv.holds) - sv.firstAfter
 
 // fullAt reports whether the subscription takes no client at now: MaxClients
 // of its clients hold a slot. mu must be held.
-func (sv *subView) fullAt(now int64) bool {
-	return sv.rec.MaxClients > 0 && sv.holding(now) >= sv.rec.MaxClients
+func (sv *subView) fullAt(now int64) bool { return sv.full(sv.holding(now)) }
+
+// full reports whether a subscription whose clients hold that many slots
+// takes no more.
+func (sv *subView) full(holding int) bool {
+	return sv.rec.MaxClients > 0 && holding >= sv.rec.MaxClients
 }
 
 // freesAt returns when a full subscription has room again if no hold is
@@ -54,10 +71,12 @@ func (sv *subView) freesAt(now int64) time.Time {
 
 // moveHold replaces a client's hold that ended at from (0: it had none in
 // the view) with one ending at to (0: none), dropping the holds that ended
-// by now. mu must be held.
+// by now. Holds that end at the same time are alike: it removes the last of
+// them and inserts after them, which moves nothing when many clients hold
+// the same (a clock that stands still). mu must be held.
 func (sv *subView) moveHold(from, to, now int64) {
 	if from != 0 {
-		if i, ok := slices.BinarySearch(sv.holds, from); ok {
+		if i := sv.firstAfter(from) - 1; i >= 0 && sv.holds[i] == from {
 			sv.holds = slices.Delete(sv.holds, i, i+1)
 		}
 	}
@@ -65,8 +84,7 @@ func (sv *subView) moveHold(from, to, now int64) {
 		sv.holds = slices.Delete(sv.holds, 0, ended)
 	}
 	if to > now {
-		i, _ := slices.BinarySearch(sv.holds, to)
-		sv.holds = slices.Insert(sv.holds, i, to)
+		sv.holds = slices.Insert(sv.holds, sv.firstAfter(to), to)
 	}
 }
 

@@ -330,11 +330,12 @@ func (p *Pool) idle(sv *subView, now int64) bool {
 	return now-sv.active.Load() >= int64(p.cfg.Sessions.IdleAfter)
 }
 
-// scoredAt reports whether sv's health, scored earlier, still holds at now:
-// nothing noted since, and time alone has not changed the clients holding
-// a slot or the subscription's idleness. mu must be held.
-func (p *Pool) scoredAt(sv *subView, now int64) bool {
-	return !sv.unscored && sv.pending.Load() == 0 && sv.holding(now) == sv.scoredHolding && p.idle(sv, now) == sv.scoredIdle
+// scoredAt reports whether sv's health, scored earlier, still holds at now,
+// when holding of its clients hold a slot: nothing noted since, and time
+// alone has not changed the clients holding a slot or the subscription's
+// idleness. mu must be held.
+func (p *Pool) scoredAt(sv *subView, now int64, holding int) bool {
+	return !sv.unscored && sv.pending.Load() == 0 && holding == sv.scoredHolding && p.idle(sv, now) == sv.scoredIdle
 }
 
 // why returns the reason a subscription takes no new client at now, or

@@ -41,14 +41,19 @@ func (h *holds) prune(now int64) {
 	*h = (*h)[:n]
 }
 
-// remove drops the session's hold, if it is listed.
+// remove drops the session's hold, if it is listed. Holds that end at the
+// same time may be in any order: it swaps the session's with the last of
+// them before deleting, which moves nothing when many sessions hold the
+// same (a clock that stands still).
 func (h *holds) remove(sess *session) {
 	if !sess.listed {
 		return
 	}
-	for i := h.first(sess.hold - 1); i < len(*h) && (*h)[i].until == sess.hold; i++ {
+	last := h.first(sess.hold) - 1 // the last hold ending with the session's
+	for i := last; i >= 0 && (*h)[i].until == sess.hold; i-- {
 		if (*h)[i].sess == sess {
-			*h = slices.Delete(*h, i, i+1)
+			(*h)[i], (*h)[last] = (*h)[last], (*h)[i]
+			*h = slices.Delete(*h, last, last+1)
 			break
 		}
 	}
