@@ -152,15 +152,18 @@ func (p *Pool) emitLimited(now time.Time, id string, st Status) {
 }
 
 // emitExhausted reports a refused client, at most once until the first
-// subscription is expected back (or once an hour when none is).
-func (p *Pool) emitExhausted(now time.Time, e *ExhaustedError) {
+// subscription is expected back; once an hour when none is, or when the
+// first back is a full one (byCapacity): its clients' holds, and so
+// RetryAt, move on while they work.
+func (p *Pool) emitExhausted(now time.Time, e *ExhaustedError, byCapacity bool) {
 	if p.notes == nil {
 		return
 	}
 	key, until := fmt.Sprintf("exhausted/%d", e.RetryAt.Unix()), e.RetryAt
-	if e.RetryAt.IsZero() {
-		hour := store.HourOf(now)
+	if hour := store.HourOf(now); e.RetryAt.IsZero() {
 		key, until = fmt.Sprintf("exhausted/none/%d", hour), store.HourStart(hour+1)
+	} else if byCapacity {
+		key, until = fmt.Sprintf("exhausted/full/%d", hour), store.HourStart(hour+1)
 	}
 	p.mu.Lock()
 	seen := p.exhaustedKey == key

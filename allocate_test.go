@@ -68,6 +68,8 @@ func TestNewClientGoesToTheBestSubscription(t *testing.T) {
 		// leaves them equal).
 		setup func(t *testing.T, p *authpool.Pool, clk *clock)
 		want  string
+		// health, when set, weighs the health score.
+		health *authpool.HealthWeights
 	}{
 		{"the healthiest wins over the lower ID", func(t *testing.T, p *authpool.Pool, clk *clock) {
 			pin(t, p, "s-a", "x")
@@ -75,11 +77,14 @@ func TestNewClientGoesToTheBestSubscription(t *testing.T) {
 			if err := p.Release(context.Background(), "x"); err != nil {
 				t.Fatal(err)
 			}
-		}, "s-b"},
-		{"equal health: fewer clients wins", func(t *testing.T, p *authpool.Pool, clk *clock) {
+		}, "s-b", nil},
+		{"equal health: fewer clients holding a slot wins", func(t *testing.T, p *authpool.Pool, clk *clock) {
+			pin(t, p, "s-a", "x") // holds its slot: active
+		}, "s-b", &authpool.HealthWeights{PerClient: -1, IdleBonus: -1}},
+		{"an idle client holds no slot: it does not count", func(t *testing.T, p *authpool.Pool, clk *clock) {
 			pin(t, p, "s-a", "x")
-			clk.Advance(5 * time.Minute) // idle: both score 100 with the idle bonus
-		}, "s-b"},
+			clk.Advance(5 * time.Minute) // idle: both score 100 with the idle bonus, neither holds a slot
+		}, "s-a", nil},
 		{"equal health and clients: lower weekly use wins", func(t *testing.T, p *authpool.Pool, clk *clock) {
 			pin(t, p, "s-a", "x")
 			spend(t, p, clk, "x", 1)
@@ -87,13 +92,17 @@ func TestNewClientGoesToTheBestSubscription(t *testing.T) {
 				t.Fatal(err)
 			}
 			clk.Advance(5 * time.Minute) // idle: both score 100 with the idle bonus
-		}, "s-b"},
-		{"all equal: the lower ID wins", func(t *testing.T, p *authpool.Pool, clk *clock) {}, "s-a"},
+		}, "s-b", nil},
+		{"all equal: the lower ID wins", func(t *testing.T, p *authpool.Pool, clk *clock) {}, "s-a", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock(t0)
-			p := newPool(t, subs(sub("s-b", budgets(1000, 100)), sub("s-a", budgets(1000, 100))), clk)
+			cfg := subs(sub("s-b", budgets(1000, 100)), sub("s-a", budgets(1000, 100)))
+			if tt.health != nil {
+				cfg.Health = *tt.health
+			}
+			p := newPool(t, cfg, clk)
 			tt.setup(t, p, clk)
 			s := snapshot(t, p)
 			a := allocate(t, p, "newcomer")
@@ -329,8 +338,8 @@ func TestMaxClientsIsNeverExceeded(t *testing.T) {
 	if diff := cmp.Diff(map[authpool.Reason]int{authpool.ReasonFull: 3}, e.Reasons); diff != "" {
 		t.Errorf("Reasons (-want +got):\n%s", diff)
 	}
-	if !e.RetryAt.IsZero() {
-		t.Errorf("RetryAt = %v, want zero: a full subscription frees up only when a client leaves", e.RetryAt)
+	if want := t0.Add(authpool.DefaultIdleAfter); !e.RetryAt.Equal(want) {
+		t.Errorf("RetryAt = %v, want %v: when the first hold on a slot ends", e.RetryAt, want)
 	}
 	s := snapshot(t, p)
 	got := map[string][2]int{}
@@ -496,10 +505,10 @@ func TestExhaustedSaysWhenTheFirstSubscriptionComesBack(t *testing.T) {
 			}},
 			// The first $20 leaving leaves $80: under the $85 threshold.
 			day(5, 10, 0), map[authpool.Reason]int{authpool.ReasonWeekSpent: 1}},
-		{"a full subscription comes back only when a client leaves: not by itself",
+		{"a full subscription over the threshold comes back when its client's hold ends, as a last resort",
 			subs(sub("s-a", budgets(100, 0), maxClients(1))),
 			[]setupFunc{spendOn("s-a", 90)},
-			time.Time{}, map[authpool.Reason]int{authpool.ReasonWeeklyThreshold: 1}},
+			t0.Add(authpool.DefaultIdleAfter), map[authpool.Reason]int{authpool.ReasonWeeklyThreshold: 1}},
 		{"a subscription kept out by a limit and a spent block is back when both end",
 			subs(sub("s-a", budgets(0, 10))),
 			[]setupFunc{spendOn("s-a", 10), limit("s-a", day(0, 16, 0)), func(t *testing.T, p *authpool.Pool, clk *clock) {
@@ -529,10 +538,14 @@ func TestExhaustedSaysWhenTheFirstSubscriptionComesBack(t *testing.T) {
 				spend(t, p, clk, "fb-user", 1)
 			}},
 			day(1, 0, 0), map[authpool.Reason]int{authpool.ReasonLimited: 1}},
-		{"nothing comes back by itself: disabled and full",
+		{"a full subscription is back when its client's hold ends; a disabled one is not",
 			subs(sub("s-a"), sub("s-b", maxClients(1))),
 			[]setupFunc{disable("s-a"), func(t *testing.T, p *authpool.Pool, clk *clock) { allocate(t, p, "x") }},
-			time.Time{}, map[authpool.Reason]int{authpool.ReasonDisabled: 1, authpool.ReasonFull: 1}},
+			t0.Add(authpool.DefaultIdleAfter), map[authpool.Reason]int{authpool.ReasonDisabled: 1, authpool.ReasonFull: 1}},
+		{"nothing comes back by itself: every subscription disabled",
+			subs(sub("s-a"), sub("s-b")),
+			[]setupFunc{disable("s-a"), disable("s-b")},
+			time.Time{}, map[authpool.Reason]int{authpool.ReasonDisabled: 2}},
 		{"an empty pool",
 			authpool.Config{}, nil,
 			time.Time{}, map[authpool.Reason]int{}},

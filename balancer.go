@@ -20,7 +20,9 @@ const (
 	// OutcomeNew: a client without a session got a subscription.
 	OutcomeNew
 	// OutcomeMoved: the client left its subscription (see Allocation.Reason)
-	// for another, or came back from the fallback.
+	// for another, or came back from the fallback. A client that comes back
+	// after its hold on a slot ended, to a subscription that filled up
+	// meanwhile, moves with ReasonPlaceTaken.
 	OutcomeMoved
 	// OutcomeFallback: no subscription could take the client; it got the
 	// fallback credential.
@@ -65,6 +67,7 @@ const (
 	ReasonWeeklyThreshold Reason = "over weekly threshold"
 	ReasonModelLimited    Reason = "limited for the model"
 	ReasonFull            Reason = "full"
+	ReasonPlaceTaken      Reason = "place taken while idle"
 	ReasonFromFallback    Reason = "back from fallback"
 	ReasonNoneEligible    Reason = "no subscription can take the client"
 	ReasonBlockGap        Reason = "block room gap"
@@ -90,8 +93,9 @@ type Allocation struct {
 	From string `json:"from,omitempty"`
 	// Reason says why the client is not sticky: ReasonNewClient for a client
 	// without a session, why it left From (ReasonLimited,
-	// ReasonBlockSpent, ReasonFromFallback, ...), or, for a client that
-	// stays on the fallback, ReasonNoneEligible. Empty when sticky.
+	// ReasonBlockSpent, ReasonFromFallback, ReasonPlaceTaken, ...), or, for
+	// a client that stays on the fallback, ReasonNoneEligible. Empty when
+	// sticky.
 	Reason Reason `json:"reason,omitempty"`
 	// OverThreshold is set when the subscription is over the weekly
 	// threshold and took the client as a last resort: nothing else could,
@@ -104,20 +108,31 @@ type Allocation struct {
 //   - its current subscription, while that is in service and its budgets
 //     are not spent (OutcomeSticky): the prompt cache stays warm. A client
 //     over the weekly threshold moves only if another subscription is
-//     eligible;
+//     eligible. A client whose hold on its slot has ended (see below) keeps
+//     its place if the subscription has room, and is placed like a new
+//     one if it filled up meanwhile (OutcomeMoved, ReasonPlaceTaken);
 //   - else the healthiest eligible subscription: in service, under the
-//     weekly threshold, block and week not spent, fewer clients than its
-//     maximum; ties go to fewer clients, then lower weekly use, then ID
-//     (OutcomeNew or OutcomeMoved);
+//     weekly threshold, block and week not spent, fewer clients holding a
+//     slot than its maximum; ties go to fewer such clients, then lower
+//     weekly use, then ID (OutcomeNew or OutcomeMoved);
 //   - else the fallback, while its daily budget lasts (OutcomeFallback);
 //   - else, as a last resort, a subscription over the weekly threshold whose
 //     budgets are not spent (OverThreshold);
 //   - else an *ExhaustedError (ErrExhausted) saying when the first
 //     subscription is expected back.
 //
-// A client on the fallback returns to a subscription as soon as one is
+// A slot is for a working client: the client that Allocate places or keeps
+// holds a slot of its subscription for Sessions.IdleAfter, and Record
+// extends the hold to IdleAfter after the usage, or to the usage's CacheTTL
+// when that is longer (an hour for a request that wrote 1-hour prompt
+// cache). A subscription's maximum caps the clients holding a slot, not its
+// sessions: a one-shot client that never comes back stops counting once
+// its hold ends, though its session stays until Release or Rebalance ends
+// it. A client on the fallback returns to a subscription as soon as one is
 // eligible. The store checks capacity and status atomically, so no
-// subscription ever holds more clients than its maximum. With ForModel, a
+// subscription ever has more clients holding a slot than its maximum, and
+// an ExhaustedError of a pool that is only full says when the first hold
+// ends (RetryAt). With ForModel, a
 // subscription limited for that model (MarkModelLimited) counts as
 // ineligible for this call.
 //
@@ -144,27 +159,28 @@ func (p *Pool) Allocate(ctx context.Context, clientID string, opts ...AllocateOp
 			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 		}
 	}
-	r := &request{clientID: clientID, model: modelOf(opts), elsewhere: elsewhereOf(opts), now: now}
-	// The sticky path, free of locks but the store's: the client stays on a
-	// subscription that can keep it.
-	from, st, err := p.store.Touch(ctx, clientID, now)
-	if err == nil && from != FallbackID {
-		if sv := p.current().byID[from]; sv != nil {
-			if hard, soft := p.stickyVerdict(sv, st, now); hard == "" && !soft && !p.limitedForModel(sv, r) && !r.tried(sv.rec.ID) {
+	r := &request{clientID: clientID, model: modelOf(opts), elsewhere: elsewhereOf(opts), now: now, hold: p.holdFor(now, 0)}
+	// The sticky path, free of locks but the store's (and the view's when
+	// the client's hold moved): the client stays on a subscription that can
+	// keep it.
+	t, err := p.touch(ctx, r)
+	if err == nil && t.SubscriptionID != FallbackID {
+		if sv := p.current().byID[t.SubscriptionID]; sv != nil {
+			if hard, soft := p.stickyVerdict(sv, t.Status, now, true); hard == "" && !soft && !p.limitedForModel(sv, r) && !r.tried(sv.rec.ID) {
 				p.counters.allocated(OutcomeSticky)
 				return Allocation{ClientID: clientID, SubscriptionID: sv.rec.ID, Kind: Kind(sv.rec.Kind),
 					Credential: sv.rec.Credential, Outcome: OutcomeSticky}, nil
 			}
 		}
 	}
-	a, err := p.reallocate(ctx, r, from, st, err)
+	a, err := p.reallocate(ctx, r, t, err)
 	for retry := 0; err != nil && errors.Is(err, store.ErrConflict); retry++ {
 		// A concurrent call for the same client moved it: look again.
 		if retry == 3 {
 			return Allocation{}, fmt.Errorf("authpool: allocate %q: concurrent calls for the client kept moving it: %w", clientID, err)
 		}
-		from, st, err = p.store.Touch(ctx, clientID, now)
-		a, err = p.reallocate(ctx, r, from, st, err)
+		t, err = p.touch(ctx, r)
+		a, err = p.reallocate(ctx, r, t, err)
 	}
 	p.counters.answered(a, err)
 	return a, err
@@ -176,6 +192,19 @@ type request struct {
 	model     string   // ForModel's, or ""
 	elsewhere []string // Elsewhere's: subscriptions the request failed on
 	now       time.Time
+	hold      time.Time // the hold on a slot the client gets where it is placed
+	held      time.Time // its hold on its subscription, as Touch left it (a move drops it)
+}
+
+// touch is the store's Touch of r's client, extending its hold to r.hold,
+// noted in the view.
+func (p *Pool) touch(ctx context.Context, r *request) (store.Touched, error) {
+	t, err := p.store.Touch(ctx, r.clientID, r.now, r.hold)
+	r.held = t.HoldUntil
+	if err == nil {
+		p.noteHold(t.SubscriptionID, t.Held, t.HoldUntil, r.now)
+	}
+	return t, err
 }
 
 // limitedForModel reports whether sv is limited for the request's model.
@@ -201,16 +230,19 @@ func choiceOf(sv *subView) choice {
 }
 
 // reallocate places a client the sticky path did not keep, given what the
-// store's Touch returned for it: its subscription (from) and that one's
-// status, or ErrNotFound for a client without a session.
-func (p *Pool) reallocate(ctx context.Context, r *request, from string, st Status, err error) (Allocation, error) {
+// store's Touch returned for it: its subscription (t.SubscriptionID) and
+// that one's status, with ErrFull for a client whose place was taken while
+// it was idle, or ErrNotFound for a client without a session.
+func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err error) (Allocation, error) {
 	clientID, now := r.clientID, r.now
+	full := errors.Is(err, store.ErrFull)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return p.place(ctx, r, "", ReasonNewClient, false)
-	case err != nil:
+	case err != nil && !full:
 		return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 	}
+	from, st := t.SubscriptionID, t.Status
 	sv := p.current().byID[from]
 	if sv == nil {
 		// The subscription is newer than the view (another process added it)
@@ -222,12 +254,20 @@ func (p *Pool) reallocate(ctx context.Context, r *request, from string, st Statu
 			return p.place(ctx, r, from, ReasonGone, false)
 		}
 	}
-	hard, soft := p.stickyVerdict(sv, st, now)
+	hard, soft := p.stickyVerdict(sv, st, now, !full)
 	switch {
 	case from == FallbackID:
 		return p.place(ctx, r, from, ReasonFromFallback, false)
 	case hard != "":
 		return p.place(ctx, r, from, hard, false)
+	case full:
+		// The view may not know yet that other clients hold every slot (they
+		// came through other pools): read it again, so that an ExhaustedError
+		// says when the first slot frees up.
+		if err := p.reload(ctx, from, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
+		}
+		return p.place(ctx, r, from, ReasonPlaceTaken, false)
 	case p.limitedForModel(sv, r):
 		return p.place(ctx, r, from, ReasonModelLimited, false)
 	case r.tried(sv.rec.ID):
@@ -246,24 +286,30 @@ func (p *Pool) reallocate(ctx context.Context, r *request, from string, st Statu
 		Outcome: OutcomeSticky}, nil
 }
 
-// stickyVerdict returns why sv cannot keep a client active at now ("" if it
-// can) and whether it is over the weekly threshold, given the status the
-// store just returned. It takes the lock only when the view must change:
-// the subscription was idle, or the store's status disagrees with the view.
-func (p *Pool) stickyVerdict(sv *subView, st Status, now time.Time) (Reason, bool) {
+// stickyVerdict returns why sv cannot keep a client at now ("" if it can)
+// and whether it is over the weekly threshold, given the status the store
+// just returned; active says whether the store marked the client active on
+// sv (not when its place was taken while it was idle). It takes the lock
+// only when the view must change: the subscription was idle, or the store's
+// status disagrees with the view.
+func (p *Pool) stickyVerdict(sv *subView, st Status, now time.Time, active bool) (Reason, bool) {
 	n := now.UnixNano()
 	v := sv.verdict.Load()
 	code := v >> 1
 	outOfService := code == codeLimited || code == codeDisabled
 	if n-sv.active.Load() < int64(p.cfg.Sessions.IdleAfter) && st.InService(now) != outOfService &&
 		sv.pendHour.Load() == store.HourOf(now) {
-		sv.markActive(n)
+		if active {
+			sv.markActive(n)
+		}
 		return hardReasons[code], v&1 == 1
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	sv.rec.Status = st
-	sv.markActive(n)
+	if active {
+		sv.markActive(n)
+	}
 	p.judge(sv, now)
 	p.watch(sv, now)
 	return sv.hard, sv.soft
@@ -315,8 +361,8 @@ func (p *Pool) place(ctx context.Context, r *request, from string, why Reason, e
 			return Allocation{}, errNoneEligible
 		}
 	}
-	err := p.exhausted(r)
-	p.emitExhausted(now, err)
+	err, byCapacity := p.exhausted(r)
+	p.emitExhausted(now, err, byCapacity)
 	if p.log.Enabled(ctx, slog.LevelWarn) {
 		p.log.LogAttrs(ctx, slog.LevelWarn, "authpool: pool exhausted", slog.String("client", clientID), slog.String("error", err.Error()))
 	}
@@ -356,11 +402,11 @@ func (p *Pool) join(ctx context.Context, r *request, from string, t tier) (choic
 		if sv == nil {
 			return choice{}, false, nil
 		}
-		_, err := p.store.Assign(ctx, store.Assignment{ClientID: clientID, SubscriptionID: c.id, From: from, Now: now})
+		sess, err := p.store.Assign(ctx, store.Assignment{ClientID: clientID, SubscriptionID: c.id, From: from, Now: now, HoldUntil: r.hold})
 		switch {
 		case err == nil:
 			if from != c.id {
-				p.noteMove(from, c.id, now, true)
+				p.noteMove(from, c.id, r.held, sess.HoldUntil, now, true)
 			}
 			return c, true, nil
 		case errors.Is(err, store.ErrFull), errors.Is(err, store.ErrInactive), errors.Is(err, store.ErrNotFound):
@@ -391,15 +437,17 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 	// The subscriptions are in ID order and a later one replaces the best
 	// only when strictly better, so ties go to the smaller ID.
 	var best *subView
+	n := now.UnixNano()
 	for _, sv := range p.current().subs {
 		if sv.rec.ID == from || r.tried(sv.rec.ID) {
 			continue
 		}
-		if p.rejudge(sv, now, nowHour); sv.hard != "" || sv.full || sv.soft != (t == tierReserve) ||
-			limitedFor(sv, r.model, now) {
+		p.rejudge(sv, now, nowHour)
+		holding := sv.holding(n)
+		if sv.hard != "" || sv.full(holding) || sv.soft != (t == tierReserve) || limitedFor(sv, r.model, now) {
 			continue
 		}
-		if sv.unscored || sv.pending.Load() != 0 {
+		if !p.scoredAt(sv, n, holding) {
 			p.score(sv, now) // folds the usage noted without the lock
 		}
 		if best == nil || better(sv, best, now) {
@@ -409,109 +457,20 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 	return best
 }
 
-// better reports whether a should be chosen over b at now: higher health,
-// then fewer clients, then the lower share of its weekly budget used (the
-// lower weekly cost between subscriptions without a weekly budget).
+// better reports whether a should be chosen over b at now, both scored at
+// now: higher health, then fewer clients holding a slot, then the lower
+// share of its weekly budget used (the lower weekly cost between
+// subscriptions without a weekly budget).
 func better(a, b *subView, now time.Time) bool {
 	switch {
 	case a.health != b.health:
 		return a.health > b.health
-	case a.rec.Clients != b.rec.Clients:
-		return a.rec.Clients < b.rec.Clients
+	case a.scoredHolding != b.scoredHolding:
+		return a.scoredHolding < b.scoredHolding
 	}
 	ua, ub := a.use(now), b.use(now)
 	if ua.weekShare != ub.weekShare {
 		return ua.weekShare < ub.weekShare
 	}
 	return a.m.week < b.m.week
-}
-
-// exhausted returns the error for a client no tier could take: why each
-// subscription refused, and when the first is expected back.
-func (p *Pool) exhausted(r *request) *ExhaustedError {
-	now := r.now
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	e := &ExhaustedError{ClientID: r.clientID, Reasons: make(map[Reason]int)}
-	consider := func(t time.Time) {
-		if !t.IsZero() && t.After(now) && (e.RetryAt.IsZero() || t.Before(e.RetryAt)) {
-			e.RetryAt = t
-		}
-	}
-	nowHour := store.HourOf(now)
-	for _, sv := range p.current().subs {
-		p.rejudge(sv, now, nowHour)
-		p.fold(sv)
-		why := sv.why()
-		if why == "" && limitedFor(sv, r.model, now) {
-			why = ReasonModelLimited
-			consider(modelLimitEnd(sv, r.model, now))
-		}
-		if why == "" && r.tried(sv.rec.ID) {
-			why = ReasonTried
-		}
-		e.Reasons[why]++
-		consider(p.backAt(sv, now))
-	}
-	if fb := p.current().fallback; fb != nil {
-		p.rejudge(fb, now, nowHour)
-		p.fold(fb)
-		e.Fallback = fb.why()
-		consider(p.backAt(fb, now))
-	}
-	return e
-}
-
-// backAt returns when a subscription is expected to take a client again by
-// itself: the latest end of what keeps it out (a limit, a spent block, day
-// or week); zero if something only a person or a release can end (disabled,
-// full, removed). mu must be held.
-func (p *Pool) backAt(sv *subView, now time.Time) time.Time {
-	rec := &sv.rec
-	if sv.full || rec.Status.State == Disabled || sv.hard == ReasonGone {
-		return time.Time{}
-	}
-	var at time.Time
-	later := func(t time.Time) {
-		if t.After(at) {
-			at = t
-		}
-	}
-	if !rec.Status.InService(now) {
-		later(rec.Status.Until)
-	}
-	if rec.DailyBudget > 0 && sv.m.day >= rec.DailyBudget {
-		later(dayWindow(now).End)
-	}
-	u := sv.use(now)
-	if u.blockShare >= 1 {
-		later(sv.m.block.End)
-		if u.blockReported >= 1 {
-			later(rec.Reported.BlockReset)
-		}
-	}
-	if u.weekShare >= 1 {
-		// Back as a last resort once under its budget.
-		if sv.m.week >= rec.WeeklyBudget && rec.WeeklyBudget > 0 {
-			later(weekFrees(sv, now, rec.WeeklyBudget))
-		}
-		if u.weekReported >= 1 {
-			later(rec.Reported.WeekReset)
-		}
-	}
-	return at
-}
-
-// weekFrees returns when enough of a subscription's own weekly use leaves
-// the rolling week for it to drop under limit. mu must be held.
-func weekFrees(sv *subView, now time.Time, limit store.Nanodollars) time.Time {
-	left := sv.m.week
-	h := store.HourOf(now)
-	for hr := h - store.WeekHours + 1; hr <= h; hr++ {
-		left -= sv.ring.at(hr)
-		if left < limit {
-			return store.HourStart(hr + store.WeekHours)
-		}
-	}
-	return store.HourStart(h + store.WeekHours)
 }

@@ -137,6 +137,31 @@ func BenchmarkAllocateStickyParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkAllocateStickyMovingClock is BenchmarkAllocateStickyParallel
+// with a clock that moves a microsecond a call: every call moves its
+// client's hold on its slot, in the store and in the pool's view (under its
+// lock), as it does in production. (With the clock standing still the hold
+// does not move, and neither is touched.)
+func BenchmarkAllocateStickyMovingClock(b *testing.B) {
+	clock := newBenchClock()
+	p, ids := benchPool(b, 100, 10_000, clock)
+	ctx := context.Background()
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(7919))
+		for pb.Next() {
+			i++
+			clock.add(time.Microsecond)
+			if _, err := p.Allocate(ctx, ids[i%len(ids)]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // BenchmarkAllocateNew allocates clients without a session, among 100
 // subscriptions; every 4,096 allocations the new clients are released with
 // the timer stopped.
@@ -205,6 +230,29 @@ func BenchmarkRecordParallel(b *testing.B) {
 		i := int(next.Add(7919))
 		for pb.Next() {
 			i++
+			if err := p.Record(ctx, ids[i%len(ids)], u); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkRecordMovingClock is BenchmarkRecordParallel with a clock that
+// moves a microsecond a call: every usage moves its client's hold.
+func BenchmarkRecordMovingClock(b *testing.B) {
+	clock := newBenchClock()
+	p, ids := benchPool(b, 100, 10_000, clock)
+	ctx := context.Background()
+	u := benchUsage(clock.now())
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(7919))
+		for pb.Next() {
+			i++
+			clock.add(time.Microsecond)
 			if err := p.Record(ctx, ids[i%len(ids)], u); err != nil {
 				b.Error(err)
 				return

@@ -18,8 +18,8 @@ import (
 // and rebalance at once on a small pool while another watches it through
 // Snapshot. Run it with -race. Afterwards every nanodollar recorded is in
 // exactly one subscription and one session (or a released one), no
-// subscription ever held more than its maximum, and every Allocate either
-// succeeded or said ErrExhausted.
+// subscription ever had more clients holding a slot than its maximum, and
+// every Allocate either succeeded or said ErrExhausted.
 func TestConcurrentUse(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock(t0)
@@ -60,8 +60,8 @@ func TestConcurrentUse(t *testing.T) {
 				return
 			}
 			for _, st := range s.Subscriptions {
-				if st.Clients > st.MaxClients {
-					overMax.Store(fmt.Sprintf("%s held %d clients, more than %d", st.ID, st.Clients, st.MaxClients))
+				if st.ActiveClients > st.MaxClients {
+					overMax.Store(fmt.Sprintf("%d clients of %s held a slot, more than %d", st.ActiveClients, st.ID, st.MaxClients))
 				}
 			}
 		}

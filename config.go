@@ -26,8 +26,10 @@ type Config struct {
 	// Fallback is the credential used when no subscription can take a
 	// client. The default is none: such a client gets ErrExhausted.
 	Fallback *Fallback `json:"fallback,omitempty"`
-	// MaxClients is the most clients a subscription holds at once when its
-	// own MaxClients is 0. The default value is 15.
+	// MaxClients is the most clients holding a slot of a subscription at
+	// once (see Pool.Allocate: working within Sessions.IdleAfter, or within
+	// the prompt cache's time to live their last request wrote) when its own
+	// MaxClients is 0. The default value is 15.
 	MaxClients int `json:"maxClients,omitempty"`
 	// WeeklyThreshold is the share of its weekly budget above which a
 	// subscription takes no new clients (its own keep it while nothing else
@@ -228,11 +230,15 @@ type BlockPolicy struct {
 // SessionPolicy says when a client is idle and when it is gone.
 type SessionPolicy struct {
 	// IdleAfter is the time without activity after which a client is idle:
+	// it no longer holds its slot on its subscription (unless the prompt
+	// cache its last request wrote lives longer, see Usage.CacheTTL),
 	// Rebalance may move it, and its subscription may earn the idle bonus.
-	// The default value is 5 minutes.
+	// It is the API's default prompt-cache lifetime. The default value is 5
+	// minutes.
 	IdleAfter Duration `json:"idleAfter,omitempty"`
 	// StaleAfter is the time without activity after which Rebalance
-	// releases a session. The default value is 30 minutes.
+	// releases a session that no longer holds its slot. The default value
+	// is 30 minutes.
 	StaleAfter Duration `json:"staleAfter,omitempty"`
 }
 

@@ -72,10 +72,11 @@ func (e *RateLimitedError) Unwrap() error { return ErrRateLimited }
 type ExhaustedError struct {
 	// ClientID is the client that was refused.
 	ClientID string
-	// RetryAt is the earliest time a subscription is expected back in
-	// service (a limit's end, a block's end, the week's budget freeing up,
-	// the fallback's new day). Zero when nothing is expected back by itself
-	// (every subscription disabled or full).
+	// RetryAt is the earliest time a subscription is expected to take a
+	// client again (a limit's end, a block's end, the week's budget freeing
+	// up, the fallback's new day, or, for a full one, the end of enough of
+	// its clients' holds on their slots, if they do not work on). Zero when
+	// nothing is expected back by itself (every subscription disabled).
 	RetryAt time.Time
 	// Reasons counts, per reason, the subscriptions that could not take the
 	// client.

@@ -37,7 +37,9 @@ const (
 	EventDisabled EventType = "disabled"
 	// EventExhausted: a client was refused because no subscription and no
 	// fallback could take it; see Event.Exhausted. At most once until the
-	// first subscription is expected back, or once an hour.
+	// first subscription is expected back, or once an hour when none is or
+	// when the first back is a full one (its clients' holds, and so RetryAt,
+	// move on while they work).
 	EventExhausted EventType = "exhausted"
 	// EventRefreshFailed: the RefreshFunc given WithRefresher failed to
 	// refresh a subscription's expiring credential, or its result was
@@ -117,8 +119,9 @@ type LimitDetail struct {
 
 // ExhaustedDetail is the detail of an EventExhausted.
 type ExhaustedDetail struct {
-	// RetryAt is when the first subscription is expected back; zero if none
-	// is expected back by itself.
+	// RetryAt is when the first subscription is expected back (for a full
+	// one, when enough of its clients' holds end); zero if none is expected
+	// back by itself.
 	RetryAt time.Time `json:"retryAt,omitzero"`
 	// Reasons counts the subscriptions that could not take the client, by
 	// reason; Fallback says why the fallback could not.

@@ -4,7 +4,10 @@ package authpool
 //
 //	health = 100 - Weekly*w - Block*b - PerClient*clients - burnPenalty + idleBonus
 //
-// clamped to 0..100, where w and b are the week's and the block's share of
+// clamped to 0..100, where clients are the clients holding a slot of the
+// subscription (active within Sessions.IdleAfter, or within the prompt
+// cache's time to live their last request wrote; not its idle sessions),
+// w and b are the week's and the block's share of
 // their budgets (each clamped to 0..1; the upstream's reported share when it
 // is higher, see Pool.Observe), burnPenalty = Burn *
 // clamp(burnRate/sustainableRate - 1, 0, BurnCap) with sustainableRate the
@@ -17,7 +20,8 @@ type HealthWeights struct {
 	Weekly float64 `json:"weekly,omitempty"`
 	// Block weighs the block's use. The default value is 30.
 	Block float64 `json:"block,omitempty"`
-	// PerClient is subtracted per assigned client. The default value is 5.
+	// PerClient is subtracted per client holding a slot. The default value
+	// is 5.
 	PerClient float64 `json:"perClient,omitempty"`
 	// Burn weighs spending faster than the block budget allows. The default
 	// value is 10.
@@ -34,7 +38,7 @@ type healthInput struct {
 	weekShare, blockShare float64 // shares of the budgets used (0 without budget nor report); clamped to 0..1
 	blockBudget           float64 // USD; 0 means none: no burn penalty
 	blockHours            float64
-	clients               int
+	clients               int     // holding a slot
 	burnRate              float64 // USD per hour
 	idle                  bool
 }

@@ -34,9 +34,9 @@ func billed(s authpool.Snapshot) (subscriptions, sessions store.Nanodollars) {
 // TestLifecycle runs a simulated working day of many clients through a pool:
 // they arrive, work (allocate, record), pause and leave, while the host
 // rebalances every few minutes. Throughout, every cent recorded is billed
-// to exactly one subscription and one session, no subscription holds more
-// than its maximum, and every allocation succeeds or says the pool is
-// exhausted.
+// to exactly one subscription and one session, no subscription has more
+// clients holding a slot than its maximum, and every allocation succeeds or
+// says the pool is exhausted.
 func TestLifecycle(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock(day(0, 8, 0))
@@ -70,18 +70,21 @@ func TestLifecycle(t *testing.T) {
 		if subsTotal != recorded || sessTotal+released != recorded {
 			t.Fatalf("%s: recorded %d, subscriptions hold %d, sessions %d + released %d", when, recorded, subsTotal, sessTotal, released)
 		}
-		for _, st := range s.Subscriptions {
-			if st.Clients > st.MaxClients {
-				t.Fatalf("%s: %s holds %d clients, more than %d", when, st.ID, st.Clients, st.MaxClients)
-			}
-		}
-		on := map[string]int{}
+		on, holding := map[string]int{}, map[string]int{}
 		for _, ss := range s.Sessions {
 			on[ss.SubscriptionID]++
+			if ss.HoldUntil.After(s.Time) {
+				holding[ss.SubscriptionID]++
+			}
 		}
 		for _, st := range s.Subscriptions {
-			if on[st.ID] != st.Clients {
+			switch {
+			case st.ActiveClients > st.MaxClients:
+				t.Fatalf("%s: %d clients of %s hold a slot, more than %d", when, st.ActiveClients, st.ID, st.MaxClients)
+			case on[st.ID] != st.Clients:
 				t.Fatalf("%s: %s counts %d clients but %d sessions are on it", when, st.ID, st.Clients, on[st.ID])
+			case holding[st.ID] != st.ActiveClients:
+				t.Fatalf("%s: %s counts %d clients holding a slot but %d sessions hold one", when, st.ID, st.ActiveClients, holding[st.ID])
 			}
 		}
 	}

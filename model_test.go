@@ -25,23 +25,28 @@ import (
 // reference model, after every step.
 //
 // The model holds the sessions (client -> subscription, cost, last
-// activity), each subscription's status, usage by hour, block anchor and
-// last activity, the claims events take, and the clock. It predicts:
+// activity, hold on a slot), each subscription's status, usage by hour,
+// block anchor and last activity, the claims events take, and the clock.
+// It predicts:
 //
-//   - Allocate: sticky on an in-service subscription; else the healthiest
-//     eligible one (exactly: health, clients, weekly cost, ID) with its
-//     outcome and reason; else the fallback; else ErrExhausted with its
-//     RetryAt;
+//   - Allocate: sticky on an in-service subscription where the client holds
+//     its slot or finds one free; else the healthiest eligible one
+//     (exactly: health, clients holding a slot, weekly cost, ID) with its
+//     outcome and reason (a place taken while the client was idle
+//     included); else the fallback; else ErrExhausted with its RetryAt (a
+//     full subscription's when enough holds end);
 //   - Record and Charge: what the session and each window hold, to the
-//     nanodollar (usage IDs recorded twice count once);
+//     nanodollar (usage IDs recorded twice count once), and the client's
+//     hold (IdleAfter, or an hour for a usage that wrote 1-hour cache);
 //   - Rebalance: exactly the stale sessions released and the idle clients
-//     moved.
+//     moved (neither while the client holds its slot).
 //
-// After each step it checks the snapshot and the store: clients per
-// subscription (at most its maximum), sessions, each subscription's week
-// and block cost, status, last activity and health (0..100, and its exact
-// value), and that the windows hold exactly what the sessions, live and
-// released, and the charges spent.
+// After each step it checks the snapshot and the store: sessions and
+// clients holding a slot per subscription (at most its maximum, after every
+// step), each session's hold, each subscription's week and block cost,
+// status, last activity and health (0..100, and its exact value), and that
+// the windows hold exactly what the sessions, live and released, and the
+// charges spent.
 //
 // Events: after each step the test waits until every emitted event is
 // delivered or deduplicated, then compares them with the model's: failover,
@@ -147,6 +152,7 @@ type mSess struct {
 	sub  string
 	cost store.Nanodollars // everything the client recorded, across moves
 	last time.Time
+	hold time.Time // the end of its hold on a slot of sub
 }
 
 // modelPool is the reference model.
@@ -190,9 +196,49 @@ func (m *modelPool) clients(id string) int {
 	return n
 }
 
+// holding reports whether a session holds its slot now.
+func (m *modelPool) holding(s *mSess) bool { return s.hold.After(m.now) }
+
+// active returns how many clients hold a slot of the subscription now.
+func (m *modelPool) active(id string) int {
+	n := 0
+	for _, s := range m.sess {
+		if s.sub == id && m.holding(s) {
+			n++
+		}
+	}
+	return n
+}
+
 func (m *modelPool) full(id string) bool {
 	s := m.subs[id]
-	return s.max > 0 && m.clients(id) >= s.max
+	return s.max > 0 && m.active(id) >= s.max
+}
+
+// frees returns when a full subscription has room again: when all but
+// max-1 of the holds after now have ended.
+func (m *modelPool) frees(id string) time.Time {
+	var holds []time.Time
+	for _, s := range m.sess {
+		if s.sub == id && m.holding(s) {
+			holds = append(holds, s.hold)
+		}
+	}
+	slices.SortFunc(holds, time.Time.Compare)
+	return holds[len(holds)-m.subs[id].max]
+}
+
+// extend moves a session's hold to until, never back, as the store does: a
+// hold that has ended is renewed only while its subscription has room. It
+// reports whether the session holds its slot after.
+func (m *modelPool) extend(s *mSess, until time.Time) bool {
+	if !m.holding(s) && m.full(s.sub) {
+		return false
+	}
+	if until.After(s.hold) {
+		s.hold = until
+	}
+	return true
 }
 
 // eligible returns the subscriptions other than from that take a new client.
@@ -207,10 +253,10 @@ func (m *modelPool) eligible(from string) []string {
 }
 
 // health is a subscription's health without budgets: 100, less 5 a
-// client, plus 10 when none of its clients was active in the last 5
-// minutes, clamped to 0..100.
+// client holding a slot, plus 10 when none of its clients was active in the
+// last 5 minutes, clamped to 0..100.
 func (m *modelPool) health(id string, last time.Time) float64 {
-	h := 100 - 5*float64(m.clients(id))
+	h := 100 - 5*float64(m.active(id))
 	if m.now.Sub(last) >= authpool.DefaultIdleAfter {
 		h += 10
 	}
@@ -218,7 +264,8 @@ func (m *modelPool) health(id string, last time.Time) float64 {
 }
 
 // best returns the healthiest eligible subscription other than from: ties
-// go to fewer clients, then the lower weekly cost, then the smaller ID.
+// go to fewer clients holding a slot, then the lower weekly cost, then the
+// smaller ID.
 func (m *modelPool) best(from string) string {
 	best := ""
 	health := func(id string) float64 { return m.health(id, m.subs[id].last) }
@@ -228,7 +275,7 @@ func (m *modelPool) best(from string) string {
 			continue
 		}
 		hi, hb := health(id), health(best)
-		ci, cb := m.clients(id), m.clients(best)
+		ci, cb := m.active(id), m.active(best)
 		if hi > hb || hi == hb && (ci < cb || ci == cb && m.subs[id].cost < m.subs[best].cost) {
 			best = id
 		}
@@ -240,7 +287,7 @@ func (m *modelPool) describe() string {
 	var b strings.Builder
 	for _, id := range m.order {
 		s := m.subs[id]
-		fmt.Fprintf(&b, "[%s %v clients=%d health=%v last=-%v block=%d cost=%d] ", id, s.state, m.clients(id),
+		fmt.Fprintf(&b, "[%s %v clients=%d active=%d health=%v last=-%v block=%d cost=%d] ", id, s.state, m.clients(id), m.active(id),
 			m.health(id, s.last), m.now.Sub(s.last), m.block(id), s.cost)
 	}
 	return b.String()
@@ -282,8 +329,9 @@ func (m *modelPool) block(id string) store.Nanodollars {
 // clients whose block cost is highest (the first in ID order on a tie; one
 // without an idle client is skipped after) to the eligible one whose block
 // cost is lowest (ties: fewer clients, then the first in ID order), when
-// the gap is at least $5; the idle client last active first (ties: by
-// client ID) moves first.
+// the gap is at least $5; the idle client (one that holds no slot) last
+// active first (ties: by client ID) moves first, and holds no slot where it
+// lands.
 func (m *modelPool) predictMoves() []string {
 	var moves []string
 	drained := map[string]bool{}
@@ -308,7 +356,7 @@ func (m *modelPool) predictMoves() []string {
 		}
 		var idle []string
 		for c, s := range m.sess {
-			if s.sub == from && !s.last.After(idleSince) {
+			if s.sub == from && !s.last.After(idleSince) && !m.holding(s) {
 				idle = append(idle, c)
 			}
 		}
@@ -323,6 +371,7 @@ func (m *modelPool) predictMoves() []string {
 			return strings.Compare(a, b)
 		})
 		m.sess[idle[0]].sub = to // an idle move is no activity: last stays
+		m.sess[idle[0]].hold = time.Time{}
 		moves = append(moves, fmt.Sprintf("%s %s->%s", idle[0], from, to))
 	}
 	return moves
@@ -541,20 +590,35 @@ func (r *modelRun) allocate(c string) []string {
 		r.seen["allocate error"]++
 	} else {
 		r.seen["allocate "+a.Outcome.String()]++
+		if a.Reason == authpool.ReasonPlaceTaken {
+			r.seen["allocate place taken"]++
+		}
 	}
+	hold := m.now.Add(authpool.DefaultIdleAfter)
+	taken := false // the client's place was taken while it was idle
 	if prev != nil {
-		// Touch marks the session and its subscription active, whatever
-		// follows.
-		prev.last = m.now
-		m.subs[prev.sub].active(m.now)
+		// Touch extends the client's hold and marks the session and its
+		// subscription active, whatever follows; unless the client's hold
+		// ended and the subscription filled up meanwhile: then nothing.
+		if taken = !m.extend(prev, hold); !taken {
+			prev.last = m.now
+			m.subs[prev.sub].active(m.now)
+		}
 	}
 	from := ""
 	if prev != nil {
 		from = prev.sub
 	}
+	// why a client that has a session leaves it
+	left := func() authpool.Reason {
+		if !m.inService(from) {
+			return m.hardReason(from)
+		}
+		return authpool.ReasonPlaceTaken
+	}
 	var want []string
 	switch {
-	case prev != nil && from != authpool.FallbackID && m.inService(from):
+	case prev != nil && from != authpool.FallbackID && m.inService(from) && !taken:
 		if err != nil || a.Outcome != authpool.OutcomeSticky || a.SubscriptionID != from || a.From != "" || a.Reason != "" {
 			r.fail("Allocate(%s) = %+v, %v; want sticky on %s", c, a, err, from)
 		}
@@ -566,7 +630,7 @@ func (r *modelRun) allocate(c string) []string {
 		case from == authpool.FallbackID:
 			why, outcome = authpool.ReasonFromFallback, authpool.OutcomeMoved
 		case from != "":
-			why, outcome = m.hardReason(from), authpool.OutcomeMoved
+			why, outcome = left(), authpool.OutcomeMoved
 		}
 		// One pool: its view is the store's, so the healthiest is known.
 		if best := m.best(from); err != nil || a.SubscriptionID != best || a.Outcome != outcome ||
@@ -583,7 +647,7 @@ func (r *modelRun) allocate(c string) []string {
 		case from == authpool.FallbackID:
 			wantFrom, why = "", authpool.ReasonNoneEligible
 		case from != "":
-			why = m.hardReason(from)
+			why = left()
 		}
 		if err != nil || a.SubscriptionID != authpool.FallbackID || a.Outcome != authpool.OutcomeFallback ||
 			a.From != wantFrom || a.Reason != why {
@@ -597,7 +661,7 @@ func (r *modelRun) allocate(c string) []string {
 		if !errors.As(err, &e) || !errors.Is(err, authpool.ErrExhausted) {
 			r.fail("Allocate(%s) from %q = %+v, %v; want ErrExhausted", c, from, a, err)
 		}
-		retry := m.retryAt()
+		retry, byCapacity := m.retryAt()
 		n := 0
 		for _, k := range e.Reasons {
 			n += k
@@ -607,9 +671,10 @@ func (r *modelRun) allocate(c string) []string {
 				m.hardReason(authpool.FallbackID))
 		}
 		key, until := fmt.Sprintf("exhausted/%d", retry.Unix()), retry
-		if retry.IsZero() {
-			h := store.HourOf(m.now)
+		if h := store.HourOf(m.now); retry.IsZero() {
 			key, until = fmt.Sprintf("exhausted/none/%d", h), store.HourStart(h+1)
+		} else if byCapacity {
+			key, until = fmt.Sprintf("exhausted/full/%d", h), store.HourStart(h+1)
 		}
 		if key != m.lastExhausted {
 			ev := evLine(authpool.Event{Type: authpool.EventExhausted, ClientID: c, Exhausted: &authpool.ExhaustedDetail{RetryAt: retry}})
@@ -629,26 +694,42 @@ func (r *modelRun) allocate(c string) []string {
 		prev = &mSess{}
 		m.sess[c] = prev
 	}
+	if prev.sub != a.SubscriptionID {
+		prev.hold = hold // a move: the hold on the new subscription
+	}
 	prev.sub, prev.last = a.SubscriptionID, m.now
 	m.subs[a.SubscriptionID].active(m.now)
 	return want
 }
 
 // retryAt is when the first subscription (or the fallback) is expected
-// back: the earliest end of a limit of one that is neither full nor
-// disabled.
-func (m *modelPool) retryAt() time.Time {
-	var at time.Time
+// back: the earliest of when each that is not disabled takes a client again
+// (the later of its limit's end and, when it is full, the end of enough
+// holds), the first on a tie; and whether that is when a full one's holds
+// end.
+func (m *modelPool) retryAt() (time.Time, bool) {
+	var first time.Time
+	byCapacity := false
 	for _, id := range slices.Concat(m.order, []string{authpool.FallbackID}) {
 		s := m.subs[id]
-		if m.full(id) || s.state != authpool.Limited || m.inService(id) {
+		if s.state == authpool.Disabled {
 			continue
 		}
-		if at.IsZero() || s.until.Before(at) {
+		var at time.Time
+		capacity := false
+		if !m.inService(id) {
 			at = s.until
 		}
+		if m.full(id) {
+			if f := m.frees(id); f.After(at) {
+				at, capacity = f, true
+			}
+		}
+		if !at.IsZero() && (first.IsZero() || at.Before(first)) {
+			first, byCapacity = at, capacity
+		}
 	}
-	return at
+	return first, byCapacity
 }
 
 func (r *modelRun) record(c string) {
@@ -670,8 +751,11 @@ func (r *modelRun) record(c string) {
 		if r.rng.IntN(6) == 0 {
 			u.SubscriptionID = r.target()
 		}
+		if r.rng.IntN(5) == 0 {
+			u.CacheTTL = time.Hour // the request wrote 1-hour cache
+		}
 	}
-	r.note("Record(%s, $%v at -%v, id %q, subscription %q)", c, usd, m.now.Sub(u.Time), u.ID, u.SubscriptionID)
+	r.note("Record(%s, $%v at -%v, id %q, subscription %q, cache TTL %v)", c, usd, m.now.Sub(u.Time), u.ID, u.SubscriptionID, u.CacheTTL)
 	err := r.p.Record(r.ctx, c, u)
 	if s == nil {
 		if !errors.Is(err, authpool.ErrUnknownClient) {
@@ -699,6 +783,7 @@ func (r *modelRun) record(c string) {
 	}
 	s.cost += n
 	s.last = m.now
+	m.extend(s, m.now.Add(max(authpool.DefaultIdleAfter, u.CacheTTL))) // a full subscription: counted all the same
 	m.add(billed, u.Time, n)
 	m.subs[billed].active(m.now)
 }
@@ -746,11 +831,12 @@ func (r *modelRun) rebalance(may []string) (want, mayOut []string) {
 		}
 		s.pending = time.Time{}
 	}
-	// Stale sessions (idle for 30 minutes) are released: exactly those.
+	// Stale sessions (idle for 30 minutes, holding no slot) are released:
+	// exactly those.
 	staleSince := m.now.Add(-authpool.DefaultStaleAfter)
 	var stale, got []string
 	for c, s := range m.sess {
-		if !s.last.After(staleSince) {
+		if !s.last.After(staleSince) && !m.holding(s) {
 			stale = append(stale, c)
 		}
 	}
@@ -847,7 +933,7 @@ func (r *modelRun) advance() {
 		// stale, or a limit ends.
 		var edges []time.Time
 		for _, s := range r.m.sess {
-			edges = append(edges, s.last.Add(authpool.DefaultIdleAfter), s.last.Add(authpool.DefaultStaleAfter))
+			edges = append(edges, s.last.Add(authpool.DefaultIdleAfter), s.last.Add(authpool.DefaultStaleAfter), s.hold)
 		}
 		for _, s := range r.m.subs {
 			if s.state == authpool.Limited {
@@ -961,10 +1047,11 @@ func (r *modelRun) checkInvariants(snap authpool.Snapshot) {
 		case ss.Health != m.health(s.id, s.last):
 			r.fail("%s: health %v, the model's %v (%d clients, last active %v)", ss.ID, ss.Health, m.health(s.id, s.last),
 				m.clients(s.id), s.last)
-		case ss.Clients != m.clients(s.id):
-			r.fail("%s: snapshot says %d clients, the model %d", ss.ID, ss.Clients, m.clients(s.id))
-		case s.max > 0 && (ss.Clients > s.max || ss.MaxClients != s.max):
-			r.fail("%s: %d clients, maximum %d (want %d)", ss.ID, ss.Clients, ss.MaxClients, s.max)
+		case ss.Clients != m.clients(s.id) || ss.ActiveClients != m.active(s.id):
+			r.fail("%s: snapshot says %d clients, %d holding a slot; the model %d, %d", ss.ID, ss.Clients, ss.ActiveClients,
+				m.clients(s.id), m.active(s.id))
+		case s.max > 0 && (ss.ActiveClients > s.max || ss.MaxClients != s.max):
+			r.fail("%s: %d clients holding a slot, maximum %d (want %d)", ss.ID, ss.ActiveClients, ss.MaxClients, s.max)
 		case ss.Week.CostUSD != s.cost.USD():
 			r.fail("%s: snapshot's week cost $%v, the model's $%v", ss.ID, ss.Week.CostUSD, s.cost.USD())
 		case ss.Block.CostUSD != m.block(s.id).USD():
@@ -979,7 +1066,7 @@ func (r *modelRun) checkInvariants(snap authpool.Snapshot) {
 	}
 	for _, ss := range snap.Sessions {
 		s := m.sess[ss.ClientID]
-		if s == nil || ss.SubscriptionID != s.sub || ss.CostUSD != s.cost.USD() {
+		if s == nil || ss.SubscriptionID != s.sub || ss.CostUSD != s.cost.USD() || !ss.HoldUntil.Equal(s.hold) {
 			r.fail("snapshot's session %+v; the model's %+v", ss, s)
 		}
 	}
@@ -1005,12 +1092,14 @@ func (r *modelRun) checkInvariants(snap authpool.Snapshot) {
 	if err != nil {
 		r.fail("store: %v", err)
 	}
-	perSub := map[string]int{}
+	holding := map[string]int{}
 	sessionCosts := m.released + m.charged
 	for _, ss := range sessions {
-		perSub[ss.SubscriptionID]++
+		if ss.HoldUntil.After(m.now) {
+			holding[ss.SubscriptionID]++
+		}
 		s := m.sess[ss.ClientID]
-		if s == nil || s.sub != ss.SubscriptionID || s.cost != ss.Cost || !s.last.Equal(ss.LastActive) {
+		if s == nil || s.sub != ss.SubscriptionID || s.cost != ss.Cost || !s.last.Equal(ss.LastActive) || !s.hold.Equal(ss.HoldUntil) {
 			r.fail("store's session %+v; the model's %+v", ss, s)
 		}
 		sessionCosts += ss.Cost
@@ -1018,9 +1107,9 @@ func (r *modelRun) checkInvariants(snap authpool.Snapshot) {
 	if len(sessions) != len(m.sess) {
 		r.fail("store has %d sessions, the model %d", len(sessions), len(m.sess))
 	}
-	for id, n := range perSub {
+	for id, n := range holding {
 		if s := m.subs[id]; s == nil || s.max > 0 && n > s.max {
-			r.fail("store has %d sessions on %s, over its maximum", n, id)
+			r.fail("store has %d sessions holding a slot of %s, over its maximum", n, id)
 		}
 	}
 	if windows != sessionCosts {

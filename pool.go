@@ -195,13 +195,18 @@ func (p *Pool) usable() error {
 // Record counts what one request of the client used: in the client's
 // session and in the hourly windows of its subscription (u.SubscriptionID
 // if set, else the client's current one), which moves the subscription's
-// block and weekly use, burn rate and health. Recording a usage whose ID was
-// recorded within Config.RememberUsageIDs counts nothing and returns nil: a
-// retried request is billed once.
+// block and weekly use, burn rate and health. It extends the client's hold
+// on its slot (see Allocate) to Sessions.IdleAfter from now, or to
+// u.CacheTTL from now when that is longer; a client whose hold had ended
+// gets it back only while its subscription has room (the usage counts
+// either way). Recording a usage whose ID was recorded within
+// Config.RememberUsageIDs counts nothing and returns nil: a retried request
+// is billed once.
 //
 // Record refuses, changing nothing, a usage with a negative, NaN or infinite
-// number, no time, or a time outside the week (ErrInvalidUsage), and a
-// client without a session (ErrUnknownClient).
+// number, no time, a time outside the week, or a CacheTTL outside
+// 0..MaxCacheTTL (ErrInvalidUsage), and a client without a session
+// (ErrUnknownClient).
 func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	if err := p.usable(); err != nil {
 		return err
@@ -217,12 +222,13 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	if p.cfg.Block.Mode == BlockAnchored {
 		rec.BlockHours = p.cfg.Block.Hours
 	}
+	rec.HoldUntil = p.holdFor(now, u.CacheTTL)
 	if rec.SubscriptionID != "" {
 		if err := p.known(ctx, rec.SubscriptionID, now); err != nil {
 			return fmt.Errorf("authpool: record for client %q: usage.subscriptionId %q: %w", clientID, rec.SubscriptionID, err)
 		}
 	}
-	billed, err := p.store.AddUsage(ctx, clientID, rec)
+	added, err := p.store.AddUsage(ctx, clientID, rec)
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrDuplicate):
@@ -236,7 +242,8 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	default:
 		return fmt.Errorf("authpool: record for client %q: %w", clientID, err)
 	}
-	p.noteUsage(billed, &rec, true)
+	p.noteUsage(added.Billed, &rec, true)
+	p.noteHold(added.SubscriptionID, added.Held, added.HoldUntil, now)
 	p.counters.records.Add(1)
 	if u.PricedAs != "" {
 		p.noteEstimate(ctx, u.Model, u.PricedAs, now)
@@ -266,7 +273,7 @@ func (p *Pool) Charge(ctx context.Context, subscriptionID string, u Usage) error
 	if err := p.known(ctx, subscriptionID, now); err != nil {
 		return fmt.Errorf("authpool: charge %q: %w", subscriptionID, err)
 	}
-	billed, err := p.store.AddUsage(ctx, "", rec)
+	added, err := p.store.AddUsage(ctx, "", rec)
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
 		p.counters.duplicates.Add(1)
@@ -276,7 +283,7 @@ func (p *Pool) Charge(ctx context.Context, subscriptionID string, u Usage) error
 	case err != nil:
 		return fmt.Errorf("authpool: charge %q: %w", subscriptionID, err)
 	}
-	p.noteUsage(billed, &rec, false)
+	p.noteUsage(added.Billed, &rec, false)
 	p.counters.records.Add(1)
 	if u.PricedAs != "" {
 		p.noteEstimate(ctx, u.Model, u.PricedAs, now)
@@ -299,7 +306,8 @@ func (p *Pool) known(ctx context.Context, id string, now time.Time) error {
 	return nil
 }
 
-// Release ends the client's session: its subscription has room for another.
+// Release ends the client's session, and its hold on a slot: its
+// subscription has room for another.
 // Releasing a client without a session does nothing, so Release may be
 // called more than once.
 func (p *Pool) Release(ctx context.Context, clientID string) error {
@@ -316,7 +324,7 @@ func (p *Pool) Release(ctx context.Context, clientID string) error {
 	case err != nil:
 		return fmt.Errorf("authpool: release client %q: %w", clientID, err)
 	}
-	p.noteMove(sess.SubscriptionID, "", p.now(), false)
+	p.noteMove(sess.SubscriptionID, "", sess.HoldUntil, time.Time{}, p.now(), false)
 	return nil
 }
 

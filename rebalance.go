@@ -48,12 +48,15 @@ type Release struct {
 	Reason         Reason    `json:"reason"`
 }
 
-// Rebalance releases stale sessions (idle for Sessions.StaleAfter) and then
-// moves idle clients (idle for Sessions.IdleAfter) from the subscription
+// Rebalance releases stale sessions (idle for Sessions.StaleAfter, and no
+// longer holding a slot) and then moves idle clients (idle for
+// Sessions.IdleAfter, and no longer holding a slot: a client whose last
+// request wrote 1-hour prompt cache keeps its place for the hour) from the
+// subscription
 // whose block has the least room left (block budget minus block cost) to
 // the eligible one with the most, while the gap is at least
-// Rebalance.MinGapUSD, at most Rebalance.MaxMoves a call, never past a
-// subscription's maximum. Between subscriptions with equal block budgets, or
+// Rebalance.MinGapUSD, at most Rebalance.MaxMoves a call. A moved client
+// holds no slot on its new subscription until it comes back. Between subscriptions with equal block budgets, or
 // none, that is from the highest block cost to the lowest; a subscription
 // without a block budget has more room than any with one. Moving an idle client costs nothing
 // (its prompt cache is cooling anyway) and sends its next requests where
@@ -105,6 +108,9 @@ func (p *Pool) releaseStale(ctx context.Context, now time.Time, report *Rebalanc
 	}
 	slices.SortFunc(stale, func(a, b store.Session) int { return cmp.Compare(a.ClientID, b.ClientID) })
 	for _, s := range stale {
+		if s.HoldUntil.After(now) {
+			continue // its prompt cache lives on: it keeps its place
+		}
 		released, err := p.store.Release(ctx, s.ClientID, staleSince)
 		switch {
 		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
@@ -112,7 +118,7 @@ func (p *Pool) releaseStale(ctx context.Context, now time.Time, report *Rebalanc
 		case err != nil:
 			return err
 		}
-		p.noteMove(released.SubscriptionID, "", now, false)
+		p.noteMove(released.SubscriptionID, "", released.HoldUntil, time.Time{}, now, false)
 		p.counters.staleReleases.Add(1)
 		report.Released = append(report.Released, Release{
 			ClientID: released.ClientID, SubscriptionID: released.SubscriptionID,
@@ -150,9 +156,15 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 		if err != nil {
 			return err
 		}
-		moved, retarget := false, false
+		moved, retarget, holding := false, false, false
 		for _, s := range idle {
 			if skip[s.ClientID] {
+				continue
+			}
+			if s.HoldUntil.After(now) {
+				// Its prompt cache lives on: it keeps its place. Ask again
+				// for one more past it before calling the source drained.
+				skip[s.ClientID], holding = true, true
 				continue
 			}
 			_, err := p.store.Assign(ctx, store.Assignment{
@@ -171,7 +183,7 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 				return err
 			default:
 				moved = true
-				p.noteMove(pr.from, pr.to, now, false)
+				p.noteMove(pr.from, pr.to, s.HoldUntil, time.Time{}, now, false)
 				p.counters.moves.Add(1)
 				p.emitMove(EventRotation, now, s.ClientID, pr.from, pr.to, ReasonBlockGap)
 				report.Moves = append(report.Moves, Move{
@@ -182,7 +194,7 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 			}
 			break
 		}
-		if !moved && !retarget {
+		if !moved && !retarget && !holding {
 			drained[pr.from] = true
 		}
 	}
@@ -214,7 +226,7 @@ func (p *Pool) tightestPair(drained map[string]bool, now time.Time) (pair, bool)
 		if sv.rec.Clients > 0 && !drained[sv.rec.ID] && (from == nil || room(sv, now) < room(from, now)) {
 			from = sv
 		}
-		if sv.why() == "" && (to == nil || room(sv, now) > room(to, now) ||
+		if sv.why(now) == "" && (to == nil || room(sv, now) > room(to, now) ||
 			room(sv, now) == room(to, now) && sv.rec.Clients < to.rec.Clients) {
 			to = sv
 		}

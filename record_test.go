@@ -33,8 +33,9 @@ func TestRecordCountsInTheSessionAndTheSubscription(t *testing.T) {
 	got, _ := session(s, "alice")
 	want := authpool.SessionStatus{ClientID: "alice", SubscriptionID: "s-a", State: authpool.SessionActive,
 		Created: t0, Assigned: t0, LastActive: t0, Requests: 3, CostUSD: 1.750000001,
-		Tokens: authpool.Tokens{Input: 101, Output: 52, CacheWrite: 10, CacheRead: 1000},
-		Model:  "", // the latest usage's model
+		Tokens:    authpool.Tokens{Input: 101, Output: 52, CacheWrite: 10, CacheRead: 1000},
+		Model:     "", // the latest usage's model
+		HoldUntil: t0.Add(authpool.DefaultIdleAfter),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("session (-want +got):\n%s", diff)

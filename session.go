@@ -11,14 +11,17 @@ import (
 // SessionState is a session's activity: active, idle or stale.
 type SessionState uint8
 
-// The states of a session, by the time since its last activity.
+// The states of a session, by the time since its last activity and its
+// hold on a slot (see Pool.Allocate).
 const (
-	// SessionActive: active within Sessions.IdleAfter (5 minutes by default).
+	// SessionActive: active within Sessions.IdleAfter (5 minutes by
+	// default), or holding its slot while the prompt cache its last request
+	// wrote lives.
 	SessionActive SessionState = iota
-	// SessionIdle: not active within IdleAfter; Rebalance may move it.
+	// SessionIdle: neither; Rebalance may move it.
 	SessionIdle
-	// SessionStale: not active within Sessions.StaleAfter (30 minutes by
-	// default); Rebalance releases it.
+	// SessionStale: idle and not active within Sessions.StaleAfter (30
+	// minutes by default); Rebalance releases it.
 	SessionStale
 )
 
@@ -61,15 +64,16 @@ func parseName(names []string, b []byte, what string) (int, error) {
 	return 0, fmt.Errorf("authpool: unknown %s %q (want one of %s)", what, b, strings.Join(valid, ", "))
 }
 
-// sessionState returns the state at now of a session last active at last.
-func sessionState(last, now time.Time, p SessionPolicy) SessionState {
+// sessionState returns the state at now of a session last active at last
+// whose hold on a slot ends at hold.
+func sessionState(last, hold, now time.Time, p SessionPolicy) SessionState {
 	switch idle := now.Sub(last); {
+	case idle < time.Duration(p.IdleAfter) || hold.After(now):
+		return SessionActive
 	case idle >= time.Duration(p.StaleAfter):
 		return SessionStale
-	case idle >= time.Duration(p.IdleAfter):
-		return SessionIdle
 	}
-	return SessionActive
+	return SessionIdle
 }
 
 // SessionStatus is a client's session as Snapshot and RemoveSubscription
@@ -87,13 +91,18 @@ type SessionStatus struct {
 	CostUSD    float64   `json:"costUSD"`
 	Tokens     Tokens    `json:"tokens"`
 	Model      string    `json:"model,omitempty"`
+	// HoldUntil is when the client's hold on a slot of its subscription
+	// ends (or ended): while it is after now, the client counts against the
+	// subscription's MaxClients. Zero: it holds none (it was moved while
+	// idle).
+	HoldUntil time.Time `json:"holdUntil,omitzero"`
 }
 
 func (p *Pool) sessionStatus(s store.Session, now time.Time) SessionStatus {
 	return SessionStatus{
 		ClientID:       s.ClientID,
 		SubscriptionID: s.SubscriptionID,
-		State:          sessionState(s.LastActive, now, p.cfg.Sessions),
+		State:          sessionState(s.LastActive, s.HoldUntil, now, p.cfg.Sessions),
 		Created:        s.Created,
 		Assigned:       s.Assigned,
 		LastActive:     s.LastActive,
@@ -101,5 +110,6 @@ func (p *Pool) sessionStatus(s store.Session, now time.Time) SessionStatus {
 		CostUSD:        s.Cost.USD(),
 		Tokens:         s.Tokens,
 		Model:          s.Model,
+		HoldUntil:      s.HoldUntil,
 	}
 }

@@ -39,8 +39,13 @@ type SubscriptionStatus struct {
 	Eligible   bool    `json:"eligible"`
 	Ineligible Reason  `json:"ineligible,omitempty"`
 	Health     float64 `json:"health"`
-	Clients    int     `json:"clients"`
-	MaxClients int     `json:"maxClients"`
+	// Clients counts its sessions; ActiveClients those holding a slot (see
+	// Pool.Allocate): active within Sessions.IdleAfter, or within the
+	// prompt cache's time to live their last request wrote. MaxClients caps
+	// ActiveClients.
+	Clients       int `json:"clients"`
+	ActiveClients int `json:"activeClients"`
+	MaxClients    int `json:"maxClients"`
 	// Block is the current 5-hour block (zero Window in anchored mode when no
 	// block is running), Week the rolling week; Day is the UTC day, for the
 	// fallback only.
@@ -171,8 +176,8 @@ func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time, ring *h
 	}
 	st := SubscriptionStatus{
 		ID: rec.ID, Name: rec.Name, Kind: Kind(rec.Kind), Status: status,
-		Eligible: sv.why() == "", Ineligible: sv.why(), Health: sv.health,
-		Clients: rec.Clients, MaxClients: rec.MaxClients,
+		Eligible: sv.why(now) == "", Ineligible: sv.why(now), Health: sv.health,
+		Clients: rec.Clients, ActiveClients: sv.holding(now.UnixNano()), MaxClients: rec.MaxClients,
 		Block: usageWindow(sv.m.block, sv.m.blockCost, u.block, rec.BlockBudget, u.blockShare, u.blockReported,
 			now, rate, blockEnd),
 		Week: usageWindow(weekWindow(now), sv.m.week, u.week, rec.WeeklyBudget, u.weekShare, u.weekReported,

@@ -53,8 +53,9 @@ func TestSnapshot(t *testing.T) {
 		Subscriptions: []authpool.SubscriptionStatus{
 			{
 				ID: "s-a", Name: "Max A", Kind: authpool.KindMax20x, Eligible: true,
-				// 100 - 50*4% - 30*40% - 5*1 - 10*(40/20 - 1) + 10
-				Health:  81,
+				// 100 - 50*4% - 30*40% - 10*(40/20 - 1) + 10: alice
+				// holds no slot since 12:35, so no 5 a client
+				Health:  86,
 				Clients: 1, MaxClients: 3,
 				// $60 left at $40 an hour: 1h30m, before the block ends.
 				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 40, BudgetUSD: 100, Percent: 40, ExhaustsAt: day(0, 14, 15)},
@@ -66,7 +67,7 @@ func TestSnapshot(t *testing.T) {
 			},
 			{
 				ID: "s-b", Kind: authpool.KindMax5x, Eligible: true,
-				Health:  100, // 100 - 5*1 + 10, clamped
+				Health:  100, // 100 + 10, clamped
 				Clients: 1, MaxClients: authpool.DefaultMaxClients,
 				Block:      authpool.UsageWindow{Window: block, Active: true, BudgetUSD: 50},
 				Week:       authpool.UsageWindow{Window: week, Active: true, BudgetUSD: 500},
@@ -82,8 +83,9 @@ func TestSnapshot(t *testing.T) {
 		Sessions: []authpool.SessionStatus{
 			{ClientID: "alice", SubscriptionID: "s-a", State: authpool.SessionIdle, Created: t0, Assigned: t0, LastActive: t0,
 				Requests: 1, CostUSD: 40, Tokens: authpool.Tokens{Input: 1000, Output: 2000, CacheWrite: 300, CacheRead: 40000},
-				Model: "claude-opus-4-1"},
-			{ClientID: "bob", SubscriptionID: "s-b", State: authpool.SessionIdle, Created: t0, Assigned: t0, LastActive: t0},
+				Model: "claude-opus-4-1", HoldUntil: t0.Add(authpool.DefaultIdleAfter)},
+			{ClientID: "bob", SubscriptionID: "s-b", State: authpool.SessionIdle, Created: t0, Assigned: t0, LastActive: t0,
+				HoldUntil: t0.Add(authpool.DefaultIdleAfter)},
 		},
 	}
 	got := snapshot(t, p)

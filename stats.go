@@ -163,9 +163,9 @@ func (s countingStore) Subscriptions(ctx context.Context) ([]store.Subscription,
 	return subs, s.count(err)
 }
 
-func (s countingStore) Touch(ctx context.Context, clientID string, now time.Time) (string, store.Status, error) {
-	id, st, err := s.Store.Touch(ctx, clientID, now)
-	return id, st, s.count(err)
+func (s countingStore) Touch(ctx context.Context, clientID string, now, holdUntil time.Time) (store.Touched, error) {
+	t, err := s.Store.Touch(ctx, clientID, now, holdUntil)
+	return t, s.count(err)
 }
 
 func (s countingStore) Assign(ctx context.Context, a store.Assignment) (store.Session, error) {
@@ -183,9 +183,9 @@ func (s countingStore) Sessions(ctx context.Context, q store.SessionQuery) ([]st
 	return sessions, s.count(err)
 }
 
-func (s countingStore) AddUsage(ctx context.Context, clientID string, u store.UsageRecord) (string, error) {
-	id, err := s.Store.AddUsage(ctx, clientID, u)
-	return id, s.count(err)
+func (s countingStore) AddUsage(ctx context.Context, clientID string, u store.UsageRecord) (store.Added, error) {
+	a, err := s.Store.AddUsage(ctx, clientID, u)
+	return a, s.count(err)
 }
 
 func (s countingStore) Claim(ctx context.Context, key string, now, until time.Time) (bool, error) {

@@ -27,16 +27,16 @@ func (s *failingStore) fail() error {
 	return nil
 }
 
-func (s *failingStore) Touch(ctx context.Context, clientID string, now time.Time) (string, store.Status, error) {
+func (s *failingStore) Touch(ctx context.Context, clientID string, now, holdUntil time.Time) (store.Touched, error) {
 	if err := s.fail(); err != nil {
-		return "", store.Status{}, err
+		return store.Touched{}, err
 	}
-	return s.Store.Touch(ctx, clientID, now)
+	return s.Store.Touch(ctx, clientID, now, holdUntil)
 }
 
-func (s *failingStore) AddUsage(ctx context.Context, clientID string, u store.UsageRecord) (string, error) {
+func (s *failingStore) AddUsage(ctx context.Context, clientID string, u store.UsageRecord) (store.Added, error) {
 	if err := s.fail(); err != nil {
-		return "", err
+		return store.Added{}, err
 	}
 	return s.Store.AddUsage(ctx, clientID, u)
 }

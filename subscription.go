@@ -63,8 +63,9 @@ type Subscription struct {
 	// Config's subscription written by New whose stored credential expires
 	// later keeps the stored one (a token refreshed meanwhile).
 	CredentialExpiresAt time.Time `json:"credentialExpiresAt,omitzero"`
-	// MaxClients caps the clients on the subscription at once. The default
-	// value is Config.MaxClients.
+	// MaxClients caps the clients holding a slot of the subscription at once
+	// (see Pool.Allocate); idle sessions do not count. The default value is
+	// Config.MaxClients.
 	MaxClients int `json:"maxClients,omitempty"`
 	// WeeklyBudgetUSD is what the subscription may spend in a rolling week.
 	// The default value, 0, means no weekly budget.
@@ -208,8 +209,8 @@ func (p *Pool) AddSubscription(ctx context.Context, s Subscription) error {
 
 // UpdateSubscription changes a subscription's name, kind, credential,
 // MaxClients and budgets, keeping its status, clients and usage. Lowering
-// MaxClients below the clients it holds keeps them; it takes no new ones
-// until it is below. It returns an error matching ErrNotFound if there is
+// MaxClients below the clients holding a slot keeps them; it takes no new
+// ones until fewer hold one. It returns an error matching ErrNotFound if there is
 // no subscription with s.ID.
 func (p *Pool) UpdateSubscription(ctx context.Context, s Subscription) error {
 	if err := p.usable(); err != nil {

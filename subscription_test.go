@@ -92,8 +92,8 @@ func TestUpdateSubscriptionKeepsStatusClientsAndUsage(t *testing.T) {
 		t.Fatalf("UpdateSubscription: %v", err)
 	}
 	st := status(t, snapshot(t, p), "s-a")
-	got := []any{st.Name, st.Kind, st.Status, st.Clients, st.MaxClients, st.Week.CostUSD, st.Week.BudgetUSD, st.Block.BudgetUSD}
-	want := []any{"Renamed", authpool.KindMax20x, authpool.Status{State: authpool.Limited, Until: until, Reason: "429"}, 2, 1, 12.0, 200.0, 60.0}
+	got := []any{st.Name, st.Kind, st.Status, st.Clients, st.ActiveClients, st.MaxClients, st.Week.CostUSD, st.Week.BudgetUSD, st.Block.BudgetUSD}
+	want := []any{"Renamed", authpool.KindMax20x, authpool.Status{State: authpool.Limited, Until: until, Reason: "429"}, 2, 2, 1, 12.0, 200.0, 60.0}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("after UpdateSubscription (-want +got):\n%s", diff)
 	}
@@ -104,16 +104,18 @@ func TestUpdateSubscriptionKeepsStatusClientsAndUsage(t *testing.T) {
 	if len(list) != 1 || list[0].Credential.Reveal() != "sk-rotated" {
 		t.Errorf("Subscriptions = %+v, want the rotated credential", list)
 	}
-	// Over its new maximum, it keeps its clients and takes no new one.
+	// Over its new maximum, it kept both clients holding a slot (above). Once
+	// the limit is over both are idle: the first back takes the one slot the
+	// new maximum leaves; nobody else gets in while it works.
 	clk.Set(until)
-	if a := allocate(t, p, "bob"); a.Outcome != authpool.OutcomeSticky {
-		t.Errorf("Allocate(bob) = %+v, want sticky", a)
+	if a := allocate(t, p, "bob"); a.Outcome != authpool.OutcomeSticky || a.Credential.Reveal() != "sk-rotated" {
+		t.Errorf("Allocate(bob) = %+v (credential %q), want sticky with the rotated credential", a, a.Credential.Reveal())
 	}
 	if a, err := p.Allocate(ctx, "carol"); !errors.Is(err, authpool.ErrExhausted) {
-		t.Errorf("Allocate(carol) = %+v, %v; want ErrExhausted: s-a is over its maximum", a, err)
+		t.Errorf("Allocate(carol) = %+v, %v; want ErrExhausted: s-a's one slot is held", a, err)
 	}
-	if a := allocate(t, p, "alice"); a.Credential.Reveal() != "sk-rotated" {
-		t.Errorf("Allocate(alice) credential = %q, want the rotated one", a.Credential.Reveal())
+	if a, err := p.Allocate(ctx, "alice"); !errors.Is(err, authpool.ErrExhausted) {
+		t.Errorf("Allocate(alice) = %+v, %v; want ErrExhausted: its place was taken while it was idle", a, err)
 	}
 }
 
@@ -154,8 +156,10 @@ func TestRemoveSubscriptionReleasesItsClients(t *testing.T) {
 		t.Fatalf("RemoveSubscription: %v", err)
 	}
 	want := []authpool.SessionStatus{
-		{ClientID: "alice", SubscriptionID: "s-a", State: authpool.SessionActive, Created: t0, Assigned: t0, LastActive: t0, Requests: 1, CostUSD: 3},
-		{ClientID: "bob", SubscriptionID: "s-a", State: authpool.SessionActive, Created: t0, Assigned: t0, LastActive: t0},
+		{ClientID: "alice", SubscriptionID: "s-a", State: authpool.SessionActive, Created: t0, Assigned: t0, LastActive: t0, Requests: 1, CostUSD: 3,
+			HoldUntil: t0.Add(authpool.DefaultIdleAfter)},
+		{ClientID: "bob", SubscriptionID: "s-a", State: authpool.SessionActive, Created: t0, Assigned: t0, LastActive: t0,
+			HoldUntil: t0.Add(authpool.DefaultIdleAfter)},
 	}
 	if diff := cmp.Diff(want, released); diff != "" {
 		t.Errorf("released sessions (-want +got):\n%s", diff)

@@ -37,6 +37,14 @@ type Usage struct {
 	// fallback price). The pool counts such usages (Stats.EstimatedUsages)
 	// and reports each model once (EventUnpricedModel). Optional.
 	PricedAs string `json:"pricedAs,omitempty"`
+	// CacheTTL is the time to live of the prompt cache the request wrote:
+	// the client holds its slot on the subscription (see Pool.Allocate) for
+	// at least that long after Record, so that a client whose cache lives an
+	// hour finds it warm when it comes back. 0 means Sessions.IdleAfter
+	// (the API's default cache lives 5 minutes); package claude sets an hour
+	// when the response wrote 1-hour cache (ephemeral_1h). At most
+	// MaxCacheTTL; in JSON, nanoseconds.
+	CacheTTL time.Duration `json:"cacheTTL,omitempty"`
 }
 
 // Limits on what Record accepts.
@@ -48,6 +56,9 @@ const (
 	// MaxClockSkew is how far in the future a Usage.Time may be (another
 	// process's clock may run ahead); such a usage counts in the current hour.
 	MaxClockSkew = 5 * time.Minute
+	// MaxCacheTTL is the longest Usage.CacheTTL: the longest time to live
+	// of the API's prompt cache.
+	MaxCacheTTL = time.Hour
 )
 
 // record checks u against now and fills rec with it as the store adds it.
@@ -68,6 +79,9 @@ func (u *Usage) record(now time.Time, remember time.Duration, rec *store.UsageRe
 		return fmt.Errorf("usage.time %v is more than %v after now (%v)", u.Time.UTC(), MaxClockSkew, now.UTC())
 	case sec < (store.HourOf(now)-store.WeekHours+1)*3600:
 		return fmt.Errorf("usage.time %v is older than the week the pool keeps (since %v)", u.Time.UTC(), weekWindow(now).Start)
+	}
+	if u.CacheTTL < 0 || u.CacheTTL > MaxCacheTTL {
+		return fmt.Errorf("usage.cacheTTL: %v is outside 0..%v", u.CacheTTL, MaxCacheTTL)
 	}
 	if err := checkText("usage.id", u.ID, true); err != nil {
 		return err

@@ -31,12 +31,16 @@ type view struct {
 type subView struct {
 	hard     Reason // why it cannot keep its clients; "" if it can
 	soft     bool   // over the weekly threshold: no new clients while others can take them
-	full     bool
-	unscored bool // health is behind the numbers: score before reading it
+	unscored bool   // health is behind the numbers: score before reading it
 	health   float64
-	m        metrics
-	rec      store.Subscription // without Usage, which is in ring; LastActive is in active
-	ring     *hourly            // apart, so that a scan of the view stays in few cache lines
+	// scoredHolding and scoredIdle are the clients holding a slot and the
+	// idleness health was scored with: time alone changes both.
+	scoredHolding int
+	scoredIdle    bool
+	m             metrics
+	rec           store.Subscription // without Usage, which is in ring, and Holds, which are in holds; LastActive is in active
+	ring          *hourly            // apart, so that a scan of the view stays in few cache lines
+	holds         []int64            // its clients' holds on its slots, ascending, Unix nanoseconds (see holds.go)
 
 	verdict      atomic.Uint32 // code of hard<<1 | soft, published by classify
 	active       atomic.Int64  // latest activity of its clients, Unix nanoseconds
@@ -166,7 +170,8 @@ func (p *Pool) restore(ctx context.Context) ([]store.Subscription, error) {
 func (p *Pool) newSubView(rec store.Subscription, now time.Time, ring *hourly) *subView {
 	sv := &subView{rec: rec, ring: ring}
 	sv.ring.load(rec.Usage)
-	sv.rec.Usage = nil
+	sv.loadHolds(rec.Holds)
+	sv.rec.Usage, sv.rec.Holds = nil, nil
 	sv.active.Store(nanos(rec.LastActive))
 	sv.modelLimited.Store(len(rec.ModelLimits) > 0)
 	sv.m = measure(sv.ring, now, p.cfg.Block, anchorOf(rec.BlockStart))
@@ -192,6 +197,7 @@ func (p *Pool) reload(ctx context.Context, id string, now time.Time) error {
 	}
 	sv.pending.Store(0) // the store's numbers hold it already
 	sv.ring.load(rec.Usage)
+	sv.loadHolds(rec.Holds)
 	sv.rec.Status, sv.rec.Clients, sv.rec.ModelLimits, sv.rec.Reported = rec.Status, rec.Clients, rec.ModelLimits, rec.Reported
 	sv.modelLimited.Store(len(rec.ModelLimits) > 0)
 	sv.markActive(nanos(rec.LastActive))
@@ -235,7 +241,6 @@ func (p *Pool) classify(sv *subView, now time.Time) {
 		soft = true
 	}
 	sv.hard, sv.soft = hardReasons[code], soft
-	sv.full = rec.MaxClients > 0 && rec.Clients >= rec.MaxClients
 	v := code << 1
 	if soft {
 		v |= 1
@@ -305,45 +310,66 @@ func (p *Pool) score(sv *subView, now time.Time) {
 	p.fold(sv)
 	rec := &sv.rec
 	u := sv.use(now)
+	n := now.UnixNano()
+	sv.scoredHolding, sv.scoredIdle = sv.holding(n), p.idle(sv, n)
 	sv.health = health(healthInput{
 		weekShare:   u.weekShare,
 		blockShare:  u.blockShare,
 		blockBudget: rec.BlockBudget.USD(),
 		blockHours:  float64(p.cfg.Block.Hours),
-		clients:     rec.Clients,
+		clients:     sv.scoredHolding,
 		burnRate:    sv.m.burnRate(now),
-		idle:        now.UnixNano()-sv.active.Load() >= int64(p.cfg.Sessions.IdleAfter),
+		idle:        sv.scoredIdle,
 	}, p.cfg.Health)
 	sv.unscored = false
 }
 
-// why returns the reason a subscription takes no new client, or "".
-func (sv *subView) why() Reason {
+// idle reports whether none of sv's clients was active within IdleAfter of
+// now (Unix nanoseconds).
+func (p *Pool) idle(sv *subView, now int64) bool {
+	return now-sv.active.Load() >= int64(p.cfg.Sessions.IdleAfter)
+}
+
+// scoredAt reports whether sv's health, scored earlier, still holds at now,
+// when holding of its clients hold a slot: nothing noted since, and time
+// alone has not changed the clients holding a slot or the subscription's
+// idleness. mu must be held.
+func (p *Pool) scoredAt(sv *subView, now int64, holding int) bool {
+	return !sv.unscored && sv.pending.Load() == 0 && holding == sv.scoredHolding && p.idle(sv, now) == sv.scoredIdle
+}
+
+// why returns the reason a subscription takes no new client at now, or
+// "". mu must be held.
+func (sv *subView) why(now time.Time) Reason {
 	switch {
 	case sv.hard != "":
 		return sv.hard
 	case sv.soft:
 		return ReasonWeeklyThreshold
-	case sv.full:
+	case sv.fullAt(now.UnixNano()):
 		return ReasonFull
 	}
 	return ""
 }
 
 // noteMove updates the view after the store moved a client from one
-// subscription ("" for none) to another ("" when released); active says
-// whether the move was the client's activity (not a Rebalance of an idle
-// client).
-func (p *Pool) noteMove(from, to string, now time.Time, active bool) {
+// subscription ("" for none), where its hold ended at fromHold, to another
+// ("" when released), where it holds a slot until toHold (zero: none);
+// active says whether the move was the client's activity (not a Rebalance
+// of an idle client).
+func (p *Pool) noteMove(from, to string, fromHold, toHold, now time.Time, active bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v := p.current()
+	n := now.UnixNano()
 	if sv := v.byID[from]; sv != nil && from != "" {
 		sv.rec.Clients = max(0, sv.rec.Clients-1)
+		sv.moveHold(nanos(fromHold), 0, n)
 		p.judge(sv, now)
 	}
 	if sv := v.byID[to]; sv != nil && to != "" {
 		sv.rec.Clients++
+		sv.moveHold(0, nanos(toHold), n)
 		if active {
 			sv.markActive(now.UnixNano())
 		}

@@ -54,6 +54,9 @@ func TestViewAgreesWithTheStore(t *testing.T) {
 					}
 				default:
 					u := Usage{Time: now.Add(-time.Duration(rng.Int64N(int64(2 * time.Hour)))), CostUSD: float64(rng.IntN(400)) / 100}
+					if rng.IntN(4) == 0 {
+						u.CacheTTL = time.Hour // the client holds its slot for the hour
+					}
 					if err := p.Record(ctx, c, u); err != nil && !errors.Is(err, ErrUnknownClient) {
 						t.Fatal(err)
 					}
@@ -75,6 +78,16 @@ func compareViewWithStore(t *testing.T, p *Pool, now time.Time, where string) {
 		Soft    bool
 		Full    bool
 		Clients int
+		Holds   []int64 // those after now
+	}
+	after := func(holds []int64) []int64 {
+		var out []int64
+		for _, h := range holds {
+			if h > now.UnixNano() {
+				out = append(out, h)
+			}
+		}
+		return out
 	}
 	recs, err := p.store.Subscriptions(context.Background())
 	if err != nil {
@@ -86,8 +99,9 @@ func compareViewWithStore(t *testing.T, p *Pool, now time.Time, where string) {
 		sv := p.current().byID[rec.ID]
 		p.judge(sv, now)
 		fresh := p.newSubView(rec, now, new(hourly))
-		got := picture{sv.m, sv.health, sv.hard, sv.soft, sv.full, sv.rec.Clients}
-		want := picture{fresh.m, fresh.health, fresh.hard, fresh.soft, fresh.full, fresh.rec.Clients}
+		n := now.UnixNano()
+		got := picture{sv.m, sv.health, sv.hard, sv.soft, sv.fullAt(n), sv.rec.Clients, after(sv.holds)}
+		want := picture{fresh.m, fresh.health, fresh.hard, fresh.soft, fresh.fullAt(n), fresh.rec.Clients, after(fresh.holds)}
 		opts := []cmp.Option{cmp.AllowUnexported(metrics{}), cmpopts.IgnoreFields(metrics{}, "at"), cmpopts.EquateApprox(0, 1e-9)}
 		if diff := cmp.Diff(want, got, opts...); diff != "" {
 			t.Fatalf("%s: the view of %s differs from the store (-store +view):\n%s", where, rec.ID, diff)

@@ -266,7 +266,7 @@ func TestMessageUsageUsage(t *testing.T) {
 			m: MessageUsage{ID: "msg_1", RequestID: "req_1", Model: "claude-haiku-4-5-20251001", Complete: true,
 				Counts: Counts{Input: 1_000_000, Output: 1_000_000, CacheWrite5m: 1_000_000, CacheWrite1h: 1_000_000, CacheRead: 1_000_000, WebSearches: 3}},
 			want: authpool.Usage{ID: "msg_1", Time: apiAt, Model: "claude-haiku-4-5-20251001", CostUSD: 1 + 5 + 1.25 + 2 + 0.1 + 0.03,
-				Tokens: authpool.Tokens{Input: 1_000_000, Output: 1_000_000, CacheWrite: 2_000_000, CacheRead: 1_000_000}},
+				Tokens: authpool.Tokens{Input: 1_000_000, Output: 1_000_000, CacheWrite: 2_000_000, CacheRead: 1_000_000}, CacheTTL: time.Hour},
 		},
 		{
 			name: "per request long context",

@@ -51,7 +51,7 @@ func (r Result) Usages(prices *Prices, at time.Time) ([]authpool.Usage, error) {
 			m := r.Models[model]
 			u := authpool.Usage{
 				ID: r.SessionID + "/" + model + "/" + key, Time: at,
-				CostUSD: m.CostUSD, Tokens: m.Counts.Tokens(), Model: model,
+				CostUSD: m.CostUSD, Tokens: m.Counts.Tokens(), Model: model, CacheTTL: m.Counts.cacheTTL(),
 			}
 			if m.CostBasis == "unknown" && (m.Counts.Total() > 0 || m.Counts.WebSearches > 0) {
 				if prices == nil {
@@ -106,7 +106,7 @@ func (r Result) Usages(prices *Prices, at time.Time) ([]authpool.Usage, error) {
 		s := per[model]
 		out = append(out, authpool.Usage{
 			ID: r.SessionID + "/" + model + "/partial-" + key, Time: at,
-			CostUSD: s.cost, Tokens: s.counts.Tokens(), Model: model, PricedAs: s.pricedAs,
+			CostUSD: s.cost, Tokens: s.counts.Tokens(), Model: model, PricedAs: s.pricedAs, CacheTTL: s.counts.cacheTTL(),
 		})
 	}
 	return out, nil

@@ -252,7 +252,7 @@ func TestCLICutStream(t *testing.T) {
 		{ID: "sess-cut/claude-haiku-4-5/partial-msg_A", Time: at, Model: "claude-haiku-4-5", CostUSD: 0.000253 + 0.01,
 			Tokens: authpool.Tokens{Input: 3, Output: 50}},
 		{ID: "sess-cut/claude-sonnet-4-5/partial-msg_A", Time: at, Model: "claude-sonnet-4-5", CostUSD: 0.01776 + 0.15228,
-			Tokens: authpool.Tokens{Input: 15, Output: 842, CacheWrite: 1000, CacheRead: 255000}},
+			Tokens: authpool.Tokens{Input: 15, Output: 842, CacheWrite: 1000, CacheRead: 255000}, CacheTTL: time.Hour},
 	}
 	if diff := cmp.Diff(wantUsages, got, cmpopts.EquateApprox(0, 1e-12)); diff != "" {
 		t.Errorf("Usages (-want +got):\n%s", diff)
@@ -299,6 +299,7 @@ func TestCLIMaxTurns(t *testing.T) {
 	wantUsages := []authpool.Usage{{
 		ID: "sess-mt/claude-sonnet-4-5-20250929/0b6f5e0a-2c8e-4a7b-b1f3-6a2d9c4e8f10", Time: at, CostUSD: 0.0412375,
 		Tokens: authpool.Tokens{Input: 12, Output: 640, CacheWrite: 5210, CacheRead: 18300}, Model: "claude-sonnet-4-5-20250929",
+		CacheTTL: time.Hour,
 	}}
 	if diff := cmp.Diff(wantUsages, got); diff != "" {
 		t.Errorf("Usages (-want +got):\n%s", diff)

@@ -40,8 +40,9 @@ func New() *Store {
 // subscription is a subscription's record with its clients and its ring of
 // hourly buckets: its size does not depend on how much usage it records.
 type subscription struct {
-	rec     store.Subscription // configuration and status; Clients and Usage unset
+	rec     store.Subscription // configuration and status; Clients, Holds and Usage unset
 	clients map[string]*session
+	holds   holds // its sessions' holds on its slots
 	last    int64 // LastActive, Unix nanoseconds; 0 if never
 	buckets [store.WeekHours]store.Bucket
 	newest  int64 // hour of the newest bucket, if any bucket has requests
@@ -59,6 +60,8 @@ type session struct {
 	cost     store.Nanodollars
 	tokens   store.Tokens
 	model    string
+	hold     int64 // HoldUntil; 0 if none
+	listed   bool  // the hold is in its subscription's holds
 }
 
 func unixNano(t time.Time) int64 {
@@ -86,6 +89,7 @@ func (s *session) record() store.Session {
 		Cost:           s.cost,
 		Tokens:         s.tokens,
 		Model:          s.model,
+		HoldUntil:      fromUnixNano(s.hold),
 	}
 }
 
@@ -98,6 +102,12 @@ func (s *session) touch(now int64) {
 func (sub *subscription) record() store.Subscription {
 	rec := sub.rec
 	rec.Clients = len(sub.clients)
+	if len(sub.holds) > 0 {
+		rec.Holds = make([]time.Time, len(sub.holds))
+		for i, h := range sub.holds {
+			rec.Holds[i] = fromUnixNano(h.until)
+		}
+	}
 	rec.LastActive = fromUnixNano(sub.last)
 	if sub.block != noHour {
 		rec.BlockStart = store.HourStart(sub.block)
@@ -311,134 +321,10 @@ func (s *Store) Subscriptions(ctx context.Context) ([]store.Subscription, error)
 	return out, nil
 }
 
-// Touch implements store.Store.
-func (s *Store) Touch(ctx context.Context, clientID string, now time.Time) (string, store.Status, error) {
-	if err := ctx.Err(); err != nil {
-		return "", store.Status{}, err
-	}
-	n := unixNano(now)
-	s.mu.Lock()
-	sess, ok := s.sessions[clientID]
-	if !ok {
-		s.mu.Unlock()
-		return "", store.Status{}, store.ErrNotFound
-	}
-	sess.touch(n)
-	id, st := sess.sub.rec.ID, sess.sub.rec.Status
-	s.mu.Unlock()
-	return id, st, nil
-}
-
-// Assign implements store.Store.
-func (s *Store) Assign(ctx context.Context, a store.Assignment) (store.Session, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Session{}, err
-	}
-	now := unixNano(a.Now)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.sessions[a.ClientID]
-	switch {
-	case !ok && a.From != "":
-		return store.Session{}, fmt.Errorf("memstore: client %q has no session, want one on %q: %w", a.ClientID, a.From, store.ErrConflict)
-	case ok && sess.sub.rec.ID != a.From:
-		return store.Session{}, fmt.Errorf("memstore: client %q is on %q, want %q: %w", a.ClientID, sess.sub.rec.ID, a.From, store.ErrConflict)
-	case ok && !a.IdleSince.IsZero() && sess.last > unixNano(a.IdleSince):
-		return store.Session{}, fmt.Errorf("memstore: client %q was active at %v, after %v: %w",
-			a.ClientID, fromUnixNano(sess.last), a.IdleSince.UTC(), store.ErrConflict)
-	}
-	to, found := s.subs[a.SubscriptionID]
-	if !found {
-		return store.Session{}, fmt.Errorf("memstore: subscription %q: %w", a.SubscriptionID, store.ErrNotFound)
-	}
-	if ok && sess.sub == to {
-		sess.touch(now)
-		return sess.record(), nil
-	}
-	if !to.rec.Status.InService(a.Now) {
-		return store.Session{}, fmt.Errorf("memstore: subscription %q is %s: %w", to.rec.ID, to.rec.Status.State, store.ErrInactive)
-	}
-	if to.rec.MaxClients > 0 && len(to.clients) >= to.rec.MaxClients {
-		return store.Session{}, fmt.Errorf("memstore: subscription %q holds %d of %d clients: %w",
-			to.rec.ID, len(to.clients), to.rec.MaxClients, store.ErrFull)
-	}
-	if ok {
-		delete(sess.sub.clients, sess.clientID)
-	} else {
-		sess = &session{clientID: strings.Clone(a.ClientID), created: now}
-		s.sessions[sess.clientID] = sess
-	}
-	sess.sub = to
-	sess.assigned = now
-	to.clients[sess.clientID] = sess
-	if a.IdleSince.IsZero() {
-		sess.touch(now)
-	}
-	return sess.record(), nil
-}
-
-// Release implements store.Store.
-func (s *Store) Release(ctx context.Context, clientID string, idleSince time.Time) (store.Session, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Session{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.sessions[clientID]
-	if !ok {
-		return store.Session{}, store.ErrNotFound
-	}
-	if !idleSince.IsZero() && sess.last > unixNano(idleSince) {
-		return store.Session{}, fmt.Errorf("memstore: client %q was active at %v, after %v: %w",
-			clientID, fromUnixNano(sess.last), idleSince.UTC(), store.ErrConflict)
-	}
-	delete(s.sessions, clientID)
-	delete(sess.sub.clients, clientID)
-	return sess.record(), nil
-}
-
-// Sessions implements store.Store.
-func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	before := unixNano(q.ActiveBefore)
-	s.mu.Lock()
-	from := s.sessions
-	if q.SubscriptionID != "" {
-		sub, ok := s.subs[q.SubscriptionID]
-		if !ok {
-			s.mu.Unlock()
-			return nil, nil
-		}
-		from = sub.clients
-	}
-	var out []store.Session
-	if before == 0 && len(from) > 0 {
-		out = make([]store.Session, 0, len(from)) // all of them: allocate once
-	}
-	for _, sess := range from {
-		if before == 0 || sess.last < before {
-			out = append(out, sess.record())
-		}
-	}
-	s.mu.Unlock()
-	if q.Limit > 0 && len(out) > 0 {
-		slices.SortFunc(out, func(a, b store.Session) int {
-			if c := a.LastActive.Compare(b.LastActive); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.ClientID, b.ClientID)
-		})
-		out = out[:min(q.Limit, len(out))]
-	}
-	return out, nil
-}
-
 // AddUsage implements store.Store.
-func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageRecord) (string, error) {
+func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageRecord) (store.Added, error) {
 	if err := ctx.Err(); err != nil {
-		return "", err
+		return store.Added{}, err
 	}
 	now, hour := unixNano(u.Now), store.HourOf(u.Time)
 	s.mu.Lock()
@@ -448,28 +334,28 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 	if clientID != "" {
 		var ok bool
 		if sess, ok = s.sessions[clientID]; !ok {
-			return "", store.ErrNotFound
+			return store.Added{}, store.ErrNotFound
 		}
 		billed = sess.sub
 	}
 	if u.SubscriptionID != "" && (billed == nil || u.SubscriptionID != billed.rec.ID) {
 		var ok bool
 		if billed, ok = s.subs[u.SubscriptionID]; !ok {
-			return "", fmt.Errorf("memstore: subscription %q: %w", u.SubscriptionID, store.ErrNotFound)
+			return store.Added{}, fmt.Errorf("memstore: subscription %q: %w", u.SubscriptionID, store.ErrNotFound)
 		}
 	}
 	if billed == nil {
-		return "", fmt.Errorf("memstore: a usage without a client must name its subscription: %w", store.ErrNotFound)
+		return store.Added{}, fmt.Errorf("memstore: a usage without a client must name its subscription: %w", store.ErrNotFound)
 	}
 	if u.ID != "" && !s.seen.add(u.ID, now, u.Remember) {
-		return "", store.ErrDuplicate
+		return store.Added{}, store.ErrDuplicate
 	}
 	billed.add(hour, u.Cost)
 	if u.BlockHours > 0 && hour >= billed.block+int64(u.BlockHours) {
 		billed.block = hour
 	}
 	if sess == nil {
-		return billed.rec.ID, nil // spending outside the pool: no session, no activity
+		return store.Added{Billed: billed.rec.ID}, nil // spending outside the pool: no session, no activity
 	}
 	billed.last = max(billed.last, now)
 	sess.last = max(sess.last, now) // the session's own subscription is not billed: not its activity
@@ -479,7 +365,11 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 	if sess.model != u.Model {
 		sess.model = strings.Clone(u.Model)
 	}
-	return billed.rec.ID, nil
+	held := sess.hold
+	sess.extend(unixNano(u.HoldUntil), now) // a full subscription keeps an ended hold ended
+	a := store.Added{Billed: billed.rec.ID, SubscriptionID: sess.sub.rec.ID}
+	a.Held, a.HoldUntil = holdTimes(held, sess.hold)
+	return a, nil
 }
 
 // Claim implements store.Store.

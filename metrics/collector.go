@@ -112,6 +112,7 @@ func (c *Collector) collectSubscription(ch chan<- prometheus.Metric, st authpool
 	gauge(d.info, 1, st.Name, string(st.Kind))
 	gauge(d.health, st.Health)
 	gauge(d.clients, float64(st.Clients))
+	gauge(d.activeClients, float64(st.ActiveClients))
 	if st.MaxClients > 0 {
 		gauge(d.maxClients, float64(st.MaxClients))
 	}

@@ -179,6 +179,7 @@ func TestCollectorSeries(t *testing.T) {
 		{"authpool_up", 1, ""},
 		{"authpool_subscription_info", 3, "s-a, s-b and the fallback"},
 		{"authpool_subscription_health", 3, ""},
+		{"authpool_subscription_active_clients", 3, ""},
 		{"authpool_subscription_max_clients", 2, "the fallback has no maximum"},
 		{"authpool_subscription_status", 9, "3 states of 3 subscriptions"},
 		{"authpool_subscription_limited_until_timestamp_seconds", 1, "s-b only"},

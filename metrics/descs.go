@@ -7,7 +7,7 @@ type descs struct {
 	// The scrape's own.
 	up, snapshotErrors *prometheus.Desc
 	// Per subscription (label subscription), from the snapshot.
-	info, health, clients, maxClients, eligible, status, limitedUntil, burnRate, lastActive *prometheus.Desc
+	info, health, clients, activeClients, maxClients, eligible, status, limitedUntil, burnRate, lastActive *prometheus.Desc
 	// Per subscription and window (labels subscription, window).
 	cost, used, budget, reset, exhaustion *prometheus.Desc
 	// The pool's counters, from Stats.
@@ -31,9 +31,12 @@ func newDescs(l prometheus.Labels) descs {
 		info: desc("subscription_info", "A subscription's name and kind; always 1. The fallback's subscription is \"fallback\".",
 			"subscription", "name", "kind"),
 		health:  desc("subscription_health", "A subscription's health score, 0 (worst) to 100 (best).", sub...),
-		clients: desc("subscription_clients", "The clients a subscription holds.", sub...),
+		clients: desc("subscription_clients", "The sessions of a subscription's clients, holding a slot or not.", sub...),
+		activeClients: desc("subscription_active_clients",
+			"The clients holding a slot of a subscription: active within the idle time, or within the prompt "+
+				"cache's time to live their last request wrote. Its maximum caps them.", sub...),
 		maxClients: desc("subscription_max_clients",
-			"The most clients a subscription may hold; absent when it has no maximum (the fallback).", sub...),
+			"The most clients that may hold a slot of a subscription at once; absent when it has no maximum (the fallback).", sub...),
 		eligible: desc("subscription_eligible", "Whether a subscription takes new clients (1) or not (0).", sub...),
 		status: desc("subscription_status",
 			"A subscription's status: 1 for the one it is in (active, limited, disabled), 0 for the others. "+
@@ -90,7 +93,7 @@ func newDescs(l prometheus.Labels) descs {
 func (d *descs) all() []*prometheus.Desc {
 	return []*prometheus.Desc{
 		d.up, d.snapshotErrors,
-		d.info, d.health, d.clients, d.maxClients, d.eligible, d.status, d.limitedUntil, d.burnRate, d.lastActive,
+		d.info, d.health, d.clients, d.activeClients, d.maxClients, d.eligible, d.status, d.limitedUntil, d.burnRate, d.lastActive,
 		d.cost, d.used, d.budget, d.reset, d.exhaustion,
 		d.allocations, d.records, d.duplicates, d.estimated, d.moves, d.staleReleases, d.storeErrors, d.storeRestores,
 		d.events, d.deliveries, d.drops, d.eventDuplicates, d.waiting,

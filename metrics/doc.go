@@ -1,6 +1,7 @@
 // Package metrics exports an authpool.Pool to Prometheus: a
 // prometheus.Collector whose gauges come from one snapshot per scrape
-// (each subscription's health, clients, status, block, weekly and daily use
+// (each subscription's health, clients and those holding a slot, status,
+// block, weekly and daily use
 // and budget, when they reset and when they run out) and whose counters come
 // from Pool.Stats (allocations by outcome, records, rebalancing, store
 // errors, notifications).

@@ -107,7 +107,7 @@ func (d *decoder) float(v any) float64 {
 
 // sessionFields is the length of a session's row: its client ID and the
 // fields lua/lib.lua's SESSION lists.
-const sessionFields = 12
+const sessionFields = 13
 
 // decodeSession reads a session's row.
 func decodeSession(row []any) (store.Session, error) {
@@ -125,6 +125,7 @@ func decodeSession(row []any) (store.Session, error) {
 		Cost:           store.Nanodollars(d.int(row[6])),
 		Tokens:         store.Tokens{Input: d.int(row[7]), Output: d.int(row[8]), CacheWrite: d.int(row[9]), CacheRead: d.int(row[10])},
 		Model:          str(row[11]),
+		HoldUntil:      d.time(row[12]),
 	}
 	if d.err != nil {
 		return store.Session{}, fmt.Errorf("session of %q: %w", sess.ClientID, d.err)
@@ -152,14 +153,16 @@ func decodeSessions(rows []any) ([]store.Session, error) {
 }
 
 // decodeSubscription reads what lua/lib.lua's subscription returns: the ID,
-// the hash (field, value, ...), the client count and the bucket ring.
+// the hash (field, value, ...), the client count, the bucket ring and the
+// holds.
 func decodeSubscription(v any) (store.Subscription, error) {
 	parts, ok := v.([]any)
-	if !ok || len(parts) != 4 {
+	if !ok || len(parts) != 5 {
 		return store.Subscription{}, fmt.Errorf("bad subscription %v", v)
 	}
 	hash, _ := parts[1].([]any)
 	ring, _ := parts[3].([]any)
+	held, _ := parts[4].([]any)
 	var d decoder
 	sub := store.Subscription{ID: str(parts[0]), Clients: int(d.int(parts[2]))}
 	for i := 0; i+1 < len(hash); i += 2 {
@@ -213,6 +216,7 @@ func decodeSubscription(v any) (store.Subscription, error) {
 	}
 	slices.SortFunc(sub.ModelLimits, func(a, b store.ModelLimit) int { return cmp.Compare(a.Model, b.Model) })
 	sub.Usage = decodeBuckets(ring, &d)
+	sub.Holds = decodeHolds(held, &d)
 	if d.err != nil {
 		return store.Subscription{}, fmt.Errorf("subscription %q: %w", sub.ID, d.err)
 	}
@@ -260,6 +264,28 @@ func decodeBuckets(ring []any, d *decoder) []store.Bucket {
 		}
 	}
 	slices.SortFunc(out, func(a, b store.Bucket) int { return cmp.Compare(a.Hour, b.Hour) })
+	return out
+}
+
+// decodeHolds reads the members of a subscription's holds (see
+// lua/lib.lua): each a hold's 20 digits followed by a client ID. It returns
+// the holds ascending (the set orders them by millisecond only).
+func decodeHolds(members []any, d *decoder) []time.Time {
+	if len(members) == 0 {
+		return nil
+	}
+	out := make([]time.Time, 0, len(members))
+	for _, m := range members {
+		s := str(m)
+		if len(s) < len(zeroTime) {
+			if d.err == nil {
+				d.err = fmt.Errorf("bad hold %q", s)
+			}
+			return nil
+		}
+		out = append(out, d.time(s[:len(zeroTime)]))
+	}
+	slices.SortFunc(out, time.Time.Compare)
 	return out
 }
 

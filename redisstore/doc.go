@@ -37,10 +37,20 @@
 //	{p}:sub:<id>        hash: a subscription's configuration (credential
 //	                    included), status, model limits, report, activity
 //	{p}:m:<id>          set: the clients on a subscription
+//	{p}:h:<id>          sorted set: the holds on a subscription's slots
 //	{p}:b:<id>          hash: a subscription's hourly buckets
-//	{p}:s:<client>      hash: a client's session
+//	{p}:s:<client>      hash: a client's session, its hold included
 //	{p}:id:<usage ID>   a remembered usage ID
 //	{p}:claim:<key>     a Claim
+//
+// A subscription's holds are a sorted set whose members are a session's
+// hold (20 digits) followed by its client ID, scored by the hold's
+// millisecond: Assign and Touch count the clients holding a slot with one
+// ZCOUNT (and an exact look at the members of now's millisecond), and each
+// write that adds a hold first drops those that ended by its now, so the
+// set stays about as long as the clients holding a slot however many
+// sessions are idle. A session's hash keeps its hold too; a
+// session written before holds were kept has none, and holds no slot.
 //
 // The hourly buckets are a ring of store.WeekHours slots in one hash, so a
 // subscription's usage takes the same room however much it records; a slot
@@ -48,8 +58,8 @@
 // expires a day after the week its newest bucket serves. A usage ID's key
 // expires twice the usage's Remember after it is written, a claim's twice
 // its length: both are judged by the caller's times while they live, and
-// Redis forgets them by itself. Subscriptions and sessions do not expire;
-// DeleteSubscription and Release delete them. No method uses KEYS or SCAN;
+// Redis forgets them by itself. Subscriptions, sessions and holds do not
+// expire; DeleteSubscription and Release delete them. No method uses KEYS or SCAN;
 // Subscriptions and Sessions read the subscription set and the member sets.
 //
 // Whoever can read the keys can read the credentials, unless the pool seals

@@ -223,7 +223,7 @@ func calls(s store.Store, sub, c string) map[string]func(ctx context.Context) er
 		"DeleteSubscription": func(ctx context.Context) error { _, err := s.DeleteSubscription(ctx, sub); return err },
 		"Subscription":       func(ctx context.Context) error { _, err := s.Subscription(ctx, sub); return err },
 		"Subscriptions":      func(ctx context.Context) error { _, err := s.Subscriptions(ctx); return err },
-		"Touch":              func(ctx context.Context) error { _, _, err := s.Touch(ctx, c, t0); return err },
+		"Touch":              func(ctx context.Context) error { _, err := s.Touch(ctx, c, t0, t0.Add(5*time.Minute)); return err },
 		"Assign": func(ctx context.Context) error {
 			_, err := s.Assign(ctx, store.Assignment{ClientID: c + "-new", SubscriptionID: sub, Now: t0})
 			return err

@@ -55,7 +55,7 @@ func TestKeys(t *testing.T) {
 
 	must(t, s.CreateSubscription(ctx, store.Subscription{ID: "a"}), "CreateSubscription")
 	must(t, s.CreateSubscription(ctx, store.Subscription{ID: "b"}), "CreateSubscription")
-	_, err := s.Assign(ctx, store.Assignment{ClientID: "c", SubscriptionID: "a", Now: t0})
+	_, err := s.Assign(ctx, store.Assignment{ClientID: "c", SubscriptionID: "a", Now: t0, HoldUntil: t0.Add(5 * time.Minute)})
 	must(t, err, "Assign")
 	now := t0.Add(3 * time.Hour)
 	late := store.UsageRecord{ID: "msg-1", Remember: 6 * time.Hour, Time: t0.Add(90 * time.Minute), Now: now, Cost: 7}
@@ -66,7 +66,7 @@ func TestKeys(t *testing.T) {
 		t.Fatalf("Claim = %v, %v", ok, err)
 	}
 
-	want := []string{tag + "b:a", tag + "claim:alert/a", tag + "id:msg-1", tag + "m:a", tag + "s:c", tag + "sub:a", tag + "sub:b", tag + "subs"}
+	want := []string{tag + "b:a", tag + "claim:alert/a", tag + "h:a", tag + "id:msg-1", tag + "m:a", tag + "s:c", tag + "sub:a", tag + "sub:b", tag + "subs"}
 	diffStrings(t, "keys", keysUnder(t, c, prefix), want)
 
 	// The ring expires a day after the week its newest bucket (t0+1h)
@@ -74,7 +74,7 @@ func TestKeys(t *testing.T) {
 	near(t, "the bucket ring", pttl(t, c, tag+"b:a"), t0.Add(2*time.Hour+store.WeekHours*time.Hour+24*time.Hour).Sub(now))
 	near(t, "a usage ID", pttl(t, c, tag+"id:msg-1"), 2*late.Remember)
 	near(t, "a claim", pttl(t, c, tag+"claim:alert/a"), 2*2*time.Hour)
-	for _, k := range []string{"m:a", "s:c", "sub:a", "sub:b", "subs"} {
+	for _, k := range []string{"h:a", "m:a", "s:c", "sub:a", "sub:b", "subs"} {
 		if d := pttl(t, c, tag+k); d != -1 {
 			t.Errorf("%s expires in %v, want it kept", k, d)
 		}

@@ -32,6 +32,9 @@ const (
 	mpRun       = 3 * time.Second
 	// mpWatchEvery is how often the parent checks the store's capacity.
 	mpWatchEvery = 20 * time.Millisecond
+	// mpCacheTTL is the prompt cache's time to live half the usages say
+	// they wrote: their client holds its slot that long.
+	mpCacheTTL = time.Second
 	// envWorker names the variable that makes TestMultiProcess a worker:
 	// its value is the worker's mpSpec in JSON.
 	envWorker = "AUTHPOOL_MULTIPROCESS_WORKER"
@@ -39,10 +42,12 @@ const (
 	resultMarker = "authpool-multiprocess-result "
 )
 
-// mpConfig is the pool every process runs: room for 280 clients in all,
-// no budgets (so only capacity turns clients away), and clients idle after
-// 20 ms with a gap of 5 cents enough for Rebalance to move them: moves
-// compete with allocations for the same places.
+// mpConfig is the pool every process runs: room for 280 clients holding a
+// slot in all, no budgets (so only capacity turns clients away), and
+// clients idle after 20 ms with a gap of 5 cents enough for Rebalance to
+// move them: moves compete with allocations for the same places. Half the
+// usages keep their client's slot for mpCacheTTL (see mpClient), so that
+// clients working on fill the slots.
 func mpConfig() authpool.Config {
 	cfg := authpool.Config{
 		Sessions:  authpool.SessionPolicy{IdleAfter: authpool.Duration(20 * time.Millisecond)},
@@ -82,10 +87,10 @@ type mpResult struct {
 // as workers) on one Redis prefix: 1,000 clients allocate, record (with and
 // without usage IDs, some IDs twice) and release at once for a few seconds,
 // while each process rebalances. Meanwhile the test reads the store every
-// 20 ms: no subscription ever holds more clients than its MaxClients, by
-// its count or by its sessions. At the end the store holds, to the
-// nanodollar, what the workers sent: in the subscriptions' hourly buckets,
-// and in the sessions plus the sessions released.
+// 20 ms: no subscription ever has more clients holding a slot than its
+// MaxClients, by its holds or by its sessions' holds. At the end the store
+// holds, to the nanodollar, what the workers sent: in the subscriptions'
+// hourly buckets, and in the sessions plus the sessions released.
 func TestMultiProcess(t *testing.T) {
 	if spec := os.Getenv(envWorker); spec != "" {
 		mpWorker(t, spec)
@@ -214,9 +219,11 @@ func TestMultiProcess(t *testing.T) {
 	}
 }
 
-// checkCapacity reads the store and describes a subscription holding more
-// clients than its MaxClients, by its count or by the sessions on it, or
-// a failed read; it returns "" if all is well.
+// checkCapacity reads the store and describes a subscription with more
+// clients holding a slot than its MaxClients, by its holds or by the holds
+// of the sessions on it, or a failed read; it returns "" if all is well.
+// The workers' clock is this process's: a hold after now, read after the
+// store was, held a slot at every write before.
 func checkCapacity(ctx context.Context, st store.Store) string {
 	subs, err := st.Subscriptions(ctx)
 	if err != nil {
@@ -226,13 +233,22 @@ func checkCapacity(ctx context.Context, st store.Store) string {
 	if err != nil {
 		return fmt.Sprintf("Sessions: %v", err)
 	}
-	on := map[string]int{}
+	now := time.Now()
+	holding := map[string]int{}
 	for _, s := range sessions {
-		on[s.SubscriptionID]++
+		if s.HoldUntil.After(now) {
+			holding[s.SubscriptionID]++
+		}
 	}
 	for _, s := range subs {
-		if s.Clients > s.MaxClients || on[s.ID] > s.MaxClients {
-			return fmt.Sprintf("%s counts %d clients and has %d sessions, more than its %d", s.ID, s.Clients, on[s.ID], s.MaxClients)
+		n := 0
+		for _, h := range s.Holds {
+			if h.After(now) {
+				n++
+			}
+		}
+		if n > s.MaxClients || holding[s.ID] > s.MaxClients {
+			return fmt.Sprintf("%s lists %d holds and has %d sessions holding a slot, more than its %d", s.ID, n, holding[s.ID], s.MaxClients)
 		}
 	}
 	return ""
@@ -342,6 +358,9 @@ func mpClient(t *testing.T, p *authpool.Pool, spec mpSpec, i int, end time.Time)
 			}
 			if rng.IntN(2) == 0 {
 				u.SubscriptionID = a.SubscriptionID
+			}
+			if rng.IntN(2) == 0 {
+				u.CacheTTL = mpCacheTTL
 			}
 			kind := rng.IntN(3) // 0: no ID, 1: an ID, 2: an ID sent twice
 			if kind > 0 {

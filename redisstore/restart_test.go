@@ -70,7 +70,8 @@ func TestRestart(t *testing.T) {
 	must(t, s.SetModelLimit(ctx, "full", store.ModelLimit{Model: "opus", Until: t0.Add(48 * time.Hour), Reason: "7d_opus"}, t0), "SetModelLimit")
 	must(t, s.SetReported(ctx, "full", store.Reported{At: t0, BlockShare: 0.25, BlockReset: t0.Add(2 * time.Hour), WeekShare: 0.125, WeekReset: t0.Add(100 * time.Hour)}, t0.Add(-time.Hour)), "SetReported")
 	for i, c := range []string{"c1", "c2"} {
-		_, err := s.Assign(ctx, store.Assignment{ClientID: c, SubscriptionID: "full", Now: t0.Add(time.Duration(i) * time.Minute)})
+		_, err := s.Assign(ctx, store.Assignment{ClientID: c, SubscriptionID: "full", Now: t0.Add(time.Duration(i) * time.Minute),
+			HoldUntil: t0.Add(2 * time.Hour)})
 		must(t, err, "Assign")
 	}
 	for i := range 30 {
@@ -95,7 +96,7 @@ func TestRestart(t *testing.T) {
 	if d := gocmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("the store after a restart differs (-before +after):\n%s", d)
 	}
-	if len(got.Subscriptions) != 3 || len(got.Sessions) != 2 || len(got.Subscriptions[0].Usage) == 0 ||
+	if len(got.Subscriptions) != 3 || len(got.Sessions) != 2 || len(got.Subscriptions[0].Usage) == 0 || len(got.Subscriptions[0].Holds) != 2 ||
 		got.Subscriptions[0].BlockStart.IsZero() || len(got.Subscriptions[0].ModelLimits) != 1 || got.Subscriptions[0].Reported.At.IsZero() {
 		t.Errorf("the store before the restart did not hold what the test wrote: %+v", got)
 	}
@@ -120,11 +121,47 @@ func TestRestart(t *testing.T) {
 	if !errors.Is(err, store.ErrInactive) {
 		t.Errorf("Assign to the subscription the old store limited: %v, want ErrInactive", err)
 	}
-	id, st, err := s.Touch(ctx, "c2", t0.Add(10*time.Hour))
-	if err != nil || id != "full" || st.State != store.Active {
-		t.Errorf("Touch of a client the old store assigned = %q, %+v, %v; want full, active", id, st, err)
+	touched, err := s.Touch(ctx, "c2", t0.Add(10*time.Hour), t0.Add(11*time.Hour))
+	if err != nil || touched.SubscriptionID != "full" || touched.Status.State != store.Active || !touched.Held.Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("Touch of a client the old store assigned = %+v, %v; want full, active, held until %v", touched, err, t0.Add(2*time.Hour))
 	}
 	if _, err := s.Release(ctx, "c1", time.Time{}); err != nil {
 		t.Errorf("Release of a client the old store assigned: %v", err)
+	}
+}
+
+// TestSessionsWithoutHolds checks what a store makes of a session written
+// before holds were kept (no hold in its hash, none in its subscription's
+// set): it holds no slot, so a new client takes the place; and coming back
+// it is an idle client, which finds the place taken.
+func TestSessionsWithoutHolds(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	c := redistest.Client(t)
+	prefix := redistest.Prefix(t, c)
+	s := redisstore.New(c, redisstore.WithPrefix(prefix))
+	tag := "{" + prefix + "}:"
+	must(t, s.CreateSubscription(ctx, store.Subscription{ID: "a", MaxClients: 1}), "CreateSubscription")
+	_, err := s.Assign(ctx, store.Assignment{ClientID: "old", SubscriptionID: "a", Now: t0, HoldUntil: t0.Add(time.Hour)})
+	must(t, err, "Assign")
+	must(t, c.HDel(ctx, tag+"s:old", "hold").Err(), "HDEL")
+	must(t, c.Del(ctx, tag+"h:a").Err(), "DEL")
+
+	got := snapshot(t, s)
+	if len(got.Sessions) != 1 || !got.Sessions[0].HoldUntil.IsZero() || got.Subscriptions[0].Clients != 1 || len(got.Subscriptions[0].Holds) != 0 {
+		t.Fatalf("store with a session written before holds = %+v; want one session without a hold, and no holds", got)
+	}
+	now := t0.Add(time.Minute)
+	_, err = s.Assign(ctx, store.Assignment{ClientID: "new", SubscriptionID: "a", Now: now, HoldUntil: now.Add(5 * time.Minute)})
+	must(t, err, "Assign next to a session without a hold")
+	touched, err := s.Touch(ctx, "old", now, now.Add(5*time.Minute))
+	if !errors.Is(err, store.ErrFull) || touched.SubscriptionID != "a" || !touched.Held.IsZero() {
+		t.Errorf("Touch of the session without a hold = %+v, %v; want its subscription and ErrFull", touched, err)
+	}
+	_, err = s.Release(ctx, "new", time.Time{})
+	must(t, err, "Release")
+	touched, err = s.Touch(ctx, "old", now, now.Add(5*time.Minute))
+	if err != nil || !touched.HoldUntil.Equal(now.Add(5*time.Minute)) {
+		t.Errorf("Touch of the session without a hold, with room = %+v, %v; want it holding until %v", touched, err, now.Add(5*time.Minute))
 	}
 }

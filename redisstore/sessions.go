@@ -9,32 +9,50 @@ import (
 )
 
 // Touch implements store.Store.
-func (s *Store) Touch(ctx context.Context, clientID string, now time.Time) (string, store.Status, error) {
-	v, err := s.run(ctx, scriptTouch, s.keys.session(clientID), encTime(now))
+func (s *Store) Touch(ctx context.Context, clientID string, now, holdUntil time.Time) (store.Touched, error) {
+	v, err := s.run(ctx, scriptTouch, s.keys.session(clientID), clientID, encTime(now), encTime(holdUntil))
 	if err != nil {
-		return "", store.Status{}, err
+		return store.Touched{}, err
 	}
 	code, rest, err := reply(scriptTouch.name, v)
 	switch {
 	case err != nil:
-		return "", store.Status{}, err
+		return store.Touched{}, err
 	case code == "notfound":
-		return "", store.Status{}, fmt.Errorf("redisstore: client %q: %w", clientID, store.ErrNotFound)
-	case code != "ok" || len(rest) != 4:
-		return "", store.Status{}, errReply(scriptTouch.name, v)
+		return store.Touched{}, fmt.Errorf("redisstore: client %q: %w", clientID, store.ErrNotFound)
+	case !(code == "ok" && len(rest) == 6 || code == "full" && len(rest) == 8):
+		return store.Touched{}, errReply(scriptTouch.name, v)
 	}
 	var d decoder
-	st := store.Status{State: store.State(d.int(rest[1])), Until: d.time(rest[2]), Reason: str(rest[3])}
-	if d.err != nil {
-		return "", store.Status{}, fmt.Errorf("redisstore: %s %q: %w", scriptTouch.name, clientID, d.err)
+	t := store.Touched{
+		SubscriptionID: str(rest[0]),
+		Status:         store.Status{State: store.State(d.int(rest[1])), Until: d.time(rest[2]), Reason: str(rest[3])},
+		Held:           d.time(orNil(rest[4])),
+		HoldUntil:      d.time(orNil(rest[5])),
 	}
-	return str(rest[0]), st, nil
+	if d.err != nil {
+		return store.Touched{}, fmt.Errorf("redisstore: %s %q: %w", scriptTouch.name, clientID, d.err)
+	}
+	if code == "full" {
+		return t, fmt.Errorf("redisstore: client %q is idle and %v of %v clients of subscription %q hold a slot: %w",
+			clientID, rest[6], rest[7], t.SubscriptionID, store.ErrFull)
+	}
+	return t, nil
+}
+
+// orNil returns nil for "", which a script sends for a field that is not
+// set: decTime reads nil as the zero time.
+func orNil(v any) any {
+	if v == "" {
+		return nil
+	}
+	return v
 }
 
 // Assign implements store.Store.
 func (s *Store) Assign(ctx context.Context, a store.Assignment) (store.Session, error) {
 	v, err := s.run(ctx, scriptAssign, s.keys.session(a.ClientID),
-		a.ClientID, a.SubscriptionID, a.From, encTimeOrNone(a.IdleSince), encTime(a.Now))
+		a.ClientID, a.SubscriptionID, a.From, encTimeOrNone(a.IdleSince), encTime(a.Now), encTime(a.HoldUntil))
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -62,7 +80,7 @@ func (s *Store) Assign(ctx context.Context, a store.Assignment) (store.Session, 
 		return store.Session{}, fmt.Errorf("redisstore: subscription %q is %s: %w", a.SubscriptionID, state, store.ErrInactive)
 	case "full":
 		if len(rest) == 2 {
-			return store.Session{}, fmt.Errorf("redisstore: subscription %q holds %v of %v clients: %w", a.SubscriptionID, rest[0], rest[1], store.ErrFull)
+			return store.Session{}, fmt.Errorf("redisstore: %v of %v clients of subscription %q hold a slot: %w", rest[0], rest[1], a.SubscriptionID, store.ErrFull)
 		}
 		return store.Session{}, fmt.Errorf("redisstore: subscription %q: %w", a.SubscriptionID, store.ErrFull)
 	}

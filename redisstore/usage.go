@@ -15,7 +15,7 @@ import (
 // remembrance (judged by u.Now, as the contract says) and expires after
 // twice u.Remember of Redis's own clock: the store may remember an ID up to
 // twice as long, and forgets it by itself.
-func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageRecord) (string, error) {
+func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageRecord) (store.Added, error) {
 	var key string
 	switch {
 	case clientID != "":
@@ -23,7 +23,7 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 	case u.SubscriptionID != "":
 		key = s.keys.sub(u.SubscriptionID)
 	default:
-		return "", fmt.Errorf("redisstore: a usage without a client must name its subscription: %w", store.ErrNotFound)
+		return store.Added{}, fmt.Errorf("redisstore: a usage without a client must name its subscription: %w", store.ErrNotFound)
 	}
 	idUntil, idTTL := "", int64(0)
 	if u.ID != "" {
@@ -32,29 +32,36 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 	v, err := s.run(ctx, scriptUsage, key,
 		clientID, u.SubscriptionID, u.ID, idUntil, idTTL,
 		store.HourOf(u.Time), int64(u.Cost), encTime(u.Now), u.Now.Unix(), u.BlockHours,
-		u.Tokens.Input, u.Tokens.Output, u.Tokens.CacheWrite, u.Tokens.CacheRead, u.Model)
+		u.Tokens.Input, u.Tokens.Output, u.Tokens.CacheWrite, u.Tokens.CacheRead, u.Model, encTime(u.HoldUntil))
 	if err != nil {
-		return "", err
+		return store.Added{}, err
 	}
 	code, rest, err := reply(scriptUsage.name, v)
 	if err != nil {
-		return "", err
+		return store.Added{}, err
 	}
 	switch code {
 	case "ok":
-		if len(rest) != 1 {
-			return "", errReply(scriptUsage.name, v)
+		switch len(rest) {
+		case 1:
+			return store.Added{Billed: str(rest[0])}, nil
+		case 4:
+			var d decoder
+			a := store.Added{Billed: str(rest[0]), SubscriptionID: str(rest[1]), Held: d.time(orNil(rest[2])), HoldUntil: d.time(orNil(rest[3]))}
+			if d.err != nil {
+				return store.Added{}, fmt.Errorf("redisstore: %s: %w", scriptUsage.name, d.err)
+			}
+			return a, nil
 		}
-		return str(rest[0]), nil
 	case "duplicate":
-		return "", fmt.Errorf("redisstore: usage %q: %w", u.ID, store.ErrDuplicate)
+		return store.Added{}, fmt.Errorf("redisstore: usage %q: %w", u.ID, store.ErrDuplicate)
 	case "notfound":
 		if len(rest) > 0 && str(rest[0]) == "client" {
-			return "", fmt.Errorf("redisstore: client %q: %w", clientID, store.ErrNotFound)
+			return store.Added{}, fmt.Errorf("redisstore: client %q: %w", clientID, store.ErrNotFound)
 		}
-		return "", fmt.Errorf("redisstore: subscription %q: %w", u.SubscriptionID, store.ErrNotFound)
+		return store.Added{}, fmt.Errorf("redisstore: subscription %q: %w", u.SubscriptionID, store.ErrNotFound)
 	}
-	return "", errReply(scriptUsage.name, v)
+	return store.Added{}, errReply(scriptUsage.name, v)
 }
 
 // ttlMillis returns d in whole milliseconds, at least 1: a key's TTL.

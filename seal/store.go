@@ -172,8 +172,8 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) ([]store.Sess
 }
 
 // Touch implements store.Store.
-func (s *Store) Touch(ctx context.Context, clientID string, now time.Time) (string, store.Status, error) {
-	return s.s.Touch(ctx, clientID, now)
+func (s *Store) Touch(ctx context.Context, clientID string, now, holdUntil time.Time) (store.Touched, error) {
+	return s.s.Touch(ctx, clientID, now, holdUntil)
 }
 
 // Assign implements store.Store.
@@ -192,7 +192,7 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 }
 
 // AddUsage implements store.Store.
-func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageRecord) (string, error) {
+func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageRecord) (store.Added, error) {
 	return s.s.AddUsage(ctx, clientID, u)
 }
 

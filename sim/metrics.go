@@ -55,8 +55,11 @@ type Result struct {
 	// because it could no longer serve them: the upstream answered 429
 	// (Refusals counts the 429s), or Allocate moved the client off it
 	// (Allocation.From set, for any reason but coming back from the
-	// fallback: its block or week spent, or limited). FailoverRate is
-	// Failovers / Requests.
+	// fallback, or a place taken while the client was idle: its block or
+	// week spent, or limited). A client back from a pause whose slot other
+	// clients took meanwhile is placed like a new one: its subscription
+	// could serve, and its prompt cache had gone cold anyway. FailoverRate
+	// is Failovers / Requests.
 	Failovers    int     `json:"failovers"`
 	Refusals     int     `json:"refusals"`
 	FailoverRate float64 `json:"failoverRate"`

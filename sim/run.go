@@ -244,7 +244,7 @@ func (r *runner) request(ctx context.Context, client string, usd float64) error 
 		if err != nil {
 			return err
 		}
-		if a.From != "" && a.From != authpool.FallbackID && a.Reason != authpool.ReasonFromFallback {
+		if a.From != "" && a.From != authpool.FallbackID && a.Reason != authpool.ReasonFromFallback && a.Reason != authpool.ReasonPlaceTaken {
 			failedOver = true // moved off a subscription that could no longer serve it
 		}
 		if up := r.ups[a.SubscriptionID]; up != nil {

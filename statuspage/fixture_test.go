@@ -20,7 +20,7 @@ var t0 = time.Date(2026, 11, 26, 12, 45, 0, 0, time.UTC)
 func at(h, m int) time.Time { return time.Date(2026, 11, 26, h, m, 0, 0, time.UTC) }
 
 // fixedSnapshot is a pool at 12:45 UTC in each state the page marks: Max A
-// takes clients (block 40 %); Max B is limited until 14:00 with its block
+// takes clients (block 40 %; one of its two clients is idle); Max B is limited until 14:00 with its block
 // spent (104.5 %) and the upstream reporting 66 % of its week; Pro C is full
 // and near both budgets (85 % and 93 %), running out at 13:12; the team's
 // API key is disabled and has no budget; the fallback has spent 35 % of its
@@ -34,7 +34,7 @@ func fixedSnapshot() authpool.Snapshot {
 		Subscriptions: []authpool.SubscriptionStatus{
 			{
 				ID: "max-a", Name: "Max A", Kind: authpool.KindMax20x, Eligible: true, Health: 81.4,
-				Clients: 2, MaxClients: 4,
+				Clients: 2, ActiveClients: 1, MaxClients: 4,
 				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 56, BudgetUSD: 140, Percent: 40},
 				Week:  authpool.UsageWindow{Window: week, Active: true, CostUSD: 120, BudgetUSD: 1000, Percent: 12},
 				// $84 left at $28 an hour runs out after the block.
@@ -52,7 +52,7 @@ func fixedSnapshot() authpool.Snapshot {
 			},
 			{
 				ID: "pro-c", Name: "Pro C", Kind: authpool.KindPro, Ineligible: authpool.ReasonFull, Health: 24,
-				Clients: 2, MaxClients: 2,
+				Clients: 2, ActiveClients: 2, MaxClients: 2,
 				// $2.70 left of the block and $4.20 of the week, at $6 an hour.
 				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 15.3, BudgetUSD: 18, Percent: 85,
 					ExhaustsAt: at(13, 12)},
@@ -70,7 +70,7 @@ func fixedSnapshot() authpool.Snapshot {
 			},
 		},
 		Fallback: &authpool.SubscriptionStatus{
-			ID: authpool.FallbackID, Kind: authpool.KindAPI, Eligible: true, Health: 100, Clients: 1,
+			ID: authpool.FallbackID, Kind: authpool.KindAPI, Eligible: true, Health: 100, Clients: 1, ActiveClients: 1,
 			Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 7},
 			Week:  authpool.UsageWindow{Window: week, Active: true, CostUSD: 31.5},
 			// $13 left of the day at $4 an hour: 3h15m.

@@ -40,7 +40,7 @@ type card struct {
 	// words, Detail adds when or why.
 	Class, Badge, Detail, Reason string
 	Health, HealthClass          string
-	Clients, Burn                string
+	Clients, Burn                string // Clients: those holding a slot, of the maximum, and the sessions
 	// Exhausts is when the first budget runs out; Spent says one has.
 	Exhausts, LastActive *moment
 	Spent                bool
@@ -143,9 +143,15 @@ func newCard(st authpool.SubscriptionStatus, now time.Time, fallback bool) card 
 	default:
 		c.HealthClass = "poor"
 	}
-	c.Clients = strconv.Itoa(st.Clients)
+	// The clients holding a slot, which the maximum caps, then the sessions
+	// when some of them hold none (idle, or one-shot runs gone).
+	c.Clients = strconv.Itoa(st.ActiveClients)
 	if st.MaxClients > 0 {
 		c.Clients += " of " + strconv.Itoa(st.MaxClients)
+	}
+	c.Clients += " active"
+	if st.Clients != st.ActiveClients {
+		c.Clients += " · " + plural(st.Clients, "session")
 	}
 	switch st.Status.State {
 	case authpool.Limited:

@@ -196,7 +196,8 @@ type Subscription struct {
 	// expiry); zero means it does not, or is not known to. It travels with
 	// Credential: CreateSubscription and UpdateSubscription write both.
 	CredentialExpiresAt time.Time `json:"credentialExpiresAt,omitzero"`
-	// MaxClients caps the clients assigned at once; 0 means no cap.
+	// MaxClients caps the clients holding a slot at once (see
+	// Session.HoldUntil); 0 means no cap.
 	MaxClients int `json:"maxClients"`
 	// WeeklyBudget, BlockBudget and DailyBudget are spending budgets over the
 	// rolling week, the 5-hour block and the UTC day; 0 means none.
@@ -214,8 +215,17 @@ type Subscription struct {
 	// The fields below, and ModelLimits and Reported, are kept by the store;
 	// CreateSubscription and UpdateSubscription ignore them.
 
-	// Clients is the number of sessions assigned to the subscription.
+	// Clients is the number of sessions assigned to the subscription,
+	// holding a slot or not.
 	Clients int `json:"clients"`
+	// Holds are the ends of its sessions' holds on a slot (see
+	// Session.HoldUntil), ascending: every hold that had not ended at the
+	// now of the latest call that wrote a hold of the subscription, and
+	// perhaps some that had (a store drops a hold once a write's now has
+	// passed it, so the list stays about as long as the clients holding
+	// slots however many sessions are idle). The clients holding a slot at
+	// a time t, what MaxClients caps, are the holds after t.
+	Holds []time.Time `json:"holds,omitempty"`
 	// BlockStart anchors the subscription's blocks: the start of the hour of
 	// the first usage at or after the previous block's end (see
 	// UsageRecord.BlockHours); zero before any such usage.
@@ -264,6 +274,36 @@ type Session struct {
 	Tokens     Tokens      `json:"tokens"`
 	// Model is the model of the latest usage.
 	Model string `json:"model,omitempty"`
+	// HoldUntil is when the client's hold on a slot of its subscription
+	// ends: while it is after now, the client counts against the
+	// subscription's MaxClients. Touch, Assign and AddUsage extend it, never
+	// back; a move gives the session the hold of its Assignment on its new
+	// subscription. A hold the store has dropped (see Subscription.Holds)
+	// has ended, whatever a later call's now. Zero means no hold: a client
+	// moved while idle, or a session written before holds were kept.
+	HoldUntil time.Time `json:"holdUntil,omitzero"`
+}
+
+// Touched is what Touch found of a client's session and did to its hold.
+type Touched struct {
+	// SubscriptionID is the session's subscription, Status that
+	// subscription's current status.
+	SubscriptionID string
+	Status         Status
+	// Held is the session's hold before the call, HoldUntil after it (Held
+	// when the call did not change it).
+	Held, HoldUntil time.Time
+}
+
+// Added is what AddUsage counted where.
+type Added struct {
+	// Billed is the subscription billed.
+	Billed string
+	// SubscriptionID is the client's subscription ("" for a usage without
+	// a client); Held is its session's hold before the call, HoldUntil
+	// after it.
+	SubscriptionID  string
+	Held, HoldUntil time.Time
 }
 
 // Assignment asks a store to put a client on a subscription, on condition
@@ -278,8 +318,13 @@ type Assignment struct {
 	// before it (Rebalance moves idle clients only).
 	IdleSince time.Time
 	// Now is the time of the assignment: the session's Assigned time and the
-	// instant at which the subscription's status is judged.
+	// instant at which the subscription's status and capacity are judged.
 	Now time.Time
+	// HoldUntil is the client's hold on the target after the assignment:
+	// until then (when it is after Now) the client counts against the
+	// target's MaxClients. Zero gives no hold, as for an idle client that
+	// Rebalance moves: its prompt cache is not on the target.
+	HoldUntil time.Time
 }
 
 // UsageRecord is one request's usage, as a store adds it.
@@ -307,6 +352,11 @@ type UsageRecord struct {
 	// BlockHours (or its first usage) starts a new block, and BlockStart
 	// moves to the start of the usage's hour. Zero leaves BlockStart alone.
 	BlockHours int
+	// HoldUntil extends the client's hold on its subscription (see
+	// Store.AddUsage): the pool sets the later of Now plus the time after
+	// which a client is idle and Now plus the prompt cache's time to live
+	// that the request wrote. Zero leaves the hold alone.
+	HoldUntil time.Time
 }
 
 // SessionQuery selects sessions.

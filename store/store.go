@@ -13,7 +13,8 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrExists: CreateSubscription with an ID that is taken.
 	ErrExists = errors.New("store: already exists")
-	// ErrFull: the subscription holds its MaxClients.
+	// ErrFull: MaxClients of the subscription's clients hold a slot (see
+	// Session.HoldUntil).
 	ErrFull = errors.New("store: subscription is full")
 	// ErrInactive: the subscription is not in service (limited or disabled).
 	ErrInactive = errors.New("store: subscription is not in service")
@@ -42,6 +43,15 @@ var (
 // time is judged by them. A Store may read its own clock only to drop records
 // that are already past their use (e.g. a TTL of twice a usage ID's
 // remembrance).
+//
+// Capacity counts holds, not sessions. A session holds a slot of its
+// subscription until its HoldUntil: a client keeps its place while it works
+// (and while the prompt cache its requests wrote lives), and a one-shot
+// client that never comes back stops counting once its hold ends, though
+// its session stays until someone releases it. A subscription takes a
+// client (Assign), or gives an idle one its place again (Touch), only while
+// fewer than its MaxClients sessions hold a slot at the call's now; a store
+// counts them in the same atomic step.
 type Store interface {
 	// CreateSubscription adds sub with no clients and no usage. It returns
 	// ErrExists if the ID is taken. The store-kept fields of sub are ignored.
@@ -49,9 +59,10 @@ type Store interface {
 
 	// UpdateSubscription replaces the configuration of an existing
 	// subscription (Name, Kind, Credential, CredentialExpiresAt, MaxClients
-	// and the budgets), keeping its status, clients, usage and BlockStart.
-	// Lowering MaxClients below Clients keeps the clients it has. It returns
-	// ErrNotFound if there is no subscription with sub.ID.
+	// and the budgets), keeping its status, clients, holds, usage and
+	// BlockStart. Lowering MaxClients below the clients holding a slot keeps
+	// them and their holds. It returns ErrNotFound if there is no
+	// subscription with sub.ID.
 	UpdateSubscription(ctx context.Context, sub Subscription) error
 
 	// SetStatus sets a subscription's status. It returns ErrNotFound if
@@ -71,8 +82,8 @@ type Store interface {
 	// pool's. It returns ErrNotFound if there is no such subscription.
 	SetReported(ctx context.Context, id string, r Reported, blockStart time.Time) error
 
-	// DeleteSubscription removes a subscription, its usage and its sessions,
-	// and returns the sessions it released. It returns ErrNotFound if there
+	// DeleteSubscription removes a subscription, its usage and its sessions
+	// with their holds, and returns the sessions it released. It returns ErrNotFound if there
 	// is no such subscription.
 	DeleteSubscription(ctx context.Context, id string) ([]Session, error)
 
@@ -85,28 +96,36 @@ type Store interface {
 	Subscriptions(ctx context.Context) ([]Subscription, error)
 
 	// Touch marks the client's session active at now (LastActive never moves
-	// back) and returns the ID of its subscription with that subscription's
-	// current status: the sticky path of an allocation, in one step. It
-	// returns ErrNotFound if the client has no session.
-	Touch(ctx context.Context, clientID string, now time.Time) (subscriptionID string, st Status, err error)
+	// back), extends its hold to holdUntil (a hold never moves back), and
+	// returns the session's subscription with that subscription's current
+	// status and the hold before and after: the sticky path of an
+	// allocation, in one step. A client whose hold has ended (its HoldUntil
+	// is not after now, or the store dropped it) takes its place again, with
+	// a holdUntil after now, only while fewer than the subscription's
+	// MaxClients clients hold a slot at now; else Touch returns the
+	// subscription, its status and the hold with ErrFull, and changes
+	// nothing. It returns ErrNotFound if the client has no session.
+	Touch(ctx context.Context, clientID string, now, holdUntil time.Time) (Touched, error)
 
 	// Assign puts a.ClientID on a.SubscriptionID, if and only if the client
 	// is on a.From ("" meaning it has no session) and, when a.IdleSince is
 	// set, was last active at or before it (else ErrConflict); the target
 	// exists (else ErrNotFound); its status is in service at a.Now (else
-	// ErrInactive); and it holds fewer than its MaxClients (else ErrFull). A
-	// client already on a.SubscriptionID is only marked active at a.Now:
-	// neither the target's status nor its capacity is checked. A client that
-	// moves leaves its old subscription's count; its session keeps its totals
-	// and gets Assigned a.Now; it and the target become LastActive at a.Now
+	// ErrInactive); and fewer than its MaxClients of its sessions hold a slot
+	// at a.Now (else ErrFull). A client already on a.SubscriptionID is marked
+	// active at a.Now and its hold extended to a.HoldUntil as Touch does
+	// (ErrFull included); the target's status is not checked. A client that
+	// moves leaves its old subscription's count and its hold there; its
+	// session keeps its totals and gets Assigned a.Now and the hold
+	// a.HoldUntil on the target; it and the target become LastActive at a.Now
 	// unless a.IdleSince is set: moving an idle client is not activity. A new
-	// session is Created, Assigned and LastActive at a.Now.
-	// Assign returns the session as it is after the call.
+	// session is Created, Assigned and LastActive at a.Now, with the hold
+	// a.HoldUntil. Assign returns the session as it is after the call.
 	Assign(ctx context.Context, a Assignment) (Session, error)
 
-	// Release ends the client's session and returns it. When idleSince is
-	// set, it releases only a session last active at or before idleSince
-	// (else ErrConflict). It returns ErrNotFound if the client has no
+	// Release ends the client's session, and its hold, and returns it. When
+	// idleSince is set, it releases only a session last active at or before
+	// idleSince (else ErrConflict). It returns ErrNotFound if the client has no
 	// session, so a second Release of the same client returns ErrNotFound.
 	Release(ctx context.Context, clientID string, idleSince time.Time) (Session, error)
 
@@ -116,7 +135,10 @@ type Store interface {
 	Sessions(ctx context.Context, q SessionQuery) ([]Session, error)
 
 	// AddUsage adds u to the client's session (cost, tokens, one request,
-	// Model; LastActive moves forward to u.Now, never back) and to the hourly
+	// Model; LastActive moves forward to u.Now, never back; its hold extends
+	// to u.HoldUntil as Touch extends it, but a hold that has ended is
+	// renewed only while the subscription has room, and a full one refuses
+	// nothing: the usage counts either way) and to the hourly
 	// bucket of u.Time of the subscription billed (u.SubscriptionID, or the
 	// session's), whose LastActive also moves forward to u.Now and whose
 	// BlockStart moves as u.BlockHours says. A usage whose
@@ -129,8 +151,9 @@ type Store interface {
 	// u.ID is remembered: an
 	// ID is remembered from u.Now for u.Remember, judged at the u.Now of the
 	// later call (an implementation may remember it up to twice as long). It
-	// returns the ID of the subscription billed.
-	AddUsage(ctx context.Context, clientID string, u UsageRecord) (subscriptionID string, err error)
+	// returns the subscription billed, and the client's subscription with its
+	// hold before and after.
+	AddUsage(ctx context.Context, clientID string, u UsageRecord) (Added, error)
 
 	// Claim records key until until and reports whether this call made the
 	// claim: false if a claim on key made earlier is still live at now (its

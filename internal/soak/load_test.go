@@ -257,9 +257,9 @@ func (l *load) host(stop context.Context, p *authpool.Pool, t *tally) {
 			continue
 		}
 		for _, s := range snap.Subscriptions {
-			if s.MaxClients > 0 && s.Clients > s.MaxClients {
+			if s.MaxClients > 0 && s.ActiveClients > s.MaxClients {
 				t.overCapacity++
-				t.note("Snapshot: subscription %q holds %d clients, more than its %d", s.ID, s.Clients, s.MaxClients)
+				t.note("Snapshot: %d clients of subscription %q hold a slot, more than its %d", s.ActiveClients, s.ID, s.MaxClients)
 			}
 		}
 	}

@@ -10,6 +10,6 @@ for _, client in ipairs(redis.call('SMEMBERS', memberskey(id))) do
   push(out, client, fields(key))
   redis.call('DEL', key)
 end
-redis.call('DEL', KEYS[1], memberskey(id), bucketskey(id))
+redis.call('DEL', KEYS[1], memberskey(id), bucketskey(id), holdskey(id))
 redis.call('SREM', P .. 'subs', id)
 return out

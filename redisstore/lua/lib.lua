@@ -34,10 +34,11 @@ local function subkey(id) return P .. 'sub:' .. id end
 local function memberskey(id) return P .. 'm:' .. id end
 local function bucketskey(id) return P .. 'b:' .. id end
 local function sessionkey(client) return P .. 's:' .. client end
+local function holdskey(id) return P .. 'h:' .. id end
 
 -- SESSION lists a session hash's fields in the order of a session's row:
 -- its client ID, then these (decodeSession reads them in this order).
-local SESSION = {'sub', 'created', 'assigned', 'last', 'req', 'cost', 'in', 'out', 'cw', 'cr', 'model'}
+local SESSION = {'sub', 'created', 'assigned', 'last', 'req', 'cost', 'in', 'out', 'cw', 'cr', 'model', 'hold'}
 
 -- fields returns a session's fields in SESSION's order; the first is false
 -- when there is no such session.
@@ -54,8 +55,96 @@ local function push(out, client, f)
   end
 end
 
--- subscription returns a subscription's ID, hash, client count and buckets
--- (decodeSubscription reads them).
+-- subscription returns a subscription's ID, hash, client count, buckets and
+-- holds (decodeSubscription reads them).
 local function subscription(id)
-  return {id, redis.call('HGETALL', subkey(id)), redis.call('SCARD', memberskey(id)), redis.call('HGETALL', bucketskey(id))}
+  return {id, redis.call('HGETALL', subkey(id)), redis.call('SCARD', memberskey(id)), redis.call('HGETALL', bucketskey(id)),
+    redis.call('ZRANGE', holdskey(id), 0, -1)}
+end
+
+-- Holds. A subscription's holds are a sorted set: each member is a
+-- session's hold (20 digits) followed by its client ID, scored by the
+-- hold's first 14 digits (its millisecond, exact in a double). A session
+-- holds a slot while its hold is listed and ends after now; the session
+-- hash keeps its hold in 'hold' (the zero time for none).
+
+-- score returns a time's score: its millisecond.
+local function score(t)
+  return tonumber(string.sub(t, 1, 14))
+end
+
+-- holding counts the holds on a subscription that end after now: those of
+-- a later millisecond, and those of now's that end after it.
+local function holding(id, now)
+  local key, s = holdskey(id), score(now)
+  local n = redis.call('ZCOUNT', key, '(' .. s, '+inf')
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, s, s)) do
+    if lt(now, string.sub(m, 1, 20)) then
+      n = n + 1
+    end
+  end
+  return n
+end
+
+-- prune drops a subscription's holds that ended by now: those of an earlier
+-- millisecond, and those of now's that are not after it.
+local function prune(id, now)
+  local key, s = holdskey(id), score(now)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. s)
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, s, s)) do
+    if not lt(now, string.sub(m, 1, 20)) then
+      redis.call('ZREM', key, m)
+    end
+  end
+end
+
+-- unhold drops a client's hold from a subscription's set.
+local function unhold(id, client, hold)
+  if hold then
+    redis.call('ZREM', holdskey(id), hold .. client)
+  end
+end
+
+-- hold lists a client's hold on a subscription.
+local function hold(id, client, untl)
+  redis.call('ZADD', holdskey(id), score(untl), untl .. client)
+end
+
+-- live reports whether a client's hold (false for none) is listed and ends
+-- after now.
+local function live(id, client, held, now)
+  return held and lt(now, held) and redis.call('ZSCORE', holdskey(id), held .. client) ~= false
+end
+
+-- extend moves the hold of a client's session (its key sk, its
+-- subscription id, its hold held or false) to the later of held and untl,
+-- never back. A hold that has ended is renewed (to an untl after now) only
+-- while fewer than max (0: no max) clients hold a slot at now. It returns
+-- the hold after the call, and false with the number holding a slot when
+-- the subscription is full.
+local function extend(sk, id, client, held, untl, now, max)
+  local next = untl
+  if held and not lt(held, untl) then
+    next = held
+  end
+  if live(id, client, held, now) then
+    if next == held then
+      return held, true
+    end
+  elseif not lt(now, next) then
+    if next ~= held then
+      redis.call('HSET', sk, 'hold', next) -- nothing to hold: the hold stays ended
+    end
+    return next, true
+  elseif max > 0 then
+    local n = holding(id, now)
+    if n >= max then
+      return held, false, n
+    end
+  end
+  prune(id, now)
+  unhold(id, client, held)
+  hold(id, client, next)
+  redis.call('HSET', sk, 'hold', next)
+  return next, true
 end

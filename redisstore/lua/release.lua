@@ -9,6 +9,7 @@ if ARGV[3] ~= '' and lt(ARGV[3], last) then
   return {'conflict', last}
 end
 redis.call('SREM', memberskey(on), ARGV[2])
+unhold(on, ARGV[2], f[12])
 redis.call('DEL', KEYS[1])
 local out = {'ok'}
 push(out, ARGV[2], f)

@@ -3,14 +3,15 @@
 -- ARGV: prefix, client ('' for none), subscription named ('' for none),
 -- usage ID ('' for none), until when the ID is remembered, the ID key's TTL
 -- in milliseconds, hour, cost, now, now in Unix seconds, block hours, input,
--- output, cache-write and cache-read tokens, model.
--- Returns 'ok' and the subscription billed, or why not.
+-- output, cache-write and cache-read tokens, model, the hold to extend to.
+-- Returns 'ok', the subscription billed, and the client's subscription with
+-- its hold before and after; or why not.
 local client, named, id = ARGV[2], ARGV[3], ARGV[4]
 local hour, cost, now, nowsec = tonumber(ARGV[7]), ARGV[8], ARGV[9], tonumber(ARGV[10])
-local billed, last
+local billed, last, on, held
 if client ~= '' then
-  local s = redis.call('HMGET', KEYS[1], 'sub', 'last')
-  billed, last = s[1], s[2]
+  local s = redis.call('HMGET', KEYS[1], 'sub', 'last', 'hold')
+  billed, last, on, held = s[1], s[2], s[1], s[3]
   if not billed then
     return {'notfound', 'client'}
   end
@@ -77,7 +78,7 @@ end
 
 local sk = subkey(billed)
 local blockHours = tonumber(ARGV[11])
-local sub = redis.call('HMGET', sk, 'block', 'last')
+local sub = redis.call('HMGET', sk, 'block', 'last', 'max')
 local set = {}
 if blockHours > 0 then
   local block = tonumber(sub[1])
@@ -105,4 +106,10 @@ if lt(last, now) then
 else
   redis.call('HSET', KEYS[1], 'model', ARGV[16])
 end
-return {'ok', billed}
+-- A full subscription keeps an ended hold ended; the usage counts anyway.
+local max = sub[3]
+if on ~= billed then
+  max = redis.call('HGET', subkey(on), 'max')
+end
+local after = extend(KEYS[1], on, client, held, ARGV[17], now, tonumber(max))
+return {'ok', billed, on, held or '', after or ''}

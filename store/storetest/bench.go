@@ -20,7 +20,7 @@ const benchSessions = 1000
 // must return an empty store.
 //
 // Touch, AddUsage and Sessions run against 10 subscriptions holding 1,000
-// sessions. The allocations reported for AddUsage/WithID include the one of
+// sessions, each holding a slot; Touch and AddUsage extend the holds. The allocations reported for AddUsage/WithID include the one of
 // building each usage's ID.
 func Benchmark(b *testing.B, newStore func(b *testing.B) store.Store) {
 	b.Run("Touch", func(b *testing.B) {
@@ -31,7 +31,8 @@ func Benchmark(b *testing.B, newStore func(b *testing.B) store.Store) {
 		b.RunParallel(func(pb *testing.PB) {
 			ctx := context.Background()
 			for i := int(next.Add(1)) * 7919; pb.Next(); i++ {
-				if _, _, err := s.Touch(ctx, clients[i%len(clients)], at(time.Duration(i))); err != nil {
+				now := at(time.Duration(i))
+				if _, err := s.Touch(ctx, clients[i%len(clients)], now, now.Add(holdFor)); err != nil {
 					b.Error(err)
 					return
 				}
@@ -56,7 +57,8 @@ func Benchmark(b *testing.B, newStore func(b *testing.B) store.Store) {
 			}
 			for i := 0; pb.Next(); i++ {
 				id := ids[i%len(ids)]
-				if _, err := s.Assign(ctx, store.Assignment{ClientID: id, SubscriptionID: "a", Now: at(time.Duration(i))}); err != nil {
+				now := at(time.Duration(i))
+				if _, err := s.Assign(ctx, store.Assignment{ClientID: id, SubscriptionID: "a", Now: now, HoldUntil: now.Add(holdFor)}); err != nil {
 					b.Error(err)
 					return
 				}
@@ -83,9 +85,10 @@ func Benchmark(b *testing.B, newStore func(b *testing.B) store.Store) {
 				g := next.Add(1)
 				prefix := "g" + strconv.FormatInt(g, 10) + "-"
 				for i := int(g) * 7919; pb.Next(); i++ {
+					now := at(time.Duration(i) * time.Millisecond)
 					u := store.UsageRecord{
-						Time: at(time.Duration(i) * time.Millisecond), Now: at(time.Duration(i) * time.Millisecond),
-						Cost: 1000, Tokens: store.Tokens{Input: 10, Output: 100, CacheRead: 1000}, Model: "claude-bench",
+						Time: now, Now: now, Cost: 1000, Tokens: store.Tokens{Input: 10, Output: 100, CacheRead: 1000}, Model: "claude-bench",
+						HoldUntil: now.Add(holdFor),
 					}
 					if withID {
 						u.ID, u.Remember = prefix+strconv.Itoa(i), time.Hour
@@ -139,7 +142,7 @@ func benchStore(b *testing.B, newStore func(b *testing.B) store.Store) (store.St
 	clients := make([]string, benchSessions)
 	for i := range clients {
 		clients[i] = fmt.Sprintf("client-%04d", i)
-		a := store.Assignment{ClientID: clients[i], SubscriptionID: fmt.Sprintf("s%d", i%10), Now: at(time.Duration(i))}
+		a := store.Assignment{ClientID: clients[i], SubscriptionID: fmt.Sprintf("s%d", i%10), Now: at(time.Duration(i)), HoldUntil: at(time.Duration(i) + holdFor)}
 		if _, err := s.Assign(ctx, a); err != nil {
 			b.Fatal(err)
 		}

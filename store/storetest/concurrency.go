@@ -68,7 +68,7 @@ func testConcurrentAssignCap(t *testing.T, s store.Store) {
 	create(t, s, newSub("a", maxClients))
 	var o outcomes
 	race(clientsRacing, func(i int) {
-		_, err := s.Assign(t.Context(), store.Assignment{ClientID: fmt.Sprintf("c%03d", i), SubscriptionID: "a", Now: t0})
+		_, err := s.Assign(t.Context(), store.Assignment{ClientID: fmt.Sprintf("c%03d", i), SubscriptionID: "a", Now: t0, HoldUntil: at(holdFor)})
 		o.note(err, store.ErrFull)
 	})
 	o.check(t, "100 concurrent Assigns to a subscription capped at 10", map[string]int{
@@ -76,6 +76,9 @@ func testConcurrentAssignCap(t *testing.T, s store.Store) {
 	})
 	if n := clients(t, s, "a"); n != maxClients {
 		t.Errorf("Clients = %d, want %d", n, maxClients)
+	}
+	if n := holding(t, s, "a", t0); n != maxClients {
+		t.Errorf("%d clients hold a slot, want %d", n, maxClients)
 	}
 	if n := len(sessions(t, s, store.SessionQuery{})); n != maxClients {
 		t.Errorf("Sessions lists %d sessions, want %d", n, maxClients)
@@ -248,6 +251,7 @@ func testConcurrentMoves(t *testing.T, s store.Store) {
 		join(t, s, fmt.Sprintf("c%d", c), sub, t0)
 	}
 	other := map[string]string{"a": "b", "b": "a"}
+	end := at(moves * time.Second) // every hold made lasts past the last move
 
 	var done atomic.Bool
 	var watcher sync.WaitGroup
@@ -261,8 +265,14 @@ func testConcurrentMoves(t *testing.T, s store.Store) {
 			total := 0
 			for _, sub := range subs {
 				total += sub.Clients
-				if sub.Clients > maxClients {
-					t.Errorf("subscription %s holds %d clients, above its MaxClients %d", sub.ID, sub.Clients, maxClients)
+				n := 0
+				for _, h := range sub.Holds {
+					if h.After(end) {
+						n++
+					}
+				}
+				if n > maxClients {
+					t.Errorf("%d clients of subscription %s hold a slot, above its MaxClients %d", n, sub.ID, maxClients)
 					return
 				}
 			}
@@ -282,7 +292,8 @@ func testConcurrentMoves(t *testing.T, s store.Store) {
 		}
 		for i := range moves {
 			to := other[from]
-			_, err := s.Assign(t.Context(), store.Assignment{ClientID: client, SubscriptionID: to, From: from, Now: at(time.Duration(i) * time.Second)})
+			now := at(time.Duration(i) * time.Second)
+			_, err := s.Assign(t.Context(), store.Assignment{ClientID: client, SubscriptionID: to, From: from, Now: now, HoldUntil: now.Add(holdFor)})
 			o.note(err, store.ErrFull)
 			if err == nil {
 				from = to
@@ -297,8 +308,8 @@ func testConcurrentMoves(t *testing.T, s store.Store) {
 
 	for _, sub := range []string{"a", "b"} {
 		on := len(sessions(t, s, store.SessionQuery{SubscriptionID: sub}))
-		if n := clients(t, s, sub); n != on || n > maxClients {
-			t.Errorf("subscription %s counts %d clients and holds %d sessions; want them equal and at most %d", sub, n, on, maxClients)
+		if n, h := clients(t, s, sub), holding(t, s, sub, end); n != on || h != on || n > maxClients {
+			t.Errorf("subscription %s counts %d clients, %d holding a slot, and has %d sessions; want them equal and at most %d", sub, n, h, on, maxClients)
 		}
 	}
 	if n := len(sessions(t, s, store.SessionQuery{})); n != nClients {

@@ -20,6 +20,10 @@ var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 // at returns t0 + d.
 func at(d time.Duration) time.Time { return t0.Add(d) }
 
+// holdFor is how long the suite's clients hold a slot after an Assign or a
+// Touch: the pool's default Sessions.IdleAfter.
+const holdFor = 5 * time.Minute
+
 // hourOf is the bucket hour of t0 + d.
 func hourOf(d time.Duration) int64 { return store.HourOf(at(d)) }
 
@@ -55,10 +59,11 @@ func clients(t *testing.T, s store.Store, id string) int {
 	return get(t, s, id).Clients
 }
 
-// join assigns a client without a session to subID at now, or fails the test.
+// join assigns a client without a session to subID at now, holding a slot
+// for holdFor, or fails the test.
 func join(t *testing.T, s store.Store, clientID, subID string, now time.Time) store.Session {
 	t.Helper()
-	return assign(t, s, store.Assignment{ClientID: clientID, SubscriptionID: subID, Now: now})
+	return assign(t, s, store.Assignment{ClientID: clientID, SubscriptionID: subID, Now: now, HoldUntil: now.Add(holdFor)})
 }
 
 // assign calls Assign or fails the test.
@@ -71,12 +76,15 @@ func assign(t *testing.T, s store.Store, a store.Assignment) store.Session {
 	return sess
 }
 
-// touch calls Touch or fails the test.
-func touch(t *testing.T, s store.Store, clientID string, now time.Time) {
+// touch calls Touch, extending the client's hold to now+holdFor, or fails
+// the test.
+func touch(t *testing.T, s store.Store, clientID string, now time.Time) store.Touched {
 	t.Helper()
-	if _, _, err := s.Touch(t.Context(), clientID, now); err != nil {
+	got, err := s.Touch(t.Context(), clientID, now, now.Add(holdFor))
+	if err != nil {
 		t.Fatalf("Touch(%q, %v): %v", clientID, now, err)
 	}
+	return got
 }
 
 // release calls Release or fails the test.
@@ -104,11 +112,31 @@ func withID(u store.UsageRecord, id string, remember time.Duration) store.UsageR
 // billed.
 func addUsage(t *testing.T, s store.Store, clientID string, u store.UsageRecord) string {
 	t.Helper()
-	billed, err := s.AddUsage(t.Context(), clientID, u)
+	added, err := s.AddUsage(t.Context(), clientID, u)
 	if err != nil {
 		t.Fatalf("AddUsage(%q, %+v): %v", clientID, u, err)
 	}
-	return billed
+	return added.Billed
+}
+
+// holdsAfter returns the holds of a subscription that end after now: the
+// clients holding a slot at now, whatever ended holds the store still
+// lists.
+func holdsAfter(t *testing.T, s store.Store, id string, now time.Time) []time.Time {
+	t.Helper()
+	var out []time.Time
+	for _, h := range get(t, s, id).Holds {
+		if h.After(now) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// holding returns how many clients of a subscription hold a slot at now.
+func holding(t *testing.T, s store.Store, id string, now time.Time) int {
+	t.Helper()
+	return len(holdsAfter(t, s, id, now))
 }
 
 // sessions calls Sessions or fails the test.

@@ -18,17 +18,17 @@ func testTouch(t *testing.T, s store.Store) {
 		t.Fatalf("SetStatus: %v", err)
 	}
 
-	id, st, err := s.Touch(t.Context(), "c", at(time.Minute))
+	got, err := s.Touch(t.Context(), "c", at(time.Minute), at(time.Minute+holdFor))
 	if err != nil {
 		t.Fatalf("Touch: %v", err)
 	}
-	if id != "b" {
-		t.Errorf("Touch returned subscription %q, want b", id)
-	}
-	diff(t, "status returned by Touch", st, status)
-	diff(t, "session after Touch", session(t, s, "c"), store.Session{
-		ClientID: "c", SubscriptionID: "b", Created: t0, Assigned: t0, LastActive: at(time.Minute),
+	diff(t, "what Touch returned", got, store.Touched{
+		SubscriptionID: "b", Status: status, Held: at(holdFor), HoldUntil: at(time.Minute + holdFor),
 	})
+	diff(t, "session after Touch", session(t, s, "c"), store.Session{
+		ClientID: "c", SubscriptionID: "b", Created: t0, Assigned: t0, LastActive: at(time.Minute), HoldUntil: at(time.Minute + holdFor),
+	})
+	diff(t, "holds of the subscription after Touch", holdsAfter(t, s, "b", at(time.Minute)), []time.Time{at(time.Minute + holdFor)})
 	if got := get(t, s, "b").LastActive; !got.Equal(at(time.Minute)) {
 		t.Errorf("subscription LastActive after Touch = %v, want %v", got, at(time.Minute))
 	}
@@ -46,15 +46,18 @@ func testTouchNeverMovesBack(t *testing.T, s store.Store) {
 	if got := get(t, s, "a").LastActive; !got.Equal(at(2 * time.Minute)) {
 		t.Errorf("subscription LastActive after Touches at +2m, +1m, -1h = %v, want %v", got, at(2*time.Minute))
 	}
+	if got := session(t, s, "c").HoldUntil; !got.Equal(at(2*time.Minute + holdFor)) {
+		t.Errorf("session HoldUntil after Touches at +2m, +1m, -1h = %v, want %v", got, at(2*time.Minute+holdFor))
+	}
 }
 
 func testTouchMissing(t *testing.T, s store.Store) {
-	_, _, err := s.Touch(t.Context(), "c", t0)
+	_, err := s.Touch(t.Context(), "c", t0, at(holdFor))
 	wantErr(t, err, store.ErrNotFound, "Touch of a client in an empty store")
 	create(t, s, newSub("a", 0))
 	join(t, s, "c", "a", t0)
 	before := snapshot(t, s)
-	_, _, err = s.Touch(t.Context(), "d", at(time.Minute))
+	_, err = s.Touch(t.Context(), "d", at(time.Minute), at(time.Minute+holdFor))
 	wantErr(t, err, store.ErrNotFound, "Touch of a client without a session")
 	unchanged(t, s, before, "Touch of a client without a session")
 }
@@ -62,11 +65,11 @@ func testTouchMissing(t *testing.T, s store.Store) {
 func testAssignNew(t *testing.T, s store.Store) {
 	create(t, s, newSub("a", 2))
 	got := join(t, s, "c", "a", t0)
-	want := store.Session{ClientID: "c", SubscriptionID: "a", Created: t0, Assigned: t0, LastActive: t0}
+	want := store.Session{ClientID: "c", SubscriptionID: "a", Created: t0, Assigned: t0, LastActive: t0, HoldUntil: at(holdFor)}
 	diff(t, "session Assign returned", got, want)
 	diff(t, "session Sessions lists", session(t, s, "c"), want)
 	sub := newSub("a", 2)
-	sub.Clients, sub.LastActive = 1, t0
+	sub.Clients, sub.LastActive, sub.Holds = 1, t0, []time.Time{at(holdFor)}
 	diff(t, "subscription after Assign", get(t, s, "a"), sub)
 }
 
@@ -253,7 +256,7 @@ func testRelease(t *testing.T, s store.Store) {
 		t.Errorf("Clients after Release = %d, want 1", n)
 	}
 	diff(t, "sessions after Release", clientIDs(sessions(t, s, store.SessionQuery{})), []string{"other"})
-	_, _, err := s.Touch(t.Context(), "c", at(time.Hour))
+	_, err := s.Touch(t.Context(), "c", at(time.Hour), at(time.Hour+holdFor))
 	wantErr(t, err, store.ErrNotFound, "Touch after Release")
 	_, err = s.AddUsage(t.Context(), "c", usage(at(time.Hour), 1))
 	wantErr(t, err, store.ErrNotFound, "AddUsage after Release")
@@ -310,6 +313,7 @@ func testReleaseThenAssignAgain(t *testing.T, s store.Store) {
 	got := join(t, s, "c", "a", at(time.Hour))
 	diff(t, "new session of a released client", got, store.Session{
 		ClientID: "c", SubscriptionID: "a", Created: at(time.Hour), Assigned: at(time.Hour), LastActive: at(time.Hour),
+		HoldUntil: at(time.Hour + holdFor),
 	})
 }
 
@@ -341,7 +345,7 @@ func testSessionsAll(t *testing.T, s store.Store) {
 	sessionsFixture(t, s)
 	addUsage(t, s, "b2", usage(t0, 5))
 	fresh := func(client, sub string, when time.Time) store.Session {
-		return store.Session{ClientID: client, SubscriptionID: sub, Created: when, Assigned: when, LastActive: when}
+		return store.Session{ClientID: client, SubscriptionID: sub, Created: when, Assigned: when, LastActive: when, HoldUntil: when.Add(holdFor)}
 	}
 	b2 := fresh("b2", "b", t0)
 	b2.Requests, b2.Cost, b2.Tokens, b2.Model = 1, 5, usage(t0, 5).Tokens, usage(t0, 5).Model

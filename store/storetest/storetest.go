@@ -48,7 +48,7 @@ var cases = []testCase{
 	},
 	{
 		name:        "CreateIgnoresStoreKeptFields",
-		explanation: "CreateSubscription ignores the store-kept fields (Clients, LastActive, Usage) of its argument.",
+		explanation: "CreateSubscription ignores the store-kept fields (Clients, Holds, LastActive, Usage) of its argument.",
 		check:       testCreateIgnoresStoreKeptFields,
 	},
 	{
@@ -73,7 +73,7 @@ var cases = []testCase{
 	},
 	{
 		name:        "UpdateKeepsStatusClientsUsage",
-		explanation: "UpdateSubscription keeps the subscription's status, clients, activity and usage, ignoring those of its argument.",
+		explanation: "UpdateSubscription keeps the subscription's status, clients, holds, activity and usage, ignoring those of its argument.",
 		check:       testUpdateKeepsStatusClientsUsage,
 	},
 	{
@@ -164,12 +164,12 @@ var cases = []testCase{
 	// Touch.
 	{
 		name:        "TouchReturnsSubscriptionAndStatus",
-		explanation: "Touch marks the session active at now and returns the ID of its subscription with that subscription's current status.",
+		explanation: "Touch marks the session active at now, extends its hold, and returns its subscription with that subscription's current status and the hold before and after.",
 		check:       testTouch,
 	},
 	{
 		name:        "TouchNeverMovesBack",
-		explanation: "Touch never moves a session's or a subscription's LastActive back.",
+		explanation: "Touch never moves a session's or a subscription's LastActive back, nor a session's hold.",
 		check:       testTouchNeverMovesBack,
 	},
 	{
@@ -181,7 +181,7 @@ var cases = []testCase{
 	// Assign.
 	{
 		name:        "AssignNew",
-		explanation: "Assign from \"\" creates a session Created, Assigned and LastActive at Now on the target, which counts one more client.",
+		explanation: "Assign from \"\" creates a session Created, Assigned and LastActive at Now, holding a slot until HoldUntil, on the target, which counts one more client and lists the hold.",
 		check:       testAssignNew,
 	},
 	{
@@ -206,12 +206,12 @@ var cases = []testCase{
 	},
 	{
 		name:        "AssignFull",
-		explanation: "Assign returns ErrFull, changing nothing, when the target holds its MaxClients; MaxClients 0 means no cap.",
+		explanation: "Assign returns ErrFull, changing nothing, when MaxClients of the target's sessions hold a slot at Now; MaxClients 0 means no cap.",
 		check:       testAssignFull,
 	},
 	{
 		name:        "AssignAlreadyOnTarget",
-		explanation: "Assign of a client already on the target succeeds even when the target is full: it marks the session active and counts no new client.",
+		explanation: "Assign of a client already on the target and holding its slot succeeds even when the target is full: it marks the session active and counts no new client.",
 		check:       testAssignAlreadyOnTarget,
 	},
 	{
@@ -346,6 +346,58 @@ var cases = []testCase{
 		check:       testAddUsageRefusedIsNotRemembered,
 	},
 
+	// Holds on slots.
+	{
+		name:        "EndedHoldFreesTheSlot",
+		explanation: "A hold ends at its HoldUntil: from then on (not a nanosecond before) the slot it held is free, though the session stays.",
+		check:       testEndedHoldFreesTheSlot,
+	},
+	{
+		name:        "AssignWithoutHold",
+		explanation: "An Assignment without a HoldUntil after Now gives the session no hold: it takes no slot.",
+		check:       testAssignWithoutHold,
+	},
+	{
+		name:        "TouchGivesAnIdleClientItsPlace",
+		explanation: "Touch of a client whose hold ended, on a subscription with room, renews its hold: it takes its place again.",
+		check:       testTouchGivesAnIdleClientItsPlace,
+	},
+	{
+		name:        "TouchOfAnIdleClientOnAFullSubscription",
+		explanation: "Touch of a client whose hold ended, on a subscription whose MaxClients slots are held, returns the subscription, its status and the hold with ErrFull, and changes nothing; so does an Assign to the subscription it is on.",
+		check:       testTouchOfAnIdleClientOnAFullSubscription,
+	},
+	{
+		name:        "HoldsNeverMoveBack",
+		explanation: "Touch, AddUsage and an Assign to the subscription the client is on extend its hold, never back.",
+		check:       testHoldsNeverMoveBack,
+	},
+	{
+		name:        "ReleaseAndMovesDropTheHold",
+		explanation: "Release and a move free the client's slot; a move gives the session the Assignment's hold on the target, none for an idle move without one.",
+		check:       testReleaseAndMovesDropTheHold,
+	},
+	{
+		name:        "AddUsageExtendsTheHold",
+		explanation: "AddUsage extends the hold of the client on its session's subscription (whichever is billed) to HoldUntil, an hour's hold included, and returns the hold before and after.",
+		check:       testAddUsageExtendsTheHold,
+	},
+	{
+		name:        "AddUsageOfAnIdleClientOnAFullSubscription",
+		explanation: "AddUsage of a client whose hold ended counts the usage, and renews the hold only while the subscription has room.",
+		check:       testAddUsageOfAnIdleClientOnAFullSubscription,
+	},
+	{
+		name:        "HoldsForgetEnded",
+		explanation: "A store drops the holds that ended before a later write's now: Holds stays about as long as the clients holding a slot, however many sessions it has.",
+		check:       testHoldsForgetEnded,
+	},
+	{
+		name:        "ConcurrentReturnOfIdleClients",
+		explanation: "Of 10 idle clients coming back (Touch) and 90 new ones (Assign) racing for a subscription capped at 10, exactly 10 hold a slot and 90 get ErrFull.",
+		check:       testConcurrentReturnOfIdleClients,
+	},
+
 	// Model limits and reports.
 	{
 		name:        "SetModelLimit",
@@ -380,7 +432,7 @@ var cases = []testCase{
 	// Concurrency: every method is atomic.
 	{
 		name:        "ConcurrentAssignRespectsMaxClients",
-		explanation: "Of 100 clients racing to join a subscription capped at 10, exactly 10 get in and 90 get ErrFull.",
+		explanation: "Of 100 clients racing to join a subscription capped at 10, exactly 10 get in (and hold a slot) and 90 get ErrFull.",
 		check:       testConcurrentAssignCap,
 	},
 	{
@@ -405,7 +457,7 @@ var cases = []testCase{
 	},
 	{
 		name:        "ConcurrentMoves",
-		explanation: "Clients moving concurrently between two capped subscriptions never push either past its MaxClients, and the counts match the sessions.",
+		explanation: "Clients moving concurrently between two capped subscriptions never push the clients holding a slot of either past its MaxClients, and the counts match the sessions.",
 		check:       testConcurrentMoves,
 	},
 }

@@ -25,6 +25,7 @@ func testCreateThenGet(t *testing.T, s store.Store) {
 func testCreateIgnoresStoreKeptFields(t *testing.T, s store.Store) {
 	sub := newSub("a", 0)
 	sub.Clients = 7
+	sub.Holds = []time.Time{at(time.Hour)}
 	sub.LastActive = at(time.Hour)
 	sub.Usage = []store.Bucket{{Hour: hourOf(0), Cost: 5, Requests: 1}}
 	create(t, s, sub)
@@ -77,6 +78,7 @@ func testUpdateKeepsStatusClientsUsage(t *testing.T, s store.Store) {
 
 	update := configured("a")
 	update.Clients = 99
+	update.Holds = []time.Time{at(100 * time.Hour)}
 	update.LastActive = at(100 * time.Hour)
 	update.Usage = []store.Bucket{{Hour: hourOf(time.Hour), Cost: 1, Requests: 1}}
 	if err := s.UpdateSubscription(t.Context(), update); err != nil {
@@ -123,6 +125,9 @@ func testUpdateLowersMaxClients(t *testing.T, s store.Store) {
 	if got := clients(t, s, "a"); got != 3 {
 		t.Fatalf("Clients after lowering MaxClients to 1 = %d, want the 3 it had", got)
 	}
+	if got := holding(t, s, "a", t0); got != 3 {
+		t.Fatalf("clients holding a slot after lowering MaxClients to 1 = %d, want the 3 it had", got)
+	}
 	diff(t, "clients on a", clientIDs(byClient(sessions(t, s, store.SessionQuery{SubscriptionID: "a"}))), []string{"c1", "c2", "c3"})
 
 	_, err := s.Assign(t.Context(), store.Assignment{ClientID: "c4", SubscriptionID: "a", Now: t0})
@@ -160,15 +165,16 @@ func testSetStatus(t *testing.T, s store.Store) {
 		want.Status = st
 		want.Clients = 1
 		want.LastActive = t0
+		want.Holds = []time.Time{at(holdFor)}
 		diff(t, "Subscription after SetStatus", get(t, s, "a"), want)
-		id, got, err := s.Touch(t.Context(), "c", t0)
+		got, err := s.Touch(t.Context(), "c", t0, at(holdFor))
 		if err != nil {
 			t.Fatalf("Touch: %v", err)
 		}
-		if id != "a" {
-			t.Errorf("Touch returned subscription %q, want a", id)
+		if got.SubscriptionID != "a" {
+			t.Errorf("Touch returned subscription %q, want a", got.SubscriptionID)
 		}
-		diff(t, "status returned by Touch", got, st)
+		diff(t, "status returned by Touch", got.Status, st)
 	}
 }
 
@@ -195,7 +201,7 @@ func testDeleteReleasesSessions(t *testing.T, s store.Store) {
 	_, err = s.Subscription(t.Context(), "a")
 	wantErr(t, err, store.ErrNotFound, `Subscription("a") after its deletion`)
 	for _, c := range []string{"c1", "c2", "c3"} {
-		_, _, err := s.Touch(t.Context(), c, at(time.Hour))
+		_, err := s.Touch(t.Context(), c, at(time.Hour), at(time.Hour+holdFor))
 		wantErr(t, err, store.ErrNotFound, "Touch("+c+") after its subscription's deletion")
 	}
 	diff(t, "sessions after DeleteSubscription", sessions(t, s, store.SessionQuery{}), []store.Session(nil))

@@ -34,6 +34,7 @@ func testAddUsageToSession(t *testing.T, s store.Store) {
 		}
 		want := step.want
 		want.ClientID, want.SubscriptionID, want.Created, want.Assigned = "c", "a", t0, t0
+		want.HoldUntil = at(holdFor) // a usage without a HoldUntil leaves the hold alone
 		diff(t, fmt.Sprintf("session after AddUsage(%+v)", step.u), session(t, s, "c"), want)
 	}
 }
@@ -270,7 +271,7 @@ func testCanceledContext(t *testing.T, s store.Store) {
 		{"DeleteSubscription", func() error { _, err := s.DeleteSubscription(ctx, "a"); return err }},
 		{"Subscription", func() error { _, err := s.Subscription(ctx, "a"); return err }},
 		{"Subscriptions", func() error { _, err := s.Subscriptions(ctx); return err }},
-		{"Touch", func() error { _, _, err := s.Touch(ctx, "c", at(time.Minute)); return err }},
+		{"Touch", func() error { _, err := s.Touch(ctx, "c", at(time.Minute), at(time.Minute+holdFor)); return err }},
 		{"Assign", func() error {
 			_, err := s.Assign(ctx, store.Assignment{ClientID: "n", SubscriptionID: "b", Now: at(time.Minute)})
 			return err

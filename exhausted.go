@@ -1,0 +1,106 @@
+package authpool
+
+import (
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+// exhausted returns the error for a client no tier could take: why each
+// subscription refused, and when the first is expected back; and whether
+// that is when a full one's holds end (RetryAt moves on as its clients go
+// on working).
+func (p *Pool) exhausted(r *request) (*ExhaustedError, bool) {
+	now := r.now
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := &ExhaustedError{ClientID: r.clientID, Reasons: make(map[Reason]int)}
+	byCapacity := false
+	consider := func(t time.Time, capacity bool) {
+		if !t.IsZero() && t.After(now) && (e.RetryAt.IsZero() || t.Before(e.RetryAt)) {
+			e.RetryAt, byCapacity = t, capacity
+		}
+	}
+	nowHour := store.HourOf(now)
+	for _, sv := range p.current().subs {
+		p.rejudge(sv, now, nowHour)
+		p.fold(sv)
+		why := sv.why(now)
+		if why == "" && limitedFor(sv, r.model, now) {
+			why = ReasonModelLimited
+			consider(modelLimitEnd(sv, r.model, now), false)
+		}
+		if why == "" && r.tried(sv.rec.ID) {
+			why = ReasonTried
+		}
+		e.Reasons[why]++
+		consider(p.backAt(sv, now))
+	}
+	if fb := p.current().fallback; fb != nil {
+		p.rejudge(fb, now, nowHour)
+		p.fold(fb)
+		e.Fallback = fb.why(now)
+		consider(p.backAt(fb, now))
+	}
+	return e, byCapacity
+}
+
+// backAt returns when a subscription is expected to take a client again by
+// itself: the latest end of what keeps it out (a limit, a spent block, day
+// or week, the holds of a full one's clients); zero if something only a
+// person can end (disabled, removed). It also reports whether that is when
+// the holds end. mu must be held.
+func (p *Pool) backAt(sv *subView, now time.Time) (time.Time, bool) {
+	rec := &sv.rec
+	if rec.Status.State == Disabled || sv.hard == ReasonGone {
+		return time.Time{}, false
+	}
+	var at time.Time
+	later := func(t time.Time) {
+		if t.After(at) {
+			at = t
+		}
+	}
+	if !rec.Status.InService(now) {
+		later(rec.Status.Until)
+	}
+	if rec.DailyBudget > 0 && sv.m.day >= rec.DailyBudget {
+		later(dayWindow(now).End)
+	}
+	u := sv.use(now)
+	if u.blockShare >= 1 {
+		later(sv.m.block.End)
+		if u.blockReported >= 1 {
+			later(rec.Reported.BlockReset)
+		}
+	}
+	if u.weekShare >= 1 {
+		// Back as a last resort once under its budget.
+		if sv.m.week >= rec.WeeklyBudget && rec.WeeklyBudget > 0 {
+			later(weekFrees(sv, now, rec.WeeklyBudget))
+		}
+		if u.weekReported >= 1 {
+			later(rec.Reported.WeekReset)
+		}
+	}
+	if n := now.UnixNano(); sv.fullAt(n) {
+		if frees := sv.freesAt(n); frees.After(at) {
+			return frees, true
+		}
+	}
+	return at, false
+}
+
+// weekFrees returns when enough of a subscription's own weekly use leaves
+// the rolling week for it to drop under limit. mu must be held.
+func weekFrees(sv *subView, now time.Time, limit store.Nanodollars) time.Time {
+	left := sv.m.week
+	h := store.HourOf(now)
+	for hr := h - store.WeekHours + 1; hr <= h; hr++ {
+		left -= sv.ring.at(hr)
+		if left < limit {
+			return store.HourStart(hr + store.WeekHours)
+		}
+	}
+	return store.HourStart(h + store.WeekHours)
+}

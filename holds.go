@@ -1,0 +1,111 @@
+package authpool
+
+import (
+	"slices"
+	"time"
+)
+
+// A subscription's slots. A client holds a slot of its subscription until
+// its session's hold ends (store.Session.HoldUntil): IdleAfter after its
+// latest activity, or longer while the prompt cache its latest request
+// wrote lives (Usage.CacheTTL). MaxClients caps the clients holding a slot,
+// not the sessions: a one-shot client that never comes back stops counting
+// once its hold ends. The view keeps each subscription's holds as the store
+// last reported them (store.Subscription.Holds) and as this pool changed
+// them since, so that it knows at any instant how many clients hold a slot
+// and when the next slot frees up.
+
+// loadHolds replaces the subscription's holds with the store's.
+func (sv *subView) loadHolds(holds []time.Time) {
+	if cap(sv.holds) < len(holds) {
+		sv.holds = make([]int64, 0, len(holds))
+	}
+	sv.holds = sv.holds[:0]
+	for _, h := range holds {
+		sv.holds = append(sv.holds, h.UnixNano())
+	}
+	slices.Sort(sv.holds)
+}
+
+// firstAfter returns the index of the first hold that ends after t (Unix
+// nanoseconds): a binary search, written out because selection runs it for
+// every subscription. mu must be held.
+func (sv *subView) firstAfter(t int64) int {
+	h := sv.holds
+	lo, hi := 0, len(h)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if h[m] > t {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return lo
+}
+
+// holding returns how many clients hold a slot at now (Unix nanoseconds).
+// mu must be held.
+func (sv *subView) holding(now int64) int { return len(sv.holds) - sv.firstAfter(now) }
+
+// fullAt reports whether the subscription takes no client at now: MaxClients
+// of its clients hold a slot. mu must be held.
+func (sv *subView) fullAt(now int64) bool { return sv.full(sv.holding(now)) }
+
+// full reports whether a subscription whose clients hold that many slots
+// takes no more.
+func (sv *subView) full(holding int) bool {
+	return sv.rec.MaxClients > 0 && holding >= sv.rec.MaxClients
+}
+
+// freesAt returns when a full subscription has room again if no hold is
+// extended meanwhile: when all but MaxClients-1 of the holds after now have
+// ended. mu must be held.
+func (sv *subView) freesAt(now int64) time.Time {
+	i := sv.firstAfter(now) + sv.holding(now) - sv.rec.MaxClients
+	if sv.rec.MaxClients <= 0 || i < 0 || i >= len(sv.holds) {
+		return time.Time{}
+	}
+	return time.Unix(0, sv.holds[i]).UTC()
+}
+
+// moveHold replaces a client's hold that ended at from (0: it had none in
+// the view) with one ending at to (0: none), dropping the holds that ended
+// by now. Holds that end at the same time are alike: it removes the last of
+// them and inserts after them, which moves nothing when many clients hold
+// the same (a clock that stands still). mu must be held.
+func (sv *subView) moveHold(from, to, now int64) {
+	if from != 0 {
+		if i := sv.firstAfter(from) - 1; i >= 0 && sv.holds[i] == from {
+			sv.holds = slices.Delete(sv.holds, i, i+1)
+		}
+	}
+	if ended := sv.firstAfter(now); ended > 0 {
+		sv.holds = slices.Delete(sv.holds, 0, ended)
+	}
+	if to > now {
+		sv.holds = slices.Insert(sv.holds, sv.firstAfter(to), to)
+	}
+}
+
+// noteHold updates the view after the store moved a client's hold on a
+// subscription from held to hold (Touch, AddUsage). It takes the lock only
+// when the hold changed.
+func (p *Pool) noteHold(id string, held, hold time.Time, now time.Time) {
+	if held.Equal(hold) {
+		return
+	}
+	sv := p.current().byID[id]
+	if sv == nil {
+		return
+	}
+	p.mu.Lock()
+	sv.moveHold(nanos(held), nanos(hold), now.UnixNano())
+	p.mu.Unlock()
+}
+
+// holdFor returns the hold a client active at now gets: IdleAfter, or the
+// prompt cache's time to live when that is longer.
+func (p *Pool) holdFor(now time.Time, cacheTTL time.Duration) time.Time {
+	return now.Add(max(time.Duration(p.cfg.Sessions.IdleAfter), cacheTTL))
+}
