@@ -11,21 +11,21 @@ import (
 	"github.com/authpool/authpool"
 )
 
-// MessageUsage is the usage of one Messages API response (FORMATS.md §2),
+// MessageUsage is the usage of one Messages API response (docs/formats.md §2),
 // read from a JSON body by ParseMessage or from an SSE stream by a
 // StreamReader.
 type MessageUsage struct {
 	// ID is the message's id (msg_...), empty if the response never said.
 	ID string `json:"id,omitempty"`
 	// RequestID is the request's id (req_...) when the body carries one
-	// (error bodies do, FORMATS.md §2.3). Successful responses carry it only
+	// (error bodies do, docs/formats.md §2.3). Successful responses carry it only
 	// in the request-id header: set it from there.
 	RequestID string `json:"requestId,omitempty"`
 	// Model is the model that served the response, as it named itself.
 	Model string `json:"model,omitempty"`
 	// Counts are the response's tokens. Cache writes are split by time to
 	// live as usage.cache_creation says, the way Claude Code computes its
-	// own cost (FORMATS.md §1.1): the 1-hour writes are
+	// own cost (docs/formats.md §1.1): the 1-hour writes are
 	// min(ephemeral_1h_input_tokens, cache_creation_input_tokens), the
 	// 5-minute ones the rest of cache_creation_input_tokens. Without the
 	// breakdown every cache write counts as a 5-minute one.
@@ -33,7 +33,7 @@ type MessageUsage struct {
 	// Fast from usage.speed "fast" and Geo from usage.inference_geo.
 	Counts Counts `json:"counts"`
 	// StopReason is why the model stopped (end_turn, max_tokens, tool_use,
-	// ...; FORMATS.md §2.1), empty if the response never said.
+	// ...; docs/formats.md §2.1), empty if the response never said.
 	StopReason string `json:"stopReason,omitempty"`
 	// Complete reports that the whole response was seen: a JSON message
 	// body, or a stream through its message_stop event. It is false for a
@@ -73,7 +73,7 @@ var builtinMessagePrices = sync.OnceValue(DefaultPrices)
 
 // APIError is an error the Messages API returned: the body of a failed
 // response, {"type":"error","error":{"type":...,"message":...},
-// "request_id":...}, or an SSE error event (FORMATS.md §2.2, §2.3). Type
+// "request_id":...}, or an SSE error event (docs/formats.md §2.2, §2.3). Type
 // says what went wrong (rate_limit_error, overloaded_error,
 // authentication_error, ...; the table of §2.3 maps them to HTTP statuses).
 type APIError struct {
@@ -98,7 +98,7 @@ func (e *APIError) Error() string {
 }
 
 // ParseMessage reads the usage of a non-streaming /v1/messages response
-// body (FORMATS.md §2.1). An error body ({"type":"error",...}, §2.3) gives an
+// body (docs/formats.md §2.1). An error body ({"type":"error",...}, §2.3) gives an
 // error of type *APIError, with a MessageUsage holding only its RequestID.
 // Malformed JSON, a body of another type, and a usage without its required
 // input_tokens and output_tokens, or with a count outside 0..MaxTokens, are
@@ -181,7 +181,7 @@ func (e *msgErrorJSON) apiError(requestID string) *APIError {
 }
 
 // msgUsageJSON is the usage object of a message, of message_start's message
-// or of message_delta (FORMATS.md §1.1, §2.2). Every field may be absent or
+// or of message_delta (docs/formats.md §1.1, §2.2). Every field may be absent or
 // null: nil.
 type msgUsageJSON struct {
 	InputTokens              *int64 `json:"input_tokens"`
@@ -201,7 +201,7 @@ type msgUsageJSON struct {
 
 // msgTally is the usage of a response as its usage objects state it: each
 // field that an object carries (non-null) replaces what an earlier one said,
-// as message_delta's cumulative counts replace message_start's (FORMATS.md
+// as message_delta's cumulative counts replace message_start's (docs/formats.md
 // §2.2: never add the two).
 type msgTally struct {
 	input, output, cacheWrite, cacheRead int64

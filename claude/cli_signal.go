@@ -127,7 +127,7 @@ func cliSortedKeys[V any](m map[string]V) []string {
 
 // CLISignal is what the end of a CLI run tells the pool about its
 // subscription: the API error the run ended on, if any, and the latest
-// rate-limit state (FORMATS.md §0, §1.2, §2.5). It only reports; mapping it
+// rate-limit state (docs/formats.md §0, §1.2, §2.5). It only reports; mapping it
 // to what the pool does is the caller's. It is a plain value, safe to read
 // from several goroutines.
 type CLISignal struct {

@@ -17,8 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-// cliFixture reads a captured CLI output from testdata/cli (copies of
-// ../shared/fixtures/claude-cli).
+// cliFixture reads a captured CLI output from testdata/cli (real output of
+// the Claude Code CLI run against a local server).
 func cliFixture(t testing.TB, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", "cli", name))
