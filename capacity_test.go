@@ -281,3 +281,45 @@ func TestRecordExtendsTheHold(t *testing.T) {
 		t.Errorf("s-a: %d clients holding a slot, $%v this week; want 1 and $2: the usage counts all the same", st.ActiveClients, st.Week.CostUSD)
 	}
 }
+
+// TestHold: a client working outside the pool's sight (a CLI run on the
+// subscription's credential) keeps its slot by calling Hold: it is never
+// moved, it keeps others out while it holds, and a client whose place was
+// taken meanwhile is told so and left where it is; a client without a
+// session is ErrUnknownClient.
+func TestHold(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock(t0)
+	p := newPool(t, subs(sub("s-a", maxClients(1)), sub("s-b", maxClients(1))), clk)
+	pin(t, p, "s-a", "alice")
+	for range 6 { // half an hour of a run, held every 5 minutes
+		clk.Advance(authpool.DefaultIdleAfter)
+		if held, err := p.Hold(ctx, "alice"); !held || err != nil {
+			t.Fatalf("Hold(alice) at +%v = %v, %v; want held", clk.Now().Sub(t0), held, err)
+		}
+	}
+	if a := allocate(t, p, "bob"); a.SubscriptionID != "s-b" {
+		t.Errorf("bob went to %s while alice held s-a's only slot; want s-b", a.SubscriptionID)
+	}
+	_, err := p.Allocate(ctx, "carol")
+	if e := exhausted(t, err); !e.RetryAt.Equal(clk.Now().Add(authpool.DefaultIdleAfter)) {
+		t.Errorf("RetryAt = %v, want when alice's and bob's holds end, %v", e.RetryAt, clk.Now().Add(authpool.DefaultIdleAfter))
+	}
+
+	clk.Advance(2 * authpool.DefaultIdleAfter) // alice stopped holding: carol takes her slot
+	if a := allocate(t, p, "carol"); a.SubscriptionID != "s-a" {
+		t.Fatalf("carol went to %s; want s-a, free since alice's hold ended", a.SubscriptionID)
+	}
+	if held, err := p.Hold(ctx, "alice"); held || err != nil {
+		t.Errorf("Hold(alice) after carol took her slot = %v, %v; want not held, no error", held, err)
+	}
+	if ss, ok := session(snapshot(t, p), "alice"); !ok || ss.SubscriptionID != "s-a" {
+		t.Errorf("alice's session after Hold = %+v, %v; want it left on s-a", ss, ok)
+	}
+	if _, err := p.Hold(ctx, "nobody"); !errors.Is(err, authpool.ErrUnknownClient) {
+		t.Errorf("Hold(nobody) = %v, want ErrUnknownClient", err)
+	}
+	if _, err := p.Hold(ctx, ""); !errors.Is(err, authpool.ErrInvalidArgument) {
+		t.Errorf("Hold(\"\") = %v, want ErrInvalidArgument", err)
+	}
+}

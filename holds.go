@@ -1,8 +1,13 @@
 package authpool
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
+
+	"github.com/authpool/authpool/store"
 )
 
 // A subscription's slots. A client holds a slot of its subscription until
@@ -108,4 +113,32 @@ func (p *Pool) noteHold(id string, held, hold time.Time, now time.Time) {
 // prompt cache's time to live when that is longer.
 func (p *Pool) holdFor(now time.Time, cacheTTL time.Duration) time.Time {
 	return now.Add(max(time.Duration(p.cfg.Sessions.IdleAfter), cacheTTL))
+}
+
+// Hold keeps a working client's slot for another Sessions.IdleAfter without
+// a request the pool sees: what a host calls, every minute or so, while a
+// client works on its subscription's credential outside the pool — a CLI
+// run, whose requests go straight to the API (claude.Runner does it while
+// its run lasts). It marks the client active and never moves it. It reports
+// false when the client's hold had ended and other clients took every slot
+// meanwhile: the client goes on where it is, and its next Allocate places it
+// like a new one. A client without a session is ErrUnknownClient.
+func (p *Pool) Hold(ctx context.Context, clientID string) (bool, error) {
+	if err := p.usable(); err != nil {
+		return false, err
+	}
+	if err := checkText("client ID", clientID, false); err != nil {
+		return false, fmt.Errorf("authpool: hold: %w: %w", err, ErrInvalidArgument)
+	}
+	now := p.now()
+	_, err := p.touch(ctx, &request{clientID: clientID, now: now, hold: p.holdFor(now, 0)})
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, store.ErrFull):
+		return false, nil
+	case errors.Is(err, store.ErrNotFound):
+		return false, fmt.Errorf("authpool: hold client %q: %w", clientID, ErrUnknownClient)
+	}
+	return false, fmt.Errorf("authpool: hold client %q: %w", clientID, err)
 }

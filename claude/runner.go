@@ -63,6 +63,12 @@ type Runner struct {
 	// before it is killed and its output abandoned (exec.Cmd.WaitDelay).
 	// The default is 5 seconds.
 	WaitDelay time.Duration
+	// HoldEvery is how often the client's slot is renewed while a run lasts
+	// (Pool.Hold): the CLI's requests go straight to the API, so the pool
+	// sees no activity of the client until the run ends, and would give its
+	// slot away after its Sessions.IdleAfter. Keep it under that. The
+	// default is DefaultHoldEvery.
+	HoldEvery time.Duration
 	// MaxAttempts caps the subscriptions one Run runs on: the first and
 	// those a failed run is run again on. The default is
 	// DefaultMaxAttempts, as the Transport's; 1 never runs again.
@@ -291,7 +297,9 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 	r.log().LogAttrs(ctx, slog.LevelDebug, "claude: run starting", slog.String("client", clientID),
 		slog.String("subscription", a.SubscriptionID), slog.String("kind", string(a.Kind)), slog.Int("attempt", n))
 	start := time.Now()
+	stopHolding := r.hold(ctx, clientID)
 	runErr := cmd.Run()
+	stopHolding()
 	pw.Close()
 	<-done
 	at.Duration = time.Since(start)
@@ -312,6 +320,9 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 		}
 		for i := range at.Usages {
 			at.Usages[i].SubscriptionID = a.SubscriptionID
+			// The run is over: the cache it wrote (an hour's, with a
+			// subscription's OAuth token) is no reason to hold its slot.
+			at.Usages[i].CacheTTL = 0
 			acctErrs = append(acctErrs, r.Pool.Record(actx, clientID, at.Usages[i]))
 		}
 		acctErrs = append(acctErrs, Apply(actx, r.Pool, a.SubscriptionID, at.Verdict, runnerModel(s.model, res), end))
@@ -401,6 +412,42 @@ func (r *Runner) maxAttempts() int {
 		return r.MaxAttempts
 	}
 	return DefaultMaxAttempts
+}
+
+// DefaultHoldEvery is Runner.HoldEvery's default: a fifth of the pool's
+// default idle time.
+const DefaultHoldEvery = time.Minute
+
+// hold renews the client's slot every HoldEvery until the returned stop is
+// called, which waits for the renewing goroutine to end.
+func (r *Runner) hold(ctx context.Context, clientID string) (stop func()) {
+	every := r.HoldEvery
+	if every <= 0 {
+		every = DefaultHoldEvery
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if held, err := r.Pool.Hold(ctx, clientID); err != nil || !held {
+					r.log().LogAttrs(ctx, slog.LevelDebug, "claude: the run's client did not keep its slot",
+						slog.String("client", clientID), slog.Bool("held", held), slog.Any("error", err))
+				}
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+	}
 }
 
 func (r *Runner) command() string {

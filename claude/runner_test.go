@@ -225,6 +225,7 @@ func TestRunner(t *testing.T) {
 	t.Run("Arguments", func(t *testing.T) { t.Parallel(); testRunnerArguments(t, bin) })
 	t.Run("NothingSecretShown", func(t *testing.T) { t.Parallel(); testRunnerNothingSecretShown(t, bin) })
 	t.Run("Concurrent", func(t *testing.T) { t.Parallel(); testRunnerConcurrent(t, bin) })
+	t.Run("Holds", func(t *testing.T) { t.Parallel(); testRunnerHolds(t, bin) })
 }
 
 // A run records Claude Code's usage and cost on the subscription it ran on,
@@ -723,4 +724,65 @@ func TestRunnerRefuses(t *testing.T) {
 			t.Errorf("%s: Run: %v, want ErrInvalidArgument", name, err)
 		}
 	}
+}
+
+// A run keeps its client's slot while it lasts, though the pool sees none
+// of its requests (they go straight to the API): half an hour into a run on
+// the only slot, another client is refused.
+func testRunnerHolds(t *testing.T, bin string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	now := runnerNow
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	p, err := authpool.New(context.Background(), authpool.Config{Subscriptions: []authpool.Subscription{
+		{ID: "sub-a", Kind: authpool.KindPro, Credential: runnerCredA, MaxClients: 1}}}, authpool.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	r := &claude.Runner{Pool: p, Command: bin, Clock: clock, HoldEvery: 10 * time.Millisecond,
+		Env: []string{"FAKECLAUDE_NOTIFY=" + ln.Addr().String()}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Run(ctx, "alice", "slow")
+		done <- err
+	}()
+	c, err := ln.Accept() // the fake has started
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	hold := func() time.Time {
+		s, err := p.Snapshot(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ss := range s.Sessions {
+			if ss.ClientID == "alice" {
+				return ss.HoldUntil
+			}
+		}
+		return time.Time{}
+	}
+	for range 6 { // half an hour, in steps of the pool's idle time
+		advance(authpool.DefaultIdleAfter)
+		for deadline := time.Now().Add(10 * time.Second); !hold().After(clock()); {
+			if time.Now().After(deadline) {
+				t.Fatalf("alice's hold %v has not moved past %v while her run goes on", hold(), clock())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if _, err := p.Allocate(context.Background(), "bob"); !errors.Is(err, authpool.ErrExhausted) {
+		t.Errorf("Allocate(bob) half an hour into alice's run = %v; want ErrExhausted: she holds the only slot", err)
+	}
+	cancel()
+	<-done
 }

@@ -429,6 +429,9 @@ type readCloser struct {
 // through, and to record it once when the body is read to its end or closed.
 func (t *Transport) capture(ctx context.Context, resp *http.Response, clientID, subscriptionID string) io.ReadCloser {
 	c := &captured{t: t, ctx: context.WithoutCancel(ctx), clientID: clientID, subscriptionID: subscriptionID, body: resp.Body}
+	if resp.Request != nil {
+		c.oneShot = oneShotRun(resp.Request.Header.Get("User-Agent"))
+	}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		c.stream = NewStreamReader(resp.Body)
 	} else if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
@@ -448,6 +451,7 @@ type captured struct {
 	stream                   *StreamReader // SSE; nil for JSON
 	json                     []byte        // JSON read so far, up to maxCapture
 	tooBig                   bool
+	oneShot                  bool // from a run that is over when it stops sending (oneShotRun)
 	once                     sync.Once
 }
 
@@ -511,6 +515,9 @@ func (c *captured) record(complete bool) {
 			slog.String("model", mu.Model), slog.String("error", err.Error()))
 	}
 	u.SubscriptionID = c.subscriptionID
+	if c.oneShot {
+		u.CacheTTL = 0 // its cache, even an hour's, outlives the run: no slot for it
+	}
 	if err := c.t.Pool.Record(c.ctx, c.clientID, u); err != nil {
 		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: recording a response's usage failed",
 			slog.String("client", c.clientID), slog.String("subscription", c.subscriptionID), slog.String("error", err.Error()))

@@ -76,6 +76,10 @@ type CLI struct {
 	// Model is --model; empty means the default of the auth mode
 	// (CLIDefaultModel, or CLIDefaultOAuthModel for AuthOAuth).
 	Model string
+	// Interactive makes it an interactive session (`claude` without -p):
+	// its User-Agent says "(external, cli)" instead of "(external,
+	// sdk-cli)"; nothing else of what was measured differs.
+	Interactive bool
 	// MaxRetries is CLAUDE_CODE_MAX_RETRIES: the most retries of one turn.
 	// The default is 10.
 	MaxRetries int
@@ -380,7 +384,11 @@ func (s *CLISession) request(ctx context.Context) *http.Request {
 	h := req.Header
 	h.Set("Content-Type", "application/json")
 	h.Set("Accept", "application/json")
-	h.Set("User-Agent", "claude-cli/"+CLIVersion+" (external, sdk-cli)")
+	entrypoint := "sdk-cli"
+	if c.Interactive {
+		entrypoint = "cli"
+	}
+	h.Set("User-Agent", "claude-cli/"+CLIVersion+" (external, "+entrypoint+")")
 	h.Set("X-App", "cli")
 	h.Set("Anthropic-Version", "2023-06-01")
 	h.Set("X-Claude-Code-Session-Id", s.ID)
