@@ -2,6 +2,7 @@ package claude
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,12 +10,14 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/internal/h1"
+	"github.com/authpool/authpool/store"
 )
 
 // OAuthBeta is the anthropic-beta value a request authenticated with a
@@ -124,7 +127,7 @@ const DefaultMaxAttempts = 3
 const DefaultRetryWithin = 60 * time.Second
 
 // maxErrorBody is how much of a failed response's body is read to classify
-// it; the caller still gets all of it.
+// and redact it; a longer one is not passed on (see fail).
 const maxErrorBody = 64 << 10
 
 // maxCapture is the largest JSON response whose usage is read; larger ones
@@ -179,7 +182,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case errors.As(err, &rl):
 			return rateLimitedResponse(req, rl, t.retryWithin()), nil
 		case err != nil:
-			return nil, fmt.Errorf("claude: transport: %w", err)
+			return nil, &poolError{fmt.Errorf("claude: transport: %w", err)}
 		}
 		// A Proxy's request is its own copy (ReverseProxy's): the first
 		// attempt edits it in place rather than copy it again.
@@ -193,10 +196,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if resp.StatusCode < 400 {
 			t.observe(ctx, a.SubscriptionID, resp, model)
-			resp.Body = t.capture(ctx, resp, clientID, a.SubscriptionID)
+			resp.Body = t.capture(ctx, req, resp, clientID, a)
 			return resp, nil
 		}
-		v := t.fail(ctx, a.SubscriptionID, resp, model)
+		v := t.fail(ctx, requestRedactor(req, a.Credential.Reveal()), a.SubscriptionID, resp, model)
 		if !v.RetryElsewhere || req.GetBody == nil || attempt+1 >= t.maxAttempts() {
 			return resp, nil
 		}
@@ -398,37 +401,93 @@ func hasUnified(h http.Header) bool {
 	return false
 }
 
-// fail classifies a failed response and tells the pool; the response's body
-// is restored whole for the caller.
-func (t *Transport) fail(ctx context.Context, subscriptionID string, resp *http.Response, model string) Verdict {
-	head, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	resp.Body = readCloser{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
-	if err != nil {
-		head = nil
-	}
+// fail classifies a failed response and tells the pool, with red's secrets
+// taken out of what the upstream said (see failedBody), and gives the
+// response the body its caller gets.
+func (t *Transport) fail(ctx context.Context, red redactor, subscriptionID string, resp *http.Response, model string) Verdict {
+	body, whole := failedBody(red, resp)
 	now := t.now()
-	v := Classify(resp.StatusCode, resp.Header, head, now)
+	v := red.verdict(Classify(resp.StatusCode, resp.Header, body, now))
+	if !whole {
+		body = errorBody(cmp.Or(v.ErrorType, statusErrorType(resp.StatusCode)), cmp.Or(v.ErrorMessage,
+			fmt.Sprintf("authpool: the upstream's answer (HTTP %d) had a body that cannot be passed on", resp.StatusCode)))
+		resp.Header.Del("Content-Encoding")
+		resp.Header.Set("Content-Type", "application/json")
+	}
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	resp.ContentLength = int64(len(body))
+	resp.Body = io.NopCloser(bytes.NewReader(body)) // not an ownBody: the upstream's answer
 	if err := Apply(ctx, t.Pool, subscriptionID, v, model, now); err != nil {
 		t.log().LogAttrs(ctx, slog.LevelWarn, "claude: telling the pool of a failed response failed",
-			slog.String("subscription", subscriptionID), slog.Int("status", resp.StatusCode), slog.String("error", err.Error()))
+			slog.String("subscription", subscriptionID), slog.Int("status", resp.StatusCode), slog.String("error", clip(red.String(err.Error()), 1024)))
 	}
 	return v
 }
 
-// ownBody is the body of a response the Transport made itself.
-type ownBody struct{ *bytes.Reader }
-
-func (ownBody) Close() error { return nil }
-
-type readCloser struct {
-	io.Reader
-	io.Closer
+// failedBody reads a failed response's body, closes it, and returns it with
+// red's secrets taken out, and whether it is whole: read to its end within
+// maxErrorBody, and not encoded (a Content-Encoding the base transport did
+// not undo hides what it says). A body that is not whole is not passed on.
+func failedBody(red redactor, resp *http.Response) ([]byte, bool) {
+	head, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
+	resp.Body.Close()
+	enc := resp.Header.Get("Content-Encoding")
+	if err != nil || len(head) > maxErrorBody || enc != "" && !strings.EqualFold(enc, "identity") {
+		return nil, false
+	}
+	return red.Bytes(head), true
 }
+
+// statusErrorType is the Anthropic error type of a status, for an answer
+// whose body does not say (docs/formats.md §2.3).
+func statusErrorType(status int) string {
+	switch {
+	case status == http.StatusUnauthorized:
+		return "authentication_error"
+	case status == http.StatusForbidden:
+		return "permission_error"
+	case status == http.StatusTooManyRequests:
+		return "rate_limit_error"
+	case status == 529:
+		return "overloaded_error"
+	case status >= 500:
+		return "api_error"
+	}
+	return "invalid_request_error"
+}
+
+// requestRedactor is what redacts an upstream's words about req, sent with
+// the credential cred: cred, and the caller's key — the one a Proxy
+// identified it by (and every caller's it knows), else what req carries as
+// x-api-key or bearer token before the Transport replaces it.
+func requestRedactor(req *http.Request, cred string) redactor {
+	if rt, ok := req.Context().Value(routeKey{}).(*route); ok {
+		return rt.redact.with(cred, rt.key)
+	}
+	return newRedactor(cred, req.Header.Get("X-Api-Key"), bearerToken(req.Header))
+}
+
+// bearerToken is the token of an Authorization: Bearer header, or "".
+func bearerToken(h http.Header) string {
+	if auth := h.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+		return strings.TrimSpace(auth[7:])
+	}
+	return ""
+}
+
+// poolError is the error of a request the pool could not place for a
+// reason of its own: its store unavailable (store.ErrUnavailable) or
+// refusing, the pool closed. Its Unwrap gives the pool's error.
+type poolError struct{ err error }
+
+func (e *poolError) Error() string { return e.err.Error() }
+func (e *poolError) Unwrap() error { return e.err }
 
 // capture returns the response's body wrapped to read its usage on the way
 // through, and to record it once when the body is read to its end or closed.
-func (t *Transport) capture(ctx context.Context, resp *http.Response, clientID, subscriptionID string) io.ReadCloser {
-	c := &captured{t: t, ctx: context.WithoutCancel(ctx), clientID: clientID, subscriptionID: subscriptionID, body: resp.Body}
+func (t *Transport) capture(ctx context.Context, req *http.Request, resp *http.Response, clientID string, a authpool.Allocation) io.ReadCloser {
+	c := &captured{t: t, ctx: context.WithoutCancel(ctx), req: req, cred: a.Credential.Reveal(),
+		clientID: clientID, subscriptionID: a.SubscriptionID, body: resp.Body}
 	if resp.Request != nil {
 		c.oneShot = oneShotRun(resp.Request.Header.Get("User-Agent"))
 	}
@@ -446,6 +505,8 @@ func (t *Transport) capture(ctx context.Context, resp *http.Response, clientID, 
 type captured struct {
 	t                        *Transport
 	ctx                      context.Context
+	req                      *http.Request // as the caller sent it
+	cred                     string        // the credential it was sent with
 	clientID, subscriptionID string
 	body                     io.ReadCloser
 	stream                   *StreamReader // SSE; nil for JSON
@@ -519,7 +580,11 @@ func (c *captured) record(complete bool) {
 		u.CacheTTL = 0 // its cache, even an hour's, outlives the run: no slot for it
 	}
 	if err := c.t.Pool.Record(c.ctx, c.clientID, u); err != nil {
-		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: recording a response's usage failed",
+		msg := "claude: recording a response's usage failed"
+		if errors.Is(err, store.ErrUnavailable) {
+			msg = "claude: the pool's store is unavailable: a response's usage was not recorded"
+		}
+		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, msg,
 			slog.String("client", c.clientID), slog.String("subscription", c.subscriptionID), slog.String("error", err.Error()))
 	}
 	if rt, ok := c.ctx.Value(routeKey{}).(*route); ok && rt.spent != nil {
@@ -531,10 +596,11 @@ func (c *captured) record(complete bool) {
 // 200 (an overloaded upstream, say).
 func (c *captured) midStream(apiErr *APIError) {
 	now := c.t.now()
+	red := requestRedactor(c.req, c.cred)
 	body := errorBody(apiErr.Type, apiErr.Message)
-	v := Classify(http.StatusOK, nil, body, now)
+	v := red.verdict(Classify(http.StatusOK, nil, body, now))
 	if err := Apply(c.ctx, c.t.Pool, c.subscriptionID, v, "", now); err != nil {
 		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: telling the pool of a stream's error failed",
-			slog.String("subscription", c.subscriptionID), slog.String("error", err.Error()))
+			slog.String("subscription", c.subscriptionID), slog.String("error", clip(red.String(err.Error()), 1024)))
 	}
 }
