@@ -115,9 +115,10 @@ type Proxy struct {
 	// ReadTimeout then bounds the body, if it has one).
 	BodyTimeout time.Duration
 	// WriteTimeout is how long one write of an answer may block — a
-	// caller that stops reading — before the answer is cut. It bounds each
-	// write, not the answer: a stream lasts as long as it lasts. The
-	// default is DefaultWriteTimeout; a negative value sets none.
+	// caller that stops reading — before the answer is cut: from half of
+	// it to all of it. It bounds each write, not the answer: a stream
+	// lasts as long as it lasts. The default is DefaultWriteTimeout; a
+	// negative value sets none.
 	WriteTimeout time.Duration
 	// Logger logs refused requests (at a bounded rate: see LogEvery),
 	// upstream and store errors, and ReverseProxy's own errors. The

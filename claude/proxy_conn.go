@@ -95,27 +95,39 @@ func (p *Proxy) bodyError(w http.ResponseWriter, r *http.Request, callerID strin
 }
 
 // writeDeadlines is a ResponseWriter that gives each write, and each
-// flush, d to complete: a caller that stops reading its answer is cut when
-// the connection's buffers are full and d has passed, however long the
-// answer streams. A server-wide WriteTimeout would bound the whole answer
-// instead, and cut a long stream. Each write sets the deadline anew, so a
-// deadline left by a connection's previous request is replaced before it
-// matters.
+// flush, from half of d to d to complete: a caller that stops reading its
+// answer is cut when the connection's buffers are full and the deadline has
+// passed, however long the answer streams. A server-wide WriteTimeout would
+// bound the whole answer instead, and cut a long stream. The deadline is
+// moved only when less than half of d is left (an SSE answer flushes every
+// event, and moving a deadline is not free), and set anew by
+// the first write, so a deadline left by a connection's previous request
+// is replaced before it matters. Like any ResponseWriter it is used by one
+// goroutine at a time.
 type writeDeadlines struct {
 	http.ResponseWriter
-	rc *http.ResponseController
-	d  time.Duration
+	rc    *http.ResponseController
+	d     time.Duration
+	until time.Time // the deadline set
+}
+
+// extend moves the deadline to d from now when less than half of d is left.
+func (w *writeDeadlines) extend() {
+	if now := time.Now(); w.until.Sub(now) < w.d/2 {
+		w.until = now.Add(w.d)
+		_ = w.rc.SetWriteDeadline(w.until)
+	}
 }
 
 func (w *writeDeadlines) Write(b []byte) (int, error) {
-	_ = w.rc.SetWriteDeadline(time.Now().Add(w.d))
+	w.extend()
 	return w.ResponseWriter.Write(b)
 }
 
 // FlushError flushes within the deadline; ReverseProxy flushes an SSE
 // stream after each event through it (http.ResponseController).
 func (w *writeDeadlines) FlushError() error {
-	_ = w.rc.SetWriteDeadline(time.Now().Add(w.d))
+	w.extend()
 	return w.rc.Flush()
 }
 

@@ -58,7 +58,19 @@ const OAuthBeta = "oauth-2025-04-20"
 //     Config.ClientRate, counted per client, or per caller behind a Proxy)
 //     it answers 429 rate_limit_error itself, with retry-after (the whole
 //     seconds until the client may send again) and x-should-retry by the
-//     same rule. A fail-over is not counted again (authpool.Resend).
+//     same rule. A fail-over is not counted again (authpool.Resend);
+//   - an upstream's error reaches the caller, the pool (Apply: a status
+//     reason, an event) and the log with the credential the request was
+//     sent with and the caller's key (the one a Proxy identified it by, and
+//     every caller's it knows; else the x-api-key or bearer token the
+//     caller sent) taken out, and whatever is shaped like a credential
+//     (sk-ant-…, a bearer token, key=…): its body keeps its status,
+//     headers and shape; one longer than 64 KiB, or encoded, is replaced by
+//     an error of the same type saying so;
+//   - when the pool cannot place the request for a reason of its own (its
+//     store unavailable or failing, the pool closed) it returns the pool's
+//     error (errors.Is(err, store.ErrUnavailable) holds for an outage); a
+//     Proxy answers it 503 or 500.
 //
 // It never logs or returns a credential or a prompt. A Transport is safe for
 // concurrent use; its fields must not change once it is in use.
