@@ -30,7 +30,7 @@ import (
 func TestProxySlowBodies(t *testing.T) {
 	const (
 		conns   = 50
-		timeout = 2 * time.Second
+		timeout = 3 * time.Second
 		maxHeap = 10 << 20
 	)
 	p := newProxied(t, frontSubs)
@@ -91,7 +91,7 @@ func TestProxySlowBodies(t *testing.T) {
 		t.Logf("%d slow bodies declaring 32 MB hold %.2f MB of heap", conns, float64(held)/(1<<20))
 	}
 
-	const want = `{"type":"error","error":{"type":"timeout_error","message":"authpool proxy: the body did not arrive within 2s: send it faster, or ask the proxy's operator for a longer body timeout"}}`
+	const want = `{"type":"error","error":{"type":"timeout_error","message":"authpool proxy: the body did not arrive within 3s: send it faster, or ask the proxy's operator for a longer body timeout"}}`
 	for i, c := range cs {
 		_ = c.SetReadDeadline(start.Add(timeout + 10*time.Second))
 		br := bufio.NewReader(c)
