@@ -154,11 +154,9 @@ func (p *Pool) emitLimited(now time.Time, id string, st Status) {
 // emitExhausted reports a refused client, at most once until the first
 // subscription is expected back; once an hour when none is, or when the
 // first back is a full one (byCapacity): its clients' holds, and so
-// RetryAt, move on while they work.
-func (p *Pool) emitExhausted(now time.Time, e *ExhaustedError, byCapacity bool) {
-	if p.notes == nil {
-		return
-	}
+// RetryAt, move on while they work. It reports whether this exhaustion is
+// new, reported or not (the pool logs the others at debug level).
+func (p *Pool) emitExhausted(now time.Time, e *ExhaustedError, byCapacity bool) bool {
 	key, until := fmt.Sprintf("exhausted/%d", e.RetryAt.Unix()), e.RetryAt
 	if hour := store.HourOf(now); e.RetryAt.IsZero() {
 		key, until = fmt.Sprintf("exhausted/none/%d", hour), store.HourStart(hour+1)
@@ -169,11 +167,12 @@ func (p *Pool) emitExhausted(now time.Time, e *ExhaustedError, byCapacity bool) 
 	seen := p.exhaustedKey == key
 	p.exhaustedKey = key
 	p.mu.Unlock()
-	if seen {
-		return // this pool reported it already: spare the queue
+	if seen || p.notes == nil {
+		return !seen // reported already: spare the queue
 	}
 	p.notes.emit(outgoing{claim: key, until: until, ev: Event{
 		ID: eventID(key), Type: EventExhausted, Time: now, ClientID: e.ClientID,
 		Exhausted: &ExhaustedDetail{RetryAt: e.RetryAt, Reasons: e.Reasons, Fallback: e.Fallback},
 	}})
+	return true
 }

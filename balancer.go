@@ -362,9 +362,14 @@ func (p *Pool) place(ctx context.Context, r *request, from string, why Reason, e
 		}
 	}
 	err, byCapacity := p.exhausted(r)
-	p.emitExhausted(now, err, byCapacity)
-	if p.log.Enabled(ctx, slog.LevelWarn) {
-		p.log.LogAttrs(ctx, slog.LevelWarn, "authpool: pool exhausted", slog.String("client", clientID), slog.String("error", err.Error()))
+	// Warn of an exhaustion once, debug its repeats: under load every
+	// client's refusal would write a line (a proxy counts its refusals).
+	level := slog.LevelDebug
+	if p.emitExhausted(now, err, byCapacity) {
+		level = slog.LevelWarn
+	}
+	if p.log.Enabled(ctx, level) {
+		p.log.LogAttrs(ctx, level, "authpool: pool exhausted", slog.String("client", clientID), slog.String("error", err.Error()))
 	}
 	return Allocation{}, err
 }

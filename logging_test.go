@@ -16,7 +16,8 @@ import (
 
 // TestLogsSayWhatHappenedAndNoSecret runs a pool through a move, the
 // fallback, exhaustion, a limit and a rebalance with a JSON logger, and reads
-// the log: one record per event, at its level, with no credential in it.
+// the log: one record per event, at its level, with no credential in it. An
+// exhaustion is a warning once; its repeats are debug.
 func TestLogsSayWhatHappenedAndNoSecret(t *testing.T) {
 	ctx := context.Background()
 	var buf bytes.Buffer
@@ -40,6 +41,9 @@ func TestLogsSayWhatHappenedAndNoSecret(t *testing.T) {
 	if _, err := p.Allocate(ctx, "bob"); !errors.Is(err, authpool.ErrExhausted) { // exhausted: warn
 		t.Fatalf("Allocate(bob) = %v, want ErrExhausted", err)
 	}
+	if _, err := p.Allocate(ctx, "carol"); !errors.Is(err, authpool.ErrExhausted) { // the same exhaustion: debug
+		t.Fatalf("Allocate(carol) = %v, want ErrExhausted", err)
+	}
 
 	type entry struct{ Level, Msg, Client, Subscription, Outcome, Reason string }
 	var got []entry
@@ -60,6 +64,7 @@ func TestLogsSayWhatHappenedAndNoSecret(t *testing.T) {
 		{Level: "INFO", Msg: "authpool: subscription disabled", Subscription: "s-b", Reason: "by hand"},
 		{Level: "WARN", Msg: "authpool: allocated", Client: "alice", Subscription: authpool.FallbackID, Outcome: "fallback", Reason: "disabled"},
 		{Level: "WARN", Msg: "authpool: pool exhausted", Client: "bob"},
+		{Level: "DEBUG", Msg: "authpool: pool exhausted", Client: "carol"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("log (-want +got):\n%s", diff)

@@ -8,12 +8,14 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
 	"github.com/authpool/authpool/internal/fakeanthropic"
+	"github.com/authpool/authpool/memstore"
 )
 
 // TestBadInput is package claude's half of the table of docs/bad-input.md
@@ -35,12 +37,15 @@ func TestBadInput(t *testing.T) {
 		"\n\nevent: content_block_delta\n" +
 		`data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi`
 	tests := []struct {
-		name     string
-		chunked  bool // send the body without a Content-Length
-		allow    bool // the proxy's AllowChunked
-		upstream *fakeanthropic.Response
-		body     string
-		hdr      []string
+		name      string
+		chunked   bool // send the body without a Content-Length
+		allow     bool // the proxy's AllowChunked
+		slow      bool // send the body, then nothing more of the Content-Length it declares
+		storeDown bool // the pool's store is unavailable while the request is served
+		upstream  *fakeanthropic.Response
+		respond   func(*fakeanthropic.Request) fakeanthropic.Response // instead of upstream
+		body      string
+		hdr       []string
 		// The answer: status and whole body.
 		wantStatus int
 		wantBody   string
@@ -95,6 +100,37 @@ func TestBadInput(t *testing.T) {
 		wantStatus: 411,
 		wantBody:   `{"type":"error","error":{"type":"invalid_request_error","message":"authpool proxy: a request needs a Content-Length"}}`,
 	}, {
+		name: "slow body (408)", slow: true,
+		body: `{"model":`, hdr: []string{"x-api-key", keyBob},
+		wantStatus: 408,
+		wantBody:   `{"type":"error","error":{"type":"timeout_error","message":"authpool proxy: the body did not arrive within 100ms: send it faster, or ask the proxy's operator for a longer body timeout"}}`,
+	}, {
+		name: "upstream error echoing a credential",
+		respond: func(r *fakeanthropic.Request) fakeanthropic.Response {
+			return fakeanthropic.Response{Status: 401, Error: &fakeanthropic.Error{Type: "authentication_error",
+				Message: "invalid x-api-key " + r.Credential() + " (caller " + keyBob + ")"}}
+		},
+		body: msgBody, hdr: []string{"x-api-key", keyBob},
+		wantStatus:   401,
+		wantBody:     `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key [REDACTED] (caller [REDACTED])"},"request_id":"req_0003"}`,
+		wantUpstream: 3,
+		changed: func(t *testing.T, before, after authpool.Snapshot) {
+			// Each subscription tried is disabled, the upstream's words
+			// redacted in its reason.
+			for i, s := range after.Subscriptions {
+				want := before.Subscriptions[i].Status
+				want.State, want.Reason = authpool.Disabled, "auth: HTTP 401 authentication_error: invalid x-api-key [REDACTED] (caller [REDACTED])"
+				if s.Status != want {
+					t.Errorf("%s: %+v; want %+v", s.ID, s.Status, want)
+				}
+			}
+		},
+	}, {
+		name: "store unavailable (503)", storeDown: true,
+		body: msgBody, hdr: []string{"x-api-key", keyBob},
+		wantStatus: 503,
+		wantBody:   `{"type":"error","error":{"type":"api_error","message":"authpool proxy: the pool's store is unavailable, so no subscription could be chosen: retry in 5 s"}}`,
+	}, {
 		name:     "truncated SSE stream",
 		upstream: &fakeanthropic.Response{Body: []byte(truncated), Header: http.Header{"Content-Type": {"text/event-stream"}}},
 		body:     streamBody, hdr: []string{"x-api-key", keyBob},
@@ -119,11 +155,14 @@ func TestBadInput(t *testing.T) {
 		names = append(names, tt.name)
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := newProxied(t, frontSubs)
+			st := &downStore{Store: memstore.New()}
+			p := newProxiedOpts(t, frontSubs, authpool.WithStore(st))
 			p.proxy.MaxBody, p.proxy.AllowChunked = 1024, tt.allow // before its first request
+			p.proxy.BodyTimeout = 100 * time.Millisecond
 			if tt.upstream != nil {
 				p.up.SetDefault(*tt.upstream)
 			}
+			p.up.SetRespond(tt.respond)
 			before, err := p.pool.Snapshot(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -132,14 +171,24 @@ func TestBadInput(t *testing.T) {
 			if tt.chunked {
 				body = io.MultiReader(body) // no length known: sent chunked
 			}
+			if tt.slow {
+				stalled := make(chan struct{})
+				t.Cleanup(func() { close(stalled) })
+				body = io.MultiReader(body, stallReader(stalled))
+			}
 			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, p.ps.URL+"/v1/messages", body)
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tt.slow {
+				req.ContentLength = int64(len(tt.body)) + 1000
+			}
 			for i := 0; i+1 < len(tt.hdr); i += 2 {
 				req.Header.Set(tt.hdr[i], tt.hdr[i+1])
 			}
+			st.down.Store(tt.storeDown)
 			resp, err := p.ps.Client().Do(req)
+			st.down.Store(false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -227,4 +276,12 @@ func inBadInputDoc(t *testing.T, names ...string) {
 			t.Errorf("docs/bad-input.md has no row %q", name)
 		}
 	}
+}
+
+// stallReader is a body that sends nothing more until stalled is closed.
+type stallReader chan struct{}
+
+func (s stallReader) Read([]byte) (int, error) {
+	<-s
+	return 0, io.EOF
 }

@@ -63,6 +63,32 @@ const DefaultMaxBody = 32 << 20
 // caller over it gets 429 rate_limit_error with retry-after and
 // x-should-retry: true.
 //
+// A body must arrive within BodyTimeout, and is read into a buffer that
+// grows with what arrives, never on the word of Content-Length alone: a
+// caller that declares 32 MB and sends a byte a second holds a few
+// kilobytes, and gets 408 when its time is up. Each write of the answer
+// must complete within WriteTimeout (a caller that stops reading is cut),
+// while the answer itself may stream as long as it lasts. Both deadlines
+// are set on the connection (http.ResponseController). Serve a Proxy from
+// an http.Server with ReadHeaderTimeout and IdleTimeout, and without a
+// WriteTimeout, which would bound the whole answer and cut long streams
+// (a ReadTimeout does no harm: net/http lifts it once the body is read);
+// docs/proxy.md shows one.
+//
+// When the pool cannot place a request for a reason of its own, the
+// caller gets 503 api_error with retry-after when the pool's store is
+// unavailable (store.ErrUnavailable) or the pool closed, and 500 api_error
+// with x-should-retry: false when the store failed otherwise (Redis out of
+// memory, say); 502 api_error is for an upstream that cannot be reached.
+// Whatever an upstream's error says, the credential the request was sent
+// with and the callers' keys are taken out of it (see Transport) before the
+// caller, a log or the pool hear it.
+//
+// Every refusal is logged, at a bounded rate: the first of a kind for a
+// caller at once, then at most a line per LogEvery counting the others,
+// naming the kind, the status, the caller's ID (never its key) and the
+// count.
+//
 // Shut the http.Server serving it down with Server.Shutdown: in-flight
 // streams finish. A Proxy is safe for concurrent use; its fields must not
 // change once it serves.
@@ -82,18 +108,39 @@ type Proxy struct {
 	// AllowChunked accepts requests without Content-Length (chunked); the
 	// default refuses them with 411, so that the body cap is known up front.
 	AllowChunked bool
-	// Logger logs refused requests and upstream errors. The default
-	// discards.
+	// BodyTimeout is how long a request's body may take to arrive, from
+	// when the proxy starts reading it; a caller still sending then gets
+	// 408 timeout_error and its connection is closed. The default is
+	// DefaultBodyTimeout; a negative value sets no deadline (the server's
+	// ReadTimeout then bounds the body, if it has one).
+	BodyTimeout time.Duration
+	// WriteTimeout is how long one write of an answer may block — a
+	// caller that stops reading — before the answer is cut: from half of
+	// it to all of it. It bounds each write, not the answer: a stream
+	// lasts as long as it lasts. The default is DefaultWriteTimeout; a
+	// negative value sets none.
+	WriteTimeout time.Duration
+	// Logger logs refused requests (at a bounded rate: see LogEvery),
+	// upstream and store errors, and ReverseProxy's own errors. The
+	// default discards.
 	Logger *slog.Logger
+	// LogEvery is how often, at most, the refusals of one kind for one
+	// caller are logged after the first: one line per interval counts
+	// them. The default is DefaultLogEvery.
+	LogEvery time.Duration
 
-	once    sync.Once
-	maxBody int64
-	log     *slog.Logger
-	caps    *capLedger
-	known   map[[32]byte]authpool.Caller
-	proxy   *httputil.ReverseProxy
-	buffers copyBuffers
-	spread  spreadIDs
+	once         sync.Once
+	maxBody      int64
+	bodyTimeout  time.Duration
+	writeTimeout time.Duration
+	log          *slog.Logger
+	refusals     *refusalLog
+	redact       redactor // every caller's key
+	caps         *capLedger
+	known        map[[32]byte]authpool.Caller
+	proxy        *httputil.ReverseProxy
+	buffers      copyBuffers
+	spread       spreadIDs
 }
 
 // NewProxy returns a proxy for the pool's transport t that serves the
@@ -152,14 +199,20 @@ func (p *Proxy) Format(f fmt.State, _ rune) {
 // init builds what the proxy needs from its fields, once.
 func (p *Proxy) init() {
 	p.maxBody = cmp.Or(p.MaxBody, DefaultMaxBody)
+	p.bodyTimeout = cmp.Or(p.BodyTimeout, DefaultBodyTimeout)
+	p.writeTimeout = cmp.Or(p.WriteTimeout, DefaultWriteTimeout)
 	p.log = p.Logger
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
+	p.refusals = newRefusalLog(p.log, p.Transport.now, cmp.Or(p.LogEvery, DefaultLogEvery))
 	p.known = make(map[[32]byte]authpool.Caller, len(p.Callers))
+	keys := make([]string, 0, len(p.Callers))
 	for _, c := range p.Callers {
 		p.known[sha256.Sum256([]byte(c.Key.Reveal()))] = c
+		keys = append(keys, c.Key.Reveal())
 	}
+	p.redact = newRedactor(keys...)
 	p.caps = newCapLedger()
 	target := p.Upstream
 	if target == nil {
@@ -180,57 +233,57 @@ func (p *Proxy) init() {
 		BufferPool:     &p.buffers,
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.upstreamError,
-		ErrorLog:       nil,
+		// What ReverseProxy logs itself (a body copy that failed) goes to
+		// the proxy's log, not the standard logger.
+		ErrorLog: slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 	}
 }
 
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.once.Do(p.init)
+	server := w
+	if p.writeTimeout > 0 {
+		w = &writeDeadlines{ResponseWriter: w, rc: http.NewResponseController(w), d: p.writeTimeout}
+	}
+	caller, key, ok := p.identify(r)
 	path := r.URL.Path
 	if path != "/v1/messages" && path != "/v1/messages/count_tokens" {
-		refuse(w, http.StatusNotFound, "not_found_error",
-			fmt.Sprintf("authpool proxy: %s is not served here: only POST /v1/messages and /v1/messages/count_tokens", path))
+		p.refuse(w, r, refuseNotFound, caller.ID, fmt.Sprintf(
+			"authpool proxy: %s is not served here: only POST /v1/messages and /v1/messages/count_tokens", clip(path, 200)))
 		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		refuse(w, http.StatusMethodNotAllowed, "invalid_request_error", fmt.Sprintf("authpool proxy: %s %s: use POST", r.Method, path))
+		p.refuse(w, r, refuseMethod, caller.ID, fmt.Sprintf("authpool proxy: %s %s: use POST", clip(r.Method, 20), path))
 		return
 	}
-	caller, ok := p.identify(r)
 	if !ok {
 		w.Header().Set("X-Should-Retry", "false")
-		refuse(w, http.StatusUnauthorized, "authentication_error",
+		p.refuse(w, r, refuseUnknownKey, "",
 			"authpool proxy: unknown key: send the key this proxy gave you as x-api-key or a bearer token")
 		return
 	}
 	switch {
 	case r.ContentLength < 0 && !p.AllowChunked:
-		refuse(w, http.StatusLengthRequired, "invalid_request_error", "authpool proxy: a request needs a Content-Length")
+		p.refuse(w, r, refuseNoLength, caller.ID, "authpool proxy: a request needs a Content-Length")
 		return
 	case r.ContentLength > p.maxBody:
-		refuse(w, http.StatusRequestEntityTooLarge, "request_too_large",
+		p.refuse(w, r, refuseTooLarge, caller.ID,
 			fmt.Sprintf("authpool proxy: the body is %d bytes, more than %d", r.ContentLength, p.maxBody))
 		return
 	}
-	body, err := p.readBody(w, r)
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		refuse(w, http.StatusRequestEntityTooLarge, "request_too_large",
-			fmt.Sprintf("authpool proxy: the body is more than %d bytes", p.maxBody))
-		return
-	case err != nil:
-		refuse(w, http.StatusBadRequest, "invalid_request_error", "authpool proxy: the body could not be read")
+	body, err := p.readBody(server, r) // MaxBytesReader tells the server's own writer to close the connection
+	if err != nil {
+		p.bodyError(w, r, caller.ID, err)
 		return
 	}
 	now := p.Transport.now()
 	if st, ok := p.caps.standing(caller, now); ok && st.share >= 1 {
-		p.capped(w, caller, st, now)
+		p.capped(w, r, caller, st, now)
 		return
 	}
-	rt := &route{client: caller.ID, model: modelField(body), caller: caller}
+	rt := &route{client: caller.ID, model: modelField(body), caller: caller, key: key, redact: p.redact}
 	switch session := r.Header.Get("X-Claude-Code-Session-Id"); {
 	case session != "" && len(session) <= 128:
 		rt.client += "/" + session
@@ -251,64 +304,47 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.proxy.ServeHTTP(w, out)
 }
 
-// readBody reads a request's whole body, at most maxBody bytes: into a
-// buffer of its Content-Length when it has one.
-func (p *Proxy) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body := http.MaxBytesReader(w, r.Body, p.maxBody)
-	if r.ContentLength < 0 {
-		return io.ReadAll(body)
-	}
-	b := make([]byte, r.ContentLength)
-	if _, err := io.ReadFull(body, b); err != nil {
-		return nil, err
-	}
-	return b, nil
-}
-
-// identify returns the caller of a request, by its key.
-func (p *Proxy) identify(r *http.Request) (authpool.Caller, bool) {
+// identify returns the caller of a request, and the key it is known by.
+func (p *Proxy) identify(r *http.Request) (authpool.Caller, string, bool) {
 	key := r.Header.Get("X-Api-Key")
 	if key == "" {
-		if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
-			key = strings.TrimSpace(auth[7:])
-		}
+		key = bearerToken(r.Header)
 	}
 	if key == "" {
-		return authpool.Caller{}, false
+		return authpool.Caller{}, "", false
 	}
 	if p.Identify != nil {
-		return p.Identify(key)
+		c, ok := p.Identify(key)
+		return c, key, ok
 	}
 	c, ok := p.known[sha256.Sum256([]byte(key))] // compared by hash: no key's bytes are looked at twice
-	return c, ok
+	return c, key, ok
 }
 
 // modifyResponse strips the upstream's rate-limit headers and adds the
 // caller's own standing.
 func (p *Proxy) modifyResponse(resp *http.Response) error {
-	if _, own := resp.Body.(ownBody); own {
-		return nil // the Transport's own 429: its headers are the pool's
+	rt, _ := resp.Request.Context().Value(routeKey{}).(*route)
+	if own, ok := resp.Body.(ownBody); ok {
+		// The Transport's own 429: its headers are the pool's.
+		caller := ""
+		if rt != nil {
+			caller = rt.caller.ID
+		}
+		p.refusals.add(resp.Request.Context(), own.refusal, caller, own.msg)
+		return nil
 	}
 	for k := range resp.Header {
 		if len(k) >= len(ratelimitPrefix) && strings.EqualFold(k[:len(ratelimitPrefix)], ratelimitPrefix) {
 			delete(resp.Header, k)
 		}
 	}
-	if rt, ok := resp.Request.Context().Value(routeKey{}).(*route); ok {
+	if rt != nil {
 		if st, ok := p.caps.standing(rt.caller, p.Transport.now()); ok {
 			st.headers(resp.Header)
 		}
 	}
 	return nil
-}
-
-// upstreamError answers a request the upstream could not be reached for.
-func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) {
-		return // the caller went away
-	}
-	p.log.LogAttrs(r.Context(), slog.LevelWarn, "authpool proxy: upstream unreachable", slog.String("error", err.Error()))
-	refuse(w, http.StatusBadGateway, "api_error", "authpool proxy: the upstream could not be reached")
 }
 
 // release ends a spread request's client.
@@ -317,23 +353,6 @@ func (p *Proxy) release(ctx context.Context, clientID string) {
 		p.log.LogAttrs(ctx, slog.LevelWarn, "authpool proxy: releasing a request's client failed",
 			slog.String("client", clientID), slog.String("error", err.Error()))
 	}
-}
-
-// capped answers a caller whose cap is spent: 429 billing_error, with the
-// caller's standing, unified status and overage status rejected and the
-// representative claim overage — an OAuth-mode Claude Code then prints
-// "You've hit your limit · resets <when it frees>" — and retry-after and
-// x-should-retry by the rule of the pool's other refusals.
-func (p *Proxy) capped(w http.ResponseWriter, c authpool.Caller, st standing, now time.Time) {
-	h := w.Header()
-	st.headers(h)
-	h.Set("Anthropic-Ratelimit-Unified-Status", "rejected")
-	h.Set("Anthropic-Ratelimit-Unified-Overage-Status", "rejected")
-	h.Set("Anthropic-Ratelimit-Unified-Representative-Claim", "overage")
-	secs := retryHeaders(h, st.reset.Sub(now), p.Transport.retryWithin())
-	refuse(w, http.StatusTooManyRequests, "billing_error", fmt.Sprintf(
-		"authpool: you have used your $%s cap for %s; it frees up at %s (in %s): wait, or ask the pool's operator for a larger cap",
-		dollars(c.CapUSD), humanWait(int64(st.window/time.Second)), clockUTC(st.reset, now), humanWait(secs)))
 }
 
 // spreadIDs names the clients of spread requests: a prefix random to the
@@ -361,15 +380,6 @@ func dollars(usd float64) string {
 		return strconv.FormatFloat(usd, 'f', 2, 64)
 	}
 	return strconv.FormatFloat(usd, 'f', -1, 64)
-}
-
-// refuse writes an Anthropic error response.
-func refuse(w http.ResponseWriter, status int, typ, msg string) {
-	body := errorBody(typ, msg)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }
 
 // copyBuffers lends ReverseProxy the buffers it copies responses with,

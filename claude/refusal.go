@@ -65,7 +65,7 @@ func exhaustedResponse(req *http.Request, ex *authpool.ExhaustedError, now time.
 		h.Set("X-Should-Retry", "false")
 		msg.WriteString("; when one frees up is not known: retry later")
 	}
-	return ownResponse(req, http.StatusTooManyRequests, h, errorBody("rate_limit_error", msg.String()))
+	return ownResponse(req, refuseExhausted, h, msg.String())
 }
 
 // rateLimitedResponse is the Transport's own 429 when the client (or the
@@ -76,19 +76,30 @@ func rateLimitedResponse(req *http.Request, rl *authpool.RateLimitedError, withi
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	secs := retryHeaders(h, rl.RetryAfter, within)
-	body := errorBody("rate_limit_error", fmt.Sprintf(
+	return ownResponse(req, refuseRateLimited, h, fmt.Sprintf(
 		"authpool: too many requests for %s (the pool's rate limit): retry in %s", strconv.Quote(rl.Key), humanWait(secs)))
-	return ownResponse(req, http.StatusTooManyRequests, h, body)
 }
 
-// ownResponse is a response the Transport makes itself.
-func ownResponse(req *http.Request, status int, h http.Header, body []byte) *http.Response {
+// ownResponse is a response the Transport makes itself: r's status, and
+// an error body of r's type saying msg.
+func ownResponse(req *http.Request, r refusal, h http.Header, msg string) *http.Response {
+	body := errorBody(r.typ, msg)
 	return &http.Response{
-		Status: strconv.Itoa(status) + " " + http.StatusText(status), StatusCode: status,
+		Status: strconv.Itoa(r.status) + " " + http.StatusText(r.status), StatusCode: r.status,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, Body: ownBody{bytes.NewReader(body)}, ContentLength: int64(len(body)), Request: req,
+		Header: h, Body: ownBody{bytes.NewReader(body), r, msg}, ContentLength: int64(len(body)), Request: req,
 	}
 }
+
+// ownBody is the body of a response the Transport made itself: a refusal,
+// which a Proxy logs.
+type ownBody struct {
+	*bytes.Reader
+	refusal refusal
+	msg     string
+}
+
+func (ownBody) Close() error { return nil }
 
 // errorBody is an Anthropic error body (docs/claude-code.md).
 func errorBody(typ, msg string) []byte {

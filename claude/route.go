@@ -9,6 +9,8 @@ type route struct {
 	model  string          // the model the body names, or ""
 	caller authpool.Caller // the caller, whose cap the response is told against
 	spent  func(authpool.Usage)
+	key    string   // the key the caller was identified by
+	redact redactor // the proxy's: every caller's key (see requestRedactor)
 }
 
 // routeKey keys a *route in a request's context.

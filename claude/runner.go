@@ -261,7 +261,7 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 		fail("", err)
 		return at, nil
 	}
-	red := newRunnerRedactor(append(secrets, runnerPromptParts(prompt)...))
+	red := newRedactor(append(secrets, runnerPromptParts(prompt)...)...)
 
 	cmd := exec.CommandContext(ctx, r.command(), r.args(prompt, s)...)
 	cmd.Env, cmd.Dir, cmd.WaitDelay = env, r.Dir, r.WaitDelay
@@ -311,8 +311,19 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 	// apply what it means, even when ctx is done.
 	end := r.now()
 	var acctErrs []error
+	if res.IsError {
+		// The CLI's words of a failed answer may repeat what the upstream
+		// echoed (a credential) or the prompt: they go to the pool, and
+		// back to the caller in the RunResult.
+		res.Text = red.String(res.Text)
+		for i := range res.Errors {
+			res.Errors[i] = red.String(res.Errors[i])
+		}
+	}
 	if parseErr == nil || len(res.Trailing) > 0 || res.RateLimit != nil {
-		at.Result, at.Verdict = res, res.Verdict(end)
+		// The verdict's message is the CLI's text of the answer: it goes to
+		// the pool (a status reason, an event), so it is redacted.
+		at.Result, at.Verdict = res, red.verdict(res.Verdict(end))
 		actx := context.WithoutCancel(ctx)
 		at.Usages, err = res.Usages(r.prices(), end)
 		if err != nil {
@@ -338,11 +349,11 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 		fail("", runnerResultError(res, at.Verdict, red))
 	case result && runErr == nil:
 	case runErr != nil:
-		fail(red.stderr(stderr), runErr)
+		fail(runnerStderr(red, stderr), runErr)
 	case parseErr != nil:
-		fail(red.stderr(stderr), &runnerStdoutError{parseErr})
+		fail(runnerStderr(red, stderr), &runnerStdoutError{parseErr})
 	default:
-		fail(red.stderr(stderr), &runnerStdoutError{errors.New("stream-json: the stream ended without a result line")})
+		fail(runnerStderr(red, stderr), &runnerStdoutError{errors.New("stream-json: the stream ended without a result line")})
 	}
 
 	acctErr := errors.Join(acctErrs...)
@@ -359,7 +370,7 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 	}
 	if acctErr != nil {
 		level = slog.LevelError
-		attrs = append(attrs, slog.String("accounting", red.clean(acctErr.Error())))
+		attrs = append(attrs, slog.String("accounting", red.String(acctErr.Error())))
 	}
 	r.log().LogAttrs(ctx, level, "claude: run", attrs...)
 	return at, acctErr
@@ -375,7 +386,7 @@ func (e *runnerStdoutError) Error() string {
 func (e *runnerStdoutError) Unwrap() error { return e.err }
 
 // runnerResultError says what an error result said, redacted.
-func runnerResultError(res Result, v Verdict, red runnerRedactor) error {
+func runnerResultError(res Result, v Verdict, red redactor) error {
 	what := "ended in error: " + res.Subtype
 	if status, ok := res.Failed(); ok {
 		what = strings.TrimSuffix(fmt.Sprintf("ended on an API error: %s, HTTP %d %s", v.Kind, status, res.APIErrorType), " ")
@@ -384,7 +395,7 @@ func runnerResultError(res Result, v Verdict, red runnerRedactor) error {
 	if text == "" {
 		text = strings.Join(res.Errors, "; ")
 	}
-	if text = red.clean(text); text != "" {
+	if text = red.String(text); text != "" {
 		what += ": " + clip(text, 300)
 	}
 	return errors.New(what)

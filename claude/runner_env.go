@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -72,37 +71,13 @@ func runnerPromptParts(prompt string) []string {
 	return parts
 }
 
-// runnerRedactor lists the texts a message must not show, longest first.
-type runnerRedactor []string
-
-func newRunnerRedactor(texts []string) runnerRedactor {
-	slices.SortFunc(texts, func(a, b string) int { return len(b) - len(a) })
-	return texts
-}
-
-// runnerSecretText matches what looks like a credential in free text.
-var runnerSecretText = regexp.MustCompile(`(?i)(sk-ant-|bearer\s+|(?:api[_-]?key|token|secret|password|authorization)["']?\s*[:=]\s*["']?)[^\s"',;]+`)
-
-// clean returns s as valid UTF-8, with each text of rd of at least 6 bytes
-// (shorter ones would take words out of any message) and what looks like a
-// credential replaced by [REDACTED].
-func (rd runnerRedactor) clean(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	for _, t := range rd {
-		if len(t) >= 6 {
-			s = strings.ReplaceAll(s, t, "[REDACTED]")
-		}
-	}
-	return runnerSecretText.ReplaceAllString(s, "${1}[REDACTED]")
-}
-
-// stderr returns the end of what t captured, cleaned, at most 1 KiB.
-func (rd runnerRedactor) stderr(t *runnerTail) string {
+// runnerStderr returns the end of what t captured, redacted, at most 1 KiB.
+func runnerStderr(rd redactor, t *runnerTail) string {
 	b := t.buf
 	if t.cut { // the capture starts mid-line, maybe mid-secret: drop that line
 		_, b, _ = bytes.Cut(b, []byte("\n"))
 	}
-	s := strings.TrimSpace(rd.clean(string(b)))
+	s := strings.TrimSpace(rd.String(string(b)))
 	if len(s) > 1<<10 {
 		s = s[len(s)-1<<10:]
 		if i := strings.IndexAny(s, " \n"); i >= 0 {

@@ -622,7 +622,7 @@ func testRunnerArguments(t *testing.T, bin string) {
 // here the fake's stderr quotes both.
 func testRunnerNothingSecretShown(t *testing.T, bin string) {
 	const marker = "PROMPT-SECRET-7f3a9c21"
-	for _, mode := range []string{"ok", "quota", "overloaded", "auth", "garbage", "exit", "partial"} {
+	for _, mode := range []string{"ok", "quota", "overloaded", "auth", "authecho", "garbage", "exit", "partial"} {
 		for _, stream := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/stream=%v", mode, stream), func(t *testing.T) {
 				t.Parallel()
@@ -634,11 +634,23 @@ func testRunnerNothingSecretShown(t *testing.T, bin string) {
 				if jerr != nil {
 					t.Fatal(jerr)
 				}
+				snap, serr := s.pool.Snapshot(context.Background())
+				if serr != nil {
+					t.Fatal(serr)
+				}
+				snapJSON, jerr := json.Marshal(snap)
+				if jerr != nil {
+					t.Fatal(jerr)
+				}
 				shown := map[string]string{
 					"log":         s.logs.String(),
 					"error":       fmt.Sprint(err),
 					"result":      fmt.Sprintf("%+v %#v", res, res),
 					"result JSON": string(resJSON),
+					"snapshot":    string(snapJSON), // the subscriptions' reasons: what Apply told the pool
+				}
+				if mode == "authecho" && !strings.Contains(shown["snapshot"], "invalid x-api-key [REDACTED] for [REDACTED]") {
+					t.Errorf("the echoed credential and prompt are not redacted in the status reason:\n%s", shown["snapshot"])
 				}
 				if !strings.Contains(shown["log"], `msg="claude: run"`) {
 					t.Errorf("no log line of the run:\n%s", shown["log"])

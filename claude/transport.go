@@ -15,6 +15,7 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/internal/h1"
+	"github.com/authpool/authpool/store"
 )
 
 // OAuthBeta is the anthropic-beta value a request authenticated with a
@@ -55,7 +56,19 @@ const OAuthBeta = "oauth-2025-04-20"
 //     Config.ClientRate, counted per client, or per caller behind a Proxy)
 //     it answers 429 rate_limit_error itself, with retry-after (the whole
 //     seconds until the client may send again) and x-should-retry by the
-//     same rule. A fail-over is not counted again (authpool.Resend).
+//     same rule. A fail-over is not counted again (authpool.Resend);
+//   - an upstream's error reaches the caller, the pool (Apply: a status
+//     reason, an event) and the log with the credential the request was
+//     sent with and the caller's key (the one a Proxy identified it by, and
+//     every caller's it knows; else the x-api-key or bearer token the
+//     caller sent) taken out, and whatever is shaped like a credential
+//     (sk-ant-…, a bearer token, key=…): its body keeps its status,
+//     headers and shape; one longer than 64 KiB, or encoded, is replaced by
+//     an error of the same type saying so;
+//   - when the pool cannot place the request for a reason of its own (its
+//     store unavailable or failing, the pool closed) it returns the pool's
+//     error (errors.Is(err, store.ErrUnavailable) holds for an outage); a
+//     Proxy answers it 503 or 500.
 //
 // It never logs or returns a credential or a prompt. A Transport is safe for
 // concurrent use; its fields must not change once it is in use.
@@ -124,7 +137,7 @@ const DefaultMaxAttempts = 3
 const DefaultRetryWithin = 60 * time.Second
 
 // maxErrorBody is how much of a failed response's body is read to classify
-// it; the caller still gets all of it.
+// and redact it; a longer one is not passed on (see fail).
 const maxErrorBody = 64 << 10
 
 // maxCapture is the largest JSON response whose usage is read; larger ones
@@ -179,7 +192,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case errors.As(err, &rl):
 			return rateLimitedResponse(req, rl, t.retryWithin()), nil
 		case err != nil:
-			return nil, fmt.Errorf("claude: transport: %w", err)
+			return nil, &poolError{fmt.Errorf("claude: transport: %w", err)}
 		}
 		// A Proxy's request is its own copy (ReverseProxy's): the first
 		// attempt edits it in place rather than copy it again.
@@ -193,23 +206,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if resp.StatusCode < 400 {
 			t.observe(ctx, a.SubscriptionID, resp, model)
-			resp.Body = t.capture(ctx, resp, clientID, a.SubscriptionID)
+			resp.Body = t.capture(ctx, req, resp, clientID, a)
 			return resp, nil
 		}
-		v := t.fail(ctx, a.SubscriptionID, resp, model)
+		v := t.fail(ctx, requestRedactor(req, a.Credential.Reveal()), a.SubscriptionID, resp, model)
 		if !v.RetryElsewhere || req.GetBody == nil || attempt+1 >= t.maxAttempts() {
 			return resp, nil
 		}
 		tried = append(tried, a.SubscriptionID)
 		last = resp
 	}
-}
-
-// drain reads what is left of an abandoned answer's body (up to
-// maxErrorBody, so that its connection may be used again) and closes it.
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-	resp.Body.Close()
 }
 
 func (t *Transport) maxAttempts() int {
@@ -398,37 +404,11 @@ func hasUnified(h http.Header) bool {
 	return false
 }
 
-// fail classifies a failed response and tells the pool; the response's body
-// is restored whole for the caller.
-func (t *Transport) fail(ctx context.Context, subscriptionID string, resp *http.Response, model string) Verdict {
-	head, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	resp.Body = readCloser{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
-	if err != nil {
-		head = nil
-	}
-	now := t.now()
-	v := Classify(resp.StatusCode, resp.Header, head, now)
-	if err := Apply(ctx, t.Pool, subscriptionID, v, model, now); err != nil {
-		t.log().LogAttrs(ctx, slog.LevelWarn, "claude: telling the pool of a failed response failed",
-			slog.String("subscription", subscriptionID), slog.Int("status", resp.StatusCode), slog.String("error", err.Error()))
-	}
-	return v
-}
-
-// ownBody is the body of a response the Transport made itself.
-type ownBody struct{ *bytes.Reader }
-
-func (ownBody) Close() error { return nil }
-
-type readCloser struct {
-	io.Reader
-	io.Closer
-}
-
 // capture returns the response's body wrapped to read its usage on the way
 // through, and to record it once when the body is read to its end or closed.
-func (t *Transport) capture(ctx context.Context, resp *http.Response, clientID, subscriptionID string) io.ReadCloser {
-	c := &captured{t: t, ctx: context.WithoutCancel(ctx), clientID: clientID, subscriptionID: subscriptionID, body: resp.Body}
+func (t *Transport) capture(ctx context.Context, req *http.Request, resp *http.Response, clientID string, a authpool.Allocation) io.ReadCloser {
+	c := &captured{t: t, ctx: context.WithoutCancel(ctx), req: req, cred: a.Credential.Reveal(),
+		clientID: clientID, subscriptionID: a.SubscriptionID, body: resp.Body}
 	if resp.Request != nil {
 		c.oneShot = oneShotRun(resp.Request.Header.Get("User-Agent"))
 	}
@@ -446,6 +426,8 @@ func (t *Transport) capture(ctx context.Context, resp *http.Response, clientID, 
 type captured struct {
 	t                        *Transport
 	ctx                      context.Context
+	req                      *http.Request // as the caller sent it
+	cred                     string        // the credential it was sent with
 	clientID, subscriptionID string
 	body                     io.ReadCloser
 	stream                   *StreamReader // SSE; nil for JSON
@@ -519,7 +501,11 @@ func (c *captured) record(complete bool) {
 		u.CacheTTL = 0 // its cache, even an hour's, outlives the run: no slot for it
 	}
 	if err := c.t.Pool.Record(c.ctx, c.clientID, u); err != nil {
-		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: recording a response's usage failed",
+		msg := "claude: recording a response's usage failed"
+		if errors.Is(err, store.ErrUnavailable) {
+			msg = "claude: the pool's store is unavailable: a response's usage was not recorded"
+		}
+		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, msg,
 			slog.String("client", c.clientID), slog.String("subscription", c.subscriptionID), slog.String("error", err.Error()))
 	}
 	if rt, ok := c.ctx.Value(routeKey{}).(*route); ok && rt.spent != nil {
@@ -531,10 +517,11 @@ func (c *captured) record(complete bool) {
 // 200 (an overloaded upstream, say).
 func (c *captured) midStream(apiErr *APIError) {
 	now := c.t.now()
+	red := requestRedactor(c.req, c.cred)
 	body := errorBody(apiErr.Type, apiErr.Message)
-	v := Classify(http.StatusOK, nil, body, now)
+	v := red.verdict(Classify(http.StatusOK, nil, body, now))
 	if err := Apply(c.ctx, c.t.Pool, c.subscriptionID, v, "", now); err != nil {
 		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: telling the pool of a stream's error failed",
-			slog.String("subscription", c.subscriptionID), slog.String("error", err.Error()))
+			slog.String("subscription", c.subscriptionID), slog.String("error", clip(red.String(err.Error()), 1024)))
 	}
 }

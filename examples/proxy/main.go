@@ -8,8 +8,13 @@
 //
 // Flags: -config (default testdata/config/pool.json), -listen (default
 // 127.0.0.1:8787; port 0 picks one, printed on the first line), -upstream
-// (default https://api.anthropic.com; tests point it at a local fake), and
-// -rebalance (how often to Rebalance; default a minute). The pool's live
+// (default https://api.anthropic.com; tests point it at a local fake),
+// -rebalance (how often to Rebalance; default a minute), -body-timeout (how
+// long a request's body may take to arrive; default 2 minutes) and -quiet
+// (log warnings only). Its server bounds each request's headers, its body
+// and the idle time between requests, and each write of an answer, but
+// not the answer as a whole: a stream runs as long as it runs (see
+// newServer). The pool's live
 // status page is at /status on the same address (JSON with ?format=json),
 // its Prometheus metrics at /metrics. On SIGINT or SIGTERM it stops taking requests, lets the streams in flight
 // finish (up to 30 seconds), and delivers the pool's queued notifications.
@@ -56,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	upstream := fs.String("upstream", claude.DefaultUpstream, "the Anthropic API's base URL")
 	every := fs.Duration("rebalance", time.Minute, "how often to Rebalance")
 	quiet := fs.Bool("quiet", false, "log warnings only")
+	bodyTimeout := fs.Duration("body-timeout", claude.DefaultBodyTimeout, "how long a request's body may take to arrive (408 after)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -99,6 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	proxy.Logger = logger
+	proxy.BodyTimeout = *bodyTimeout
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -115,14 +122,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/status":
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(pageWriteTimeout))
 			status.ServeHTTP(w, r)
 		case "/metrics":
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(pageWriteTimeout))
 			scrape.ServeHTTP(w, r)
 		default:
-			proxy.ServeHTTP(w, r)
+			proxy.ServeHTTP(w, r) // it bounds each write itself (Proxy.WriteTimeout)
 		}
 	})
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(handler, *bodyTimeout)
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 
 	var wg sync.WaitGroup
@@ -156,4 +165,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// pageWriteTimeout bounds the writing of the status page and of a metrics
+// scrape: small answers of a known size.
+const pageWriteTimeout = 10 * time.Second
+
+// newServer returns the example's server of handler, whose proxy gives a
+// body bodyTimeout to arrive:
+//
+//   - ReadHeaderTimeout: a request's headers arrive within 10 s;
+//   - ReadTimeout: the whole request within 10 s more than a body's time.
+//     The proxy sets its body's own deadline (Proxy.BodyTimeout), and
+//     net/http lifts the read deadline once the body is read: a long answer
+//     is not cut;
+//   - IdleTimeout: a connection between requests is kept 2 minutes (Claude
+//     Code sends a conversation's turns on one);
+//   - no WriteTimeout: it would bound the whole answer, and an answer
+//     streams for minutes. The proxy bounds each write instead
+//     (Proxy.WriteTimeout: a caller that stops reading is cut), and the
+//     status page and the metrics set a deadline of their own.
+func newServer(handler http.Handler, bodyTimeout time.Duration) *http.Server {
+	if bodyTimeout <= 0 {
+		bodyTimeout = claude.DefaultBodyTimeout
+	}
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       10*time.Second + bodyTimeout,
+		IdleTimeout:       2 * time.Minute,
+	}
 }

@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,11 +16,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	anthropic "github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 )
 
@@ -268,5 +272,58 @@ func TestRunPricesWithTheConfigsFile(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
+	}
+}
+
+// TestRunCutsSlowBodies: a body that does not arrive within -body-timeout
+// gets 408 in Anthropic's shape, its connection closed, and a line in the
+// log; the server bounds headers, the request and idle connections, and
+// leaves a streaming answer unbounded (newServer).
+func TestRunCutsSlowBodies(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdoutR, stdoutW := io.Pipe()
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-config", config, "-listen", "127.0.0.1:0", "-upstream", "http://127.0.0.1:1", "-body-timeout", "300ms"}, stdoutW, stderr)
+		stdoutW.Close()
+	}()
+	line, err := bufio.NewReader(stdoutR).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no first line: %v; stderr:\n%s", err, stderr)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdoutR) }()
+	addr := strings.TrimPrefix(strings.TrimSpace(line), "listening on http://")
+
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	fmt.Fprintf(c, "POST /v1/messages HTTP/1.1\r\nHost: proxy\r\nx-api-key: %s\r\nContent-Length: 1000000\r\n\r\n{", secret(t, "caller-alice.key"))
+	_ = c.SetReadDeadline(start.Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer to a slow body: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), `"type":"timeout_error"`) || time.Since(start) < 300*time.Millisecond {
+		t.Errorf("a slow body: %d %s after %v; want 408 timeout_error after 300ms", resp.StatusCode, body, time.Since(start))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if logs := stderr.String(); !strings.Contains(logs, `msg="authpool proxy: body not received in time" kind=body-timeout status=408 caller=alice count=1`) {
+		t.Errorf("the 408 is not in the log:\n%s", logs)
+	}
+
+	srv := newServer(http.NotFoundHandler(), 0)
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= claude.DefaultBodyTimeout || srv.IdleTimeout <= 0 || srv.WriteTimeout != 0 {
+		t.Errorf("the server's timeouts: header %v, read %v, idle %v, write %v; want the first three set, beyond the body's for read, and no write timeout",
+			srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout, srv.WriteTimeout)
 	}
 }

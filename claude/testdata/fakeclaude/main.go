@@ -9,6 +9,8 @@
 //	headerless  result-headerless429.json / stream-headerless429.jsonl (a 429 without limit headers, OAuth mode), exit FAKECLAUDE_ERROR_EXIT
 //	overloaded  result-overloaded529.json (as the only line of a stream), exit FAKECLAUDE_ERROR_EXIT
 //	auth        result-auth401.json (likewise), exit FAKECLAUDE_ERROR_EXIT
+//	authecho    auth, its message echoing the credential and the prompt, as
+//	            the CLI prints an upstream's error that echoes them
 //	partial     stream-ok.jsonl without its result line (a stream that died), exit 0
 //	slow        tells FAKECLAUDE_NOTIFY (a TCP address) it started, then sleeps until killed
 //	garbage     a line that is not JSON, exit 0
@@ -161,6 +163,9 @@ func run() int {
 		return output(stream, "result-overloaded529.json", "", errorExit, false)
 	case "auth":
 		return output(stream, "result-auth401.json", "", errorExit, false)
+	case "authecho":
+		echo, _ := json.Marshal("invalid x-api-key " + credential + " for " + prompt)
+		return output(stream, "result-auth401.json", "", errorExit, false, "fake AUTH401", string(echo[1:len(echo)-1]))
 	case "partial":
 		return output(true, "", "stream-ok.jsonl", 0, true)
 	case "slow":
@@ -186,8 +191,9 @@ func run() int {
 
 // output prints a fixture: the json one, or the stream one (a stream without
 // one of its own prints the json result as its only line), leaving out the
-// result line when cut, and returns the exit status.
-func output(stream bool, jsonName, streamName string, exit int, cut bool) int {
+// result line when cut, with each old text of subst replaced by the new one
+// after it, and returns the exit status.
+func output(stream bool, jsonName, streamName string, exit int, cut bool, subst ...string) int {
 	dir := fixtureDir
 	if d := os.Getenv("FAKECLAUDE_FIXTURES"); d != "" {
 		dir = d
@@ -205,6 +211,9 @@ func output(stream bool, jsonName, streamName string, exit int, cut bool) int {
 		lines = lines[:len(lines)-1]
 	}
 	text := strings.Join(lines, "\n") + "\n"
+	for i := 0; i+1 < len(subst); i += 2 {
+		text = strings.ReplaceAll(text, subst[i], subst[i+1])
+	}
 	if os.Getenv("FAKECLAUDE_KEEP_IDS") != "1" {
 		var last struct {
 			SessionID string `json:"session_id"`
