@@ -71,7 +71,7 @@ func (p *Pool) watch(sv *subView, now time.Time) {
 		mark = &alertMark{}
 		p.alerts[rec.ID] = mark
 	}
-	rate := sv.m.burnRate(now)
+	rate := sv.burnRate(now)
 	u := sv.use(now)
 	if rec.BlockBudget > 0 && sv.m.blockActive {
 		if mark.block != sv.m.blockFrom {

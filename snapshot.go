@@ -141,9 +141,9 @@ func (p *Pool) SnapshotWith(ctx context.Context, opts ...SnapshotOption) (Snapsh
 	if !o.withoutSessions {
 		snap.Sessions = make([]SessionStatus, 0, len(sessions))
 	}
-	ring := new(hourly) // each status's throwaway view loads its usage here in turn
+	ring, mins := new(hourly), new(minutely) // each status's throwaway view loads its usage here in turn
 	for _, rec := range recs {
-		st := p.subscriptionStatus(rec, now, ring)
+		st := p.subscriptionStatus(rec, now, ring, mins)
 		if rec.ID == FallbackID {
 			if p.cfg.Fallback != nil {
 				snap.Fallback = &st
@@ -160,10 +160,10 @@ func (p *Pool) SnapshotWith(ctx context.Context, opts ...SnapshotOption) (Snapsh
 }
 
 // subscriptionStatus derives a subscription's status at now from its record,
-// loading its usage into ring, which it may overwrite.
-func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time, ring *hourly) SubscriptionStatus {
-	sv := p.newSubView(rec, now, ring)
-	rate := sv.m.burnRate(now)
+// loading its usage into ring and mins, which it may overwrite.
+func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time, ring *hourly, mins *minutely) SubscriptionStatus {
+	sv := p.newSubView(rec, now, ring, mins)
+	rate := sv.burnRate(now)
 	u := sv.use(now)
 	status := rec.Status
 	if status.InService(now) {

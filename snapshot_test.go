@@ -350,8 +350,8 @@ func TestSnapshotBetweenAnchoredBlocks(t *testing.T) {
 	}{
 		{"slow spending: the next block would not run out",
 			1, authpool.UsageWindow{BudgetUSD: 10}},
-		{"fast spending: the next block would run out at 20:10",
-			3, authpool.UsageWindow{BudgetUSD: 10, ExhaustsAt: day(0, 20, 10)}},
+		{"fast spending: $3 in the last 60 minutes, the next block would run out 3h20m on, at 19:30",
+			3, authpool.UsageWindow{BudgetUSD: 10, ExhaustsAt: day(0, 19, 30)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -242,15 +242,13 @@ type metrics struct {
 	blockCost   store.Nanodollars
 	dayFrom     int64 // the UTC day's first hour
 	day         store.Nanodollars
-	thisHour    store.Nanodollars
-	lastHour    store.Nanodollars
 }
 
 // measure derives a subscription's numbers at now from its ring and, in
 // anchored mode, the hour its latest block started at.
 func measure(r *hourly, now time.Time, b BlockPolicy, anchor int64) metrics {
 	h := store.HourOf(now)
-	m := metrics{at: now, hour: h, week: r.sum(h-store.WeekHours+1, h+1), thisHour: r.at(h), lastHour: r.at(h - 1), anchor: anchor}
+	m := metrics{at: now, hour: h, week: r.sum(h-store.WeekHours+1, h+1), anchor: anchor}
 	m.dayFrom = store.HourOf(dayWindow(now).Start)
 	m.day = r.sum(m.dayFrom, h+1)
 	if b.Mode == BlockFixed {
@@ -282,27 +280,6 @@ func (m *metrics) add(r *hourly, hour int64, cost store.Nanodollars, b BlockPoli
 	m.week += cost
 	if hour >= m.dayFrom {
 		m.day += cost
-	}
-	switch hour {
-	case m.hour:
-		m.thisHour += cost
-	case m.hour - 1:
-		m.lastHour += cost
-	}
-}
-
-// burnRate is the spending rate at now in USD per hour: the cost of the last
-// 60 minutes, estimated from the hourly buckets as this hour's cost plus the
-// part of the previous hour's cost that falls within the last 60 minutes.
-func (m *metrics) burnRate(now time.Time) float64 {
-	elapsed := float64(now.Unix()-m.hour*3600) / 3600
-	switch h := store.HourOf(now); {
-	case h == m.hour:
-		return m.thisHour.USD() + m.lastHour.USD()*clamp(1-elapsed, 0, 1)
-	case h == m.hour+1:
-		return m.thisHour.USD() * clamp(2-elapsed, 0, 1)
-	default:
-		return 0
 	}
 }
 

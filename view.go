@@ -37,9 +37,11 @@ type subView struct {
 	// idleness health was scored with: time alone changes both.
 	scoredHolding int
 	scoredIdle    bool
+	scoredMinute  int64 // the minute health was scored in: the burn rate moves on with the minutes
 	m             metrics
-	rec           store.Subscription // without Usage, which is in ring, and Holds, which are in holds; LastActive is in active
+	rec           store.Subscription // without Usage, which is in ring, Minutes, in mins, and Holds, in holds; LastActive is in active
 	ring          *hourly            // apart, so that a scan of the view stays in few cache lines
+	mins          *minutely          // the last hour's spending by minute: the burn rate; written without the lock
 	holds         []int64            // its clients' holds on its slots, ascending, Unix nanoseconds (see holds.go)
 
 	verdict      atomic.Uint32 // code of hard<<1 | soft, published by classify
@@ -124,7 +126,7 @@ func (p *Pool) refresh(ctx context.Context, now time.Time, force bool) error {
 	}
 	v := &view{subs: make([]*subView, 0, len(recs)), byID: make(map[string]*subView, len(recs))}
 	for _, rec := range recs {
-		sv := p.newSubView(rec, now, new(hourly))
+		sv := p.newSubView(rec, now, new(hourly), new(minutely))
 		v.byID[rec.ID] = sv
 		if rec.ID == FallbackID {
 			if p.cfg.Fallback != nil {
@@ -166,12 +168,13 @@ func (p *Pool) restore(ctx context.Context) ([]store.Subscription, error) {
 }
 
 // newSubView returns a subscription's view at now from its record, loading
-// its usage into ring, which the view then owns.
-func (p *Pool) newSubView(rec store.Subscription, now time.Time, ring *hourly) *subView {
-	sv := &subView{rec: rec, ring: ring}
+// its usage into ring and mins, which the view then owns.
+func (p *Pool) newSubView(rec store.Subscription, now time.Time, ring *hourly, mins *minutely) *subView {
+	sv := &subView{rec: rec, ring: ring, mins: mins}
 	sv.ring.load(rec.Usage)
+	sv.mins.load(rec.Minutes)
 	sv.loadHolds(rec.Holds)
-	sv.rec.Usage, sv.rec.Holds = nil, nil
+	sv.rec.Usage, sv.rec.Minutes, sv.rec.Holds = nil, nil, nil
 	sv.active.Store(nanos(rec.LastActive))
 	sv.modelLimited.Store(len(rec.ModelLimits) > 0)
 	sv.m = measure(sv.ring, now, p.cfg.Block, anchorOf(rec.BlockStart))
@@ -197,6 +200,7 @@ func (p *Pool) reload(ctx context.Context, id string, now time.Time) error {
 	}
 	sv.pending.Store(0) // the store's numbers hold it already
 	sv.ring.load(rec.Usage)
+	sv.mins.load(rec.Minutes)
 	sv.loadHolds(rec.Holds)
 	sv.rec.Status, sv.rec.Clients, sv.rec.ModelLimits, sv.rec.Reported = rec.Status, rec.Clients, rec.ModelLimits, rec.Reported
 	sv.modelLimited.Store(len(rec.ModelLimits) > 0)
@@ -311,14 +315,14 @@ func (p *Pool) score(sv *subView, now time.Time) {
 	rec := &sv.rec
 	u := sv.use(now)
 	n := now.UnixNano()
-	sv.scoredHolding, sv.scoredIdle = sv.holding(n), p.idle(sv, n)
+	sv.scoredHolding, sv.scoredIdle, sv.scoredMinute = sv.holding(n), p.idle(sv, n), store.MinuteOf(now)
 	sv.health = health(healthInput{
 		weekShare:   u.weekShare,
 		blockShare:  u.blockShare,
 		blockBudget: rec.BlockBudget.USD(),
 		blockHours:  float64(p.cfg.Block.Hours),
 		clients:     sv.scoredHolding,
-		burnRate:    sv.m.burnRate(now),
+		burnRate:    sv.burnRate(now),
 		idle:        sv.scoredIdle,
 	}, p.cfg.Health)
 	sv.unscored = false
@@ -332,10 +336,20 @@ func (p *Pool) idle(sv *subView, now int64) bool {
 
 // scoredAt reports whether sv's health, scored earlier, still holds at now,
 // when holding of its clients hold a slot: nothing noted since, and time
-// alone has not changed the clients holding a slot or the subscription's
-// idleness. mu must be held.
+// alone has not changed the clients holding a slot, the subscription's
+// idleness or (with the minute) its burn rate. mu must be held.
 func (p *Pool) scoredAt(sv *subView, now int64, holding int) bool {
-	return !sv.unscored && sv.pending.Load() == 0 && holding == sv.scoredHolding && p.idle(sv, now) == sv.scoredIdle
+	return !sv.unscored && sv.pending.Load() == 0 && holding == sv.scoredHolding && p.idle(sv, now) == sv.scoredIdle &&
+		minuteOfNanos(now) == sv.scoredMinute
+}
+
+// minuteOfNanos is store.MinuteOf of a time in Unix nanoseconds.
+func minuteOfNanos(n int64) int64 {
+	m := n / int64(time.Minute)
+	if n%int64(time.Minute) < 0 {
+		m--
+	}
+	return m
 }
 
 // why returns the reason a subscription takes no new client at now, or
@@ -391,6 +405,7 @@ func (p *Pool) noteUsage(id string, u *store.UsageRecord, active bool) {
 	if active {
 		sv.markActive(u.Now.UnixNano())
 	}
+	sv.mins.add(store.MinuteOf(u.Time), u.Cost)
 	hour := store.HourOf(u.Time)
 	pending := hour == sv.pendHour.Load() && hour == store.HourOf(u.Now)
 	if pending && sv.pending.Add(int64(u.Cost)) < sv.room.Load() {
