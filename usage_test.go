@@ -305,8 +305,8 @@ func TestMeasure(t *testing.T) {
 	now := at(0, 12, 55, 0)
 	usd := func(n store.Nanodollars) float64 { return n.USD() }
 	tests := []struct {
-		mode                         BlockMode
-		block                        Window
+		mode                 BlockMode
+		block                Window
 		blockCost, week, day float64
 	}{
 		{BlockFixed, Window{at(0, 10, 0, 0), at(0, 15, 0, 0)}, 24, 31, 28},
