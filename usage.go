@@ -2,7 +2,6 @@ package authpool
 
 import (
 	"fmt"
-	"math"
 	"time"
 	"unicode/utf8"
 
@@ -281,29 +280,4 @@ func (m *metrics) add(r *hourly, hour int64, cost store.Nanodollars, b BlockPoli
 	if hour >= m.dayFrom {
 		m.day += cost
 	}
-}
-
-// exhaustion returns when spending at rate (USD per hour) uses up what is
-// left of budget, if that happens before end; zero otherwise. A budget
-// already spent is exhausted at now.
-func exhaustion(now time.Time, used, budget store.Nanodollars, rate float64, end time.Time) time.Time {
-	if budget <= 0 {
-		return time.Time{}
-	}
-	left := (budget - used).USD()
-	if left <= 0 {
-		return now
-	}
-	if rate <= 0 {
-		return time.Time{}
-	}
-	hours := left / rate
-	if hours > float64(math.MaxInt64)/float64(time.Hour) {
-		return time.Time{}
-	}
-	t := now.Add(time.Duration(hours * float64(time.Hour)))
-	if !end.IsZero() && !t.Before(end) {
-		return time.Time{}
-	}
-	return t
 }

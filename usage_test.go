@@ -404,34 +404,3 @@ func TestMinuteRingConcurrentAdds(t *testing.T) {
 		t.Errorf("sum = %d, want 8000", got)
 	}
 }
-
-func TestExhaustion(t *testing.T) {
-	now := at(0, 12, 0, 0)
-	usd := func(v float64) store.Nanodollars { n, _ := store.FromUSD(v); return n }
-	tests := []struct {
-		name         string
-		used, budget float64
-		rate         float64
-		end          time.Time
-		want         time.Time
-	}{
-		{"no budget: never", 50, 0, 100, time.Time{}, time.Time{}},
-		{"a spent budget: now", 100, 100, 0, time.Time{}, now},
-		{"an overspent budget: now", 150, 100, 10, at(0, 13, 0, 0), now},
-		{"no spending: never", 10, 100, 0, time.Time{}, time.Time{}},
-		{"what is left at the rate, without an end", 40, 100, 20, time.Time{}, at(0, 15, 0, 0)},
-		{"before the window ends", 70, 100, 20, at(0, 15, 0, 0), at(0, 13, 30, 0)},
-		{"exactly at the window's end: never", 40, 100, 20, at(0, 15, 0, 0), time.Time{}},
-		{"after the window ends: never", 0, 100, 20, at(0, 15, 0, 0), time.Time{}},
-		{"so slow it would overflow: never", 0, 1000, 1e-300, time.Time{}, time.Time{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := exhaustion(now, usd(tt.used), usd(tt.budget), tt.rate, tt.end)
-			if !got.Equal(tt.want) {
-				t.Errorf("exhaustion(used %v, budget %v, rate %v, end %v) = %v, want %v",
-					tt.used, tt.budget, tt.rate, tt.end, got, tt.want)
-			}
-		})
-	}
-}

@@ -312,20 +312,26 @@ func (p *Pool) fold(sv *subView) {
 // shared).
 func (p *Pool) score(sv *subView, now time.Time) {
 	p.fold(sv)
-	rec := &sv.rec
-	u := sv.use(now)
 	n := now.UnixNano()
 	sv.scoredHolding, sv.scoredIdle, sv.scoredMinute = sv.holding(n), p.idle(sv, n), store.MinuteOf(now)
-	sv.health = health(healthInput{
+	sv.health = health(p.healthInput(sv, now, sv.scoredHolding, sv.scoredIdle), p.cfg.Health)
+	sv.unscored = false
+}
+
+// healthInput returns the numbers of sv's health at now, when holding of
+// its clients hold a slot and idle says whether none was active lately. mu
+// must be held (or sv not yet shared).
+func (p *Pool) healthInput(sv *subView, now time.Time, holding int, idle bool) healthInput {
+	u := sv.use(now)
+	return healthInput{
 		weekShare:   u.weekShare,
 		blockShare:  u.blockShare,
-		blockBudget: rec.BlockBudget.USD(),
+		blockBudget: sv.rec.BlockBudget.USD(),
 		blockHours:  float64(p.cfg.Block.Hours),
-		clients:     sv.scoredHolding,
+		clients:     holding,
 		burnRate:    sv.burnRate(now),
-		idle:        sv.scoredIdle,
-	}, p.cfg.Health)
-	sv.unscored = false
+		idle:        idle,
+	}
 }
 
 // idle reports whether none of sv's clients was active within IdleAfter of
