@@ -97,7 +97,7 @@ type Allocation struct {
 	// a client that stays on the fallback, ReasonNoneEligible. Empty when
 	// sticky.
 	Reason Reason `json:"reason,omitempty"`
-	// OverThreshold is set when the subscription is over the weekly
+	// OverThreshold is set when the subscription is at or over the weekly
 	// threshold and took the client as a last resort: nothing else could,
 	// not even the fallback.
 	OverThreshold bool `json:"overThreshold,omitempty"`
@@ -107,16 +107,16 @@ type Allocation struct {
 //
 //   - its current subscription, while that is in service and its budgets
 //     are not spent (OutcomeSticky): the prompt cache stays warm. A client
-//     over the weekly threshold moves only if another subscription is
+//     at or over the weekly threshold moves only if another subscription is
 //     eligible. A client whose hold on its slot has ended (see below) keeps
 //     its place if the subscription has room, and is placed like a new
 //     one if it filled up meanwhile (OutcomeMoved, ReasonPlaceTaken);
-//   - else the healthiest eligible subscription: in service, under the
+//   - else the healthiest eligible subscription: in service, below the
 //     weekly threshold, block and week not spent, fewer clients holding a
 //     slot than its maximum; ties go to fewer such clients, then lower
 //     weekly use, then ID (OutcomeNew or OutcomeMoved);
 //   - else the fallback, while its daily budget lasts (OutcomeFallback);
-//   - else, as a last resort, a subscription over the weekly threshold whose
+//   - else, as a last resort, a subscription at or over the weekly threshold whose
 //     budgets are not spent (OverThreshold);
 //   - else an *ExhaustedError (ErrExhausted) saying when the first
 //     subscription is expected back.

@@ -30,7 +30,7 @@ type view struct {
 // sticky path of Allocate reads without the lock.
 type subView struct {
 	hard     Reason // why it cannot keep its clients; "" if it can
-	soft     bool   // over the weekly threshold: no new clients while others can take them
+	soft     bool   // at or above the weekly threshold: no new clients while others can take them
 	unscored bool   // health is behind the numbers: score before reading it
 	health   float64
 	// scoredHolding and scoredIdle are the clients holding a slot and the
@@ -241,7 +241,7 @@ func (p *Pool) classify(sv *subView, now time.Time) {
 		code = codeBlockSpent
 	case u.weekShare >= 1:
 		code = codeWeekSpent
-	case u.weekShare >= p.cfg.WeeklyThreshold:
+	case p.overThreshold(sv, u):
 		soft = true
 	}
 	sv.hard, sv.soft = hardReasons[code], soft
@@ -288,11 +288,21 @@ func (p *Pool) room(sv *subView, u use, code uint32, soft bool) int64 {
 	left(sv.rec.WeeklyBudget, u.week)
 	left(sv.rec.DailyBudget, sv.m.day)
 	if !soft && sv.rec.WeeklyBudget > 0 {
-		// The cost at which the share reaches the threshold, rounded up.
-		threshold := store.Nanodollars(math.Ceil(p.cfg.WeeklyThreshold * float64(sv.rec.WeeklyBudget)))
-		left(threshold, u.week)
+		left(thresholdAmount(p.cfg.WeeklyThreshold, sv.rec.WeeklyBudget), u.week)
 	}
 	return room
+}
+
+// overThreshold reports whether sv's week is at or above the weekly
+// threshold: its use (raised to the upstream's report) has reached the
+// threshold's share of its weekly budget, to the nanodollar, as alerts
+// judge their thresholds; without a weekly budget, the reported share has
+// reached it. mu must be held (or sv not yet shared).
+func (p *Pool) overThreshold(sv *subView, u use) bool {
+	if b := sv.rec.WeeklyBudget; b > 0 {
+		return u.week >= thresholdAmount(p.cfg.WeeklyThreshold, b)
+	}
+	return u.weekShare >= p.cfg.WeeklyThreshold
 }
 
 // fold moves the usage noted without the lock into ring and m. mu must be
