@@ -322,7 +322,7 @@ func TestCredentialsNeverLeak(t *testing.T) {
 	_, newErr := authpool.New(ctx, authpool.Config{Subscriptions: []authpool.Subscription{{ID: "bad id", Credential: secret}}})
 	addErr := p.AddSubscription(ctx, authpool.Subscription{ID: "s-a", Kind: authpool.KindAPI, Credential: secret})
 	badErr := p.AddSubscription(ctx, authpool.Subscription{ID: "x", Kind: "nope", Credential: secret, MaxClients: -1})
-	updErr := p.UpdateSubscription(ctx, authpool.Subscription{ID: "s-zzz", Kind: authpool.KindAPI, Credential: secret})
+	updErr := p.UpdateSubscription(ctx, "s-zzz", authpool.SubscriptionUpdate{Credential: ptr(authpool.Credential(secret))})
 	for _, id := range []string{"s-a", "s-b", authpool.FallbackID} {
 		if err := p.Disable(ctx, id, "test"); err != nil {
 			t.Fatal(err)

@@ -59,9 +59,10 @@ type Subscription struct {
 	// CredentialExpiresAt is when Credential expires, for an OAuth token:
 	// a pool WithRefresher refreshes it before then. The default value,
 	// zero, means it does not expire (or that the pool is not to refresh
-	// it). It travels with Credential: UpdateSubscription writes both, and a
-	// Config's subscription written by New whose stored credential expires
-	// later keeps the stored one (a token refreshed meanwhile).
+	// it). It travels with Credential: an UpdateSubscription that replaces
+	// the credential replaces its expiry too, and a Config's subscription
+	// written by New whose stored credential expires later keeps the stored
+	// one (a token refreshed meanwhile).
 	CredentialExpiresAt time.Time `json:"credentialExpiresAt,omitzero"`
 	// MaxClients caps the clients holding a slot of the subscription at once
 	// (see Pool.Allocate); idle sessions do not count. The default value is
@@ -202,25 +203,6 @@ func (p *Pool) AddSubscription(ctx context.Context, s Subscription) error {
 	}
 	if err := p.store.CreateSubscription(ctx, s.record(p.cfg.MaxClients)); err != nil {
 		return fmt.Errorf("authpool: add subscription %q: %w", s.ID, storeError(err))
-	}
-	p.invalidate()
-	return nil
-}
-
-// UpdateSubscription changes a subscription's name, kind, credential,
-// MaxClients and budgets, keeping its status, clients and usage. Lowering
-// MaxClients below the clients holding a slot keeps them; it takes no new
-// ones until fewer hold one. It returns an error matching ErrNotFound if there is
-// no subscription with s.ID.
-func (p *Pool) UpdateSubscription(ctx context.Context, s Subscription) error {
-	if err := p.usable(); err != nil {
-		return err
-	}
-	if err := checkSubscription(s); err != nil {
-		return err
-	}
-	if err := p.store.UpdateSubscription(ctx, s.record(p.cfg.MaxClients)); err != nil {
-		return fmt.Errorf("authpool: update subscription %q: %w", s.ID, storeError(err))
 	}
 	p.invalidate()
 	return nil

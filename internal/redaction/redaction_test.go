@@ -236,8 +236,10 @@ func TestNoSecretLeaks(t *testing.T) {
 	said.err("AddSubscription (exists)", p.AddSubscription(ctx, authpool.Subscription{ID: "sub-a", Kind: authpool.KindPro, Credential: subA}))
 	said.err("AddSubscription (invalid)", p.AddSubscription(ctx, authpool.Subscription{ID: "sub-x", Credential: subB}))
 	said.err("AddSubscription (multiline)", p.AddSubscription(ctx, authpool.Subscription{ID: "sub-y", Kind: authpool.KindPro, Credential: multiline}))
-	said.err("UpdateSubscription (not found)", p.UpdateSubscription(ctx, authpool.Subscription{ID: "nope", Kind: authpool.KindPro, Credential: subA}))
-	said.err("UpdateSubscription (invalid)", p.UpdateSubscription(ctx, authpool.Subscription{ID: "sub-a", Credential: subA, MaxClients: -1}))
+	credA, credMulti, minusOne := authpool.Credential(subA), authpool.Credential(multiline), -1
+	said.err("UpdateSubscription (not found)", p.UpdateSubscription(ctx, "nope", authpool.SubscriptionUpdate{Credential: &credA}))
+	said.err("UpdateSubscription (invalid)", p.UpdateSubscription(ctx, "sub-a", authpool.SubscriptionUpdate{Credential: &credA, MaxClients: &minusOne}))
+	said.err("UpdateSubscription (multiline)", p.UpdateSubscription(ctx, "sub-a", authpool.SubscriptionUpdate{Credential: &credMulti}))
 	for i := range 12 { // over clientRate's burst of 10
 		_, err := p.Allocate(ctx, "greedy")
 		said.err("Allocate (greedy)", err)
