@@ -92,10 +92,13 @@ type Allocation struct {
 	// for OutcomeFallback when the client has just left a subscription.
 	From string `json:"from,omitempty"`
 	// Reason says why the client is not sticky: ReasonNewClient for a client
-	// without a session, why it left From (ReasonLimited,
-	// ReasonBlockSpent, ReasonFromFallback, ReasonPlaceTaken, ...), or, for
-	// a client that stays on the fallback, ReasonNoneEligible. Empty when
-	// sticky.
+	// without a session placed on a subscription, why it left From
+	// (ReasonLimited, ReasonBlockSpent, ReasonFromFallback,
+	// ReasonPlaceTaken, ...), or, for a client that stays on the fallback,
+	// ReasonNoneEligible. A client without a session sent to the fallback
+	// gets why no subscription took it: the reason most of them refused it
+	// for (ReasonFull, ReasonWeekSpent, ReasonLimited, ...; a tie goes to
+	// the reason an ExhaustedError lists first). Empty when sticky.
 	Reason Reason `json:"reason,omitempty"`
 	// OverThreshold is set when the subscription is at or over the weekly
 	// threshold and took the client as a last resort: nothing else could,
@@ -344,8 +347,11 @@ func (p *Pool) place(ctx context.Context, r *request, from string, why Reason, e
 			switch {
 			case c.id == FallbackID:
 				a.Outcome = OutcomeFallback
-				if from == FallbackID { // staying on the fallback
+				switch from {
+				case FallbackID: // staying on the fallback
 					a.From, a.Reason = "", ReasonNoneEligible
+				case "": // a new client: why no subscription took it
+					a.Reason = p.mostTelling(r)
 				}
 			case from == "":
 				a.Outcome = OutcomeNew
