@@ -44,11 +44,11 @@ func (p *Pool) exhausted(r *request) (*ExhaustedError, bool) {
 // backAt returns when a subscription is expected to take a client again by
 // itself: the latest end of what keeps it out (a limit, a spent block, day
 // or week, the holds of a full one's clients); zero if something only a
-// person can end (disabled, removed). It also reports whether that is when
+// person can end (disabled). It also reports whether that is when
 // the holds end. mu must be held.
 func (p *Pool) backAt(sv *subView, now time.Time) (time.Time, bool) {
 	rec := &sv.rec
-	if rec.Status.State == Disabled || sv.hard == ReasonGone {
+	if rec.Status.State == Disabled {
 		return time.Time{}, false
 	}
 	var at time.Time

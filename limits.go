@@ -93,7 +93,7 @@ func (p *Pool) MarkModelLimited(ctx context.Context, id, model string, until tim
 			id, model, len(reason), MaxReasonLength, ErrInvalidArgument)
 	}
 	l := ModelLimit{Model: strings.ToLower(model), Until: until.UTC(), Reason: reason}
-	if err := p.store.SetModelLimit(ctx, id, l, now); err != nil {
+	if err := p.again(ctx, id, func() error { return p.store.SetModelLimit(ctx, id, l, now) }); err != nil {
 		return fmt.Errorf("authpool: mark %q limited for %q: %w", id, model, storeError(err))
 	}
 	p.mu.Lock()

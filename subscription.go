@@ -287,7 +287,7 @@ func (p *Pool) setStatus(ctx context.Context, op, id string, st Status) error {
 	if len(st.Reason) > MaxReasonLength {
 		return fmt.Errorf("authpool: %s %q: reason is %d bytes, more than %d: %w", op, id, len(st.Reason), MaxReasonLength, ErrInvalidArgument)
 	}
-	if err := p.store.SetStatus(ctx, id, st); err != nil {
+	if err := p.again(ctx, id, func() error { return p.store.SetStatus(ctx, id, st) }); err != nil {
 		return fmt.Errorf("authpool: %s %q: %w", op, id, storeError(err))
 	}
 	now := p.now()

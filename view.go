@@ -59,7 +59,7 @@ type subView struct {
 // hardReasons are the reasons a subscription cannot keep its clients, by
 // the codes subView.verdict publishes.
 var hardReasons = [...]Reason{
-	codeLimited: ReasonLimited, codeDisabled: ReasonDisabled, codeGone: ReasonGone,
+	codeLimited: ReasonLimited, codeDisabled: ReasonDisabled,
 	codeDaySpent: ReasonDaySpent, codeBlockSpent: ReasonBlockSpent, codeWeekSpent: ReasonWeekSpent,
 }
 
@@ -67,7 +67,6 @@ var hardReasons = [...]Reason{
 const (
 	codeLimited = iota + 1
 	codeDisabled
-	codeGone
 	codeDaySpent
 	codeBlockSpent
 	codeWeekSpent
@@ -115,6 +114,44 @@ func (p *Pool) refresh(ctx context.Context, now time.Time, force bool) error {
 		p.refreshMu.Lock()
 	}
 	defer p.refreshMu.Unlock()
+	return p.load(ctx, now)
+}
+
+// reread reads the view from the store again, unless another call read it
+// since seen was the current view: after the store said that a
+// subscription the view holds does not exist, which it says of every
+// subscription once it lost them all (a Redis that came back empty). The
+// read restores them then, as refresh does; a subscription removed for
+// good is left out of the view.
+func (p *Pool) reread(ctx context.Context, now time.Time, seen *view) error {
+	p.refreshMu.Lock()
+	defer p.refreshMu.Unlock()
+	if p.current() != seen {
+		return nil
+	}
+	return p.load(ctx, now)
+}
+
+// again calls write, a write about subscription id, a second time if the
+// store said the first time that it has no such subscription and reading
+// the view again brought it back: the store had lost every subscription
+// and the read restored them (see reread). A write the store refuses for
+// a subscription removed for good returns that refusal.
+func (p *Pool) again(ctx context.Context, id string, write func() error) error {
+	seen := p.current()
+	err := write()
+	if !errors.Is(err, store.ErrNotFound) || seen.byID[id] == nil {
+		return err
+	}
+	if p.reread(ctx, p.now(), seen) != nil || p.current().byID[id] == nil {
+		return err
+	}
+	return write()
+}
+
+// load reads the view from the store, restoring the Config's subscriptions
+// to a store that holds none, and publishes it. refreshMu must be held.
+func (p *Pool) load(ctx context.Context, now time.Time) error {
 	recs, err := p.store.Subscriptions(ctx)
 	if err != nil {
 		return fmt.Errorf("authpool: read subscriptions: %w", err)
@@ -183,20 +220,30 @@ func (p *Pool) newSubView(rec store.Subscription, now time.Time, ring *hourly, m
 }
 
 // reload reads one subscription again after the store refused a choice the
-// view made, so that the view stops offering it.
+// view made, so that the view stops offering it while the store says no.
+// A subscription the store does not have is not taken for removed at once:
+// the whole view is read again, which restores the Config's subscriptions
+// to a store that lost them all, and the new view holds the subscription,
+// which may then be offered again, or does not (it was removed). Either
+// way the caller picks again from the current view; a store that cannot be
+// read changes nothing in it.
 func (p *Pool) reload(ctx context.Context, id string, now time.Time) error {
+	seen := p.current()
 	rec, err := p.store.Subscription(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := p.reread(ctx, now, seen); err != nil {
+			return err
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	sv := p.current().byID[id]
 	if sv == nil {
-		return err
-	}
-	if err != nil {
-		// Gone (or unreadable): stop offering it until the next refresh.
-		sv.hard = ReasonGone
-		sv.verdict.Store(codeGone << 1)
-		return err
+		return nil
 	}
 	sv.pending.Store(0) // the store's numbers hold it already
 	sv.ring.load(rec.Usage)

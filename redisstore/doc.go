@@ -76,7 +76,10 @@
 // maxmemory-policy noeviction. A Redis that comes back empty (no
 // persistence, flushed, evicting) has lost them: a pool that finds the
 // store holding no subscription writes its Config's again, with empty
-// windows, and its clients are placed anew; the usage is gone.
+// windows, and its clients are placed anew; the usage is gone. It finds out
+// at its next read of the store, or at once when the store says that a
+// subscription it offered does not exist: a restore is never taken for an
+// exhausted pool.
 //
 // # Errors and contexts
 //
