@@ -38,7 +38,9 @@ func NewFlushableTestStore(tb testing.TB) (store.Store, func()) {
 
 // swappable is a memstore.Store that a test may replace, all at once, with
 // an empty one.
-type swappable struct{ cur atomic.Pointer[memstore.Store] }
+type swappable struct {
+	cur atomic.Pointer[memstore.Store]
+}
 
 var _ store.Store = (*swappable)(nil)
 
