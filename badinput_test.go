@@ -217,6 +217,20 @@ func TestBadInput(t *testing.T) {
 		want: authpool.ErrInvalidArgument,
 		msg:  `authpool: update subscription "fallback": the fallback comes from Config.Fallback: authpool: invalid argument`,
 	}, {
+		name: "reason quoting a credential, 1 MB long",
+		do: func(p *authpool.Pool, clk *clock) error {
+			return p.MarkLimited(ctx, "s-a", clk.Now().Add(time.Hour), "401 invalid x-api-key: "+secret+"-s-a "+huge)
+		},
+		changed: func(t *testing.T, before, after authpool.Snapshot) {
+			r := status(t, after, "s-a").Status.Reason
+			if !strings.HasPrefix(r, "401 invalid x-api-key: [REDACTED] xxx") || len(r) != authpool.MaxReasonLength || !strings.HasSuffix(r, "xx…") {
+				t.Errorf("the reason kept is %d bytes: %.60q…; want %d, the credential redacted, cut with an ellipsis", len(r), r, authpool.MaxReasonLength)
+			}
+			if st := status(t, after, "s-a").Status; st.State != authpool.Limited {
+				t.Errorf("s-a is %v, want limited", st.State)
+			}
+		},
+	}, {
 		name: "clock going backwards: Record before the last",
 		do:   rec("alice", authpool.Usage{Time: t0.Add(-2 * time.Hour), CostUSD: 1}),
 		changed: func(t *testing.T, before, after authpool.Snapshot) {

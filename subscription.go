@@ -256,6 +256,13 @@ func (p *Pool) Subscriptions(ctx context.Context) ([]Subscription, error) {
 // the upstream says its 5-hour or weekly limit is reached. It returns to
 // service by itself once until passes. Its clients move on their next
 // Allocate. The fallback (FallbackID) can be marked limited too.
+//
+// The reason may quote the upstream's answer: before the pool stores, logs,
+// reports or shows it, every credential of the pool (its subscriptions',
+// the fallback's, its callers' keys, its webhooks' secrets), and any part
+// of one 12 bytes long, is replaced by [REDACTED], and the reason is cut to
+// MaxReasonLength bytes. Disable, Throttled and MarkModelLimited do the
+// same.
 func (p *Pool) MarkLimited(ctx context.Context, id string, until time.Time, reason string) error {
 	if err := p.usable(); err != nil {
 		return err
@@ -267,7 +274,8 @@ func (p *Pool) MarkLimited(ctx context.Context, id string, until time.Time, reas
 	return p.setStatus(ctx, "mark limited", id, Status{State: Limited, Until: until.UTC(), Reason: reason})
 }
 
-// Disable takes a subscription out of service until Enable.
+// Disable takes a subscription out of service until Enable. The reason is
+// scrubbed of credentials and cut as MarkLimited's is.
 func (p *Pool) Disable(ctx context.Context, id, reason string) error {
 	return p.setStatus(ctx, "disable", id, Status{State: Disabled, Reason: reason})
 }
@@ -277,16 +285,16 @@ func (p *Pool) Enable(ctx context.Context, id string) error {
 	return p.setStatus(ctx, "enable", id, Status{})
 }
 
-// MaxReasonLength is the longest reason a status may carry, in bytes.
+// MaxReasonLength is the longest reason a status or a model limit carries,
+// in bytes: a longer reason given to MarkLimited, Disable, Throttled or
+// MarkModelLimited is cut to it (see those).
 const MaxReasonLength = 1024
 
 func (p *Pool) setStatus(ctx context.Context, op, id string, st Status) error {
 	if err := p.usable(); err != nil {
 		return err
 	}
-	if len(st.Reason) > MaxReasonLength {
-		return fmt.Errorf("authpool: %s %q: reason is %d bytes, more than %d: %w", op, id, len(st.Reason), MaxReasonLength, ErrInvalidArgument)
-	}
+	st.Reason = p.cleanReason(st.Reason)
 	if err := p.again(ctx, id, func() error { return p.store.SetStatus(ctx, id, st) }); err != nil {
 		return fmt.Errorf("authpool: %s %q: %w", op, id, storeError(err))
 	}

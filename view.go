@@ -20,8 +20,9 @@ import (
 // is published; a refresh publishes a new one.
 type view struct {
 	subs     []*subView
-	byID     map[string]*subView // subs and the fallback
-	fallback *subView            // nil without a fallback in the Config
+	byID     map[string]*subView      // subs and the fallback
+	fallback *subView                 // nil without a fallback in the Config
+	scrub    atomic.Pointer[scrubber] // the pool's secrets as the view knows them; built on first use
 }
 
 // subView is one subscription in the view. Its configuration (rec's ID,

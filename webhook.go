@@ -79,12 +79,15 @@ const (
 // other response fails at once. Redirects are not followed: a redirect could
 // send events elsewhere or in the clear.
 type WebhookNotifier struct {
-	url    string // where to POST
-	target string // the URL's scheme and host, for errors and logs
-	client *http.Client
-	sign   func(body []byte) string // the signature header's value; holds the secret
-	events map[EventType]bool       // nil means every type
-	cfg    WebhookConfig            // with defaults applied, Secret cleared
+	// request makes the POST of a body to the URL: a func, which fmt
+	// prints as an address, so a printed WebhookNotifier value shows no
+	// token its URL holds (as sign hides the secret).
+	request func(ctx context.Context, body []byte) (*http.Request, error)
+	target  string // the URL's scheme and host, for errors and logs
+	client  *http.Client
+	sign    func(body []byte) string // the signature header's value; holds the secret
+	events  map[EventType]bool       // nil means every type
+	cfg     WebhookConfig            // with defaults applied, URL and Secret cleared
 
 	// Replaced by tests.
 	sleep  func(ctx context.Context, d time.Duration) error
@@ -118,9 +121,11 @@ func NewWebhookNotifier(cfg WebhookConfig, client *http.Client) (*WebhookNotifie
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 	key := []byte(cfg.Secret.Reveal())
-	cfg.Secret = ""
+	cfg.Secret, cfg.URL = "", ""
 	w := &WebhookNotifier{
-		url:    cfg.URL,
+		request: func(ctx context.Context, body []byte) (*http.Request, error) {
+			return http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+		},
 		target: (&url.URL{Scheme: u.Scheme, Host: u.Host}).String(),
 		client: c,
 		sign:   func(body []byte) string { return webhookSignature(key, body) },
@@ -239,7 +244,7 @@ func (w *WebhookNotifier) attempt(ctx context.Context, e Event, body []byte, sig
 	timeout := time.Duration(w.cfg.Timeout)
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, w.url, bytes.NewReader(body))
+	req, err := w.request(actx, body)
 	if err != nil {
 		return attemptResult{err: err, retryAfter: -1}
 	}
