@@ -85,8 +85,10 @@ func weekExhaustion(ring *hourly, now time.Time, used, budget store.Nanodollars,
 	if used >= budget {
 		return now
 	}
-	if rate <= 0 {
-		return time.Time{} // what is spent can only leave
+	const week = store.WeekHours * float64(time.Hour)
+	perNano := rate * 1e9 / float64(time.Hour) // nanodollars a nanosecond
+	if rate <= 0 || float64(used)+perNano*week < float64(budget) {
+		return time.Time{} // even if nothing left the week, a week of this rate would not fill it
 	}
 	h := store.HourOf(now)
 	recorded := ring.sum(h-store.WeekHours+1, h+1)
@@ -94,55 +96,38 @@ func weekExhaustion(ring *hourly, now time.Time, used, budget store.Nanodollars,
 	if used > recorded {
 		reported = used
 	}
-	perNano := rate * 1e9 / float64(time.Hour) // nanodollars a nanosecond
-	// The week's spending at a time in the k-th hour from now's is its
+	resetAt := int64(math.MaxInt64) // when the report leaves; never without one
+	if reported > 0 && !reportReset.IsZero() {
+		resetAt = reportReset.UnixNano()
+	}
+	// The week's spending at a time t in the k-th hour from now's is its
 	// spending at now, less the hours that left it by then, plus what the
-	// burn rate adds from now: it rises within an hour and drops at each
-	// hour's start (and at the report's reset), so each span is searched
-	// from its start.
+	// burn rate adds from now: it rises within a span and drops where a
+	// span begins (an hour's start, the report's reset), so each span is
+	// searched from its start. Times are Unix nanoseconds.
+	nowN := now.UnixNano()
+	end := nowN + int64(week)
 	left := recorded
-	end := now.Add(store.WeekHours * time.Hour)
 	for k := int64(0); k <= store.WeekHours; k++ {
-		from, to := now, minTime(store.HourStart(h+k+1), end)
+		from, to := nowN, min(store.HourStart(h+k+1).UnixNano(), end)
 		if k > 0 {
 			left -= ring.at(h + k - store.WeekHours) // the hour that leaves the week as hour h+k begins
-			from = store.HourStart(h + k)
+			from = store.HourStart(h + k).UnixNano()
 		}
-		for _, span := range splitAt(from, to, reportReset) {
-			base := left
-			if span[0].Before(reportReset) {
-				base = max(base, reported)
+		for from < to {
+			spanEnd, base := to, left
+			if from < resetAt {
+				spanEnd, base = min(to, resetAt), max(left, reported)
 			}
 			if base >= budget {
-				return span[0]
+				return now.Add(time.Duration(from - nowN))
 			}
 			wait := float64(budget-base) / perNano // nanoseconds from now
-			if wait < float64(span[1].Sub(now)) {
-				return maxTime(now.Add(time.Duration(wait)), span[0])
+			if wait < float64(spanEnd-nowN) {
+				return now.Add(time.Duration(max(int64(wait), from-nowN)))
 			}
+			from = spanEnd
 		}
 	}
 	return time.Time{}
-}
-
-// splitAt splits [from, to) at t when t falls inside it.
-func splitAt(from, to, t time.Time) [][2]time.Time {
-	if t.After(from) && t.Before(to) {
-		return [][2]time.Time{{from, t}, {t, to}}
-	}
-	return [][2]time.Time{{from, to}}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
