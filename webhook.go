@@ -146,7 +146,12 @@ func NewWebhookNotifier(cfg WebhookConfig, client *http.Client) (*WebhookNotifie
 // String names the webhook by its URL's scheme and host, e.g. "webhook
 // https://hooks.example.com", for logs. The path and query are left out:
 // some receivers put a token in them.
-func (w *WebhookNotifier) String() string { return "webhook " + w.target }
+func (w WebhookNotifier) String() string { return "webhook " + w.target }
+
+// Format prints what String says, for every fmt verb, given a
+// *WebhookNotifier or the value it points to: fmt would otherwise walk the
+// notifier's fields, its HTTP client's live state among them.
+func (w WebhookNotifier) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, w.String()) }
 
 // Notify sends e, unless the webhook's Events leave its type out (then it
 // returns nil at once). It returns nil once the receiver answers 2xx, and an

@@ -411,11 +411,14 @@ func TestNoSecretLeaks(t *testing.T) {
 	}
 	said.add("pool log", "%s", poolLog.String())
 	said.add("log notifier", "%s", notifyLog.String())
+	for _, verb := range []string{"%v", "%+v", "%#v"} {
+		// As a host would print them in a log line, after they served.
+		said.add("printed "+verb, verb+"\n"+verb, proxy, tr)
+	}
 	for _, verb := range printVerbs {
-		// As a host would print them in a log line, after they served; and
-		// the values they point to (a Pool or a WebhookNotifier copied, or
-		// printed as *p).
-		said.add("printed "+verb, strings.Repeat(verb+"\n", 9), p, proxy, tr, cfg, wn, valueOf(p), valueOf(wn),
+		// The pool's own, with every verb; and the values they point to (a
+		// Pool or a WebhookNotifier copied, or printed as *p).
+		said.add("printed "+verb, strings.Repeat(verb+"\n", 7), p, cfg, wn, valueOf(p), valueOf(wn),
 			cfg.Notify.Webhooks[0], &cfg.Notify.Webhooks[0])
 	}
 	if hookURLRight.Load() == 0 || hookURLWrong.Load() != 0 {
