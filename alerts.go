@@ -71,22 +71,27 @@ func (p *Pool) watch(sv *subView, now time.Time) {
 		mark = &alertMark{}
 		p.alerts[rec.ID] = mark
 	}
-	rate := sv.m.burnRate(now)
+	rate := sv.burnRate(now)
 	u := sv.use(now)
 	if rec.BlockBudget > 0 && sv.m.blockActive {
 		if mark.block != sv.m.blockFrom {
 			mark.block, mark.blockLevel = sv.m.blockFrom, 0
 		}
-		mark.blockLevel = p.crossed(sv, windowBlock, sv.m.block, u.block, rec.BlockBudget, mark.blockLevel, now, rate)
+		mark.blockLevel = p.crossed(sv, windowBlock, sv.m.block, u.block, rec.BlockBudget, mark.blockLevel, now, rate,
+			func() time.Time { return exhaustion(now, u.block, rec.BlockBudget, rate, sv.m.block.End) })
 	}
 	if rec.WeeklyBudget > 0 {
-		mark.weekLevel = p.crossed(sv, windowWeek, weekWindow(now), u.week, rec.WeeklyBudget, mark.weekLevel, now, rate)
+		mark.weekLevel = p.crossed(sv, windowWeek, weekWindow(now), u.week, rec.WeeklyBudget, mark.weekLevel, now, rate,
+			func() time.Time {
+				return weekExhaustion(sv.ring, now, u.week, rec.WeeklyBudget, rate, rec.Reported.WeekReset)
+			})
 	}
 	if rec.DailyBudget > 0 {
 		if mark.day != sv.m.dayFrom {
 			mark.day, mark.dayLevel = sv.m.dayFrom, 0
 		}
-		mark.dayLevel = p.crossed(sv, windowDay, dayWindow(now), sv.m.day, rec.DailyBudget, mark.dayLevel, now, rate)
+		mark.dayLevel = p.crossed(sv, windowDay, dayWindow(now), sv.m.day, rec.DailyBudget, mark.dayLevel, now, rate,
+			func() time.Time { return exhaustion(now, sv.m.day, rec.DailyBudget, rate, dayWindow(now).End) })
 	}
 	switch st := rec.Status; {
 	case !st.InService(now) && st.State == Limited:
@@ -103,25 +108,31 @@ func (p *Pool) watch(sv *subView, now time.Time) {
 }
 
 // crossed reports the thresholds of a window's budget reached since the
-// reported level, and returns the new level. A level that fell (usage left
-// the rolling week) is lowered, so the threshold may be reported again
-// later; the claim keeps that to once a week.
-func (p *Pool) crossed(sv *subView, window string, w Window, used, budget store.Nanodollars, reported int, now time.Time, rate float64) int {
+// reported level, and returns the new level; exhausts says when the budget
+// runs out at the burn rate. A level that fell (usage left the rolling
+// week) is lowered, so the threshold may be reported again later; the claim
+// keeps that to once a week.
+func (p *Pool) crossed(sv *subView, window string, w Window, used, budget store.Nanodollars, reported int, now time.Time, rate float64,
+	exhausts func() time.Time) int {
 	lvl := p.level(used, budget)
+	var exhaustsAt time.Time
+	if lvl > reported {
+		exhaustsAt = exhausts()
+	}
 	for i := reported; i < lvl; i++ {
 		t := p.cfg.Alerts.Thresholds[i]
 		key := fmt.Sprintf("threshold/%s/%s/%d/%g", sv.rec.ID, window, w.Start.Unix(), t)
-		until, end := w.End, w.End
+		until := w.End
 		if window == windowWeek { // rolling, without an end: once a week per threshold
 			key = fmt.Sprintf("threshold/%s/%s/%g", sv.rec.ID, window, t)
-			until, end = now.Add(store.WeekHours*time.Hour), time.Time{}
+			until = now.Add(store.WeekHours * time.Hour)
 		}
 		p.notes.emit(outgoing{claim: key, until: until, ev: Event{
 			ID: eventID(key), Type: EventThreshold, Time: now, SubscriptionID: sv.rec.ID,
 			Threshold: &ThresholdDetail{
 				Window: window, Start: w.Start, End: w.End, Threshold: t,
 				UsedUSD: used.USD(), BudgetUSD: budget.USD(), Percent: 100 * used.USD() / budget.USD(),
-				BurnRateUSDPerHour: rate, ExhaustsAt: exhaustion(now, used, budget, rate, end),
+				BurnRateUSDPerHour: rate, ExhaustsAt: exhaustsAt,
 			},
 		}})
 	}

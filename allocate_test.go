@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -379,7 +380,8 @@ func TestFallback(t *testing.T) {
 
 	t.Run("serves when no subscription can, saying why the client is there", func(t *testing.T) {
 		p, _ := setup(t)
-		if diff := cmp.Diff(fallbackFor("bob", "", authpool.ReasonNewClient), allocate(t, p, "bob")); diff != "" {
+		// A new client: why no subscription took it (s-a is disabled).
+		if diff := cmp.Diff(fallbackFor("bob", "", authpool.ReasonDisabled), allocate(t, p, "bob")); diff != "" {
 			t.Errorf("Allocate of a new client (-want +got):\n%s", diff)
 		}
 		if diff := cmp.Diff(fallbackFor("alice", "s-a", authpool.ReasonDisabled), allocate(t, p, "alice")); diff != "" {
@@ -718,5 +720,82 @@ func TestNewClientSeesTheUsageJustRecorded(t *testing.T) {
 	}
 	if a := allocate(t, p, "dave"); a.SubscriptionID != "s-b" {
 		t.Errorf("Allocate(dave) = %+v, want s-b, the healthier", a)
+	}
+}
+
+// TestFallbackSaysWhyNoSubscriptionTookTheClient: a new client sent to the
+// fallback gets the reason most subscriptions refused it for, not "new
+// client"; the failover event says the same.
+func TestFallbackSaysWhyNoSubscriptionTookTheClient(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name  string
+		setup func(t *testing.T, p *authpool.Pool, clk *clock)
+		want  authpool.Reason
+	}{
+		{"every subscription full", func(t *testing.T, p *authpool.Pool, clk *clock) {
+			pin(t, p, "s-a", "a1")
+			pin(t, p, "s-b", "b1")
+			pin(t, p, "s-c", "c1")
+		}, authpool.ReasonFull},
+		{"two full, one disabled: full", func(t *testing.T, p *authpool.Pool, clk *clock) {
+			pin(t, p, "s-a", "a1")
+			pin(t, p, "s-b", "b1")
+			if err := p.Disable(ctx, "s-c", "by hand"); err != nil {
+				t.Fatal(err)
+			}
+		}, authpool.ReasonFull},
+		{"weeks spent", func(t *testing.T, p *authpool.Pool, clk *clock) {
+			for _, id := range []string{"s-a", "s-b", "s-c"} {
+				pin(t, p, id, "w-"+id)
+				spend(t, p, clk, "w-"+id, 10)
+				if err := p.Release(ctx, "w-"+id); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, authpool.ReasonWeekSpent},
+		{"one each of limited, disabled, full: limited, listed first", func(t *testing.T, p *authpool.Pool, clk *clock) {
+			pin(t, p, "s-c", "c1")
+			if err := p.MarkLimited(ctx, "s-a", clk.Now().Add(time.Hour), "429"); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Disable(ctx, "s-b", "by hand"); err != nil {
+				t.Fatal(err)
+			}
+		}, authpool.ReasonLimited},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newClock(t0)
+			cfg := subs(sub("s-a", budgets(10, 0), maxClients(1)), sub("s-b", budgets(10, 0), maxClients(1)),
+				sub("s-c", budgets(10, 0), maxClients(1)))
+			cfg.Fallback = &authpool.Fallback{Credential: authpool.Credential(secret + "-fallback"), DailyBudgetUSD: 5}
+			var events []authpool.Event
+			var mu sync.Mutex
+			p := newPool(t, cfg, clk, authpool.WithNotifier(authpool.NotifierFunc(func(_ context.Context, e authpool.Event) error {
+				mu.Lock()
+				defer mu.Unlock()
+				events = append(events, e)
+				return nil
+			})))
+			tt.setup(t, p, clk)
+			a := allocate(t, p, "newcomer")
+			if a.Outcome != authpool.OutcomeFallback || a.From != "" || a.Reason != tt.want {
+				t.Errorf("Allocate(newcomer) = %+v, want the fallback, reason %q", a, tt.want)
+			}
+			if err := p.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			var failover *authpool.MoveDetail
+			for _, e := range events {
+				if e.Type == authpool.EventFailover && e.ClientID == "newcomer" {
+					failover = e.Move
+				}
+			}
+			if failover == nil || failover.Reason != tt.want {
+				t.Errorf("the failover event's move = %+v, want reason %q", failover, tt.want)
+			}
+		})
 	}
 }

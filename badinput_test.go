@@ -42,6 +42,9 @@ func TestBadInput(t *testing.T) {
 	release := func(client string) func(*authpool.Pool, *clock) error {
 		return func(p *authpool.Pool, _ *clock) error { return p.Release(ctx, client) }
 	}
+	update := func(id string, u authpool.SubscriptionUpdate) func(*authpool.Pool, *clock) error {
+		return func(p *authpool.Pool, _ *clock) error { return p.UpdateSubscription(ctx, id, u) }
+	}
 	readConfig := func(text string) func(*authpool.Pool, *clock) error {
 		return func(*authpool.Pool, *clock) error {
 			cfg, err := authpool.ReadConfig(strings.NewReader(text), "pool.json")
@@ -188,6 +191,45 @@ func TestBadInput(t *testing.T) {
 	}, {
 		name: "unknown client: Release",
 		do:   release("nobody"),
+	}, {
+		name: "update that sets no field",
+		do:   update("s-a", authpool.SubscriptionUpdate{}),
+		want: authpool.ErrInvalidConfig,
+		msg: `update of subscription "s-a": the update sets no field: set at least one of name, kind, credential, ` +
+			`credentialExpiresAt, maxClients, weeklyBudgetUSD, blockBudgetUSD`,
+	}, {
+		name: "update with bad fields",
+		do: update("s-a", authpool.SubscriptionUpdate{Kind: ptr(authpool.Kind("ultra")), MaxClients: ptr(-1),
+			WeeklyBudgetUSD: ptr(math.NaN()), Credential: ptr(authpool.Credential(""))}),
+		want: authpool.ErrInvalidConfig,
+		msg: "update of subscription \"s-a\": /kind: \"ultra\": must be pro, max5x, max20x or api\n" +
+			"update of subscription \"s-a\": /credential: empty: a subscription needs one\n" +
+			"update of subscription \"s-a\": /maxClients: -1: must be in 0..1073741824 (0 means the pool's default)\n" +
+			"update of subscription \"s-a\": /weeklyBudgetUSD: NaN: must be in 0..1e+06",
+	}, {
+		name: "update of an unknown subscription",
+		do:   update("nope", authpool.SubscriptionUpdate{MaxClients: ptr(2)}),
+		want: authpool.ErrNotFound,
+		msg:  `authpool: update subscription "nope": authpool: subscription not found`,
+	}, {
+		name: "update of the fallback",
+		do:   update(authpool.FallbackID, authpool.SubscriptionUpdate{MaxClients: ptr(2)}),
+		want: authpool.ErrInvalidArgument,
+		msg:  `authpool: update subscription "fallback": the fallback comes from Config.Fallback: authpool: invalid argument`,
+	}, {
+		name: "reason quoting a credential, 1 MB long",
+		do: func(p *authpool.Pool, clk *clock) error {
+			return p.MarkLimited(ctx, "s-a", clk.Now().Add(time.Hour), "401 invalid x-api-key: "+secret+"-s-a "+huge)
+		},
+		changed: func(t *testing.T, before, after authpool.Snapshot) {
+			r := status(t, after, "s-a").Status.Reason
+			if !strings.HasPrefix(r, "401 invalid x-api-key: [REDACTED] xxx") || len(r) != authpool.MaxReasonLength || !strings.HasSuffix(r, "xx…") {
+				t.Errorf("the reason kept is %d bytes: %.60q…; want %d, the credential redacted, cut with an ellipsis", len(r), r, authpool.MaxReasonLength)
+			}
+			if st := status(t, after, "s-a").Status; st.State != authpool.Limited {
+				t.Errorf("s-a is %v, want limited", st.State)
+			}
+		},
 	}, {
 		name: "clock going backwards: Record before the last",
 		do:   rec("alice", authpool.Usage{Time: t0.Add(-2 * time.Hour), CostUSD: 1}),

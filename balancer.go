@@ -92,12 +92,15 @@ type Allocation struct {
 	// for OutcomeFallback when the client has just left a subscription.
 	From string `json:"from,omitempty"`
 	// Reason says why the client is not sticky: ReasonNewClient for a client
-	// without a session, why it left From (ReasonLimited,
-	// ReasonBlockSpent, ReasonFromFallback, ReasonPlaceTaken, ...), or, for
-	// a client that stays on the fallback, ReasonNoneEligible. Empty when
-	// sticky.
+	// without a session placed on a subscription, why it left From
+	// (ReasonLimited, ReasonBlockSpent, ReasonFromFallback,
+	// ReasonPlaceTaken, ...), or, for a client that stays on the fallback,
+	// ReasonNoneEligible. A client without a session sent to the fallback
+	// gets why no subscription took it: the reason most of them refused it
+	// for (ReasonFull, ReasonWeekSpent, ReasonLimited, ...; a tie goes to
+	// the reason an ExhaustedError lists first). Empty when sticky.
 	Reason Reason `json:"reason,omitempty"`
-	// OverThreshold is set when the subscription is over the weekly
+	// OverThreshold is set when the subscription is at or over the weekly
 	// threshold and took the client as a last resort: nothing else could,
 	// not even the fallback.
 	OverThreshold bool `json:"overThreshold,omitempty"`
@@ -107,16 +110,16 @@ type Allocation struct {
 //
 //   - its current subscription, while that is in service and its budgets
 //     are not spent (OutcomeSticky): the prompt cache stays warm. A client
-//     over the weekly threshold moves only if another subscription is
+//     at or over the weekly threshold moves only if another subscription is
 //     eligible. A client whose hold on its slot has ended (see below) keeps
 //     its place if the subscription has room, and is placed like a new
 //     one if it filled up meanwhile (OutcomeMoved, ReasonPlaceTaken);
-//   - else the healthiest eligible subscription: in service, under the
+//   - else the healthiest eligible subscription: in service, below the
 //     weekly threshold, block and week not spent, fewer clients holding a
 //     slot than its maximum; ties go to fewer such clients, then lower
 //     weekly use, then ID (OutcomeNew or OutcomeMoved);
 //   - else the fallback, while its daily budget lasts (OutcomeFallback);
-//   - else, as a last resort, a subscription over the weekly threshold whose
+//   - else, as a last resort, a subscription at or over the weekly threshold whose
 //     budgets are not spent (OverThreshold);
 //   - else an *ExhaustedError (ErrExhausted) saying when the first
 //     subscription is expected back.
@@ -344,8 +347,11 @@ func (p *Pool) place(ctx context.Context, r *request, from string, why Reason, e
 			switch {
 			case c.id == FallbackID:
 				a.Outcome = OutcomeFallback
-				if from == FallbackID { // staying on the fallback
+				switch from {
+				case FallbackID: // staying on the fallback
 					a.From, a.Reason = "", ReasonNoneEligible
+				case "": // a new client: why no subscription took it
+					a.Reason = p.mostTelling(r)
 				}
 			case from == "":
 				a.Outcome = OutcomeNew

@@ -31,9 +31,10 @@ type Config struct {
 	// the prompt cache's time to live their last request wrote) when its own
 	// MaxClients is 0. The default value is 15.
 	MaxClients int `json:"maxClients,omitempty"`
-	// WeeklyThreshold is the share of its weekly budget above which a
+	// WeeklyThreshold is the share of its weekly budget at or above which a
 	// subscription takes no new clients (its own keep it while nothing else
-	// is eligible). The default value is 0.85.
+	// is eligible): with the default, a subscription that has used 85.00 %
+	// of its week takes none. The default value is 0.85.
 	WeeklyThreshold float64 `json:"weeklyThreshold,omitempty"`
 	// Block says how 5-hour blocks are laid out.
 	Block BlockPolicy `json:"block,omitzero"`

@@ -206,7 +206,8 @@ func zeroFields(v reflect.Value, path string) []string {
 }
 
 // secretsAsEnv replaces, in a Config's JSON, each credential and webhook
-// secret by {"env": NAME}, and sets NAME to its value.
+// secret by {"env": NAME}, and sets NAME to its value; and puts back each
+// webhook's URL, which the JSON shows redacted.
 func secretsAsEnv(t *testing.T, cfg Config) []byte {
 	t.Helper()
 	js, err := json.Marshal(cfg)
@@ -228,7 +229,9 @@ func secretsAsEnv(t *testing.T, cfg Config) []byte {
 		set(tree["fallback"], "credential", "AUTHPOOL_TEST_FALLBACK", cfg.Fallback.Credential)
 	}
 	for i, w := range cfg.Notify.Webhooks {
-		set(tree["notify"].(map[string]any)["webhooks"].([]any)[i], "secret", fmt.Sprintf("AUTHPOOL_TEST_HOOK_%d", i), w.Secret)
+		hook := tree["notify"].(map[string]any)["webhooks"].([]any)[i]
+		set(hook, "secret", fmt.Sprintf("AUTHPOOL_TEST_HOOK_%d", i), w.Secret)
+		hook.(map[string]any)["url"] = w.URL
 	}
 	for i, c := range cfg.Callers {
 		set(tree["callers"].([]any)[i], "key", fmt.Sprintf("AUTHPOOL_TEST_CALLER_%d", i), c.Key)

@@ -34,14 +34,17 @@
 // records. A 5-hour block starts on the hour, either at the first activity
 // after the previous block ended ([BlockAnchored], what Claude does) or on a
 // fixed UTC grid ([BlockFixed]); the week is the last 168 hourly buckets.
+// Beside them, the cost of each of the last 60 minutes gives the burn rate:
+// the spending of the last 60 minutes, exact to the minute.
 //
 // A subscription's health (0 to 100) is a pure function of its numbers:
 //
 //	100 - 50*week share - 30*block share - 5*clients - burn penalty + idle bonus
 //
 // (see [HealthWeights]). Allocate prefers the healthiest eligible
-// subscription; Snapshot reports health, use, burn rate and the time at
-// which each budget runs out at that rate.
+// subscription; Snapshot reports health and its terms, use, requests and
+// tokens per window, the burn rate and the time at which each budget runs
+// out at that rate (a rolling week within the week, or not at this rate).
 //
 // # Stores
 //

@@ -92,10 +92,13 @@ type ThresholdDetail struct {
 	UsedUSD   float64 `json:"usedUSD"`
 	BudgetUSD float64 `json:"budgetUSD"`
 	// Percent is UsedUSD as a percentage of BudgetUSD.
-	Percent            float64 `json:"percent"`
+	Percent float64 `json:"percent"`
+	// BurnRateUSDPerHour is the spending of the last 60 minutes.
 	BurnRateUSDPerHour float64 `json:"burnRateUSDPerHour"`
 	// ExhaustsAt is when the budget runs out at the burn rate; zero if not
-	// before the window ends.
+	// before the window ends (a block, a day) or, for the rolling week, not
+	// at this rate: not before its older spending leaves it (see
+	// UsageWindow.ExhaustsAt).
 	ExhaustsAt time.Time `json:"exhaustsAt,omitzero"`
 }
 

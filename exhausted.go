@@ -25,13 +25,9 @@ func (p *Pool) exhausted(r *request) (*ExhaustedError, bool) {
 	for _, sv := range p.current().subs {
 		p.rejudge(sv, now, nowHour)
 		p.fold(sv)
-		why := sv.why(now)
-		if why == "" && limitedFor(sv, r.model, now) {
-			why = ReasonModelLimited
+		why := p.refusal(sv, r)
+		if why == ReasonModelLimited {
 			consider(modelLimitEnd(sv, r.model, now), false)
-		}
-		if why == "" && r.tried(sv.rec.ID) {
-			why = ReasonTried
 		}
 		e.Reasons[why]++
 		consider(p.backAt(sv, now))
@@ -48,11 +44,11 @@ func (p *Pool) exhausted(r *request) (*ExhaustedError, bool) {
 // backAt returns when a subscription is expected to take a client again by
 // itself: the latest end of what keeps it out (a limit, a spent block, day
 // or week, the holds of a full one's clients); zero if something only a
-// person can end (disabled, removed). It also reports whether that is when
+// person can end (disabled). It also reports whether that is when
 // the holds end. mu must be held.
 func (p *Pool) backAt(sv *subView, now time.Time) (time.Time, bool) {
 	rec := &sv.rec
-	if rec.Status.State == Disabled || sv.hard == ReasonGone {
+	if rec.Status.State == Disabled {
 		return time.Time{}, false
 	}
 	var at time.Time
@@ -103,4 +99,43 @@ func weekFrees(sv *subView, now time.Time, limit store.Nanodollars) time.Time {
 		}
 	}
 	return store.HourStart(h + store.WeekHours)
+}
+
+// refusal returns why sv takes no new client for r at r.now, as an
+// ExhaustedError counts it; "" if it takes one. mu must be held, and sv
+// judged at r.now.
+func (p *Pool) refusal(sv *subView, r *request) Reason {
+	why := sv.why(r.now)
+	if why == "" && limitedFor(sv, r.model, r.now) {
+		why = ReasonModelLimited
+	}
+	if why == "" && r.tried(sv.rec.ID) {
+		why = ReasonTried
+	}
+	return why
+}
+
+// mostTelling returns why no subscription took r's client: the reason the
+// most subscriptions refused it for (a tie goes to the reason an
+// ExhaustedError lists first), or ReasonNoneEligible when none refused
+// (the pool has none, or the store refused what the view offered).
+func (p *Pool) mostTelling(r *request) Reason {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	counts := make(map[Reason]int, len(reasonOrder))
+	nowHour := store.HourOf(r.now)
+	for _, sv := range p.current().subs {
+		p.rejudge(sv, r.now, nowHour)
+		p.fold(sv)
+		if why := p.refusal(sv, r); why != "" {
+			counts[why]++
+		}
+	}
+	best := ReasonNoneEligible
+	for _, why := range reasonOrder {
+		if counts[why] > counts[best] {
+			best = why
+		}
+	}
+	return best
 }

@@ -43,20 +43,45 @@ type healthInput struct {
 	idle                  bool
 }
 
+// HealthTerms are a subscription's health broken into its terms (see
+// HealthWeights), each in points: the week's, the block's, the clients' and
+// the burn rate's penalties (zero or negative) and the idle bonus (zero or
+// positive). The health is 100 plus their sum, clamped to 0..100.
+type HealthTerms struct {
+	Weekly  float64 `json:"weekly"`
+	Block   float64 `json:"block"`
+	Clients float64 `json:"clients"`
+	Burn    float64 `json:"burn"`
+	Idle    float64 `json:"idle"`
+}
+
+// Sum returns the terms added up: the health before it is clamped, less
+// 100.
+func (t HealthTerms) Sum() float64 { return t.Weekly + t.Block + t.Clients + t.Burn + t.Idle }
+
+// healthTerms returns the terms of a subscription's health: a pure function
+// of its numbers.
+func healthTerms(in healthInput, w HealthWeights) HealthTerms {
+	on := func(weight float64) float64 { return max(weight, 0) } // negative: off
+	t := HealthTerms{
+		Weekly:  -on(w.Weekly) * clamp(in.weekShare, 0, 1),
+		Block:   -on(w.Block) * clamp(in.blockShare, 0, 1),
+		Clients: -on(w.PerClient) * float64(in.clients),
+	}
+	if in.blockBudget > 0 && in.blockHours > 0 {
+		sustainable := in.blockBudget / in.blockHours
+		t.Burn = -on(w.Burn) * clamp(in.burnRate/sustainable-1, 0, on(w.BurnCap))
+	}
+	if in.idle {
+		t.Idle = on(w.IdleBonus)
+	}
+	return t
+}
+
 // health is the score of a subscription, 0 (worst) to 100 (best): a pure
 // function of its numbers.
 func health(in healthInput, w HealthWeights) float64 {
-	on := func(weight float64) float64 { return max(weight, 0) } // negative: off
-	h := 100 - on(w.Weekly)*clamp(in.weekShare, 0, 1) - on(w.Block)*clamp(in.blockShare, 0, 1) -
-		on(w.PerClient)*float64(in.clients)
-	if in.blockBudget > 0 && in.blockHours > 0 {
-		sustainable := in.blockBudget / in.blockHours
-		h -= on(w.Burn) * clamp(in.burnRate/sustainable-1, 0, on(w.BurnCap))
-	}
-	if in.idle {
-		h += on(w.IdleBonus)
-	}
-	return clamp(h, 0, 100)
+	return clamp(100+healthTerms(in, w).Sum(), 0, 100)
 }
 
 func clamp(x, lo, hi float64) float64 {

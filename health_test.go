@@ -74,6 +74,34 @@ func TestHealth(t *testing.T) {
 	}
 }
 
+// TestHealthTerms breaks scores into their terms: each term in points, and
+// 100 plus their sum, clamped, is the score.
+func TestHealthTerms(t *testing.T) {
+	tests := []struct {
+		name string
+		in   healthInput
+		want HealthTerms
+	}{
+		{"unused and idle", healthInput{blockBudget: 100, blockHours: 5, idle: true}, HealthTerms{Idle: 10}},
+		{"every term", healthInput{weekShare: 0.1, blockShare: 0.4, blockBudget: 100, blockHours: 5, clients: 2, burnRate: 30},
+			HealthTerms{Weekly: -5, Block: -12, Clients: -10, Burn: -5}},
+		{"worn out: terms past the clamp", healthInput{weekShare: 2, blockShare: 2, blockBudget: 100, blockHours: 5, clients: 10, burnRate: 1e6},
+			HealthTerms{Weekly: -50, Block: -30, Clients: -50, Burn: -20}},
+		{"no block budget: no burn term", healthInput{blockHours: 5, burnRate: 1e6}, HealthTerms{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := healthTerms(tt.in, defaultWeights)
+			if diff := cmp.Diff(tt.want, got, cmpopts.EquateApprox(0, 1e-9)); diff != "" {
+				t.Errorf("healthTerms (-want +got):\n%s", diff)
+			}
+			if h, want := health(tt.in, defaultWeights), clamp(100+got.Sum(), 0, 100); h != want {
+				t.Errorf("health = %v, want 100 plus the terms' sum, clamped: %v", h, want)
+			}
+		})
+	}
+}
+
 func TestNegativeHealthWeightsSwitchTheirTermOff(t *testing.T) {
 	worn := healthInput{weekShare: 1.0, blockShare: 1.0, blockBudget: 100, blockHours: 5,
 		clients: 4, burnRate: 1000, idle: false}

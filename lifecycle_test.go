@@ -200,7 +200,7 @@ func TestAClosedPoolRefusesEveryCall(t *testing.T) {
 		"Rebalance":          rebErr,
 		"Snapshot":           snapErr,
 		"AddSubscription":    p.AddSubscription(ctx, sub("s-b")),
-		"UpdateSubscription": p.UpdateSubscription(ctx, sub("s-a")),
+		"UpdateSubscription": p.UpdateSubscription(ctx, "s-a", authpool.SubscriptionUpdate{MaxClients: ptr(2)}),
 		"RemoveSubscription": removeErr,
 		"Subscriptions":      listErr,
 		"MarkLimited":        p.MarkLimited(ctx, "s-a", t0.Add(time.Hour), "429"),

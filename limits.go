@@ -76,7 +76,8 @@ type ModelLimit = store.ModelLimit
 // (one that contains model at a '-', '/' or ':' boundary, so "opus" covers
 // claude-opus-4-5-20251101) go elsewhere; other clients keep it. Use it when
 // the upstream rejects one model's weekly window while the subscription's
-// 5-hour and 7-day windows are fine.
+// 5-hour and 7-day windows are fine. The reason is scrubbed of credentials
+// and cut as MarkLimited's is.
 func (p *Pool) MarkModelLimited(ctx context.Context, id, model string, until time.Time, reason string) error {
 	if err := p.usable(); err != nil {
 		return err
@@ -88,12 +89,10 @@ func (p *Pool) MarkModelLimited(ctx context.Context, id, model string, until tim
 	case !until.After(now):
 		return fmt.Errorf("authpool: mark %q limited for %q: until %v is not after now (%v): %w",
 			id, model, until.UTC(), now.UTC(), ErrInvalidArgument)
-	case len(reason) > MaxReasonLength:
-		return fmt.Errorf("authpool: mark %q limited for %q: reason is %d bytes, more than %d: %w",
-			id, model, len(reason), MaxReasonLength, ErrInvalidArgument)
 	}
+	reason = p.cleanReason(reason)
 	l := ModelLimit{Model: strings.ToLower(model), Until: until.UTC(), Reason: reason}
-	if err := p.store.SetModelLimit(ctx, id, l, now); err != nil {
+	if err := p.again(ctx, id, func() error { return p.store.SetModelLimit(ctx, id, l, now) }); err != nil {
 		return fmt.Errorf("authpool: mark %q limited for %q: %w", id, model, storeError(err))
 	}
 	p.mu.Lock()
@@ -162,7 +161,7 @@ const MaxThrottlePause = 5 * time.Minute
 // a quota): out of service for retryAfter, doubled for each throttle that
 // follows the previous pause's end within that pause's length again, up to
 // MaxThrottlePause. It returns the pause imposed. The count is this pool's
-// own.
+// own. The reason is scrubbed of credentials and cut as MarkLimited's is.
 func (p *Pool) Throttled(ctx context.Context, id string, retryAfter time.Duration, reason string) (time.Duration, error) {
 	if err := p.usable(); err != nil {
 		return 0, err

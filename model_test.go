@@ -377,6 +377,28 @@ func (m *modelPool) predictMoves() []string {
 	return moves
 }
 
+// mostTelling is why no subscription takes a new client: the reason most
+// of them refuse it for, a tie going to limited, then disabled, then full
+// (the order of an ExhaustedError's reasons).
+func (m *modelPool) mostTelling() authpool.Reason {
+	counts := map[authpool.Reason]int{}
+	for _, id := range m.order {
+		switch {
+		case !m.inService(id):
+			counts[m.hardReason(id)]++
+		case m.full(id):
+			counts[authpool.ReasonFull]++
+		}
+	}
+	best := authpool.ReasonNoneEligible
+	for _, why := range []authpool.Reason{authpool.ReasonLimited, authpool.ReasonDisabled, authpool.ReasonFull} {
+		if counts[why] > counts[best] {
+			best = why
+		}
+	}
+	return best
+}
+
 // hardReason is why an out-of-service subscription cannot keep a client.
 func (m *modelPool) hardReason(id string) authpool.Reason {
 	if m.subs[id].state == authpool.Disabled {
@@ -642,7 +664,7 @@ func (r *modelRun) allocate(c string) []string {
 			want = append(want, evMove(authpool.EventFailover, c, from, a.SubscriptionID, why))
 		}
 	case m.inService(authpool.FallbackID):
-		wantFrom, why := from, authpool.ReasonNewClient
+		wantFrom, why := from, m.mostTelling()
 		switch {
 		case from == authpool.FallbackID:
 			wantFrom, why = "", authpool.ReasonNoneEligible

@@ -411,7 +411,7 @@ func TestAPoolsWebhookReceivesSignedEvents(t *testing.T) {
 	}
 	want := authpool.WebhookPayload{Version: 1, Event: authpool.Event{ID: got[0].Event.ID, Type: authpool.EventFailover,
 		Time: t0, SubscriptionID: authpool.FallbackID, ClientID: "alice",
-		Move: &authpool.MoveDetail{To: authpool.FallbackID, Reason: authpool.ReasonNewClient}}}
+		Move: &authpool.MoveDetail{To: authpool.FallbackID, Reason: authpool.ReasonDisabled}}}
 	if diff := cmp.Diff(want, got[0]); diff != "" {
 		t.Errorf("payload (-want +got):\n%s", diff)
 	}

@@ -20,9 +20,20 @@ import (
 // Pool shares subscriptions among clients. It is safe for concurrent use by
 // multiple goroutines, and several Pools (in one process or many) may share
 // one Store. A Pool starts no goroutine: the host calls Rebalance on its own
-// schedule.
+// schedule. Use it through the *Pool New returns.
 type Pool struct {
-	cfg    Config // with defaults applied
+	// *pool holds the pool's state: a Pool value (a copy of *p) shares it,
+	// holds no lock of its own to copy, and prints, with any fmt verb, as
+	// Format says, never its credentials.
+	*pool
+}
+
+// pool is a Pool's state.
+type pool struct {
+	// cfg is the Config with defaults applied, behind a pointer: fmt prints
+	// a pointer it reaches through a field as an address (with %v, which
+	// it also uses for the fields of a value a bad verb makes it print).
+	cfg    *Config
 	store  store.Store
 	sealer *seal.Keyring // from WithSealer; nil: credentials stored plain
 	// stored is store without its sealing: records with their credentials
@@ -86,7 +97,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	p := &Pool{cfg: cfg, now: time.Now}
+	p := &Pool{&pool{cfg: &cfg, now: time.Now}}
 	for _, opt := range opts {
 		opt(p)
 	}
@@ -161,13 +172,13 @@ func (p *Pool) configNotifiers() ([]Notifier, error) {
 	return notifiers, nil
 }
 
-// Format prints the pool as a summary, for every fmt verb: the number of
-// subscriptions configured, whether there is a fallback, whether it is
-// closed. fmt would otherwise print the configuration's credentials, which
-// it reaches through unexported fields where their redacting Format is not
-// called.
-func (p *Pool) Format(f fmt.State, _ rune) {
-	if p == nil {
+// Format prints the pool as a summary, for every fmt verb, whether given a
+// *Pool or a Pool (fmt.Printf("%v", *p)): the number of subscriptions
+// configured, whether there is a fallback, whether it is closed. fmt would
+// otherwise print the configuration's credentials, which it reaches through
+// unexported fields where their redacting Format is not called.
+func (p Pool) Format(f fmt.State, _ rune) {
+	if p.pool == nil {
 		_, _ = io.WriteString(f, "authpool.Pool(nil)")
 		return
 	}

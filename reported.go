@@ -62,7 +62,7 @@ func (p *Pool) Observe(ctx context.Context, subscriptionID string, o Observation
 	if p.cfg.Block.Mode == BlockAnchored && !r.BlockReset.IsZero() {
 		blockStart = r.BlockReset.Add(-time.Duration(p.cfg.Block.Hours) * time.Hour)
 	}
-	if err := p.store.SetReported(ctx, subscriptionID, r, blockStart); err != nil {
+	if err := p.again(ctx, subscriptionID, func() error { return p.store.SetReported(ctx, subscriptionID, r, blockStart) }); err != nil {
 		return fmt.Errorf("authpool: observe %q: %w", subscriptionID, storeError(err))
 	}
 	now := p.now()

@@ -39,6 +39,9 @@ type SubscriptionStatus struct {
 	Eligible   bool    `json:"eligible"`
 	Ineligible Reason  `json:"ineligible,omitempty"`
 	Health     float64 `json:"health"`
+	// HealthTerms are Health broken into its terms: 100 plus their sum,
+	// clamped to 0..100, is Health (see HealthWeights).
+	HealthTerms HealthTerms `json:"healthTerms"`
 	// Clients counts its sessions; ActiveClients those holding a slot (see
 	// Pool.Allocate): active within Sessions.IdleAfter, or within the
 	// prompt cache's time to live their last request wrote. MaxClients caps
@@ -52,7 +55,9 @@ type SubscriptionStatus struct {
 	Block UsageWindow  `json:"block"`
 	Week  UsageWindow  `json:"week"`
 	Day   *UsageWindow `json:"day,omitempty"`
-	// BurnRateUSDPerHour is the spending of the last 60 minutes.
+	// BurnRateUSDPerHour is the spending of the last 60 minutes: the cost
+	// of the usages whose time falls in the current minute or the 59
+	// before it, exact to the minute (whichever pool recorded them).
 	BurnRateUSDPerHour float64 `json:"burnRateUSDPerHour"`
 	// ExhaustsAt is the earliest time a budget runs out at the burn rate
 	// (see UsageWindow.ExhaustsAt); zero if none does.
@@ -69,8 +74,11 @@ type UsageWindow struct {
 	// Active is false for a block in anchored mode when none is running:
 	// the next usage starts one (Window is then zero).
 	Active bool `json:"active"`
-	// CostUSD is what the pool recorded in the window.
+	// CostUSD is what the pool recorded in the window, in Requests
+	// requests using Tokens.
 	CostUSD   float64 `json:"costUSD"`
+	Requests  int64   `json:"requests"`
+	Tokens    Tokens  `json:"tokens"`
 	BudgetUSD float64 `json:"budgetUSD"` // 0: no budget
 	// Percent is the share of the budget used, as a percentage: CostUSD over
 	// BudgetUSD, or ReportedPercent when that is more (without a budget,
@@ -80,19 +88,33 @@ type UsageWindow struct {
 	// Pool.Observe), while that report lasts; 0 otherwise.
 	ReportedPercent float64 `json:"reportedPercent,omitempty"`
 	// ExhaustsAt is when the budget runs out if spending goes on at the burn
-	// rate; zero if it does not run out before the window ends (or has no
-	// budget). A spent budget shows the snapshot's time.
+	// rate: before a block or a day ends, and for the rolling week before
+	// the spending that leaves it as hours pass makes room again (within a
+	// week, then). Zero if it does not run out so (Forecast says "not at
+	// this rate") or has no budget. A spent budget shows the snapshot's time.
 	ExhaustsAt time.Time `json:"exhaustsAt,omitzero"`
+	// Forecast says it in words: spent, runs out (at ExhaustsAt), or not at
+	// this rate; "" without a budget.
+	Forecast Forecast `json:"forecast,omitempty"`
 }
 
 // usageWindow describes a window: recorded is the pool's count, used the
-// count raised to the upstream's report, share used's share of the budget.
-func usageWindow(w Window, recorded, used, budget store.Nanodollars, share, reported float64, now time.Time, rate float64,
-	end time.Time) UsageWindow {
+// count raised to the upstream's report, share used's share of the budget,
+// exhaustsAt when the budget runs out at the burn rate; buckets are the
+// subscription's, from whose hours [from, to) it counts the requests and
+// tokens.
+func usageWindow(w Window, recorded, budget store.Nanodollars, share, reported float64, now, exhaustsAt time.Time,
+	buckets []store.Bucket, from, to int64) UsageWindow {
 	u := UsageWindow{Window: w, Active: !w.Start.IsZero(), CostUSD: recorded.USD(), BudgetUSD: budget.USD(),
 		Percent: 100 * share, ReportedPercent: 100 * reported}
 	if budget > 0 {
-		u.ExhaustsAt = exhaustion(now, used, budget, rate, end)
+		u.ExhaustsAt, u.Forecast = exhaustsAt, forecastOf(exhaustsAt, now, budget)
+	}
+	for _, b := range buckets {
+		if b.Hour >= from && b.Hour < to {
+			u.Requests += b.Requests
+			u.Tokens.Add(b.Tokens)
+		}
 	}
 	return u
 }
@@ -141,9 +163,9 @@ func (p *Pool) SnapshotWith(ctx context.Context, opts ...SnapshotOption) (Snapsh
 	if !o.withoutSessions {
 		snap.Sessions = make([]SessionStatus, 0, len(sessions))
 	}
-	ring := new(hourly) // each status's throwaway view loads its usage here in turn
+	ring, mins := new(hourly), new(minutely) // each status's throwaway view loads its usage here in turn
 	for _, rec := range recs {
-		st := p.subscriptionStatus(rec, now, ring)
+		st := p.subscriptionStatus(rec, now, ring, mins)
 		if rec.ID == FallbackID {
 			if p.cfg.Fallback != nil {
 				snap.Fallback = &st
@@ -160,10 +182,10 @@ func (p *Pool) SnapshotWith(ctx context.Context, opts ...SnapshotOption) (Snapsh
 }
 
 // subscriptionStatus derives a subscription's status at now from its record,
-// loading its usage into ring, which it may overwrite.
-func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time, ring *hourly) SubscriptionStatus {
-	sv := p.newSubView(rec, now, ring)
-	rate := sv.m.burnRate(now)
+// loading its usage into ring and mins, which it may overwrite.
+func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time, ring *hourly, mins *minutely) SubscriptionStatus {
+	sv := p.newSubView(rec, now, ring, mins)
+	rate := sv.burnRate(now)
 	u := sv.use(now)
 	status := rec.Status
 	if status.InService(now) {
@@ -174,14 +196,18 @@ func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time, ring *h
 		// No block is running: the next usage starts one in this hour.
 		blockEnd = store.HourStart(store.HourOf(now) + int64(p.cfg.Block.Hours))
 	}
+	h := store.HourOf(now)
+	n := now.UnixNano()
 	st := SubscriptionStatus{
 		ID: rec.ID, Name: rec.Name, Kind: Kind(rec.Kind), Status: status,
 		Eligible: sv.why(now) == "", Ineligible: sv.why(now), Health: sv.health,
-		Clients: rec.Clients, ActiveClients: sv.holding(now.UnixNano()), MaxClients: rec.MaxClients,
-		Block: usageWindow(sv.m.block, sv.m.blockCost, u.block, rec.BlockBudget, u.blockShare, u.blockReported,
-			now, rate, blockEnd),
-		Week: usageWindow(weekWindow(now), sv.m.week, u.week, rec.WeeklyBudget, u.weekShare, u.weekReported,
-			now, rate, time.Time{}),
+		HealthTerms: healthTerms(p.healthInput(sv, now, sv.scoredHolding, sv.scoredIdle), p.cfg.Health),
+		Clients:     rec.Clients, ActiveClients: sv.holding(n), MaxClients: rec.MaxClients,
+		Block: usageWindow(sv.m.block, sv.m.blockCost, rec.BlockBudget, u.blockShare, u.blockReported, now,
+			exhaustion(now, u.block, rec.BlockBudget, rate, blockEnd), rec.Usage, sv.m.blockFrom, min(sv.m.blockTo, h+1)),
+		Week: usageWindow(weekWindow(now), sv.m.week, rec.WeeklyBudget, u.weekShare, u.weekReported, now,
+			weekExhaustion(sv.ring, now, u.week, rec.WeeklyBudget, rate, rec.Reported.WeekReset),
+			rec.Usage, h-store.WeekHours+1, h+1),
 		BurnRateUSDPerHour:  rate,
 		LastActive:          rec.LastActive,
 		CredentialExpiresAt: rec.CredentialExpiresAt,
@@ -191,7 +217,9 @@ func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time, ring *h
 		if rec.DailyBudget > 0 {
 			share = float64(sv.m.day) / float64(rec.DailyBudget)
 		}
-		day := usageWindow(dayWindow(now), sv.m.day, sv.m.day, rec.DailyBudget, share, 0, now, rate, dayWindow(now).End)
+		dw := dayWindow(now)
+		day := usageWindow(dw, sv.m.day, rec.DailyBudget, share, 0, now,
+			exhaustion(now, sv.m.day, rec.DailyBudget, rate, dw.End), rec.Usage, sv.m.dayFrom, h+1)
 		st.Day = &day
 	}
 	for _, w := range []UsageWindow{st.Block, st.Week, dayOrZero(st.Day)} {

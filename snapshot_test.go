@@ -36,12 +36,15 @@ func snapshotPool(t *testing.T) (*authpool.Pool, *clock) {
 		t.Fatalf("bob went to %s, want s-b", a.SubscriptionID)
 	}
 	err := p.Record(context.Background(), "alice", authpool.Usage{ID: "msg_1", Time: t0, CostUSD: 40,
-		Tokens: authpool.Tokens{Input: 1000, Output: 2000, CacheWrite: 300, CacheRead: 40000}, Model: "claude-opus-4-1"})
+		Tokens: aliceTokens, Model: "claude-opus-4-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p, clk
 }
+
+// aliceTokens are the tokens of the request alice makes in snapshotPool.
+var aliceTokens = authpool.Tokens{Input: 1000, Output: 2000, CacheWrite: 300, CacheRead: 40000}
 
 func TestSnapshot(t *testing.T) {
 	p, clk := snapshotPool(t)
@@ -55,34 +58,41 @@ func TestSnapshot(t *testing.T) {
 				ID: "s-a", Name: "Max A", Kind: authpool.KindMax20x, Eligible: true,
 				// 100 - 50*4% - 30*40% - 10*(40/20 - 1) + 10: alice
 				// holds no slot since 12:35, so no 5 a client
-				Health:  86,
-				Clients: 1, MaxClients: 3,
+				Health:      86,
+				HealthTerms: authpool.HealthTerms{Weekly: -2, Block: -12, Burn: -10, Idle: 10},
+				Clients:     1, MaxClients: 3,
 				// $60 left at $40 an hour: 1h30m, before the block ends.
-				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 40, BudgetUSD: 100, Percent: 40, ExhaustsAt: day(0, 14, 15)},
-				// $960 left at $40 an hour: 24 hours.
-				Week:               authpool.UsageWindow{Window: week, Active: true, CostUSD: 40, BudgetUSD: 1000, Percent: 4, ExhaustsAt: day(1, 12, 45)},
+				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 40, Requests: 1, Tokens: aliceTokens,
+					BudgetUSD: 100, Percent: 40, ExhaustsAt: day(0, 14, 15), Forecast: authpool.ForecastRunsOut},
+				// $960 left at $40 an hour: 24 hours, long before the $40
+				// leaves the week.
+				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 40, Requests: 1, Tokens: aliceTokens,
+					BudgetUSD: 1000, Percent: 4, ExhaustsAt: day(1, 12, 45), Forecast: authpool.ForecastRunsOut},
 				BurnRateUSDPerHour: 40,
 				ExhaustsAt:         day(0, 14, 15),
 				LastActive:         t0,
 			},
 			{
 				ID: "s-b", Kind: authpool.KindMax5x, Eligible: true,
-				Health:  100, // 100 + 10, clamped
-				Clients: 1, MaxClients: authpool.DefaultMaxClients,
-				Block:      authpool.UsageWindow{Window: block, Active: true, BudgetUSD: 50},
-				Week:       authpool.UsageWindow{Window: week, Active: true, BudgetUSD: 500},
+				Health:      100, // 100 + 10, clamped
+				HealthTerms: authpool.HealthTerms{Idle: 10},
+				Clients:     1, MaxClients: authpool.DefaultMaxClients,
+				Block:      authpool.UsageWindow{Window: block, Active: true, BudgetUSD: 50, Forecast: authpool.ForecastNotAtThisRate},
+				Week:       authpool.UsageWindow{Window: week, Active: true, BudgetUSD: 500, Forecast: authpool.ForecastNotAtThisRate},
 				LastActive: t0,
 			},
 		},
 		Fallback: &authpool.SubscriptionStatus{
 			ID: authpool.FallbackID, Name: "fallback", Kind: authpool.KindAPI, Eligible: true, Health: 100,
-			Block: authpool.UsageWindow{Window: block, Active: true},
-			Week:  authpool.UsageWindow{Window: week, Active: true},
-			Day:   &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, Active: true, BudgetUSD: 20},
+			HealthTerms: authpool.HealthTerms{Idle: 10},
+			Block:       authpool.UsageWindow{Window: block, Active: true},
+			Week:        authpool.UsageWindow{Window: week, Active: true},
+			Day: &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, Active: true, BudgetUSD: 20,
+				Forecast: authpool.ForecastNotAtThisRate},
 		},
 		Sessions: []authpool.SessionStatus{
 			{ClientID: "alice", SubscriptionID: "s-a", State: authpool.SessionIdle, Created: t0, Assigned: t0, LastActive: t0,
-				Requests: 1, CostUSD: 40, Tokens: authpool.Tokens{Input: 1000, Output: 2000, CacheWrite: 300, CacheRead: 40000},
+				Requests: 1, CostUSD: 40, Tokens: aliceTokens,
 				Model: "claude-opus-4-1", HoldUntil: t0.Add(authpool.DefaultIdleAfter)},
 			{ClientID: "bob", SubscriptionID: "s-b", State: authpool.SessionIdle, Created: t0, Assigned: t0, LastActive: t0,
 				HoldUntil: t0.Add(authpool.DefaultIdleAfter)},
@@ -108,8 +118,8 @@ func TestSnapshotOfTheFallbacksDay(t *testing.T) {
 	spend(t, p, clk, "carol", 5)
 	clk.Advance(30 * time.Minute) // 13:00: $5 an hour, $15 left
 	fb := snapshot(t, p).Fallback
-	want := &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, Active: true, CostUSD: 5, BudgetUSD: 20,
-		Percent: 25, ExhaustsAt: day(0, 16, 0)}
+	want := &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, Active: true, CostUSD: 5, Requests: 1,
+		BudgetUSD: 20, Percent: 25, ExhaustsAt: day(0, 16, 0), Forecast: authpool.ForecastRunsOut}
 	if diff := cmp.Diff(want, fb.Day); diff != "" {
 		t.Errorf("fallback's day (-want +got):\n%s", diff)
 	}
@@ -184,7 +194,7 @@ func TestSnapshotOfAnAnchoredBlock(t *testing.T) {
 	clk := newClock(day(0, 12, 40))
 	p := newPool(t, subs(sub("s-a", budgets(0, 10))), clk)
 	st := status(t, snapshot(t, p), "s-a")
-	if diff := cmp.Diff(authpool.UsageWindow{BudgetUSD: 10}, st.Block); diff != "" {
+	if diff := cmp.Diff(authpool.UsageWindow{BudgetUSD: 10, Forecast: authpool.ForecastNotAtThisRate}, st.Block); diff != "" {
 		t.Errorf("block before any activity (-want +got):\n%s", diff)
 	}
 	allocate(t, p, "alice")
@@ -312,7 +322,7 @@ func TestCredentialsNeverLeak(t *testing.T) {
 	_, newErr := authpool.New(ctx, authpool.Config{Subscriptions: []authpool.Subscription{{ID: "bad id", Credential: secret}}})
 	addErr := p.AddSubscription(ctx, authpool.Subscription{ID: "s-a", Kind: authpool.KindAPI, Credential: secret})
 	badErr := p.AddSubscription(ctx, authpool.Subscription{ID: "x", Kind: "nope", Credential: secret, MaxClients: -1})
-	updErr := p.UpdateSubscription(ctx, authpool.Subscription{ID: "s-zzz", Kind: authpool.KindAPI, Credential: secret})
+	updErr := p.UpdateSubscription(ctx, "s-zzz", authpool.SubscriptionUpdate{Credential: ptr(authpool.Credential(secret))})
 	for _, id := range []string{"s-a", "s-b", authpool.FallbackID} {
 		if err := p.Disable(ctx, id, "test"); err != nil {
 			t.Fatal(err)
@@ -349,9 +359,9 @@ func TestSnapshotBetweenAnchoredBlocks(t *testing.T) {
 		wantBlock authpool.UsageWindow
 	}{
 		{"slow spending: the next block would not run out",
-			1, authpool.UsageWindow{BudgetUSD: 10}},
-		{"fast spending: the next block would run out at 20:10",
-			3, authpool.UsageWindow{BudgetUSD: 10, ExhaustsAt: day(0, 20, 10)}},
+			1, authpool.UsageWindow{BudgetUSD: 10, Forecast: authpool.ForecastNotAtThisRate}},
+		{"fast spending: $3 in the last 60 minutes, the next block would run out 3h20m on, at 19:30",
+			3, authpool.UsageWindow{BudgetUSD: 10, ExhaustsAt: day(0, 19, 30), Forecast: authpool.ForecastRunsOut}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -413,5 +423,29 @@ func TestSnapshotJSONReadsBack(t *testing.T) {
 	var st authpool.SessionState
 	if err := st.UnmarshalText([]byte("asleep")); err == nil || !strings.Contains(err.Error(), `"asleep"`) {
 		t.Errorf(`UnmarshalText("asleep") = %v, want an error naming it`, err)
+	}
+}
+
+// TestSnapshotWeekForecast: a rolling week runs out only if the burn rate
+// fills it before its older spending leaves; else it says "not at this
+// rate" (an unbounded forecast said 58 days here).
+func TestSnapshotWeekForecast(t *testing.T) {
+	clk := newClock(day(-3, 12, 0))
+	p := newPool(t, subs(sub("s-a", budgets(1000, 0))), clk)
+	allocate(t, p, "alice")
+	spend(t, p, clk, "alice", 300) // leaves the week in 4 days
+	clk.Set(day(0, 12, 0))
+	spend(t, p, clk, "alice", 0.5) // $0.50 an hour
+	w := status(t, snapshot(t, p), "s-a").Week
+	if w.Forecast != authpool.ForecastNotAtThisRate || !w.ExhaustsAt.IsZero() || w.CostUSD != 300.5 || w.Requests != 2 {
+		t.Errorf("slow week = %+v, want $300.50 in 2 requests, not running out at this rate", w)
+	}
+
+	// $100 spent in the last hour: the $600 left takes 6 hours, long
+	// before the $300 leaves.
+	spend(t, p, clk, "alice", 99.5)
+	w = status(t, snapshot(t, p), "s-a").Week
+	if want := day(0, 18, 0); w.Forecast != authpool.ForecastRunsOut || !w.ExhaustsAt.Equal(want) {
+		t.Errorf("fast week = %s at %v, want runs out at %v", w.Forecast, w.ExhaustsAt, want)
 	}
 }

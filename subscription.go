@@ -59,9 +59,10 @@ type Subscription struct {
 	// CredentialExpiresAt is when Credential expires, for an OAuth token:
 	// a pool WithRefresher refreshes it before then. The default value,
 	// zero, means it does not expire (or that the pool is not to refresh
-	// it). It travels with Credential: UpdateSubscription writes both, and a
-	// Config's subscription written by New whose stored credential expires
-	// later keeps the stored one (a token refreshed meanwhile).
+	// it). It travels with Credential: an UpdateSubscription that replaces
+	// the credential replaces its expiry too, and a Config's subscription
+	// written by New whose stored credential expires later keeps the stored
+	// one (a token refreshed meanwhile).
 	CredentialExpiresAt time.Time `json:"credentialExpiresAt,omitzero"`
 	// MaxClients caps the clients holding a slot of the subscription at once
 	// (see Pool.Allocate); idle sessions do not count. The default value is
@@ -207,25 +208,6 @@ func (p *Pool) AddSubscription(ctx context.Context, s Subscription) error {
 	return nil
 }
 
-// UpdateSubscription changes a subscription's name, kind, credential,
-// MaxClients and budgets, keeping its status, clients and usage. Lowering
-// MaxClients below the clients holding a slot keeps them; it takes no new
-// ones until fewer hold one. It returns an error matching ErrNotFound if there is
-// no subscription with s.ID.
-func (p *Pool) UpdateSubscription(ctx context.Context, s Subscription) error {
-	if err := p.usable(); err != nil {
-		return err
-	}
-	if err := checkSubscription(s); err != nil {
-		return err
-	}
-	if err := p.store.UpdateSubscription(ctx, s.record(p.cfg.MaxClients)); err != nil {
-		return fmt.Errorf("authpool: update subscription %q: %w", s.ID, storeError(err))
-	}
-	p.invalidate()
-	return nil
-}
-
 // RemoveSubscription removes a subscription with its usage. Its clients'
 // sessions are released: each client gets a subscription anew (Outcome New)
 // on its next Allocate. The released sessions are returned. It returns an
@@ -274,6 +256,13 @@ func (p *Pool) Subscriptions(ctx context.Context) ([]Subscription, error) {
 // the upstream says its 5-hour or weekly limit is reached. It returns to
 // service by itself once until passes. Its clients move on their next
 // Allocate. The fallback (FallbackID) can be marked limited too.
+//
+// The reason may quote the upstream's answer: before the pool stores, logs,
+// reports or shows it, every credential of the pool (its subscriptions',
+// the fallback's, its callers' keys, its webhooks' secrets), and any part
+// of one 12 bytes long, is replaced by [REDACTED], and the reason is cut to
+// MaxReasonLength bytes. Disable, Throttled and MarkModelLimited do the
+// same.
 func (p *Pool) MarkLimited(ctx context.Context, id string, until time.Time, reason string) error {
 	if err := p.usable(); err != nil {
 		return err
@@ -285,7 +274,8 @@ func (p *Pool) MarkLimited(ctx context.Context, id string, until time.Time, reas
 	return p.setStatus(ctx, "mark limited", id, Status{State: Limited, Until: until.UTC(), Reason: reason})
 }
 
-// Disable takes a subscription out of service until Enable.
+// Disable takes a subscription out of service until Enable. The reason is
+// scrubbed of credentials and cut as MarkLimited's is.
 func (p *Pool) Disable(ctx context.Context, id, reason string) error {
 	return p.setStatus(ctx, "disable", id, Status{State: Disabled, Reason: reason})
 }
@@ -295,17 +285,17 @@ func (p *Pool) Enable(ctx context.Context, id string) error {
 	return p.setStatus(ctx, "enable", id, Status{})
 }
 
-// MaxReasonLength is the longest reason a status may carry, in bytes.
+// MaxReasonLength is the longest reason a status or a model limit carries,
+// in bytes: a longer reason given to MarkLimited, Disable, Throttled or
+// MarkModelLimited is cut to it (see those).
 const MaxReasonLength = 1024
 
 func (p *Pool) setStatus(ctx context.Context, op, id string, st Status) error {
 	if err := p.usable(); err != nil {
 		return err
 	}
-	if len(st.Reason) > MaxReasonLength {
-		return fmt.Errorf("authpool: %s %q: reason is %d bytes, more than %d: %w", op, id, len(st.Reason), MaxReasonLength, ErrInvalidArgument)
-	}
-	if err := p.store.SetStatus(ctx, id, st); err != nil {
+	st.Reason = p.cleanReason(st.Reason)
+	if err := p.again(ctx, id, func() error { return p.store.SetStatus(ctx, id, st) }); err != nil {
 		return fmt.Errorf("authpool: %s %q: %w", op, id, storeError(err))
 	}
 	now := p.now()

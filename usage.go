@@ -2,7 +2,6 @@ package authpool
 
 import (
 	"fmt"
-	"math"
 	"time"
 	"unicode/utf8"
 
@@ -242,15 +241,13 @@ type metrics struct {
 	blockCost   store.Nanodollars
 	dayFrom     int64 // the UTC day's first hour
 	day         store.Nanodollars
-	thisHour    store.Nanodollars
-	lastHour    store.Nanodollars
 }
 
 // measure derives a subscription's numbers at now from its ring and, in
 // anchored mode, the hour its latest block started at.
 func measure(r *hourly, now time.Time, b BlockPolicy, anchor int64) metrics {
 	h := store.HourOf(now)
-	m := metrics{at: now, hour: h, week: r.sum(h-store.WeekHours+1, h+1), thisHour: r.at(h), lastHour: r.at(h - 1), anchor: anchor}
+	m := metrics{at: now, hour: h, week: r.sum(h-store.WeekHours+1, h+1), anchor: anchor}
 	m.dayFrom = store.HourOf(dayWindow(now).Start)
 	m.day = r.sum(m.dayFrom, h+1)
 	if b.Mode == BlockFixed {
@@ -283,50 +280,4 @@ func (m *metrics) add(r *hourly, hour int64, cost store.Nanodollars, b BlockPoli
 	if hour >= m.dayFrom {
 		m.day += cost
 	}
-	switch hour {
-	case m.hour:
-		m.thisHour += cost
-	case m.hour - 1:
-		m.lastHour += cost
-	}
-}
-
-// burnRate is the spending rate at now in USD per hour: the cost of the last
-// 60 minutes, estimated from the hourly buckets as this hour's cost plus the
-// part of the previous hour's cost that falls within the last 60 minutes.
-func (m *metrics) burnRate(now time.Time) float64 {
-	elapsed := float64(now.Unix()-m.hour*3600) / 3600
-	switch h := store.HourOf(now); {
-	case h == m.hour:
-		return m.thisHour.USD() + m.lastHour.USD()*clamp(1-elapsed, 0, 1)
-	case h == m.hour+1:
-		return m.thisHour.USD() * clamp(2-elapsed, 0, 1)
-	default:
-		return 0
-	}
-}
-
-// exhaustion returns when spending at rate (USD per hour) uses up what is
-// left of budget, if that happens before end; zero otherwise. A budget
-// already spent is exhausted at now.
-func exhaustion(now time.Time, used, budget store.Nanodollars, rate float64, end time.Time) time.Time {
-	if budget <= 0 {
-		return time.Time{}
-	}
-	left := (budget - used).USD()
-	if left <= 0 {
-		return now
-	}
-	if rate <= 0 {
-		return time.Time{}
-	}
-	hours := left / rate
-	if hours > float64(math.MaxInt64)/float64(time.Hour) {
-		return time.Time{}
-	}
-	t := now.Add(time.Duration(hours * float64(time.Hour)))
-	if !end.IsZero() && !t.Before(end) {
-		return time.Time{}
-	}
-	return t
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -304,18 +305,18 @@ func TestMeasure(t *testing.T) {
 	now := at(0, 12, 55, 0)
 	usd := func(n store.Nanodollars) float64 { return n.USD() }
 	tests := []struct {
-		mode                         BlockMode
-		block                        Window
-		blockCost, week, day, hr, lh float64
+		mode                 BlockMode
+		block                Window
+		blockCost, week, day float64
 	}{
-		{BlockFixed, Window{at(0, 10, 0, 0), at(0, 15, 0, 0)}, 24, 31, 28, 16, 8},
-		{BlockAnchored, Window{at(0, 9, 0, 0), at(0, 14, 0, 0)}, 28, 31, 28, 16, 8},
+		{BlockFixed, Window{at(0, 10, 0, 0), at(0, 15, 0, 0)}, 24, 31, 28},
+		{BlockAnchored, Window{at(0, 9, 0, 0), at(0, 14, 0, 0)}, 28, 31, 28},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode.String(), func(t *testing.T) {
 			m := measure(&r, now, BlockPolicy{Mode: tt.mode, Hours: 5}, store.HourOf(at(0, 9, 0, 0)))
-			got := []any{m.block, m.blockActive, usd(m.blockCost), usd(m.week), usd(m.day), usd(m.thisHour), usd(m.lastHour)}
-			want := []any{tt.block, true, tt.blockCost, tt.week, tt.day, tt.hr, tt.lh}
+			got := []any{m.block, m.blockActive, usd(m.blockCost), usd(m.week), usd(m.day)}
+			want := []any{tt.block, true, tt.blockCost, tt.week, tt.day}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("measure (-want +got):\n%s", diff)
 			}
@@ -323,68 +324,83 @@ func TestMeasure(t *testing.T) {
 	}
 }
 
-func TestBurnRate(t *testing.T) {
-	// $6 spent in the 09:00 hour and $3 in the 10:00 hour.
-	var r hourly
-	r.add(store.HourOf(at(0, 9, 0, 0)), 6e9)
-	r.add(store.HourOf(at(0, 10, 0, 0)), 3e9)
-	b := BlockPolicy{Mode: BlockFixed, Hours: 5}
-	measuredAt10 := measure(&r, at(0, 10, 5, 0), b, noAnchor)
-	tests := []struct {
-		name string
-		now  time.Time
-		want float64
-	}{
-		{"at the hour's start: all of this hour and all of the last", at(0, 10, 0, 0), 3 + 6},
-		{"half way: all of this hour and half of the last", at(0, 10, 30, 0), 3 + 3},
-		{"at the next hour's start: all of the measured hour", at(0, 11, 0, 0), 3},
-		{"half way through the next hour: half of the measured hour", at(0, 11, 30, 0), 1.5},
-		{"two hours on: nothing", at(0, 12, 0, 0), 0},
-		{"far on: nothing", at(1, 12, 0, 0), 0},
+// TestBurnRateIsTheLastSixtyMinutes: $5 spent at 10:50 reads $5 an hour at
+// every minute until 11:49, and nothing from 11:50 on, whatever the minute
+// of the hour (an estimate from hourly buckets read 5.00, 8.33, 10.00 or
+// 4.17 depending on it).
+func TestBurnRateIsTheLastSixtyMinutes(t *testing.T) {
+	var r minutely
+	r.add(store.MinuteOf(at(0, 10, 50, 0)), 2e9)
+	r.add(store.MinuteOf(at(0, 10, 50, 59)), 3e9)
+	for m := 50; m < 50+60; m++ {
+		now := at(0, 10, 0, 0).Add(time.Duration(m)*time.Minute + 30*time.Second)
+		if got := r.sum(now); got != 5e9 {
+			t.Errorf("sum at %s = %d, want 5e9", now.Format("15:04:05"), got)
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := measuredAt10
-			if got := m.burnRate(tt.now); math.Abs(got-tt.want) > 1e-9 {
-				t.Errorf("burnRate(%v) of metrics measured at 10:05 = %v, want %v", tt.now, got, tt.want)
-			}
-			// Measured afresh at now, the rate is the same: the estimate does not
-			// depend on when the numbers were taken.
-			fresh := measure(&r, tt.now, b, noAnchor)
-			if got := fresh.burnRate(tt.now); math.Abs(got-tt.want) > 1e-9 {
-				t.Errorf("burnRate(%v) of metrics measured then = %v, want %v", tt.now, got, tt.want)
-			}
-		})
+	for _, now := range []time.Time{at(0, 11, 50, 0), at(0, 12, 49, 0), at(1, 10, 50, 0)} {
+		if got := r.sum(now); got != 0 {
+			t.Errorf("sum at %s = %d, want 0", now.Format("Jan 2 15:04:05"), got)
+		}
 	}
 }
 
-func TestExhaustion(t *testing.T) {
-	now := at(0, 12, 0, 0)
-	usd := func(v float64) store.Nanodollars { n, _ := store.FromUSD(v); return n }
-	tests := []struct {
-		name         string
-		used, budget float64
-		rate         float64
-		end          time.Time
-		want         time.Time
-	}{
-		{"no budget: never", 50, 0, 100, time.Time{}, time.Time{}},
-		{"a spent budget: now", 100, 100, 0, time.Time{}, now},
-		{"an overspent budget: now", 150, 100, 10, at(0, 13, 0, 0), now},
-		{"no spending: never", 10, 100, 0, time.Time{}, time.Time{}},
-		{"what is left at the rate, without an end", 40, 100, 20, time.Time{}, at(0, 15, 0, 0)},
-		{"before the window ends", 70, 100, 20, at(0, 15, 0, 0), at(0, 13, 30, 0)},
-		{"exactly at the window's end: never", 40, 100, 20, at(0, 15, 0, 0), time.Time{}},
-		{"after the window ends: never", 0, 100, 20, at(0, 15, 0, 0), time.Time{}},
-		{"so slow it would overflow: never", 0, 1000, 1e-300, time.Time{}, time.Time{}},
+func TestMinuteRing(t *testing.T) {
+	var r minutely
+	base := store.MinuteOf(at(0, 12, 0, 0))
+	now := at(0, 12, 59, 0)
+	r.add(base, 1)
+	r.add(base+59, 2)
+	r.add(base+59, 4)
+	r.add(base+30, 0)  // free: nothing
+	r.add(base+30, -8) // never negative
+	if got := r.sum(now); got != 7 {
+		t.Fatalf("sum = %d, want 7", got)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := exhaustion(now, usd(tt.used), usd(tt.budget), tt.rate, tt.end)
-			if !got.Equal(tt.want) {
-				t.Errorf("exhaustion(used %v, budget %v, rate %v, end %v) = %v, want %v",
-					tt.used, tt.budget, tt.rate, tt.end, got, tt.want)
+	r.add(base-1, 16) // an hour before the newest minute: its slot holds base+59
+	if got := r.sum(now); got != 7 {
+		t.Errorf("sum after a minute an hour old = %d, want 7", got)
+	}
+	r.add(base+60, 32) // base's slot, an hour later: base leaves
+	if got := r.sum(at(0, 13, 0, 0)); got != 2+4+32 {
+		t.Errorf("sum after the slot of base turned = %d, want 38", got)
+	}
+	// A slot untouched for weeks, then written again: the old minute does
+	// not block it, and counts nothing.
+	far := base + 60*24*30
+	r.add(far+1, 64)
+	if got := r.sum(at(30, 12, 30, 0)); got != 64 {
+		t.Errorf("sum a month on = %d, want 64", got)
+	}
+	// A minute's cost saturates instead of spilling into its tag.
+	var big minutely
+	big.add(base, store.Nanodollars(minuteCostMax))
+	big.add(base, 1e15)
+	if got := big.sum(now); got != minuteCostMax {
+		t.Errorf("saturated sum = %d, want %d", got, int64(minuteCostMax))
+	}
+	// load replaces the contents.
+	r.load([]store.Minute{{Minute: base + 10, Cost: 3}, {Minute: base - 100, Cost: 100}})
+	if got := r.sum(now); got != 3 {
+		t.Errorf("sum after load = %d, want 3", got)
+	}
+}
+
+// TestMinuteRingConcurrentAdds adds from many goroutines at once, as
+// noteUsage does without the lock: the sum is exact.
+func TestMinuteRingConcurrentAdds(t *testing.T) {
+	var r minutely
+	base := store.MinuteOf(at(0, 12, 0, 0))
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 1000 {
+				r.add(base+int64((g+i)%60), 1)
 			}
 		})
+	}
+	wg.Wait()
+	if got := r.sum(at(0, 12, 59, 0)); got != 8000 {
+		t.Errorf("sum = %d, want 8000", got)
 	}
 }

@@ -20,8 +20,9 @@ import (
 // is published; a refresh publishes a new one.
 type view struct {
 	subs     []*subView
-	byID     map[string]*subView // subs and the fallback
-	fallback *subView            // nil without a fallback in the Config
+	byID     map[string]*subView      // subs and the fallback
+	fallback *subView                 // nil without a fallback in the Config
+	scrub    atomic.Pointer[scrubber] // the pool's secrets as the view knows them; built on first use
 }
 
 // subView is one subscription in the view. Its configuration (rec's ID,
@@ -30,16 +31,18 @@ type view struct {
 // sticky path of Allocate reads without the lock.
 type subView struct {
 	hard     Reason // why it cannot keep its clients; "" if it can
-	soft     bool   // over the weekly threshold: no new clients while others can take them
+	soft     bool   // at or above the weekly threshold: no new clients while others can take them
 	unscored bool   // health is behind the numbers: score before reading it
 	health   float64
 	// scoredHolding and scoredIdle are the clients holding a slot and the
 	// idleness health was scored with: time alone changes both.
 	scoredHolding int
 	scoredIdle    bool
+	scoredMinute  int64 // the minute health was scored in: the burn rate moves on with the minutes
 	m             metrics
-	rec           store.Subscription // without Usage, which is in ring, and Holds, which are in holds; LastActive is in active
+	rec           store.Subscription // without Usage, which is in ring, Minutes, in mins, and Holds, in holds; LastActive is in active
 	ring          *hourly            // apart, so that a scan of the view stays in few cache lines
+	mins          *minutely          // the last hour's spending by minute: the burn rate; written without the lock
 	holds         []int64            // its clients' holds on its slots, ascending, Unix nanoseconds (see holds.go)
 
 	verdict      atomic.Uint32 // code of hard<<1 | soft, published by classify
@@ -57,7 +60,7 @@ type subView struct {
 // hardReasons are the reasons a subscription cannot keep its clients, by
 // the codes subView.verdict publishes.
 var hardReasons = [...]Reason{
-	codeLimited: ReasonLimited, codeDisabled: ReasonDisabled, codeGone: ReasonGone,
+	codeLimited: ReasonLimited, codeDisabled: ReasonDisabled,
 	codeDaySpent: ReasonDaySpent, codeBlockSpent: ReasonBlockSpent, codeWeekSpent: ReasonWeekSpent,
 }
 
@@ -65,7 +68,6 @@ var hardReasons = [...]Reason{
 const (
 	codeLimited = iota + 1
 	codeDisabled
-	codeGone
 	codeDaySpent
 	codeBlockSpent
 	codeWeekSpent
@@ -113,6 +115,44 @@ func (p *Pool) refresh(ctx context.Context, now time.Time, force bool) error {
 		p.refreshMu.Lock()
 	}
 	defer p.refreshMu.Unlock()
+	return p.load(ctx, now)
+}
+
+// reread reads the view from the store again, unless another call read it
+// since seen was the current view: after the store said that a
+// subscription the view holds does not exist, which it says of every
+// subscription once it lost them all (a Redis that came back empty). The
+// read restores them then, as refresh does; a subscription removed for
+// good is left out of the view.
+func (p *Pool) reread(ctx context.Context, now time.Time, seen *view) error {
+	p.refreshMu.Lock()
+	defer p.refreshMu.Unlock()
+	if p.current() != seen {
+		return nil
+	}
+	return p.load(ctx, now)
+}
+
+// again calls write, a write about subscription id, a second time if the
+// store said the first time that it has no such subscription and reading
+// the view again brought it back: the store had lost every subscription
+// and the read restored them (see reread). A write the store refuses for
+// a subscription removed for good returns that refusal.
+func (p *Pool) again(ctx context.Context, id string, write func() error) error {
+	seen := p.current()
+	err := write()
+	if !errors.Is(err, store.ErrNotFound) || seen.byID[id] == nil {
+		return err
+	}
+	if p.reread(ctx, p.now(), seen) != nil || p.current().byID[id] == nil {
+		return err
+	}
+	return write()
+}
+
+// load reads the view from the store, restoring the Config's subscriptions
+// to a store that holds none, and publishes it. refreshMu must be held.
+func (p *Pool) load(ctx context.Context, now time.Time) error {
 	recs, err := p.store.Subscriptions(ctx)
 	if err != nil {
 		return fmt.Errorf("authpool: read subscriptions: %w", err)
@@ -124,7 +164,7 @@ func (p *Pool) refresh(ctx context.Context, now time.Time, force bool) error {
 	}
 	v := &view{subs: make([]*subView, 0, len(recs)), byID: make(map[string]*subView, len(recs))}
 	for _, rec := range recs {
-		sv := p.newSubView(rec, now, new(hourly))
+		sv := p.newSubView(rec, now, new(hourly), new(minutely))
 		v.byID[rec.ID] = sv
 		if rec.ID == FallbackID {
 			if p.cfg.Fallback != nil {
@@ -166,12 +206,13 @@ func (p *Pool) restore(ctx context.Context) ([]store.Subscription, error) {
 }
 
 // newSubView returns a subscription's view at now from its record, loading
-// its usage into ring, which the view then owns.
-func (p *Pool) newSubView(rec store.Subscription, now time.Time, ring *hourly) *subView {
-	sv := &subView{rec: rec, ring: ring}
+// its usage into ring and mins, which the view then owns.
+func (p *Pool) newSubView(rec store.Subscription, now time.Time, ring *hourly, mins *minutely) *subView {
+	sv := &subView{rec: rec, ring: ring, mins: mins}
 	sv.ring.load(rec.Usage)
+	sv.mins.load(rec.Minutes)
 	sv.loadHolds(rec.Holds)
-	sv.rec.Usage, sv.rec.Holds = nil, nil
+	sv.rec.Usage, sv.rec.Minutes, sv.rec.Holds = nil, nil, nil
 	sv.active.Store(nanos(rec.LastActive))
 	sv.modelLimited.Store(len(rec.ModelLimits) > 0)
 	sv.m = measure(sv.ring, now, p.cfg.Block, anchorOf(rec.BlockStart))
@@ -180,23 +221,34 @@ func (p *Pool) newSubView(rec store.Subscription, now time.Time, ring *hourly) *
 }
 
 // reload reads one subscription again after the store refused a choice the
-// view made, so that the view stops offering it.
+// view made, so that the view stops offering it while the store says no.
+// A subscription the store does not have is not taken for removed at once:
+// the whole view is read again, which restores the Config's subscriptions
+// to a store that lost them all, and the new view holds the subscription,
+// which may then be offered again, or does not (it was removed). Either
+// way the caller picks again from the current view; a store that cannot be
+// read changes nothing in it.
 func (p *Pool) reload(ctx context.Context, id string, now time.Time) error {
+	seen := p.current()
 	rec, err := p.store.Subscription(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := p.reread(ctx, now, seen); err != nil {
+			return err
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	sv := p.current().byID[id]
 	if sv == nil {
-		return err
-	}
-	if err != nil {
-		// Gone (or unreadable): stop offering it until the next refresh.
-		sv.hard = ReasonGone
-		sv.verdict.Store(codeGone << 1)
-		return err
+		return nil
 	}
 	sv.pending.Store(0) // the store's numbers hold it already
 	sv.ring.load(rec.Usage)
+	sv.mins.load(rec.Minutes)
 	sv.loadHolds(rec.Holds)
 	sv.rec.Status, sv.rec.Clients, sv.rec.ModelLimits, sv.rec.Reported = rec.Status, rec.Clients, rec.ModelLimits, rec.Reported
 	sv.modelLimited.Store(len(rec.ModelLimits) > 0)
@@ -237,7 +289,7 @@ func (p *Pool) classify(sv *subView, now time.Time) {
 		code = codeBlockSpent
 	case u.weekShare >= 1:
 		code = codeWeekSpent
-	case u.weekShare >= p.cfg.WeeklyThreshold:
+	case p.overThreshold(sv, u):
 		soft = true
 	}
 	sv.hard, sv.soft = hardReasons[code], soft
@@ -284,11 +336,21 @@ func (p *Pool) room(sv *subView, u use, code uint32, soft bool) int64 {
 	left(sv.rec.WeeklyBudget, u.week)
 	left(sv.rec.DailyBudget, sv.m.day)
 	if !soft && sv.rec.WeeklyBudget > 0 {
-		// The cost at which the share reaches the threshold, rounded up.
-		threshold := store.Nanodollars(math.Ceil(p.cfg.WeeklyThreshold * float64(sv.rec.WeeklyBudget)))
-		left(threshold, u.week)
+		left(thresholdAmount(p.cfg.WeeklyThreshold, sv.rec.WeeklyBudget), u.week)
 	}
 	return room
+}
+
+// overThreshold reports whether sv's week is at or above the weekly
+// threshold: its use (raised to the upstream's report) has reached the
+// threshold's share of its weekly budget, to the nanodollar, as alerts
+// judge their thresholds; without a weekly budget, the reported share has
+// reached it. mu must be held (or sv not yet shared).
+func (p *Pool) overThreshold(sv *subView, u use) bool {
+	if b := sv.rec.WeeklyBudget; b > 0 {
+		return u.week >= thresholdAmount(p.cfg.WeeklyThreshold, b)
+	}
+	return u.weekShare >= p.cfg.WeeklyThreshold
 }
 
 // fold moves the usage noted without the lock into ring and m. mu must be
@@ -308,20 +370,26 @@ func (p *Pool) fold(sv *subView) {
 // shared).
 func (p *Pool) score(sv *subView, now time.Time) {
 	p.fold(sv)
-	rec := &sv.rec
-	u := sv.use(now)
 	n := now.UnixNano()
-	sv.scoredHolding, sv.scoredIdle = sv.holding(n), p.idle(sv, n)
-	sv.health = health(healthInput{
+	sv.scoredHolding, sv.scoredIdle, sv.scoredMinute = sv.holding(n), p.idle(sv, n), store.MinuteOf(now)
+	sv.health = health(p.healthInput(sv, now, sv.scoredHolding, sv.scoredIdle), p.cfg.Health)
+	sv.unscored = false
+}
+
+// healthInput returns the numbers of sv's health at now, when holding of
+// its clients hold a slot and idle says whether none was active lately. mu
+// must be held (or sv not yet shared).
+func (p *Pool) healthInput(sv *subView, now time.Time, holding int, idle bool) healthInput {
+	u := sv.use(now)
+	return healthInput{
 		weekShare:   u.weekShare,
 		blockShare:  u.blockShare,
-		blockBudget: rec.BlockBudget.USD(),
+		blockBudget: sv.rec.BlockBudget.USD(),
 		blockHours:  float64(p.cfg.Block.Hours),
-		clients:     sv.scoredHolding,
-		burnRate:    sv.m.burnRate(now),
-		idle:        sv.scoredIdle,
-	}, p.cfg.Health)
-	sv.unscored = false
+		clients:     holding,
+		burnRate:    sv.burnRate(now),
+		idle:        idle,
+	}
 }
 
 // idle reports whether none of sv's clients was active within IdleAfter of
@@ -332,10 +400,20 @@ func (p *Pool) idle(sv *subView, now int64) bool {
 
 // scoredAt reports whether sv's health, scored earlier, still holds at now,
 // when holding of its clients hold a slot: nothing noted since, and time
-// alone has not changed the clients holding a slot or the subscription's
-// idleness. mu must be held.
+// alone has not changed the clients holding a slot, the subscription's
+// idleness or (with the minute) its burn rate. mu must be held.
 func (p *Pool) scoredAt(sv *subView, now int64, holding int) bool {
-	return !sv.unscored && sv.pending.Load() == 0 && holding == sv.scoredHolding && p.idle(sv, now) == sv.scoredIdle
+	return !sv.unscored && sv.pending.Load() == 0 && holding == sv.scoredHolding && p.idle(sv, now) == sv.scoredIdle &&
+		minuteOfNanos(now) == sv.scoredMinute
+}
+
+// minuteOfNanos is store.MinuteOf of a time in Unix nanoseconds.
+func minuteOfNanos(n int64) int64 {
+	m := n / int64(time.Minute)
+	if n%int64(time.Minute) < 0 {
+		m--
+	}
+	return m
 }
 
 // why returns the reason a subscription takes no new client at now, or
@@ -391,6 +469,7 @@ func (p *Pool) noteUsage(id string, u *store.UsageRecord, active bool) {
 	if active {
 		sv.markActive(u.Now.UnixNano())
 	}
+	sv.mins.add(store.MinuteOf(u.Time), u.Cost)
 	hour := store.HourOf(u.Time)
 	pending := hour == sv.pendHour.Load() && hour == store.HourOf(u.Now)
 	if pending && sv.pending.Add(int64(u.Cost)) < sv.room.Load() {

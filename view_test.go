@@ -79,6 +79,7 @@ func compareViewWithStore(t *testing.T, p *Pool, now time.Time, where string) {
 		Full    bool
 		Clients int
 		Holds   []int64 // those after now
+		Burn    float64
 	}
 	after := func(holds []int64) []int64 {
 		var out []int64
@@ -98,10 +99,10 @@ func compareViewWithStore(t *testing.T, p *Pool, now time.Time, where string) {
 	for _, rec := range recs {
 		sv := p.current().byID[rec.ID]
 		p.judge(sv, now)
-		fresh := p.newSubView(rec, now, new(hourly))
+		fresh := p.newSubView(rec, now, new(hourly), new(minutely))
 		n := now.UnixNano()
-		got := picture{sv.m, sv.health, sv.hard, sv.soft, sv.fullAt(n), sv.rec.Clients, after(sv.holds)}
-		want := picture{fresh.m, fresh.health, fresh.hard, fresh.soft, fresh.fullAt(n), fresh.rec.Clients, after(fresh.holds)}
+		got := picture{sv.m, sv.health, sv.hard, sv.soft, sv.fullAt(n), sv.rec.Clients, after(sv.holds), sv.burnRate(now)}
+		want := picture{fresh.m, fresh.health, fresh.hard, fresh.soft, fresh.fullAt(n), fresh.rec.Clients, after(fresh.holds), fresh.burnRate(now)}
 		opts := []cmp.Option{cmp.AllowUnexported(metrics{}), cmpopts.IgnoreFields(metrics{}, "at"), cmpopts.EquateApprox(0, 1e-9)}
 		if diff := cmp.Diff(want, got, opts...); diff != "" {
 			t.Fatalf("%s: the view of %s differs from the store (-store +view):\n%s", where, rec.ID, diff)

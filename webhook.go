@@ -79,12 +79,15 @@ const (
 // other response fails at once. Redirects are not followed: a redirect could
 // send events elsewhere or in the clear.
 type WebhookNotifier struct {
-	url    string // where to POST
-	target string // the URL's scheme and host, for errors and logs
-	client *http.Client
-	sign   func(body []byte) string // the signature header's value; holds the secret
-	events map[EventType]bool       // nil means every type
-	cfg    WebhookConfig            // with defaults applied, Secret cleared
+	// request makes the POST of a body to the URL: a func, which fmt
+	// prints as an address, so a printed WebhookNotifier value shows no
+	// token its URL holds (as sign hides the secret).
+	request func(ctx context.Context, body []byte) (*http.Request, error)
+	target  string // the URL's scheme and host, for errors and logs
+	client  *http.Client
+	sign    func(body []byte) string // the signature header's value; holds the secret
+	events  map[EventType]bool       // nil means every type
+	cfg     WebhookConfig            // with defaults applied, URL and Secret cleared
 
 	// Replaced by tests.
 	sleep  func(ctx context.Context, d time.Duration) error
@@ -118,9 +121,11 @@ func NewWebhookNotifier(cfg WebhookConfig, client *http.Client) (*WebhookNotifie
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 	key := []byte(cfg.Secret.Reveal())
-	cfg.Secret = ""
+	cfg.Secret, cfg.URL = "", ""
 	w := &WebhookNotifier{
-		url:    cfg.URL,
+		request: func(ctx context.Context, body []byte) (*http.Request, error) {
+			return http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+		},
 		target: (&url.URL{Scheme: u.Scheme, Host: u.Host}).String(),
 		client: c,
 		sign:   func(body []byte) string { return webhookSignature(key, body) },
@@ -141,7 +146,12 @@ func NewWebhookNotifier(cfg WebhookConfig, client *http.Client) (*WebhookNotifie
 // String names the webhook by its URL's scheme and host, e.g. "webhook
 // https://hooks.example.com", for logs. The path and query are left out:
 // some receivers put a token in them.
-func (w *WebhookNotifier) String() string { return "webhook " + w.target }
+func (w WebhookNotifier) String() string { return "webhook " + w.target }
+
+// Format prints what String says, for every fmt verb, given a
+// *WebhookNotifier or the value it points to: fmt would otherwise walk the
+// notifier's fields, its HTTP client's live state among them.
+func (w WebhookNotifier) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, w.String()) }
 
 // Notify sends e, unless the webhook's Events leave its type out (then it
 // returns nil at once). It returns nil once the receiver answers 2xx, and an
@@ -239,7 +249,7 @@ func (w *WebhookNotifier) attempt(ctx context.Context, e Event, body []byte, sig
 	timeout := time.Duration(w.cfg.Timeout)
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, w.url, bytes.NewReader(body))
+	req, err := w.request(actx, body)
 	if err != nil {
 		return attemptResult{err: err, retryAfter: -1}
 	}

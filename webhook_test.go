@@ -954,8 +954,7 @@ func TestNewWebhookNotifierConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCfg := WebhookConfig{
-		URL:         "https://hooks.example.com/authpool",
+	wantCfg := WebhookConfig{ // the URL kept apart (n.url), as the secret is (in n.sign)
 		Timeout:     Duration(DefaultWebhookTimeout),
 		MaxAttempts: DefaultWebhookAttempts,
 		MinBackoff:  Duration(DefaultWebhookMinBackoff),
@@ -963,6 +962,9 @@ func TestNewWebhookNotifierConfig(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantCfg, n.cfg); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+	if req, err := n.request(context.Background(), nil); err != nil || req.URL.String() != "https://hooks.example.com/authpool" {
+		t.Errorf("the request is to %v (%v), want https://hooks.example.com/authpool", req.URL, err)
 	}
 	if n.client == nil || n.client == http.DefaultClient {
 		t.Errorf("nil client became %p (http.DefaultClient is %p)", n.client, http.DefaultClient)

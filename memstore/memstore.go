@@ -45,8 +45,9 @@ type subscription struct {
 	holds   holds // its sessions' holds on its slots
 	last    int64 // LastActive, Unix nanoseconds; 0 if never
 	buckets [store.WeekHours]store.Bucket
-	newest  int64 // hour of the newest bucket, if any bucket has requests
-	block   int64 // hour of BlockStart; noHour if none
+	newest  int64                           // hour of the newest bucket, if any bucket has requests
+	block   int64                           // hour of BlockStart; noHour if none
+	minutes [store.BurnMinutes]store.Minute // a ring indexed by minute; a slot that costs nothing is empty
 }
 
 // session is a client's session; times are Unix nanoseconds to keep it small.
@@ -112,6 +113,7 @@ func (sub *subscription) record() store.Subscription {
 	if sub.block != noHour {
 		rec.BlockStart = store.HourStart(sub.block)
 	}
+	rec.Minutes = sub.recentMinutes()
 	if sub.newest == noHour {
 		return rec
 	}
@@ -135,9 +137,30 @@ func (sub *subscription) record() store.Subscription {
 	return rec
 }
 
-// add puts a usage in the bucket of its hour, unless that hour is older than
-// the ring keeps.
-func (sub *subscription) add(hour int64, cost store.Nanodollars) {
+// recentMinutes returns the minute buckets that cost something among the
+// BurnMinutes minutes up to the newest, oldest first; nil if none.
+func (sub *subscription) recentMinutes() []store.Minute {
+	newest, n := int64(0), 0
+	for _, m := range &sub.minutes {
+		if m.Cost != 0 {
+			newest, n = max(newest, m.Minute), n+1
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]store.Minute, 0, n)
+	for m := newest - store.BurnMinutes + 1; m <= newest; m++ {
+		if b := sub.minutes[minuteSlot(m)]; b.Cost != 0 && b.Minute == m {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// add puts a usage in the bucket of its hour, and its cost in the bucket of
+// its minute, unless that hour is older than the ring keeps.
+func (sub *subscription) add(hour, minute int64, cost store.Nanodollars, tokens store.Tokens) {
 	b := &sub.buckets[slot(hour)]
 	if b.Requests > 0 && b.Hour != hour {
 		if b.Hour > hour {
@@ -151,9 +174,19 @@ func (sub *subscription) add(hour int64, cost store.Nanodollars) {
 	b.Hour = hour
 	b.Cost += cost
 	b.Requests++
+	b.Tokens.Add(tokens)
 	if hour > sub.newest || sub.newest == noHour {
 		sub.newest = hour
 	}
+	if cost == 0 {
+		return
+	}
+	switch m := &sub.minutes[minuteSlot(minute)]; {
+	case m.Cost != 0 && m.Minute == minute:
+		m.Cost += cost
+	case m.Cost == 0 || m.Minute < minute:
+		*m = store.Minute{Minute: minute, Cost: cost}
+	} // else the slot holds a later minute: this one is an hour older than it
 }
 
 // noHour is the newest hour, and the block's hour, of a subscription
@@ -162,6 +195,11 @@ const noHour = -1 << 62
 
 // slot returns the ring index of an hour.
 func slot(hour int64) int { return int(((hour % store.WeekHours) + store.WeekHours) % store.WeekHours) }
+
+// minuteSlot returns the minute ring's index of a minute.
+func minuteSlot(minute int64) int {
+	return int(((minute % store.BurnMinutes) + store.BurnMinutes) % store.BurnMinutes)
+}
 
 func config(sub store.Subscription) store.Subscription {
 	return store.Subscription{
@@ -350,7 +388,7 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 	if u.ID != "" && !s.seen.add(u.ID, now, u.Remember) {
 		return store.Added{}, store.ErrDuplicate
 	}
-	billed.add(hour, u.Cost)
+	billed.add(hour, store.MinuteOf(u.Time), u.Cost, u.Tokens)
 	if u.BlockHours > 0 && hour >= billed.block+int64(u.BlockHours) {
 		billed.block = hour
 	}

@@ -111,6 +111,15 @@ func (c *Collector) collectSubscription(ch chan<- prometheus.Metric, st authpool
 	}
 	gauge(d.info, 1, st.Name, string(st.Kind))
 	gauge(d.health, st.Health)
+	for _, t := range []struct {
+		term   string
+		points float64
+	}{
+		{"weekly", st.HealthTerms.Weekly}, {"block", st.HealthTerms.Block}, {"clients", st.HealthTerms.Clients},
+		{"burn", st.HealthTerms.Burn}, {"idle", st.HealthTerms.Idle},
+	} {
+		gauge(d.healthTerm, t.points, t.term)
+	}
 	gauge(d.clients, float64(st.Clients))
 	gauge(d.activeClients, float64(st.ActiveClients))
 	if st.MaxClients > 0 {
@@ -137,6 +146,16 @@ func (c *Collector) collectSubscription(ch chan<- prometheus.Metric, st authpool
 			continue
 		}
 		gauge(d.cost, w.w.CostUSD, w.name)
+		gauge(d.requests, float64(w.w.Requests), w.name)
+		for _, k := range []struct {
+			kind string
+			n    int64
+		}{
+			{"input", w.w.Tokens.Input}, {"output", w.w.Tokens.Output},
+			{"cache_write", w.w.Tokens.CacheWrite}, {"cache_read", w.w.Tokens.CacheRead},
+		} {
+			gauge(d.tokens, float64(k.n), w.name, k.kind)
+		}
 		if w.w.BudgetUSD > 0 || w.w.ReportedPercent > 0 {
 			gauge(d.used, w.w.Percent/100, w.name)
 		}

@@ -7,9 +7,9 @@ type descs struct {
 	// The scrape's own.
 	up, snapshotErrors *prometheus.Desc
 	// Per subscription (label subscription), from the snapshot.
-	info, health, clients, activeClients, maxClients, eligible, status, limitedUntil, burnRate, lastActive *prometheus.Desc
+	info, health, healthTerm, clients, activeClients, maxClients, eligible, status, limitedUntil, burnRate, lastActive *prometheus.Desc
 	// Per subscription and window (labels subscription, window).
-	cost, used, budget, reset, exhaustion *prometheus.Desc
+	cost, requests, tokens, used, budget, reset, exhaustion *prometheus.Desc
 	// The pool's counters, from Stats.
 	allocations, records, duplicates, estimated, moves, staleReleases, storeErrors, storeRestores *prometheus.Desc
 	// The notifications', from Stats.
@@ -30,7 +30,11 @@ func newDescs(l prometheus.Labels) descs {
 
 		info: desc("subscription_info", "A subscription's name and kind; always 1. The fallback's subscription is \"fallback\".",
 			"subscription", "name", "kind"),
-		health:  desc("subscription_health", "A subscription's health score, 0 (worst) to 100 (best).", sub...),
+		health: desc("subscription_health", "A subscription's health score, 0 (worst) to 100 (best).", sub...),
+		healthTerm: desc("subscription_health_term",
+			"A term of a subscription's health, in points: the penalties of the week's and the block's use, of the "+
+				"clients holding a slot and of the burn rate (0 or less), and the idle bonus (0 or more). The health "+
+				"is 100 plus their sum, clamped to 0..100.", "subscription", "term"),
 		clients: desc("subscription_clients", "The sessions of a subscription's clients, holding a slot or not.", sub...),
 		activeClients: desc("subscription_active_clients",
 			"The clients holding a slot of a subscription: active within the idle time, or within the prompt "+
@@ -44,13 +48,18 @@ func newDescs(l prometheus.Labels) descs {
 		limitedUntil: desc("subscription_limited_until_timestamp_seconds",
 			"When a limited subscription returns to service, as a Unix time; absent unless limited.", sub...),
 		burnRate: desc("subscription_burn_rate_usd_per_second",
-			"A subscription's spending over the last 60 minutes, in US dollars per second.", sub...),
+			"A subscription's spending over the last 60 minutes (to the minute), in US dollars per second.", sub...),
 		lastActive: desc("subscription_last_active_timestamp_seconds",
 			"When a client of the subscription was last active, as a Unix time; absent if never.", sub...),
 
 		cost: desc("subscription_cost_usd",
 			"What the pool recorded in a subscription's window (block: the 5-hour block; week: the rolling 7 days; "+
 				"day: the fallback's UTC day), in US dollars.", win...),
+		requests: desc("subscription_requests",
+			"The requests the pool recorded in a subscription's window.", win...),
+		tokens: desc("subscription_tokens",
+			"The tokens of the requests the pool recorded in a subscription's window, by kind: input, output, "+
+				"cache_write, cache_read.", "subscription", "window", "kind"),
 		used: desc("subscription_used_ratio",
 			"The share of a window's budget used, 0 to 1 (may pass 1): cost over budget, or what the upstream "+
 				"reported when that is more; absent when the window has neither a budget nor a report.", win...),
@@ -60,7 +69,8 @@ func newDescs(l prometheus.Labels) descs {
 				"when no block is running (anchored blocks) and for the rolling week.", win...),
 		exhaustion: desc("subscription_exhaustion_timestamp_seconds",
 			"When a window's budget runs out if spending goes on at the burn rate, as a Unix time; absent if it "+
-				"does not run out before the window ends.", win...),
+				"does not run out before the window ends, or for the rolling week before its older spending leaves it "+
+				"(not at this rate).", win...),
 
 		allocations: desc("allocations_total",
 			"Allocate's answers by outcome: sticky, new, moved, fallback, or refused as exhausted or rate_limited.",
@@ -93,8 +103,9 @@ func newDescs(l prometheus.Labels) descs {
 func (d *descs) all() []*prometheus.Desc {
 	return []*prometheus.Desc{
 		d.up, d.snapshotErrors,
-		d.info, d.health, d.clients, d.activeClients, d.maxClients, d.eligible, d.status, d.limitedUntil, d.burnRate, d.lastActive,
-		d.cost, d.used, d.budget, d.reset, d.exhaustion,
+		d.info, d.health, d.healthTerm, d.clients, d.activeClients, d.maxClients, d.eligible, d.status, d.limitedUntil, d.burnRate,
+		d.lastActive,
+		d.cost, d.requests, d.tokens, d.used, d.budget, d.reset, d.exhaustion,
 		d.allocations, d.records, d.duplicates, d.estimated, d.moves, d.staleReleases, d.storeErrors, d.storeRestores,
 		d.events, d.deliveries, d.drops, d.eventDuplicates, d.waiting,
 	}

@@ -215,7 +215,7 @@ func decodeSubscription(v any) (store.Subscription, error) {
 		}
 	}
 	slices.SortFunc(sub.ModelLimits, func(a, b store.ModelLimit) int { return cmp.Compare(a.Model, b.Model) })
-	sub.Usage = decodeBuckets(ring, &d)
+	sub.Usage, sub.Minutes = decodeBuckets(ring, &d)
 	sub.Holds = decodeHolds(held, &d)
 	if d.err != nil {
 		return store.Subscription{}, fmt.Errorf("subscription %q: %w", sub.ID, d.err)
@@ -223,17 +223,18 @@ func decodeSubscription(v any) (store.Subscription, error) {
 	return sub, nil
 }
 
-// decodeBuckets reads a ring of hourly buckets (see lua/usage.lua): the
-// buckets with requests among the WeekHours hours up to the newest, oldest
-// first.
-func decodeBuckets(ring []any, d *decoder) []store.Bucket {
+// decodeBuckets reads a ring of hourly buckets and its ring of minutes (see
+// lua/usage.lua): the buckets with requests among the WeekHours hours up to
+// the newest, and the minutes that cost something among the BurnMinutes
+// minutes up to the newest, each oldest first.
+func decodeBuckets(ring []any, d *decoder) ([]store.Bucket, []store.Minute) {
 	if len(ring) == 0 {
-		return nil
+		return nil, nil
 	}
-	type slot struct{ hour, cost, requests int64 }
 	var (
-		slots  [store.WeekHours]slot
-		newest int64
+		slots   [store.WeekHours]store.Bucket
+		minutes [store.BurnMinutes]store.Minute
+		newest  int64
 	)
 	for i := 0; i+1 < len(ring); i += 2 {
 		field, val := str(ring[i]), ring[i+1]
@@ -248,23 +249,54 @@ func decodeBuckets(ring []any, d *decoder) []store.Bucket {
 		if err != nil || n < 0 || n >= store.WeekHours {
 			continue
 		}
+		b := &slots[n]
 		switch field[0] {
 		case 'h':
-			slots[n].hour = d.int(val)
+			b.Hour = d.int(val)
 		case 'c':
-			slots[n].cost = d.int(val)
+			b.Cost = store.Nanodollars(d.int(val))
 		case 'r':
-			slots[n].requests = d.int(val)
+			b.Requests = d.int(val)
+		case 'i':
+			b.Tokens.Input = d.int(val)
+		case 'o':
+			b.Tokens.Output = d.int(val)
+		case 'w':
+			b.Tokens.CacheWrite = d.int(val)
+		case 'x':
+			b.Tokens.CacheRead = d.int(val)
+		case 'M', 'C':
+			if n >= store.BurnMinutes {
+				continue
+			}
+			if field[0] == 'M' {
+				minutes[n].Minute = d.int(val)
+			} else {
+				minutes[n].Cost = store.Nanodollars(d.int(val))
+			}
 		}
 	}
 	var out []store.Bucket
-	for _, s := range slots {
-		if s.requests > 0 && s.hour > newest-store.WeekHours && s.hour <= newest {
-			out = append(out, store.Bucket{Hour: s.hour, Cost: store.Nanodollars(s.cost), Requests: s.requests})
+	for _, b := range slots {
+		if b.Requests > 0 && b.Hour > newest-store.WeekHours && b.Hour <= newest {
+			out = append(out, b)
 		}
 	}
 	slices.SortFunc(out, func(a, b store.Bucket) int { return cmp.Compare(a.Hour, b.Hour) })
-	return out
+	var last int64
+	for _, m := range minutes {
+		if m.Cost != 0 {
+			last = max(last, m.Minute)
+		}
+	}
+	var recent []store.Minute
+	for _, m := range minutes {
+		if m.Cost != 0 && m.Minute > last-store.BurnMinutes {
+			recent = append(recent, m)
+		}
+	}
+	slices.SortFunc(recent, func(a, b store.Minute) int { return cmp.Compare(a.Minute, b.Minute) })
+	return out, recent
 }
 
 // decodeHolds reads the members of a subscription's holds (see

@@ -38,7 +38,7 @@
 //	                    included), status, model limits, report, activity
 //	{p}:m:<id>          set: the clients on a subscription
 //	{p}:h:<id>          sorted set: the holds on a subscription's slots
-//	{p}:b:<id>          hash: a subscription's hourly buckets
+//	{p}:b:<id>          hash: a subscription's hourly and minute buckets
 //	{p}:s:<client>      hash: a client's session, its hold included
 //	{p}:id:<usage ID>   a remembered usage ID
 //	{p}:claim:<key>     a Claim
@@ -54,8 +54,11 @@
 //
 // The hourly buckets are a ring of store.WeekHours slots in one hash, so a
 // subscription's usage takes the same room however much it records; a slot
-// is reused when its hour is more than a week old, and the whole ring
-// expires a day after the week its newest bucket serves. A usage ID's key
+// is reused when its hour is more than a week old. The same hash holds a
+// ring of store.BurnMinutes minute slots, the cost of each of the last 60
+// minutes, which AddUsage's script keeps in the same step: every pool reads
+// the same burn rate. The whole hash expires a day after the week its
+// newest bucket serves. A usage ID's key
 // expires twice the usage's Remember after it is written, a claim's twice
 // its length: both are judged by the caller's times while they live, and
 // Redis forgets them by itself. Subscriptions, sessions and holds do not
@@ -73,7 +76,10 @@
 // maxmemory-policy noeviction. A Redis that comes back empty (no
 // persistence, flushed, evicting) has lost them: a pool that finds the
 // store holding no subscription writes its Config's again, with empty
-// windows, and its clients are placed anew; the usage is gone.
+// windows, and its clients are placed anew; the usage is gone. It finds out
+// at its next read of the store, or at once when the store says that a
+// subscription it offered does not exist: a restore is never taken for an
+// exhausted pool.
 //
 // # Errors and contexts
 //

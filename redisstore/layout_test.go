@@ -127,7 +127,8 @@ func TestPrefixesAreSeparate(t *testing.T) {
 }
 
 // TestUsageRingStaysSmall checks that a subscription's buckets take a fixed
-// room: 60 days of hourly usage leaves one hash of at most WeekHours slots.
+// room: 60 days of hourly usage, at every minute of the hour in turn, leaves
+// one hash of at most WeekHours hourly slots and BurnMinutes minute slots.
 func TestUsageRingStaysSmall(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -137,17 +138,23 @@ func TestUsageRingStaysSmall(t *testing.T) {
 	must(t, s.CreateSubscription(ctx, store.Subscription{ID: "a"}), "CreateSubscription")
 	const hours = 60 * 24
 	for h := range hours {
-		when := t0.Add(time.Duration(h) * time.Hour)
+		when := t0.Add(time.Duration(h)*time.Hour + time.Duration(h%60)*time.Minute)
 		_, err := s.AddUsage(ctx, "", store.UsageRecord{SubscriptionID: "a", Time: when, Now: when, Cost: 1})
 		must(t, err, "AddUsage")
 	}
 	n, err := c.HLen(ctx, "{"+prefix+"}:b:a").Result()
 	must(t, err, "HLEN")
-	if n > 3*store.WeekHours+1 {
-		t.Errorf("the bucket ring holds %d fields after 60 days, want at most %d", n, 3*store.WeekHours+1)
+	// An hour's slot: its hour, cost, requests and four kinds of tokens; a
+	// minute's: its minute and cost; and the newest hour.
+	if most := 7*store.WeekHours + 2*store.BurnMinutes + 1; n > int64(most) {
+		t.Errorf("the bucket ring holds %d fields after 60 days, want at most %d", n, most)
 	}
 	sub, err := s.Subscription(ctx, "a")
 	must(t, err, "Subscription")
+	last := t0.Add(time.Duration(hours-1)*time.Hour + time.Duration((hours-1)%60)*time.Minute)
+	if want := []store.Minute{{Minute: store.MinuteOf(last), Cost: 1}}; len(sub.Minutes) != 1 || sub.Minutes[0] != want[0] {
+		t.Errorf("Minutes after 60 days = %v, want %v: the usages are an hour apart", sub.Minutes, want)
+	}
 	if len(sub.Usage) != store.WeekHours || sub.Usage[0].Hour != store.HourOf(t0)+hours-store.WeekHours {
 		t.Errorf("Usage after 60 days holds %d buckets from hour %d, want %d from %d",
 			len(sub.Usage), sub.Usage[0].Hour, store.WeekHours, store.HourOf(t0)+hours-store.WeekHours)

@@ -32,7 +32,8 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 	v, err := s.run(ctx, scriptUsage, key,
 		clientID, u.SubscriptionID, u.ID, idUntil, idTTL,
 		store.HourOf(u.Time), int64(u.Cost), encTime(u.Now), u.Now.Unix(), u.BlockHours,
-		u.Tokens.Input, u.Tokens.Output, u.Tokens.CacheWrite, u.Tokens.CacheRead, u.Model, encTime(u.HoldUntil))
+		u.Tokens.Input, u.Tokens.Output, u.Tokens.CacheWrite, u.Tokens.CacheRead, u.Model, encTime(u.HoldUntil),
+		store.MinuteOf(u.Time))
 	if err != nil {
 		return store.Added{}, err
 	}

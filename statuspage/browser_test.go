@@ -154,33 +154,36 @@ func TestBrowser(t *testing.T) {
 	}
 
 	want := []shown{
-		{ID: "max-a", State: "active", Badge: "taking clients", BadgeColor: "rgb(218, 251, 225)", Health: "81", Clients: "1 of 4 active · 2 sessions",
+		{ID: "max-a", State: "active", Badge: "taking clients", BadgeColor: "rgb(218, 251, 225)", Health: "77", Clients: "1 of 4 active · 2 sessions",
 			Windows: []shownWindow{
-				bar("block", "40%", "$56.00 of $140.00", "10:00–15:00 UTC · resets 15:00 UTC (in 2h 15m)", green),
-				bar("week", "12%", "$120.00 of $1,000.00", "rolling 7 days", green),
+				bar("block", "40%", "$56.00 of $140.00 · 53 requests · 2.5M tokens",
+					"10:00–15:00 UTC · resets 15:00 UTC (in 2h 15m) · does not run out at this rate", green),
+				bar("week", "12%", "$120.00 of $1,000.00 · 118 requests · 5.4M tokens",
+					"rolling 7 days · runs out Nov 27 20:11 UTC (in 1d 7h)", green),
 			}},
 		{ID: "max-b", State: "limited", Badge: "limited", BadgeColor: red, Status: "back 14:00 UTC (in 1h 15m) · 5-hour limit reached",
 			Health: "12", Clients: "0 of 4 active",
 			Windows: []shownWindow{
-				bar("block", "104.5%", "$146.30 of $140.00", "10:00–15:00 UTC · resets 15:00 UTC (in 2h 15m) · spent", red),
-				bar("week", "66%", "$630.00 of $1,000.00 · 66% reported by Anthropic", "rolling 7 days", green),
+				bar("block", "104.5%", "$146.30 of $140.00 · 212 requests", "10:00–15:00 UTC · resets 15:00 UTC (in 2h 15m) · spent", red),
+				bar("week", "66%", "$630.00 of $1,000.00 · 66% reported by Anthropic · 940 requests",
+					"rolling 7 days · does not run out at this rate", green),
 			}},
 		{ID: "pro-c", State: "ineligible", Badge: "not taking clients", BadgeColor: "rgb(255, 248, 197)", Status: "full",
-			Health: "24", Clients: "2 of 2 active",
+			Health: "11", Clients: "2 of 2 active",
 			Windows: []shownWindow{
-				bar("block", "85%", "$15.30 of $18.00",
+				bar("block", "85%", "$15.30 of $18.00 · 38 requests",
 					"10:00–15:00 UTC · resets 15:00 UTC (in 2h 15m) · runs out 13:12 UTC (in 27m)", amber),
-				bar("week", "93%", "$55.80 of $60.00", "rolling 7 days · runs out 13:27 UTC (in 42m)", orange),
+				bar("week", "93%", "$55.80 of $60.00 · 140 requests", "rolling 7 days · runs out 13:27 UTC (in 42m)", orange),
 			}},
 		{ID: "team-api", State: "disabled", Badge: "disabled", BadgeColor: "rgb(234, 238, 242)", Status: "until enabled · key rotated",
 			Health: "90", Clients: "0 active",
 			Windows: []shownWindow{
 				{Key: "block", Used: "$0.00, no budget", Times: "10:00–15:00 UTC · resets 15:00 UTC (in 2h 15m)"},
-				{Key: "week", Used: "$3.20, no budget", Times: "rolling 7 days"},
+				{Key: "week", Used: "$3.20, no budget · 4 requests", Times: "rolling 7 days"},
 			}},
-		{ID: "fallback", State: "fallback active", Badge: "taking clients", BadgeColor: "rgb(218, 251, 225)", Health: "100", Clients: "1 active",
+		{ID: "fallback", State: "fallback active", Badge: "taking clients", BadgeColor: "rgb(218, 251, 225)", Health: "95", Clients: "1 active",
 			Windows: []shownWindow{
-				bar("day", "35%", "$7.00 of $20.00",
+				bar("day", "35%", "$7.00 of $20.00 · 6 requests",
 					"Nov 26 · resets Nov 27 00:00 UTC (in 11h 15m) · runs out 16:00 UTC (in 3h 15m)", green),
 			}},
 	}

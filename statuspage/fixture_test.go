@@ -20,11 +20,13 @@ var t0 = time.Date(2026, 11, 26, 12, 45, 0, 0, time.UTC)
 func at(h, m int) time.Time { return time.Date(2026, 11, 26, h, m, 0, 0, time.UTC) }
 
 // fixedSnapshot is a pool at 12:45 UTC in each state the page marks: Max A
-// takes clients (block 40 %; one of its two clients is idle); Max B is limited until 14:00 with its block
-// spent (104.5 %) and the upstream reporting 66 % of its week; Pro C is full
-// and near both budgets (85 % and 93 %), running out at 13:12; the team's
-// API key is disabled and has no budget; the fallback has spent 35 % of its
-// day.
+// takes clients (block 40 %, which does not run out before the block ends;
+// one of its two clients is idle; its week runs out tomorrow at this rate);
+// Max B is limited until 14:00 with its block spent (104.5 %) and the
+// upstream reporting 66 % of its week, which does not run out at this rate;
+// Pro C is full and near both budgets (85 % and 93 %), running out at 13:12;
+// the team's API key is disabled and has no budget; the fallback has spent
+// 35 % of its day.
 func fixedSnapshot() authpool.Snapshot {
 	block := authpool.Window{Start: at(10, 0), End: at(15, 0)}
 	week := authpool.Window{Start: at(13, 0).AddDate(0, 0, -7), End: at(13, 0)}
@@ -33,31 +35,38 @@ func fixedSnapshot() authpool.Snapshot {
 		Time: t0,
 		Subscriptions: []authpool.SubscriptionStatus{
 			{
-				ID: "max-a", Name: "Max A", Kind: authpool.KindMax20x, Eligible: true, Health: 81.4,
-				Clients: 2, ActiveClients: 1, MaxClients: 4,
-				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 56, BudgetUSD: 140, Percent: 40},
-				Week:  authpool.UsageWindow{Window: week, Active: true, CostUSD: 120, BudgetUSD: 1000, Percent: 12},
+				ID: "max-a", Name: "Max A", Kind: authpool.KindMax20x, Eligible: true, Health: 77,
+				HealthTerms: authpool.HealthTerms{Weekly: -6, Block: -12, Clients: -5},
+				Clients:     2, ActiveClients: 1, MaxClients: 4,
 				// $84 left at $28 an hour runs out after the block.
-				BurnRateUSDPerHour: 28, LastActive: at(12, 43),
+				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 56, Requests: 53,
+					Tokens:    authpool.Tokens{Input: 9_800, Output: 61_200, CacheWrite: 120_400, CacheRead: 2_310_000},
+					BudgetUSD: 140, Percent: 40, Forecast: authpool.ForecastNotAtThisRate},
+				// $880 left at $28 an hour: 31h26m.
+				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 120, Requests: 118,
+					Tokens:    authpool.Tokens{Input: 21_000, Output: 131_000, CacheWrite: 258_000, CacheRead: 4_950_000},
+					BudgetUSD: 1000, Percent: 12, ExhaustsAt: at(20, 11).AddDate(0, 0, 1), Forecast: authpool.ForecastRunsOut},
+				BurnRateUSDPerHour: 28, ExhaustsAt: at(20, 11).AddDate(0, 0, 1), LastActive: at(12, 43),
 			},
 			{
 				ID: "max-b", Name: "Max B", Kind: authpool.KindMax20x,
 				Status:     authpool.Status{State: authpool.Limited, Until: at(14, 0), Reason: "5-hour limit reached"},
 				Ineligible: authpool.ReasonLimited, Health: 11.6, MaxClients: 4,
-				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 146.3, BudgetUSD: 140, Percent: 104.5,
-					ExhaustsAt: t0},
-				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 630, BudgetUSD: 1000, Percent: 66,
-					ReportedPercent: 66},
+				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 146.3, Requests: 212, BudgetUSD: 140, Percent: 104.5,
+					ExhaustsAt: t0, Forecast: authpool.ForecastSpent},
+				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 630, Requests: 940, BudgetUSD: 1000, Percent: 66,
+					ReportedPercent: 66, Forecast: authpool.ForecastNotAtThisRate},
 				BurnRateUSDPerHour: 9.75, ExhaustsAt: t0, LastActive: at(12, 20),
 			},
 			{
-				ID: "pro-c", Name: "Pro C", Kind: authpool.KindPro, Ineligible: authpool.ReasonFull, Health: 24,
-				Clients: 2, ActiveClients: 2, MaxClients: 2,
+				ID: "pro-c", Name: "Pro C", Kind: authpool.KindPro, Ineligible: authpool.ReasonFull, Health: 11.3,
+				HealthTerms: authpool.HealthTerms{Weekly: -46.5, Block: -25.5, Clients: -10, Burn: -6.67},
+				Clients:     2, ActiveClients: 2, MaxClients: 2,
 				// $2.70 left of the block and $4.20 of the week, at $6 an hour.
-				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 15.3, BudgetUSD: 18, Percent: 85,
-					ExhaustsAt: at(13, 12)},
-				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 55.8, BudgetUSD: 60, Percent: 93,
-					ExhaustsAt: at(13, 27)},
+				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 15.3, Requests: 38, BudgetUSD: 18, Percent: 85,
+					ExhaustsAt: at(13, 12), Forecast: authpool.ForecastRunsOut},
+				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 55.8, Requests: 140, BudgetUSD: 60, Percent: 93,
+					ExhaustsAt: at(13, 27), Forecast: authpool.ForecastRunsOut},
 				BurnRateUSDPerHour: 6, ExhaustsAt: at(13, 12), LastActive: at(12, 44),
 			},
 			{
@@ -65,17 +74,18 @@ func fixedSnapshot() authpool.Snapshot {
 				Status:     authpool.Status{State: authpool.Disabled, Reason: "key rotated"},
 				Ineligible: authpool.ReasonDisabled, Health: 90,
 				Block:      authpool.UsageWindow{Window: block, Active: true},
-				Week:       authpool.UsageWindow{Window: week, Active: true, CostUSD: 3.2},
+				Week:       authpool.UsageWindow{Window: week, Active: true, CostUSD: 3.2, Requests: 4},
 				LastActive: at(9, 5).AddDate(0, 0, -2),
 			},
 		},
 		Fallback: &authpool.SubscriptionStatus{
-			ID: authpool.FallbackID, Kind: authpool.KindAPI, Eligible: true, Health: 100, Clients: 1, ActiveClients: 1,
-			Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 7},
-			Week:  authpool.UsageWindow{Window: week, Active: true, CostUSD: 31.5},
+			ID: authpool.FallbackID, Kind: authpool.KindAPI, Eligible: true, Health: 95, Clients: 1, ActiveClients: 1,
+			HealthTerms: authpool.HealthTerms{Clients: -5},
+			Block:       authpool.UsageWindow{Window: block, Active: true, CostUSD: 7, Requests: 6},
+			Week:        authpool.UsageWindow{Window: week, Active: true, CostUSD: 31.5, Requests: 27},
 			// $13 left of the day at $4 an hour: 3h15m.
-			Day: &authpool.UsageWindow{Window: day, Active: true, CostUSD: 7, BudgetUSD: 20, Percent: 35,
-				ExhaustsAt: at(16, 0)},
+			Day: &authpool.UsageWindow{Window: day, Active: true, CostUSD: 7, Requests: 6, BudgetUSD: 20, Percent: 35,
+				ExhaustsAt: at(16, 0), Forecast: authpool.ForecastRunsOut},
 			BurnRateUSDPerHour: 4, ExhaustsAt: at(16, 0), LastActive: at(12, 41),
 		},
 		Sessions: []authpool.SessionStatus{

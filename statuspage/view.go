@@ -40,6 +40,7 @@ type card struct {
 	// words, Detail adds when or why.
 	Class, Badge, Detail, Reason string
 	Health, HealthClass          string
+	HealthTerms                  string // "week −2 · block −12 · burn −10 · idle +10": the terms that are not zero
 	Clients, Burn                string // Clients: those holding a slot, of the maximum, and the sessions
 	// Exhausts is when the first budget runs out; Spent says one has.
 	Exhausts, LastActive *moment
@@ -55,12 +56,15 @@ type window struct {
 	// Width is the bar's filled share, 0 to 100; Level colours it.
 	Width, Level string
 	Used         string // "$40.00 of $100.00", or "$3.20" without a budget
+	Requests     string // "3 requests · 45.2k tokens"; "" for none
 	Percent      string // "40%"
 	Reported     string // "55% reported by Anthropic", when there is a report
 	Span         string
 	Reset        *moment
 	Exhausts     *moment
 	Spent        bool
+	// NotAtThisRate says that the budget does not run out at the burn rate.
+	NotAtThisRate bool
 }
 
 type sessionRow struct {
@@ -133,7 +137,7 @@ func plural(n int, noun string) string {
 // the windows it has no budget for.
 func newCard(st authpool.SubscriptionStatus, now time.Time, fallback bool) card {
 	c := card{ID: st.ID, Name: st.Name, Kind: string(st.Kind), Fallback: fallback, Health: strconv.Itoa(int(math.Round(st.Health))),
-		Burn: dollars(st.BurnRateUSDPerHour) + "/h", LastActive: atPtr(st.LastActive, now)}
+		Burn: dollars(st.BurnRateUSDPerHour) + "/h", LastActive: atPtr(st.LastActive, now), HealthTerms: healthTerms(st.HealthTerms)}
 	c.Exhausts, c.Spent = exhaustion(st.ExhaustsAt, now)
 	switch {
 	case st.Health >= 60:
@@ -225,7 +229,46 @@ func newWindow(key, label string, u authpool.UsageWindow, now time.Time) window 
 		w.Reset = atPtr(u.End, now)
 	}
 	w.Exhausts, w.Spent = exhaustion(u.ExhaustsAt, now)
+	w.NotAtThisRate = u.Forecast == authpool.ForecastNotAtThisRate
+	if u.Requests > 0 {
+		w.Requests = plural(int(u.Requests), "request")
+		if n := u.Tokens.Total(); n > 0 {
+			w.Requests += " · " + count(n) + " tokens"
+		}
+	}
 	return w
+}
+
+// healthTerms says the terms of a health score that are not zero, in
+// points: "week −2 · block −12 · burn −10 · idle +10".
+func healthTerms(t authpool.HealthTerms) string {
+	var parts []string
+	for _, term := range []struct {
+		name   string
+		points float64
+	}{{"week", t.Weekly}, {"block", t.Block}, {"clients", t.Clients}, {"burn", t.Burn}, {"idle", t.Idle}} {
+		p := math.Round(term.points*10) / 10
+		switch {
+		case p > 0:
+			parts = append(parts, term.name+" +"+strconv.FormatFloat(p, 'f', -1, 64))
+		case p < 0:
+			parts = append(parts, term.name+" −"+strconv.FormatFloat(-p, 'f', -1, 64))
+		}
+	}
+	return strings.Join(parts, " · ")
+}
+
+// count formats a count briefly: 950, 45.2k, 3.1M.
+func count(n int64) string {
+	switch {
+	case n < 1000:
+		return strconv.FormatInt(n, 10)
+	case n < 1_000_000:
+		return strconv.FormatFloat(math.Round(float64(n)/100)/10, 'f', -1, 64) + "k"
+	case n < 1_000_000_000:
+		return strconv.FormatFloat(math.Round(float64(n)/100_000)/10, 'f', -1, 64) + "M"
+	}
+	return strconv.FormatFloat(math.Round(float64(n)/100_000_000)/10, 'f', -1, 64) + "B"
 }
 
 // exhaustion formats when a budget runs out: nil when it does not (t is

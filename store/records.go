@@ -160,12 +160,38 @@ func (s Status) InService(now time.Time) bool {
 	}
 }
 
+// BurnMinutes is how many minute buckets a store keeps per subscription:
+// the last hour, whose spending is the subscription's burn rate.
+const BurnMinutes = 60
+
 // Bucket is a subscription's usage in one UTC hour.
 type Bucket struct {
 	// Hour is the bucket's hour: whole hours since the Unix epoch (see HourOf).
 	Hour     int64       `json:"hour"`
 	Cost     Nanodollars `json:"cost"`
 	Requests int64       `json:"requests"`
+	// Tokens are the tokens of the hour's requests, by kind.
+	Tokens Tokens `json:"tokens,omitzero"`
+}
+
+// Minute is a subscription's spending in one minute: what its burn rate,
+// the spending of the last BurnMinutes minutes, adds up.
+type Minute struct {
+	// Minute is the bucket's minute: whole minutes since the Unix epoch
+	// (see MinuteOf).
+	Minute int64       `json:"minute"`
+	Cost   Nanodollars `json:"cost"`
+}
+
+// MinuteOf returns t's minute as whole minutes since the Unix epoch,
+// rounded down.
+func MinuteOf(t time.Time) int64 {
+	s := t.Unix()
+	m := s / 60
+	if s%60 < 0 {
+		m--
+	}
+	return m
 }
 
 // HourOf returns t's hour as whole hours since the Unix epoch, rounded down.
@@ -235,6 +261,12 @@ type Subscription struct {
 	// Usage holds the non-empty hourly buckets of the last WeekHours hours
 	// (counted back from the newest bucket), oldest first.
 	Usage []Bucket `json:"usage,omitempty"`
+	// Minutes holds the minute buckets that cost something among the last
+	// BurnMinutes minutes (counted back from the newest such bucket),
+	// oldest first: a usage's cost lands in the minute of its Time as in
+	// the bucket of its hour. Pools sharing the store read the same burn
+	// rate from them, exact to the minute.
+	Minutes []Minute `json:"minutes,omitempty"`
 }
 
 // ModelLimit takes a subscription out of service for one model or model

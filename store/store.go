@@ -139,11 +139,15 @@ type Store interface {
 	// to u.HoldUntil as Touch extends it, but a hold that has ended is
 	// renewed only while the subscription has room, and a full one refuses
 	// nothing: the usage counts either way) and to the hourly
-	// bucket of u.Time of the subscription billed (u.SubscriptionID, or the
+	// bucket of u.Time (cost, tokens, one request) and, when it costs
+	// something, the minute bucket of u.Time (cost) of the subscription
+	// billed (u.SubscriptionID, or the
 	// session's), whose LastActive also moves forward to u.Now and whose
 	// BlockStart moves as u.BlockHours says. A usage whose
 	// hour is WeekHours or more hours before the subscription's newest bucket
-	// is not kept in a bucket; the session counts it regardless. It returns
+	// is not kept in a bucket, and one whose minute is BurnMinutes or more
+	// minutes before its newest minute bucket not in a minute bucket; the
+	// session counts it regardless. It returns
 	// ErrNotFound if the client has no session or u.SubscriptionID does not
 	// exist. With an empty clientID the usage counts only in the bucket of
 	// u.SubscriptionID (which must be set): spending the pool did not see,

@@ -4,7 +4,9 @@
 package redaction_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -37,11 +40,14 @@ const (
 	multiline  = "sk-ant-oat01-REDACTME-7f3a9c-multi-2e7d\nsecond-line-84c1b09f"
 	subANew    = "sk-ant-oat01-REDACTME-7f3a9c-sub-a-new-7c20d9e4f1a6" // sub-a's token, refreshed
 	subBNew    = "sk-ant-oat01-REDACTME-7f3a9c-sub-b-new-3f95a0c7e2d8" // sub-b's refreshed token, which fails
+	hookPath   = "T0REDACTME7f3a9c/B0hookpath/5c1e9a7d3b2f8064"        // a token in the webhook URL's path (as Slack's)
+	hookQuery  = "REDACTME-7f3a9c-hook-query-a8e2c4f6b1d3"             // a token in the webhook URL's query
 	model      = "claude-sonnet-4-5-20250929"
 	windowSize = 12
 )
 
-var secrets = []string{subA, subB, fallback, keyAlice, keyBob, whSecret, strayKey, shortKey, multiline, subANew, subBNew}
+var secrets = []string{subA, subB, fallback, keyAlice, keyBob, whSecret, strayKey, shortKey, multiline, subANew, subBNew,
+	hookPath, hookQuery}
 
 // TestNoSecretLeaks runs a pool's whole life — config load (and bad
 // configs naming the secrets), allocate, record, the errors of the API,
@@ -58,12 +64,21 @@ func TestNoSecretLeaks(t *testing.T) {
 	now := func() time.Time { return time.Unix(0, clockNS.Load()).UTC() }
 	advance := func(d time.Duration) { clockNS.Add(int64(d)) }
 
-	// The webhook's receiver keeps every body and header it got.
+	// The webhook's receiver keeps every body and header it got; the URL it
+	// was called at is where the URL's tokens belong, so it keeps whether
+	// they were there.
+	var hookURLRight, hookURLWrong atomic.Int32
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		said.add("webhook request", "%s %s\n%v\n%s", r.Method, r.URL, r.Header, body)
+		if r.URL.Path == "/hooks/"+hookPath && r.URL.Query().Get("token") == hookQuery {
+			hookURLRight.Add(1)
+		} else {
+			hookURLWrong.Add(1)
+		}
+		said.add("webhook request", "%s\n%v\n%s", r.Method, r.Header, body)
 	}))
 	defer hook.Close()
+	hookURL := hook.URL + "/hooks/" + hookPath + "?token=" + hookQuery
 
 	// --- Config load: secrets from {"env"} and {"file"}.
 	dir := t.TempDir()
@@ -103,7 +118,7 @@ func TestNoSecretLeaks(t *testing.T) {
     "log": {"level": "debug"},
     "webhooks": [{"url": %q, "secret": {"file": "secrets/webhook.secret"}, "maxAttempts": 1}]
   }
-}`, hook.URL)
+}`, hookURL)
 	cfg, err := authpool.LoadConfig(write("pool.json", good))
 	if err != nil {
 		t.Fatalf("LoadConfig: %v", err)
@@ -236,8 +251,10 @@ func TestNoSecretLeaks(t *testing.T) {
 	said.err("AddSubscription (exists)", p.AddSubscription(ctx, authpool.Subscription{ID: "sub-a", Kind: authpool.KindPro, Credential: subA}))
 	said.err("AddSubscription (invalid)", p.AddSubscription(ctx, authpool.Subscription{ID: "sub-x", Credential: subB}))
 	said.err("AddSubscription (multiline)", p.AddSubscription(ctx, authpool.Subscription{ID: "sub-y", Kind: authpool.KindPro, Credential: multiline}))
-	said.err("UpdateSubscription (not found)", p.UpdateSubscription(ctx, authpool.Subscription{ID: "nope", Kind: authpool.KindPro, Credential: subA}))
-	said.err("UpdateSubscription (invalid)", p.UpdateSubscription(ctx, authpool.Subscription{ID: "sub-a", Credential: subA, MaxClients: -1}))
+	credA, credMulti, minusOne := authpool.Credential(subA), authpool.Credential(multiline), -1
+	said.err("UpdateSubscription (not found)", p.UpdateSubscription(ctx, "nope", authpool.SubscriptionUpdate{Credential: &credA}))
+	said.err("UpdateSubscription (invalid)", p.UpdateSubscription(ctx, "sub-a", authpool.SubscriptionUpdate{Credential: &credA, MaxClients: &minusOne}))
+	said.err("UpdateSubscription (multiline)", p.UpdateSubscription(ctx, "sub-a", authpool.SubscriptionUpdate{Credential: &credMulti}))
 	for i := range 12 { // over clientRate's burst of 10
 		_, err := p.Allocate(ctx, "greedy")
 		said.err("Allocate (greedy)", err)
@@ -249,8 +266,9 @@ func TestNoSecretLeaks(t *testing.T) {
 	said.err("Subscriptions", err)
 	said.values("Subscriptions", subsNow)
 
-	// A limit, a failover and its recovery.
-	said.err("MarkLimited", p.MarkLimited(ctx, "sub-a", now().Add(time.Hour), "5-hour limit reached"))
+	// A limit, a failover and its recovery; the limit's reason quotes the
+	// upstream, which echoed the credential.
+	said.err("MarkLimited", p.MarkLimited(ctx, "sub-a", now().Add(time.Hour), "5-hour limit reached; upstream: invalid x-api-key "+subA))
 	a, err = p.Allocate(ctx, "dev-1")
 	said.err("Allocate (moved)", err)
 	said.values("Allocation (moved)", a)
@@ -339,7 +357,7 @@ func TestNoSecretLeaks(t *testing.T) {
 
 	// --- Exhaustion: every subscription out, the fallback spent.
 	for _, id := range []string{"sub-a", "sub-b"} {
-		said.err("Disable", p.Disable(ctx, id, "by hand"))
+		said.err("Disable", p.Disable(ctx, id, "by hand after a 401 naming "+fallback+" and "+keyAlice[:20]))
 	}
 	said.err("Enable (fallback)", p.Enable(ctx, authpool.FallbackID))
 	a, err = p.Allocate(ctx, "dev-2")
@@ -356,6 +374,12 @@ func TestNoSecretLeaks(t *testing.T) {
 	// --- Credential refreshes: sub-a's succeeds, sub-b's fails four times
 	// (twice with an error naming the tokens; see refresher).
 	refreshAll(ctx, t, &said, p, advance)
+
+	// --- Reasons that quote secrets, as an upstream that echoes one
+	// makes them: a throttle and a model limit.
+	_, err = p.Throttled(ctx, "sub-b", time.Second, "429 for "+subB+" (caller "+keyBob+", hook "+whSecret+")")
+	said.err("Throttled", err)
+	said.err("MarkModelLimited", p.MarkModelLimited(ctx, "sub-a", "opus", now().Add(time.Hour), "7d_opus for "+subANew))
 
 	// --- Snapshot, as JSON and printed; /metrics and the status page.
 	snap, err := p.Snapshot(ctx)
@@ -389,7 +413,17 @@ func TestNoSecretLeaks(t *testing.T) {
 	said.add("log notifier", "%s", notifyLog.String())
 	for _, verb := range []string{"%v", "%+v", "%#v"} {
 		// As a host would print them in a log line, after they served.
-		said.add("printed "+verb, verb+"\n"+verb+"\n"+verb+"\n"+verb, p, proxy, tr, cfg)
+		said.add("printed "+verb, verb+"\n"+verb, proxy, tr)
+	}
+	for _, verb := range printVerbs {
+		// The pool's own, with every verb; and the values they point to (a
+		// Pool or a WebhookNotifier copied, or printed as *p).
+		said.add("printed "+verb, strings.Repeat(verb+"\n", 7), p, cfg, wn, valueOf(p), valueOf(wn),
+			cfg.Notify.Webhooks[0], &cfg.Notify.Webhooks[0])
+	}
+	if hookURLRight.Load() == 0 || hookURLWrong.Load() != 0 {
+		t.Errorf("the webhook was called %d times at its URL, %d elsewhere; want it called at its URL only",
+			hookURLRight.Load(), hookURLWrong.Load())
 	}
 	if !strings.Contains(poolLog.String(), `"msg":"authpool proxy: upstream unreachable"`) {
 		t.Error("the pool's log has no upstream-unreachable line: the proxy's log was not captured")
@@ -431,27 +465,67 @@ func TestNoSecretLeaks(t *testing.T) {
 	t.Logf("%d texts checked, %d of them webhook requests", len(said.parts), webhooks)
 }
 
-// TestPoolPrintedShowsNoSecret prints a *Pool with fmt, as a host's
-// log.Printf("%v", pool) would.
+// printVerbs are the fmt verbs a host might print a value with.
+var printVerbs = []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"}
+
+// valueOf returns what ptr points to, as an any: what fmt gets from
+// fmt.Printf("%v", *ptr) (which go vet refuses for a Pool, which holds
+// locks).
+func valueOf(ptr any) any { return reflect.ValueOf(ptr).Elem().Interface() }
+
+// TestPoolPrintedShowsNoSecret prints a *Pool and a Pool (as
+// fmt.Printf("%v", *pool) would) with fmt, and a Config and its webhook,
+// whose URL holds tokens, with every verb, as a host's log line would.
 func TestPoolPrintedShowsNoSecret(t *testing.T) {
-	p, err := authpool.New(context.Background(), authpool.Config{
+	cfg := authpool.Config{
 		Subscriptions: []authpool.Subscription{{ID: "sub-a", Kind: authpool.KindPro, Credential: subA}},
 		Fallback:      &authpool.Fallback{Credential: fallback, DailyBudgetUSD: 1},
 		Callers:       []authpool.Caller{{ID: "alice", Key: keyAlice}},
-	})
+		Notify: authpool.NotifyConfig{Webhooks: []authpool.WebhookConfig{{URL: "https://hooks.example.com/" +
+			hookPath + "?token=" + hookQuery + "#" + hookQuery, Secret: whSecret}}},
+	}
+	p, err := authpool.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// New refuses user information in a webhook URL; printed, it is
+	// redacted too.
+	cfg.Notify.Webhooks = append(cfg.Notify.Webhooks, authpool.WebhookConfig{
+		URL: "https://user:" + whSecret + "@hooks.example.com/x?" + hookQuery, Secret: whSecret})
 	defer func() { _ = p.Close(context.Background()) }()
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
-		text := fmt.Sprintf(verb, p)
-		if !strings.Contains(text, "subscriptions: 1") {
-			t.Errorf("%s of a *Pool = %q, want its summary", verb, text)
-		}
-		for _, s := range []string{subA, fallback, keyAlice} {
+	check := func(what, text string) {
+		t.Helper()
+		for _, s := range secrets {
 			if leak, ok := leaks(text, s); ok {
-				t.Errorf("%s of a *Pool shows %q of a secret", verb, leak)
+				t.Errorf("%s shows %q of a secret:\n%s", what, leak, excerpt(text, leak))
 			}
 		}
+	}
+	for _, verb := range printVerbs {
+		text := fmt.Sprintf(verb, p)
+		if verb != "%x" && verb != "%X" && !strings.Contains(text, "subscriptions: 1") {
+			t.Errorf("%s of a *Pool = %q, want its summary", verb, text)
+		}
+		check(verb+" of a *Pool", text)
+		check(verb+" of a Pool", fmt.Sprintf(verb, valueOf(p)))
+		check(verb+" of a Config", fmt.Sprintf(verb, cfg))
+		check(verb+" of a *Config", fmt.Sprintf(verb, &cfg))
+		check(verb+" of a WebhookConfig", fmt.Sprintf(verb, cfg.Notify.Webhooks[0]))
+		check(verb+" of a []WebhookConfig", fmt.Sprintf(verb, cfg.Notify.Webhooks))
+	}
+	for what, v := range map[string]any{"Config": cfg, "WebhookConfig": cfg.Notify.Webhooks[0]} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(what+" as JSON", string(b))
+		var log bytes.Buffer
+		slog.New(slog.NewTextHandler(&log, nil)).Info("config", "value", v)
+		slog.New(slog.NewJSONHandler(&log, nil)).Info("config", "value", v)
+		check(what+" in a slog line", log.String())
+	}
+	if got := fmt.Sprint(cfg.Notify.Webhooks); !strings.Contains(got, "{https://hooks.example.com/[REDACTED] [REDACTED]") ||
+		!strings.Contains(got, "{https://[REDACTED]@hooks.example.com/[REDACTED] [REDACTED]") {
+		t.Errorf("a WebhookConfig prints as %s, want its URL's scheme and host, the rest redacted", got)
 	}
 }

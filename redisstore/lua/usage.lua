@@ -3,7 +3,8 @@
 -- ARGV: prefix, client ('' for none), subscription named ('' for none),
 -- usage ID ('' for none), until when the ID is remembered, the ID key's TTL
 -- in milliseconds, hour, cost, now, now in Unix seconds, block hours, input,
--- output, cache-write and cache-read tokens, model, the hold to extend to.
+-- output, cache-write and cache-read tokens, model, the hold to extend to,
+-- minute (Unix minutes).
 -- Returns 'ok', the subscription billed, and the client's subscription with
 -- its hold before and after; or why not.
 local client, named, id = ARGV[2], ARGV[3], ARGV[4]
@@ -35,13 +36,19 @@ if id ~= '' then
 end
 
 -- The buckets are a ring of WEEK slots in one hash: slot s holds the hour
--- 'h<s>', its cost 'c<s>' and requests 'r<s>'; 'n' is the newest hour. The
+-- 'h<s>', its cost 'c<s>', requests 'r<s>', and input, output, cache-write
+-- and cache-read tokens 'i<s>', 'o<s>', 'w<s>', 'x<s>'; 'n' is the newest
+-- hour. Beside them, a ring of MINUTES slots: slot s holds the minute
+-- 'M<s>' and its cost 'C<s>' (a usage that costs nothing is left out). The
 -- ring expires a day after the week its newest bucket serves.
-local WEEK = 168
+local WEEK, MINUTES = 168, 60
 local bk = bucketskey(billed)
 local slot = hour % WEEK
 local hf, cf, rf = 'h' .. slot, 'c' .. slot, 'r' .. slot
-local ring = redis.call('HMGET', bk, 'n', hf, rf)
+local minute = tonumber(ARGV[18])
+local mslot = minute % MINUTES
+local mf, mc = 'M' .. mslot, 'C' .. mslot
+local ring = redis.call('HMGET', bk, 'n', hf, rf, mf)
 local newest, bh, br = tonumber(ring[1]), tonumber(ring[2]), tonumber(ring[3]) or 0
 local keep = true
 if br > 0 and bh ~= hour then
@@ -58,13 +65,29 @@ if keep then
   if fresh then
     newest = hour
   end
-  if br == 0 and fresh then
-    redis.call('HSET', bk, hf, ARGV[7], cf, cost, rf, 1, 'n', ARGV[7])
-  elseif br == 0 then
-    redis.call('HSET', bk, hf, ARGV[7], cf, cost, rf, 1)
+  if br == 0 then
+    local set = {hf, ARGV[7], cf, cost, rf, 1, 'i' .. slot, ARGV[12], 'o' .. slot, ARGV[13], 'w' .. slot, ARGV[14],
+      'x' .. slot, ARGV[15]}
+    if fresh then
+      set[#set + 1], set[#set + 2] = 'n', ARGV[7]
+    end
+    redis.call('HSET', bk, unpack(set))
   else
     redis.call('HINCRBY', bk, cf, cost)
     redis.call('HINCRBY', bk, rf, 1)
+    for i, kind in ipairs({'i', 'o', 'w', 'x'}) do
+      if ARGV[11 + i] ~= '0' then
+        redis.call('HINCRBY', bk, kind .. slot, ARGV[11 + i])
+      end
+    end
+  end
+  if cost ~= '0' then
+    local bm = tonumber(ring[4])
+    if bm == minute then
+      redis.call('HINCRBY', bk, mc, cost)
+    elseif not bm or bm < minute then
+      redis.call('HSET', bk, mf, ARGV[18], mc, cost)
+    end -- else the slot holds a later minute: this one is an hour older than it
   end
   if fresh then
     -- Until the newest hour moves again, the expiry stays where it is.

@@ -137,6 +137,7 @@ func testConcurrentAddUsage(t *testing.T, s store.Store) {
 
 	wantSessions := make(map[string]store.Session)
 	wantBuckets := map[string]map[int64]store.Bucket{"a": {}, "b": {}}
+	wantMinutes := map[string]map[int64]store.Nanodollars{"a": {}, "b": {}}
 	for w := range workers {
 		for i := range perWorker {
 			client, u := usageFor(w, i)
@@ -149,9 +150,13 @@ func testConcurrentAddUsage(t *testing.T, s store.Store) {
 			if u.SubscriptionID != "" {
 				billed = u.SubscriptionID
 			}
+			if u.Cost != 0 {
+				wantMinutes[billed][store.MinuteOf(u.Time)] += u.Cost
+			}
 			h := store.HourOf(u.Time)
 			b := wantBuckets[billed][h]
 			b.Hour, b.Cost, b.Requests = h, b.Cost+u.Cost, b.Requests+1
+			b.Tokens.Add(u.Tokens)
 			wantBuckets[billed][h] = b
 		}
 	}
@@ -184,6 +189,19 @@ func testConcurrentAddUsage(t *testing.T, s store.Store) {
 		}
 		diff(t, "usage of "+sub, get(t, s, sub).Usage, want)
 	}
+	for sub, minutes := range wantMinutes {
+		newest := int64(0)
+		for m := range minutes {
+			newest = max(newest, m)
+		}
+		var want []store.Minute
+		for m := newest - store.BurnMinutes + 1; m <= newest; m++ {
+			if c, ok := minutes[m]; ok {
+				want = append(want, store.Minute{Minute: m, Cost: c})
+			}
+		}
+		diff(t, "minutes of "+sub, get(t, s, sub).Minutes, want)
+	}
 }
 
 func testConcurrentDuplicateUsage(t *testing.T, s store.Store) {
@@ -197,7 +215,7 @@ func testConcurrentDuplicateUsage(t *testing.T, s store.Store) {
 		o.note(err, store.ErrDuplicate)
 	})
 	o.check(t, "concurrent AddUsage of one ID", map[string]int{"ok": 1, store.ErrDuplicate.Error(): racers - 1})
-	diff(t, "usage", get(t, s, "a").Usage, []store.Bucket{{Hour: hourOf(time.Minute), Cost: 5, Requests: 1}})
+	diff(t, "usage", get(t, s, "a").Usage, []store.Bucket{{Hour: hourOf(time.Minute), Cost: 5, Requests: 1, Tokens: tokensOf(1)}})
 	if n := session(t, s, "c1").Requests + session(t, s, "c2").Requests; n != 1 {
 		t.Errorf("the sessions count %d requests, want 1", n)
 	}

@@ -99,7 +99,12 @@ func release(t *testing.T, s store.Store, clientID string, idleSince time.Time) 
 
 // usage returns a usage without an ID that happened and is recorded at t.
 func usage(t time.Time, cost store.Nanodollars) store.UsageRecord {
-	return store.UsageRecord{Time: t, Now: t, Cost: cost, Tokens: store.Tokens{Input: 1, Output: 2, CacheWrite: 3, CacheRead: 4}, Model: "claude-test"}
+	return store.UsageRecord{Time: t, Now: t, Cost: cost, Tokens: tokensOf(1), Model: "claude-test"}
+}
+
+// tokensOf returns the tokens of n of the usages that usage returns.
+func tokensOf(n int64) store.Tokens {
+	return store.Tokens{Input: n, Output: 2 * n, CacheWrite: 3 * n, CacheRead: 4 * n}
 }
 
 // withID returns u with an ID remembered for remember.

@@ -146,6 +146,21 @@ var cases = []testCase{
 		check:       testUsageHourlyBuckets,
 	},
 	{
+		name:        "UsageMinuteBuckets",
+		explanation: "Minutes holds one bucket per minute whose usages cost something (the minute of each usage's Time, not of its Now), summing their cost, oldest first; Usage's buckets sum each hour's tokens too.",
+		check:       testUsageMinuteBuckets,
+	},
+	{
+		name:        "UsageMinutesAreTheLastHour",
+		explanation: "Minutes holds only the buckets of the last BurnMinutes minutes counted back from the newest; older ones fall out as newer ones arrive, and a usage older than that counts in its hour only.",
+		check:       testUsageMinutesAreTheLastHour,
+	},
+	{
+		name:        "UsageWithoutClientInMinutes",
+		explanation: "A usage without a client counts in its subscription's minute bucket as in its hour's.",
+		check:       testUsageWithoutClientInMinutes,
+	},
+	{
 		name:        "UsageIsTheLastWeekHours",
 		explanation: "Usage holds only the buckets of the last WeekHours hours counted back from the newest bucket; older buckets fall out as newer ones arrive.",
 		check:       testUsageIsTheLastWeekHours,

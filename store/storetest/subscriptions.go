@@ -28,6 +28,7 @@ func testCreateIgnoresStoreKeptFields(t *testing.T, s store.Store) {
 	sub.Holds = []time.Time{at(time.Hour)}
 	sub.LastActive = at(time.Hour)
 	sub.Usage = []store.Bucket{{Hour: hourOf(0), Cost: 5, Requests: 1}}
+	sub.Minutes = []store.Minute{{Minute: minuteOf(0), Cost: 5}}
 	create(t, s, sub)
 
 	diff(t, `Subscription("a")`, get(t, s, "a"), newSub("a", 0))
@@ -81,6 +82,7 @@ func testUpdateKeepsStatusClientsUsage(t *testing.T, s store.Store) {
 	update.Holds = []time.Time{at(100 * time.Hour)}
 	update.LastActive = at(100 * time.Hour)
 	update.Usage = []store.Bucket{{Hour: hourOf(time.Hour), Cost: 1, Requests: 1}}
+	update.Minutes = []store.Minute{{Minute: minuteOf(time.Hour), Cost: 1}}
 	if err := s.UpdateSubscription(t.Context(), update); err != nil {
 		t.Fatalf("UpdateSubscription: %v", err)
 	}
@@ -284,7 +286,7 @@ func testSubscriptionsOrderedByID(t *testing.T, s store.Store) {
 	if got := clients(t, s, "z"); got != 2 {
 		t.Errorf(`Subscription("z").Clients = %d, want 2`, got)
 	}
-	diff(t, `Subscription("b2").Usage`, get(t, s, "b2").Usage, []store.Bucket{{Hour: hourOf(0), Cost: 5, Requests: 1}})
+	diff(t, `Subscription("b2").Usage`, get(t, s, "b2").Usage, []store.Bucket{{Hour: hourOf(0), Cost: 5, Requests: 1, Tokens: tokensOf(1)}})
 }
 
 func testSubscriptionsEmpty(t *testing.T, s store.Store) {
@@ -341,10 +343,10 @@ func testUsageHourlyBuckets(t *testing.T, s store.Store) {
 		addUsage(t, s, "c", rec)
 	}
 	diff(t, "Usage", get(t, s, "a").Usage, []store.Bucket{
-		{Hour: hourOf(-2 * time.Hour), Cost: 0, Requests: 1},
-		{Hour: hourOf(-time.Hour), Cost: 8, Requests: 1},
-		{Hour: hourOf(0), Cost: 3, Requests: 2},
-		{Hour: hourOf(time.Hour), Cost: 20, Requests: 2},
+		{Hour: hourOf(-2 * time.Hour), Cost: 0, Requests: 1, Tokens: tokensOf(1)},
+		{Hour: hourOf(-time.Hour), Cost: 8, Requests: 1, Tokens: tokensOf(1)},
+		{Hour: hourOf(0), Cost: 3, Requests: 2, Tokens: tokensOf(2)},
+		{Hour: hourOf(time.Hour), Cost: 20, Requests: 2, Tokens: tokensOf(2)},
 	})
 }
 
@@ -357,21 +359,21 @@ func testUsageIsTheLastWeekHours(t *testing.T, s store.Store) {
 	addUsage(t, s, "c", usage(at(-week+time.Hour), 2)) // the oldest hour of the week: kept
 	addUsage(t, s, "c", usage(at(-week+2*time.Hour), 4))
 	diff(t, "Usage with buckets at the newest hour and WeekHours-1 hours before", get(t, s, "a").Usage, []store.Bucket{
-		{Hour: newest - store.WeekHours + 1, Cost: 2, Requests: 1},
-		{Hour: newest - store.WeekHours + 2, Cost: 4, Requests: 1},
-		{Hour: newest, Cost: 1, Requests: 1},
+		{Hour: newest - store.WeekHours + 1, Cost: 2, Requests: 1, Tokens: tokensOf(1)},
+		{Hour: newest - store.WeekHours + 2, Cost: 4, Requests: 1, Tokens: tokensOf(1)},
+		{Hour: newest, Cost: 1, Requests: 1, Tokens: tokensOf(1)},
 	})
 
 	addUsage(t, s, "c", usage(at(time.Hour), 8)) // a newer hour pushes the oldest out
 	diff(t, "Usage after a usage in a newer hour", get(t, s, "a").Usage, []store.Bucket{
-		{Hour: newest - store.WeekHours + 2, Cost: 4, Requests: 1},
-		{Hour: newest, Cost: 1, Requests: 1},
-		{Hour: newest + 1, Cost: 8, Requests: 1},
+		{Hour: newest - store.WeekHours + 2, Cost: 4, Requests: 1, Tokens: tokensOf(1)},
+		{Hour: newest, Cost: 1, Requests: 1, Tokens: tokensOf(1)},
+		{Hour: newest + 1, Cost: 8, Requests: 1, Tokens: tokensOf(1)},
 	})
 
 	addUsage(t, s, "c", usage(at(week+2*time.Hour), 16)) // a week later: only the newest hour is left
 	diff(t, "Usage after a usage a week later", get(t, s, "a").Usage, []store.Bucket{
-		{Hour: newest + store.WeekHours + 2, Cost: 16, Requests: 1},
+		{Hour: newest + store.WeekHours + 2, Cost: 16, Requests: 1, Tokens: tokensOf(1)},
 	})
 }
 
@@ -386,7 +388,7 @@ func testUsageOlderThanWeek(t *testing.T, s store.Store) {
 			t.Errorf("AddUsage of a usage %v old returned %q, want a", age, billed)
 		}
 	}
-	diff(t, "Usage", get(t, s, "a").Usage, []store.Bucket{{Hour: hourOf(0), Cost: 1, Requests: 1}})
+	diff(t, "Usage", get(t, s, "a").Usage, []store.Bucket{{Hour: hourOf(0), Cost: 1, Requests: 1, Tokens: tokensOf(1)}})
 	sess := session(t, s, "c")
 	if sess.Requests != 3 || sess.Cost != 21 {
 		t.Errorf("session counts %d requests costing %d, want 3 costing 21: usages older than the week count in the session", sess.Requests, sess.Cost)

@@ -61,9 +61,9 @@ func testAddUsageBillsSubscriptionID(t *testing.T, s store.Store) {
 		}
 	}
 	hour := hourOf(2 * time.Minute)
-	diff(t, "usage of a", get(t, s, "a").Usage, []store.Bucket{{Hour: hour, Cost: 20, Requests: 2}})
-	diff(t, "usage of b", get(t, s, "b").Usage, []store.Bucket{{Hour: hour, Cost: 20, Requests: 2}})
-	diff(t, "usage of x", get(t, s, "x").Usage, []store.Bucket{{Hour: hour, Cost: 10, Requests: 1}})
+	diff(t, "usage of a", get(t, s, "a").Usage, []store.Bucket{{Hour: hour, Cost: 20, Requests: 2, Tokens: tokensOf(2)}})
+	diff(t, "usage of b", get(t, s, "b").Usage, []store.Bucket{{Hour: hour, Cost: 20, Requests: 2, Tokens: tokensOf(2)}})
+	diff(t, "usage of x", get(t, s, "x").Usage, []store.Bucket{{Hour: hour, Cost: 10, Requests: 1, Tokens: tokensOf(1)}})
 	sess := session(t, s, "c")
 	if sess.SubscriptionID != "b" || sess.Requests != 5 || sess.Cost != 50 {
 		t.Errorf("session on %q counts %d requests costing %d, want on b, 5 costing 50", sess.SubscriptionID, sess.Requests, sess.Cost)
@@ -375,7 +375,7 @@ func testAddUsageWithoutClient(t *testing.T, s store.Store) {
 		t.Errorf("AddUsage without a client billed %q, want a", billed)
 	}
 	got := get(t, s, "a")
-	diff(t, "usage of a", got.Usage, []store.Bucket{{Hour: hourOf(time.Minute), Cost: 7, Requests: 1}})
+	diff(t, "usage of a", got.Usage, []store.Bucket{{Hour: hourOf(time.Minute), Cost: 7, Requests: 1, Tokens: tokensOf(1)}})
 	if !got.LastActive.IsZero() {
 		t.Errorf("spending without a client made a LastActive at %v, want none", got.LastActive)
 	}

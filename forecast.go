@@ -1,0 +1,133 @@
+package authpool
+
+import (
+	"math"
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+// Forecast says whether a window's budget runs out if spending goes on at
+// the burn rate (the spending of the last 60 minutes, per hour).
+type Forecast string
+
+// The forecasts of a window (UsageWindow.Forecast). A window without a
+// budget has none ("").
+const (
+	// ForecastSpent: the budget is spent; UsageWindow.ExhaustsAt is the
+	// snapshot's time.
+	ForecastSpent Forecast = "spent"
+	// ForecastRunsOut: at the burn rate the budget runs out at
+	// UsageWindow.ExhaustsAt, within the window.
+	ForecastRunsOut Forecast = "runs out"
+	// ForecastNotAtThisRate: at the burn rate the budget does not run out:
+	// not before a block or a day ends, and for the rolling week not at
+	// all, because the week's oldest spending leaves it faster than the
+	// burn rate adds (or the rate is zero). ExhaustsAt is zero.
+	ForecastNotAtThisRate Forecast = "not at this rate"
+)
+
+// forecastOf says what an exhaustion time at now means for a window with
+// budget.
+func forecastOf(exhaustsAt, now time.Time, budget store.Nanodollars) Forecast {
+	switch {
+	case budget <= 0:
+		return ""
+	case exhaustsAt.IsZero():
+		return ForecastNotAtThisRate
+	case !exhaustsAt.After(now):
+		return ForecastSpent
+	}
+	return ForecastRunsOut
+}
+
+// exhaustion returns when spending at rate (USD per hour) uses up what is
+// left of budget, if that happens before end; zero otherwise. A budget
+// already spent is exhausted at now. It suits a window that ends (a block,
+// a day): what was spent in it stays until its end.
+func exhaustion(now time.Time, used, budget store.Nanodollars, rate float64, end time.Time) time.Time {
+	if budget <= 0 {
+		return time.Time{}
+	}
+	left := (budget - used).USD()
+	if left <= 0 {
+		return now
+	}
+	if rate <= 0 {
+		return time.Time{}
+	}
+	hours := left / rate
+	if hours > float64(math.MaxInt64)/float64(time.Hour) {
+		return time.Time{}
+	}
+	t := now.Add(time.Duration(hours * float64(time.Hour)))
+	if !end.IsZero() && !t.Before(end) {
+		return time.Time{}
+	}
+	return t
+}
+
+// weekExhaustion returns when the rolling week's spending reaches budget if
+// spending goes on at rate (USD per hour) from now, while the week's
+// spending in ring leaves it hour by hour (the week is the 168 hours ending
+// with the current one); zero if it never does. used is the week's use at
+// now: the spending in ring, or more when the upstream reported more (see
+// Pool.Observe), in which case the reported amount stays until
+// reportReset. A budget already spent is exhausted at now.
+//
+// Within 168 hours of now all of today's spending has left the week, and
+// from then on the week holds 168 hours of the burn rate; so if the budget
+// is not reached by then, it never is at this rate.
+func weekExhaustion(ring *hourly, now time.Time, used, budget store.Nanodollars, rate float64, reportReset time.Time) time.Time {
+	if budget <= 0 {
+		return time.Time{}
+	}
+	if used >= budget {
+		return now
+	}
+	const week = store.WeekHours * float64(time.Hour)
+	perNano := rate * 1e9 / float64(time.Hour) // nanodollars a nanosecond
+	if rate <= 0 || float64(used)+perNano*week < float64(budget) {
+		return time.Time{} // even if nothing left the week, a week of this rate would not fill it
+	}
+	h := store.HourOf(now)
+	recorded := ring.sum(h-store.WeekHours+1, h+1)
+	var reported store.Nanodollars // the upstream's report, when it raised the week's use
+	if used > recorded {
+		reported = used
+	}
+	resetAt := int64(math.MaxInt64) // when the report leaves; never without one
+	if reported > 0 && !reportReset.IsZero() {
+		resetAt = reportReset.UnixNano()
+	}
+	// The week's spending at a time t in the k-th hour from now's is its
+	// spending at now, less the hours that left it by then, plus what the
+	// burn rate adds from now: it rises within a span and drops where a
+	// span begins (an hour's start, the report's reset), so each span is
+	// searched from its start. Times are Unix nanoseconds.
+	nowN := now.UnixNano()
+	end := nowN + int64(week)
+	left := recorded
+	for k := int64(0); k <= store.WeekHours; k++ {
+		from, to := nowN, min(store.HourStart(h+k+1).UnixNano(), end)
+		if k > 0 {
+			left -= ring.at(h + k - store.WeekHours) // the hour that leaves the week as hour h+k begins
+			from = store.HourStart(h + k).UnixNano()
+		}
+		for from < to {
+			spanEnd, base := to, left
+			if from < resetAt {
+				spanEnd, base = min(to, resetAt), max(left, reported)
+			}
+			if base >= budget {
+				return now.Add(time.Duration(from - nowN))
+			}
+			wait := float64(budget-base) / perNano // nanoseconds from now
+			if wait < float64(spanEnd-nowN) {
+				return now.Add(time.Duration(max(int64(wait), from-nowN)))
+			}
+			from = spanEnd
+		}
+	}
+	return time.Time{}
+}
