@@ -461,27 +461,26 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 		if !p.scoredAt(sv, n, holding) {
 			p.score(sv, now) // folds the usage noted without the lock
 		}
-		if best == nil || better(sv, best, now) {
+		if best == nil || better(sv, best) {
 			best = sv
 		}
 	}
 	return best
 }
 
-// better reports whether a should be chosen over b at now, both scored at
-// now: higher health, then fewer clients holding a slot, then the lower
-// share of its weekly budget used (the lower weekly cost between
-// subscriptions without a weekly budget).
-func better(a, b *subView, now time.Time) bool {
+// better reports whether a should be chosen over b, both scored at the
+// same now: higher health, then fewer clients holding a slot, then the
+// lower share of its weekly budget used (the lower weekly cost between
+// subscriptions without a weekly budget). It reads only what score kept,
+// so a scan of tied subscriptions costs no more than one of distinct ones.
+func better(a, b *subView) bool {
 	switch {
 	case a.health != b.health:
 		return a.health > b.health
 	case a.scoredHolding != b.scoredHolding:
 		return a.scoredHolding < b.scoredHolding
-	}
-	ua, ub := a.use(now), b.use(now)
-	if ua.weekShare != ub.weekShare {
-		return ua.weekShare < ub.weekShare
+	case a.scoredWeek != b.scoredWeek:
+		return a.scoredWeek < b.scoredWeek
 	}
 	return a.m.week < b.m.week
 }

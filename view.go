@@ -38,6 +38,7 @@ type subView struct {
 	// idleness health was scored with: time alone changes both.
 	scoredHolding int
 	scoredIdle    bool
+	scoredWeek    float64 // the share of its weekly budget used, at the score: the tie-break of better
 	scoredMinute  int64 // the minute health was scored in: the burn rate moves on with the minutes
 	m             metrics
 	rec           store.Subscription // without Usage, which is in ring, Minutes, in mins, and Holds, in holds; LastActive is in active
@@ -372,7 +373,8 @@ func (p *Pool) score(sv *subView, now time.Time) {
 	p.fold(sv)
 	n := now.UnixNano()
 	sv.scoredHolding, sv.scoredIdle, sv.scoredMinute = sv.holding(n), p.idle(sv, n), store.MinuteOf(now)
-	sv.health = health(p.healthInput(sv, now, sv.scoredHolding, sv.scoredIdle), p.cfg.Health)
+	in := p.healthInput(sv, now, sv.scoredHolding, sv.scoredIdle)
+	sv.health, sv.scoredWeek = health(in, p.cfg.Health), in.weekShare
 	sv.unscored = false
 }
 
