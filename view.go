@@ -39,7 +39,7 @@ type subView struct {
 	scoredHolding int
 	scoredIdle    bool
 	scoredWeek    float64 // the share of its weekly budget used, at the score: the tie-break of better
-	scoredMinute  int64 // the minute health was scored in: the burn rate moves on with the minutes
+	scoredMinute  int64   // the minute health was scored in: the burn rate moves on with the minutes
 	m             metrics
 	rec           store.Subscription // without Usage, which is in ring, Minutes, in mins, and Holds, in holds; LastActive is in active
 	ring          *hourly            // apart, so that a scan of the view stays in few cache lines
