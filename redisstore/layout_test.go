@@ -66,7 +66,7 @@ func TestKeys(t *testing.T) {
 		t.Fatalf("Claim = %v, %v", ok, err)
 	}
 
-	want := []string{tag + "b:a", tag + "claim:alert/a", tag + "h:a", tag + "id:msg-1", tag + "m:a", tag + "s:c", tag + "sub:a", tag + "sub:b", tag + "subs"}
+	want := []string{tag + "a", tag + "a:a", tag + "b:a", tag + "claim:alert/a", tag + "h:a", tag + "id:msg-1", tag + "m:a", tag + "s:c", tag + "sub:a", tag + "sub:b", tag + "subs"}
 	diffStrings(t, "keys", keysUnder(t, c, prefix), want)
 
 	// The ring expires a day after the week its newest bucket (t0+1h)
