@@ -15,7 +15,8 @@ import (
 func encTime(t time.Time) string { return fmt.Sprintf("%020d", uint64(t.UnixNano())^(1<<63)) }
 
 // TestIndexUpgrade checks that sessions written before the activity index
-// existed (a session hash and its membership, no index entry) are found by
+// existed (a session hash and its membership, no index entry, no mark that
+// the index is complete) are found by
 // a query that walks the index, once a Store has indexed them, and that a
 // write to such a session indexes it too.
 func TestIndexUpgrade(t *testing.T) {
@@ -34,6 +35,7 @@ func TestIndexUpgrade(t *testing.T) {
 			"last", encTime(when), "req", 0, "cost", 0, "in", 0, "out", 0, "cw", 0, "cr", 0, "model", "").Err(), "HSET")
 		must(t, c.SAdd(ctx, tag+"m:a", client).Err(), "SADD")
 	}
+	must(t, c.Del(ctx, tag+"indexed").Err(), "DEL") // as an older version left it: no mark
 	_, err = before.Touch(ctx, "old2", t0.Add(2*time.Hour), time.Time{}) // a write indexes it
 	must(t, err, "Touch")
 
