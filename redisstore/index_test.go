@@ -35,8 +35,9 @@ func TestIndexUpgrade(t *testing.T) {
 			"last", encTime(when), "req", 0, "cost", 0, "in", 0, "out", 0, "cw", 0, "cr", 0, "model", "").Err(), "HSET")
 		must(t, c.SAdd(ctx, tag+"m:a", client).Err(), "SADD")
 	}
-	must(t, c.Del(ctx, tag+"indexed").Err(), "DEL")                      // as an older version left it: no mark
-	_, err = before.Touch(ctx, "old2", t0.Add(2*time.Hour), time.Time{}) // a write indexes it
+	// As an older version left them: no mark; then a write indexes old2.
+	must(t, c.Del(ctx, tag+"indexed").Err(), "DEL")
+	_, err = before.Touch(ctx, "old2", t0.Add(2*time.Hour), time.Time{})
 	must(t, err, "Touch")
 
 	for _, s := range []*redisstore.Store{redisstore.New(c, redisstore.WithPrefix(prefix)), before} {
