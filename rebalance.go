@@ -66,6 +66,15 @@ type Release struct {
 // WithRefresher, refreshes the credentials about to expire, as
 // RefreshCredentials does. The host calls Rebalance on its own schedule,
 // e.g. every minute.
+//
+// Rebalance judges the blocks by the pool's view of the subscriptions, read
+// again from the store when it is older than Config.RefreshInterval, as for
+// every other call (the pool's own usage is in it at once): another
+// process's usage of the last RefreshInterval may be missing, which can
+// only make it pick a less than best pair, since the store checks every
+// move's conditions. It finds stale and idle sessions through the store's
+// index by last activity, a page at a time: its work grows with the
+// sessions it can release or move, not with every session.
 func (p *Pool) Rebalance(ctx context.Context) (RebalanceReport, error) {
 	if err := p.usable(); err != nil {
 		return RebalanceReport{}, err
@@ -75,7 +84,7 @@ func (p *Pool) Rebalance(ctx context.Context) (RebalanceReport, error) {
 	if p.rates != nil {
 		p.rates.sweep(now) // drop the rate buckets that are full again
 	}
-	if err := p.refresh(ctx, now, true); err != nil {
+	if err := p.refresh(ctx, now, false); err != nil {
 		return report, fmt.Errorf("authpool: rebalance: %w", err)
 	}
 	if p.refresher != nil {
@@ -99,33 +108,57 @@ func (p *Pool) Rebalance(ctx context.Context) (RebalanceReport, error) {
 	return report, nil
 }
 
-// releaseStale releases the sessions idle for StaleAfter.
+// stalePage is how many stale sessions releaseStale reads at a time.
+const stalePage = 256
+
+// releaseStale releases the sessions idle for StaleAfter that no longer
+// hold a slot, reading them a page at a time, oldest first: its work grows
+// with the sessions it releases (and the few that hold a slot), not with
+// every session.
 func (p *Pool) releaseStale(ctx context.Context, now time.Time, report *RebalanceReport) error {
 	staleSince := now.Add(-time.Duration(p.cfg.Sessions.StaleAfter))
-	stale, err := p.store.Sessions(ctx, store.SessionQuery{ActiveBefore: staleSince.Add(time.Nanosecond)})
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(stale, func(a, b store.Session) int { return cmp.Compare(a.ClientID, b.ClientID) })
-	for _, s := range stale {
-		if s.HoldUntil.After(now) {
-			continue // its prompt cache lives on: it keeps its place
-		}
-		released, err := p.store.Release(ctx, s.ClientID, staleSince)
-		switch {
-		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
-			continue // active again, or gone meanwhile
-		case err != nil:
+	q := store.SessionQuery{ActiveBefore: staleSince.Add(time.Nanosecond), HoldEndedBy: now, Limit: stalePage}
+	first := len(report.Released)
+	defer func() {
+		slices.SortFunc(report.Released[first:], func(a, b Release) int { return cmp.Compare(a.ClientID, b.ClientID) })
+	}()
+	tried := make(map[string]bool)
+	for {
+		stale, err := p.store.Sessions(ctx, q)
+		if err != nil {
 			return err
 		}
-		p.noteMove(released.SubscriptionID, "", released.HoldUntil, time.Time{}, now, false)
-		p.counters.staleReleases.Add(1)
-		report.Released = append(report.Released, Release{
-			ClientID: released.ClientID, SubscriptionID: released.SubscriptionID,
-			LastActive: released.LastActive, Reason: ReasonStale,
-		})
+		fresh := 0 // sessions this page met for the first time
+		for _, s := range stale {
+			if tried[s.ClientID] {
+				continue
+			}
+			tried[s.ClientID] = true
+			fresh++
+			if s.HoldUntil.After(now) {
+				continue // its prompt cache lives on: it keeps its place (a store that ignores HoldEndedBy)
+			}
+			released, err := p.store.Release(ctx, s.ClientID, staleSince)
+			switch {
+			case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
+				continue // active again, or gone meanwhile
+			case err != nil:
+				return err
+			}
+			p.noteMove(released.SubscriptionID, "", released.HoldUntil, time.Time{}, now, false)
+			p.counters.staleReleases.Add(1)
+			report.Released = append(report.Released, Release{
+				ClientID: released.ClientID, SubscriptionID: released.SubscriptionID,
+				LastActive: released.LastActive, Reason: ReasonStale,
+			})
+		}
+		// A full page asks for the next one: the sessions it released are
+		// gone, and those it could not release are no longer stale (a
+		// session met again is one another process holds back: stop).
+		if len(stale) < q.Limit || fresh == 0 {
+			return nil
+		}
 	}
-	return nil
 }
 
 // pair is a move Rebalance considers: from the dearest block to the cheapest.
@@ -151,7 +184,8 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 			return nil
 		}
 		idle, err := p.store.Sessions(ctx, store.SessionQuery{
-			SubscriptionID: pr.from, ActiveBefore: idleSince.Add(time.Nanosecond), Limit: p.cfg.Rebalance.MaxMoves + len(skip),
+			SubscriptionID: pr.from, ActiveBefore: idleSince.Add(time.Nanosecond), HoldEndedBy: now,
+			Limit: p.cfg.Rebalance.MaxMoves + len(skip),
 		})
 		if err != nil {
 			return err

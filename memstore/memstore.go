@@ -23,8 +23,9 @@ type Store struct {
 	mu       sync.Mutex
 	subs     map[string]*subscription
 	sessions map[string]*session
-	seen     dedup // usage IDs
-	claims   dedup // Claim keys
+	byLast   activity // every session, by LastActive
+	seen     dedup    // usage IDs
+	claims   dedup    // Claim keys
 }
 
 // New returns an empty Store.
@@ -32,6 +33,7 @@ func New() *Store {
 	return &Store{
 		subs:     make(map[string]*subscription),
 		sessions: make(map[string]*session),
+		byLast:   activity{link: allLink},
 		seen:     newDedup(),
 		claims:   newDedup(),
 	}
@@ -42,8 +44,9 @@ func New() *Store {
 type subscription struct {
 	rec     store.Subscription // configuration and status; Clients, Holds and Usage unset
 	clients map[string]*session
-	holds   holds // its sessions' holds on its slots
-	last    int64 // LastActive, Unix nanoseconds; 0 if never
+	holds   holds    // its sessions' holds on its slots
+	byLast  activity // its sessions, by LastActive
+	last    int64    // LastActive, Unix nanoseconds; 0 if never
 	buckets [store.WeekHours]store.Bucket
 	newest  int64                           // hour of the newest bucket, if any bucket has requests
 	block   int64                           // hour of BlockStart; noHour if none
@@ -61,8 +64,9 @@ type session struct {
 	cost     store.Nanodollars
 	tokens   store.Tokens
 	model    string
-	hold     int64 // HoldUntil; 0 if none
-	listed   bool  // the hold is in its subscription's holds
+	hold     int64    // HoldUntil; 0 if none
+	listed   bool     // the hold is in its subscription's holds
+	links    [2]links // in the store's and its subscription's activity orders
 }
 
 func unixNano(t time.Time) int64 {
@@ -92,12 +96,6 @@ func (s *session) record() store.Session {
 		Model:          s.model,
 		HoldUntil:      fromUnixNano(s.hold),
 	}
-}
-
-// touch moves the session's and its subscription's activity forward to now.
-func (s *session) touch(now int64) {
-	s.last = max(s.last, now)
-	s.sub.last = max(s.sub.last, now)
 }
 
 func (sub *subscription) record() store.Subscription {
@@ -226,7 +224,8 @@ func (s *Store) CreateSubscription(ctx context.Context, sub store.Subscription) 
 	if _, ok := s.subs[sub.ID]; ok {
 		return fmt.Errorf("memstore: subscription %q: %w", sub.ID, store.ErrExists)
 	}
-	s.subs[sub.ID] = &subscription{rec: config(sub), clients: make(map[string]*session), newest: noHour, block: noHour}
+	s.subs[sub.ID] = &subscription{rec: config(sub), clients: make(map[string]*session),
+		byLast: activity{link: subLink}, newest: noHour, block: noHour}
 	return nil
 }
 
@@ -324,6 +323,7 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) ([]store.Sess
 	for clientID, sess := range cur.clients {
 		released = append(released, sess.record())
 		delete(s.sessions, clientID)
+		s.byLast.remove(sess)
 	}
 	delete(s.subs, id)
 	slices.SortFunc(released, func(a, b store.Session) int { return cmp.Compare(a.ClientID, b.ClientID) })
@@ -396,7 +396,7 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 		return store.Added{Billed: billed.rec.ID}, nil // spending outside the pool: no session, no activity
 	}
 	billed.last = max(billed.last, now)
-	sess.last = max(sess.last, now) // the session's own subscription is not billed: not its activity
+	s.active(sess, now) // the session's own subscription is not billed: not its activity
 	sess.requests++
 	sess.cost += u.Cost
 	sess.tokens.Add(u.Tokens)

@@ -26,7 +26,7 @@ func (s *Store) Touch(ctx context.Context, clientID string, now, holdUntil time.
 	held := sess.hold
 	full := !sess.extend(unixNano(holdUntil), n)
 	if !full {
-		sess.touch(n)
+		s.touch(sess, n)
 	}
 	t := store.Touched{SubscriptionID: sess.sub.rec.ID, Status: sess.sub.rec.Status}
 	t.Held, t.HoldUntil = holdTimes(held, sess.hold)
@@ -69,7 +69,7 @@ func (s *Store) Assign(ctx context.Context, a store.Assignment) (store.Session, 
 			return store.Session{}, fmt.Errorf("memstore: client %q is idle and %d of %d clients of subscription %q hold a slot: %w",
 				a.ClientID, to.holds.after(now), to.rec.MaxClients, to.rec.ID, store.ErrFull)
 		}
-		sess.touch(now)
+		s.touch(sess, now)
 		return sess.record(), nil
 	}
 	if !to.rec.Status.InService(a.Now) {
@@ -81,18 +81,21 @@ func (s *Store) Assign(ctx context.Context, a store.Assignment) (store.Session, 
 	}
 	if ok {
 		delete(sess.sub.clients, sess.clientID)
+		sess.sub.byLast.remove(sess)
 		sess.sub.holds.remove(sess)
 		sess.sub.holds.prune(now)
 	} else {
 		sess = &session{clientID: strings.Clone(a.ClientID), created: now}
 		s.sessions[sess.clientID] = sess
+		s.byLast.insert(sess)
 	}
 	sess.sub = to
 	sess.assigned = now
 	to.clients[sess.clientID] = sess
+	to.byLast.insert(sess)
 	sess.place(unixNano(a.HoldUntil), now)
 	if a.IdleSince.IsZero() {
-		sess.touch(now)
+		s.touch(sess, now)
 	}
 	return sess.record(), nil
 }
@@ -115,35 +118,20 @@ func (s *Store) Release(ctx context.Context, clientID string, idleSince time.Tim
 	delete(s.sessions, clientID)
 	delete(sess.sub.clients, clientID)
 	sess.sub.holds.remove(sess)
+	s.byLast.remove(sess)
+	sess.sub.byLast.remove(sess)
 	return sess.record(), nil
 }
 
-// Sessions implements store.Store.
+// Sessions implements store.Store. A query with ActiveBefore or Limit walks
+// the activity order from the oldest session and stops at the first one too
+// recent for it, or once it has Limit sessions and those last active at the
+// same time as the last of them (whose tie the client ID breaks).
 func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	before := unixNano(q.ActiveBefore)
-	s.mu.Lock()
-	from := s.sessions
-	if q.SubscriptionID != "" {
-		sub, ok := s.subs[q.SubscriptionID]
-		if !ok {
-			s.mu.Unlock()
-			return nil, nil
-		}
-		from = sub.clients
-	}
-	var out []store.Session
-	if before == 0 && len(from) > 0 {
-		out = make([]store.Session, 0, len(from)) // all of them: allocate once
-	}
-	for _, sess := range from {
-		if before == 0 || sess.last < before {
-			out = append(out, sess.record())
-		}
-	}
-	s.mu.Unlock()
+	out := s.selectSessions(q)
 	if q.Limit > 0 && len(out) > 0 {
 		slices.SortFunc(out, func(a, b store.Session) int {
 			if c := a.LastActive.Compare(b.LastActive); c != 0 {
@@ -154,4 +142,40 @@ func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Ses
 		out = out[:min(q.Limit, len(out))]
 	}
 	return out, nil
+}
+
+// selectSessions returns the sessions q selects, in no particular order:
+// with a positive q.Limit, its oldest and those tied with the last of them.
+func (s *Store) selectSessions(q store.SessionQuery) []store.Session {
+	before, ended := unixNano(q.ActiveBefore), unixNano(q.HoldEndedBy)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from, order := s.sessions, &s.byLast
+	if q.SubscriptionID != "" {
+		sub, ok := s.subs[q.SubscriptionID]
+		if !ok {
+			return nil
+		}
+		from, order = sub.clients, &sub.byLast
+	}
+	if before == 0 && q.Limit <= 0 {
+		out := make([]store.Session, 0, len(from)) // all of them: allocate once
+		for _, sess := range from {
+			if ended == 0 || sess.hold <= ended {
+				out = append(out, sess.record())
+			}
+		}
+		return out
+	}
+	var out []store.Session
+	last := int64(0) // LastActive of the last session taken
+	for sess := order.head; sess != nil; sess = order.l(sess).next {
+		if before != 0 && sess.last >= before || q.Limit > 0 && len(out) >= q.Limit && sess.last != last {
+			break
+		}
+		if ended == 0 || sess.hold <= ended {
+			out, last = append(out, sess.record()), sess.last
+		}
+	}
+	return out
 }

@@ -40,6 +40,9 @@
 //	{p}:h:<id>          sorted set: the holds on a subscription's slots
 //	{p}:b:<id>          hash: a subscription's hourly and minute buckets
 //	{p}:s:<client>      hash: a client's session, its hold included
+//	{p}:a               sorted set: every session, by last activity
+//	{p}:a:<id>          sorted set: a subscription's sessions, by last activity
+//	{p}:indexed         the mark that {p}:a holds every session (see below)
 //	{p}:id:<usage ID>   a remembered usage ID
 //	{p}:claim:<key>     a Claim
 //
@@ -52,6 +55,22 @@
 // sessions are idle. A session's hash keeps its hold too; a
 // session written before holds were kept has none, and holds no slot.
 //
+// The activity index ({p}:a, and {p}:a:<id> per subscription) lists each
+// session as a member made of its LastActive (20 digits) followed by its
+// client ID, every score 0: the members' byte-wise order is by LastActive,
+// then client ID, exactly (no float64 rounding). Every script that moves a
+// session's LastActive or subscription (Touch, Assign, AddUsage, Release,
+// DeleteSubscription) moves its members in the same step. Sessions walks it
+// from the oldest with ZRANGEBYLEX, one script per 256 entries, and stops
+// at the first session too recent for its query or once it has its Limit:
+// Rebalance's reads grow with the sessions it may release or move, and no
+// script reads every session. Sessions written by a version without the
+// index are indexed at their next write, and all at once, in SSCAN batches
+// of 256 members, by the first Sessions call of each Store until one has
+// finished and set {p}:indexed (which the first subscription of an empty
+// pool sets at once: it has no session to index). Upgrade every process: an older one writes
+// sessions that only a newer one's next write to them indexes.
+//
 // The hourly buckets are a ring of store.WeekHours slots in one hash, so a
 // subscription's usage takes the same room however much it records; a slot
 // is reused when its hour is more than a week old. The same hash holds a
@@ -63,7 +82,8 @@
 // its length: both are judged by the caller's times while they live, and
 // Redis forgets them by itself. Subscriptions, sessions and holds do not
 // expire; DeleteSubscription and Release delete them. No method uses KEYS or SCAN;
-// Subscriptions and Sessions read the subscription set and the member sets.
+// Subscriptions reads the subscription set, Sessions the activity index
+// (and, once, the member sets by SSCAN).
 //
 // Whoever can read the keys can read the credentials, unless the pool seals
 // them (authpool.WithSealer, package seal): then the sub hashes hold only

@@ -14,4 +14,6 @@ func newKeys(name string) keys { return keys{name: name, prefix: "{" + name + "}
 func (k keys) subs() string                 { return k.prefix + "subs" }
 func (k keys) sub(id string) string         { return k.prefix + "sub:" + id }
 func (k keys) session(client string) string { return k.prefix + "s:" + client }
+func (k keys) active() string               { return k.prefix + "a" }
+func (k keys) activeOf(id string) string    { return k.prefix + "a:" + id }
 func (k keys) claim(key string) string      { return k.prefix + "claim:" + key }

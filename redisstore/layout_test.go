@@ -66,7 +66,7 @@ func TestKeys(t *testing.T) {
 		t.Fatalf("Claim = %v, %v", ok, err)
 	}
 
-	want := []string{tag + "b:a", tag + "claim:alert/a", tag + "h:a", tag + "id:msg-1", tag + "m:a", tag + "s:c", tag + "sub:a", tag + "sub:b", tag + "subs"}
+	want := []string{tag + "a", tag + "a:a", tag + "b:a", tag + "claim:alert/a", tag + "h:a", tag + "id:msg-1", tag + "indexed", tag + "m:a", tag + "s:c", tag + "sub:a", tag + "sub:b", tag + "subs"}
 	diffStrings(t, "keys", keysUnder(t, c, prefix), want)
 
 	// The ring expires a day after the week its newest bucket (t0+1h)
@@ -74,7 +74,7 @@ func TestKeys(t *testing.T) {
 	near(t, "the bucket ring", pttl(t, c, tag+"b:a"), t0.Add(2*time.Hour+store.WeekHours*time.Hour+24*time.Hour).Sub(now))
 	near(t, "a usage ID", pttl(t, c, tag+"id:msg-1"), 2*late.Remember)
 	near(t, "a claim", pttl(t, c, tag+"claim:alert/a"), 2*2*time.Hour)
-	for _, k := range []string{"h:a", "m:a", "s:c", "sub:a", "sub:b", "subs"} {
+	for _, k := range []string{"a", "a:a", "h:a", "indexed", "m:a", "s:c", "sub:a", "sub:b", "subs"} {
 		if d := pttl(t, c, tag+k); d != -1 {
 			t.Errorf("%s expires in %v, want it kept", k, d)
 		}
@@ -85,7 +85,7 @@ func TestKeys(t *testing.T) {
 	_, err = s.DeleteSubscription(ctx, "a")
 	must(t, err, "DeleteSubscription")
 	diffStrings(t, "keys after Release and DeleteSubscription", keysUnder(t, c, prefix),
-		[]string{tag + "claim:alert/a", tag + "id:msg-1", tag + "sub:b", tag + "subs"})
+		[]string{tag + "claim:alert/a", tag + "id:msg-1", tag + "indexed", tag + "sub:b", tag + "subs"})
 }
 
 func diffStrings(t *testing.T, what string, got, want []string) {

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -43,6 +44,9 @@ type Store struct {
 	// clientHonoursDeadlines is set when the client bounds its I/O by a
 	// context's deadline (go-redis's ContextTimeoutEnabled).
 	clientHonoursDeadlines bool
+
+	indexMu sync.Mutex
+	indexed bool // the activity index holds every session (see upgradeIndex)
 }
 
 // An Option configures a Store.

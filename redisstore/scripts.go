@@ -52,6 +52,7 @@ var (
 	scriptSessions = newScript("sessions", "sessions.lua")
 	scriptUsage    = newScript("add usage", "usage.lua")
 	scriptClaim    = newScript("claim", "claim.lua")
+	scriptIndex    = newScript("index sessions", "index.lua")
 )
 
 // run runs sc in one round trip, with key as KEYS[1] and the key prefix

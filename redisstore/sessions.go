@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -136,22 +137,113 @@ func (s *Store) Release(ctx context.Context, clientID string, idleSince time.Tim
 	return store.Session{}, errReply(scriptRelease.name, v)
 }
 
-// Sessions implements store.Store.
+// sessionBatch is how many index entries one script call of Sessions reads
+// at most: a bounded step, however many sessions the pool has.
+const sessionBatch = 256
+
+// Sessions implements store.Store. It walks the activity index (see the
+// package documentation) from the oldest session, one script call per
+// sessionBatch entries, and stops at the first session too recent for q,
+// or once it has q.Limit sessions. A query that takes several calls is not
+// one snapshot: a session written meanwhile is returned once, as the first
+// call that met it read it.
 func (s *Store) Sessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
-	v, err := s.run(ctx, scriptSessions, s.keys.subs(), q.SubscriptionID, encTimeOrNone(q.ActiveBefore), max(q.Limit, 0))
-	if err != nil {
+	if err := s.upgradeIndex(ctx); err != nil {
 		return nil, err
 	}
-	code, rest, err := reply(scriptSessions.name, v)
+	key := s.keys.active()
+	if q.SubscriptionID != "" {
+		key = s.keys.activeOf(q.SubscriptionID)
+	}
+	before, ended := encTimeOrNone(q.ActiveBefore), encTimeOrNone(q.HoldEndedBy)
+	var out []store.Session
+	var seen map[string]bool // the clients returned, once a second call may meet them again
+	for after := ""; ; {
+		v, err := s.run(ctx, scriptSessions, key, before, ended, after, sessionBatch)
+		if err != nil {
+			return nil, err
+		}
+		code, rest, err := reply(scriptSessions.name, v)
+		if err != nil {
+			return nil, err
+		}
+		if code != "ok" || len(rest) == 0 {
+			return nil, errReply(scriptSessions.name, v)
+		}
+		batch, err := decodeSessions(rest[1:])
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: %s: %w", scriptSessions.name, err)
+		}
+		after = str(rest[0])
+		if out == nil && after == "" {
+			out = batch // the whole query in one call: the common case
+		} else {
+			if seen == nil {
+				seen = make(map[string]bool, len(out)+len(batch))
+				for _, sess := range out {
+					seen[sess.ClientID] = true
+				}
+			}
+			for _, sess := range batch {
+				if !seen[sess.ClientID] {
+					seen[sess.ClientID] = true
+					out = append(out, sess)
+				}
+			}
+		}
+		if q.Limit > 0 && len(out) >= q.Limit {
+			return out[:q.Limit], nil
+		}
+		if after == "" {
+			return out, nil
+		}
+	}
+}
+
+// upgradeIndex indexes, once per Store, the sessions written before the
+// activity index existed, in bounded steps (lua/index.lua); a mark in Redis
+// tells later Stores that the index is complete. Until every process runs a
+// version that keeps the index, sessions that an older one writes are
+// indexed only at their next write by a newer one.
+func (s *Store) upgradeIndex(ctx context.Context) error {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	if s.indexed {
+		return nil
+	}
+	v, err := s.run(ctx, scriptIndex, s.keys.subs(), "start", "", "")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if code != "ok" {
-		return nil, errReply(scriptSessions.name, v)
+	code, rest, err := reply(scriptIndex.name, v)
+	switch {
+	case err != nil:
+		return err
+	case code == "done":
+		s.indexed = true
+		return nil
+	case code != "subs" || len(rest) != 1:
+		return errReply(scriptIndex.name, v)
 	}
-	out, err := decodeSessions(rest)
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: %s: %w", scriptSessions.name, err)
+	ids, _ := rest[0].([]any)
+	for _, id := range ids {
+		for cursor := "0"; ; {
+			v, err := s.run(ctx, scriptIndex, s.keys.subs(), "scan", str(id), cursor)
+			if err != nil {
+				return err
+			}
+			code, rest, err := reply(scriptIndex.name, v)
+			if err != nil || code != "ok" || len(rest) != 1 {
+				return errors.Join(err, errReply(scriptIndex.name, v))
+			}
+			if cursor = str(rest[0]); cursor == "0" {
+				break
+			}
+		}
 	}
-	return out, nil
+	if _, err := s.run(ctx, scriptIndex, s.keys.subs(), "mark", "", ""); err != nil {
+		return err
+	}
+	s.indexed = true
+	return nil
 }

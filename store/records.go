@@ -397,7 +397,18 @@ type SessionQuery struct {
 	SubscriptionID string
 	// ActiveBefore, when set, selects sessions last active before it.
 	ActiveBefore time.Time
+	// HoldEndedBy, when set, selects sessions whose HoldUntil is at or
+	// before it (or unset): those that no longer hold a slot then. Rebalance
+	// sets it to now so that a page is not filled with sessions it cannot
+	// move.
+	HoldEndedBy time.Time
 	// Limit, when positive, returns at most Limit sessions: those with the
-	// oldest LastActive, oldest first (ties by ClientID).
+	// oldest LastActive, oldest first (ties by ClientID, byte-wise).
+	//
+	// Stores keep an index of sessions by LastActive, so a query with
+	// ActiveBefore or Limit costs about the sessions it returns (plus those
+	// it skips for HoldEndedBy, at most the clients holding a slot), not
+	// every session; and a store answers any query in bounded steps, none of
+	// which holds it for long.
 	Limit int
 }

@@ -28,7 +28,10 @@ if on == to then
   if not ok then
     return {'full', n, max}
   end
-  later(sk, 'last', now)
+  if lt(last, now) then
+    redis.call('HSET', sk, 'last', now)
+    reindex(client, to, last, to, now)
+  end
   later(tk, 'last', now)
   return done(sk, client)
 end
@@ -48,7 +51,8 @@ if on then
   unhold(on, client, held)
   prune(on, now)
 else
-  redis.call('HSET', sk, 'created', now, 'last', '00000000000000000000', 'req', 0, 'cost', 0,
+  last = '00000000000000000000'
+  redis.call('HSET', sk, 'created', now, 'last', last, 'req', 0, 'cost', 0,
     'in', 0, 'out', 0, 'cw', 0, 'cr', 0, 'model', '')
 end
 redis.call('SADD', memberskey(to), client)
@@ -57,8 +61,13 @@ prune(to, now)
 if lt(now, untl) then
   hold(to, client, untl)
 end
+local moved = last
 if idle == '' then
-  later(sk, 'last', now)
+  if lt(last, now) then
+    moved = now
+    redis.call('HSET', sk, 'last', now)
+  end
   later(tk, 'last', now)
 end
+reindex(client, on, last, to, moved)
 return done(sk, client)

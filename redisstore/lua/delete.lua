@@ -7,9 +7,13 @@ local id = ARGV[2]
 local out = {'ok'}
 for _, client in ipairs(redis.call('SMEMBERS', memberskey(id))) do
   local key = sessionkey(client)
-  push(out, client, fields(key))
+  local f = fields(key)
+  push(out, client, f)
   redis.call('DEL', key)
+  if f[4] then
+    redis.call('ZREM', P .. 'a', f[4] .. client)
+  end
 end
-redis.call('DEL', KEYS[1], memberskey(id), bucketskey(id), holdskey(id))
+redis.call('DEL', KEYS[1], memberskey(id), bucketskey(id), holdskey(id), activekey(id))
 redis.call('SREM', P .. 'subs', id)
 return out

@@ -35,6 +35,30 @@ local function memberskey(id) return P .. 'm:' .. id end
 local function bucketskey(id) return P .. 'b:' .. id end
 local function sessionkey(client) return P .. 's:' .. client end
 local function holdskey(id) return P .. 'h:' .. id end
+local function activekey(id) return P .. 'a:' .. id end
+
+-- The activity index. '{p}:a' holds every session and '{p}:a:<id>' those of
+-- subscription id, as sorted sets whose scores are all 0 and whose members
+-- are a session's LastActive (20 digits) followed by its client ID: their
+-- byte-wise order is by LastActive, then client ID, exactly, so Sessions
+-- walks them from the oldest with ZRANGEBYLEX. Every script that moves a
+-- session's LastActive or subscription moves its entries in the same step.
+
+-- reindex moves a client's entries from its subscription oldsub and
+-- LastActive oldlast (oldsub false: none) to newsub and newlast (newsub
+-- false: none, for a session that ends). Removing an entry that is not
+-- there is harmless: a session written before the index existed gets its
+-- entries at its first write.
+local function reindex(client, oldsub, oldlast, newsub, newlast)
+  if oldsub and oldlast then
+    redis.call('ZREM', P .. 'a', oldlast .. client)
+    redis.call('ZREM', activekey(oldsub), oldlast .. client)
+  end
+  if newsub then
+    redis.call('ZADD', P .. 'a', 0, newlast .. client)
+    redis.call('ZADD', activekey(newsub), 0, newlast .. client)
+  end
+end
 
 -- SESSION lists a session hash's fields in the order of a session's row:
 -- its client ID, then these (decodeSession reads them in this order).

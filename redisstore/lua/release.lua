@@ -10,6 +10,7 @@ if ARGV[3] ~= '' and lt(ARGV[3], last) then
 end
 redis.call('SREM', memberskey(on), ARGV[2])
 unhold(on, ARGV[2], f[12])
+reindex(ARGV[2], on, last, false)
 redis.call('DEL', KEYS[1])
 local out = {'ok'}
 push(out, ARGV[2], f)

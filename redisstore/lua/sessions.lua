@@ -1,59 +1,32 @@
--- Sessions. KEYS[1]: the set of subscription IDs.
--- ARGV: prefix, subscription ('' for all), activeBefore ('' for none), limit.
--- Returns 'ok' and the rows selected, one after another; with a positive
--- limit, the limit oldest by LastActive, ties by client ID.
-local sub, before, limit = ARGV[2], ARGV[3], tonumber(ARGV[4])
-local subs
-if sub ~= '' then
-  if redis.call('EXISTS', subkey(sub)) == 0 then
-    return {'ok'}
-  end
-  subs = {sub}
-else
-  subs = redis.call('SMEMBERS', KEYS[1])
+-- Sessions, one batch. KEYS[1]: the activity index walked ('{p}:a', or
+-- '{p}:a:<id>' for one subscription's sessions).
+-- ARGV: prefix, activeBefore ('' for none), holdEndedBy ('' for none), the
+-- index entry after which to go on ('' to start from the oldest), how many
+-- entries to read at most.
+-- Returns 'ok', the entry to go on after ('' when the walk is over), and
+-- the rows of the sessions selected among the entries read, oldest
+-- LastActive first, ties by client ID byte-wise: one bounded step of a
+-- query, which the Go side repeats.
+local before, ended, after, count = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local lo, hi = '-', '+'
+if after ~= '' then
+  lo = '(' .. after
 end
-local bh, bl
 if before ~= '' then
-  bh, bl = halves(before)
+  hi = '(' .. before -- an entry starts with its LastActive: below it is before it
 end
-local out, picked = {'ok'}, {}
-for _, id in ipairs(subs) do
-  for _, client in ipairs(redis.call('SMEMBERS', memberskey(id))) do
-    local f = fields(sessionkey(client))
-    if f[1] then
-      local h, l = halves(f[4])
-      if not bh or h < bh or (h == bh and l < bl) then
-        if limit > 0 then
-          picked[#picked + 1] = {client, f, h, l}
-        else
-          push(out, client, f)
-        end
-      end
-    end
-  end
+local entries = redis.call('ZRANGEBYLEX', KEYS[1], lo, hi, 'LIMIT', 0, count)
+local out = {'ok', ''}
+if #entries == count then
+  out[2] = entries[#entries]
 end
-if limit > 0 and #picked > 0 then
-  -- by LastActive, then by client ID byte-wise, like Go's string comparison
-  local function bytelt(a, b)
-    for i = 1, math.min(#a, #b) do
-      local x, y = string.byte(a, i), string.byte(b, i)
-      if x ~= y then
-        return x < y
-      end
-    end
-    return #a < #b
-  end
-  table.sort(picked, function(a, b)
-    if a[3] ~= b[3] then
-      return a[3] < b[3]
-    end
-    if a[4] ~= b[4] then
-      return a[4] < b[4]
-    end
-    return bytelt(a[1], b[1])
-  end)
-  for i = 1, math.min(limit, #picked) do
-    push(out, picked[i][1], picked[i][2])
+for _, e in ipairs(entries) do
+  local client = string.sub(e, 21)
+  local f = fields(sessionkey(client))
+  -- An entry whose session has gone or moved on is left for its next
+  -- write to drop (none is: every script moves them together).
+  if f[1] and f[4] == string.sub(e, 1, 20) and (ended == '' or not f[12] or not lt(ended, f[12])) then
+    push(out, client, f)
   end
 end
 return out

@@ -16,6 +16,7 @@ if not ok then
 end
 if lt(s[2], now) then
   redis.call('HSET', KEYS[1], 'last', now)
+  reindex(client, s[1], s[2], s[1], now)
 end
 if not st[4] or lt(st[4], now) then
   redis.call('HSET', key, 'last', now)

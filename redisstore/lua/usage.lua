@@ -126,6 +126,7 @@ redis.call('HINCRBY', KEYS[1], 'cw', ARGV[14])
 redis.call('HINCRBY', KEYS[1], 'cr', ARGV[15])
 if lt(last, now) then
   redis.call('HSET', KEYS[1], 'model', ARGV[16], 'last', now)
+  reindex(client, on, last, on, now)
 else
   redis.call('HSET', KEYS[1], 'model', ARGV[16])
 end

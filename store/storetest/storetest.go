@@ -298,6 +298,17 @@ var cases = []testCase{
 		explanation: "Sessions applies SubscriptionID, ActiveBefore and Limit together.",
 		check:       testSessionsCombined,
 	},
+	{
+		name:        "SessionsHoldEndedBy",
+		explanation: "Sessions with HoldEndedBy selects the sessions whose hold ends at or before it, alone and with the other fields.",
+		check:       testSessionsHoldEndedBy,
+	},
+	{
+		name: "SessionsManyPages",
+		explanation: "Sessions answers every kind of query over 1,000 sessions (more than one step of a store reads), " +
+			"with ties in LastActive, sessions that moved forward and sessions holding a slot, in Limit's order.",
+		check: testSessionsManyPages,
+	},
 
 	// AddUsage.
 	{
