@@ -23,7 +23,7 @@ type Store struct {
 	mu       sync.Mutex
 	subs     map[string]*subscription
 	sessions map[string]*session
-	seen     dedup // usage IDs
+	seen     usageIDs
 	claims   dedup // Claim keys
 }
 
@@ -32,7 +32,7 @@ func New() *Store {
 	return &Store{
 		subs:     make(map[string]*subscription),
 		sessions: make(map[string]*session),
-		seen:     newDedup(),
+		seen:     newUsageIDs(),
 		claims:   newDedup(),
 	}
 }
@@ -385,8 +385,13 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 	if billed == nil {
 		return store.Added{}, fmt.Errorf("memstore: a usage without a client must name its subscription: %w", store.ErrNotFound)
 	}
-	if u.ID != "" && !s.seen.add(u.ID, now, u.Remember) {
-		return store.Added{}, store.ErrDuplicate
+	if u.ID != "" {
+		switch v, horizon := s.seen.add(u.ID, unixNano(u.Time), now, u.Remember, u.RememberBytes); v {
+		case idDuplicate:
+			return store.Added{}, store.ErrDuplicate
+		case idForgotten:
+			return store.Added{}, &store.ForgottenError{ID: u.ID, Time: u.Time, Horizon: fromUnixNano(horizon)}
+		}
 	}
 	billed.add(hour, store.MinuteOf(u.Time), u.Cost, u.Tokens)
 	if u.BlockHours > 0 && hour >= billed.block+int64(u.BlockHours) {
