@@ -174,10 +174,12 @@ type Store interface {
 	// store forgets its oldest IDs, a few per call and never in a sweep,
 	// when one more would not fit in u.RememberBytes (at the store's own
 	// cost per ID; it remembers at least one) or when their usage time is at
-	// or before u.Now - u.Remember. A store with no ID forgotten has the
-	// zero horizon. A store may compare times at a resolution as coarse as a
+	// or before u.Now - u.Remember; it forgets nothing otherwise, so an ID
+	// remembered at or before the horizon stays a duplicate until a new ID
+	// makes it go. A store that forgot nothing has no horizon but
+	// u.Now - u.Remember. A store may compare times at a resolution as coarse as a
 	// microsecond (a usage within the horizon's microsecond is at it).
-		AddUsage(ctx context.Context, clientID string, u UsageRecord) (Added, error)
+	AddUsage(ctx context.Context, clientID string, u UsageRecord) (Added, error)
 
 	// Claim records key until until and reports whether this call made the
 	// claim: false if a claim on key made earlier is still live at now (its
