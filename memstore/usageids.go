@@ -6,11 +6,13 @@ import (
 )
 
 // idBytes is what one remembered usage ID costs usageIDs, in bytes of heap:
-// its map entry (a 128-bit hash and a time, in a table kept at most 7/8
-// full and grown by doubling) and its place in the queue. It is measured
-// (BenchmarkUsageIDsHeap: heap in use at the bound, divided by the IDs) and
-// rounded up, so that RememberBytes bounds the heap.
-const idBytes = 64
+// its map entry (a 128-bit hash and a time, 24 bytes, in tables kept at
+// most 7/8 full) and its place in the queue (16 bytes). It is measured at
+// the bound with IDs coming and going, the worst case, when the map has
+// grown under the churn to about twice its size filled once
+// (BenchmarkUsageIDsHeap: 143 bytes per ID, Go 1.26; about 80 right after
+// filling), and rounded up, so that RememberBytes bounds the heap.
+const idBytes = 144
 
 // forgetPerCall is the most IDs one add forgets: enough to make room for
 // the new one and to catch up, a few at a time, after the budget shrank or
