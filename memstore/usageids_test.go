@@ -113,10 +113,10 @@ func addSub(b *testing.B, s *Store) {
 }
 
 // usageWithID is the i-th usage of a benchmark: a millisecond after the
-// one before, with its own ID, remembered for the week in 256 MiB (about
-// 4M IDs).
+// one before, with its own ID, remembered for the week in 512 MiB (about
+// 3.7M IDs).
 func usageWithID(t0 time.Time, i int) store.UsageRecord {
 	at := t0.Add(time.Duration(i) * time.Millisecond)
 	return store.UsageRecord{ID: "msg_" + strconv.Itoa(i), SubscriptionID: "a", Time: at, Now: at, Cost: 1,
-		Remember: week, RememberBytes: 256 << 20}
+		Remember: week, RememberBytes: 512 << 20}
 }
