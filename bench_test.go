@@ -262,28 +262,69 @@ func BenchmarkRecordMovingClock(b *testing.B) {
 }
 
 // BenchmarkRecordWithID records usages that carry a message ID, each new:
-// the de-duplication set grows as it would under real traffic.
+// the store remembers them as it would under real traffic.
 func BenchmarkRecordWithID(b *testing.B) {
 	clock := newBenchClock()
 	p, ids := benchPool(b, 100, 10_000, clock)
 	ctx := context.Background()
-	msgIDs := benchIDs("msg_01ABCDEFGHJKMNPQRSTVWXYZ", 1<<16)
 	u := benchUsage(clock.now())
+	msgIDs := benchIDs("msg_01ABCDEFGHJKMNPQRSTVWXYZ-0", 1<<16)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
 		if i > 0 && i%len(msgIDs) == 0 {
-			// The prepared IDs are used up: move two days on, past the
-			// time they are remembered, and use them again.
-			b.StopTimer()
-			clock.add(49 * time.Hour)
-			u.Time = clock.now()
+			b.StopTimer() // the prepared IDs are used up: make new ones
+			msgIDs = benchIDs(fmt.Sprintf("msg_01ABCDEFGHJKMNPQRSTVWXYZ-%d", i), 1<<16)
 			b.StartTimer()
 		}
 		u.ID = msgIDs[i%len(msgIDs)]
 		if err := p.Record(ctx, ids[i%len(ids)], u); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkRecordUniqueIDsHeap records b.N usages, each with a new ID, a
+// millisecond apart, through a pool whose store remembers usage IDs in
+// 16 MiB, and reports the heap in use at the end (after a collection): it
+// is the same at 1M records as at 10M, whatever the rate, once the IDs fill
+// their memory. Run it with -benchtime 1000000x and 10000000x.
+func BenchmarkRecordUniqueIDsHeap(b *testing.B) {
+	clock := newBenchClock()
+	ctx := context.Background()
+	cfg := benchConfig(1, 1)
+	cfg.UsageIDMemoryMiB = 16
+	p, err := authpool.New(ctx, cfg, authpool.WithClock(clock.now))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := p.Allocate(ctx, "client"); err != nil {
+		b.Fatal(err)
+	}
+	msgIDs := benchIDs("msg_01ABCDEFGHJKMNPQRSTVWXYZ-0", 1<<16)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if i > 0 && i%len(msgIDs) == 0 {
+			b.StopTimer()
+			msgIDs = benchIDs(fmt.Sprintf("msg_01ABCDEFGHJKMNPQRSTVWXYZ-%d", i), 1<<16)
+			b.StartTimer()
+		}
+		clock.add(time.Millisecond)
+		u := benchUsage(clock.now())
+		u.ID = msgIDs[i%len(msgIDs)]
+		if err := p.Record(ctx, "client", u); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	msgIDs = nil
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	b.ReportMetric(float64(m.HeapInuse)/(1<<20), "MiB-heap")
+	if st := p.Stats(); st.Records != int64(b.N) {
+		b.Fatalf("counted %d of %d usages", st.Records, b.N)
 	}
 }
 

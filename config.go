@@ -44,9 +44,19 @@ type Config struct {
 	Sessions SessionPolicy `json:"sessions,omitzero"`
 	// Rebalance bounds what Rebalance may do.
 	Rebalance RebalancePolicy `json:"rebalance,omitzero"`
-	// RememberUsageIDs is how long Record remembers a Usage.ID to count a
-	// retried request once. The default value is 24 hours.
+	// RememberUsageIDs is how long after its usage's own time (Usage.Time)
+	// the store remembers a Usage.ID, to count a retried request, a response
+	// recorded by two processes or a transcript warmed twice once. The
+	// default value is the week (168 hours): Record and Charge refuse older
+	// usage anyway.
 	RememberUsageIDs Duration `json:"rememberUsageIds,omitempty"`
+	// UsageIDMemoryMiB bounds the memory the store spends remembering usage
+	// IDs, in MiB, whatever the rate of requests: when it is full the store
+	// forgets the oldest, and a usage with an ID it may have forgotten is
+	// refused with ErrUsageTooOld rather than counted twice (see
+	// docs/stores.md for what it holds at a given rate). The default value
+	// is 64.
+	UsageIDMemoryMiB int `json:"usageIdMemoryMiB,omitempty"`
 	// RefreshInterval is how old the pool's picture of the subscriptions
 	// (their use and health, which selection reads) may grow before it is
 	// read again from the store. Capacity and status are always checked by
@@ -280,7 +290,8 @@ const (
 	DefaultStaleAfter       = 30 * time.Minute
 	DefaultMinGapUSD        = 5.0
 	DefaultMaxMoves         = 3
-	DefaultRememberUsageIDs = 24 * time.Hour
+	DefaultRememberUsageIDs = store.WeekHours * time.Hour
+	DefaultUsageIDMemoryMiB = 64
 	DefaultRefreshInterval  = time.Second
 	DefaultQueueSize        = 1024
 
@@ -335,6 +346,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RememberUsageIDs == 0 {
 		c.RememberUsageIDs = Duration(DefaultRememberUsageIDs)
+	}
+	if c.UsageIDMemoryMiB == 0 {
+		c.UsageIDMemoryMiB = DefaultUsageIDMemoryMiB
 	}
 	if c.RefreshInterval == 0 {
 		c.RefreshInterval = Duration(DefaultRefreshInterval)
@@ -507,6 +521,9 @@ func (c Config) validate() error {
 	}
 	if c.RememberUsageIDs < 0 {
 		bad("/rememberUsageIds", "%v: must be positive", time.Duration(c.RememberUsageIDs))
+	}
+	if c.UsageIDMemoryMiB < 1 || c.UsageIDMemoryMiB > maxCount {
+		bad("/usageIdMemoryMiB", "%d: must be in 1..%d", c.UsageIDMemoryMiB, maxCount)
 	}
 	if c.RefreshInterval < 0 {
 		bad("/refreshInterval", "%v: must be positive", time.Duration(c.RefreshInterval))

@@ -152,6 +152,7 @@ func fullConfig() Config {
 		Sessions:         SessionPolicy{IdleAfter: Duration(90 * time.Second), StaleAfter: Duration(time.Hour + 30*time.Minute)},
 		Rebalance:        RebalancePolicy{MinGapUSD: 2.5, MaxMoves: 10},
 		RememberUsageIDs: Duration(48 * time.Hour),
+		UsageIDMemoryMiB: 16,
 		ClientRate:       RateLimit{PerSecond: 2.5, Burst: 5},
 		RefreshInterval:  Duration(1500 * time.Millisecond),
 		Alerts:           AlertPolicy{Thresholds: []float64{0.5, 0.75, 1}},

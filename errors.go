@@ -26,6 +26,14 @@ var (
 	// NaN or infinite numbers, no time, a time outside the week). Nothing
 	// was recorded.
 	ErrInvalidUsage = errors.New("authpool: invalid usage")
+	// ErrUsageTooOld: Record or Charge was given a usage with an ID the
+	// store does not remember whose time is at or before the store's horizon
+	// of usage IDs: it may have been counted already and its ID forgotten
+	// to keep within Config.UsageIDMemoryMiB (or it is older than
+	// Config.RememberUsageIDs), so counting it could count it twice. Nothing
+	// was recorded; raise Config.UsageIDMemoryMiB if it happens for usage
+	// that is not a re-import.
+	ErrUsageTooOld = errors.New("authpool: usage older than the remembered usage IDs")
 	// ErrInvalidConfig: a Config or Subscription is not valid. Nothing was
 	// changed.
 	ErrInvalidConfig = errors.New("authpool: invalid config")

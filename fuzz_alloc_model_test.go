@@ -29,12 +29,12 @@ type allocModel struct {
 	costs    map[string]store.Nanodollars           // client -> its session's cost
 	billed   map[string]map[int64]store.Nanodollars // subscription -> hour -> cost counted
 	newest   map[string]int64                       // subscription -> newest hour billed
-	counted  map[string]time.Time                   // usage ID -> when it was last counted
+	counted  map[string]time.Time                   // usage ID -> the time of the usage last counted with it
 	status   map[string]authpool.Status             // subscription -> the status last set
 }
 
-// allocRemember is how long the pool of FuzzAllocateRecord remembers a
-// usage ID.
+// allocRemember is how long after its usage's time the pool of
+// FuzzAllocateRecord remembers a usage ID.
 const allocRemember = 2 * time.Hour
 
 func newAllocModel(t *testing.T) *allocModel {
@@ -286,8 +286,16 @@ func (m *allocModel) record(in *fuzzInput, charge bool) {
 	}
 	invalid := costErr != nil || !tokensOK || u.Time.IsZero() || u.Time.Sub(now) > authpool.MaxClockSkew ||
 		u.Time.Before(weekStart) || !validText(u.ID) || !validText(u.Model) || u.CacheTTL < 0 || u.CacheTTL > authpool.MaxCacheTTL
-	_, remembered := m.counted[u.ID]
-	remembered = remembered && u.ID != "" && now.Before(m.counted[u.ID].Add(2*allocRemember))
+	// A usage ID is remembered while its usage's time is after now -
+	// allocRemember, and may be after (the store forgets lazily); the few
+	// IDs of a run never fill the store's memory.
+	cut := now.Add(-allocRemember)
+	ut := u.Time
+	if ut.After(now) {
+		ut = now // a usage from a clock ahead counts now
+	}
+	prior, counted := m.counted[u.ID]
+	counted = counted && u.ID != ""
 
 	before := snapshot(t, m.p)
 	var err error
@@ -316,6 +324,10 @@ func (m *allocModel) record(in *fuzzInput, charge bool) {
 			t.Fatalf("%s = %v; want ErrNotFound", where(), err)
 		}
 	case err == nil:
+	case errors.Is(err, authpool.ErrUsageTooOld):
+		if u.ID == "" || ut.After(cut) {
+			t.Fatalf("%s = %v, but its time is after now - %v", where(), err, allocRemember)
+		}
 	case errors.Is(err, authpool.ErrUnknownClient) && !charge:
 		if _, ok := m.sessions[client]; ok {
 			t.Fatalf("%s = %v, but the client has a session on %s", where(), err, m.sessions[client])
@@ -325,8 +337,8 @@ func (m *allocModel) record(in *fuzzInput, charge bool) {
 		t.Fatalf("%s = %v; want a documented error", where(), err)
 	}
 	if err != nil || dup {
-		if err == nil && !remembered {
-			t.Fatalf("%s was refused as a duplicate, but its ID was not counted within %v", where(), 2*allocRemember)
+		if err == nil && !counted {
+			t.Fatalf("%s was refused as a duplicate, but its ID was never counted", where())
 		}
 		if err != nil && dup {
 			t.Fatalf("%s = %v and counted a duplicate", where(), err)
@@ -341,11 +353,14 @@ func (m *allocModel) record(in *fuzzInput, charge bool) {
 	if invalid || (!charge && !validClient(client)) {
 		t.Fatalf("%s counted a usage it should refuse", where())
 	}
-	if at, ok := m.counted[u.ID]; ok && u.ID != "" && now.Sub(at) < allocRemember && !now.Before(at) {
-		t.Fatalf("%s counted ID %q again %v after it was counted, within its %v", where(), u.ID, now.Sub(at), allocRemember)
+	if counted && prior.After(cut) {
+		t.Fatalf("%s counted ID %q again, though its usage at %v is within %v", where(), u.ID, prior.Format(time.RFC3339Nano), allocRemember)
+	}
+	if u.ID != "" && !ut.After(cut) {
+		t.Fatalf("%s counted a usage with an ID at or before now - %v", where(), allocRemember)
 	}
 	if u.ID != "" {
-		m.counted[u.ID] = now
+		m.counted[u.ID] = ut
 	}
 	subID := u.SubscriptionID
 	if subID == "" {

@@ -210,13 +210,15 @@ func (p *Pool) usable() error {
 // on its slot (see Allocate) to Sessions.IdleAfter from now, or to
 // u.CacheTTL from now when that is longer; a client whose hold had ended
 // gets it back only while its subscription has room (the usage counts
-// either way). Recording a usage whose ID was recorded within
-// Config.RememberUsageIDs counts nothing and returns nil: a retried request
-// is billed once.
+// either way). Recording a usage whose ID the store remembers counts nothing
+// and returns nil: a retried request, or a response two processes record, is
+// billed once. An ID is remembered for Config.RememberUsageIDs after its
+// usage's time, within Config.UsageIDMemoryMiB (see ErrUsageTooOld).
 //
 // Record refuses, changing nothing, a usage with a negative, NaN or infinite
 // number, no time, a time outside the week, or a CacheTTL outside
-// 0..MaxCacheTTL (ErrInvalidUsage), and a client without a session
+// 0..MaxCacheTTL (ErrInvalidUsage), a usage with an ID the store may have
+// forgotten (ErrUsageTooOld), and a client without a session
 // (ErrUnknownClient).
 func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	if err := p.usable(); err != nil {
@@ -227,7 +229,7 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	}
 	now := p.now()
 	var rec store.UsageRecord
-	if err := u.record(now, time.Duration(p.cfg.RememberUsageIDs), &rec); err != nil {
+	if err := u.record(now, time.Duration(p.cfg.RememberUsageIDs), p.rememberBytes(), &rec); err != nil {
 		return fmt.Errorf("authpool: record for client %q: %w: %w", clientID, err, ErrInvalidUsage)
 	}
 	if p.cfg.Block.Mode == BlockAnchored {
@@ -245,6 +247,8 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	case errors.Is(err, store.ErrDuplicate):
 		p.counters.duplicates.Add(1)
 		return nil
+	case errors.Is(err, store.ErrForgotten):
+		return fmt.Errorf("authpool: record for client %q: %w", clientID, p.tooOld(err))
 	case errors.Is(err, store.ErrNotFound):
 		if rec.SubscriptionID != "" && p.known(ctx, rec.SubscriptionID, now) != nil {
 			return fmt.Errorf("authpool: record for client %q: usage.subscriptionId %q: %w", clientID, rec.SubscriptionID, ErrNotFound)
@@ -262,6 +266,22 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	return nil
 }
 
+// rememberBytes is the store's budget for usage IDs, in bytes.
+func (p *Pool) rememberBytes() int64 { return int64(p.cfg.UsageIDMemoryMiB) << 20 }
+
+// tooOld counts a usage the store refused with store.ErrForgotten, and
+// returns the error Record and Charge return for it: ErrUsageTooOld, with
+// the usage's time and the store's horizon.
+func (p *Pool) tooOld(err error) error {
+	p.counters.tooOld.Add(1)
+	var fe *store.ForgottenError
+	if !errors.As(err, &fe) {
+		return fmt.Errorf("%w (%w): raise Config.UsageIDMemoryMiB", ErrUsageTooOld, err)
+	}
+	return fmt.Errorf("usage %q at %v is at or before %v, the oldest usage time whose IDs the store still tells apart: raise Config.UsageIDMemoryMiB (now %d MiB): %w",
+		fe.ID, fe.Time.UTC().Format(time.RFC3339Nano), fe.Horizon.UTC().Format(time.RFC3339Nano), p.cfg.UsageIDMemoryMiB, ErrUsageTooOld)
+}
+
 // Charge counts a usage against a subscription with no client: spending the
 // pool did not see, such as what was spent before the pool started (see
 // claude.ReadTranscripts and claude.WarmPool) or by a tool outside it. It
@@ -275,7 +295,7 @@ func (p *Pool) Charge(ctx context.Context, subscriptionID string, u Usage) error
 	now := p.now()
 	u.SubscriptionID = subscriptionID
 	var rec store.UsageRecord
-	if err := u.record(now, time.Duration(p.cfg.RememberUsageIDs), &rec); err != nil {
+	if err := u.record(now, time.Duration(p.cfg.RememberUsageIDs), p.rememberBytes(), &rec); err != nil {
 		return fmt.Errorf("authpool: charge %q: %w: %w", subscriptionID, err, ErrInvalidUsage)
 	}
 	if p.cfg.Block.Mode == BlockAnchored {
@@ -289,6 +309,8 @@ func (p *Pool) Charge(ctx context.Context, subscriptionID string, u Usage) error
 	case errors.Is(err, store.ErrDuplicate):
 		p.counters.duplicates.Add(1)
 		return nil
+	case errors.Is(err, store.ErrForgotten):
+		return fmt.Errorf("authpool: charge %q: %w", subscriptionID, p.tooOld(err))
 	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("authpool: charge %q: %w", subscriptionID, ErrNotFound)
 	case err != nil:

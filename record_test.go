@@ -3,6 +3,7 @@ package authpool_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -155,30 +156,76 @@ func TestRecordingTheSameIDTwiceCountsOnce(t *testing.T) {
 	}
 }
 
-func TestRecordingAnIDAgainAfterItIsForgottenCountsAgain(t *testing.T) {
+func TestAnIDIsRememberedByItsUsagesTimeThenTooOld(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock(t0)
 	cfg := subs(sub("s-a"))
 	cfg.RememberUsageIDs = authpool.Duration(time.Hour)
 	p := newPool(t, cfg, clk)
 	allocate(t, p, "alice")
-	u := authpool.Usage{ID: "req_1", Time: t0, CostUSD: 1}
-	if err := p.Record(ctx, "alice", u); err != nil {
+	record := func(id string, at time.Time) error {
+		t.Helper()
+		return p.Record(ctx, "alice", authpool.Usage{ID: id, Time: at, CostUSD: 1})
+	}
+	if err := record("req_1", t0); err != nil {
 		t.Fatal(err)
 	}
-	// Remembered for at least the hour (and at most two).
+	// Remembered for the hour after the usage's time, however late the
+	// retry comes within it.
 	clk.Set(t0.Add(59 * time.Minute))
-	u.Time = clk.Now()
-	if err := p.Record(ctx, "alice", u); err != nil || p.DuplicateRecords() != 1 {
-		t.Fatalf("Record within the hour = %v with %d duplicates, want nil and 1", err, p.DuplicateRecords())
+	if err := record("req_1", t0); err != nil || p.Stats().DuplicateRecords != 1 {
+		t.Fatalf("Record within the hour = %v with %d duplicates, want nil and 1", err, p.Stats().DuplicateRecords)
 	}
+	// Hours later a new usage makes the store forget req_1: the same usage
+	// again is too old to tell from the one counted, and is refused.
 	clk.Set(t0.Add(3 * time.Hour))
-	u.Time = clk.Now()
-	if err := p.Record(ctx, "alice", u); err != nil || p.DuplicateRecords() != 1 {
-		t.Fatalf("Record hours later = %v with %d duplicates, want nil and still 1", err, p.DuplicateRecords())
+	if err := record("req_2", clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	err := record("req_1", t0)
+	if !errors.Is(err, authpool.ErrUsageTooOld) || p.Stats().TooOldRecords != 1 {
+		t.Fatalf("Record of req_1 again hours later = %v with %d too old, want ErrUsageTooOld and 1", err, p.Stats().TooOldRecords)
+	}
+	for _, s := range []string{`"req_1"`, "2026-", "Config.UsageIDMemoryMiB"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("ErrUsageTooOld's message %q does not say %q", err, s)
+		}
 	}
 	if got := status(t, snapshot(t, p), "s-a").Week.CostUSD; got != 2 {
 		t.Errorf("week cost = %v, want 2", got)
+	}
+}
+
+func TestTooSmallAUsageIDMemoryRefusesRatherThanCountsTwice(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock(t0)
+	cfg := subs(sub("s-a"))
+	cfg.UsageIDMemoryMiB = 1 // some thousands of IDs
+	p := newPool(t, cfg, clk)
+	const n = 20_000 // more than 1 MiB holds in either store
+	for i := range n {
+		if err := p.Charge(ctx, "s-a", authpool.Usage{ID: fmt.Sprintf("msg_%d", i), Time: t0.Add(time.Duration(i-n) * time.Millisecond), CostUSD: 1e-6}); err != nil {
+			t.Fatalf("Charge of msg_%d: %v", i, err)
+		}
+	}
+	before := status(t, snapshot(t, p), "s-a").Week
+	tooOld := 0
+	for i := range n {
+		err := p.Charge(ctx, "s-a", authpool.Usage{ID: fmt.Sprintf("msg_%d", i), Time: t0.Add(time.Duration(i-n) * time.Millisecond), CostUSD: 1e-6})
+		switch {
+		case errors.Is(err, authpool.ErrUsageTooOld):
+			tooOld++
+		case err != nil:
+			t.Fatalf("Charge of msg_%d again: %v", i, err)
+		}
+	}
+	st := p.Stats()
+	if st.Records != n || st.TooOldRecords != int64(tooOld) || st.DuplicateRecords != int64(n-tooOld) || tooOld == 0 || tooOld == n {
+		t.Errorf("charging %d usages twice in 1 MiB counted %d, %d duplicates, %d too old (%d refused so); want %d, the rest split",
+			n, st.Records, st.DuplicateRecords, st.TooOldRecords, tooOld, n)
+	}
+	if diff := cmp.Diff(before, status(t, snapshot(t, p), "s-a").Week); diff != "" {
+		t.Errorf("charging every usage again changed the week (-before +after):\n%s", diff)
 	}
 }
 

@@ -21,6 +21,10 @@ type Stats struct {
 	// DuplicateRecords counts the usages Record and Charge refused as
 	// already recorded (see Config.RememberUsageIDs).
 	DuplicateRecords int64 `json:"duplicateRecords"`
+	// TooOldRecords counts the usages Record and Charge refused with
+	// ErrUsageTooOld: their ID may have been counted and forgotten (see
+	// Config.UsageIDMemoryMiB).
+	TooOldRecords int64 `json:"tooOldRecords"`
 	// EstimatedUsages counts the usages Record and Charge counted whose
 	// cost was an estimate: their model had no price of its own
 	// (Usage.PricedAs).
@@ -31,7 +35,7 @@ type Stats struct {
 	StaleReleases  int64 `json:"staleReleases"`
 	// StoreErrors counts the store calls that failed: every error but the
 	// store's answers (store.ErrNotFound, ErrExists, ErrFull, ErrInactive,
-	// ErrConflict, ErrDuplicate) and a context cancelled by the caller.
+	// ErrConflict, ErrDuplicate, ErrForgotten) and a context cancelled by the caller.
 	// store.ErrUnavailable and deadlines count.
 	StoreErrors int64 `json:"storeErrors"`
 	// StoreRestores counts the times the pool found its store holding no
@@ -61,6 +65,7 @@ type counters struct {
 	rateLimited   atomic.Int64
 	records       atomic.Int64
 	duplicates    atomic.Int64 // usages refused as already recorded
+	tooOld        atomic.Int64 // usages refused with ErrUsageTooOld
 	estimated     atomic.Int64 // usages counted at an estimated cost
 	moves         atomic.Int64
 	staleReleases atomic.Int64
@@ -93,6 +98,7 @@ func (p *Pool) Stats() Stats {
 		},
 		Records:          c.records.Load(),
 		DuplicateRecords: c.duplicates.Load(),
+		TooOldRecords:    c.tooOld.Load(),
 		EstimatedUsages:  c.estimated.Load(),
 		RebalanceMoves:   c.moves.Load(),
 		StaleReleases:    c.staleReleases.Load(),
@@ -107,7 +113,7 @@ func (p *Pool) Stats() Stats {
 func failed(err error) bool {
 	return !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrExists) &&
 		!errors.Is(err, store.ErrFull) && !errors.Is(err, store.ErrInactive) && !errors.Is(err, store.ErrConflict) &&
-		!errors.Is(err, store.ErrDuplicate) && !errors.Is(err, context.Canceled)
+		!errors.Is(err, store.ErrDuplicate) && !errors.Is(err, store.ErrForgotten) && !errors.Is(err, context.Canceled)
 }
 
 // countingStore is the pool's store, counting the calls that fail in

@@ -60,9 +60,10 @@ const (
 	MaxCacheTTL = time.Hour
 )
 
-// record checks u against now and fills rec with it as the store adds it.
+// record checks u against now and fills rec with it as the store adds it,
+// its ID remembered for remember after its time within rememberBytes.
 // A problem names the field and the value.
-func (u *Usage) record(now time.Time, remember time.Duration, rec *store.UsageRecord) error {
+func (u *Usage) record(now time.Time, remember time.Duration, rememberBytes int64, rec *store.UsageRecord) error {
 	cost, err := store.FromUSD(u.CostUSD)
 	if err != nil {
 		return fmt.Errorf("usage.costUSD: %w", err)
@@ -103,6 +104,7 @@ func (u *Usage) record(now time.Time, remember time.Duration, rec *store.UsageRe
 		Model:          u.Model,
 		Now:            now,
 		Remember:       remember,
+		RememberBytes:  rememberBytes,
 	}
 	if u.Time.After(now) {
 		rec.Time = now

@@ -56,7 +56,7 @@ func TestUsageRecordRefusesWhatItCannotCount(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var rec store.UsageRecord
-			err := tt.u.record(now, time.Hour, &rec)
+			err := tt.u.record(now, time.Hour, 1<<20, &rec)
 			if err == nil {
 				t.Fatalf("record(%+v) = nil, want an error", tt.u)
 			}
@@ -91,11 +91,11 @@ func TestUsageRecordAcceptsTheEdges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var rec store.UsageRecord
-			if err := tt.u.record(now, time.Hour, &rec); err != nil {
+			if err := tt.u.record(now, time.Hour, 1<<20, &rec); err != nil {
 				t.Fatalf("record(%+v) = %v, want nil", tt.u, err)
 			}
 			want := store.UsageRecord{ID: tt.u.ID, SubscriptionID: tt.u.SubscriptionID, Time: tt.wantTime,
-				Tokens: tt.u.Tokens, Model: tt.u.Model, Now: now, Remember: time.Hour}
+				Tokens: tt.u.Tokens, Model: tt.u.Model, Now: now, Remember: time.Hour, RememberBytes: 1 << 20}
 			want.Cost, _ = store.FromUSD(tt.u.CostUSD)
 			if diff := cmp.Diff(want, rec); diff != "" {
 				t.Errorf("record(...) (-want +got):\n%s", diff)

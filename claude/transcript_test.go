@@ -561,6 +561,52 @@ func TestWarmPool(t *testing.T) {
 	}
 }
 
+// TestWarmPoolTwiceInASmallMemoryCountsOnce warms a pool whose memory of
+// usage IDs holds fewer than the week's entries, twice: the second warming
+// counts nothing, each entry being remembered or too old to tell apart.
+func TestWarmPoolTwiceInASmallMemoryCountsOnce(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	const n = 20_000 // more than 1 MiB remembers
+	r := &TranscriptReport{Recent: make([]TranscriptEntry, n)}
+	for i := range r.Recent {
+		r.Recent[i] = TranscriptEntry{ID: fmt.Sprintf("msg_%05d", i), Time: now.Add(time.Duration(i-n) * time.Second), CostUSD: 0.001,
+			Counts: Counts{Output: 10}}
+	}
+	ctx := context.Background()
+	p, err := authpool.New(ctx, authpool.Config{Subscriptions: []authpool.Subscription{
+		{ID: "max-a", Kind: authpool.KindMax20x, Credential: "sk-ant-oat01-a", WeeklyBudgetUSD: 1000, BlockBudgetUSD: 100},
+	}, UsageIDMemoryMiB: 1}, authpool.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	week := func() float64 {
+		snap, err := p.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap.Subscriptions[0].Week.CostUSD
+	}
+	w, err := WarmPool(ctx, p, "max-a", r, now)
+	if err != nil || w.Charged != n || w.TooOld != 0 {
+		t.Fatalf("first warming = %+v, %v; want %d charged", w, err, n)
+	}
+	first := week()
+	w, err = WarmPool(ctx, p, "max-a", r, now)
+	// Charged counts the remembered entries too: Charge answers nil for a
+	// duplicate, which counts nothing.
+	if err != nil || w.TooOld == 0 || w.Charged != n-w.TooOld || w.Refused != 0 {
+		t.Fatalf("second warming = %+v, %v; want some too old, the rest duplicates", w, err)
+	}
+	if got := week(); !txNear(got, first) || !txNear(got, n*0.001) {
+		t.Errorf("week after warming twice $%v, after once $%v; want $%v", got, first, n*0.001)
+	}
+	if st := p.Stats(); st.TooOldRecords != int64(w.TooOld) || st.DuplicateRecords != int64(n-w.TooOld) {
+		t.Errorf("Stats %d too old, %d duplicates; want %d and %d", st.TooOldRecords, st.DuplicateRecords, w.TooOld, n-w.TooOld)
+	}
+}
+
 // TestTranscriptMarshal checks the JSON of a gap block and of a session.
 func TestTranscriptMarshal(t *testing.T) {
 	t.Parallel()

@@ -5,16 +5,19 @@ import (
 	"time"
 )
 
-// dedup remembers keys (usage IDs, Claim keys), each until its own
-// remembrance ends: from the Now it was added at, for its Remember, judged
-// by the Now of later calls.
+// dedup remembers Claim keys, each until its own remembrance ends: from the
+// Now it was added at, for its Remember, judged by the Now of later calls.
+// (Usage IDs, which come with every request, are remembered in a bounded
+// usageIDs instead.)
 // It keeps a 128-bit hash of each ID rather than the ID, so it allocates
 // nothing per ID but the map's growth, and keeps no caller's memory alive.
 //
 // IDs past their end are dropped by a sweep that runs when the map has grown
 // to twice what the previous sweep left, and copies what is still remembered
 // into a map of its size: add is O(1) amortized, and the map holds at most
-// twice the IDs remembered at once (or minSweep).
+// twice the IDs remembered at once (or minSweep). Claims are few (one per
+// event and per credential refresh, shared by the pools), so a sweep copies
+// about minSweep keys: microseconds, not a stall.
 type dedup struct {
 	seeds   [2]maphash.Seed
 	until   map[[2]uint64]int64 // ID hash -> Unix nanoseconds when it is forgotten

@@ -24,8 +24,8 @@ type Store struct {
 	subs     map[string]*subscription
 	sessions map[string]*session
 	byLast   activity // every session, by LastActive
-	seen     dedup    // usage IDs
-	claims   dedup    // Claim keys
+	seen     usageIDs
+	claims   dedup // Claim keys
 }
 
 // New returns an empty Store.
@@ -34,7 +34,7 @@ func New() *Store {
 		subs:     make(map[string]*subscription),
 		sessions: make(map[string]*session),
 		byLast:   activity{link: allLink},
-		seen:     newDedup(),
+		seen:     newUsageIDs(),
 		claims:   newDedup(),
 	}
 }
@@ -385,8 +385,13 @@ func (s *Store) AddUsage(ctx context.Context, clientID string, u store.UsageReco
 	if billed == nil {
 		return store.Added{}, fmt.Errorf("memstore: a usage without a client must name its subscription: %w", store.ErrNotFound)
 	}
-	if u.ID != "" && !s.seen.add(u.ID, now, u.Remember) {
-		return store.Added{}, store.ErrDuplicate
+	if u.ID != "" {
+		switch v, horizon := s.seen.add(u.ID, unixNano(u.Time), now, u.Remember, u.RememberBytes); v {
+		case idDuplicate:
+			return store.Added{}, store.ErrDuplicate
+		case idForgotten:
+			return store.Added{}, &store.ForgottenError{ID: u.ID, Time: u.Time, Horizon: fromUnixNano(horizon)}
+		}
 	}
 	billed.add(hour, store.MinuteOf(u.Time), u.Cost, u.Tokens)
 	if u.BlockHours > 0 && hour >= billed.block+int64(u.BlockHours) {

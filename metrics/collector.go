@@ -187,6 +187,7 @@ func (c *Collector) collectStats(ch chan<- prometheus.Metric, s authpool.Stats) 
 	}
 	counter(d.records, s.Records)
 	counter(d.duplicates, s.DuplicateRecords)
+	counter(d.tooOld, s.TooOldRecords)
 	counter(d.estimated, s.EstimatedUsages)
 	counter(d.moves, s.RebalanceMoves)
 	counter(d.staleReleases, s.StaleReleases)

@@ -11,7 +11,7 @@ type descs struct {
 	// Per subscription and window (labels subscription, window).
 	cost, requests, tokens, used, budget, reset, exhaustion *prometheus.Desc
 	// The pool's counters, from Stats.
-	allocations, records, duplicates, estimated, moves, staleReleases, storeErrors, storeRestores *prometheus.Desc
+	allocations, records, duplicates, tooOld, estimated, moves, staleReleases, storeErrors, storeRestores *prometheus.Desc
 	// The notifications', from Stats.
 	events, deliveries, drops, eventDuplicates, waiting *prometheus.Desc
 }
@@ -78,6 +78,8 @@ func newDescs(l prometheus.Labels) descs {
 		records: desc("records_total", "Usages counted by Record and Charge."),
 		duplicates: desc("records_deduplicated_total",
 			"Usages Record and Charge refused as already recorded (a retried request, billed once)."),
+		tooOld: desc("records_too_old_total",
+			"Usages Record and Charge refused as too old to tell from one already counted and forgotten (ErrUsageTooOld; see Config.UsageIDMemoryMiB)."),
 		estimated: desc("records_estimated_total",
 			"Usages counted by Record and Charge at an estimated cost: their model had no price of its own (Usage.PricedAs)."),
 		moves:         desc("rebalance_moves_total", "Idle clients Rebalance moved to a subscription with more room."),
@@ -106,7 +108,7 @@ func (d *descs) all() []*prometheus.Desc {
 		d.info, d.health, d.healthTerm, d.clients, d.activeClients, d.maxClients, d.eligible, d.status, d.limitedUntil, d.burnRate,
 		d.lastActive,
 		d.cost, d.requests, d.tokens, d.used, d.budget, d.reset, d.exhaustion,
-		d.allocations, d.records, d.duplicates, d.estimated, d.moves, d.staleReleases, d.storeErrors, d.storeRestores,
+		d.allocations, d.records, d.duplicates, d.tooOld, d.estimated, d.moves, d.staleReleases, d.storeErrors, d.storeRestores,
 		d.events, d.deliveries, d.drops, d.eventDuplicates, d.waiting,
 	}
 }

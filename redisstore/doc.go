@@ -43,7 +43,11 @@
 //	{p}:a               sorted set: every session, by last activity
 //	{p}:a:<id>          sorted set: a subscription's sessions, by last activity
 //	{p}:indexed         the mark that {p}:a holds every session (see below)
-//	{p}:id:<usage ID>   a remembered usage ID
+//	{p}:ids             sorted set: the remembered usage IDs (16 bytes of
+//	                    SHA-256 each), scored by usage time in µs
+//	{p}:idh             the usage IDs' horizon, in µs (see AddUsage)
+//	{p}:id:<usage ID>   a usage ID remembered by an older version: a
+//	                    duplicate until it expires; none is written
 //	{p}:claim:<key>     a Claim
 //
 // A subscription's holds are a sorted set whose members are a session's
@@ -77,10 +81,10 @@
 // ring of store.BurnMinutes minute slots, the cost of each of the last 60
 // minutes, which AddUsage's script keeps in the same step: every pool reads
 // the same burn rate. The whole hash expires a day after the week its
-// newest bucket serves. A usage ID's key
-// expires twice the usage's Remember after it is written, a claim's twice
-// its length: both are judged by the caller's times while they live, and
-// Redis forgets them by itself. Subscriptions, sessions and holds do not
+// newest bucket serves. The usage IDs' set and horizon expire twice the
+// usage's Remember after the last ID is added, a claim twice its length:
+// both are judged by the caller's times while they live, and Redis forgets
+// them by itself; the set holds at most RememberBytes/IDBytes members. Subscriptions, sessions and holds do not
 // expire; DeleteSubscription and Release delete them. No method uses KEYS or SCAN;
 // Subscriptions reads the subscription set, Sessions the activity index
 // (and, once, the member sets by SSCAN).

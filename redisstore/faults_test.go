@@ -98,7 +98,7 @@ func setUp(t *testing.T, s store.Store, clients int) {
 
 // usageOf returns the usage with that ID: every usage costs unitCost.
 func usageOf(id string) store.UsageRecord {
-	return store.UsageRecord{ID: id, Remember: time.Hour, Time: t0, Now: t0, Cost: unitCost,
+	return store.UsageRecord{ID: id, Remember: time.Hour, RememberBytes: 64 << 20, Time: t0, Now: t0, Cost: unitCost,
 		Tokens: store.Tokens{Input: 1, Output: 2, CacheWrite: 3, CacheRead: 4}, Model: "m"}
 }
 

@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -58,7 +59,7 @@ func TestKeys(t *testing.T) {
 	_, err := s.Assign(ctx, store.Assignment{ClientID: "c", SubscriptionID: "a", Now: t0, HoldUntil: t0.Add(5 * time.Minute)})
 	must(t, err, "Assign")
 	now := t0.Add(3 * time.Hour)
-	late := store.UsageRecord{ID: "msg-1", Remember: 6 * time.Hour, Time: t0.Add(90 * time.Minute), Now: now, Cost: 7}
+	late := store.UsageRecord{ID: "msg-1", Remember: 6 * time.Hour, RememberBytes: 1 << 20, Time: t0.Add(90 * time.Minute), Now: now, Cost: 7}
 	_, err = s.AddUsage(ctx, "c", late)
 	must(t, err, "AddUsage")
 	ok, err := s.Claim(ctx, "alert/a", now, now.Add(2*time.Hour))
@@ -66,13 +67,14 @@ func TestKeys(t *testing.T) {
 		t.Fatalf("Claim = %v, %v", ok, err)
 	}
 
-	want := []string{tag + "a", tag + "a:a", tag + "b:a", tag + "claim:alert/a", tag + "h:a", tag + "id:msg-1", tag + "indexed", tag + "m:a", tag + "s:c", tag + "sub:a", tag + "sub:b", tag + "subs"}
+	want := []string{tag + "a", tag + "a:a", tag + "b:a", tag + "claim:alert/a", tag + "h:a", tag + "idh", tag + "ids", tag + "indexed", tag + "m:a", tag + "s:c", tag + "sub:a", tag + "sub:b", tag + "subs"}
 	diffStrings(t, "keys", keysUnder(t, c, prefix), want)
 
 	// The ring expires a day after the week its newest bucket (t0+1h)
 	// serves, counted from the usage's Now.
 	near(t, "the bucket ring", pttl(t, c, tag+"b:a"), t0.Add(2*time.Hour+store.WeekHours*time.Hour+24*time.Hour).Sub(now))
-	near(t, "a usage ID", pttl(t, c, tag+"id:msg-1"), 2*late.Remember)
+	near(t, "the usage IDs", pttl(t, c, tag+"ids"), 2*late.Remember)
+	near(t, "the usage IDs' horizon", pttl(t, c, tag+"idh"), 2*late.Remember)
 	near(t, "a claim", pttl(t, c, tag+"claim:alert/a"), 2*2*time.Hour)
 	for _, k := range []string{"a", "a:a", "h:a", "indexed", "m:a", "s:c", "sub:a", "sub:b", "subs"} {
 		if d := pttl(t, c, tag+k); d != -1 {
@@ -85,7 +87,33 @@ func TestKeys(t *testing.T) {
 	_, err = s.DeleteSubscription(ctx, "a")
 	must(t, err, "DeleteSubscription")
 	diffStrings(t, "keys after Release and DeleteSubscription", keysUnder(t, c, prefix),
-		[]string{tag + "claim:alert/a", tag + "id:msg-1", tag + "indexed", tag + "sub:b", tag + "subs"})
+		[]string{tag + "claim:alert/a", tag + "idh", tag + "ids", tag + "indexed", tag + "sub:b", tag + "subs"})
+}
+
+// TestLegacyUsageIDKeyIsADuplicate checks the upgrade from one key per usage
+// ID: an ID remembered in {p}:id:<ID> by an older version is a duplicate
+// until that key expires, and changes nothing.
+func TestLegacyUsageIDKeyIsADuplicate(t *testing.T) {
+	c := redistest.Client(t)
+	prefix := redistest.Prefix(t, c)
+	s := redisstore.New(c, redisstore.WithPrefix(prefix))
+	ctx := t.Context()
+	must(t, s.CreateSubscription(ctx, store.Subscription{ID: "a"}), "CreateSubscription")
+	tag := "{" + prefix + "}:"
+	if err := c.Set(ctx, tag+"id:msg-old", "an old version's until", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	u := store.UsageRecord{ID: "msg-old", SubscriptionID: "a", Remember: time.Hour, RememberBytes: 1 << 20, Time: t0, Now: t0, Cost: 7}
+	_, err := s.AddUsage(ctx, "", u)
+	if !errors.Is(err, store.ErrDuplicate) {
+		t.Errorf("AddUsage of an ID kept in a legacy key = %v, want ErrDuplicate", err)
+	}
+	if got := keysUnder(t, c, prefix); slices.Contains(got, tag+"ids") {
+		t.Errorf("a duplicate of a legacy key remembered it again: keys %q", got)
+	}
+	u.ID = "msg-new"
+	_, err = s.AddUsage(ctx, "", u)
+	must(t, err, "AddUsage of a new ID")
 }
 
 func diffStrings(t *testing.T, what string, got, want []string) {

@@ -76,12 +76,12 @@ func TestRestart(t *testing.T) {
 	}
 	for i := range 30 {
 		when := t0.Add(time.Duration(i) * 17 * time.Minute)
-		u := store.UsageRecord{ID: "msg-" + string(rune('A'+i)), Remember: time.Hour, Time: when, Now: when, Cost: store.Nanodollars(1000 + i),
+		u := store.UsageRecord{ID: "msg-" + string(rune('A'+i)), Remember: store.WeekHours * time.Hour, RememberBytes: 1 << 20, Time: when, Now: when, Cost: store.Nanodollars(1000 + i),
 			Tokens: store.Tokens{Input: 1, Output: 2, CacheWrite: 3, CacheRead: 4}, Model: "claude-opus-4", BlockHours: 5}
 		_, err := s.AddUsage(ctx, []string{"c1", "c2"}[i%2], u)
 		must(t, err, "AddUsage")
 	}
-	_, err := s.AddUsage(ctx, "", store.UsageRecord{ID: "outside", Remember: time.Hour, SubscriptionID: "limited", Time: t0.Add(-30 * time.Hour), Now: t0, Cost: 5e9})
+	_, err := s.AddUsage(ctx, "", store.UsageRecord{ID: "outside", Remember: store.WeekHours * time.Hour, RememberBytes: 1 << 20, SubscriptionID: "limited", Time: t0.Add(-30 * time.Hour), Now: t0, Cost: 5e9})
 	must(t, err, "AddUsage without a client")
 	if ok, err := s.Claim(ctx, "alert/full/week/80", t0, t0.Add(24*time.Hour)); err != nil || !ok {
 		t.Fatalf("Claim = %v, %v; want the claim", ok, err)
@@ -102,11 +102,11 @@ func TestRestart(t *testing.T) {
 	}
 
 	// What only the write paths show.
-	_, err = s.AddUsage(ctx, "c1", store.UsageRecord{ID: "msg-C", Remember: time.Hour, Time: t0.Add(time.Hour), Now: t0.Add(time.Hour), Cost: 1})
+	_, err = s.AddUsage(ctx, "c1", store.UsageRecord{ID: "msg-C", Remember: store.WeekHours * time.Hour, RememberBytes: 1 << 20, Time: t0.Add(time.Hour), Now: t0.Add(time.Hour), Cost: 1})
 	if !errors.Is(err, store.ErrDuplicate) {
 		t.Errorf("AddUsage of an ID the old store remembered: %v, want ErrDuplicate", err)
 	}
-	_, err = s.AddUsage(ctx, "", store.UsageRecord{ID: "outside", Remember: time.Hour, SubscriptionID: "limited", Time: t0, Now: t0.Add(time.Minute), Cost: 1})
+	_, err = s.AddUsage(ctx, "", store.UsageRecord{ID: "outside", Remember: store.WeekHours * time.Hour, RememberBytes: 1 << 20, SubscriptionID: "limited", Time: t0, Now: t0.Add(time.Minute), Cost: 1})
 	if !errors.Is(err, store.ErrDuplicate) {
 		t.Errorf("AddUsage without a client of an ID the old store remembered: %v, want ErrDuplicate", err)
 	}

@@ -362,8 +362,10 @@ type Assignment struct {
 // UsageRecord is one request's usage, as a store adds it.
 type UsageRecord struct {
 	// ID identifies the request (the API's message or request id). A usage
-	// whose ID the store remembers is refused with ErrDuplicate. "" means the
-	// usage has no ID and is never de-duplicated.
+	// whose ID the store remembers is refused with ErrDuplicate, and one
+	// whose ID it cannot tell from a forgotten one with ErrForgotten (see
+	// Store.AddUsage). "" means the usage has no ID and is never
+	// de-duplicated.
 	ID string
 	// SubscriptionID is the subscription billed; "" means the client's
 	// current one. Set it when the request was made before the client moved.
@@ -373,12 +375,18 @@ type UsageRecord struct {
 	Cost   Nanodollars
 	Tokens Tokens
 	Model  string
-	// Now is the time of recording: the session's activity time and the
-	// start of the ID's remembrance.
+	// Now is the time of recording: the session's activity time, and the
+	// time against which Remember is judged.
 	Now time.Time
-	// Remember is how long the ID is remembered; it must be positive when
-	// ID is set.
+	// Remember is how long after its usage's Time an ID is remembered: at
+	// Now, IDs of usages at or before Now - Remember are forgotten. It must
+	// be positive when ID is set.
 	Remember time.Duration
+	// RememberBytes is the memory the store may spend remembering IDs, in
+	// bytes: it remembers as many IDs as fit at its own cost per ID (at
+	// least one), and forgets the oldest to make room. It must be positive
+	// when ID is set.
+	RememberBytes int64
 	// BlockHours, when positive, is the length of the billed subscription's
 	// anchored blocks: a usage whose hour is at or after its BlockStart plus
 	// BlockHours (or its first usage) starts a new block, and BlockStart
@@ -412,3 +420,24 @@ type SessionQuery struct {
 	// which holds it for long.
 	Limit int
 }
+
+// ForgottenError is the error of an AddUsage refused because the usage's ID
+// is not remembered and its time is at or before the store's horizon: it
+// may have been added and forgotten. It matches ErrForgotten with errors.Is.
+type ForgottenError struct {
+	// ID is the usage's ID, Time its time.
+	ID   string
+	Time time.Time
+	// Horizon is the store's horizon at the call: the usages of IDs it
+	// remembers no more happened at or before it.
+	Horizon time.Time
+}
+
+// Error says the usage's time and the horizon.
+func (e *ForgottenError) Error() string {
+	return fmt.Sprintf("store: usage %q at %v is at or before %v, the horizon of the remembered usage IDs",
+		e.ID, e.Time.UTC().Format(time.RFC3339Nano), e.Horizon.UTC().Format(time.RFC3339Nano))
+}
+
+// Unwrap returns ErrForgotten.
+func (e *ForgottenError) Unwrap() error { return ErrForgotten }

@@ -23,6 +23,11 @@ var (
 	ErrConflict = errors.New("store: session changed meanwhile")
 	// ErrDuplicate: a usage with that ID was already added.
 	ErrDuplicate = errors.New("store: usage already recorded")
+	// ErrForgotten: a usage with an ID the store does not remember happened
+	// at or before the store's horizon, so it may have been added and
+	// forgotten: the store cannot tell it from one already counted. The
+	// error is a *ForgottenError, which says the horizon.
+	ErrForgotten = errors.New("store: usage older than the remembered usage IDs")
 	// ErrUnavailable: the store's backend cannot be reached. Nothing was
 	// changed, or the change was made whole: a store never half-applies an
 	// operation.
@@ -151,12 +156,29 @@ type Store interface {
 	// ErrNotFound if the client has no session or u.SubscriptionID does not
 	// exist. With an empty clientID the usage counts only in the bucket of
 	// u.SubscriptionID (which must be set): spending the pool did not see,
-	// not anyone's activity. It returns ErrDuplicate, changing nothing, if
-	// u.ID is remembered: an
-	// ID is remembered from u.Now for u.Remember, judged at the u.Now of the
-	// later call (an implementation may remember it up to twice as long). It
-	// returns the subscription billed, and the client's subscription with its
-	// hold before and after.
+	// not anyone's activity. It returns the subscription billed, and the
+	// client's subscription with its hold before and after.
+	//
+	// A usage with an ID is counted once, exactly. The store remembers the
+	// IDs it added, each by its usage's own time (u.Time, not u.Now), within
+	// a bounded memory, and keeps a horizon: a time at or before which it may
+	// have forgotten an ID. Every ID it added whose usage time is after the
+	// horizon is still remembered. So it answers:
+	//   - u.ID remembered: ErrDuplicate, changing nothing;
+	//   - u.ID not remembered and u.Time after the horizon: a new usage,
+	//     counted, and its ID remembered;
+	//   - u.ID not remembered and u.Time at or before the horizon:
+	//     ErrForgotten (a *ForgottenError), changing nothing.
+	// The horizon only moves forward: it is at least u.Now - u.Remember,
+	// and at least the usage time of every ID the store has forgotten. The
+	// store forgets its oldest IDs, a few per call and never in a sweep,
+	// when one more would not fit in u.RememberBytes (at the store's own
+	// cost per ID; it remembers at least one) or when their usage time is at
+	// or before u.Now - u.Remember; it forgets nothing otherwise, so an ID
+	// remembered at or before the horizon stays a duplicate until a new ID
+	// makes it go. A store that forgot nothing has no horizon but
+	// u.Now - u.Remember. A store may compare times at a resolution as coarse as a
+	// microsecond (a usage within the horizon's microsecond is at it).
 	AddUsage(ctx context.Context, clientID string, u UsageRecord) (Added, error)
 
 	// Claim records key until until and reports whether this call made the

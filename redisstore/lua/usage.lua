@@ -1,12 +1,13 @@
 -- AddUsage. KEYS[1]: the client's session, or without a client the billed
 -- subscription's hash.
 -- ARGV: prefix, client ('' for none), subscription named ('' for none),
--- usage ID ('' for none), until when the ID is remembered, the ID key's TTL
--- in milliseconds, hour, cost, now, now in Unix seconds, block hours, input,
+-- usage ID ('' for none), its member in P .. 'ids' (16 bytes of its SHA-256),
+-- the usage's time in Unix microseconds, hour, cost, now, now in Unix seconds, block hours, input,
 -- output, cache-write and cache-read tokens, model, the hold to extend to,
--- minute (Unix minutes).
+-- minute (Unix minutes), now - Remember in Unix microseconds, how many IDs
+-- to remember at most, the TTL of the IDs' keys in milliseconds.
 -- Returns 'ok', the subscription billed, and the client's subscription with
--- its hold before and after; or why not.
+-- its hold before and after; or why not ('forgotten' with the horizon).
 local client, named, id = ARGV[2], ARGV[3], ARGV[4]
 local hour, cost, now, nowsec = tonumber(ARGV[7]), ARGV[8], ARGV[9], tonumber(ARGV[10])
 local billed, last, on, held
@@ -27,12 +28,38 @@ if not billed then
   return {'notfound', 'none'}
 end
 if id ~= '' then
-  local key = P .. 'id:' .. id
-  local untl = redis.call('GET', key)
-  if untl and lt(now, untl) then
+  -- Usage IDs: a sorted set scored by usage time (microseconds) and the
+  -- horizon (see store.Store.AddUsage); a few of the oldest are forgotten
+  -- per call. A key of the one-key-per-ID layout is a duplicate too.
+  local ids, hk, member, t, cut = P .. 'ids', P .. 'idh', ARGV[5], ARGV[6], ARGV[19]
+  if redis.call('ZSCORE', ids, member) or redis.call('EXISTS', P .. 'id:' .. id) == 1 then
     return {'duplicate'}
   end
-  redis.call('SET', key, ARGV[5], 'PX', ARGV[6])
+  local stored = redis.call('GET', hk)
+  local horizon = stored or '0'
+  if tonumber(cut) > tonumber(horizon) then
+    horizon = cut
+  end
+  if tonumber(t) <= tonumber(horizon) then
+    return {'forgotten', horizon}
+  end
+  local n, limit = redis.call('ZCARD', ids), tonumber(ARGV[20])
+  local old, gone = redis.call('ZRANGE', ids, 0, 3, 'WITHSCORES'), {}
+  for i = 1, #old, 2 do
+    if n - #gone < limit and tonumber(old[i + 1]) > tonumber(cut) then
+      break
+    end
+    gone[#gone + 1] = old[i]
+    if tonumber(old[i + 1]) > tonumber(horizon) then
+      horizon = old[i + 1]
+    end
+  end
+  if #gone > 0 then
+    redis.call('ZREM', ids, unpack(gone))
+  end
+  redis.call('ZADD', ids, t, member)
+  redis.call('SET', hk, horizon, 'PX', ARGV[21])
+  redis.call('PEXPIRE', ids, ARGV[21])
 end
 
 -- The buckets are a ring of WEEK slots in one hash: slot s holds the hour

@@ -91,7 +91,7 @@ func Benchmark(b *testing.B, newStore func(b *testing.B) store.Store) {
 						HoldUntil: now.Add(holdFor),
 					}
 					if withID {
-						u.ID, u.Remember = prefix+strconv.Itoa(i), time.Hour
+						u.ID, u.Remember, u.RememberBytes = prefix+strconv.Itoa(i), store.WeekHours*time.Hour, 64<<20
 					}
 					if _, err := s.AddUsage(ctx, clients[i%len(clients)], u); err != nil {
 						b.Error(err)

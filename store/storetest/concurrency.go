@@ -130,7 +130,7 @@ func testConcurrentAddUsage(t *testing.T, s store.Store) {
 			u.SubscriptionID = "b"
 		}
 		if i%2 == 0 {
-			u = withID(u, fmt.Sprintf("w%d-u%d", w, i), time.Hour)
+			u = withID(u, fmt.Sprintf("w%d-u%d", w, i), week)
 		}
 		return fmt.Sprintf("c%d", w%nClients), u
 	}

@@ -107,11 +107,15 @@ func tokensOf(n int64) store.Tokens {
 	return store.Tokens{Input: n, Output: 2 * n, CacheWrite: 3 * n, CacheRead: 4 * n}
 }
 
-// withID returns u with an ID remembered for remember.
+// withID returns u with an ID remembered for remember after its time, in a
+// budget (rememberBytes) no case fills.
 func withID(u store.UsageRecord, id string, remember time.Duration) store.UsageRecord {
-	u.ID, u.Remember = id, remember
+	u.ID, u.Remember, u.RememberBytes = id, remember, rememberBytes
 	return u
 }
+
+// rememberBytes is the suite's budget for usage IDs: room for thousands.
+const rememberBytes = 1 << 20
 
 // addUsage calls AddUsage or fails the test, and returns the subscription
 // billed.

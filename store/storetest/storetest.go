@@ -343,18 +343,28 @@ var cases = []testCase{
 	},
 	{
 		name:        "AddUsageRemembersID",
-		explanation: "An ID is remembered from u.Now for at least u.Remember, whatever else is recorded meanwhile, and a refused repeat does not extend it.",
+		explanation: "An ID is remembered by its usage's own time, for u.Remember after it, whenever it is recorded and whatever else is added meanwhile.",
 		check:       testAddUsageRemembersID,
 	},
 	{
-		name:        "AddUsageForgetsID",
-		explanation: "An ID is remembered at most twice u.Remember: a repeat at u.Now+2*u.Remember is added, whatever was recorded meanwhile.",
-		check:       testAddUsageForgetsID,
+		name:        "AddUsageForgetsByAge",
+		explanation: "A usage at or before u.Now - u.Remember whose ID is not remembered is ErrForgotten and changes nothing; a remembered one is a duplicate; an unknown ID after the horizon counts.",
+		check:       testAddUsageForgetsByAge,
 	},
 	{
-		name:        "AddUsageRememberIsPerID",
-		explanation: "Each ID is remembered for its own u.Remember: a long Remember of one ID does not make another ID's short one longer than twice as long.",
-		check:       testAddUsageRememberIsPerID,
+		name:        "AddUsageForgetsByBudget",
+		explanation: "A budget too small for one ID remembers the last one: the one before is forgotten and the horizon rises to its time; unknown IDs at or before it are ErrForgotten, remembered ones duplicates, later ones count.",
+		check:       testAddUsageForgetsByBudget,
+	},
+	{
+		name:        "AddUsageCountsOnce",
+		explanation: "IDs added in a small budget and then added again never count twice: each is a duplicate or ErrForgotten, with its time at or before the horizon.",
+		check:       testAddUsageCountsOnce,
+	},
+	{
+		name:        "AddUsageForgottenSaysHorizon",
+		explanation: "ErrForgotten is a *store.ForgottenError with the usage's ID and time and the horizon: the newest usage time forgotten, or u.Now - u.Remember when later.",
+		check:       testAddUsageForgottenSaysHorizon,
 	},
 	{
 		name:        "AddUsageWithoutClient",
