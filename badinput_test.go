@@ -63,6 +63,8 @@ func TestBadInput(t *testing.T) {
 		// changed, when set, checks the change a row documents; nil means
 		// the Snapshot must not change.
 		changed func(t *testing.T, before, after authpool.Snapshot)
+		// config, when set, changes the pool's Config from the rows' own.
+		config func(*authpool.Config)
 	}{{
 		name: "malformed config (syntax error)",
 		do:   readConfig(`{"maxClients": 10,}`),
@@ -138,6 +140,14 @@ func TestBadInput(t *testing.T) {
 		do:   rec("alice", authpool.Usage{Time: t0.Add(-8 * 24 * time.Hour), CostUSD: 1}),
 		want: authpool.ErrInvalidUsage,
 		msg:  `authpool: record for client "alice": usage.time 2026-11-18 12:30:00 +0000 UTC is older than the week the pool keeps (since 2026-11-19 13:00:00 +0000 UTC): authpool: invalid usage`,
+	}, {
+		name:   "usage too old to tell apart",
+		config: func(c *authpool.Config) { c.RememberUsageIDs = authpool.Duration(time.Hour) },
+		do:     rec("alice", authpool.Usage{ID: "msg_old", Time: t0.Add(-2 * time.Hour), CostUSD: 1}),
+		want:   authpool.ErrUsageTooOld,
+		msg: `authpool: record for client "alice": usage "msg_old" at 2026-11-26T10:30:00Z is at or before 2026-11-26T11:30:00Z, ` +
+			`the oldest usage time whose IDs the store still tells apart: it may have been counted already; ` +
+			`to keep such IDs, raise Config.RememberUsageIDs (now 1h0m0s): authpool: usage older than the remembered usage IDs`,
 	}, {
 		name: "usage for an unknown subscription",
 		do:   rec("alice", authpool.Usage{SubscriptionID: "nope", CostUSD: 1}),
@@ -280,7 +290,11 @@ func TestBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			clk := newClock(t0)
-			p := newPool(t, subs(sub("s-a", budgets(100, 20))), clk)
+			cfg := subs(sub("s-a", budgets(100, 20)))
+			if tt.config != nil {
+				tt.config(&cfg)
+			}
+			p := newPool(t, cfg, clk)
 			allocate(t, p, "alice")
 			spend(t, p, clk, "alice", 1)
 			before := snapshot(t, p)

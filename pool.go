@@ -248,7 +248,7 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 		p.counters.duplicates.Add(1)
 		return nil
 	case errors.Is(err, store.ErrForgotten):
-		return fmt.Errorf("authpool: record for client %q: %w", clientID, p.tooOld(err))
+		return fmt.Errorf("authpool: record for client %q: %w", clientID, p.tooOld(err, now))
 	case errors.Is(err, store.ErrNotFound):
 		if rec.SubscriptionID != "" && p.known(ctx, rec.SubscriptionID, now) != nil {
 			return fmt.Errorf("authpool: record for client %q: usage.subscriptionId %q: %w", clientID, rec.SubscriptionID, ErrNotFound)
@@ -269,17 +269,24 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 // rememberBytes is the store's budget for usage IDs, in bytes.
 func (p *Pool) rememberBytes() int64 { return int64(p.cfg.UsageIDMemoryMiB) << 20 }
 
-// tooOld counts a usage the store refused with store.ErrForgotten, and
-// returns the error Record and Charge return for it: ErrUsageTooOld, with
-// the usage's time and the store's horizon.
-func (p *Pool) tooOld(err error) error {
+// tooOld counts a usage the store refused with store.ErrForgotten at now,
+// and returns the error Record and Charge return for it: ErrUsageTooOld,
+// with the usage's time, the store's horizon, and the setting that would
+// have kept its ID: RememberUsageIDs when the usage is older than it
+// allows, UsageIDMemoryMiB when the memory ran out first.
+func (p *Pool) tooOld(err error, now time.Time) error {
 	p.counters.tooOld.Add(1)
 	var fe *store.ForgottenError
 	if !errors.As(err, &fe) {
 		return fmt.Errorf("%w (%w): raise Config.UsageIDMemoryMiB", ErrUsageTooOld, err)
 	}
-	return fmt.Errorf("usage %q at %v is at or before %v, the oldest usage time whose IDs the store still tells apart: raise Config.UsageIDMemoryMiB (now %d MiB): %w",
-		fe.ID, fe.Time.UTC().Format(time.RFC3339Nano), fe.Horizon.UTC().Format(time.RFC3339Nano), p.cfg.UsageIDMemoryMiB, ErrUsageTooOld)
+	remember := time.Duration(p.cfg.RememberUsageIDs)
+	raise := fmt.Sprintf("Config.UsageIDMemoryMiB (now %d MiB)", p.cfg.UsageIDMemoryMiB)
+	if !fe.Time.After(now.Add(-remember)) {
+		raise = fmt.Sprintf("Config.RememberUsageIDs (now %v)", remember)
+	}
+	return fmt.Errorf("usage %q at %v is at or before %v, the oldest usage time whose IDs the store still tells apart: it may have been counted already; to keep such IDs, raise %s: %w",
+		fe.ID, fe.Time.UTC().Format(time.RFC3339Nano), fe.Horizon.UTC().Format(time.RFC3339Nano), raise, ErrUsageTooOld)
 }
 
 // Charge counts a usage against a subscription with no client: spending the
@@ -310,7 +317,7 @@ func (p *Pool) Charge(ctx context.Context, subscriptionID string, u Usage) error
 		p.counters.duplicates.Add(1)
 		return nil
 	case errors.Is(err, store.ErrForgotten):
-		return fmt.Errorf("authpool: charge %q: %w", subscriptionID, p.tooOld(err))
+		return fmt.Errorf("authpool: charge %q: %w", subscriptionID, p.tooOld(err, now))
 	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("authpool: charge %q: %w", subscriptionID, ErrNotFound)
 	case err != nil:

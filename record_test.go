@@ -186,7 +186,7 @@ func TestAnIDIsRememberedByItsUsagesTimeThenTooOld(t *testing.T) {
 	if !errors.Is(err, authpool.ErrUsageTooOld) || p.Stats().TooOldRecords != 1 {
 		t.Fatalf("Record of req_1 again hours later = %v with %d too old, want ErrUsageTooOld and 1", err, p.Stats().TooOldRecords)
 	}
-	for _, s := range []string{`"req_1"`, "2026-", "Config.UsageIDMemoryMiB"} {
+	for _, s := range []string{`"req_1"`, "2026-", "raise Config.RememberUsageIDs (now 1h0m0s)"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("ErrUsageTooOld's message %q does not say %q", err, s)
 		}
@@ -210,11 +210,12 @@ func TestTooSmallAUsageIDMemoryRefusesRatherThanCountsTwice(t *testing.T) {
 	}
 	before := status(t, snapshot(t, p), "s-a").Week
 	tooOld := 0
+	var last error
 	for i := range n {
 		err := p.Charge(ctx, "s-a", authpool.Usage{ID: fmt.Sprintf("msg_%d", i), Time: t0.Add(time.Duration(i-n) * time.Millisecond), CostUSD: 1e-6})
 		switch {
 		case errors.Is(err, authpool.ErrUsageTooOld):
-			tooOld++
+			tooOld, last = tooOld+1, err
 		case err != nil:
 			t.Fatalf("Charge of msg_%d again: %v", i, err)
 		}
@@ -223,6 +224,9 @@ func TestTooSmallAUsageIDMemoryRefusesRatherThanCountsTwice(t *testing.T) {
 	if st.Records != n || st.TooOldRecords != int64(tooOld) || st.DuplicateRecords != int64(n-tooOld) || tooOld == 0 || tooOld == n {
 		t.Errorf("charging %d usages twice in 1 MiB counted %d, %d duplicates, %d too old (%d refused so); want %d, the rest split",
 			n, st.Records, st.DuplicateRecords, st.TooOldRecords, tooOld, n)
+	}
+	if last != nil && !strings.Contains(last.Error(), "raise Config.UsageIDMemoryMiB (now 1 MiB)") {
+		t.Errorf("ErrUsageTooOld's message %q does not name the memory that ran out", last)
 	}
 	if diff := cmp.Diff(before, status(t, snapshot(t, p), "s-a").Week); diff != "" {
 		t.Errorf("charging every usage again changed the week (-before +after):\n%s", diff)
