@@ -261,13 +261,18 @@ func BenchmarkRecordMovingClock(b *testing.B) {
 	})
 }
 
-// BenchmarkRecordWithID records usages that carry a message ID, each new:
-// the store remembers them as it would under real traffic.
+// BenchmarkRecordWithID records usages that carry a message ID, each new
+// and a microsecond after the one before: the store remembers them as it
+// would under real traffic, and forgets the oldest once its memory
+// (UsageIDMemoryMiB) is full. (Were every usage at one instant, a full
+// memory would refuse them all: it cannot tell a new one from one it
+// forgot at that instant.)
 func BenchmarkRecordWithID(b *testing.B) {
 	clock := newBenchClock()
 	p, ids := benchPool(b, 100, 10_000, clock)
 	ctx := context.Background()
-	u := benchUsage(clock.now())
+	start := clock.now().Add(-time.Hour)
+	u := benchUsage(start)
 	msgIDs := benchIDs("msg_01ABCDEFGHJKMNPQRSTVWXYZ-0", 1<<16)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -277,7 +282,7 @@ func BenchmarkRecordWithID(b *testing.B) {
 			msgIDs = benchIDs(fmt.Sprintf("msg_01ABCDEFGHJKMNPQRSTVWXYZ-%d", i), 1<<16)
 			b.StartTimer()
 		}
-		u.ID = msgIDs[i%len(msgIDs)]
+		u.ID, u.Time = msgIDs[i%len(msgIDs)], start.Add(time.Duration(i)*time.Microsecond)
 		if err := p.Record(ctx, ids[i%len(ids)], u); err != nil {
 			b.Fatal(err)
 		}
