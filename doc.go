@@ -23,7 +23,7 @@
 //	err = p.Record(ctx, clientID, authpool.Usage{ID: msgID, Time: t, CostUSD: cost, Tokens: tokens, Model: model})
 //	err = p.Release(ctx, clientID) // when the client is done
 //
-// and, on the host's own ticker (the pool starts no goroutine):
+// and, on the host's own ticker (the pool keeps no timer of its own):
 //
 //	report, err := p.Rebalance(ctx) // moves idle clients off dear blocks, releases stale sessions
 //

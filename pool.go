@@ -19,8 +19,9 @@ import (
 
 // Pool shares subscriptions among clients. It is safe for concurrent use by
 // multiple goroutines, and several Pools (in one process or many) may share
-// one Store. A Pool starts no goroutine: the host calls Rebalance on its own
-// schedule. Use it through the *Pool New returns.
+// one Store. A Pool keeps no timer: the host calls Rebalance on its own
+// schedule; its only goroutines deliver notifications to the notifiers
+// (WithNotifier) and end with Close. Use it through the *Pool New returns.
 type Pool struct {
 	// *pool holds the pool's state: a Pool value (a copy of *p) shares it,
 	// holds no lock of its own to copy, and prints, with any fmt verb, as

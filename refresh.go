@@ -38,7 +38,7 @@ const refreshRetry = time.Minute
 // subscription and get the new credential on their next Allocate (other
 // processes within Config.RefreshInterval).
 //
-// A Pool starts no goroutine, so the refresh happens in the host's calls:
+// A Pool keeps no timer, so the refresh happens in the host's calls:
 // make before a few times the interval at which the host calls Rebalance
 // or RefreshCredentials (with Rebalance every minute, 10 minutes is ample).
 // Pools sharing a store agree through Store.Claim on one caller of f per
