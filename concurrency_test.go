@@ -191,7 +191,7 @@ func TestConcurrentRecordsOfOneRequestCountOnce(t *testing.T) {
 	if subsTotal != 20e9 || sessTotal != 20e9 || requests != 20 {
 		t.Errorf("subscriptions hold %d, sessions %d in %d requests; want $20 in 20 requests", subsTotal, sessTotal, requests)
 	}
-	if got := p.DuplicateRecords(); got != 20*(n-1) {
+	if got := p.Stats().DuplicateRecords; got != 20*(n-1) {
 		t.Errorf("DuplicateRecords = %d, want %d", got, 20*(n-1))
 	}
 }

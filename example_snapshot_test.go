@@ -9,7 +9,7 @@ import (
 
 // A reader of the subscriptions alone, such as a metrics scrape, takes the
 // snapshot without the sessions: the store's sessions are not read.
-func ExamplePool_SnapshotWith() {
+func ExamplePool_Snapshot_withoutSessions() {
 	ctx := context.Background()
 	now := exampleStart
 	p := examplePool(&now, false)
@@ -18,7 +18,7 @@ func ExamplePool_SnapshotWith() {
 		_, _ = p.Allocate(ctx, client)
 	}
 
-	snap, _ := p.SnapshotWith(ctx, authpool.WithoutSessions())
+	snap, _ := p.Snapshot(ctx, authpool.WithoutSessions())
 	for _, s := range snap.Subscriptions {
 		fmt.Printf("%s: %d client(s)\n", s.ID, s.Clients)
 	}

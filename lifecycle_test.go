@@ -168,14 +168,14 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("no allocation was %s: %v", o, outcomes)
 		}
 	}
-	if exhaustions == 0 || p.DuplicateRecords() == 0 {
-		t.Errorf("%d exhaustions and %d duplicates, want some of each", exhaustions, p.DuplicateRecords())
+	if exhaustions == 0 || p.Stats().DuplicateRecords == 0 {
+		t.Errorf("%d exhaustions and %d duplicates, want some of each", exhaustions, p.Stats().DuplicateRecords)
 	}
 	if moves == 0 || staleReleases == 0 {
 		t.Errorf("Rebalance moved %d clients and released %d, want some of each", moves, staleReleases)
 	}
 	t.Logf("outcomes %v, %d exhausted, %d duplicates, %d rebalanced, %d released stale, $%.2f recorded",
-		outcomes, exhaustions, p.DuplicateRecords(), moves, staleReleases, recorded.USD())
+		outcomes, exhaustions, p.Stats().DuplicateRecords, moves, staleReleases, recorded.USD())
 }
 
 func TestAClosedPoolRefusesEveryCall(t *testing.T) {

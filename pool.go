@@ -368,7 +368,3 @@ func (p *Pool) Release(ctx context.Context, clientID string) error {
 	p.noteMove(sess.SubscriptionID, "", sess.HoldUntil, time.Time{}, p.now(), false)
 	return nil
 }
-
-// DuplicateRecords returns how many usages Record refused as already
-// recorded since the pool was made.
-func (p *Pool) DuplicateRecords() int64 { return p.counters.duplicates.Load() }

@@ -113,8 +113,8 @@ func TestRecordRefusesBadInputAndChangesNothing(t *testing.T) {
 			if err := p.Record(ctx, "alice", ok(func(*authpool.Usage) {})); err != nil {
 				t.Fatalf("Record of a valid usage after the refusal: %v", err)
 			}
-			if p.DuplicateRecords() != 0 {
-				t.Errorf("DuplicateRecords = %d, want 0", p.DuplicateRecords())
+			if p.Stats().DuplicateRecords != 0 {
+				t.Errorf("DuplicateRecords = %d, want 0", p.Stats().DuplicateRecords)
 			}
 		})
 	}
@@ -132,7 +132,7 @@ func TestRecordingTheSameIDTwiceCountsOnce(t *testing.T) {
 			t.Fatalf("Record(%q) of a repeated ID = %v, want nil", c, err)
 		}
 	}
-	if got := p.DuplicateRecords(); got != 2 {
+	if got := p.Stats().DuplicateRecords; got != 2 {
 		t.Errorf("DuplicateRecords = %d, want 2", got)
 	}
 	s := snapshot(t, p)

@@ -119,13 +119,7 @@ func usageWindow(w Window, recorded, budget store.Nanodollars, share, reported f
 	return u
 }
 
-// Snapshot reads the pool from the store: subscriptions ordered by ID,
-// sessions ordered by client ID. It is SnapshotWith without options.
-func (p *Pool) Snapshot(ctx context.Context) (Snapshot, error) {
-	return p.SnapshotWith(ctx)
-}
-
-// SnapshotOption tells SnapshotWith what to leave out.
+// SnapshotOption tells Snapshot what to leave out.
 type SnapshotOption struct{ withoutSessions bool }
 
 // WithoutSessions leaves the sessions out of a snapshot: its Sessions is
@@ -135,10 +129,9 @@ type SnapshotOption struct{ withoutSessions bool }
 // none of them.
 func WithoutSessions() SnapshotOption { return SnapshotOption{withoutSessions: true} }
 
-// SnapshotWith is Snapshot, leaving out what opts say. Snapshot keeps its
-// signature, one context, so that *Pool stays a statuspage.Source and fits
-// any interface of that method.
-func (p *Pool) SnapshotWith(ctx context.Context, opts ...SnapshotOption) (Snapshot, error) {
+// Snapshot reads the pool from the store: subscriptions ordered by ID,
+// sessions ordered by client ID, leaving out what opts say.
+func (p *Pool) Snapshot(ctx context.Context, opts ...SnapshotOption) (Snapshot, error) {
 	if err := p.usable(); err != nil {
 		return Snapshot{}, err
 	}

@@ -13,11 +13,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestSnapshotWithoutSessions takes SnapshotWith with each set of options
+// TestSnapshotoutSessions takes Snapshot with each set of options
 // of pools in several states and compares it with Snapshot: WithoutSessions
-// leaves out the sessions (nil) and nothing else; without it SnapshotWith
+// leaves out the sessions (nil) and nothing else; without it Snapshot
 // is Snapshot.
-func TestSnapshotWithoutSessions(t *testing.T) {
+func TestSnapshotoutSessions(t *testing.T) {
 	pools := []struct {
 		name string
 		pool func(t *testing.T) *authpool.Pool
@@ -68,15 +68,15 @@ func TestSnapshotWithoutSessions(t *testing.T) {
 				if !ot.wantSessions {
 					want.Sessions = nil
 				}
-				got, err := p.SnapshotWith(context.Background(), ot.opts...)
+				got, err := p.Snapshot(context.Background(), ot.opts...)
 				if err != nil {
-					t.Fatalf("SnapshotWith: %v", err)
+					t.Fatalf("Snapshot: %v", err)
 				}
 				if diff := cmp.Diff(want, got); diff != "" {
-					t.Errorf("SnapshotWith differs from Snapshot (-want +got):\n%s", diff)
+					t.Errorf("Snapshot differs from Snapshot (-want +got):\n%s", diff)
 				}
 				if ot.wantSessions && got.Sessions == nil {
-					t.Error("SnapshotWith left the sessions nil") // a snapshot with sessions has a slice, empty or not
+					t.Error("Snapshot left the sessions nil") // a snapshot with sessions has a slice, empty or not
 				}
 			})
 		}
@@ -90,33 +90,33 @@ func (noSessionsStore) Sessions(context.Context, store.SessionQuery) ([]store.Se
 	return nil, fmt.Errorf("test: %w", store.ErrUnavailable)
 }
 
-// TestSnapshotWithoutSessionsReadsNoSession shows that WithoutSessions does
+// TestSnapshotoutSessionsReadsNoSession shows that WithoutSessions does
 // not read the sessions: on a store whose Sessions fails, Snapshot fails
-// and SnapshotWith(WithoutSessions()) does not.
-func TestSnapshotWithoutSessionsReadsNoSession(t *testing.T) {
+// and Snapshot(WithoutSessions()) does not.
+func TestSnapshotoutSessionsReadsNoSession(t *testing.T) {
 	p := newPool(t, subs(sub("s-a")), newClock(t0), authpool.WithStore(noSessionsStore{memstore.New()}))
 	allocate(t, p, "alice")
 	if _, err := p.Snapshot(context.Background()); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("Snapshot: %v, want store.ErrUnavailable", err)
 	}
-	got, err := p.SnapshotWith(context.Background(), authpool.WithoutSessions())
+	got, err := p.Snapshot(context.Background(), authpool.WithoutSessions())
 	if err != nil {
-		t.Fatalf("SnapshotWith(WithoutSessions()): %v", err)
+		t.Fatalf("Snapshot(WithoutSessions()): %v", err)
 	}
 	if len(got.Subscriptions) != 1 || got.Subscriptions[0].Clients != 1 || got.Sessions != nil {
-		t.Errorf("SnapshotWith(WithoutSessions()) = %+v, want s-a with 1 client and no sessions", got)
+		t.Errorf("Snapshot(WithoutSessions()) = %+v, want s-a with 1 client and no sessions", got)
 	}
 }
 
-// TestSnapshotWithAfterClose fails with ErrClosed, with or without options.
-func TestSnapshotWithAfterClose(t *testing.T) {
+// TestSnapshotAfterClose fails with ErrClosed, with or without options.
+func TestSnapshotAfterClose(t *testing.T) {
 	p := newPool(t, subs(sub("s-a")), newClock(t0))
 	if err := p.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	for _, opts := range [][]authpool.SnapshotOption{nil, {authpool.WithoutSessions()}} {
-		if _, err := p.SnapshotWith(context.Background(), opts...); !errors.Is(err, authpool.ErrClosed) {
-			t.Errorf("SnapshotWith(%d options) after Close: %v, want ErrClosed", len(opts), err)
+		if _, err := p.Snapshot(context.Background(), opts...); !errors.Is(err, authpool.ErrClosed) {
+			t.Errorf("Snapshot(%d options) after Close: %v, want ErrClosed", len(opts), err)
 		}
 	}
 }

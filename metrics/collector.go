@@ -15,7 +15,7 @@ const DefaultTimeout = 5 * time.Second
 
 // Collector is a prometheus.Collector of one Pool: register it with a
 // prometheus.Registerer. Each scrape takes one snapshot of the pool
-// without its sessions (Pool.SnapshotWith and authpool.WithoutSessions:
+// without its sessions (Pool.Snapshot and authpool.WithoutSessions:
 // one read of the store's subscriptions, however many clients there are)
 // for the gauges, and reads Pool.Stats for the counters. A
 // failed snapshot (a store down, a closed pool) is counted in
@@ -70,7 +70,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	snap, err := c.pool.SnapshotWith(ctx, authpool.WithoutSessions())
+	snap, err := c.pool.Snapshot(ctx, authpool.WithoutSessions())
 	up := 1.0
 	if err != nil {
 		c.failures.Add(1)

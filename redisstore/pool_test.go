@@ -176,7 +176,7 @@ func TestPoolRoundTrips(t *testing.T) {
 			}
 		}
 	}
-	if d := p.DuplicateRecords(); d != 2*n {
+	if d := p.Stats().DuplicateRecords; d != 2*n {
 		t.Errorf("DuplicateRecords = %d, want %d", d, 2*n)
 	}
 }
@@ -281,7 +281,7 @@ func TestPoolRestart(t *testing.T) {
 	for i, c := range []string{"alice", "bob", "carol"} {
 		must(t, p2.Record(ctx, c, authpool.Usage{ID: fmt.Sprintf("msg-%d", i), Time: poolT0, CostUSD: 99}), "Record again")
 	}
-	if d := p2.DuplicateRecords(); d != 3 {
+	if d := p2.Stats().DuplicateRecords; d != 3 {
 		t.Errorf("the new pool refused %d usages as recorded, want 3", d)
 	}
 	if diff := gocmp.Diff(old, poolSnapshot(t, p2), ignore); diff != "" {
@@ -629,13 +629,13 @@ func (f *poolFaults) sendAgain() {
 	if n := f.whole(); n < int64(len(acked)) {
 		t.Errorf("the sessions count %d requests; %d usages were acknowledged", n, len(acked))
 	}
-	dups := f.p.DuplicateRecords()
+	dups := f.p.Stats().DuplicateRecords
 	for _, id := range append(acked, failed...) {
 		if err := f.p.Record(t.Context(), fmt.Sprintf("c%d", f.client[id]), f.usage(id)); err != nil {
 			t.Fatalf("Record(%s) again: %v", id, err)
 		}
 	}
-	refused := f.p.DuplicateRecords() - dups
+	refused := f.p.Stats().DuplicateRecords - dups
 	if refused < int64(len(acked)) {
 		t.Errorf("%d of the %d usages acknowledged were counted again", int64(len(acked))-refused, len(acked))
 	}

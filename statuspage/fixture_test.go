@@ -117,7 +117,7 @@ type source struct {
 	deadlines []time.Duration // how long each call had, from when it was asked
 }
 
-func (s *source) Snapshot(ctx context.Context) (authpool.Snapshot, error) {
+func (s *source) Snapshot(ctx context.Context, _ ...authpool.SnapshotOption) (authpool.Snapshot, error) {
 	s.mu.Lock()
 	if d, ok := ctx.Deadline(); ok {
 		s.deadlines = append(s.deadlines, time.Until(d))

@@ -22,7 +22,7 @@ import (
 // request, concurrently when requests are, with a context that ends at the
 // timeout.
 type Source interface {
-	Snapshot(ctx context.Context) (authpool.Snapshot, error)
+	Snapshot(ctx context.Context, opts ...authpool.SnapshotOption) (authpool.Snapshot, error)
 }
 
 var _ Source = (*authpool.Pool)(nil)
