@@ -1,12 +1,9 @@
 package authpool
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
-	"net/netip"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -64,8 +61,9 @@ type Config struct {
 	RefreshInterval Duration `json:"refreshInterval,omitempty"`
 	// Alerts says when threshold events fire.
 	Alerts AlertPolicy `json:"alerts,omitzero"`
-	// Notify lists where events go besides the notifiers given with
-	// WithNotifier. The default is nowhere.
+	// Notify says how events wait for delivery, and whether they are also
+	// logged, besides going to the notifiers given with WithNotifier (a
+	// webhook.Notifier, for one). The default is nowhere.
 	Notify NotifyConfig `json:"notify,omitzero"`
 	// ClientRate limits how often each client may call Allocate (a request,
 	// through package claude's Transport and Proxy): a client over it is
@@ -82,13 +80,8 @@ type Config struct {
 	// Prices names a price file for package claude's price tables
 	// (claude.PricesFor; docs/prices.md): its entries replace the built-in
 	// prices of the same models, and the rest stay. The default is none:
-	// the built-in prices. LoadConfig reads and checks the file.
+	// the built-in prices. Package configfile reads and checks the file.
 	Prices *PricesConfig `json:"prices,omitempty"`
-	// AllowLiteralCredentials lets a config file write a credential or a
-	// webhook secret as a plain string instead of {"env": NAME} or
-	// {"file": PATH}. Only LoadConfig and ReadConfig read it. The default
-	// value is false: literals are refused, so secrets stay out of files.
-	AllowLiteralCredentials bool `json:"allowLiteralCredentials,omitempty"`
 }
 
 // PricesConfig names the price file of a config.
@@ -96,7 +89,7 @@ type PricesConfig struct {
 	// File is the price file's path, in the shape of LiteLLM's
 	// model_prices_and_context_window.json. In a config file a relative
 	// path is relative to the config file's directory, as a {"file": PATH}
-	// secret is; LoadConfig returns it so resolved. Required.
+	// secret is; package configfile returns it so resolved. Required.
 	File string `json:"file"`
 }
 
@@ -176,8 +169,6 @@ type NotifyConfig struct {
 	QueueSize int `json:"queueSize,omitempty"`
 	// Log, when set, logs every event (of Log.Events) to the pool's logger.
 	Log *LogNotifyConfig `json:"log,omitempty"`
-	// Webhooks receive events as signed JSON POSTs.
-	Webhooks []WebhookConfig `json:"webhooks,omitempty"`
 }
 
 // LogNotifyConfig configures the log notifier.
@@ -186,29 +177,6 @@ type LogNotifyConfig struct {
 	Level slog.Level `json:"level,omitempty"`
 	// Events are the event types logged. The default is all.
 	Events []EventType `json:"events,omitempty"`
-}
-
-// WebhookConfig configures one webhook.
-type WebhookConfig struct {
-	// URL receives the POSTs. It must be https, or http to a loopback host.
-	// Redirects are not followed.
-	URL string `json:"url"`
-	// Secret signs each body: the X-Authpool-Signature header is
-	// "sha256=" and the hex HMAC-SHA256 of the body under it. Required, at
-	// least MinWebhookSecret bytes.
-	Secret Credential `json:"secret,omitzero"`
-	// Events are the event types sent. The default is all.
-	Events []EventType `json:"events,omitempty"`
-	// Timeout bounds each attempt. The default value is 10 seconds.
-	Timeout Duration `json:"timeout,omitempty"`
-	// MaxAttempts is how many times an event is tried before the webhook
-	// gives up on it. The default value is 5.
-	MaxAttempts int `json:"maxAttempts,omitempty"`
-	// MinBackoff and MaxBackoff bound the wait before a retry: it doubles
-	// from MinBackoff up to MaxBackoff, with full jitter, or follows the
-	// receiver's Retry-After. The default values are 1 second and 1 minute.
-	MinBackoff Duration `json:"minBackoff,omitempty"`
-	MaxBackoff Duration `json:"maxBackoff,omitempty"`
 }
 
 // Fallback is a plain API key that serves clients when no subscription can:
@@ -294,19 +262,23 @@ const (
 	DefaultUsageIDMemoryMiB = 64
 	DefaultRefreshInterval  = time.Second
 	DefaultQueueSize        = 1024
-
-	DefaultWebhookTimeout    = 10 * time.Second
-	DefaultWebhookAttempts   = 5
-	DefaultWebhookMinBackoff = time.Second
-	DefaultWebhookMaxBackoff = time.Minute
-
-	// MinWebhookSecret is the shortest webhook secret accepted, in bytes.
-	MinWebhookSecret = 16
 )
 
 // maxCount bounds counts in a Config (clients, moves): far above any real
 // pool, and within a 32-bit int.
 const maxCount = 1 << 30
+
+// WithDefaults returns c with every zero field set to its default, as New
+// applies them: the one place the defaults are written (a config file's
+// schema is checked against it). A negative health weight stays.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
+// Validate reports every problem of c with its defaults applied, as New
+// does: a *ConfigError (matching ErrInvalidConfig) whose Source is
+// "config" and whose problems each name a field by JSON pointer, or nil.
+// These checks are the rules of a Config; a config file's schema only
+// repeats its bounds, and is checked against them.
+func (c Config) Validate() error { return c.withDefaults().validate() }
 
 // withDefaults returns c with every zero field set to its default. A
 // negative health weight stays: it means the term is off (see health), and
@@ -359,104 +331,7 @@ func (c Config) withDefaults() Config {
 	if c.Notify.QueueSize == 0 {
 		c.Notify.QueueSize = DefaultQueueSize
 	}
-	if len(c.Notify.Webhooks) > 0 {
-		hooks := make([]WebhookConfig, len(c.Notify.Webhooks))
-		for i, w := range c.Notify.Webhooks {
-			hooks[i] = w.withDefaults()
-		}
-		c.Notify.Webhooks = hooks
-	}
 	return c
-}
-
-// withDefaults returns w with every zero field set to its default.
-func (w WebhookConfig) withDefaults() WebhookConfig {
-	if w.Timeout == 0 {
-		w.Timeout = Duration(DefaultWebhookTimeout)
-	}
-	if w.MaxAttempts == 0 {
-		w.MaxAttempts = DefaultWebhookAttempts
-	}
-	if w.MinBackoff == 0 {
-		w.MinBackoff = Duration(DefaultWebhookMinBackoff)
-	}
-	if w.MaxBackoff == 0 {
-		w.MaxBackoff = Duration(DefaultWebhookMaxBackoff)
-	}
-	return w
-}
-
-// problems lists what is wrong with a webhook with defaults applied, each
-// as "/field: ...".
-func (w WebhookConfig) problems() []error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("/%s: %s", field, fmt.Sprintf(format, args...)))
-	}
-	if err := checkWebhookURL(w.URL); err != nil {
-		bad("url", "%v", err)
-	}
-	switch {
-	case w.Secret == "":
-		bad("secret", "missing: the webhook signs its payloads with it")
-	case len(w.Secret) < MinWebhookSecret:
-		bad("secret", "%d bytes long: must be at least %d", len(w.Secret), MinWebhookSecret)
-	}
-	if err := checkEventTypes(w.Events); err != nil {
-		bad("events", "%v", err)
-	}
-	if w.Timeout < 0 {
-		bad("timeout", "%v: must be positive", time.Duration(w.Timeout))
-	}
-	if w.MaxAttempts < 1 || w.MaxAttempts > 100 {
-		bad("maxAttempts", "%d: must be in 1..100", w.MaxAttempts)
-	}
-	if w.MinBackoff < 0 {
-		bad("minBackoff", "%v: must be positive", time.Duration(w.MinBackoff))
-	}
-	if w.MaxBackoff < w.MinBackoff {
-		bad("maxBackoff", "%v: must be at least minBackoff (%v)", time.Duration(w.MaxBackoff), time.Duration(w.MinBackoff))
-	}
-	return errs
-}
-
-// checkWebhookURL accepts an absolute https URL, or an http one whose host
-// is loopback (a receiver on the same machine): events must not cross a
-// network in the clear.
-func checkWebhookURL(raw string) error {
-	if raw == "" {
-		return errors.New("missing")
-	}
-	// Messages name the scheme and host only: a receiver's path or query
-	// may hold a token.
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("not a URL")
-	}
-	where := u.Scheme + "://" + u.Host
-	switch {
-	case u.Host == "":
-		return fmt.Errorf("%q has no host", u.Scheme+":")
-	case u.User != nil:
-		return fmt.Errorf("%s holds user information; the secret signs the requests instead", where)
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-		return nil
-	case u.Scheme == "http":
-		return fmt.Errorf("%s is plain http: use https (http is allowed only to a loopback host)", where)
-	}
-	return fmt.Errorf("%s: scheme %q is not https", where, u.Scheme)
-}
-
-// isLoopback reports whether host names this machine: localhost, or a
-// loopback IP address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }
 
 // checkEventTypes accepts the known event types, each once.
@@ -553,11 +428,6 @@ func (c Config) validate() error {
 	if l := c.Notify.Log; l != nil {
 		if err := checkEventTypes(l.Events); err != nil {
 			bad("/notify/log/events", "%v", err)
-		}
-	}
-	for i, w := range c.Notify.Webhooks {
-		for _, err := range w.problems() {
-			errs = append(errs, fmt.Errorf("/notify/webhooks/%d%w", i, err))
 		}
 	}
 	ids, keys := map[string]int{}, map[Credential]int{}

@@ -11,7 +11,7 @@
 // 5-hour block budgets, so some clients spend a while on the fallback and a
 // few must wait when that is spent too.
 //
-// The pool comes from the example config file (testdata/config/pool.json,
+// The pool comes from the example config file (configfile/testdata/pool.json,
 // credentials read from the files it names). Its webhook is pointed at a
 // receiver the program runs on this machine, which checks each event's
 // signature; everything else runs in memory on the default store, on a clock
@@ -40,10 +40,12 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/configfile"
+	"github.com/authpool/authpool/webhook"
 )
 
 func main() {
-	config := flag.String("config", "testdata/config/pool.json", "the pool's config file")
+	config := flag.String("config", "configfile/testdata/pool.json", "the pool's config file")
 	flag.Parse()
 	if err := run(os.Stdout, *config); err != nil {
 		fmt.Fprintln(os.Stderr, "basic:", err)
@@ -63,19 +65,21 @@ const rebalanceEvery = 5 * time.Minute
 
 // loadPool reads the pool's config file, and points its webhook at a
 // receiver of the example's own on this machine, so that the example runs
-// offline: the receiver checks each event's signature and counts it.
-func loadPool(path string) (authpool.Config, *receiver, error) {
-	cfg, err := authpool.LoadConfig(path)
+// offline: the receiver checks each event's signature and counts it. It
+// returns the config, and the options that add the file's webhooks.
+func loadPool(path string) (authpool.Config, []authpool.Option, *receiver, error) {
+	f, err := configfile.Load(path)
 	if err != nil {
-		return authpool.Config{}, nil, err
+		return authpool.Config{}, nil, nil, err
 	}
-	if len(cfg.Notify.Webhooks) == 0 {
-		return cfg, nil, nil
+	var r *receiver
+	if len(f.Webhooks) > 0 {
+		hook := &f.Webhooks[0]
+		r = newReceiver([]byte(hook.Secret.Reveal()))
+		hook.URL = r.server.URL + "/authpool" // http to a loopback host is allowed
 	}
-	hook := &cfg.Notify.Webhooks[0]
-	r := newReceiver([]byte(hook.Secret.Reveal()))
-	hook.URL = r.server.URL + "/authpool" // http to a loopback host is allowed
-	return cfg, r, nil
+	opts, err := f.Options(nil)
+	return f.Config, opts, r, err
 }
 
 // receiver is a webhook receiver: it checks each POST's signature and counts
@@ -91,14 +95,14 @@ func newReceiver(secret []byte) *receiver {
 	r := &receiver{events: map[authpool.EventType]int{}}
 	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
-		var p authpool.WebhookPayload
+		var p webhook.Payload
 		if err == nil {
 			err = json.Unmarshal(body, &p)
 		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		switch {
-		case !authpool.VerifyWebhookSignature(secret, body, req.Header.Get("X-Authpool-Signature")):
+		case !webhook.Verify(secret, body, req.Header.Get("X-Authpool-Signature")):
 			r.forged++
 			w.WriteHeader(http.StatusUnauthorized)
 		case err != nil:
@@ -216,14 +220,15 @@ type sim struct {
 func run(w io.Writer, configPath string) error {
 	s := &sim{ctx: context.Background(), now: start, rng: rand.New(rand.NewPCG(2026, 1126)),
 		byID: map[string]*client{}, closed: map[string]authpool.Reason{}, served: map[string]int{}}
-	cfg, hook, err := loadPool(configPath)
-	if err != nil {
-		return err
-	}
+	cfg, opts, hook, err := loadPool(configPath)
 	if hook != nil {
 		defer hook.server.Close()
 	}
-	pool, err := authpool.New(s.ctx, cfg, authpool.WithClock(func() time.Time { return s.now }))
+	if err != nil {
+		return err
+	}
+	opts = append(opts, authpool.WithClock(func() time.Time { return s.now }))
+	pool, err := authpool.New(s.ctx, cfg, opts...)
 	if err != nil {
 		return err
 	}

@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/configfile"
 )
 
 // config is the example config, from this directory.
-const config = "../../testdata/config/pool.json"
+const config = "../../configfile/testdata/pool.json"
 
 func TestRun(t *testing.T) {
 	var out bytes.Buffer
@@ -38,11 +38,12 @@ func TestRun(t *testing.T) {
 		}
 	}
 
-	cfg, err := authpool.LoadConfig(config)
+	f, err := configfile.Load(config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := []string{cfg.Fallback.Credential.Reveal(), cfg.Notify.Webhooks[0].Secret.Reveal()}
+	cfg := f.Config
+	secrets := []string{cfg.Fallback.Credential.Reveal(), f.Webhooks[0].Secret.Reveal()}
 	for _, s := range cfg.Subscriptions {
 		secrets = append(secrets, s.Credential.Reveal())
 	}

@@ -1,4 +1,4 @@
-package authpool
+package configfile
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/authpool/authpool"
 )
 
 // The JSON schema of a config file, draft 2020-12.
@@ -57,7 +59,7 @@ func configProblems(name string, probs []problem) error {
 	for i, p := range probs {
 		errs[i] = p
 	}
-	return &ConfigError{Source: name, Problems: errs}
+	return &authpool.ConfigError{Source: name, Problems: errs}
 }
 
 // comparePointers orders JSON pointers token by token, array indexes by
@@ -95,7 +97,7 @@ func parseConfigJSON(data []byte, name string) (any, []problem, error) {
 			pos = int(se.Offset) - 1 // the offending byte
 		}
 		line, col := position(data, pos)
-		return nil, nil, &ConfigError{Source: fmt.Sprintf("%s:%d:%d", name, line, col), Problems: []error{errors.New(err.Error())}}
+		return nil, nil, &authpool.ConfigError{Source: fmt.Sprintf("%s:%d:%d", name, line, col), Problems: []error{errors.New(err.Error())}}
 	}
 	p := jsonParser{dec: json.NewDecoder(bytes.NewReader(data))}
 	p.dec.UseNumber()
@@ -270,7 +272,7 @@ func friendlier(keyword, def string) string {
 	case "format date-time":
 		return `must be a time in RFC 3339 form, such as "2025-06-01T15:00:00Z"`
 	case "not subscriptionId":
-		return fmt.Sprintf("%q is reserved for the fallback", FallbackID)
+		return fmt.Sprintf("%q is reserved for the fallback", authpool.FallbackID)
 	}
 	return ""
 }

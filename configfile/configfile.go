@@ -1,4 +1,16 @@
-package authpool
+// Package configfile reads a pool's config file: JSON in the form of
+// authpool.Config, checked against a JSON schema (config.schema.json, which
+// editors can use too) and then by authpool.Config.Validate, with its
+// secrets read from the environment or from files, and the webhooks it
+// names (notify.webhooks) built as notifiers. docs/configuration.md
+// describes the file.
+//
+// The rules of a Config are authpool's (Config.WithDefaults,
+// Config.Validate) and package webhook's (Config.WithDefaults,
+// Config.Validate); the schema repeats their bounds and defaults so that an
+// editor can show them, and this package's tests fail when it disagrees
+// with them.
+package configfile
 
 import (
 	"bytes"
@@ -7,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,7 +27,9 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/internal/pricefile"
+	"github.com/authpool/authpool/webhook"
 )
 
 const (
@@ -22,16 +37,93 @@ const (
 	maxSecretSize = 64 << 10 // bytes of a secret file
 )
 
-// LoadConfig reads the config file at path: JSON in the form of Config,
-// validated against the package's JSON schema (config.schema.json), with
-// credentials, webhook secrets and caller keys written as {"env": NAME} (an environment
+// File is a config file, read and checked.
+type File struct {
+	// Config is the pool's policy and subscriptions as written: fields left
+	// out stay zero, which authpool.New reads as their defaults. It holds
+	// the resolved secrets.
+	Config authpool.Config
+	// Webhooks are the file's notify.webhooks, as written, their secrets
+	// resolved. Options builds their notifiers.
+	Webhooks []webhook.Config
+}
+
+// Options returns the options that give a pool what the file names besides
+// its Config: a webhook.Notifier for each of Webhooks, posting with client
+// (nil: a new http.Client), through authpool.WithNotifier. A File that Load
+// or Read returned gives no error; one built otherwise may (a
+// *authpool.ConfigError naming the webhook by JSON pointer).
+func (f File) Options(client *http.Client) ([]authpool.Option, error) {
+	opts := make([]authpool.Option, 0, len(f.Webhooks))
+	for i, w := range f.Webhooks {
+		n, err := webhook.New(w, client)
+		if err != nil {
+			return nil, fmt.Errorf("configfile: /notify/webhooks/%d: %w", i, err)
+		}
+		opts = append(opts, authpool.WithNotifier(n))
+	}
+	return opts, nil
+}
+
+// document is a config file's JSON: a Config, with the webhooks the root
+// package cannot build and the switch only a file has.
+type document struct {
+	authpool.Config
+	Notify notifyDocument `json:"notify,omitzero"` // in place of Config.Notify
+	// AllowLiteralCredentials lets the file write a credential, a webhook
+	// secret or a caller key as a plain string instead of {"env": NAME} or
+	// {"file": PATH}. The default value is false: secrets stay out of files.
+	AllowLiteralCredentials bool `json:"allowLiteralCredentials,omitempty"`
+}
+
+// notifyDocument is a config file's notify: a NotifyConfig and webhooks.
+type notifyDocument struct {
+	authpool.NotifyConfig
+	Webhooks []webhook.Config `json:"webhooks,omitempty"`
+}
+
+// file returns what the document says, as a File.
+func (d document) file() File {
+	cfg := d.Config
+	cfg.Notify = d.Notify.NotifyConfig
+	return File{Config: cfg, Webhooks: d.Notify.Webhooks}
+}
+
+// problems returns every problem authpool.Config.Validate and
+// webhook.Config.Validate find in f, each naming its field by JSON pointer,
+// sorted by pointer as the schema's are.
+func (f File) problems() []error {
+	var errs []error
+	var ce *authpool.ConfigError
+	if err := f.Config.Validate(); errors.As(err, &ce) {
+		errs = append(errs, ce.Problems...)
+	}
+	for i, w := range f.Webhooks {
+		if err := w.Validate(); errors.As(err, &ce) {
+			for _, p := range ce.Problems {
+				errs = append(errs, fmt.Errorf("/notify/webhooks/%d%w", i, p))
+			}
+		}
+	}
+	slices.SortStableFunc(errs, func(a, b error) int {
+		pa, _, _ := strings.Cut(a.Error(), ":")
+		pb, _, _ := strings.Cut(b.Error(), ":")
+		return comparePointers(pa, pb)
+	})
+	return errs
+}
+
+// Load reads the config file at path: JSON in the form of authpool.Config
+// (with notify.webhooks, each a webhook.Config), validated against the
+// package's JSON schema (config.schema.json), with credentials, webhook
+// secrets and caller keys written as {"env": NAME} (an environment
 // variable) or {"file": PATH} (a file, relative to the config file's
 // directory), trailing whitespace trimmed. A plain string is refused unless
 // the file sets "allowLiteralCredentials": true.
 //
-// A config that is not valid gives a *ConfigError (matching
-// ErrInvalidConfig) that lists every problem at once, each line naming the
-// file and the field by JSON pointer:
+// A config that is not valid gives a *authpool.ConfigError (matching
+// authpool.ErrInvalidConfig) that lists every problem at once, each line
+// naming the file and the field by JSON pointer:
 //
 //	pool.json: /subscriptions/1/maxClients: must be >= 0
 //	pool.json: /subscriptions/2/maxClient: unknown field (did you mean "maxClients"?)
@@ -40,23 +132,20 @@ const (
 // "pool.json:3:14: invalid character ...". Problems that need a well-formed
 // config (duplicate IDs, thresholds out of order, a webhook on plain http)
 // are reported once the schema's are fixed.
-//
-// The Config returned is as written: fields left out stay zero, which New
-// reads as their defaults. It holds the resolved secrets.
-func LoadConfig(path string) (Config, error) {
+func Load(path string) (File, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Config{}, fmt.Errorf("authpool: load config: %w", err)
+		return File{}, fmt.Errorf("configfile: %w", err)
 	}
 	defer f.Close()
-	return readConfig(f, filepath.Base(path), osSecrets(filepath.Dir(path)))
+	return read(f, filepath.Base(path), osSecrets(filepath.Dir(path)))
 }
 
-// ReadConfig reads a config as LoadConfig does, from r. Name stands for the
-// config in errors; a {"file": PATH} secret is read relative to the working
+// Read reads a config as Load does, from r. Name stands for the config in
+// errors; a {"file": PATH} secret is read relative to the working
 // directory.
-func ReadConfig(r io.Reader, name string) (Config, error) {
-	return readConfig(r, name, osSecrets(""))
+func Read(r io.Reader, name string) (File, error) {
+	return read(r, name, osSecrets(""))
 }
 
 // secretSource reads the environment variables and files secrets refer to.
@@ -99,60 +188,65 @@ func osSecrets(dir string) secretSource {
 	}
 }
 
-// readConfig reads a config file in stages, each reporting all its
-// problems: JSON syntax (by line and column); then the schema, duplicate
-// keys and the secrets (by JSON pointer); then, on a well-formed config,
-// Config.validate's checks.
-func readConfig(r io.Reader, name string, secrets secretSource) (Config, error) {
+// read reads a config file in stages, each reporting all its problems:
+// JSON syntax (by line and column); then the schema, duplicate keys and the
+// secrets (by JSON pointer); then, on a well-formed config, the Go checks
+// (File.problems).
+func read(r io.Reader, name string, secrets secretSource) (File, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxConfigSize+1))
 	if err != nil {
-		return Config{}, fmt.Errorf("authpool: read config %s: %w", name, err)
+		return File{}, fmt.Errorf("configfile: read %s: %w", name, err)
 	}
 	if len(data) > maxConfigSize {
-		return Config{}, &ConfigError{Source: name, Problems: []error{fmt.Errorf("larger than %d MiB", maxConfigSize>>20)}}
+		return File{}, &authpool.ConfigError{Source: name, Problems: []error{fmt.Errorf("larger than %d MiB", maxConfigSize>>20)}}
 	}
 	tree, probs, err := parseConfigJSON(data, name)
 	if err != nil {
-		return Config{}, err
+		return File{}, err
 	}
 	if slices.ContainsFunc(probs, func(p problem) bool { return p.stop }) {
-		return Config{}, configProblems(name, probs)
+		return File{}, configProblems(name, probs)
 	}
 	schema, err := configSchema()
 	if err != nil {
-		return Config{}, err
+		return File{}, err
 	}
 	schemaProbs, err := schema.check(tree)
 	if err != nil {
-		return Config{}, fmt.Errorf("authpool: config %s: %w", name, err)
+		return File{}, fmt.Errorf("configfile: %s: %w", name, err)
 	}
 	probs = append(probs, schemaProbs...)
 	probs = append(probs, resolveSecrets(tree, secrets, schemaProbs)...)
 	probs = append(probs, resolvePrices(tree, secrets, schemaProbs)...)
 	if len(probs) > 0 {
-		return Config{}, configProblems(name, probs)
+		return File{}, configProblems(name, probs)
 	}
-	top := tree.(map[string]any) // the schema says so
+	doc, err := decode(tree)
+	if err != nil {
+		// The schema should have caught it: say what Go could not decode.
+		return File{}, &authpool.ConfigError{Source: name, Problems: []error{fmt.Errorf("cannot decode: %w", err)}}
+	}
+	f := doc.file()
+	if errs := f.problems(); len(errs) > 0 {
+		return File{}, &authpool.ConfigError{Source: name, Problems: errs}
+	}
+	return f, nil
+}
+
+// decode decodes a config file's tree, without its "$schema", refusing
+// fields Go does not know.
+func decode(tree any) (document, error) {
+	top, _ := tree.(map[string]any) // the schema says so
 	delete(top, "$schema")
 	js, err := json.Marshal(top)
 	if err != nil {
-		return Config{}, fmt.Errorf("authpool: config %s: %w", name, err)
+		return document{}, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()
-	var cfg Config
-	if err := dec.Decode(&cfg); err != nil {
-		// The schema should have caught it: say what Go could not decode.
-		return Config{}, &ConfigError{Source: name, Problems: []error{fmt.Errorf("cannot decode: %w", err)}}
-	}
-	if err := cfg.withDefaults().validate(); err != nil {
-		var ce *ConfigError
-		if errors.As(err, &ce) {
-			return Config{}, &ConfigError{Source: name, Problems: ce.Problems}
-		}
-		return Config{}, err
-	}
-	return cfg, nil
+	var doc document
+	err = dec.Decode(&doc)
+	return doc, err
 }
 
 // resolveSecrets replaces each {"env": NAME} and {"file": PATH} secret in

@@ -1,4 +1,4 @@
-package authpool
+package webhook
 
 import (
 	"bytes"
@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/authpool/authpool"
 )
 
 // testWebhookSecret is the webhooks' secret in these tests: distinctive, so
@@ -32,14 +34,14 @@ const testWebhookSecret = "whsec_TEST-7f3a9c1e5b2d4086"
 
 // testThresholdEvent is a threshold event with a fixed ID and time: the
 // event of the golden payload.
-func testThresholdEvent() Event {
+func testThresholdEvent() authpool.Event {
 	at := time.Date(2025, 3, 10, 14, 5, 0, 0, time.UTC)
-	return Event{
+	return authpool.Event{
 		ID:             "evt_5f0c2a9e4b7d4e11a3c8d2f6b9e01a74",
-		Type:           EventThreshold,
+		Type:           authpool.EventThreshold,
 		Time:           at,
 		SubscriptionID: "max-a",
-		Threshold: &ThresholdDetail{
+		Threshold: &authpool.ThresholdDetail{
 			Window:             "block",
 			Start:              time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC),
 			End:                time.Date(2025, 3, 10, 17, 0, 0, 0, time.UTC),
@@ -145,16 +147,16 @@ func (ws *waits) get() (slept, bounds []time.Duration) {
 	return append([]time.Duration(nil), ws.slept...), append([]time.Duration(nil), ws.bounds...)
 }
 
-// newTestWebhook returns a notifier for url with the test secret, whose
+// newTestNotifier returns a notifier for url with the test secret, whose
 // sleeps are instant and recorded and whose jitter takes the longest wait.
 // edit, when set, changes the config first.
-func newTestWebhook(t *testing.T, url string, edit func(*WebhookConfig)) (*WebhookNotifier, *waits) {
+func newTestNotifier(t *testing.T, url string, edit func(*Config)) (*Notifier, *waits) {
 	t.Helper()
-	cfg := WebhookConfig{URL: url, Secret: testWebhookSecret, MinBackoff: Duration(time.Second), MaxBackoff: Duration(time.Minute)}
+	cfg := Config{URL: url, Secret: testWebhookSecret, MinBackoff: authpool.Duration(time.Second), MaxBackoff: authpool.Duration(time.Minute)}
 	if edit != nil {
 		edit(&cfg)
 	}
-	n, err := NewWebhookNotifier(cfg, nil)
+	n, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,13 +172,15 @@ func newTestWebhook(t *testing.T, url string, edit func(*WebhookConfig)) (*Webho
 }
 
 // TestWebhookPayloadUnpricedModel checks an unpricedModel event's payload
-// against testdata/webhook/unpricedModel.json.
+// against testdata/unpricedModel.json.
 func TestWebhookPayloadUnpricedModel(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t, nil)
-	n, _ := newTestWebhook(t, rc.srv.URL, nil)
-	e := Event{ID: eventID("unpricedModel/claude-opus-7"), Type: EventUnpricedModel, Time: time.Date(2026, 12, 3, 9, 15, 0, 0, time.UTC),
-		Unpriced: &UnpricedDetail{Model: "claude-opus-7", PricedAs: "claude-opus-5-5"}}
+	n, _ := newTestNotifier(t, rc.srv.URL, nil)
+	// The ID is the one the pool gives it: "evt_" and the first 16 bytes of
+	// the SHA-256 of "unpricedModel/claude-opus-7", in hex.
+	e := authpool.Event{ID: "evt_0eccc3534287e794e129241d49aafa0e", Type: authpool.EventUnpricedModel, Time: time.Date(2026, 12, 3, 9, 15, 0, 0, time.UTC),
+		Unpriced: &authpool.UnpricedDetail{Model: "claude-opus-7", PricedAs: "claude-opus-5-5"}}
 	if err := n.Notify(t.Context(), e); err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +188,7 @@ func TestWebhookPayloadUnpricedModel(t *testing.T) {
 	if len(reqs) != 1 {
 		t.Fatalf("got %d requests, want 1", len(reqs))
 	}
-	golden := filepath.Join("testdata", "webhook", "unpricedModel.json")
+	golden := filepath.Join("testdata", "unpricedModel.json")
 	if *update {
 		if err := os.WriteFile(golden, reqs[0].body, 0o644); err != nil {
 			t.Fatal(err)
@@ -197,13 +201,13 @@ func TestWebhookPayloadUnpricedModel(t *testing.T) {
 	if !bytes.Equal(reqs[0].body, want) {
 		t.Errorf("body differs from %s (go test -update rewrites it):\ngot  %s\nwant %s", golden, reqs[0].body, want)
 	}
-	var p WebhookPayload
+	var p Payload
 	dec := json.NewDecoder(bytes.NewReader(reqs[0].body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		t.Fatalf("body is not a WebhookPayload: %v", err)
+		t.Fatalf("body is not a Payload: %v", err)
 	}
-	if diff := cmp.Diff(WebhookPayload{Version: 1, Event: e}, p); diff != "" {
+	if diff := cmp.Diff(Payload{Version: 1, Event: e}, p); diff != "" {
 		t.Errorf("payload round trip (-want +got):\n%s", diff)
 	}
 }
@@ -211,7 +215,7 @@ func TestWebhookPayloadUnpricedModel(t *testing.T) {
 func TestWebhookPayloadAndHeaders(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t, nil)
-	n, _ := newTestWebhook(t, rc.srv.URL+"/hooks/authpool?tenant=a", nil)
+	n, _ := newTestNotifier(t, rc.srv.URL+"/hooks/authpool?tenant=a", nil)
 	e := testThresholdEvent()
 	if err := n.Notify(t.Context(), e); err != nil {
 		t.Fatal(err)
@@ -222,7 +226,7 @@ func TestWebhookPayloadAndHeaders(t *testing.T) {
 	}
 	r := reqs[0]
 
-	golden := filepath.Join("testdata", "webhook", "threshold.json")
+	golden := filepath.Join("testdata", "threshold.json")
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
 			t.Fatal(err)
@@ -239,13 +243,13 @@ func TestWebhookPayloadAndHeaders(t *testing.T) {
 		t.Errorf("body differs from %s (go test -update rewrites it):\ngot  %s\nwant %s", golden, r.body, want)
 	}
 
-	var p WebhookPayload
+	var p Payload
 	dec := json.NewDecoder(bytes.NewReader(r.body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		t.Fatalf("body is not a WebhookPayload: %v", err)
+		t.Fatalf("body is not a Payload: %v", err)
 	}
-	if diff := cmp.Diff(WebhookPayload{Version: 1, Event: e}, p); diff != "" {
+	if diff := cmp.Diff(Payload{Version: 1, Event: e}, p); diff != "" {
 		t.Errorf("payload round trip (-want +got):\n%s", diff)
 	}
 
@@ -274,14 +278,14 @@ func TestWebhookPayloadAndHeaders(t *testing.T) {
 	if r.header.Get("Authorization") != "" || r.header.Get("Cookie") != "" {
 		t.Errorf("request carries credentials: %v", r.header)
 	}
-	if !VerifyWebhookSignature([]byte(testWebhookSecret), r.body, r.header.Get("X-Authpool-Signature")) {
-		t.Error("VerifyWebhookSignature rejects the request's own signature")
+	if !Verify([]byte(testWebhookSecret), r.body, r.header.Get("X-Authpool-Signature")) {
+		t.Error("Verify rejects the request's own signature")
 	}
 }
 
 func TestWebhookPayloadTimesInUTC(t *testing.T) {
 	t.Parallel()
-	want, err := json.Marshal(WebhookPayload{Version: 1, Event: testThresholdEvent()})
+	want, err := json.Marshal(Payload{Version: 1, Event: testThresholdEvent()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +297,7 @@ func TestWebhookPayloadTimesInUTC(t *testing.T) {
 	before := fmt.Sprintf("%+v %+v", e, *e.Threshold)
 
 	rc := newReceiver(t, nil)
-	n, _ := newTestWebhook(t, rc.srv.URL, nil)
+	n, _ := newTestNotifier(t, rc.srv.URL, nil)
 	if err := n.Notify(t.Context(), e); err != nil {
 		t.Fatal(err)
 	}
@@ -303,10 +307,10 @@ func TestWebhookPayloadTimesInUTC(t *testing.T) {
 	if after := fmt.Sprintf("%+v %+v", e, *e.Threshold); after != before {
 		t.Errorf("Notify modified the event:\nbefore %s\nafter  %s", before, after)
 	}
-	for _, e := range []Event{
-		{Limit: &LimitDetail{Until: time.Date(2025, 3, 10, 15, 0, 0, 0, zone)}},
-		{Exhausted: &ExhaustedDetail{RetryAt: time.Date(2025, 3, 10, 15, 0, 0, 0, zone)}},
-		{Exhausted: &ExhaustedDetail{}},
+	for _, e := range []authpool.Event{
+		{Limit: &authpool.LimitDetail{Until: time.Date(2025, 3, 10, 15, 0, 0, 0, zone)}},
+		{Exhausted: &authpool.ExhaustedDetail{RetryAt: time.Date(2025, 3, 10, 15, 0, 0, 0, zone)}},
+		{Exhausted: &authpool.ExhaustedDetail{}},
 	} {
 		u := eventInUTC(e)
 		if u.Limit != nil && (u.Limit.Until.Location() != time.UTC || e.Limit.Until.Location() != zone) ||
@@ -316,21 +320,21 @@ func TestWebhookPayloadTimesInUTC(t *testing.T) {
 	}
 }
 
-func TestVerifyWebhookSignature(t *testing.T) {
+func TestVerify(t *testing.T) {
 	t.Parallel()
 	// RFC 4231, test case 2.
-	if !VerifyWebhookSignature([]byte("Jefe"), []byte("what do ya want for nothing?"),
+	if !Verify([]byte("Jefe"), []byte("what do ya want for nothing?"),
 		"sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843") {
 		t.Error("RFC 4231 test case 2 does not verify")
 	}
 
 	secret := []byte(testWebhookSecret)
-	body, err := json.Marshal(WebhookPayload{Version: 1, Event: testThresholdEvent()})
+	body, err := json.Marshal(Payload{Version: 1, Event: testThresholdEvent()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig := webhookSignature(secret, body)
-	if !VerifyWebhookSignature(secret, body, sig) {
+	sig := signature(secret, body)
+	if !Verify(secret, body, sig) {
 		t.Fatal("a body's own signature does not verify")
 	}
 	if sig != strings.ToLower(sig) {
@@ -339,24 +343,24 @@ func TestVerifyWebhookSignature(t *testing.T) {
 	for i := range body {
 		tampered := bytes.Clone(body)
 		tampered[i] ^= 0x01
-		if VerifyWebhookSignature(secret, tampered, sig) {
+		if Verify(secret, tampered, sig) {
 			t.Fatalf("body with byte %d changed still verifies", i)
 		}
-		if webhookSignature(secret, tampered) == sig {
+		if signature(secret, tampered) == sig {
 			t.Fatalf("body with byte %d changed has the same signature", i)
 		}
 	}
-	if VerifyWebhookSignature(secret, append(bytes.Clone(body), ' '), sig) {
+	if Verify(secret, append(bytes.Clone(body), ' '), sig) {
 		t.Error("a body with a byte appended verifies")
 	}
-	if !VerifyWebhookSignature(secret, body, "sha256="+strings.ToUpper(strings.TrimPrefix(sig, "sha256="))) {
+	if !Verify(secret, body, "sha256="+strings.ToUpper(strings.TrimPrefix(sig, "sha256="))) {
 		t.Error("upper-case hex does not verify")
 	}
 	for _, bad := range []struct {
 		name, secret, header string
 	}{
 		{"wrong secret", "whsec_other", sig},
-		{"empty secret", "", webhookSignature(nil, body)},
+		{"empty secret", "", signature(nil, body)},
 		{"no header", testWebhookSecret, ""},
 		{"no prefix", testWebhookSecret, strings.TrimPrefix(sig, "sha256=")},
 		{"other algorithm", testWebhookSecret, "sha1=" + strings.TrimPrefix(sig, "sha256=")},
@@ -365,7 +369,7 @@ func TestVerifyWebhookSignature(t *testing.T) {
 		{"not hex", testWebhookSecret, sig[:len(sig)-2] + "zz"},
 		{"space", testWebhookSecret, " " + sig},
 	} {
-		if VerifyWebhookSignature([]byte(bad.secret), body, bad.header) {
+		if Verify([]byte(bad.secret), body, bad.header) {
 			t.Errorf("%s: verifies", bad.name)
 		}
 	}
@@ -377,10 +381,10 @@ func TestWebhookRetriesThenDelivers(t *testing.T) {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			t.Parallel()
 			rc := newReceiver(t, failFirst(3, status))
-			n, ws := newTestWebhook(t, rc.srv.URL, func(c *WebhookConfig) {
+			n, ws := newTestNotifier(t, rc.srv.URL, func(c *Config) {
 				c.MaxAttempts = 4
-				c.MinBackoff = Duration(time.Second)
-				c.MaxBackoff = Duration(3 * time.Second)
+				c.MinBackoff = authpool.Duration(time.Second)
+				c.MaxBackoff = authpool.Duration(3 * time.Second)
 			})
 			e := testThresholdEvent()
 			if err := n.Notify(t.Context(), e); err != nil {
@@ -397,7 +401,7 @@ func TestWebhookRetriesThenDelivers(t *testing.T) {
 				if !bytes.Equal(r.body, reqs[0].body) || r.header.Get("X-Authpool-Signature") != reqs[0].header.Get("X-Authpool-Signature") {
 					t.Errorf("attempt %d: body or signature differ from the first attempt's", i+1)
 				}
-				if !VerifyWebhookSignature([]byte(testWebhookSecret), r.body, r.header.Get("X-Authpool-Signature")) {
+				if !Verify([]byte(testWebhookSecret), r.body, r.header.Get("X-Authpool-Signature")) {
 					t.Errorf("attempt %d: signature does not verify", i+1)
 				}
 			}
@@ -418,7 +422,7 @@ func TestWebhookRetriesConnectionRefused(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there now
-	n, ws := newTestWebhook(t, url, func(c *WebhookConfig) { c.MaxAttempts = 3 })
+	n, ws := newTestNotifier(t, url, func(c *Config) { c.MaxAttempts = 3 })
 	err := n.Notify(t.Context(), testThresholdEvent())
 	if err == nil {
 		t.Fatal("Notify to a closed server succeeded")
@@ -438,15 +442,15 @@ func TestWebhookBackoffGrowsAndIsCapped(t *testing.T) {
 	for i := range wantBounds {
 		wantBounds[i] *= time.Second
 	}
-	edit := func(c *WebhookConfig) {
+	edit := func(c *Config) {
 		c.MaxAttempts = len(wantBounds) + 1
-		c.MinBackoff = Duration(time.Second)
-		c.MaxBackoff = Duration(10 * time.Second)
+		c.MinBackoff = authpool.Duration(time.Second)
+		c.MaxBackoff = authpool.Duration(10 * time.Second)
 	}
 	t.Run("longest", func(t *testing.T) {
 		t.Parallel()
 		rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) })
-		n, ws := newTestWebhook(t, rc.srv.URL, edit)
+		n, ws := newTestNotifier(t, rc.srv.URL, edit)
 		if err := n.Notify(t.Context(), testThresholdEvent()); err == nil {
 			t.Fatal("Notify succeeded against a failing receiver")
 		}
@@ -464,7 +468,7 @@ func TestWebhookBackoffGrowsAndIsCapped(t *testing.T) {
 	t.Run("random", func(t *testing.T) {
 		t.Parallel()
 		rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(502) })
-		n, ws := newTestWebhook(t, rc.srv.URL, edit)
+		n, ws := newTestNotifier(t, rc.srv.URL, edit)
 		var mu sync.Mutex
 		var chosen []time.Duration
 		n.jitter = func(bound time.Duration) time.Duration {
@@ -548,10 +552,10 @@ func TestWebhookRetryAfter(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			rc := newReceiver(t, failFirst(1, c.status, "Retry-After", c.retryAfter))
-			n, ws := newTestWebhook(t, rc.srv.URL, func(cfg *WebhookConfig) {
+			n, ws := newTestNotifier(t, rc.srv.URL, func(cfg *Config) {
 				cfg.MaxAttempts = 2
-				cfg.MinBackoff = Duration(time.Second)
-				cfg.MaxBackoff = Duration(2 * time.Minute)
+				cfg.MinBackoff = authpool.Duration(time.Second)
+				cfg.MaxBackoff = authpool.Duration(2 * time.Minute)
 			})
 			n.now = func() time.Time { return now }
 			if err := n.Notify(t.Context(), testThresholdEvent()); err != nil {
@@ -574,7 +578,7 @@ func TestWebhookNoRetryOnClientErrors(t *testing.T) {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			t.Parallel()
 			rc := newReceiver(t, failFirst(100, status, "Retry-After", "1"))
-			n, ws := newTestWebhook(t, rc.srv.URL, nil)
+			n, ws := newTestNotifier(t, rc.srv.URL, nil)
 			err := n.Notify(t.Context(), testThresholdEvent())
 			wantStatus := fmt.Sprintf("status %d %s", status, http.StatusText(status))
 			if err == nil || !strings.Contains(err.Error(), wantStatus) || strings.Contains(err.Error(), "gave up") {
@@ -596,7 +600,7 @@ func TestWebhookDoesNotFollowRedirects(t *testing.T) {
 	rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, elsewhere.srv.URL, http.StatusTemporaryRedirect)
 	})
-	n, ws := newTestWebhook(t, rc.srv.URL, nil)
+	n, ws := newTestNotifier(t, rc.srv.URL, nil)
 	err := n.Notify(t.Context(), testThresholdEvent())
 	if err == nil || !strings.Contains(err.Error(), "status 307") {
 		t.Errorf("error %v: want one naming status 307", err)
@@ -618,7 +622,7 @@ func TestWebhookGivesUp(t *testing.T) {
 		t.Run(fmt.Sprint(attempts), func(t *testing.T) {
 			t.Parallel()
 			rc := newReceiver(t, failFirst(100, 503))
-			n, ws := newTestWebhook(t, rc.srv.URL, func(c *WebhookConfig) { c.MaxAttempts = attempts })
+			n, ws := newTestNotifier(t, rc.srv.URL, func(c *Config) { c.MaxAttempts = attempts })
 			err := n.Notify(t.Context(), testThresholdEvent())
 			if err == nil {
 				t.Fatal("Notify succeeded against a failing receiver")
@@ -640,9 +644,9 @@ func TestWebhookGivesUp(t *testing.T) {
 func TestWebhookContextEndsDuringWait(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t, failFirst(100, 500))
-	n, _ := newTestWebhook(t, rc.srv.URL, func(c *WebhookConfig) {
-		c.MinBackoff = Duration(time.Hour)
-		c.MaxBackoff = Duration(time.Hour)
+	n, _ := newTestNotifier(t, rc.srv.URL, func(c *Config) {
+		c.MinBackoff = authpool.Duration(time.Hour)
+		c.MaxBackoff = authpool.Duration(time.Hour)
 	})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -677,7 +681,7 @@ func TestWebhookContextEndsDuringRequest(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() { close(release) }) // runs before the server closes
-	n, ws := newTestWebhook(t, rc.srv.URL, nil)
+	n, ws := newTestNotifier(t, rc.srv.URL, nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	errc := make(chan error, 1)
@@ -709,8 +713,8 @@ func TestWebhookAttemptTimeout(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	n, ws := newTestWebhook(t, rc.srv.URL, func(c *WebhookConfig) {
-		c.Timeout = Duration(20 * time.Millisecond)
+	n, ws := newTestNotifier(t, rc.srv.URL, func(c *Config) {
+		c.Timeout = authpool.Duration(20 * time.Millisecond)
 		c.MaxAttempts = 2
 	})
 	if err := n.Notify(t.Context(), testThresholdEvent()); err != nil {
@@ -725,8 +729,8 @@ func TestWebhookAttemptTimeout(t *testing.T) {
 
 	// Timing out every time, the error says so.
 	rc2 := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
-	n2, _ := newTestWebhook(t, rc2.srv.URL, func(c *WebhookConfig) {
-		c.Timeout = Duration(time.Millisecond)
+	n2, _ := newTestNotifier(t, rc2.srv.URL, func(c *Config) {
+		c.Timeout = authpool.Duration(time.Millisecond)
 		c.MaxAttempts = 2
 	})
 	err := n2.Notify(t.Context(), testThresholdEvent())
@@ -738,11 +742,11 @@ func TestWebhookAttemptTimeout(t *testing.T) {
 func TestWebhookFiltersEventTypes(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t, nil)
-	n, _ := newTestWebhook(t, rc.srv.URL, func(c *WebhookConfig) {
-		c.Events = []EventType{EventLimited, EventRecovered}
+	n, _ := newTestNotifier(t, rc.srv.URL, func(c *Config) {
+		c.Events = []authpool.EventType{authpool.EventLimited, authpool.EventRecovered}
 	})
-	for _, typ := range EventTypes {
-		e := Event{ID: "evt_" + string(typ), Type: typ, Time: time.Date(2025, 3, 10, 14, 5, 0, 0, time.UTC)}
+	for _, typ := range authpool.EventTypes {
+		e := authpool.Event{ID: "evt_" + string(typ), Type: typ, Time: time.Date(2025, 3, 10, 14, 5, 0, 0, time.UTC)}
 		if err := n.Notify(t.Context(), e); err != nil {
 			t.Fatalf("Notify(%s): %v", typ, err)
 		}
@@ -774,7 +778,7 @@ func TestWebhookDrainsResponses(t *testing.T) {
 	}
 	rc.srv.Start()
 	t.Cleanup(rc.srv.Close)
-	n, _ := newTestWebhook(t, rc.srv.URL, nil)
+	n, _ := newTestNotifier(t, rc.srv.URL, nil)
 	if err := n.Notify(t.Context(), testThresholdEvent()); err != nil {
 		t.Fatal(err)
 	}
@@ -803,7 +807,7 @@ func TestWebhookSecretNeverSent(t *testing.T) {
 			rc = newReceiver(t, respond)
 			url = rc.srv.URL + "/hook/" + testPathToken + "?key=" + testQueryToken
 		}
-		n, _ := newTestWebhook(t, url, func(c *WebhookConfig) { c.MaxAttempts = 3 })
+		n, _ := newTestNotifier(t, url, func(c *Config) { c.MaxAttempts = 3 })
 		err := n.Notify(t.Context(), testThresholdEvent())
 		if err != nil {
 			errs = append(errs, err)
@@ -864,7 +868,7 @@ func TestWebhookConcurrentNotify(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	n, _ := newTestWebhook(t, rc.srv.URL, nil)
+	n, _ := newTestNotifier(t, rc.srv.URL, nil)
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -892,10 +896,10 @@ func TestWebhookConcurrentNotify(t *testing.T) {
 	}
 }
 
-func TestNewWebhookNotifierConfig(t *testing.T) {
+func TestNewRefusesAnInvalidConfig(t *testing.T) {
 	t.Parallel()
-	valid := func(edit func(*WebhookConfig)) WebhookConfig {
-		c := WebhookConfig{URL: "https://hooks.example.com/authpool", Secret: testWebhookSecret}
+	valid := func(edit func(*Config)) Config {
+		c := Config{URL: "https://hooks.example.com/authpool", Secret: testWebhookSecret}
 		if edit != nil {
 			edit(&c)
 		}
@@ -903,31 +907,31 @@ func TestNewWebhookNotifierConfig(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name string
-		cfg  WebhookConfig
+		cfg  Config
 		want string // in the error
 	}{
-		{"plain http", valid(func(c *WebhookConfig) { c.URL = "http://hooks.example.com/authpool" }), "webhook: /url: "},
-		{"plain http to a LAN address", valid(func(c *WebhookConfig) { c.URL = "http://10.0.0.7:8080/hook" }), "plain http"},
-		{"no URL", valid(func(c *WebhookConfig) { c.URL = "" }), "webhook: /url: missing"},
-		{"relative URL", valid(func(c *WebhookConfig) { c.URL = "/hook" }), "/url: "},
-		{"other scheme", valid(func(c *WebhookConfig) { c.URL = "ftp://hooks.example.com/x" }), "/url: "},
-		{"no secret", valid(func(c *WebhookConfig) { c.Secret = "" }), "webhook: /secret: missing"},
-		{"negative attempts", valid(func(c *WebhookConfig) { c.MaxAttempts = -1 }), "webhook: /maxAttempts: -1"},
-		{"too many attempts", valid(func(c *WebhookConfig) { c.MaxAttempts = 101 }), "webhook: /maxAttempts: 101"},
-		{"negative timeout", valid(func(c *WebhookConfig) { c.Timeout = Duration(-time.Second) }), "webhook: /timeout: "},
-		{"negative backoff", valid(func(c *WebhookConfig) { c.MinBackoff = Duration(-time.Second) }), "webhook: /minBackoff: "},
-		{"backoff bounds reversed", valid(func(c *WebhookConfig) {
-			c.MinBackoff = Duration(time.Minute)
-			c.MaxBackoff = Duration(time.Second)
+		{"plain http", valid(func(c *Config) { c.URL = "http://hooks.example.com/authpool" }), "webhook: /url: "},
+		{"plain http to a LAN address", valid(func(c *Config) { c.URL = "http://10.0.0.7:8080/hook" }), "plain http"},
+		{"no URL", valid(func(c *Config) { c.URL = "" }), "webhook: /url: missing"},
+		{"relative URL", valid(func(c *Config) { c.URL = "/hook" }), "/url: "},
+		{"other scheme", valid(func(c *Config) { c.URL = "ftp://hooks.example.com/x" }), "/url: "},
+		{"no secret", valid(func(c *Config) { c.Secret = "" }), "webhook: /secret: missing"},
+		{"negative attempts", valid(func(c *Config) { c.MaxAttempts = -1 }), "webhook: /maxAttempts: -1"},
+		{"too many attempts", valid(func(c *Config) { c.MaxAttempts = 101 }), "webhook: /maxAttempts: 101"},
+		{"negative timeout", valid(func(c *Config) { c.Timeout = authpool.Duration(-time.Second) }), "webhook: /timeout: "},
+		{"negative backoff", valid(func(c *Config) { c.MinBackoff = authpool.Duration(-time.Second) }), "webhook: /minBackoff: "},
+		{"backoff bounds reversed", valid(func(c *Config) {
+			c.MinBackoff = authpool.Duration(time.Minute)
+			c.MaxBackoff = authpool.Duration(time.Second)
 		}), "webhook: /maxBackoff: "},
-		{"unknown event", valid(func(c *WebhookConfig) { c.Events = []EventType{"thresholds"} }), "webhook: /events: "},
+		{"unknown event", valid(func(c *Config) { c.Events = []authpool.EventType{"thresholds"} }), "webhook: /events: "},
 	} {
-		n, err := NewWebhookNotifier(c.cfg, nil)
-		if n != nil || !errors.Is(err, ErrInvalidConfig) {
+		n, err := New(c.cfg, nil)
+		if n != nil || !errors.Is(err, authpool.ErrInvalidConfig) {
 			t.Errorf("%s: got %v, %v; want an ErrInvalidConfig", c.name, n, err)
 			continue
 		}
-		var ce *ConfigError
+		var ce *authpool.ConfigError
 		if !errors.As(err, &ce) || ce.Source != "webhook" {
 			t.Errorf("%s: error %#v is not a *ConfigError from webhook", c.name, err)
 		}
@@ -945,20 +949,20 @@ func TestNewWebhookNotifierConfig(t *testing.T) {
 		"http://localhost/hook",
 		"http://[::1]:8080/",
 	} {
-		if _, err := NewWebhookNotifier(valid(func(c *WebhookConfig) { c.URL = url }), nil); err != nil {
+		if _, err := New(valid(func(c *Config) { c.URL = url }), nil); err != nil {
 			t.Errorf("%s: %v", url, err)
 		}
 	}
 
-	n, err := NewWebhookNotifier(valid(nil), nil)
+	n, err := New(valid(nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCfg := WebhookConfig{ // the URL kept apart (n.url), as the secret is (in n.sign)
-		Timeout:     Duration(DefaultWebhookTimeout),
-		MaxAttempts: DefaultWebhookAttempts,
-		MinBackoff:  Duration(DefaultWebhookMinBackoff),
-		MaxBackoff:  Duration(DefaultWebhookMaxBackoff),
+	wantCfg := Config{ // the URL kept apart (n.url), as the secret is (in n.sign)
+		Timeout:     authpool.Duration(DefaultTimeout),
+		MaxAttempts: DefaultAttempts,
+		MinBackoff:  authpool.Duration(DefaultMinBackoff),
+		MaxBackoff:  authpool.Duration(DefaultMaxBackoff),
 	}
 	if diff := cmp.Diff(wantCfg, n.cfg); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -975,7 +979,7 @@ func TestNewWebhookNotifierConfig(t *testing.T) {
 
 	// A client of the caller's is used, but not changed.
 	own := &http.Client{Timeout: time.Minute}
-	n, err = NewWebhookNotifier(valid(nil), own)
+	n, err = New(valid(nil), own)
 	if err != nil {
 		t.Fatal(err)
 	}

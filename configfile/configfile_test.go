@@ -1,4 +1,4 @@
-package authpool
+package configfile
 
 import (
 	"bytes"
@@ -18,20 +18,23 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/webhook"
 )
 
-// The goldens are rewritten with: go test -run TestLoadConfig -update
+// The goldens are rewritten with: go test -run TestLoad -update
 // (the update flag is declared in update_flag_test.go).
 
-// TestLoadConfigInvalid loads each testdata/config/invalid/*.json and
+// TestLoadInvalid loads each testdata/invalid/*.json and
 // compares its error with the .golden file next to it.
-func TestLoadConfigInvalid(t *testing.T) {
+func TestLoadInvalid(t *testing.T) {
 	t.Setenv("AUTHPOOL_TEST_EMPTY_TOKEN", "")
 	for _, name := range []string{"AUTHPOOL_TEST_UNSET_TOKEN", "AUTHPOOL_TEST_UNSET_SECRET"} {
 		t.Setenv(name, "") // restored after the test
 		os.Unsetenv(name)
 	}
-	files, err := filepath.Glob(filepath.Join("testdata", "config", "invalid", "*.json"))
+	files, err := filepath.Glob(filepath.Join("testdata", "invalid", "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no invalid configs: %v", err)
 	}
@@ -39,19 +42,19 @@ func TestLoadConfigInvalid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, err := os.ReadFile(filepath.Join("testdata", "config", "invalid", "secrets", "a.token"))
+	secret, err := os.ReadFile(filepath.Join("testdata", "invalid", "secrets", "a.token"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
-			cfg, err := LoadConfig(file)
+			cfg, err := Load(file)
 			if err == nil {
-				t.Fatalf("LoadConfig(%s) = %+v, nil; want an error", file, cfg)
+				t.Fatalf("Load(%s) = %+v, nil; want an error", file, cfg)
 			}
-			var ce *ConfigError
-			if !errors.As(err, &ce) || !errors.Is(err, ErrInvalidConfig) || len(ce.Problems) == 0 {
-				t.Fatalf("LoadConfig(%s) = %v (%T), want a *ConfigError matching ErrInvalidConfig", file, err, err)
+			var ce *authpool.ConfigError
+			if !errors.As(err, &ce) || !errors.Is(err, authpool.ErrInvalidConfig) || len(ce.Problems) == 0 {
+				t.Fatalf("Load(%s) = %v (%T), want a *ConfigError matching ErrInvalidConfig", file, err, err)
 			}
 			got := err.Error() + "\n"
 			for _, leak := range []string{wd, "example-literal", strings.TrimSpace(string(secret))} {
@@ -68,56 +71,57 @@ func TestLoadConfigInvalid(t *testing.T) {
 			}
 			want, err := os.ReadFile(golden)
 			if err != nil {
-				t.Fatalf("%v (run go test -run TestLoadConfig -update to write it)", err)
+				t.Fatalf("%v (run go test -run TestLoad -update to write it)", err)
 			}
 			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("LoadConfig(%s) error (-%s +got):\n%s", file, golden, diff)
+				t.Errorf("Load(%s) error (-%s +got):\n%s", file, golden, diff)
 			}
 		})
 	}
 }
 
-// exampleConfig is what testdata/config/pool.json holds.
-func exampleConfig() Config {
-	return Config{
-		Subscriptions: []Subscription{
-			{ID: "max-20x", Name: "Max 20x", Kind: KindMax20x, Credential: "sk-ant-oat01-example-max-20x", WeeklyBudgetUSD: 1000, BlockBudgetUSD: 140},
-			{ID: "max-5x", Name: "Max 5x", Kind: KindMax5x, Credential: "sk-ant-oat01-example-max-5x", MaxClients: 8, WeeklyBudgetUSD: 250, BlockBudgetUSD: 35},
-			{ID: "pro", Name: "Pro", Kind: KindPro, Credential: "sk-ant-oat01-example-pro", MaxClients: 3, WeeklyBudgetUSD: 50, BlockBudgetUSD: 7},
+// exampleFile is what testdata/pool.json holds.
+func exampleFile() File {
+	return File{Config: authpool.Config{
+		Subscriptions: []authpool.Subscription{
+			{ID: "max-20x", Name: "Max 20x", Kind: authpool.KindMax20x, Credential: "sk-ant-oat01-example-max-20x", WeeklyBudgetUSD: 1000, BlockBudgetUSD: 140},
+			{ID: "max-5x", Name: "Max 5x", Kind: authpool.KindMax5x, Credential: "sk-ant-oat01-example-max-5x", MaxClients: 8, WeeklyBudgetUSD: 250, BlockBudgetUSD: 35},
+			{ID: "pro", Name: "Pro", Kind: authpool.KindPro, Credential: "sk-ant-oat01-example-pro", MaxClients: 3, WeeklyBudgetUSD: 50, BlockBudgetUSD: 7},
 		},
-		Fallback:        &Fallback{Name: "api-key", Credential: "sk-ant-api03-example-fallback", DailyBudgetUSD: 50},
+		Fallback:        &authpool.Fallback{Name: "api-key", Credential: "sk-ant-api03-example-fallback", DailyBudgetUSD: 50},
 		MaxClients:      15,
 		WeeklyThreshold: 0.85,
-		Block:           BlockPolicy{Mode: BlockAnchored, Hours: 5},
-		Sessions:        SessionPolicy{IdleAfter: Duration(5 * time.Minute), StaleAfter: Duration(30 * time.Minute)},
-		Rebalance:       RebalancePolicy{MinGapUSD: 5, MaxMoves: 3},
-		Alerts:          AlertPolicy{Thresholds: []float64{0.8, 0.9}},
-		Notify: NotifyConfig{
-			Log: &LogNotifyConfig{Level: slog.LevelInfo},
-			Webhooks: []WebhookConfig{{
-				URL:         "https://hooks.example.com/authpool",
-				Secret:      "whsec-example-webhook-secret",
-				Events:      []EventType{EventThreshold, EventFailover, EventLimited, EventRecovered, EventExhausted},
-				Timeout:     Duration(10 * time.Second),
-				MaxAttempts: 5,
-			}},
+		Block:           authpool.BlockPolicy{Mode: authpool.BlockAnchored, Hours: 5},
+		Sessions:        authpool.SessionPolicy{IdleAfter: authpool.Duration(5 * time.Minute), StaleAfter: authpool.Duration(30 * time.Minute)},
+		Rebalance:       authpool.RebalancePolicy{MinGapUSD: 5, MaxMoves: 3},
+		Alerts:          authpool.AlertPolicy{Thresholds: []float64{0.8, 0.9}},
+		Notify:          authpool.NotifyConfig{Log: &authpool.LogNotifyConfig{Level: slog.LevelInfo}},
+		Callers: []authpool.Caller{
+			{ID: "alice", Key: "ap-caller-example-alice-0001", CapUSD: 40, CapWindow: authpool.Duration(5 * time.Hour)},
+			{ID: "ci", Key: "ap-caller-example-ci-000000002", Sessionless: authpool.SessionlessSpread},
 		},
-		Callers: []Caller{
-			{ID: "alice", Key: "ap-caller-example-alice-0001", CapUSD: 40, CapWindow: Duration(5 * time.Hour)},
-			{ID: "ci", Key: "ap-caller-example-ci-000000002", Sessionless: SessionlessSpread},
-		},
-	}
+	}, Webhooks: []webhook.Config{{
+		URL:         "https://hooks.example.com/authpool",
+		Secret:      "whsec-example-webhook-secret",
+		Events:      []authpool.EventType{authpool.EventThreshold, authpool.EventFailover, authpool.EventLimited, authpool.EventRecovered, authpool.EventExhausted},
+		Timeout:     authpool.Duration(10 * time.Second),
+		MaxAttempts: 5,
+	}}}
 }
 
-func TestLoadConfigExample(t *testing.T) {
-	cfg, err := LoadConfig(filepath.Join("testdata", "config", "pool.json"))
+func TestLoadExample(t *testing.T) {
+	f, err := Load(filepath.Join("testdata", "pool.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(exampleConfig(), cfg); diff != "" {
-		t.Errorf("LoadConfig(pool.json) (-want +got):\n%s", diff)
+	if diff := cmp.Diff(exampleFile(), f); diff != "" {
+		t.Errorf("Load(pool.json) (-want +got):\n%s", diff)
 	}
-	p, err := New(context.Background(), cfg, WithStore(NewTestStore(t)))
+	opts, err := f.Options(nil)
+	if err != nil || len(opts) != len(f.Webhooks) {
+		t.Fatalf("Options: %d options, %v; want one per webhook", len(opts), err)
+	}
+	p, err := authpool.New(context.Background(), f.Config, opts...)
 	if err != nil {
 		t.Fatalf("New refuses the example config: %v", err)
 	}
@@ -126,48 +130,46 @@ func TestLoadConfigExample(t *testing.T) {
 	}
 }
 
-// fullConfig sets every field of Config, each to a valid value other than
-// its default.
-func fullConfig() Config {
-	hook := func(url string) WebhookConfig {
-		return WebhookConfig{URL: url, Secret: Credential("whsec-example-hook-" + url[len(url)-1:]),
-			Events:  []EventType{EventLimited, EventRecovered},
-			Timeout: Duration(3 * time.Second), MaxAttempts: 7,
-			MinBackoff: Duration(250 * time.Millisecond), MaxBackoff: Duration(90 * time.Second)}
+// fullFile sets every field of File, each to a valid value other than its
+// default.
+func fullFile() File {
+	hook := func(url string) webhook.Config {
+		return webhook.Config{URL: url, Secret: authpool.Credential("whsec-example-hook-" + url[len(url)-1:]),
+			Events:  []authpool.EventType{authpool.EventLimited, authpool.EventRecovered},
+			Timeout: authpool.Duration(3 * time.Second), MaxAttempts: 7,
+			MinBackoff: authpool.Duration(250 * time.Millisecond), MaxBackoff: authpool.Duration(90 * time.Second)}
 	}
-	return Config{
-		Subscriptions: []Subscription{
-			{ID: "max-a", Name: "Max A", Kind: KindMax20x, Credential: "sk-ant-oat01-example-a", MaxClients: 9,
+	return File{Config: authpool.Config{
+		Subscriptions: []authpool.Subscription{
+			{ID: "max-a", Name: "Max A", Kind: authpool.KindMax20x, Credential: "sk-ant-oat01-example-a", MaxClients: 9,
 				CredentialExpiresAt: time.Date(2030, 1, 1, 20, 0, 0, 7, time.UTC), WeeklyBudgetUSD: 1000.5, BlockBudgetUSD: 140.25,
-				Status: Status{State: Limited, Until: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC), Reason: "429 from upstream"}},
-			{ID: "api.b", Name: "API B", Kind: KindAPI, Credential: "sk-ant-api03-example-b", MaxClients: 1,
+				Status: authpool.Status{State: authpool.Limited, Until: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC), Reason: "429 from upstream"}},
+			{ID: "api.b", Name: "API B", Kind: authpool.KindAPI, Credential: "sk-ant-api03-example-b", MaxClients: 1,
 				CredentialExpiresAt: time.Date(2031, 6, 1, 0, 0, 0, 0, time.UTC), WeeklyBudgetUSD: 1e6, BlockBudgetUSD: 0.01,
-				Status: Status{State: Disabled, Until: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Reason: "paused"}},
+				Status: authpool.Status{State: authpool.Disabled, Until: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Reason: "paused"}},
 		},
-		Fallback:         &Fallback{Name: "backup key", Credential: "sk-ant-api03-example-fallback", DailyBudgetUSD: 12.5},
+		Fallback:         &authpool.Fallback{Name: "backup key", Credential: "sk-ant-api03-example-fallback", DailyBudgetUSD: 12.5},
 		MaxClients:       20,
 		WeeklyThreshold:  0.75,
-		Block:            BlockPolicy{Mode: BlockFixed, Hours: 4},
-		Health:           HealthWeights{Weekly: 40, Block: 20.5, PerClient: 2, Burn: 8, BurnCap: 3, IdleBonus: 1000},
-		Sessions:         SessionPolicy{IdleAfter: Duration(90 * time.Second), StaleAfter: Duration(time.Hour + 30*time.Minute)},
-		Rebalance:        RebalancePolicy{MinGapUSD: 2.5, MaxMoves: 10},
-		RememberUsageIDs: Duration(48 * time.Hour),
+		Block:            authpool.BlockPolicy{Mode: authpool.BlockFixed, Hours: 4},
+		Health:           authpool.HealthWeights{Weekly: 40, Block: 20.5, PerClient: 2, Burn: 8, BurnCap: 3, IdleBonus: 1000},
+		Sessions:         authpool.SessionPolicy{IdleAfter: authpool.Duration(90 * time.Second), StaleAfter: authpool.Duration(time.Hour + 30*time.Minute)},
+		Rebalance:        authpool.RebalancePolicy{MinGapUSD: 2.5, MaxMoves: 10},
+		RememberUsageIDs: authpool.Duration(48 * time.Hour),
 		UsageIDMemoryMiB: 16,
-		ClientRate:       RateLimit{PerSecond: 2.5, Burst: 5},
-		RefreshInterval:  Duration(1500 * time.Millisecond),
-		Alerts:           AlertPolicy{Thresholds: []float64{0.5, 0.75, 1}},
-		Notify: NotifyConfig{
+		ClientRate:       authpool.RateLimit{PerSecond: 2.5, Burst: 5},
+		RefreshInterval:  authpool.Duration(1500 * time.Millisecond),
+		Alerts:           authpool.AlertPolicy{Thresholds: []float64{0.5, 0.75, 1}},
+		Notify: authpool.NotifyConfig{
 			QueueSize: 4096,
-			Log:       &LogNotifyConfig{Level: slog.LevelWarn + 2, Events: []EventType{EventFailover, EventExhausted}},
-			Webhooks:  []WebhookConfig{hook("https://hooks.example.com/1"), hook("http://127.0.0.1:9/2")},
+			Log:       &authpool.LogNotifyConfig{Level: slog.LevelWarn + 2, Events: []authpool.EventType{authpool.EventFailover, authpool.EventExhausted}},
 		},
-		Callers: []Caller{
-			{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: Duration(5 * time.Hour), Rate: &RateLimit{PerSecond: 0.5, Burst: 3}, Sessionless: SessionlessSticky},
-			{ID: "ci", Key: "caller-key-ci-0123456789abcdef", CapUSD: 10, CapWindow: Duration(24 * time.Hour), Rate: &RateLimit{PerSecond: 10, Burst: 20}, Sessionless: SessionlessSpread},
+		Callers: []authpool.Caller{
+			{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: authpool.Duration(5 * time.Hour), Rate: &authpool.RateLimit{PerSecond: 0.5, Burst: 3}, Sessionless: authpool.SessionlessSticky},
+			{ID: "ci", Key: "caller-key-ci-0123456789abcdef", CapUSD: 10, CapWindow: authpool.Duration(24 * time.Hour), Rate: &authpool.RateLimit{PerSecond: 10, Burst: 20}, Sessionless: authpool.SessionlessSpread},
 		},
-		Prices:                  &PricesConfig{File: filepath.Join("testdata", "config", "prices.json")},
-		AllowLiteralCredentials: true,
-	}
+		Prices: &authpool.PricesConfig{File: filepath.Join("testdata", "prices.json")},
+	}, Webhooks: []webhook.Config{hook("https://hooks.example.com/1"), hook("http://127.0.0.1:9/2")}}
 }
 
 // zeroFields lists the fields of v, recursively, that hold their zero
@@ -206,12 +208,18 @@ func zeroFields(v reflect.Value, path string) []string {
 	return nil
 }
 
-// secretsAsEnv replaces, in a Config's JSON, each credential and webhook
+// asDocument returns f as a config file's JSON holds it.
+func asDocument(f File) document {
+	return document{Config: f.Config, Notify: notifyDocument{NotifyConfig: f.Config.Notify, Webhooks: f.Webhooks}}
+}
+
+// secretsAsEnv replaces, in a File's JSON, each credential and webhook
 // secret by {"env": NAME}, and sets NAME to its value; and puts back each
 // webhook's URL, which the JSON shows redacted.
-func secretsAsEnv(t *testing.T, cfg Config) []byte {
+func secretsAsEnv(t *testing.T, f File) []byte {
 	t.Helper()
-	js, err := json.Marshal(cfg)
+	cfg := f.Config
+	js, err := json.Marshal(asDocument(f))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +227,7 @@ func secretsAsEnv(t *testing.T, cfg Config) []byte {
 	if err := json.Unmarshal(js, &tree); err != nil {
 		t.Fatal(err)
 	}
-	set := func(obj any, key, name string, value Credential) {
+	set := func(obj any, key, name string, value authpool.Credential) {
 		obj.(map[string]any)[key] = map[string]any{"env": name}
 		t.Setenv(name, value.Reveal())
 	}
@@ -229,7 +237,7 @@ func secretsAsEnv(t *testing.T, cfg Config) []byte {
 	if cfg.Fallback != nil {
 		set(tree["fallback"], "credential", "AUTHPOOL_TEST_FALLBACK", cfg.Fallback.Credential)
 	}
-	for i, w := range cfg.Notify.Webhooks {
+	for i, w := range f.Webhooks {
 		hook := tree["notify"].(map[string]any)["webhooks"].([]any)[i]
 		set(hook, "secret", fmt.Sprintf("AUTHPOOL_TEST_HOOK_%d", i), w.Secret)
 		hook.(map[string]any)["url"] = w.URL
@@ -248,17 +256,17 @@ func secretsAsEnv(t *testing.T, cfg Config) []byte {
 }
 
 func TestConfigRoundTrip(t *testing.T) {
-	want := fullConfig()
-	if zero := zeroFields(reflect.ValueOf(want), "Config"); len(zero) > 0 {
-		t.Fatalf("fullConfig leaves fields unset: %v", zero)
+	want := fullFile()
+	if zero := zeroFields(reflect.ValueOf(want), "File"); len(zero) > 0 {
+		t.Fatalf("fullFile leaves fields unset: %v", zero)
 	}
-	if err := want.withDefaults().validate(); err != nil {
-		t.Fatalf("fullConfig is not valid: %v", err)
+	if errs := want.problems(); len(errs) > 0 {
+		t.Fatalf("fullFile is not valid: %v", errs)
 	}
 	js := secretsAsEnv(t, want)
-	got, err := ReadConfig(bytes.NewReader(js), "full.json")
+	got, err := Read(bytes.NewReader(js), "full.json")
 	if err != nil {
-		t.Fatalf("ReadConfig(%s): %v", js, err)
+		t.Fatalf("Read(%s): %v", js, err)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("round trip through\n%s\n(-want +got):\n%s", js, diff)
@@ -266,24 +274,24 @@ func TestConfigRoundTrip(t *testing.T) {
 }
 
 func TestConfigZeroRoundTrip(t *testing.T) {
-	got, err := ReadConfig(strings.NewReader("{}"), "empty.json")
+	got, err := Read(strings.NewReader("{}"), "empty.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(Config{}, got); diff != "" {
-		t.Errorf("ReadConfig({}) (-want +got):\n%s", diff)
+	if diff := cmp.Diff(File{}, got); diff != "" {
+		t.Errorf("Read({}) (-want +got):\n%s", diff)
 	}
 }
 
-// TestReadConfigNumbersAndSchemaField: integers may be written as 15.0 or
+// TestReadNumbersAndSchemaField: integers may be written as 15.0 or
 // 1e1 (JSON does not tell them apart), and "$schema" is for editors.
-func TestReadConfigNumbersAndSchemaField(t *testing.T) {
-	got, err := ReadConfig(strings.NewReader(`{"$schema": "../config.schema.json", "maxClients": 15.0,
+func TestReadNumbersAndSchemaField(t *testing.T) {
+	got, err := Read(strings.NewReader(`{"$schema": "../config.schema.json", "maxClients": 15.0,
 		"rebalance": {"maxMoves": 1e1, "minGapUSD": 25e-1}}`), "numbers.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{MaxClients: 15, Rebalance: RebalancePolicy{MaxMoves: 10, MinGapUSD: 2.5}}
+	want := File{Config: authpool.Config{MaxClients: 15, Rebalance: authpool.RebalancePolicy{MaxMoves: 10, MinGapUSD: 2.5}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
@@ -312,7 +320,7 @@ func TestConfigSchemaDescribesConfig(t *testing.T) {
 	walk = func(typ reflect.Type, s map[string]any, at string) {
 		s = resolve(s)
 		switch {
-		case typ == reflect.TypeFor[Credential]():
+		case typ == reflect.TypeFor[authpool.Credential]():
 			if !reflect.DeepEqual(s, resolve(map[string]any{"$ref": "#/$defs/secret"})) {
 				t.Errorf("%s: a credential is not a #/$defs/secret", at)
 			}
@@ -335,10 +343,9 @@ func TestConfigSchemaDescribesConfig(t *testing.T) {
 		}
 		props, _ := s["properties"].(map[string]any)
 		var names []string
-		for i := range typ.NumField() {
-			f := typ.Field(i)
+		for _, f := range reflect.VisibleFields(typ) { // an embedded struct's fields, as JSON sees them
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if !f.IsExported() || name == "-" {
+			if !f.IsExported() || f.Anonymous || name == "-" {
 				continue
 			}
 			if name == "" {
@@ -358,7 +365,7 @@ func TestConfigSchemaDescribesConfig(t *testing.T) {
 			}
 		}
 	}
-	walk(reflect.TypeFor[Config](), doc, "")
+	walk(reflect.TypeFor[document](), doc, "")
 
 	// Every object in the schema refuses unknown properties.
 	var objects func(v any, at string)
@@ -382,7 +389,7 @@ func TestConfigSchemaDescribesConfig(t *testing.T) {
 	objects(doc, "#")
 }
 
-func TestReadConfigSecrets(t *testing.T) {
+func TestReadSecrets(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) {
 		t.Helper()
@@ -404,27 +411,27 @@ func TestReadConfigSecrets(t *testing.T) {
 		"fallback": {"credential": {"file": "`+filepath.ToSlash(filepath.Join(dir, "keys", "file.token"))+`"}, "dailyBudgetUSD": 5},
 		"notify": {"webhooks": [{"url": "https://hooks.example.com/x", "secret": {"file": "hook.secret"}}]}
 	}`)
-	cfg, err := LoadConfig(filepath.Join(dir, "pool.json"))
+	cfg, err := Load(filepath.Join(dir, "pool.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []string{cfg.Subscriptions[0].Credential.Reveal(), cfg.Subscriptions[1].Credential.Reveal(),
-		cfg.Fallback.Credential.Reveal(), cfg.Notify.Webhooks[0].Secret.Reveal()}
+	got := []string{cfg.Config.Subscriptions[0].Credential.Reveal(), cfg.Config.Subscriptions[1].Credential.Reveal(),
+		cfg.Config.Fallback.Credential.Reveal(), cfg.Webhooks[0].Secret.Reveal()}
 	want := []string{"sk-ant-oat01-example-env", "sk-ant-oat01-example-file", "sk-ant-oat01-example-file", "whsec-example-hook-secret"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("resolved secrets (-want +got):\n%s", diff)
 	}
 
-	t.Run("ReadConfig reads files relative to the working directory", func(t *testing.T) {
-		cfg, err := ReadConfig(strings.NewReader(`{"subscriptions": [
-			{"id": "pro", "kind": "pro", "credential": {"file": "testdata/config/secrets/pro.token"}}]}`), "inline.json")
+	t.Run("Read reads files relative to the working directory", func(t *testing.T) {
+		cfg, err := Read(strings.NewReader(`{"subscriptions": [
+			{"id": "pro", "kind": "pro", "credential": {"file": "testdata/secrets/pro.token"}}]}`), "inline.json")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := cfg.Subscriptions[0].Credential.Reveal(); got != "sk-ant-oat01-example-pro" {
+		if got := cfg.Config.Subscriptions[0].Credential.Reveal(); got != "sk-ant-oat01-example-pro" {
 			t.Errorf("credential %q, want the file's", got)
 		}
-		_, err = ReadConfig(strings.NewReader(`{"subscriptions": [
+		_, err = Read(strings.NewReader(`{"subscriptions": [
 			{"id": "pro", "kind": "pro", "credential": {"file": "keys/file.token"}}]}`), "inline.json")
 		want := `inline.json: /subscriptions/0/credential: subscription "pro": secret file "keys/file.token" does not exist`
 		if err == nil || err.Error() != want {
@@ -433,12 +440,12 @@ func TestReadConfigSecrets(t *testing.T) {
 	})
 
 	t.Run("literals when allowed", func(t *testing.T) {
-		cfg, err := ReadConfig(strings.NewReader(`{"allowLiteralCredentials": true,
+		cfg, err := Read(strings.NewReader(`{"allowLiteralCredentials": true,
 			"subscriptions": [{"id": "pro", "kind": "pro", "credential": "sk-ant-oat01-example-literal"}]}`), "inline.json")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := cfg.Subscriptions[0].Credential.Reveal(); got != "sk-ant-oat01-example-literal" {
+		if got := cfg.Config.Subscriptions[0].Credential.Reveal(); got != "sk-ant-oat01-example-literal" {
 			t.Errorf("credential %q, want the literal", got)
 		}
 	})
@@ -447,14 +454,14 @@ func TestReadConfigSecrets(t *testing.T) {
 		const value = "sk-ant-oat01-example-two\nlines"
 		write("two-lines.token", value)
 		t.Setenv("AUTHPOOL_TEST_TWO_LINES", value)
-		_, err := LoadConfig(filepath.Join(dir, "bad.json"))
+		_, err := Load(filepath.Join(dir, "bad.json"))
 		if !errors.Is(err, fs.ErrNotExist) {
-			t.Fatalf("LoadConfig of a missing file: %v, want fs.ErrNotExist", err)
+			t.Fatalf("Load of a missing file: %v, want fs.ErrNotExist", err)
 		}
 		write("bad.json", `{"subscriptions": [
 			{"id": "a", "kind": "pro", "credential": {"file": "two-lines.token"}},
 			{"id": "b", "kind": "pro", "credential": {"env": "AUTHPOOL_TEST_TWO_LINES"}, "maxClients": -1}]}`)
-		_, err = LoadConfig(filepath.Join(dir, "bad.json"))
+		_, err = Load(filepath.Join(dir, "bad.json"))
 		want := `bad.json: /subscriptions/0/credential: subscription "a": secret file "two-lines.token" holds a control character or a line break: a credential is one line of text
 bad.json: /subscriptions/1/credential: subscription "b": environment variable AUTHPOOL_TEST_TWO_LINES holds a control character or a line break: a credential is one line of text
 bad.json: /subscriptions/1/maxClients: must be >= 0`
@@ -464,19 +471,19 @@ bad.json: /subscriptions/1/maxClients: must be >= 0`
 	})
 }
 
-func TestReadConfigSyntaxErrorPositions(t *testing.T) {
+func TestReadSyntaxErrorPositions(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", "x.json:1:1: unexpected end of JSON input"},
 		{"{\n  \"a\": tru\n}", "x.json:2:11: invalid character '\\n' in literal true (expecting 'e')"},
 		{"{\"é\": x}", "x.json:1:7: invalid character 'x' looking for beginning of value"},
 		{"{} []", "x.json:1:4: invalid character '[' after top-level value"},
 	} {
-		_, err := ReadConfig(strings.NewReader(tc.in), "x.json")
+		_, err := Read(strings.NewReader(tc.in), "x.json")
 		if err == nil || err.Error() != tc.want {
-			t.Errorf("ReadConfig(%q) = %v, want %s", tc.in, err, tc.want)
+			t.Errorf("Read(%q) = %v, want %s", tc.in, err, tc.want)
 		}
-		if !errors.Is(err, ErrInvalidConfig) {
-			t.Errorf("ReadConfig(%q) = %v, not ErrInvalidConfig", tc.in, err)
+		if !errors.Is(err, authpool.ErrInvalidConfig) {
+			t.Errorf("Read(%q) = %v, not ErrInvalidConfig", tc.in, err)
 		}
 	}
 }
@@ -493,15 +500,15 @@ func TestNearestField(t *testing.T) {
 	}
 }
 
-// FuzzReadConfig reads arbitrary bytes as a config file, with secrets from
+// FuzzRead reads arbitrary bytes as a config file, with secrets from
 // a fake environment and file system: it never panics, and either returns
 // a Config that validates or a *ConfigError with at least one problem,
 // none of which holds a secret's value.
 //
-//	go test -run '^$' -fuzz FuzzReadConfig .
-func FuzzReadConfig(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "config", "*.json"))
-	more, _ := filepath.Glob(filepath.Join("testdata", "config", "invalid", "*.json"))
+//	go test -run '^$' -fuzz FuzzRead .
+func FuzzRead(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
+	more, _ := filepath.Glob(filepath.Join("testdata", "invalid", "*.json"))
 	for _, file := range append(files, more...) {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -509,7 +516,7 @@ func FuzzReadConfig(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	js, err := json.Marshal(fullConfig())
+	js, err := json.Marshal(asDocument(fullFile()))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -534,38 +541,39 @@ func FuzzReadConfig(f *testing.F) {
 		},
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := readConfig(bytes.NewReader(data), "fuzz.json", secrets)
+		f, err := read(bytes.NewReader(data), "fuzz.json", secrets)
 		if err == nil {
-			if err := cfg.withDefaults().validate(); err != nil {
-				t.Fatalf("ReadConfig(%q) returned a config that does not validate: %v", data, err)
+			if errs := f.problems(); len(errs) > 0 {
+				t.Fatalf("Read(%q) returned a file that does not validate: %v", data, errs)
 			}
 			return
 		}
-		var ce *ConfigError
-		if !errors.As(err, &ce) || !errors.Is(err, ErrInvalidConfig) || len(ce.Problems) == 0 {
-			t.Fatalf("ReadConfig(%q) = %v (%T), want a *ConfigError with problems", data, err, err)
+		var ce *authpool.ConfigError
+		if !errors.As(err, &ce) || !errors.Is(err, authpool.ErrInvalidConfig) || len(ce.Problems) == 0 {
+			t.Fatalf("Read(%q) = %v (%T), want a *ConfigError with problems", data, err, err)
 		}
 		msg := err.Error()
 		for _, v := range []string{envValue, fileValue} {
 			if strings.Contains(msg, v) && !bytes.Contains(data, []byte(v)) {
-				t.Fatalf("ReadConfig(%q) reveals a secret:\n%s", data, msg)
+				t.Fatalf("Read(%q) reveals a secret:\n%s", data, msg)
 			}
 		}
 	})
 }
 
-func ExampleLoadConfig() {
-	cfg, err := LoadConfig("testdata/config/pool.json")
+func ExampleLoad() {
+	f, err := Load("testdata/pool.json")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	for _, s := range cfg.Subscriptions {
+	for _, s := range f.Config.Subscriptions {
 		fmt.Println(s.ID, s.Kind, s.Credential, s.WeeklyBudgetUSD)
 	}
-	fmt.Println("fallback:", cfg.Fallback)
+	fmt.Println("fallback:", f.Config.Fallback)
+	fmt.Println("webhooks:", len(f.Webhooks))
 
-	_, err = ReadConfig(strings.NewReader(`{"subscriptions": [{"id": "max-a", "kind": "max20x",
+	_, err = Read(strings.NewReader(`{"subscriptions": [{"id": "max-a", "kind": "max20x",
 		"credential": {"env": "AUTHPOOL_EXAMPLE_MAX_A_TOKEN"}, "maxClient": 10}], "block": {"mode": "sliding"}}`), "pool.json")
 	fmt.Println(err)
 	// Output:
@@ -573,14 +581,15 @@ func ExampleLoadConfig() {
 	// max-5x max5x [REDACTED] 250
 	// pro pro [REDACTED] 50
 	// fallback: {Name:api-key Credential:[REDACTED] DailyBudgetUSD:50}
+	// webhooks: 1
 	// pool.json: /block/mode: "sliding": must be "anchored" or "fixed"
 	// pool.json: /subscriptions/0/credential: subscription "max-a": environment variable AUTHPOOL_EXAMPLE_MAX_A_TOKEN is not set
 	// pool.json: /subscriptions/0/maxClient: unknown field (did you mean "maxClients"?)
 }
 
-// TestLoadConfigPrices checks that a config's price file is read relative
+// TestLoadPrices checks that a config's price file is read relative
 // to the config file's directory, checked, and returned resolved.
-func TestLoadConfigPrices(t *testing.T) {
+func TestLoadPrices(t *testing.T) {
 	dir := t.TempDir()
 	must := func(err error) {
 		t.Helper()
@@ -591,17 +600,17 @@ func TestLoadConfigPrices(t *testing.T) {
 	must(os.Mkdir(filepath.Join(dir, "conf"), 0o755))
 	must(os.WriteFile(filepath.Join(dir, "conf", "prices.json"), []byte(`{"claude-x": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}`), 0o644))
 	must(os.WriteFile(filepath.Join(dir, "conf", "pool.json"), []byte(`{"prices": {"file": "prices.json"}}`), 0o644))
-	cfg, err := LoadConfig(filepath.Join(dir, "conf", "pool.json"))
+	cfg, err := Load(filepath.Join(dir, "conf", "pool.json"))
 	must(err)
-	if want := filepath.Join(dir, "conf", "prices.json"); cfg.Prices == nil || cfg.Prices.File != want {
-		t.Errorf("prices %+v, want the file at %s", cfg.Prices, want)
+	if want := filepath.Join(dir, "conf", "prices.json"); cfg.Config.Prices == nil || cfg.Config.Prices.File != want {
+		t.Errorf("prices %+v, want the file at %s", cfg.Config.Prices, want)
 	}
 	abs := filepath.Join(dir, "conf", "prices.json")
 	must(os.WriteFile(filepath.Join(dir, "abs.json"), []byte(`{"prices": {"file": `+strconv.Quote(abs)+`}}`), 0o644))
-	if cfg, err := LoadConfig(filepath.Join(dir, "abs.json")); err != nil || cfg.Prices.File != abs {
-		t.Errorf("an absolute path: %+v, %v", cfg.Prices, err)
+	if f, err := Load(filepath.Join(dir, "abs.json")); err != nil || f.Config.Prices.File != abs {
+		t.Errorf("an absolute path: %+v, %v", f.Config.Prices, err)
 	}
-	if err := (Config{Prices: &PricesConfig{File: " "}}).withDefaults().validate(); err == nil || !strings.Contains(err.Error(), "/prices/file") {
+	if err := (authpool.Config{Prices: &authpool.PricesConfig{File: " "}}).Validate(); err == nil || !strings.Contains(err.Error(), "/prices/file") {
 		t.Errorf("an empty price file name: %v, want an error naming /prices/file", err)
 	}
 }
