@@ -11,8 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -297,180 +295,6 @@ func TestReadNumbersAndSchemaField(t *testing.T) {
 	}
 }
 
-// TestConfigSchemaDescribesConfig walks Config and the schema together:
-// each struct's JSON fields are exactly its object's properties, and every
-// object refuses other properties.
-func TestConfigSchemaDescribesConfig(t *testing.T) {
-	cs, err := configSchema()
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := cs.doc.(map[string]any)
-	if got := doc["$schema"]; got != "https://json-schema.org/draft/2020-12/schema" {
-		t.Errorf("$schema is %v, want draft 2020-12", got)
-	}
-	resolve := func(s map[string]any) map[string]any {
-		for s["$ref"] != nil {
-			ref := strings.TrimPrefix(s["$ref"].(string), "#")
-			s = lookup(doc, pointerTokens(ref)).(map[string]any)
-		}
-		return s
-	}
-	var walk func(typ reflect.Type, s map[string]any, at string)
-	walk = func(typ reflect.Type, s map[string]any, at string) {
-		s = resolve(s)
-		switch {
-		case typ == reflect.TypeFor[authpool.Credential]():
-			if !reflect.DeepEqual(s, resolve(map[string]any{"$ref": "#/$defs/secret"})) {
-				t.Errorf("%s: a credential is not a #/$defs/secret", at)
-			}
-			return
-		case typ.Kind() == reflect.Pointer:
-			walk(typ.Elem(), s, at)
-			return
-		case typ.Kind() == reflect.Slice:
-			if s["type"] != "array" {
-				t.Errorf("%s: type is %v, want array", at, s["type"])
-				return
-			}
-			walk(typ.Elem(), s["items"].(map[string]any), at+"/0")
-			return
-		case typ.Kind() != reflect.Struct || typ == reflect.TypeFor[time.Time]():
-			return
-		}
-		if s["additionalProperties"] != false {
-			t.Errorf("%s: additionalProperties is not false", at)
-		}
-		props, _ := s["properties"].(map[string]any)
-		var names []string
-		for _, f := range reflect.VisibleFields(typ) { // an embedded struct's fields, as JSON sees them
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if !f.IsExported() || f.Anonymous || name == "-" {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			names = append(names, name)
-			p, ok := props[name].(map[string]any)
-			if !ok {
-				t.Errorf("%s: the schema lacks %s (%s.%s)", at, name, typ.Name(), f.Name)
-				continue
-			}
-			walk(f.Type, p, at+"/"+name)
-		}
-		for name := range props {
-			if !slices.Contains(names, name) && !(at == "" && name == "$schema") {
-				t.Errorf("%s: the schema has %s, which %s lacks", at, name, typ.Name())
-			}
-		}
-	}
-	walk(reflect.TypeFor[document](), doc, "")
-
-	// Every object in the schema refuses unknown properties.
-	var objects func(v any, at string)
-	objects = func(v any, at string) {
-		switch v := v.(type) {
-		case map[string]any:
-			if _, isObject := v["properties"]; isObject && v["additionalProperties"] != false {
-				t.Errorf("schema %s: additionalProperties is not false", at)
-			}
-			for k, x := range v {
-				if k != "default" && k != "enum" {
-					objects(x, at+"/"+k)
-				}
-			}
-		case []any:
-			for i, x := range v {
-				objects(x, fmt.Sprintf("%s/%d", at, i))
-			}
-		}
-	}
-	objects(doc, "#")
-}
-
-func TestReadSecrets(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, content string) {
-		t.Helper()
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Setenv("AUTHPOOL_TEST_ENV_TOKEN", "sk-ant-oat01-example-env \n")
-	write("keys/file.token", "sk-ant-oat01-example-file\r\n\n")
-	write("hook.secret", "whsec-example-hook-secret")
-	write("pool.json", `{
-		"subscriptions": [
-			{"id": "env", "kind": "pro", "credential": {"env": "AUTHPOOL_TEST_ENV_TOKEN"}},
-			{"id": "file", "kind": "pro", "credential": {"file": "keys/file.token"}}
-		],
-		"fallback": {"credential": {"file": "`+filepath.ToSlash(filepath.Join(dir, "keys", "file.token"))+`"}, "dailyBudgetUSD": 5},
-		"notify": {"webhooks": [{"url": "https://hooks.example.com/x", "secret": {"file": "hook.secret"}}]}
-	}`)
-	cfg, err := Load(filepath.Join(dir, "pool.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := []string{cfg.Config.Subscriptions[0].Credential.Reveal(), cfg.Config.Subscriptions[1].Credential.Reveal(),
-		cfg.Config.Fallback.Credential.Reveal(), cfg.Webhooks[0].Secret.Reveal()}
-	want := []string{"sk-ant-oat01-example-env", "sk-ant-oat01-example-file", "sk-ant-oat01-example-file", "whsec-example-hook-secret"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("resolved secrets (-want +got):\n%s", diff)
-	}
-
-	t.Run("Read reads files relative to the working directory", func(t *testing.T) {
-		cfg, err := Read(strings.NewReader(`{"subscriptions": [
-			{"id": "pro", "kind": "pro", "credential": {"file": "testdata/secrets/pro.token"}}]}`), "inline.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := cfg.Config.Subscriptions[0].Credential.Reveal(); got != "sk-ant-oat01-example-pro" {
-			t.Errorf("credential %q, want the file's", got)
-		}
-		_, err = Read(strings.NewReader(`{"subscriptions": [
-			{"id": "pro", "kind": "pro", "credential": {"file": "keys/file.token"}}]}`), "inline.json")
-		want := `inline.json: /subscriptions/0/credential: subscription "pro": secret file "keys/file.token" does not exist`
-		if err == nil || err.Error() != want {
-			t.Errorf("error %v, want %s", err, want)
-		}
-	})
-
-	t.Run("literals when allowed", func(t *testing.T) {
-		cfg, err := Read(strings.NewReader(`{"allowLiteralCredentials": true,
-			"subscriptions": [{"id": "pro", "kind": "pro", "credential": "sk-ant-oat01-example-literal"}]}`), "inline.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := cfg.Config.Subscriptions[0].Credential.Reveal(); got != "sk-ant-oat01-example-literal" {
-			t.Errorf("credential %q, want the literal", got)
-		}
-	})
-
-	t.Run("a secret's value is never in an error", func(t *testing.T) {
-		const value = "sk-ant-oat01-example-two\nlines"
-		write("two-lines.token", value)
-		t.Setenv("AUTHPOOL_TEST_TWO_LINES", value)
-		_, err := Load(filepath.Join(dir, "bad.json"))
-		if !errors.Is(err, fs.ErrNotExist) {
-			t.Fatalf("Load of a missing file: %v, want fs.ErrNotExist", err)
-		}
-		write("bad.json", `{"subscriptions": [
-			{"id": "a", "kind": "pro", "credential": {"file": "two-lines.token"}},
-			{"id": "b", "kind": "pro", "credential": {"env": "AUTHPOOL_TEST_TWO_LINES"}, "maxClients": -1}]}`)
-		_, err = Load(filepath.Join(dir, "bad.json"))
-		want := `bad.json: /subscriptions/0/credential: subscription "a": secret file "two-lines.token" holds a control character or a line break: a credential is one line of text
-bad.json: /subscriptions/1/credential: subscription "b": environment variable AUTHPOOL_TEST_TWO_LINES holds a control character or a line break: a credential is one line of text
-bad.json: /subscriptions/1/maxClients: must be >= 0`
-		if err == nil || err.Error() != want {
-			t.Errorf("error:\n%v\nwant:\n%s", err, want)
-		}
-	})
-}
-
 func TestReadSyntaxErrorPositions(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", "x.json:1:1: unexpected end of JSON input"},
@@ -484,18 +308,6 @@ func TestReadSyntaxErrorPositions(t *testing.T) {
 		}
 		if !errors.Is(err, authpool.ErrInvalidConfig) {
 			t.Errorf("Read(%q) = %v, not ErrInvalidConfig", tc.in, err)
-		}
-	}
-}
-
-func TestNearestField(t *testing.T) {
-	known := map[string]any{"maxClients": nil, "weeklyBudgetUSD": nil, "env": nil, "file": nil, "id": nil}
-	for key, want := range map[string]string{
-		"maxClient": "maxClients", "MaxClients": "maxClients", "maxclinets": "maxClients", "weeklyBudget": "",
-		"evn": "env", "fiel": "file", "path": "", "ID": "id", "colour": "", "weeklyBudgetUsd": "weeklyBudgetUSD",
-	} {
-		if got := nearest(key, known); got != want {
-			t.Errorf("nearest(%q) = %q, want %q", key, got, want)
 		}
 	}
 }
@@ -585,32 +397,4 @@ func ExampleLoad() {
 	// pool.json: /block/mode: "sliding": must be "anchored" or "fixed"
 	// pool.json: /subscriptions/0/credential: subscription "max-a": environment variable AUTHPOOL_EXAMPLE_MAX_A_TOKEN is not set
 	// pool.json: /subscriptions/0/maxClient: unknown field (did you mean "maxClients"?)
-}
-
-// TestLoadPrices checks that a config's price file is read relative
-// to the config file's directory, checked, and returned resolved.
-func TestLoadPrices(t *testing.T) {
-	dir := t.TempDir()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(os.Mkdir(filepath.Join(dir, "conf"), 0o755))
-	must(os.WriteFile(filepath.Join(dir, "conf", "prices.json"), []byte(`{"claude-x": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}`), 0o644))
-	must(os.WriteFile(filepath.Join(dir, "conf", "pool.json"), []byte(`{"prices": {"file": "prices.json"}}`), 0o644))
-	cfg, err := Load(filepath.Join(dir, "conf", "pool.json"))
-	must(err)
-	if want := filepath.Join(dir, "conf", "prices.json"); cfg.Config.Prices == nil || cfg.Config.Prices.File != want {
-		t.Errorf("prices %+v, want the file at %s", cfg.Config.Prices, want)
-	}
-	abs := filepath.Join(dir, "conf", "prices.json")
-	must(os.WriteFile(filepath.Join(dir, "abs.json"), []byte(`{"prices": {"file": `+strconv.Quote(abs)+`}}`), 0o644))
-	if f, err := Load(filepath.Join(dir, "abs.json")); err != nil || f.Config.Prices.File != abs {
-		t.Errorf("an absolute path: %+v, %v", f.Config.Prices, err)
-	}
-	if err := (authpool.Config{Prices: &authpool.PricesConfig{File: " "}}).Validate(); err == nil || !strings.Contains(err.Error(), "/prices/file") {
-		t.Errorf("an empty price file name: %v, want an error naming /prices/file", err)
-	}
 }
