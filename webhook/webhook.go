@@ -1,5 +1,5 @@
-// Package webhook delivers a pool's events as signed JSON POSTs (New, a
-// authpool.Notifier) and checks their signatures on the receiving end
+// Package webhook delivers a pool's events as signed JSON POSTs (New makes
+// an authpool.Notifier) and checks their signatures on the receiving end
 // (Verify). docs/notifications.md describes the payload and the retries.
 package webhook
 
