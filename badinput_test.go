@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/configfile"
 )
 
 // TestBadInput is the pool's half of the table of docs/bad-input.md (the
@@ -47,9 +48,9 @@ func TestBadInput(t *testing.T) {
 	}
 	readConfig := func(text string) func(*authpool.Pool, *clock) error {
 		return func(*authpool.Pool, *clock) error {
-			cfg, err := authpool.ReadConfig(strings.NewReader(text), "pool.json")
-			if diff := cmp.Diff(authpool.Config{}, cfg); err != nil && diff != "" {
-				t.Errorf("ReadConfig returned a config with its error (-zero +got):\n%s", diff)
+			f, err := configfile.Read(strings.NewReader(text), "pool.json")
+			if diff := cmp.Diff(configfile.File{}, f); err != nil && diff != "" {
+				t.Errorf("configfile.Read returned a file with its error (-zero +got):\n%s", diff)
 			}
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/memstore"
+	"github.com/authpool/authpool/webhook"
 )
 
 // The benchmarks of the speed targets, on the in-memory store:
@@ -514,8 +515,12 @@ func BenchmarkAllocateFallback(b *testing.B) {
 			cfg := authpool.Config{Fallback: &authpool.Fallback{Credential: "sk-bench", DailyBudgetUSD: 1e6}}
 			opts := []authpool.Option{authpool.WithClock(clock.now)}
 			if tc.url != "" {
-				cfg.Notify.Webhooks = []authpool.WebhookConfig{{URL: tc.url, Secret: "bench-webhook-secret",
-					Timeout: authpool.Duration(time.Minute), MaxAttempts: 3}}
+				hook, err := webhook.New(webhook.Config{URL: tc.url, Secret: "bench-webhook-secret",
+					Timeout: authpool.Duration(time.Minute), MaxAttempts: 3}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				opts = append(opts, authpool.WithNotifier(hook))
 			}
 			if tc.notifier != nil {
 				opts = append(opts, authpool.WithNotifier(tc.notifier))

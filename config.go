@@ -1,16 +1,9 @@
 package authpool
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"net/netip"
-	"net/url"
-	"slices"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/authpool/authpool/store"
 )
@@ -64,8 +57,9 @@ type Config struct {
 	RefreshInterval Duration `json:"refreshInterval,omitempty"`
 	// Alerts says when threshold events fire.
 	Alerts AlertPolicy `json:"alerts,omitzero"`
-	// Notify lists where events go besides the notifiers given with
-	// WithNotifier. The default is nowhere.
+	// Notify says how events wait for delivery, and whether they are also
+	// logged, besides going to the notifiers given with WithNotifier (a
+	// webhook.Notifier, for one). The default is nowhere.
 	Notify NotifyConfig `json:"notify,omitzero"`
 	// ClientRate limits how often each client may call Allocate (a request,
 	// through package claude's Transport and Proxy): a client over it is
@@ -82,13 +76,8 @@ type Config struct {
 	// Prices names a price file for package claude's price tables
 	// (claude.PricesFor; docs/prices.md): its entries replace the built-in
 	// prices of the same models, and the rest stay. The default is none:
-	// the built-in prices. LoadConfig reads and checks the file.
+	// the built-in prices. Package configfile reads and checks the file.
 	Prices *PricesConfig `json:"prices,omitempty"`
-	// AllowLiteralCredentials lets a config file write a credential or a
-	// webhook secret as a plain string instead of {"env": NAME} or
-	// {"file": PATH}. Only LoadConfig and ReadConfig read it. The default
-	// value is false: literals are refused, so secrets stay out of files.
-	AllowLiteralCredentials bool `json:"allowLiteralCredentials,omitempty"`
 }
 
 // PricesConfig names the price file of a config.
@@ -96,7 +85,7 @@ type PricesConfig struct {
 	// File is the price file's path, in the shape of LiteLLM's
 	// model_prices_and_context_window.json. In a config file a relative
 	// path is relative to the config file's directory, as a {"file": PATH}
-	// secret is; LoadConfig returns it so resolved. Required.
+	// secret is; package configfile returns it so resolved. Required.
 	File string `json:"file"`
 }
 
@@ -176,8 +165,6 @@ type NotifyConfig struct {
 	QueueSize int `json:"queueSize,omitempty"`
 	// Log, when set, logs every event (of Log.Events) to the pool's logger.
 	Log *LogNotifyConfig `json:"log,omitempty"`
-	// Webhooks receive events as signed JSON POSTs.
-	Webhooks []WebhookConfig `json:"webhooks,omitempty"`
 }
 
 // LogNotifyConfig configures the log notifier.
@@ -186,29 +173,6 @@ type LogNotifyConfig struct {
 	Level slog.Level `json:"level,omitempty"`
 	// Events are the event types logged. The default is all.
 	Events []EventType `json:"events,omitempty"`
-}
-
-// WebhookConfig configures one webhook.
-type WebhookConfig struct {
-	// URL receives the POSTs. It must be https, or http to a loopback host.
-	// Redirects are not followed.
-	URL string `json:"url"`
-	// Secret signs each body: the X-Authpool-Signature header is
-	// "sha256=" and the hex HMAC-SHA256 of the body under it. Required, at
-	// least MinWebhookSecret bytes.
-	Secret Credential `json:"secret,omitzero"`
-	// Events are the event types sent. The default is all.
-	Events []EventType `json:"events,omitempty"`
-	// Timeout bounds each attempt. The default value is 10 seconds.
-	Timeout Duration `json:"timeout,omitempty"`
-	// MaxAttempts is how many times an event is tried before the webhook
-	// gives up on it. The default value is 5.
-	MaxAttempts int `json:"maxAttempts,omitempty"`
-	// MinBackoff and MaxBackoff bound the wait before a retry: it doubles
-	// from MinBackoff up to MaxBackoff, with full jitter, or follows the
-	// receiver's Retry-After. The default values are 1 second and 1 minute.
-	MinBackoff Duration `json:"minBackoff,omitempty"`
-	MaxBackoff Duration `json:"maxBackoff,omitempty"`
 }
 
 // Fallback is a plain API key that serves clients when no subscription can:
@@ -294,19 +258,23 @@ const (
 	DefaultUsageIDMemoryMiB = 64
 	DefaultRefreshInterval  = time.Second
 	DefaultQueueSize        = 1024
-
-	DefaultWebhookTimeout    = 10 * time.Second
-	DefaultWebhookAttempts   = 5
-	DefaultWebhookMinBackoff = time.Second
-	DefaultWebhookMaxBackoff = time.Minute
-
-	// MinWebhookSecret is the shortest webhook secret accepted, in bytes.
-	MinWebhookSecret = 16
 )
 
 // maxCount bounds counts in a Config (clients, moves): far above any real
 // pool, and within a 32-bit int.
 const maxCount = 1 << 30
+
+// WithDefaults returns c with every zero field set to its default, as New
+// applies them: the one place the defaults are written (a config file's
+// schema is checked against it). A negative health weight stays.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
+// Validate reports every problem of c with its defaults applied, as New
+// does: a *ConfigError (matching ErrInvalidConfig) whose Source is
+// "config" and whose problems each name a field by JSON pointer, or nil.
+// These checks are the rules of a Config; a config file's schema only
+// repeats its bounds, and is checked against them.
+func (c Config) Validate() error { return c.withDefaults().validate() }
 
 // withDefaults returns c with every zero field set to its default. A
 // negative health weight stays: it means the term is off (see health), and
@@ -359,288 +327,5 @@ func (c Config) withDefaults() Config {
 	if c.Notify.QueueSize == 0 {
 		c.Notify.QueueSize = DefaultQueueSize
 	}
-	if len(c.Notify.Webhooks) > 0 {
-		hooks := make([]WebhookConfig, len(c.Notify.Webhooks))
-		for i, w := range c.Notify.Webhooks {
-			hooks[i] = w.withDefaults()
-		}
-		c.Notify.Webhooks = hooks
-	}
 	return c
 }
-
-// withDefaults returns w with every zero field set to its default.
-func (w WebhookConfig) withDefaults() WebhookConfig {
-	if w.Timeout == 0 {
-		w.Timeout = Duration(DefaultWebhookTimeout)
-	}
-	if w.MaxAttempts == 0 {
-		w.MaxAttempts = DefaultWebhookAttempts
-	}
-	if w.MinBackoff == 0 {
-		w.MinBackoff = Duration(DefaultWebhookMinBackoff)
-	}
-	if w.MaxBackoff == 0 {
-		w.MaxBackoff = Duration(DefaultWebhookMaxBackoff)
-	}
-	return w
-}
-
-// problems lists what is wrong with a webhook with defaults applied, each
-// as "/field: ...".
-func (w WebhookConfig) problems() []error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("/%s: %s", field, fmt.Sprintf(format, args...)))
-	}
-	if err := checkWebhookURL(w.URL); err != nil {
-		bad("url", "%v", err)
-	}
-	switch {
-	case w.Secret == "":
-		bad("secret", "missing: the webhook signs its payloads with it")
-	case len(w.Secret) < MinWebhookSecret:
-		bad("secret", "%d bytes long: must be at least %d", len(w.Secret), MinWebhookSecret)
-	}
-	if err := checkEventTypes(w.Events); err != nil {
-		bad("events", "%v", err)
-	}
-	if w.Timeout < 0 {
-		bad("timeout", "%v: must be positive", time.Duration(w.Timeout))
-	}
-	if w.MaxAttempts < 1 || w.MaxAttempts > 100 {
-		bad("maxAttempts", "%d: must be in 1..100", w.MaxAttempts)
-	}
-	if w.MinBackoff < 0 {
-		bad("minBackoff", "%v: must be positive", time.Duration(w.MinBackoff))
-	}
-	if w.MaxBackoff < w.MinBackoff {
-		bad("maxBackoff", "%v: must be at least minBackoff (%v)", time.Duration(w.MaxBackoff), time.Duration(w.MinBackoff))
-	}
-	return errs
-}
-
-// checkWebhookURL accepts an absolute https URL, or an http one whose host
-// is loopback (a receiver on the same machine): events must not cross a
-// network in the clear.
-func checkWebhookURL(raw string) error {
-	if raw == "" {
-		return errors.New("missing")
-	}
-	// Messages name the scheme and host only: a receiver's path or query
-	// may hold a token.
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("not a URL")
-	}
-	where := u.Scheme + "://" + u.Host
-	switch {
-	case u.Host == "":
-		return fmt.Errorf("%q has no host", u.Scheme+":")
-	case u.User != nil:
-		return fmt.Errorf("%s holds user information; the secret signs the requests instead", where)
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-		return nil
-	case u.Scheme == "http":
-		return fmt.Errorf("%s is plain http: use https (http is allowed only to a loopback host)", where)
-	}
-	return fmt.Errorf("%s: scheme %q is not https", where, u.Scheme)
-}
-
-// isLoopback reports whether host names this machine: localhost, or a
-// loopback IP address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
-}
-
-// checkEventTypes accepts the known event types, each once.
-func checkEventTypes(types []EventType) error {
-	seen := make(map[EventType]bool, len(types))
-	for _, t := range types {
-		if !slices.Contains(EventTypes, t) {
-			return fmt.Errorf("%q is not an event type (want one of %v)", t, EventTypes)
-		}
-		if seen[t] {
-			return fmt.Errorf("%q is listed twice", t)
-		}
-		seen[t] = true
-	}
-	return nil
-}
-
-// validate reports every problem of a Config with defaults applied, each
-// naming its field by JSON pointer, joined into one error.
-func (c Config) validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
-	}
-	if c.MaxClients < 1 || c.MaxClients > maxCount {
-		bad("/maxClients", "%d: must be in 1..%d", c.MaxClients, maxCount)
-	}
-	if !(c.WeeklyThreshold > 0 && c.WeeklyThreshold <= 1) {
-		bad("/weeklyThreshold", "%v: must be in (0, 1]", c.WeeklyThreshold)
-	}
-	if c.Block.Mode != BlockAnchored && c.Block.Mode != BlockFixed {
-		bad("/block/mode", "%v: must be anchored or fixed", c.Block.Mode)
-	}
-	if c.Block.Hours < 1 || c.Block.Hours > 24 {
-		bad("/block/hours", "%d: must be in 1..24", c.Block.Hours)
-	}
-	for _, w := range []struct {
-		field string
-		v     float64
-	}{
-		{"weekly", c.Health.Weekly}, {"block", c.Health.Block}, {"perClient", c.Health.PerClient},
-		{"burn", c.Health.Burn}, {"burnCap", c.Health.BurnCap}, {"idleBonus", c.Health.IdleBonus},
-	} {
-		if math.IsNaN(w.v) || math.IsInf(w.v, 0) || w.v > 1000 {
-			bad("/health/"+w.field, "%v: must be a number <= 1000", w.v)
-		}
-	}
-	if c.Prices != nil && strings.TrimSpace(c.Prices.File) == "" {
-		bad("/prices/file", "empty: name the price file, or leave prices out")
-	}
-	if c.Sessions.IdleAfter < 0 {
-		bad("/sessions/idleAfter", "%v: must be positive", time.Duration(c.Sessions.IdleAfter))
-	}
-	if c.Sessions.StaleAfter < c.Sessions.IdleAfter {
-		bad("/sessions/staleAfter", "%v: must be at least idleAfter (%v)", time.Duration(c.Sessions.StaleAfter), time.Duration(c.Sessions.IdleAfter))
-	}
-	if !(c.Rebalance.MinGapUSD > 0 && c.Rebalance.MinGapUSD <= 1e6) {
-		bad("/rebalance/minGapUSD", "%v: must be in (0, 1000000]", c.Rebalance.MinGapUSD)
-	}
-	if c.Rebalance.MaxMoves < 1 || c.Rebalance.MaxMoves > maxCount {
-		bad("/rebalance/maxMoves", "%d: must be in 1..%d", c.Rebalance.MaxMoves, maxCount)
-	}
-	if c.RememberUsageIDs < 0 {
-		bad("/rememberUsageIds", "%v: must be positive", time.Duration(c.RememberUsageIDs))
-	}
-	if c.UsageIDMemoryMiB < 1 || c.UsageIDMemoryMiB > maxCount {
-		bad("/usageIdMemoryMiB", "%d: must be in 1..%d", c.UsageIDMemoryMiB, maxCount)
-	}
-	if c.RefreshInterval < 0 {
-		bad("/refreshInterval", "%v: must be positive", time.Duration(c.RefreshInterval))
-	}
-	seen := make(map[string]int, len(c.Subscriptions))
-	for i, s := range c.Subscriptions {
-		at := fmt.Sprintf("/subscriptions/%d", i)
-		for _, err := range s.problems() {
-			errs = append(errs, fmt.Errorf("%s%w", at, err))
-		}
-		if j, dup := seen[s.ID]; dup && s.ID != "" {
-			bad(at+"/id", "%q: already used by /subscriptions/%d", s.ID, j)
-		}
-		seen[s.ID] = i
-	}
-	for i, t := range c.Alerts.Thresholds {
-		switch {
-		case !(t > 0 && t <= 1):
-			bad(fmt.Sprintf("/alerts/thresholds/%d", i), "%v: must be in (0, 1]", t)
-		case i > 0 && t <= c.Alerts.Thresholds[i-1]:
-			bad(fmt.Sprintf("/alerts/thresholds/%d", i), "%v: thresholds must increase (after %v)", t, c.Alerts.Thresholds[i-1])
-		}
-	}
-	if c.Notify.QueueSize < 1 || c.Notify.QueueSize > 1<<20 {
-		bad("/notify/queueSize", "%d: must be in 1..%d", c.Notify.QueueSize, 1<<20)
-	}
-	if l := c.Notify.Log; l != nil {
-		if err := checkEventTypes(l.Events); err != nil {
-			bad("/notify/log/events", "%v", err)
-		}
-	}
-	for i, w := range c.Notify.Webhooks {
-		for _, err := range w.problems() {
-			errs = append(errs, fmt.Errorf("/notify/webhooks/%d%w", i, err))
-		}
-	}
-	ids, keys := map[string]int{}, map[Credential]int{}
-	for i, k := range c.Callers {
-		at := fmt.Sprintf("/callers/%d", i)
-		if err := checkText("id", k.ID, false); err != nil {
-			bad(at+"/id", "%v", err)
-		} else if j, dup := ids[k.ID]; dup {
-			bad(at+"/id", "%q: already used by /callers/%d", k.ID, j)
-		}
-		ids[k.ID] = i
-		switch j, dup := keys[k.Key]; {
-		case len(k.Key) < MinCallerKey:
-			bad(at+"/key", "%d bytes long: must be at least %d", len(k.Key), MinCallerKey)
-		case strings.ContainsFunc(k.Key.Reveal(), unicode.IsControl):
-			bad(at+"/key", "holds a control character or a line break")
-		case dup:
-			bad(at+"/key", "the same key as /callers/%d", j)
-		}
-		keys[k.Key] = i
-		if math.IsNaN(k.CapUSD) || k.CapUSD < 0 || k.CapUSD > store.MaxUSD {
-			bad(at+"/capUSD", "%v: must be in 0..%v", k.CapUSD, float64(store.MaxUSD))
-		}
-		if w := time.Duration(k.CapWindow); w < 0 || w%time.Hour != 0 || w > store.WeekHours*time.Hour {
-			bad(at+"/capWindow", "%v: must be whole hours, up to a week", w)
-		}
-		if err := k.Sessionless.Check(); err != nil {
-			bad(at+"/sessionless", "%v", err)
-		}
-		if k.Rate != nil {
-			for _, err := range k.Rate.problems() {
-				errs = append(errs, fmt.Errorf("%s/rate%w", at, err))
-			}
-		}
-	}
-	for _, err := range c.ClientRate.problems() {
-		errs = append(errs, fmt.Errorf("/clientRate%w", err))
-	}
-	if f := c.Fallback; f != nil {
-		switch {
-		case f.Credential == "":
-			bad("/fallback/credential", "missing: the fallback needs an API key")
-		case strings.ContainsFunc(f.Credential.Reveal(), unicode.IsControl):
-			bad("/fallback/credential", "holds a control character or a line break (it would break the request's headers)")
-		}
-		if !(f.DailyBudgetUSD > 0 && f.DailyBudgetUSD <= 1e6) {
-			bad("/fallback/dailyBudgetUSD", "%v: must be in (0, 1000000]", f.DailyBudgetUSD)
-		}
-		if err := checkText("name", f.Name, true); err != nil {
-			bad("/fallback/name", "%v", err)
-		}
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return &ConfigError{Source: "config", Problems: errs}
-}
-
-// ConfigError lists every problem of a Config or a Subscription. It matches
-// ErrInvalidConfig with errors.Is.
-type ConfigError struct {
-	// Source names what was checked: a file's name, "config" for a Config
-	// given to New, or a subscription.
-	Source string
-	// Problems each name a field by JSON pointer and say what is wrong with
-	// it, e.g. "/subscriptions/1/maxClients: -1: must be >= 0".
-	Problems []error
-}
-
-// Error lists the problems, a line each, each line starting with the
-// source: "pool.json: /subscriptions/1/maxClients: must be >= 0".
-func (e *ConfigError) Error() string {
-	var b strings.Builder
-	for i, p := range e.Problems {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(e.Source)
-		b.WriteString(": ")
-		b.WriteString(p.Error())
-	}
-	return b.String()
-}
-
-// Is reports whether target is ErrInvalidConfig.
-func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }

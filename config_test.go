@@ -49,9 +49,7 @@ func TestSetConfigFieldsKeepTheirValues(t *testing.T) {
 		RefreshInterval:  Duration(time.Millisecond),
 		ClientRate:       RateLimit{PerSecond: 2, Burst: 5},
 		Alerts:           AlertPolicy{Thresholds: []float64{0.5, 0.75, 1}},
-		Notify: NotifyConfig{QueueSize: 7, Log: &LogNotifyConfig{Level: slog.LevelWarn, Events: []EventType{EventFailover}},
-			Webhooks: []WebhookConfig{{URL: "https://hooks.example/authpool", Secret: "s", Events: []EventType{EventThreshold},
-				Timeout: Duration(time.Second), MaxAttempts: 2, MinBackoff: Duration(time.Millisecond), MaxBackoff: Duration(time.Second)}}},
+		Notify:           NotifyConfig{QueueSize: 7, Log: &LogNotifyConfig{Level: slog.LevelWarn, Events: []EventType{EventFailover}}},
 	}
 	if diff := cmp.Diff(c, c.withDefaults()); diff != "" {
 		t.Errorf("withDefaults changed set fields (-set +got):\n%s", diff)
@@ -145,12 +143,6 @@ func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
 		{"a negative queue", Config{Notify: NotifyConfig{QueueSize: -1}}, []string{"/notify/queueSize"}},
 		{"an unknown event type for the log", Config{Notify: NotifyConfig{Log: &LogNotifyConfig{Events: []EventType{"oops"}}}},
 			[]string{"/notify/log/events"}},
-		{"a webhook's problems are each named", Config{Notify: NotifyConfig{Webhooks: []WebhookConfig{
-			{URL: "https://hooks.example/ok", Secret: "0123456789abcdef"},
-			{URL: "http://hooks.example/token-in-path", Secret: "short", Events: []EventType{EventFailover, EventFailover},
-				MaxAttempts: 101, MinBackoff: Duration(time.Minute), MaxBackoff: Duration(time.Second)},
-		}}}, []string{"/notify/webhooks/1/url", "/notify/webhooks/1/secret", "/notify/webhooks/1/events",
-			"/notify/webhooks/1/maxAttempts", "/notify/webhooks/1/maxBackoff"}},
 		{"a credential with a line break, a reason too long", Config{Subscriptions: []Subscription{{ID: "a", Kind: KindPro,
 			Credential: "sk-ant\r\nX-Injected: 1", Status: Status{State: Disabled, Reason: strings.Repeat("x", MaxReasonLength+1)}}}},
 			[]string{"/subscriptions/0/credential", "/subscriptions/0/status/reason"}},
@@ -271,34 +263,5 @@ func TestConfigReadsFromJSON(t *testing.T) {
 	}
 	if b, _ := json.Marshal(Duration(90 * time.Second)); string(b) != `"1m30s"` {
 		t.Errorf("Duration(90s) marshals to %s, want \"1m30s\"", b)
-	}
-}
-
-func TestWebhookURLs(t *testing.T) {
-	tests := []struct {
-		url  string
-		want string // "" when accepted
-	}{
-		{"https://hooks.example.com/authpool?token=abc", ""},
-		{"http://127.0.0.1:8080/hook", ""},
-		{"http://[::1]/hook", ""},
-		{"http://localhost:9000/hook", ""},
-		{"", "missing"},
-		{"http://hooks.example.com/T0KEN-in-path?key=T0KEN", "http://hooks.example.com is plain http"},
-		{"ftp://hooks.example.com/T0KEN", `ftp://hooks.example.com: scheme "ftp" is not https`},
-		{"https://user:T0KEN@hooks.example.com/", "https://hooks.example.com holds user information"},
-		{"/relative/T0KEN", "has no host"},
-		{"http://%zz/T0KEN", "not a URL"},
-	}
-	for _, tt := range tests {
-		err := checkWebhookURL(tt.url)
-		switch {
-		case tt.want == "" && err != nil:
-			t.Errorf("checkWebhookURL(%q) = %v, want it accepted", tt.url, err)
-		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-			t.Errorf("checkWebhookURL(%q) = %v, want an error saying %q", tt.url, err, tt.want)
-		case err != nil && strings.Contains(err.Error(), "T0KEN"):
-			t.Errorf("checkWebhookURL(%q) = %v: the error shows the URL's token", tt.url, err)
-		}
 	}
 }

@@ -69,6 +69,14 @@
 // in the Pool, made at a client's first call and forgotten once full again,
 // so memory follows the clients recently active.
 //
+// # Config files and notifications
+//
+// A [Config] is a Go value; package configfile reads one from a JSON file
+// (checked against a JSON schema, its secrets read from the environment or
+// files), with the webhooks the file names. Events go to the log of
+// Config.Notify and to each [Notifier] given with [WithNotifier]: package
+// webhook's signed POSTs among them.
+//
 // # Time
 //
 // Every computation takes its time from one clock, [WithClock], so tests and

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/webhook"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -371,21 +372,21 @@ func TestASlowNotifierHoldsUpOnlyItself(t *testing.T) {
 	})
 }
 
-// TestAPoolsWebhookReceivesSignedEvents runs a pool whose config names a
-// webhook, against a receiver on loopback: what the pool emits arrives
+// TestAPoolsWebhookReceivesSignedEvents runs a pool with a webhook
+// notifier, against a receiver on loopback: what the pool emits arrives
 // signed, once, and without a credential.
 func TestAPoolsWebhookReceivesSignedEvents(t *testing.T) {
 	ctx := context.Background()
 	const hookSecret = "a-webhook-secret-of-32-bytes-xyz"
 	var mu sync.Mutex
-	var got []authpool.WebhookPayload
+	var got []webhook.Payload
 	var bodies []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if !authpool.VerifyWebhookSignature([]byte(hookSecret), body, r.Header.Get("X-Authpool-Signature")) {
+		if !webhook.Verify([]byte(hookSecret), body, r.Header.Get("X-Authpool-Signature")) {
 			t.Errorf("a POST with a bad signature: %s", body)
 		}
-		var p authpool.WebhookPayload
+		var p webhook.Payload
 		if err := json.Unmarshal(body, &p); err != nil {
 			t.Errorf("a POST that is not a payload: %v", err)
 		}
@@ -397,8 +398,12 @@ func TestAPoolsWebhookReceivesSignedEvents(t *testing.T) {
 	clk := newClock(t0)
 	cfg := subs(sub("s-a", disabled))
 	cfg.Fallback = &authpool.Fallback{Credential: authpool.Credential(secret + "-fallback"), DailyBudgetUSD: 10}
-	cfg.Notify.Webhooks = []authpool.WebhookConfig{{URL: srv.URL + "/hook", Secret: hookSecret}}
-	p, err := authpool.New(ctx, cfg, authpool.WithStore(authpool.NewTestStore(t)), authpool.WithClock(clk.Now))
+	hook, err := webhook.New(webhook.Config{URL: srv.URL + "/hook", Secret: hookSecret}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := authpool.New(ctx, cfg, authpool.WithStore(authpool.NewTestStore(t)), authpool.WithClock(clk.Now),
+		authpool.WithNotifier(hook))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +414,7 @@ func TestAPoolsWebhookReceivesSignedEvents(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("the receiver got %d payloads, want 1: %q", len(got), bodies)
 	}
-	want := authpool.WebhookPayload{Version: 1, Event: authpool.Event{ID: got[0].Event.ID, Type: authpool.EventFailover,
+	want := webhook.Payload{Version: 1, Event: authpool.Event{ID: got[0].Event.ID, Type: authpool.EventFailover,
 		Time: t0, SubscriptionID: authpool.FallbackID, ClientID: "alice",
 		Move: &authpool.MoveDetail{To: authpool.FallbackID, Reason: authpool.ReasonDisabled}}}
 	if diff := cmp.Diff(want, got[0]); diff != "" {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -54,7 +53,6 @@ type pool struct {
 	notes        *notifications // nil without notifiers
 	eventIDs     *eventIDs
 	notifiers    []Notifier            // from WithNotifier
-	httpClient   *http.Client          // for webhooks; from WithHTTPClient
 	alerts       map[string]*alertMark // what was reported, by subscription; under mu
 	exhaustedKey string                // the last exhaustion reported; under mu
 	throttles    map[string]throttle   // the last throttle pause, by subscription; under mu
@@ -81,12 +79,11 @@ func WithClock(now func() time.Time) Option { return func(p *Pool) { p.now = now
 func WithLogger(l *slog.Logger) Option { return func(p *Pool) { p.log = l } }
 
 // WithNotifier adds n to the notifiers that receive the pool's events,
-// besides those of Config.Notify.
+// besides the log of Config.Notify: a webhook.Notifier, for one. A notifier
+// that holds secrets of its own says so with a method Secrets()
+// []Credential (a webhook.Notifier's signing secret): the pool scrubs them,
+// as it does its credentials, from the reasons it keeps, logs and reports.
 func WithNotifier(n Notifier) Option { return func(p *Pool) { p.notifiers = append(p.notifiers, n) } }
-
-// WithHTTPClient makes the webhooks of Config.Notify post with c. The
-// default is a new http.Client.
-func WithHTTPClient(c *http.Client) Option { return func(p *Pool) { p.httpClient = c } }
 
 // New returns a Pool with cfg's policy. It validates cfg, reporting every
 // problem at once in an error matching ErrInvalidConfig, and writes cfg's
@@ -117,10 +114,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
-	notifiers, err := p.configNotifiers()
-	if err != nil {
-		return nil, err
-	}
+	notifiers := p.configNotifiers()
 	p.rates = newRateLimiter(cfg)
 	p.alerts = make(map[string]*alertMark)
 	p.throttles = make(map[string]throttle)
@@ -157,20 +151,13 @@ func (p *Pool) configRecords() []store.Subscription {
 	return recs
 }
 
-// configNotifiers returns the notifiers of Config.Notify and WithNotifier.
-func (p *Pool) configNotifiers() ([]Notifier, error) {
+// configNotifiers returns the notifiers of WithNotifier and Config.Notify.
+func (p *Pool) configNotifiers() []Notifier {
 	notifiers := slices.Clone(p.notifiers)
 	if l := p.cfg.Notify.Log; l != nil {
 		notifiers = append(notifiers, NewLogNotifier(p.log, l.Level, l.Events...))
 	}
-	for i, w := range p.cfg.Notify.Webhooks {
-		n, err := NewWebhookNotifier(w, p.httpClient)
-		if err != nil {
-			return nil, fmt.Errorf("authpool: /notify/webhooks/%d: %w", i, err)
-		}
-		notifiers = append(notifiers, n)
-	}
-	return notifiers, nil
+	return notifiers
 }
 
 // Format prints the pool as a summary, for every fmt verb, whether given a

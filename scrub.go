@@ -87,8 +87,9 @@ func (s *scrubber) scrub(text string) string {
 }
 
 // pooledSecrets are the secrets a pool knows: its Config's credentials and
-// caller keys, and the credentials its view holds (a refreshed token, a
-// subscription another process added).
+// caller keys, the secrets of its notifiers (see WithNotifier), and the
+// credentials its view holds (a refreshed token, a subscription another
+// process added).
 func (p *Pool) pooledSecrets(v *view) []string {
 	var out []string
 	for _, s := range p.cfg.Subscriptions {
@@ -100,8 +101,12 @@ func (p *Pool) pooledSecrets(v *view) []string {
 	for _, c := range p.cfg.Callers {
 		out = append(out, c.Key.Reveal())
 	}
-	for _, w := range p.cfg.Notify.Webhooks {
-		out = append(out, w.Secret.Reveal())
+	for _, n := range p.notifiers {
+		if k, ok := n.(interface{ Secrets() []Credential }); ok {
+			for _, c := range k.Secrets() {
+				out = append(out, c.Reveal())
+			}
+		}
 	}
 	for _, sv := range v.byID {
 		out = append(out, sv.rec.Credential.Reveal())

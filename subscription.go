@@ -259,7 +259,8 @@ func (p *Pool) Subscriptions(ctx context.Context) ([]Subscription, error) {
 //
 // The reason may quote the upstream's answer: before the pool stores, logs,
 // reports or shows it, every credential of the pool (its subscriptions',
-// the fallback's, its callers' keys, its webhooks' secrets), and any part
+// the fallback's, its callers' keys, its notifiers' secrets such as a
+// webhook's), and any part
 // of one 12 bytes long, is replaced by [REDACTED], and the reason is cut to
 // MaxReasonLength bytes. Disable, Throttled and MarkModelLimited do the
 // same.

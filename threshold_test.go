@@ -49,7 +49,7 @@ func TestWeeklyThresholdWordsSayAtOrAbove(t *testing.T) {
 		}
 		return true
 	})
-	schema, err := os.ReadFile("config.schema.json")
+	schema, err := os.ReadFile("configfile/config.schema.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,9 +72,9 @@ func TestWeeklyThresholdWordsSayAtOrAbove(t *testing.T) {
 		}
 	}
 	for where, text := range map[string]string{
-		"Config.WeeklyThreshold's doc":            fieldDoc,
-		"config.schema.json's description":        doc.Properties["weeklyThreshold"].Description,
-		"docs/configuration.md's weeklyThreshold": row,
+		"Config.WeeklyThreshold's doc":                fieldDoc,
+		"configfile/config.schema.json's description": doc.Properties["weeklyThreshold"].Description,
+		"docs/configuration.md's weeklyThreshold":     row,
 	} {
 		if !strings.Contains(text, "at or above") {
 			t.Errorf("%s does not say \"at or above\": %q", where, text)

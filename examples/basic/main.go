@@ -12,7 +12,7 @@
 // files it names); everything runs in memory, on a clock the program moves a
 // minute at a time, with seeded randomness: every run prints the same day.
 //
-//	go run ./examples/basic [-config testdata/config/pool.json]
+//	go run ./examples/basic [-config configfile/testdata/pool.json]
 package main
 
 import (
@@ -26,10 +26,11 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/configfile"
 )
 
 func main() {
-	config := flag.String("config", "testdata/config/pool.json", "the pool's config file")
+	config := flag.String("config", "configfile/testdata/pool.json", "the pool's config file")
 	flag.Parse()
 	if err := run(os.Stdout, *config); err != nil {
 		fmt.Fprintln(os.Stderr, "basic:", err)
@@ -80,11 +81,11 @@ func clients() []*client {
 
 func run(w io.Writer, configPath string) error {
 	ctx := context.Background()
-	cfg, err := authpool.LoadConfig(configPath)
+	file, err := configfile.Load(configPath) // its webhooks are left out: this example prints its story
 	if err != nil {
 		return err
 	}
-	cfg.Notify.Webhooks = nil // this example prints its story instead of posting it
+	cfg := file.Config
 	now := start
 	pool, err := authpool.New(ctx, cfg, authpool.WithClock(func() time.Time { return now }))
 	if err != nil {

@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/configfile"
 )
 
 // config is the example config, from this directory.
-const config = "../../testdata/config/pool.json"
+const config = "../../configfile/testdata/pool.json"
 
 // TestRun checks that the day shows each thing the example is meant to show,
 // prints no credential, and is the same day on every run.
@@ -35,10 +35,11 @@ func TestRun(t *testing.T) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	cfg, err := authpool.LoadConfig(config)
+	f, err := configfile.Load(config)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg := f.Config
 	secrets := []string{cfg.Fallback.Credential.Reveal(), "sk-ant"}
 	for _, s := range cfg.Subscriptions {
 		secrets = append(secrets, s.Credential.Reveal())

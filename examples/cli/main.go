@@ -6,7 +6,7 @@
 // its subscription out of service and runs once more on another one. It
 // prints who ran where, what it cost and what happened, then the pool.
 //
-// The pool comes from the example config file (testdata/config/pool.json,
+// The pool comes from the example config file (configfile/testdata/pool.json,
 // credentials read from the files it names; its webhook is left out, so the
 // example stays on this machine). Those credentials are placeholders: with
 // the real CLI, give a config of your own, or each run is refused (401) and
@@ -34,11 +34,12 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/configfile"
 )
 
 func main() {
 	var o options
-	flag.StringVar(&o.config, "config", "testdata/config/pool.json", "the pool's config file")
+	flag.StringVar(&o.config, "config", "configfile/testdata/pool.json", "the pool's config file")
 	flag.StringVar(&o.claude, "claude", "claude", "the Claude Code CLI: a path, or a name in PATH")
 	flag.BoolVar(&o.stream, "stream", false, "read the CLI's output as it comes (--output-format stream-json)")
 	flag.Parse()
@@ -76,11 +77,11 @@ func run(ctx context.Context, w io.Writer, logs *slog.Logger, o options) error {
 	if _, err := exec.LookPath(o.claude); err != nil {
 		return fmt.Errorf("%w (install Claude Code, or give its path with -claude)", err)
 	}
-	cfg, err := authpool.LoadConfig(o.config)
+	f, err := configfile.Load(o.config)
 	if err != nil {
 		return err
 	}
-	cfg.Notify.Webhooks = nil // offline: no event leaves this machine
+	cfg := f.Config // without f.Options: offline, no event leaves this machine
 	pool, err := authpool.New(ctx, cfg, authpool.WithLogger(logs))
 	if err != nil {
 		return err

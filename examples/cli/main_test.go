@@ -17,10 +17,11 @@ import (
 	"testing"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/configfile"
 )
 
 // config is the example config, from this directory.
-const config = "../../testdata/config/pool.json"
+const config = "../../configfile/testdata/pool.json"
 
 // decoy is a credential in the program's environment: the CLI must not get
 // it.
@@ -57,10 +58,11 @@ func buildFakeClaude(t *testing.T, dir string) string {
 // until the reset the CLI named.
 func TestRun(t *testing.T) {
 	bin := buildFakeClaude(t, t.TempDir())
-	cfg, err := authpool.LoadConfig(config)
+	f, err := configfile.Load(config)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg := f.Config
 	creds := map[string]string{} // hash → subscription
 	secrets := []string{decoy, cfg.Fallback.Credential.Reveal()}
 	for _, s := range cfg.Subscriptions {

@@ -6,7 +6,7 @@
 //	go run ./examples/proxy                                  # the example config, the real API
 //	ANTHROPIC_BASE_URL=http://127.0.0.1:8787 ANTHROPIC_API_KEY=<a caller's key> claude
 //
-// Flags: -config (default testdata/config/pool.json), -listen (default
+// Flags: -config (default configfile/testdata/pool.json), -listen (default
 // 127.0.0.1:8787; port 0 picks one, printed on the first line), -upstream
 // (default https://api.anthropic.com; tests point it at a local fake),
 // -rebalance (how often to Rebalance; default a minute), -body-timeout (how
@@ -37,6 +37,7 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/configfile"
 	"github.com/authpool/authpool/metrics"
 	"github.com/authpool/authpool/statuspage"
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,7 +57,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", "testdata/config/pool.json", "the pool's config file")
+	config := fs.String("config", "configfile/testdata/pool.json", "the pool's config file")
 	listen := fs.String("listen", "127.0.0.1:8787", "the address to listen on (loopback)")
 	upstream := fs.String("upstream", claude.DefaultUpstream, "the Anthropic API's base URL")
 	every := fs.Duration("rebalance", time.Minute, "how often to Rebalance")
@@ -71,11 +72,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	cfg, err := authpool.LoadConfig(*config)
+	f, err := configfile.Load(*config)
 	if err != nil {
 		return err
 	}
-	pool, err := authpool.New(ctx, cfg, authpool.WithLogger(logger))
+	opts, err := f.Options(nil) // the webhooks the file names
+	if err != nil {
+		return err
+	}
+	cfg := f.Config
+	pool, err := authpool.New(ctx, cfg, append(opts, authpool.WithLogger(logger))...)
 	if err != nil {
 		return err
 	}

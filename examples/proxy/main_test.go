@@ -27,12 +27,12 @@ import (
 )
 
 // config is the example config, from this directory.
-const config = "../../testdata/config/pool.json"
+const config = "../../configfile/testdata/pool.json"
 
 // secret reads one of the example config's secrets.
 func secret(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile("../../testdata/config/secrets/" + name)
+	b, err := os.ReadFile("../../configfile/testdata/secrets/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,10 +224,10 @@ func TestRunPricesWithTheConfigsFile(t *testing.T) {
 	must(os.WriteFile(filepath.Join(dir, "pool.json"), js, 0o600))
 	must(os.WriteFile(filepath.Join(dir, "house-prices.json"), []byte(`{"claude-house-1": {"input_cost_per_token": 1e-06, "output_cost_per_token": 4e-06}}`), 0o600))
 	must(os.Mkdir(filepath.Join(dir, "secrets"), 0o700))
-	entries, err := os.ReadDir("../../testdata/config/secrets")
+	entries, err := os.ReadDir("../../configfile/testdata/secrets")
 	must(err)
 	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join("../../testdata/config/secrets", e.Name()))
+		b, err := os.ReadFile(filepath.Join("../../configfile/testdata/secrets", e.Name()))
 		must(err)
 		must(os.WriteFile(filepath.Join(dir, "secrets", e.Name()), b, 0o600))
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/authpool/authpool/internal/redistest"
 	"github.com/authpool/authpool/redisstore"
 	"github.com/authpool/authpool/seal"
+	"github.com/authpool/authpool/webhook"
 )
 
 // TestEchoedSecretsLeakNowhere runs a proxy on a pool kept in Redis (its
@@ -57,8 +58,10 @@ func TestEchoedSecretsLeakNowhere(t *testing.T) {
 		},
 		Fallback: &authpool.Fallback{Credential: fallback, DailyBudgetUSD: 1},
 		Callers:  callers,
-		Notify: authpool.NotifyConfig{Webhooks: []authpool.WebhookConfig{
-			{URL: hook.URL, Secret: whSecret, MaxAttempts: 1}}},
+	}
+	wn, err := webhook.New(webhook.Config{URL: hook.URL, Secret: whSecret, MaxAttempts: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var poolLog, notifyLog syncBuffer
 	logger := slog.New(slog.NewJSONHandler(&poolLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -70,6 +73,7 @@ func TestEchoedSecretsLeakNowhere(t *testing.T) {
 		return ln.Notify(ctx, e)
 	})
 	p, err := authpool.New(ctx, cfg, authpool.WithClock(now), authpool.WithLogger(logger), authpool.WithNotifier(tap),
+		authpool.WithNotifier(wn),
 		authpool.WithStore(redisstore.New(rdb, redisstore.WithPrefix(prefix))), authpool.WithSealer(keyring))
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,9 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/configfile"
 	"github.com/authpool/authpool/internal/fakeanthropic"
+	"github.com/authpool/authpool/webhook"
 )
 
 // The secrets: each is recognizable (REDACTME-7f3a9c) and unique past it,
@@ -119,20 +121,22 @@ func TestNoSecretLeaks(t *testing.T) {
     "webhooks": [{"url": %q, "secret": {"file": "secrets/webhook.secret"}, "maxAttempts": 1}]
   }
 }`, hookURL)
-	cfg, err := authpool.LoadConfig(write("pool.json", good))
+	file, err := configfile.Load(write("pool.json", good))
 	if err != nil {
-		t.Fatalf("LoadConfig: %v", err)
+		t.Fatalf("configfile.Load: %v", err)
 	}
+	cfg, hooks := file.Config, file.Webhooks
 	if cfg.Subscriptions[0].Credential.Reveal() != subA || cfg.Subscriptions[1].Credential.Reveal() != subB ||
 		cfg.Fallback.Credential.Reveal() != fallback || cfg.Callers[0].Key.Reveal() != keyAlice ||
-		cfg.Callers[1].Key.Reveal() != keyBob || cfg.Notify.Webhooks[0].Secret.Reveal() != whSecret {
-		t.Fatal("LoadConfig did not read the secrets") // says which without saying them
+		cfg.Callers[1].Key.Reveal() != keyBob || hooks[0].Secret.Reveal() != whSecret {
+		t.Fatal("configfile.Load did not read the secrets") // says which without saying them
 	}
+	said.values("File", file)
 	said.values("Config", cfg)
 	said.values("Subscription", cfg.Subscriptions[0])
 	said.values("Fallback", *cfg.Fallback)
 	said.values("Caller", cfg.Callers[0])
-	said.values("WebhookConfig", cfg.Notify.Webhooks[0])
+	said.values("webhook.Config", hooks[0])
 
 	// Bad configs that reference the secrets, or hold them where they do
 	// not belong: each must be refused without showing them.
@@ -153,13 +157,18 @@ func TestNoSecretLeaks(t *testing.T) {
 		"literals allowed, but invalid":      fmt.Sprintf(`{"allowLiteralCredentials": true, "subscriptions": [{"id": "a", "kind": "nope", "credential": %q}]}`, subA),
 	}
 	for name, text := range bad {
-		_, err := authpool.LoadConfig(write("bad.json", text))
+		_, err := configfile.Load(write("bad.json", text))
 		if !errors.Is(err, authpool.ErrInvalidConfig) {
 			t.Errorf("bad config %q: %v; want ErrInvalidConfig", name, err)
 		}
 		said.err("bad config "+name, err)
 	}
-	// New refuses bad Go configs that carry the secrets.
+	// New and webhook.New refuse bad Go configs that carry the secrets.
+	if _, err := webhook.New(webhook.Config{URL: "https://hooks.example.com/x", Secret: shortKey}, nil); err == nil {
+		t.Error("webhook.New with a short secret: no error")
+	} else {
+		said.err("webhook.New with a short secret", err)
+	}
 	for name, c := range map[string]authpool.Config{
 		"a subscription without a kind": {Subscriptions: []authpool.Subscription{{ID: "a", Credential: subA}}},
 		"a duplicate subscription": {Subscriptions: []authpool.Subscription{
@@ -167,8 +176,6 @@ func TestNoSecretLeaks(t *testing.T) {
 		"a fallback without a budget": {Fallback: &authpool.Fallback{Credential: fallback}},
 		"a short caller key":          {Callers: []authpool.Caller{{ID: "x", Key: shortKey}}},
 		"a credential spanning lines": {Subscriptions: []authpool.Subscription{{ID: "a", Kind: authpool.KindPro, Credential: multiline}}},
-		"a short webhook secret": {Notify: authpool.NotifyConfig{Webhooks: []authpool.WebhookConfig{
-			{URL: "https://hooks.example.com/x", Secret: shortKey}}}},
 	} {
 		_, err := authpool.New(ctx, c)
 		if err == nil {
@@ -180,7 +187,11 @@ func TestNoSecretLeaks(t *testing.T) {
 	// --- The pool, logging at debug level into a JSON handler.
 	var poolLog syncBuffer
 	logger := slog.New(slog.NewJSONHandler(&poolLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	p, err := authpool.New(ctx, cfg, authpool.WithClock(now), authpool.WithLogger(logger))
+	hookOpts, err := file.Options(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := authpool.New(ctx, cfg, append(hookOpts, authpool.WithClock(now), authpool.WithLogger(logger))...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -188,7 +199,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	// notifier made directly.
 	var notifyLog syncBuffer
 	ln := authpool.NewLogNotifier(slog.New(slog.NewJSONHandler(&notifyLog, &slog.HandlerOptions{Level: slog.LevelDebug})), slog.LevelInfo)
-	wn, err := authpool.NewWebhookNotifier(cfg.Notify.Webhooks[0], hook.Client())
+	wn, err := webhook.New(hooks[0], hook.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,8 +215,8 @@ func TestNoSecretLeaks(t *testing.T) {
 	})
 	// Its refresher refreshes sub-a's and sub-b's tokens from 11:30, an hour
 	// before they expire: after the proxy's traffic (see refreshAll).
-	p2, err := authpool.New(ctx, cfg, authpool.WithClock(now), authpool.WithLogger(logger), authpool.WithNotifier(tap),
-		authpool.WithRefresher(refresher(now), time.Hour))
+	p2, err := authpool.New(ctx, cfg, append(hookOpts, authpool.WithClock(now), authpool.WithLogger(logger), authpool.WithNotifier(tap),
+		authpool.WithRefresher(refresher(now), time.Hour))...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -418,8 +429,8 @@ func TestNoSecretLeaks(t *testing.T) {
 	for _, verb := range printVerbs {
 		// The pool's own, with every verb; and the values they point to (a
 		// Pool or a WebhookNotifier copied, or printed as *p).
-		said.add("printed "+verb, strings.Repeat(verb+"\n", 7), p, cfg, wn, valueOf(p), valueOf(wn),
-			cfg.Notify.Webhooks[0], &cfg.Notify.Webhooks[0])
+		said.add("printed "+verb, strings.Repeat(verb+"\n", 8), p, cfg, wn, valueOf(p), valueOf(wn),
+			hooks[0], &hooks[0], file)
 	}
 	if hookURLRight.Load() == 0 || hookURLWrong.Load() != 0 {
 		t.Errorf("the webhook was called %d times at its URL, %d elsewhere; want it called at its URL only",
@@ -481,17 +492,22 @@ func TestPoolPrintedShowsNoSecret(t *testing.T) {
 		Subscriptions: []authpool.Subscription{{ID: "sub-a", Kind: authpool.KindPro, Credential: subA}},
 		Fallback:      &authpool.Fallback{Credential: fallback, DailyBudgetUSD: 1},
 		Callers:       []authpool.Caller{{ID: "alice", Key: keyAlice}},
-		Notify: authpool.NotifyConfig{Webhooks: []authpool.WebhookConfig{{URL: "https://hooks.example.com/" +
-			hookPath + "?token=" + hookQuery + "#" + hookQuery, Secret: whSecret}}},
 	}
-	p, err := authpool.New(context.Background(), cfg)
+	hooks := []webhook.Config{{URL: "https://hooks.example.com/" +
+		hookPath + "?token=" + hookQuery + "#" + hookQuery, Secret: whSecret}}
+	wn, err := webhook.New(hooks[0], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// New refuses user information in a webhook URL; printed, it is
+	p, err := authpool.New(context.Background(), cfg, authpool.WithNotifier(wn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// webhook.New refuses user information in a URL; printed, it is
 	// redacted too.
-	cfg.Notify.Webhooks = append(cfg.Notify.Webhooks, authpool.WebhookConfig{
+	hooks = append(hooks, webhook.Config{
 		URL: "https://user:" + whSecret + "@hooks.example.com/x?" + hookQuery, Secret: whSecret})
+	file := configfile.File{Config: cfg, Webhooks: hooks}
 	defer func() { _ = p.Close(context.Background()) }()
 	check := func(what, text string) {
 		t.Helper()
@@ -510,10 +526,11 @@ func TestPoolPrintedShowsNoSecret(t *testing.T) {
 		check(verb+" of a Pool", fmt.Sprintf(verb, valueOf(p)))
 		check(verb+" of a Config", fmt.Sprintf(verb, cfg))
 		check(verb+" of a *Config", fmt.Sprintf(verb, &cfg))
-		check(verb+" of a WebhookConfig", fmt.Sprintf(verb, cfg.Notify.Webhooks[0]))
-		check(verb+" of a []WebhookConfig", fmt.Sprintf(verb, cfg.Notify.Webhooks))
+		check(verb+" of a webhook.Config", fmt.Sprintf(verb, hooks[0]))
+		check(verb+" of a []webhook.Config", fmt.Sprintf(verb, hooks))
+		check(verb+" of a configfile.File", fmt.Sprintf(verb, file))
 	}
-	for what, v := range map[string]any{"Config": cfg, "WebhookConfig": cfg.Notify.Webhooks[0]} {
+	for what, v := range map[string]any{"Config": cfg, "webhook.Config": hooks[0], "configfile.File": file} {
 		b, err := json.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
@@ -524,8 +541,8 @@ func TestPoolPrintedShowsNoSecret(t *testing.T) {
 		slog.New(slog.NewJSONHandler(&log, nil)).Info("config", "value", v)
 		check(what+" in a slog line", log.String())
 	}
-	if got := fmt.Sprint(cfg.Notify.Webhooks); !strings.Contains(got, "{https://hooks.example.com/[REDACTED] [REDACTED]") ||
+	if got := fmt.Sprint(hooks); !strings.Contains(got, "{https://hooks.example.com/[REDACTED] [REDACTED]") ||
 		!strings.Contains(got, "{https://[REDACTED]@hooks.example.com/[REDACTED] [REDACTED]") {
-		t.Errorf("a WebhookConfig prints as %s, want its URL's scheme and host, the rest redacted", got)
+		t.Errorf("a webhook.Config prints as %s, want its URL's scheme and host, the rest redacted", got)
 	}
 }

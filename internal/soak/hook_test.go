@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/webhook"
 )
 
 // slowHook is a webhook receiver that takes delay to answer each delivery,
@@ -30,13 +31,13 @@ var eventTypes = []authpool.EventType{authpool.EventThreshold, authpool.EventFai
 
 func (h *slowHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil || !authpool.VerifyWebhookSignature(h.secret, body, r.Header.Get("X-Authpool-Signature")) {
+	if err != nil || !webhook.Verify(h.secret, body, r.Header.Get("X-Authpool-Signature")) {
 		h.bad.Add(1)
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	var p authpool.WebhookPayload
-	if err := json.Unmarshal(body, &p); err != nil || p.Version != authpool.WebhookPayloadVersion ||
+	var p webhook.Payload
+	if err := json.Unmarshal(body, &p); err != nil || p.Version != webhook.PayloadVersion ||
 		p.Event.ID == "" || p.Event.ID != r.Header.Get("X-Authpool-Delivery") {
 		h.bad.Add(1)
 		http.Error(w, "bad payload", http.StatusBadRequest)

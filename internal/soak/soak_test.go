@@ -22,6 +22,7 @@ import (
 	"github.com/authpool/authpool/internal/redistest"
 	"github.com/authpool/authpool/redisstore"
 	"github.com/authpool/authpool/store"
+	"github.com/authpool/authpool/webhook"
 )
 
 // The soak test's flags; without -soak (or AUTHPOOL_SOAK) it is skipped.
@@ -91,8 +92,9 @@ func planFor(d time.Duration) plan {
 // about 40 % into the run (so their thresholds fire and their clients fail
 // over); a fallback whose day is never spent; sessions idle after 2 s and
 // stale after 8 s, so Rebalance moves and releases clients; a rate limit
-// some clients hit; usage IDs remembered for plan.Remember; one webhook.
-func (pl plan) config(hookURL string, secret authpool.Credential) authpool.Config {
+// some clients hit; usage IDs remembered for plan.Remember. (Its webhook
+// is a webhook.Notifier given to each pool.)
+func (pl plan) config() authpool.Config {
 	// What a client spends a second: a Record (with or without an ID) is
 	// 45 % of the operations, a usage costs 1 m$ on average.
 	perClient := pl.Rate * 0.45 * 0.001 / float64(pl.Clients)
@@ -118,8 +120,7 @@ func (pl plan) config(hookURL string, secret authpool.Credential) authpool.Confi
 		Rebalance:        authpool.RebalancePolicy{MinGapUSD: 0.001},
 		RememberUsageIDs: authpool.Duration(pl.Remember),
 		ClientRate:       authpool.RateLimit{PerSecond: 0.5, Burst: 2},
-		Notify: authpool.NotifyConfig{QueueSize: queueSize,
-			Webhooks: []authpool.WebhookConfig{{URL: hookURL, Secret: secret}}},
+		Notify:           authpool.NotifyConfig{QueueSize: queueSize},
 	}
 }
 
@@ -171,7 +172,7 @@ func TestSoak(t *testing.T) {
 	const secret = "soak-webhook-secret-0123456789"
 	hook := &slowHook{secret: []byte(secret), delay: hookDelay}
 	hs := httptest.NewServer(hook)
-	cfg := pl.config(hs.URL, secret)
+	cfg := pl.config()
 
 	l := &load{remember: pl.Remember, opTimeout: opTimeout, limiter: rate.NewLimiter(rate.Limit(pl.Rate), numWorkers)}
 	for _, s := range cfg.Subscriptions {
@@ -181,7 +182,12 @@ func TestSoak(t *testing.T) {
 	for range numPools {
 		c := newClient(srv)
 		rdbs = append(rdbs, c)
-		p, err := authpool.New(t.Context(), cfg, authpool.WithStore(redisstore.New(c, redisstore.WithPrefix("soak"))))
+		notifier, err := webhook.New(webhook.Config{URL: hs.URL, Secret: secret}, nil)
+		if err != nil {
+			t.Fatalf("webhook.New: %v", err)
+		}
+		p, err := authpool.New(t.Context(), cfg, authpool.WithStore(redisstore.New(c, redisstore.WithPrefix("soak"))),
+			authpool.WithNotifier(notifier))
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}

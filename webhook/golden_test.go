@@ -1,4 +1,4 @@
-package authpool
+package webhook
 
 import "flag"
 

@@ -1,4 +1,4 @@
-package authpool
+package webhook
 
 import (
 	"strings"
@@ -21,15 +21,15 @@ func FuzzWebhookHeaders(f *testing.F) {
 		if d, ok := parseRetryAfter(retryAfter, now); ok && d < 0 {
 			t.Errorf("parseRetryAfter(%q) = %v, a negative wait", retryAfter, d)
 		}
-		if VerifyWebhookSignature(secret, body, header) {
-			want := webhookSignature(secret, body)
+		if Verify(secret, body, header) {
+			want := signature(secret, body)
 			if !strings.EqualFold(header, want) || len(secret) == 0 {
-				t.Errorf("VerifyWebhookSignature accepted %q for a body signed %q", header, want)
+				t.Errorf("Verify accepted %q for a body signed %q", header, want)
 			}
 		}
 		if len(secret) > 0 {
-			sig := webhookSignature(secret, body)
-			if !VerifyWebhookSignature(secret, body, sig) {
+			sig := signature(secret, body)
+			if !Verify(secret, body, sig) {
 				t.Errorf("the body's own signature %q does not verify", sig)
 			}
 		}

@@ -1,8 +1,6 @@
-package authpool
+package configfile
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,48 +14,6 @@ import (
 
 	"github.com/authpool/authpool/internal/pricefile"
 )
-
-const (
-	maxConfigSize = 16 << 20 // bytes of a config file
-	maxSecretSize = 64 << 10 // bytes of a secret file
-)
-
-// LoadConfig reads the config file at path: JSON in the form of Config,
-// validated against the package's JSON schema (config.schema.json), with
-// credentials, webhook secrets and caller keys written as {"env": NAME} (an environment
-// variable) or {"file": PATH} (a file, relative to the config file's
-// directory), trailing whitespace trimmed. A plain string is refused unless
-// the file sets "allowLiteralCredentials": true.
-//
-// A config that is not valid gives a *ConfigError (matching
-// ErrInvalidConfig) that lists every problem at once, each line naming the
-// file and the field by JSON pointer:
-//
-//	pool.json: /subscriptions/1/maxClients: must be >= 0
-//	pool.json: /subscriptions/2/maxClient: unknown field (did you mean "maxClients"?)
-//
-// A file that is not JSON gives the line and column instead:
-// "pool.json:3:14: invalid character ...". Problems that need a well-formed
-// config (duplicate IDs, thresholds out of order, a webhook on plain http)
-// are reported once the schema's are fixed.
-//
-// The Config returned is as written: fields left out stay zero, which New
-// reads as their defaults. It holds the resolved secrets.
-func LoadConfig(path string) (Config, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("authpool: load config: %w", err)
-	}
-	defer f.Close()
-	return readConfig(f, filepath.Base(path), osSecrets(filepath.Dir(path)))
-}
-
-// ReadConfig reads a config as LoadConfig does, from r. Name stands for the
-// config in errors; a {"file": PATH} secret is read relative to the working
-// directory.
-func ReadConfig(r io.Reader, name string) (Config, error) {
-	return readConfig(r, name, osSecrets(""))
-}
 
 // secretSource reads the environment variables and files secrets refer to.
 type secretSource struct {
@@ -97,62 +53,6 @@ func osSecrets(dir string) secretSource {
 			return io.ReadAll(io.LimitReader(f, maxSecretSize+1))
 		},
 	}
-}
-
-// readConfig reads a config file in stages, each reporting all its
-// problems: JSON syntax (by line and column); then the schema, duplicate
-// keys and the secrets (by JSON pointer); then, on a well-formed config,
-// Config.validate's checks.
-func readConfig(r io.Reader, name string, secrets secretSource) (Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxConfigSize+1))
-	if err != nil {
-		return Config{}, fmt.Errorf("authpool: read config %s: %w", name, err)
-	}
-	if len(data) > maxConfigSize {
-		return Config{}, &ConfigError{Source: name, Problems: []error{fmt.Errorf("larger than %d MiB", maxConfigSize>>20)}}
-	}
-	tree, probs, err := parseConfigJSON(data, name)
-	if err != nil {
-		return Config{}, err
-	}
-	if slices.ContainsFunc(probs, func(p problem) bool { return p.stop }) {
-		return Config{}, configProblems(name, probs)
-	}
-	schema, err := configSchema()
-	if err != nil {
-		return Config{}, err
-	}
-	schemaProbs, err := schema.check(tree)
-	if err != nil {
-		return Config{}, fmt.Errorf("authpool: config %s: %w", name, err)
-	}
-	probs = append(probs, schemaProbs...)
-	probs = append(probs, resolveSecrets(tree, secrets, schemaProbs)...)
-	probs = append(probs, resolvePrices(tree, secrets, schemaProbs)...)
-	if len(probs) > 0 {
-		return Config{}, configProblems(name, probs)
-	}
-	top := tree.(map[string]any) // the schema says so
-	delete(top, "$schema")
-	js, err := json.Marshal(top)
-	if err != nil {
-		return Config{}, fmt.Errorf("authpool: config %s: %w", name, err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	var cfg Config
-	if err := dec.Decode(&cfg); err != nil {
-		// The schema should have caught it: say what Go could not decode.
-		return Config{}, &ConfigError{Source: name, Problems: []error{fmt.Errorf("cannot decode: %w", err)}}
-	}
-	if err := cfg.withDefaults().validate(); err != nil {
-		var ce *ConfigError
-		if errors.As(err, &ce) {
-			return Config{}, &ConfigError{Source: name, Problems: ce.Problems}
-		}
-		return Config{}, err
-	}
-	return cfg, nil
 }
 
 // resolveSecrets replaces each {"env": NAME} and {"file": PATH} secret in

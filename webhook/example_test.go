@@ -1,4 +1,4 @@
-package authpool_test
+package webhook_test
 
 import (
 	"bytes"
@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/webhook"
 )
 
 // A webhook receiver checks each request's signature over the exact body
 // bytes before it trusts them, then de-duplicates by X-Authpool-Delivery.
-func ExampleVerifyWebhookSignature() {
+func ExampleVerify() {
 	secret := []byte("the webhook's shared secret") // in real life, from the environment
 
 	seen := map[string]bool{} // delivery ids already handled
@@ -25,7 +26,7 @@ func ExampleVerifyWebhookSignature() {
 			http.Error(w, "unreadable body", http.StatusBadRequest)
 			return
 		}
-		if !authpool.VerifyWebhookSignature(secret, body, r.Header.Get("X-Authpool-Signature")) {
+		if !webhook.Verify(secret, body, r.Header.Get("X-Authpool-Signature")) {
 			fmt.Println("refused: bad signature")
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
@@ -36,8 +37,8 @@ func ExampleVerifyWebhookSignature() {
 			return
 		}
 		seen[id] = true
-		var p authpool.WebhookPayload
-		if err := json.Unmarshal(body, &p); err != nil || p.Version != authpool.WebhookPayloadVersion {
+		var p webhook.Payload
+		if err := json.Unmarshal(body, &p); err != nil || p.Version != webhook.PayloadVersion {
 			http.Error(w, "unknown payload", http.StatusBadRequest)
 			return
 		}
@@ -49,7 +50,7 @@ func ExampleVerifyWebhookSignature() {
 	defer srv.Close()
 
 	// The pool's side, as a pool configured with this webhook sends events.
-	hook, err := authpool.NewWebhookNotifier(authpool.WebhookConfig{
+	hook, err := webhook.New(webhook.Config{
 		URL:    srv.URL,
 		Secret: authpool.Credential(secret),
 	}, srv.Client())

@@ -1,4 +1,4 @@
-package authpool
+package webhook
 
 import (
 	"encoding/json"
@@ -34,13 +34,13 @@ func redactURL(raw string) string {
 	return s
 }
 
-// webhookConfigFields is WebhookConfig without its methods: how its fields
+// configFields is Config without its methods: how its fields
 // print and marshal, once its URL is redacted.
-type webhookConfigFields WebhookConfig
+type configFields Config
 
 // printed returns w's fields with its URL redacted (see redactURL).
-func (w WebhookConfig) printed() webhookConfigFields {
-	f := webhookConfigFields(w)
+func (w Config) printed() configFields {
+	f := configFields(w)
 	f.URL = redactURL(w.URL)
 	return f
 }
@@ -48,10 +48,10 @@ func (w WebhookConfig) printed() webhookConfigFields {
 // Format prints the webhook's fields, for every fmt verb, with its URL
 // redacted as redactURL says and its secret as a Credential prints. So does
 // a Config that holds it.
-func (w WebhookConfig) Format(f fmt.State, verb rune) {
+func (w Config) Format(f fmt.State, verb rune) {
 	if verb == 'v' && f.Flag('#') {
 		s := fmt.Sprintf("%#v", w.printed())
-		_, _ = fmt.Fprint(f, strings.Replace(s, "authpool.webhookConfigFields", "authpool.WebhookConfig", 1))
+		_, _ = fmt.Fprint(f, strings.Replace(s, "webhook.configFields", "webhook.Config", 1))
 		return
 	}
 	_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), w.printed())
@@ -61,4 +61,4 @@ func (w WebhookConfig) Format(f fmt.State, verb rune) {
 // secret is: a Config marshals to a document that may be logged, not to a
 // config file that works (which names its secrets by {"env"} or {"file"}).
 // Decoding is unaffected: a config file's URL is read as written.
-func (w WebhookConfig) MarshalJSON() ([]byte, error) { return json.Marshal(w.printed()) }
+func (w Config) MarshalJSON() ([]byte, error) { return json.Marshal(w.printed()) }

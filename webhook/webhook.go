@@ -1,4 +1,7 @@
-package authpool
+// Package webhook delivers a pool's events as signed JSON POSTs (New makes
+// an authpool.Notifier) and checks their signatures on the receiving end
+// (Verify). docs/notifications.md describes the payload and the retries.
+package webhook
 
 import (
 	"bytes"
@@ -17,14 +20,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/authpool/authpool"
 )
 
-// WebhookPayloadVersion is the Version of the WebhookPayload this package
+// PayloadVersion is the Version of the Payload this package
 // sends. It changes only if a field changes meaning or goes away; new
 // fields may be added to an event without changing it.
-const WebhookPayloadVersion = 1
+const PayloadVersion = 1
 
-// WebhookPayload is the body of every webhook POST, as JSON:
+// Payload is the body of every webhook POST, as JSON:
 //
 //	{"version":1,"event":{"id":"evt_…","type":"threshold","time":"2025-…Z",…}}
 //
@@ -44,12 +49,12 @@ const WebhookPayloadVersion = 1
 //	X-Authpool-Signature: sha256=<lowercase hex HMAC-SHA256 of the body>
 //
 // The signature is keyed by the webhook's secret and computed over the exact
-// bytes of the body: a receiver checks it (with VerifyWebhookSignature, in
+// bytes of the body: a receiver checks it (with Verify, in
 // Go) before parsing the body, and de-duplicates by X-Authpool-Delivery,
 // since an event whose response was lost is sent again.
-type WebhookPayload struct {
-	Version int   `json:"version"`
-	Event   Event `json:"event"`
+type Payload struct {
+	Version int            `json:"version"`
+	Event   authpool.Event `json:"event"`
 }
 
 // The headers of a webhook POST.
@@ -64,11 +69,11 @@ const (
 	webhookDrainLimit = 64 << 10
 )
 
-// WebhookNotifier is a Notifier that POSTs each event, as a signed
-// WebhookPayload, to a URL. A pool builds one for each of
-// Config.Notify.Webhooks and calls Notify from its delivery goroutine; a
-// host may also build one with NewWebhookNotifier and give it to
-// WithNotifier. It is safe for concurrent use by multiple goroutines. The
+// Notifier is an authpool.Notifier that POSTs each event, as a signed
+// Payload, to a URL. Build one with New and give it to a pool with
+// authpool.WithNotifier (package configfile does so for each webhook a
+// config file names); the pool calls Notify from its delivery goroutine. It
+// is safe for concurrent use by multiple goroutines. The
 // zero value is not usable.
 //
 // Notify tries an event up to MaxAttempts times: again after a network
@@ -78,16 +83,17 @@ const (
 // Retry-After says (capped at MaxBackoff). Any 2xx response is success; any
 // other response fails at once. Redirects are not followed: a redirect could
 // send events elsewhere or in the clear.
-type WebhookNotifier struct {
+type Notifier struct {
 	// request makes the POST of a body to the URL: a func, which fmt
-	// prints as an address, so a printed WebhookNotifier value shows no
+	// prints as an address, so a printed Notifier value shows no
 	// token its URL holds (as sign hides the secret).
 	request func(ctx context.Context, body []byte) (*http.Request, error)
 	target  string // the URL's scheme and host, for errors and logs
 	client  *http.Client
-	sign    func(body []byte) string // the signature header's value; holds the secret
-	events  map[EventType]bool       // nil means every type
-	cfg     WebhookConfig            // with defaults applied, URL and Secret cleared
+	sign    func(body []byte) string    // the signature header's value; holds the secret
+	secret  authpool.Credential         // for Secrets only
+	events  map[authpool.EventType]bool // nil means every type
+	cfg     Config                      // with defaults applied, URL and Secret cleared
 
 	// Replaced by tests.
 	sleep  func(ctx context.Context, d time.Duration) error
@@ -95,23 +101,24 @@ type WebhookNotifier struct {
 	now    func() time.Time                        // reads Retry-After dates
 }
 
-var _ Notifier = (*WebhookNotifier)(nil)
+var _ authpool.Notifier = (*Notifier)(nil)
 
-// NewWebhookNotifier returns a notifier that sends events as cfg says,
-// after applying cfg's defaults. It returns a *ConfigError (matching
-// ErrInvalidConfig) whose Source is "webhook" when cfg is not valid: no
+// New returns a notifier that sends events as cfg says, after applying
+// cfg's defaults. It returns a *authpool.ConfigError (matching
+// authpool.ErrInvalidConfig) whose Source is "webhook" when cfg is not
+// valid (see Config.Validate): no
 // secret, a URL that is not https (or http to a loopback host), a bad
 // number. client sends the requests (its Transport, Jar and Timeout are
 // used; its CheckRedirect is not, redirects are never followed); nil means
 // a new http.Client with the default transport.
-func NewWebhookNotifier(cfg WebhookConfig, client *http.Client) (*WebhookNotifier, error) {
-	cfg = cfg.withDefaults()
-	if errs := cfg.problems(); len(errs) > 0 {
-		return nil, &ConfigError{Source: "webhook", Problems: errs}
+func New(cfg Config, client *http.Client) (*Notifier, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
+	cfg = cfg.WithDefaults()
 	u, err := url.Parse(cfg.URL)
 	if err != nil { // problems has parsed it already
-		return nil, &ConfigError{Source: "webhook", Problems: []error{errors.New("/url: not a URL")}}
+		return nil, &authpool.ConfigError{Source: "webhook", Problems: []error{errors.New("/url: not a URL")}}
 	}
 
 	c := new(http.Client)
@@ -120,22 +127,24 @@ func NewWebhookNotifier(cfg WebhookConfig, client *http.Client) (*WebhookNotifie
 	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-	key := []byte(cfg.Secret.Reveal())
+	secret := cfg.Secret
+	key := []byte(secret.Reveal())
 	cfg.Secret, cfg.URL = "", ""
-	w := &WebhookNotifier{
+	w := &Notifier{
 		request: func(ctx context.Context, body []byte) (*http.Request, error) {
 			return http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 		},
 		target: (&url.URL{Scheme: u.Scheme, Host: u.Host}).String(),
 		client: c,
-		sign:   func(body []byte) string { return webhookSignature(key, body) },
+		sign:   func(body []byte) string { return signature(key, body) },
+		secret: secret,
 		cfg:    cfg,
 		sleep:  sleepContext,
 		jitter: randomJitter,
 		now:    time.Now,
 	}
 	if len(cfg.Events) > 0 {
-		w.events = make(map[EventType]bool, len(cfg.Events))
+		w.events = make(map[authpool.EventType]bool, len(cfg.Events))
 		for _, t := range cfg.Events {
 			w.events[t] = true
 		}
@@ -146,23 +155,28 @@ func NewWebhookNotifier(cfg WebhookConfig, client *http.Client) (*WebhookNotifie
 // String names the webhook by its URL's scheme and host, e.g. "webhook
 // https://hooks.example.com", for logs. The path and query are left out:
 // some receivers put a token in them.
-func (w WebhookNotifier) String() string { return "webhook " + w.target }
+func (w Notifier) String() string { return "webhook " + w.target }
 
 // Format prints what String says, for every fmt verb, given a
-// *WebhookNotifier or the value it points to: fmt would otherwise walk the
+// *Notifier or the value it points to: fmt would otherwise walk the
 // notifier's fields, its HTTP client's live state among them.
-func (w WebhookNotifier) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, w.String()) }
+func (w Notifier) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, w.String()) }
+
+// Secrets returns the webhook's secret, so that a pool given the notifier
+// (authpool.WithNotifier) scrubs it from the reasons it keeps, logs and
+// reports, as it does its credentials. A Credential prints redacted.
+func (w *Notifier) Secrets() []authpool.Credential { return []authpool.Credential{w.secret} }
 
 // Notify sends e, unless the webhook's Events leave its type out (then it
 // returns nil at once). It returns nil once the receiver answers 2xx, and an
 // error when it answers another 4xx or 3xx (naming the status), when
 // MaxAttempts attempts have failed (saying how many were made and how the
 // last one failed), or when ctx ends first (wrapping ctx's error).
-func (w *WebhookNotifier) Notify(ctx context.Context, e Event) error {
+func (w *Notifier) Notify(ctx context.Context, e authpool.Event) error {
 	if w.events != nil && !w.events[e.Type] {
 		return nil
 	}
-	body, err := json.Marshal(WebhookPayload{Version: WebhookPayloadVersion, Event: eventInUTC(e)})
+	body, err := json.Marshal(Payload{Version: PayloadVersion, Event: eventInUTC(e)})
 	if err != nil {
 		return fmt.Errorf("authpool: %s: event %s: %w", w, e.ID, err)
 	}
@@ -199,7 +213,7 @@ func (w *WebhookNotifier) Notify(ctx context.Context, e Event) error {
 
 // eventInUTC returns a copy of e with its times in UTC, whatever the
 // clock's location, and without monotonic readings; e is not changed.
-func eventInUTC(e Event) Event {
+func eventInUTC(e authpool.Event) authpool.Event {
 	e.Time = e.Time.UTC()
 	if d := e.Threshold; d != nil {
 		c := *d
@@ -245,7 +259,7 @@ type attemptResult struct {
 }
 
 // attempt POSTs body once, within its own timeout under ctx.
-func (w *WebhookNotifier) attempt(ctx context.Context, e Event, body []byte, sig string) attemptResult {
+func (w *Notifier) attempt(ctx context.Context, e authpool.Event, body []byte, sig string) attemptResult {
 	timeout := time.Duration(w.cfg.Timeout)
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -353,20 +367,20 @@ func randomJitter(bound time.Duration) time.Duration {
 	return time.Duration(rand.Int64N(int64(bound) + 1))
 }
 
-// webhookSignature returns the X-Authpool-Signature of body under secret:
+// signature returns the X-Authpool-Signature of body under secret:
 // "sha256=" and the lowercase hex HMAC-SHA256.
-func webhookSignature(secret, body []byte) string {
+func signature(secret, body []byte) string {
 	m := hmac.New(sha256.New, secret)
 	m.Write(body)
 	return webhookSignaturePrefix + hex.EncodeToString(m.Sum(nil))
 }
 
-// VerifyWebhookSignature reports whether header, the value of a request's
+// Verify reports whether header, the value of a request's
 // X-Authpool-Signature header, is the signature of body under secret:
 // "sha256=" followed by the hex HMAC-SHA256 of body keyed by secret. It
 // compares in constant time. body must be the request's exact bytes, read
 // before any parsing. An empty secret verifies nothing.
-func VerifyWebhookSignature(secret, body []byte, header string) bool {
+func Verify(secret, body []byte, header string) bool {
 	if len(secret) == 0 {
 		return false
 	}
