@@ -214,7 +214,7 @@ func TestBadInput(t *testing.T) {
 			WeeklyBudgetUSD: ptr(math.NaN()), Credential: ptr(authpool.Credential(""))}),
 		want: authpool.ErrInvalidConfig,
 		msg: "update of subscription \"s-a\": /kind: \"ultra\": must be pro, max5x, max20x or api\n" +
-			"update of subscription \"s-a\": /credential: empty: a subscription needs one\n" +
+			"update of subscription \"s-a\": /credential: missing\n" +
 			"update of subscription \"s-a\": /maxClients: -1: must be in 0..1073741824 (0 means the pool's default)\n" +
 			"update of subscription \"s-a\": /weeklyBudgetUSD: NaN: must be in 0..1e+06",
 	}, {

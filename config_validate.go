@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/authpool/authpool/store"
+	"strings"
+	"unicode"
 )
 
 // problemList collects what is wrong with a Config, each problem naming
@@ -170,11 +170,8 @@ func checkFallback(l *problemList, f *Fallback) {
 	if f == nil {
 		return
 	}
-	switch {
-	case f.Credential == "":
-		l.bad("/fallback/credential", "missing: the fallback needs an API key")
-	case strings.ContainsFunc(f.Credential.Reveal(), unicode.IsControl):
-		l.bad("/fallback/credential", "holds a control character or a line break (it would break the request's headers)")
+	if p := credentialProblem(f.Credential); p != "" {
+		l.bad("/fallback/credential", "%s", p)
 	}
 	if !(f.DailyBudgetUSD > 0 && f.DailyBudgetUSD <= 1e6) {
 		l.bad("/fallback/dailyBudgetUSD", "%v: must be in (0, 1000000]", f.DailyBudgetUSD)

@@ -186,7 +186,7 @@ func TestRefreshCredentials(t *testing.T) {
 		want: refreshSummary{Failed: []authpool.CredentialRefresh{
 			{SubscriptionID: "max-a", ExpiresAt: t0.Add(time.Minute), RetryAt: t0.Add(time.Minute)}}},
 		wantErr:  authpool.ErrInvalidArgument,
-		wantMsg:  "the RefreshFunc returned a bad credential: the credential is empty",
+		wantMsg:  "the RefreshFunc returned a bad credential: the credential is missing",
 		wantCred: cred("max-a"),
 		wantExp:  t0.Add(time.Minute),
 	}, {

@@ -78,13 +78,25 @@ func ExpiresAt(t time.Time) CredentialOption { return CredentialOption{expiresAt
 // checkCredential says what is wrong with a credential the pool is given at
 // run time, without its value.
 func checkCredential(cred Credential) error {
-	switch {
-	case cred == "":
-		return errors.New("the credential is empty")
-	case strings.ContainsFunc(cred.Reveal(), unicode.IsControl):
-		return errors.New("the credential holds a control character or a line break")
+	if p := credentialProblem(cred); p != "" {
+		return errors.New("the credential is " + p)
 	}
 	return nil
+}
+
+// problem says, without the value, what makes a credential unusable: ""
+// if nothing does. It is the one check of a credential, wherever one comes
+// from (a Config, an update, a refresh): it must not be empty, and must not
+// hold a control character or a line break, which would break the request's
+// headers.
+func credentialProblem(c Credential) string {
+	switch {
+	case c == "":
+		return "missing"
+	case strings.ContainsFunc(string(c), unicode.IsControl):
+		return "unusable: it holds a control character or a line break (it would break the request's headers)"
+	}
+	return ""
 }
 
 // writeCredential replaces a subscription's credential and its expiry. It

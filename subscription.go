@@ -7,9 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/authpool/authpool/store"
 )
@@ -99,11 +97,8 @@ func (s Subscription) problems() []error {
 	default:
 		bad("kind", "%q: must be pro, max5x, max20x or api", s.Kind)
 	}
-	switch {
-	case s.Credential == "":
-		bad("credential", "missing")
-	case strings.ContainsFunc(s.Credential.Reveal(), unicode.IsControl):
-		bad("credential", "holds a control character or a line break (it would break the request's headers)")
+	if p := credentialProblem(s.Credential); p != "" {
+		bad("credential", "%s", p)
 	}
 	if s.MaxClients < 0 || s.MaxClients > maxCount {
 		bad("maxClients", "%d: must be in 0..%d (0 means the pool's default)", s.MaxClients, maxCount)

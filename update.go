@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/authpool/authpool/store"
 )
@@ -63,11 +61,8 @@ func (u SubscriptionUpdate) problems() []error {
 		}
 	}
 	if u.Credential != nil {
-		switch c := *u.Credential; {
-		case c == "":
-			bad("credential", "empty: a subscription needs one")
-		case strings.ContainsFunc(c.Reveal(), unicode.IsControl):
-			bad("credential", "holds a control character or a line break (it would break the request's headers)")
+		if p := credentialProblem(*u.Credential); p != "" {
+			bad("credential", "%s", p)
 		}
 	}
 	if u.MaxClients != nil && (*u.MaxClients < 0 || *u.MaxClients > maxCount) {
