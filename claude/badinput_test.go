@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/transcript"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 	"github.com/authpool/authpool/memstore"
 )
@@ -229,14 +229,14 @@ func TestBadInput(t *testing.T) {
 			good,
 			`{"message":{"usage":{"input_tokens":-5,"output_tokens":"x"}},"timestamp":"2025-06-01T01:00:30.000Z"}`,
 		}
-		root := claude.TranscriptRoot{Path: "/cfg", FS: fstest.MapFS{
+		root := transcript.Root{Path: "/cfg", FS: fstest.MapFS{
 			"projects/p/s.jsonl": {Data: []byte(strings.Join(lines, "\n") + "\n")},
 		}}
-		rep, err := claude.ReadTranscripts(t.Context(), []claude.TranscriptRoot{root}, claude.TranscriptOptions{})
+		rep, err := transcript.Read(t.Context(), []transcript.Root{root}, transcript.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantStats := claude.TranscriptStats{
+		wantStats := transcript.Stats{
 			Files: 1, Bytes: 435, Lines: 6, UsageLines: 3, Entries: 1, DailyEntries: 1, Skipped: 2, Malformed: 3,
 		}
 		if diff := cmp.Diff(wantStats, rep.Stats); diff != "" {

@@ -172,7 +172,7 @@ var ccusageUnknown = []string{
 // CcusagePrices returns a new table that prices as ccusage 20.0.24 does
 // (offline): the built-in prices of the models it knows, and no estimate
 // (no family match, no fallback), so that a model it does not know is
-// unpriced, at $0. Give it to ReadTranscripts to reproduce ccusage's
+// unpriced, at $0. Give it to Read to reproduce ccusage's
 // reports exactly.
 func CcusagePrices() *Prices {
 	var keep []*priceEntry
@@ -404,6 +404,18 @@ func (p *Prices) Resolve(model string) (Resolution, error) {
 		return Resolution{}, p.unknown(model)
 	}
 	return r.res, nil
+}
+
+// PriceOf returns the price the table applies to a model, an estimate's
+// included, and how it found it (Resolve). A model the table cannot price
+// is an error matching ErrUnknownModel. Readers that price many usages of
+// few models (package transcript) look each model up once with it.
+func (p *Prices) PriceOf(model string) (Price, Resolution, error) {
+	r := p.resolution(model)
+	if r.price == nil {
+		return Price{}, Resolution{}, p.unknown(model)
+	}
+	return r.price.clone(), r.res, nil
 }
 
 // Cost returns what a response of the model with the counts costs, in US

@@ -1,8 +1,6 @@
-package claude
+package transcript
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,7 +10,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/store"
+	"github.com/authpool/authpool/claude"
 )
 
 // This file is the public side of transcript accounting: Claude Code's
@@ -28,10 +26,10 @@ import (
 // the binary was followed; testdata/ccusage/README.md lists the differences
 // and compare.sh beside it checks the agreement.
 
-// TranscriptRoot is one Claude configuration directory: the directory
+// Root is one Claude configuration directory: the directory
 // holding projects/, whose JSONL files (recursively) are the transcripts
 // (docs/formats.md §3).
-type TranscriptRoot struct {
+type Root struct {
 	// Path is the directory's path. Files are read in the byte order of
 	// their full path (Path joined with the path inside FS), as ccusage
 	// reads them, and problems name them by it.
@@ -97,12 +95,12 @@ func ConfigDirs(getenv func(string) string, stat func(string) (fs.FileInfo, erro
 	return dirs, nil
 }
 
-// TranscriptRoots returns a root reading each directory from the disk, for
+// Roots returns a root reading each directory from the disk, for
 // the directories of ConfigDirs (docs/formats.md §3).
-func TranscriptRoots(dirs []string) []TranscriptRoot {
-	roots := make([]TranscriptRoot, len(dirs))
+func Roots(dirs []string) []Root {
+	roots := make([]Root, len(dirs))
 	for i, d := range dirs {
-		roots[i] = TranscriptRoot{Path: d}
+		roots[i] = Root{Path: d}
 	}
 	return roots
 }
@@ -135,21 +133,21 @@ func (m CostMode) String() string {
 	return fmt.Sprintf("CostMode(%d)", uint8(m))
 }
 
-// Defaults of TranscriptOptions (docs/formats.md §4).
+// Defaults of Options (docs/formats.md §4).
 const (
 	// DefaultBlockLength is the length of a usage block: 5 hours.
 	DefaultBlockLength = 5 * time.Hour
-	// DefaultMaxTranscriptLine is the longest line read, in bytes: 16 MiB.
-	DefaultMaxTranscriptLine = 16 << 20
+	// DefaultMaxLine is the longest line read, in bytes: 16 MiB.
+	DefaultMaxLine = 16 << 20
 	// DefaultMaxProblems is how many problems a report lists.
 	DefaultMaxProblems = 100
 )
 
-// TranscriptOptions are how ReadTranscripts reads and accounts. The zero
+// Options are how Read reads and accounts. The zero
 // value accounts as `ccusage claude blocks|daily|session --json --offline -z
 // UTC` does (docs/formats.md §4), with no block active, except for the
 // prices of models ccusage does not know (see Prices).
-type TranscriptOptions struct {
+type Options struct {
 	// Mode is where costs come from. The default is CostAuto.
 	Mode CostMode
 	// Prices prices the tokens, with ccusage's per-kind long-context tiers
@@ -160,10 +158,10 @@ type TranscriptOptions struct {
 	// model it does not know — Claude Code's current default models among
 	// them — at $0 and lists it as unpriced: give CcusagePrices() to
 	// reproduce its reports exactly (MissingPrices then lists those).
-	Prices *Prices
+	Prices *claude.Prices
 	// Now is the time the report is for: it decides which block is active
 	// (and its burn rate and projection) and which entries are the last
-	// week's (TranscriptReport.Recent). Zero means no block is active and
+	// week's (Report.Recent). Zero means no block is active and
 	// Recent is empty.
 	Now time.Time
 	// Location is where days begin (ccusage's --timezone). The default is
@@ -174,7 +172,7 @@ type TranscriptOptions struct {
 	BlockLength time.Duration
 	// MaxLine is the longest line read, in bytes; a longer line is skipped,
 	// and reported if it held usage. The default is
-	// DefaultMaxTranscriptLine.
+	// DefaultMaxLine.
 	MaxLine int
 	// MaxProblems is how many problems the report lists (all are counted).
 	// The default is DefaultMaxProblems; negative lists none.
@@ -184,12 +182,12 @@ type TranscriptOptions struct {
 	Workers int
 }
 
-// TranscriptReport is what a transcript tree used (docs/formats.md §3–§5). Hours,
+// Report is what a transcript tree used (docs/formats.md §3–§5). Hours,
 // Blocks, Sessions and Recent come from ccusage's entry reader, Days from
 // its daily reader; the two differ in what they de-duplicate (a sidechain's
 // replay of a message counts in the first, not in the second) and in what
 // lines they accept, as ccusage's blocks and daily reports do.
-type TranscriptReport struct {
+type Report struct {
 	// Hours is the usage of each UTC hour with any, oldest first.
 	Hours []UsageHour `json:"hours"`
 	// Blocks are the 5-hour blocks, with the gaps between them, oldest
@@ -205,7 +203,7 @@ type TranscriptReport struct {
 	SessionTotals UsageTotals    `json:"sessionTotals"`
 	// Recent are the entries of the week before Now (store.WeekHours
 	// hours), oldest first: what WarmPool charges.
-	Recent []TranscriptEntry `json:"recent,omitempty"`
+	Recent []Entry `json:"recent,omitempty"`
 	// MissingPrices lists the models (as they appear in the transcripts)
 	// whose tokens had no price, sorted; their cost counts as 0, as ccusage
 	// counts it. Only a table without a fallback leaves a model unpriced.
@@ -216,15 +214,15 @@ type TranscriptReport struct {
 	// unpriced, at $0.
 	EstimatedPrices []string `json:"estimatedPrices,omitempty"`
 	// Stats counts what was read.
-	Stats TranscriptStats `json:"stats"`
+	Stats Stats `json:"stats"`
 	// Problems are the first lines skipped for being malformed, or for
 	// ccusage's filters, in reading order; Stats counts them all.
-	Problems []TranscriptProblem `json:"problems,omitempty"`
+	Problems []Problem `json:"problems,omitempty"`
 }
 
-// TranscriptStats counts what ReadTranscripts read: lines of all types,
+// Stats counts what Read read: lines of all types,
 // and the usage lines of docs/formats.md §3.
-type TranscriptStats struct {
+type Stats struct {
 	Files int   `json:"files"`
 	Bytes int64 `json:"bytes"`
 	// Lines counts the non-empty lines.
@@ -251,206 +249,33 @@ type TranscriptStats struct {
 	Unreadable int `json:"unreadable"`
 }
 
-// TranscriptProblem is a line (or a file, with Line 0) that was skipped:
+// Problem is a line (or a file, with Line 0) that was skipped:
 // not JSON, or a usage line ccusage's filter drops (docs/formats.md §3).
-type TranscriptProblem struct {
+type Problem struct {
 	File    string `json:"file"`
 	Line    int64  `json:"line,omitempty"`
 	Problem string `json:"problem"`
 }
 
 // String returns the problem as file:line: problem.
-func (p TranscriptProblem) String() string {
+func (p Problem) String() string {
 	if p.Line == 0 {
 		return p.File + ": " + p.Problem
 	}
 	return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Problem)
 }
 
-// UsageTokens are the tokens of a block, by kind (ccusage's tokenCounts).
-// CacheCreationInputTokens counts the 5-minute and 1-hour cache writes
-// together (docs/formats.md §3).
-type UsageTokens struct {
-	InputTokens              int64 `json:"inputTokens"`
-	OutputTokens             int64 `json:"outputTokens"`
-	CacheCreationInputTokens int64 `json:"cacheCreationInputTokens"`
-	CacheReadInputTokens     int64 `json:"cacheReadInputTokens"`
-}
-
-// Total is every token of every kind.
-func (t UsageTokens) Total() int64 {
-	return t.InputTokens + t.OutputTokens + t.CacheCreationInputTokens + t.CacheReadInputTokens
-}
-
-// UsageHour is the usage of one UTC hour: the entries of the entry reader
-// (as blocks count them, docs/formats.md §4) in that hour.
-type UsageHour struct {
-	Start   time.Time   `json:"start"`
-	Entries int         `json:"entries"`
-	Tokens  UsageTokens `json:"tokens"`
-	CostUSD float64     `json:"costUSD"`
-}
-
-// UsageBlock is a ccusage session block (docs/formats.md §4): from the first
-// entry's hour, floored, for BlockLength, ended early by a pause longer
-// than BlockLength, which is a gap block of its own. It marshals as
-// ccusage's JSON does.
-type UsageBlock struct {
-	// ID is the start as RFC 3339 with milliseconds, "gap-" before it for
-	// a gap.
-	ID        string    `json:"id"`
-	StartTime time.Time `json:"startTime"`
-	EndTime   time.Time `json:"endTime"`
-	// ActualEndTime is the last entry's time (zero for a gap).
-	ActualEndTime time.Time `json:"actualEndTime"`
-	IsActive      bool      `json:"isActive"`
-	IsGap         bool      `json:"isGap"`
-	// Entries counts the block's entries, <synthetic> ones included.
-	Entries     int         `json:"entries"`
-	TokenCounts UsageTokens `json:"tokenCounts"`
-	TotalTokens int64       `json:"totalTokens"`
-	CostUSD     float64     `json:"costUSD"`
-	// Models lists the models in the order first used (a fast-mode
-	// model as <model>-fast; <synthetic> not at all).
-	Models []string `json:"models"`
-	// BurnRate and Projection are set for the active block with entries
-	// at two different times.
-	BurnRate   *BurnRate   `json:"burnRate"`
-	Projection *Projection `json:"projection"`
-	// UsageLimitResetTime is when the limit an old-style API error line
-	// reported resets (zero if none did).
-	UsageLimitResetTime time.Time `json:"usageLimitResetTime,omitzero"`
-}
-
-// MarshalJSON writes the block as ccusage does: times as RFC 3339 with
-// milliseconds, a gap's actualEndTime null.
-func (b UsageBlock) MarshalJSON() ([]byte, error) {
-	type plain UsageBlock
-	v := struct {
-		plain
-		StartTime           string  `json:"startTime"`
-		EndTime             string  `json:"endTime"`
-		ActualEndTime       *string `json:"actualEndTime"`
-		UsageLimitResetTime string  `json:"usageLimitResetTime,omitempty"`
-	}{plain: plain(b), StartTime: txMillis(b.StartTime), EndTime: txMillis(b.EndTime)}
-	if !b.ActualEndTime.IsZero() {
-		s := txMillis(b.ActualEndTime)
-		v.ActualEndTime = &s
-	}
-	if !b.UsageLimitResetTime.IsZero() {
-		v.UsageLimitResetTime = txMillis(b.UsageLimitResetTime)
-	}
-	return json.Marshal(v)
-}
-
-// txMillis formats t as ccusage does: RFC 3339 in UTC with milliseconds.
-func txMillis(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000Z")
-}
-
-// BurnRate is how fast the active block spends (docs/formats.md §4): per minute
-// between its first and last entries.
-type BurnRate struct {
-	TokensPerMinute float64 `json:"tokensPerMinute"`
-	// TokensPerMinuteForIndicator counts input and output tokens only.
-	TokensPerMinuteForIndicator float64 `json:"tokensPerMinuteForIndicator"`
-	CostPerHour                 float64 `json:"costPerHour"`
-}
-
-// Projection is where the active block ends at its burn rate (docs/formats.md
-// §4): TotalCost is rounded to the cent, RemainingMinutes to the minute.
-type Projection struct {
-	TotalTokens      int64   `json:"totalTokens"`
-	TotalCost        float64 `json:"totalCost"`
-	RemainingMinutes int64   `json:"remainingMinutes"`
-}
-
-// ModelBreakdown is one model's share of a day or a session (ccusage's
-// modelBreakdowns, docs/formats.md §4).
-type ModelBreakdown struct {
-	ModelName           string  `json:"modelName"`
-	InputTokens         int64   `json:"inputTokens"`
-	OutputTokens        int64   `json:"outputTokens"`
-	CacheCreationTokens int64   `json:"cacheCreationTokens"`
-	CacheReadTokens     int64   `json:"cacheReadTokens"`
-	Cost                float64 `json:"cost"`
-	// MissingPricing is set when some of the model's tokens had no price.
-	MissingPricing bool `json:"missingPricing,omitempty"`
-}
-
-// UsageSummary is the usage of a day or a session: a row of `ccusage claude
-// daily|session --json` (docs/formats.md §4).
-type UsageSummary struct {
-	InputTokens         int64   `json:"inputTokens"`
-	OutputTokens        int64   `json:"outputTokens"`
-	CacheCreationTokens int64   `json:"cacheCreationTokens"`
-	CacheReadTokens     int64   `json:"cacheReadTokens"`
-	TotalTokens         int64   `json:"totalTokens"`
-	TotalCost           float64 `json:"totalCost"`
-	// ModelsUsed lists the models in the order first used.
-	ModelsUsed []string `json:"modelsUsed"`
-	// ModelBreakdowns is per model, most expensive first.
-	ModelBreakdowns []ModelBreakdown `json:"modelBreakdowns"`
-}
-
-// UsageDay is the usage of one day in TranscriptOptions.Location (a row of
-// ccusage's daily report, docs/formats.md §4).
-type UsageDay struct {
-	// Date is the day, YYYY-MM-DD.
-	Date string `json:"date"`
-	UsageSummary
-}
-
-// UsageSession is the usage of one session: a transcript with its
-// subagents' transcripts (a row of ccusage's session report, docs/formats.md
-// §3 and §4).
-type UsageSession struct {
-	// SessionID is the transcript file's name without .jsonl (or, for a
-	// file deeper in the tree, its directory's name); ProjectPath the
-	// path of its project directory under projects/, as ccusage names
-	// them.
-	SessionID     string    `json:"sessionId"`
-	ProjectPath   string    `json:"projectPath"`
-	FirstActivity time.Time `json:"firstActivity"`
-	LastActivity  time.Time `json:"lastActivity"`
-	UsageSummary
-}
-
-// MarshalJSON writes the session as ccusage does, times with milliseconds.
-func (s UsageSession) MarshalJSON() ([]byte, error) {
-	type plain UsageSession
-	return json.Marshal(struct {
-		plain
-		FirstActivity string `json:"firstActivity"`
-		LastActivity  string `json:"lastActivity"`
-	}{plain(s), txMillis(s.FirstActivity), txMillis(s.LastActivity)})
-}
-
-// UsageTotals adds up the rows of a report (ccusage's "totals", docs/formats.md
-// §4).
-type UsageTotals struct {
-	InputTokens         int64   `json:"inputTokens"`
-	OutputTokens        int64   `json:"outputTokens"`
-	CacheCreationTokens int64   `json:"cacheCreationTokens"`
-	CacheReadTokens     int64   `json:"cacheReadTokens"`
-	TotalTokens         int64   `json:"totalTokens"`
-	TotalCost           float64 `json:"totalCost"`
-	// UnpricedModels lists the breakdowns' models with MissingPricing,
-	// sorted.
-	UnpricedModels []string `json:"unpricedModels,omitempty"`
-}
-
-// TranscriptEntry is one de-duplicated request from the transcripts
-// (docs/formats.md §3), priced as TranscriptOptions.Mode says (§4, §5).
-type TranscriptEntry struct {
+// Entry is one de-duplicated request from the transcripts
+// (docs/formats.md §3), priced as Options.Mode says (§4, §5).
+type Entry struct {
 	// ID identifies the request for the pool: the message id (msg_...),
 	// as the Messages API reader records it, or, for a line without one,
 	// a digest of where the line is.
-	ID      string    `json:"id"`
-	Time    time.Time `json:"time"`
-	Model   string    `json:"model,omitempty"`
-	Counts  Counts    `json:"counts"`
-	CostUSD float64   `json:"costUSD"`
+	ID      string        `json:"id"`
+	Time    time.Time     `json:"time"`
+	Model   string        `json:"model,omitempty"`
+	Counts  claude.Counts `json:"counts"`
+	CostUSD float64       `json:"costUSD"`
 	// PricedAs is set when CostUSD is an estimate (the report's
 	// EstimatedPrices): what the model was priced as (Resolution.PricedAs).
 	PricedAs string `json:"pricedAs,omitempty"`
@@ -461,7 +286,7 @@ type TranscriptEntry struct {
 // Usage returns the entry as the pool records it: cache writes of both
 // lifetimes together, and no model (or PricedAs) when its name is not one
 // the pool accepts.
-func (e TranscriptEntry) Usage() authpool.Usage {
+func (e Entry) Usage() authpool.Usage {
 	u := authpool.Usage{ID: e.ID, Time: e.Time, CostUSD: e.CostUSD, Tokens: e.Counts.Tokens(), Model: e.Model, PricedAs: e.PricedAs}
 	if len(u.Model) > authpool.MaxIDLength || !txPrintable([]byte(u.Model)) {
 		u.Model = ""
@@ -470,54 +295,4 @@ func (e TranscriptEntry) Usage() authpool.Usage {
 		u.PricedAs = ""
 	}
 	return u
-}
-
-// Warmed is what WarmPool charged: entries of docs/formats.md §3.
-type Warmed struct {
-	// Charged counts the entries charged, CostUSD their cost; Refused
-	// the entries the pool refused as invalid (its week ends at its own
-	// clock, which may be ahead of now).
-	Charged int     `json:"charged"`
-	CostUSD float64 `json:"costUSD"`
-	Refused int     `json:"refused"`
-	// TooOld counts the entries the pool refused with
-	// authpool.ErrUsageTooOld: older than the usage IDs its store still
-	// remembers, so they may have been charged already (raise
-	// Config.UsageIDMemoryMiB to warm a busier week).
-	TooOld int `json:"tooOld"`
-}
-
-// WarmPool charges subscriptionID with the report's entries of the week
-// before now (Recent), one Pool.Charge per entry rather than per hour, so
-// that the pool starts with what the subscription already spent this block
-// and this week, to the entry. Entries of no tokens and no cost are left
-// out. Each charge carries the entry's ID (its message id, docs/formats.md §3):
-// charging the same entries again, or entries the pool already recorded
-// from the API, counts them once, and entries written since count when
-// warmed again. The pool remembers an ID for Config.RememberUsageIDs after
-// its entry's time (the week, by default, in a store that may outlive the
-// process) within Config.UsageIDMemoryMiB; an entry older than what it
-// still tells apart is not charged, and is counted in TooOld. It stops at
-// the first error other than a refused entry.
-func WarmPool(ctx context.Context, p *authpool.Pool, subscriptionID string, r *TranscriptReport, now time.Time) (Warmed, error) {
-	var w Warmed
-	from := (store.HourOf(now) - store.WeekHours + 1) * 3600
-	for _, e := range r.Recent {
-		if e.Time.Unix() < from || e.Time.Sub(now) > authpool.MaxClockSkew || e.CostUSD == 0 && e.Counts.Total() == 0 {
-			continue
-		}
-		err := p.Charge(ctx, subscriptionID, e.Usage())
-		switch {
-		case errors.Is(err, authpool.ErrInvalidUsage):
-			w.Refused++
-		case errors.Is(err, authpool.ErrUsageTooOld):
-			w.TooOld++
-		case err != nil:
-			return w, fmt.Errorf("claude: warm %q: %w", subscriptionID, err)
-		default:
-			w.Charged++
-			w.CostUSD += e.CostUSD
-		}
-	}
-	return w, nil
 }

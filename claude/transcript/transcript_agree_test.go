@@ -1,4 +1,4 @@
-package claude
+package transcript
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/authpool/authpool/claude"
 )
 
 // Agreement with ccusage 20.0.24: testdata/ccusage/<case>/ holds a case
@@ -52,18 +54,18 @@ func txCases(now time.Time) map[string]txCase {
 }
 
 // txTree returns the case's tree.
-func (c txCase) tree(t testing.TB) TranscriptRoot {
+func (c txCase) tree(t testing.TB) Root {
 	switch c.Tree {
 	case "fixtures":
-		return TranscriptRoot{Path: "testdata/transcripts"}
+		return Root{Path: "testdata/transcripts"}
 	case "generated", "badlines":
 		fsys := fstest.MapFS{}
 		c.generate(func(name string, data []byte) {
 			fsys["projects/"+name] = &fstest.MapFile{Data: data, Mode: 0o644}
 		})
-		return TranscriptRoot{Path: "/" + c.Tree, FS: fsys}
+		return Root{Path: "/" + c.Tree, FS: fsys}
 	}
-	return TranscriptRoot{Path: c.Tree}
+	return Root{Path: c.Tree}
 }
 
 // generate writes a generated case's files (their paths under projects/).
@@ -125,18 +127,18 @@ func TestTranscriptWriteTrees(t *testing.T) {
 var txReports = []struct {
 	file string
 	mode CostMode
-	ours func(r *TranscriptReport) any
+	ours func(r *Report) any
 }{
-	{"blocks.json", CostAuto, func(r *TranscriptReport) any { return map[string]any{"blocks": r.Blocks} }},
-	{"blocks-calculate.json", CostCalculate, func(r *TranscriptReport) any { return map[string]any{"blocks": r.Blocks} }},
-	{"daily.json", CostAuto, func(r *TranscriptReport) any { return map[string]any{"daily": r.Days, "totals": r.DayTotals} }},
-	{"daily-calculate.json", CostCalculate, func(r *TranscriptReport) any { return map[string]any{"daily": r.Days, "totals": r.DayTotals} }},
-	{"daily-display.json", CostDisplay, func(r *TranscriptReport) any { return map[string]any{"daily": r.Days, "totals": r.DayTotals} }},
-	{"session.json", CostAuto, func(r *TranscriptReport) any {
+	{"blocks.json", CostAuto, func(r *Report) any { return map[string]any{"blocks": r.Blocks} }},
+	{"blocks-calculate.json", CostCalculate, func(r *Report) any { return map[string]any{"blocks": r.Blocks} }},
+	{"daily.json", CostAuto, func(r *Report) any { return map[string]any{"daily": r.Days, "totals": r.DayTotals} }},
+	{"daily-calculate.json", CostCalculate, func(r *Report) any { return map[string]any{"daily": r.Days, "totals": r.DayTotals} }},
+	{"daily-display.json", CostDisplay, func(r *Report) any { return map[string]any{"daily": r.Days, "totals": r.DayTotals} }},
+	{"session.json", CostAuto, func(r *Report) any {
 		return map[string]any{"sessions": r.Sessions, "totals": r.SessionTotals}
 	}},
-	{"weekly.json", CostAuto, func(r *TranscriptReport) any { return map[string]any{"totals": r.SessionTotals} }},
-	{"monthly.json", CostAuto, func(r *TranscriptReport) any { return map[string]any{"totals": r.SessionTotals} }},
+	{"weekly.json", CostAuto, func(r *Report) any { return map[string]any{"totals": r.SessionTotals} }},
+	{"monthly.json", CostAuto, func(r *Report) any { return map[string]any{"totals": r.SessionTotals} }},
 }
 
 // txTotalsOnly says which of ccusage's outputs are compared by their
@@ -162,7 +164,7 @@ func TestTranscriptAgreement(t *testing.T) {
 			t.Parallel()
 			c := txLoadCase(t, caseDir)
 			root := c.tree(t)
-			reports := make(map[CostMode]*TranscriptReport)
+			reports := make(map[CostMode]*Report)
 			for _, rep := range txReports {
 				want, err := os.ReadFile(filepath.Join(caseDir, rep.file))
 				if txTotalsOnly[rep.file] && errors.Is(err, fs.ErrNotExist) {
@@ -179,7 +181,7 @@ func TestTranscriptAgreement(t *testing.T) {
 				}
 				r := reports[rep.mode]
 				if r == nil {
-					if r, err = ReadTranscripts(context.Background(), []TranscriptRoot{root}, TranscriptOptions{Mode: rep.mode, Now: c.Now, Prices: CcusagePrices()}); err != nil {
+					if r, err = Read(context.Background(), []Root{root}, Options{Mode: rep.mode, Now: c.Now, Prices: claude.CcusagePrices()}); err != nil {
 						t.Fatal(err)
 					}
 					reports[rep.mode] = r
@@ -253,8 +255,8 @@ func txJSONDiff(want, got []byte) string {
 }
 
 // txFS returns the fixtures as a root.
-func txFixtures() TranscriptRoot {
-	return TranscriptRoot{Path: "testdata/transcripts", FS: os.DirFS("testdata/transcripts")}
+func txFixtures() Root {
+	return Root{Path: "testdata/transcripts", FS: os.DirFS("testdata/transcripts")}
 }
 
 var _ fs.FS = fstest.MapFS{}

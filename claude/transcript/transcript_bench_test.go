@@ -1,4 +1,4 @@
-package claude
+package transcript
 
 import (
 	"context"
@@ -40,15 +40,15 @@ func txWriteTree(tb testing.TB, dir string, size int64, seed uint64) int64 {
 func BenchmarkTranscripts(b *testing.B) {
 	dir := b.TempDir()
 	size := txWriteTree(b, dir, 64<<20, 100)
-	roots := TranscriptRoots([]string{dir})
-	if _, err := ReadTranscripts(context.Background(), roots, TranscriptOptions{}); err != nil {
+	roots := Roots([]string{dir})
+	if _, err := Read(context.Background(), roots, Options{}); err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(size)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := ReadTranscripts(context.Background(), roots, TranscriptOptions{}); err != nil {
+		if _, err := Read(context.Background(), roots, Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -94,7 +94,7 @@ func TestTranscriptBigTree(t *testing.T) {
 		}
 	}()
 	began = time.Now()
-	r, err := ReadTranscripts(context.Background(), TranscriptRoots([]string{dir}), TranscriptOptions{})
+	r, err := Read(context.Background(), Roots([]string{dir}), Options{})
 	elapsed := time.Since(began)
 	close(done)
 	<-sampled

@@ -1,4 +1,4 @@
-package claude
+package transcript
 
 // This file de-duplicates the usage lines as ccusage 20.0.24 does
 // (docs/formats.md §3, with what the binary showed beyond it).
@@ -83,8 +83,8 @@ type txMerger struct {
 	recent   map[int32]string // entry → its pool ID, for the last week's
 	days     []txDay
 	dayMsg   txIndex
-	stats    TranscriptStats
-	problems []TranscriptProblem
+	stats    Stats
+	problems []Problem
 }
 
 func newTxMerger(run *txRun) *txMerger {

@@ -1,4 +1,4 @@
-package claude
+package transcript
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude"
 )
 
 // This file turns a line into records for the merger: the usage lines of
@@ -20,7 +21,7 @@ import (
 type txModel struct {
 	name      string
 	display   string // "" for <synthetic>, which ccusage lists nowhere
-	price     Price
+	price     claude.Price
 	priced    bool   // the table prices it
 	estimated bool   // at an estimate (Resolution.Estimate)
 	pricedAs  string // Resolution.PricedAs
@@ -28,14 +29,14 @@ type txModel struct {
 
 // txDefaultPrices is the table transcripts are priced with by default;
 // nobody can change it.
-var txDefaultPrices = sync.OnceValue(DefaultPrices)
+var txDefaultPrices = sync.OnceValue(claude.DefaultPrices)
 
 // txModels interns model names for all workers.
 type txModels struct {
 	mu     sync.RWMutex
 	ids    map[string]int32
 	list   []txModel
-	prices *Prices
+	prices *claude.Prices
 }
 
 func (m *txModels) id(name []byte) (int32, txModel) {
@@ -61,8 +62,8 @@ func (m *txModels) id(name []byte) (int32, txModel) {
 	// Fast mode is the line's usage.speed, as ccusage reads it; an id's
 	// -fast (Resolution.Fast) is not. Claude Code's <synthetic> messages
 	// are its own, not the API's: they cost nothing, whatever the table.
-	if r := m.prices.resolution(md.name); r.price != nil && md.display != "" {
-		md.price, md.priced, md.estimated, md.pricedAs = r.price.clone(), true, r.res.Estimate(), r.res.PricedAs()
+	if price, res, err := m.prices.PriceOf(md.name); err == nil && md.display != "" {
+		md.price, md.priced, md.estimated, md.pricedAs = price, true, res.Estimate(), res.PricedAs()
 	}
 	id = int32(len(m.list))
 	m.ids[md.name] = id
@@ -197,8 +198,8 @@ func (w *txWorker) entry(e *txEntry, flags uint16, line []byte) string {
 		if r.model < 0 || !md.priced {
 			return 0
 		}
-		return md.price.Cost(Counts{Input: int64(r.tok[0]), Output: int64(r.tok[1]), CacheWrite5m: int64(r.tok[2]),
-			CacheWrite1h: int64(r.tok[3]), CacheRead: int64(r.tok[4]), Fast: r.flags&txFast != 0}, PerKind)
+		return md.price.Cost(claude.Counts{Input: int64(r.tok[0]), Output: int64(r.tok[1]), CacheWrite5m: int64(r.tok[2]),
+			CacheWrite1h: int64(r.tok[3]), CacheRead: int64(r.tok[4]), Fast: r.flags&txFast != 0}, claude.PerKind)
 	}
 	switch mode := w.run.opts.Mode; {
 	case mode == CostDisplay:

@@ -1,4 +1,4 @@
-package claude
+package transcript
 
 import (
 	"bytes"
@@ -65,7 +65,7 @@ func FuzzTranscriptLine(f *testing.F) {
 		fsys := fstest.MapFS{"projects/p/s.jsonl": {Data: data}, "projects/p/s/subagents/a.jsonl": {Data: data}}
 		now := time.Date(2025, 11, 10, 14, 0, 0, 0, time.UTC)
 		for _, mode := range []CostMode{CostAuto, CostCalculate} {
-			r, err := ReadTranscripts(context.Background(), []TranscriptRoot{{Path: "/f", FS: fsys}}, TranscriptOptions{Now: now, Mode: mode, MaxLine: 4096})
+			r, err := Read(context.Background(), []Root{{Path: "/f", FS: fsys}}, Options{Now: now, Mode: mode, MaxLine: 4096})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +75,7 @@ func FuzzTranscriptLine(f *testing.F) {
 }
 
 // txCheckReport checks that a report's numbers are sane and add up.
-func txCheckReport(t *testing.T, r *TranscriptReport) {
+func txCheckReport(t *testing.T, r *Report) {
 	t.Helper()
 	var blocks, hours, sessions UsageTokens
 	var entries, hourEntries int
@@ -140,7 +140,7 @@ func txCheckReport(t *testing.T, r *TranscriptReport) {
 func txCheckFate(t *testing.T, line []byte) {
 	t.Helper()
 	fsys := fstest.MapFS{"projects/p/s.jsonl": {Data: line}}
-	r, err := ReadTranscripts(context.Background(), []TranscriptRoot{{Path: "/f", FS: fsys}}, TranscriptOptions{MaxLine: 4096})
+	r, err := Read(context.Background(), []Root{{Path: "/f", FS: fsys}}, Options{MaxLine: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}

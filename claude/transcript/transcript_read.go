@@ -1,4 +1,4 @@
-package claude
+package transcript
 
 import (
 	"bytes"
@@ -87,14 +87,14 @@ func (r *txRec) total() uint64 {
 // txBatch is records, problems and counts from one file, in line order.
 type txBatch struct {
 	recs     []txRec
-	problems []TranscriptProblem
-	stats    TranscriptStats
+	problems []Problem
+	stats    Stats
 }
 
-// txRun is one ReadTranscripts call.
+// txRun is one Read call.
 type txRun struct {
-	opts     TranscriptOptions
-	roots    []TranscriptRoot
+	opts     Options
+	roots    []Root
 	files    []txFile
 	sessions []txSession
 	models   txModels
@@ -105,7 +105,7 @@ type txRun struct {
 	recentFrom, recentTo int64
 }
 
-// ReadTranscripts reads the transcripts under each root's projects
+// Read reads the transcripts under each root's projects
 // directory, every *.jsonl file at any depth, and accounts them by ccusage
 // 20.0.24's rules (docs/formats.md §3–§5). Lines without usage, lines of other
 // types and malformed lines are skipped (malformed ones counted and
@@ -114,7 +114,7 @@ type txRun struct {
 //
 // It reads files in parallel but accounts them in ccusage's order, so the
 // result does not depend on the number of workers.
-func ReadTranscripts(ctx context.Context, roots []TranscriptRoot, opts TranscriptOptions) (*TranscriptReport, error) {
+func Read(ctx context.Context, roots []Root, opts Options) (*Report, error) {
 	run, err := newTxRun(roots, opts)
 	if err != nil {
 		return nil, err
@@ -126,7 +126,7 @@ func ReadTranscripts(ctx context.Context, roots []TranscriptRoot, opts Transcrip
 	return m.report(), nil
 }
 
-func newTxRun(roots []TranscriptRoot, opts TranscriptOptions) (*txRun, error) {
+func newTxRun(roots []Root, opts Options) (*txRun, error) {
 	if opts.Prices == nil {
 		opts.Prices = txDefaultPrices()
 	}
@@ -137,7 +137,7 @@ func newTxRun(roots []TranscriptRoot, opts TranscriptOptions) (*txRun, error) {
 		opts.BlockLength = DefaultBlockLength
 	}
 	if opts.MaxLine <= 0 {
-		opts.MaxLine = DefaultMaxTranscriptLine
+		opts.MaxLine = DefaultMaxLine
 	}
 	switch {
 	case opts.MaxProblems == 0:
@@ -315,7 +315,7 @@ func (w *txWorker) file(fi int32, out chan<- *txBatch) {
 }
 
 func (w *txWorker) flush() {
-	if b := w.batch; b != nil && (len(b.recs) > 0 || len(b.problems) > 0 || b.stats != (TranscriptStats{})) {
+	if b := w.batch; b != nil && (len(b.recs) > 0 || len(b.problems) > 0 || b.stats != (Stats{})) {
 		w.out <- b
 	}
 	w.batch = nil
@@ -330,7 +330,7 @@ func (w *txWorker) send() {
 func (w *txWorker) problem(line int64, what string) {
 	w.problems++
 	if w.problems <= w.run.opts.MaxProblems {
-		w.batch.problems = append(w.batch.problems, TranscriptProblem{File: w.run.files[w.fi].full, Line: line, Problem: what})
+		w.batch.problems = append(w.batch.problems, Problem{File: w.run.files[w.fi].full, Line: line, Problem: what})
 	}
 }
 

@@ -1,10 +1,12 @@
-package claude
+package transcript
 
 import (
 	"cmp"
 	"math"
 	"slices"
 	"time"
+
+	"github.com/authpool/authpool/claude"
 )
 
 // This file accounts the de-duplicated entries (transcript_dedup.go) as
@@ -110,8 +112,8 @@ func (m *txMerger) display(model int32, flags uint16) string {
 }
 
 // report accounts the de-duplicated entries.
-func (m *txMerger) report() *TranscriptReport {
-	r := &TranscriptReport{Stats: m.stats, Problems: m.problems}
+func (m *txMerger) report() *Report {
+	r := &Report{Stats: m.stats, Problems: m.problems}
 	missing, estimated := make(map[int32]bool), make(map[int32]bool)
 	order := make([]int32, len(m.ents))
 	for i := range order {
@@ -128,8 +130,8 @@ func (m *txMerger) report() *TranscriptReport {
 			continue
 		}
 		e := &m.ents[i]
-		e2 := TranscriptEntry{ID: id, Time: time.UnixMilli(e.ts).UTC(), CostUSD: e.cost,
-			Counts: Counts{Input: int64(e.tok[0]), Output: int64(e.tok[1]), CacheWrite5m: int64(e.tok[2]),
+		e2 := Entry{ID: id, Time: time.UnixMilli(e.ts).UTC(), CostUSD: e.cost,
+			Counts: claude.Counts{Input: int64(e.tok[0]), Output: int64(e.tok[1]), CacheWrite5m: int64(e.tok[2]),
 				CacheWrite1h: int64(e.tok[3]), CacheRead: int64(e.tok[4]), Fast: e.flags&txFast != 0},
 			Session: m.run.sessions[m.run.files[e.file].session].id}
 		if e.model >= 0 {

@@ -1,4 +1,4 @@
-package claude
+package transcript
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/authpool/authpool/claude"
 )
 
 // The rules of ccusage 20.0.24, case by case as the binary answered them
@@ -53,7 +55,7 @@ func TestTranscriptDedup(t *testing.T) {
 			for _, l := range tt.lines {
 				lines = append(lines, l.String())
 			}
-			r := txRead(t, map[string][]string{"p/s.jsonl": lines}, TranscriptOptions{})
+			r := txRead(t, map[string][]string{"p/s.jsonl": lines}, Options{})
 			entries, blocks, daily := txOutputs(r)
 			if entries != tt.entries || blocks != tt.blocks || daily != tt.daily {
 				t.Errorf("entries %d, output tokens %d (blocks) and %d (daily); ccusage: %d, %d and %d", entries, blocks, daily, tt.entries, tt.blocks, tt.daily)
@@ -99,7 +101,7 @@ func TestTranscriptTies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := txRead(t, tt.files, TranscriptOptions{})
+			r := txRead(t, tt.files, Options{})
 			if len(r.Blocks) != 1 {
 				t.Fatalf("%d blocks, want 1: %+v", len(r.Blocks), r.Blocks)
 			}
@@ -215,7 +217,7 @@ func TestTranscriptLineRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := txRead(t, map[string][]string{"p/s.jsonl": {tt.line}}, TranscriptOptions{})
+			r := txRead(t, map[string][]string{"p/s.jsonl": {tt.line}}, Options{})
 			_, blocks, daily := txOutputs(r)
 			if (blocks == 7) != tt.blocks || (daily == 7) != tt.daily {
 				t.Errorf("output tokens %d (blocks) and %d (daily); want 7 in blocks %v, in daily %v", blocks, daily, tt.blocks, tt.daily)
@@ -272,7 +274,7 @@ func TestTranscriptCosts(t *testing.T) {
 			t.Parallel()
 			l := tt.line
 			l.ts, l.msg, l.req = ts, "m", "r"
-			r := txRead(t, map[string][]string{"p/s.jsonl": {l.String()}}, TranscriptOptions{Mode: tt.mode, Prices: CcusagePrices()})
+			r := txRead(t, map[string][]string{"p/s.jsonl": {l.String()}}, Options{Mode: tt.mode, Prices: claude.CcusagePrices()})
 			if len(r.Blocks) != 1 || len(r.Days) != 1 || len(r.Sessions) != 1 || len(r.Hours) != 1 {
 				t.Fatalf("%d blocks, %d days, %d sessions, %d hours; want 1 of each", len(r.Blocks), len(r.Days), len(r.Sessions), len(r.Hours))
 			}
@@ -352,7 +354,7 @@ func TestTranscriptPricesAgainstCcusage(t *testing.T) {
 				l.ts, l.msg, l.req, l.model = fmt.Sprintf("2025-03-01T00:%02d:00.000Z", i), fmt.Sprint("m", i), "r", tt.model
 				lines = append(lines, l.String())
 			}
-			r := txRead(t, map[string][]string{"p/s.jsonl": lines}, TranscriptOptions{Mode: CostCalculate, Prices: CcusagePrices()})
+			r := txRead(t, map[string][]string{"p/s.jsonl": lines}, Options{Mode: CostCalculate, Prices: claude.CcusagePrices()})
 			var base, fast float64
 			for _, b := range r.Sessions[0].ModelBreakdowns {
 				if strings.HasSuffix(b.ModelName, "-fast") {
@@ -389,7 +391,7 @@ func TestTranscriptEstimatedPrices(t *testing.T) {
 	}
 	files := map[string][]string{"p/s.jsonl": lines}
 	now := time.Date(2025, 3, 1, 1, 0, 0, 0, time.UTC)
-	r := txRead(t, files, TranscriptOptions{Mode: CostCalculate, Now: now})
+	r := txRead(t, files, Options{Mode: CostCalculate, Now: now})
 	pricedAs := map[string]string{}
 	for _, e := range r.Recent {
 		pricedAs[e.Model] = e.Usage().PricedAs
@@ -409,7 +411,7 @@ func TestTranscriptEstimatedPrices(t *testing.T) {
 	if want := 12 + 90 + 12 + 30.0; !txNear(r.DayTotals.TotalCost, want) || !txNear(r.SessionTotals.TotalCost, want) {
 		t.Errorf("cost $%v and $%v, want $%v", r.DayTotals.TotalCost, r.SessionTotals.TotalCost, want)
 	}
-	r = txRead(t, files, TranscriptOptions{Mode: CostCalculate, Prices: CcusagePrices()})
+	r = txRead(t, files, Options{Mode: CostCalculate, Prices: claude.CcusagePrices()})
 	if d := cmp.Diff([]string{"claude-sonnet-5-5", "claude-sonnet-9", "gpt-4o"}, r.MissingPrices); d != "" || len(r.EstimatedPrices) != 0 {
 		t.Errorf("as ccusage: missing prices (-want +got):\n%s, estimated %v", d, r.EstimatedPrices)
 	}

@@ -1,4 +1,4 @@
-package claude
+package transcript
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -77,13 +78,13 @@ var (
 )
 
 // txRead reads files (name under projects/ → lines) with opts.
-func txRead(t testing.TB, files map[string][]string, opts TranscriptOptions) *TranscriptReport {
+func txRead(t testing.TB, files map[string][]string, opts Options) *Report {
 	t.Helper()
 	fsys := fstest.MapFS{}
 	for name, lines := range files {
 		fsys["projects/"+name] = &fstest.MapFile{Data: []byte(strings.Join(lines, "\n") + "\n")}
 	}
-	r, err := ReadTranscripts(context.Background(), []TranscriptRoot{{Path: "/t", FS: fsys}}, opts)
+	r, err := Read(context.Background(), []Root{{Path: "/t", FS: fsys}}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func txRead(t testing.TB, files map[string][]string, opts TranscriptOptions) *Tr
 
 // txOutputs sums the output tokens of the entry reader (blocks) and the
 // daily reader.
-func txOutputs(r *TranscriptReport) (entries int, blocks, daily int64) {
+func txOutputs(r *Report) (entries int, blocks, daily int64) {
 	for _, b := range r.Blocks {
 		entries += b.Entries
 		blocks += b.TokenCounts.OutputTokens
@@ -116,7 +117,7 @@ func TestTranscriptBlocks(t *testing.T) {
 		at("2025-11-11T03:40:00.000Z").String(),
 	}
 	now := time.Date(2025, 11, 11, 4, 10, 30, 0, time.UTC)
-	r := txRead(t, map[string][]string{"p/s.jsonl": lines}, TranscriptOptions{Now: now})
+	r := txRead(t, map[string][]string{"p/s.jsonl": lines}, Options{Now: now})
 	type block struct {
 		ID, Start, End, Last string
 		Entries              int
@@ -154,14 +155,14 @@ func TestTranscriptBlocks(t *testing.T) {
 		t.Errorf("projection (-want +got):\n%s", d)
 	}
 	// Without now no block is active.
-	r = txRead(t, map[string][]string{"p/s.jsonl": lines}, TranscriptOptions{})
+	r = txRead(t, map[string][]string{"p/s.jsonl": lines}, Options{})
 	for _, b := range r.Blocks {
 		if b.IsActive || b.BurnRate != nil || b.Projection != nil {
 			t.Errorf("block %s active without now", b.ID)
 		}
 	}
 	// A block length of 1 hour.
-	r = txRead(t, map[string][]string{"p/s.jsonl": lines[:3]}, TranscriptOptions{BlockLength: time.Hour})
+	r = txRead(t, map[string][]string{"p/s.jsonl": lines[:3]}, Options{BlockLength: time.Hour})
 	if len(r.Blocks) != 4 { // 08:00, gap, 12:00, 13:00
 		t.Errorf("%d blocks with 1-hour blocks, want 4", len(r.Blocks))
 	}
@@ -178,14 +179,14 @@ func TestTranscriptGolden(t *testing.T) {
 	})
 	for _, tt := range []struct {
 		name string
-		root TranscriptRoot
+		root Root
 	}{
 		{"fixtures", txFixtures()},
-		{"small", TranscriptRoot{Path: "/small", FS: small}},
+		{"small", Root{Path: "/small", FS: small}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, err := ReadTranscripts(context.Background(), []TranscriptRoot{tt.root}, TranscriptOptions{Now: now})
+			r, err := Read(context.Background(), []Root{tt.root}, Options{Now: now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -220,22 +221,22 @@ func TestTranscriptReading(t *testing.T) {
 	txGenerate(txGenParams{Seed: 3, Start: 1_760_000_000_000, Days: 5, Sessions: 12, Turns: 12, Content: 500}, func(name string, data []byte) {
 		fsys["projects/"+name] = &fstest.MapFile{Data: data}
 	})
-	read := func(fsys fs.FS, opts TranscriptOptions) *TranscriptReport {
-		r, err := ReadTranscripts(context.Background(), []TranscriptRoot{{Path: "/r", FS: fsys}}, opts)
+	read := func(fsys fs.FS, opts Options) *Report {
+		r, err := Read(context.Background(), []Root{{Path: "/r", FS: fsys}}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return r
 	}
-	want := read(fsys, TranscriptOptions{Workers: 1})
+	want := read(fsys, Options{Workers: 1})
 	if want.Stats.Entries == 0 || want.Stats.Duplicates == 0 || want.Stats.Skipped == 0 || want.Stats.Malformed == 0 {
 		t.Fatalf("the tree lacks cases: %+v", want.Stats)
 	}
-	for name, got := range map[string]*TranscriptReport{
-		"4 workers":       read(fsys, TranscriptOptions{Workers: 4}),
-		"one-byte reads":  read(txSlowFS{fsys, iotest.OneByteReader}, TranscriptOptions{Workers: 2}),
-		"half reads":      read(txSlowFS{fsys, iotest.HalfReader}, TranscriptOptions{}),
-		"data with error": read(txSlowFS{fsys, iotest.DataErrReader}, TranscriptOptions{}),
+	for name, got := range map[string]*Report{
+		"4 workers":       read(fsys, Options{Workers: 4}),
+		"one-byte reads":  read(txSlowFS{fsys, iotest.OneByteReader}, Options{Workers: 2}),
+		"half reads":      read(txSlowFS{fsys, iotest.HalfReader}, Options{}),
+		"data with error": read(txSlowFS{fsys, iotest.DataErrReader}, Options{}),
 	} {
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("%s: the report differs (-want +got):\n%s", name, d)
@@ -280,7 +281,7 @@ func TestTranscriptLongLines(t *testing.T) {
 		t.Run(fmt.Sprint(maxLine), func(t *testing.T) {
 			t.Parallel()
 			lines := []string{short(1), long, short(2), longNoUsage, short(3), long}
-			r := txRead(t, map[string][]string{"p/s.jsonl": lines}, TranscriptOptions{MaxLine: maxLine})
+			r := txRead(t, map[string][]string{"p/s.jsonl": lines}, Options{MaxLine: maxLine})
 			_, blocks, _ := txOutputs(r)
 			long := int64(3)
 			if maxLine > len(longNoUsage) {
@@ -295,7 +296,7 @@ func TestTranscriptLongLines(t *testing.T) {
 		})
 	}
 	// Without a final newline, and with the marker split across reads.
-	r := txRead(t, map[string][]string{"p/s.jsonl": {short(1), long}}, TranscriptOptions{MaxLine: 2048})
+	r := txRead(t, map[string][]string{"p/s.jsonl": {short(1), long}}, Options{MaxLine: 2048})
 	if r.Stats.LongLines != 1 || r.Stats.Skipped != 1 {
 		t.Errorf("stats %+v, want 1 long line skipped", r.Stats)
 	}
@@ -313,15 +314,15 @@ func TestTranscriptProblems(t *testing.T) {
 		"projects/p/d.txt":   &fstest.MapFile{Data: []byte("{cut")},
 		"projects/.jsonl":    &fstest.MapFile{Data: []byte("{cut")},
 	}
-	r, err := ReadTranscripts(context.Background(), []TranscriptRoot{{Path: "/x", FS: txFailFS{fsys, "projects/p/b.jsonl"}}}, TranscriptOptions{MaxProblems: 3})
+	r, err := Read(context.Background(), []Root{{Path: "/x", FS: txFailFS{fsys, "projects/p/b.jsonl"}}}, Options{MaxProblems: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := TranscriptStats{Files: 2, Bytes: int64(len(strings.Join(bad, "\n"))), Lines: 4, UsageLines: 1, Skipped: 1, Malformed: 2, Unreadable: 1}
+	want := Stats{Files: 2, Bytes: int64(len(strings.Join(bad, "\n"))), Lines: 4, UsageLines: 1, Skipped: 1, Malformed: 2, Unreadable: 1}
 	if d := cmp.Diff(want, r.Stats); d != "" {
 		t.Errorf("stats (-want +got):\n%s", d)
 	}
-	wantProblems := []TranscriptProblem{
+	wantProblems := []Problem{
 		{"/x/projects/p/a.jsonl", 1, "not a JSON object"},
 		{"/x/projects/p/a.jsonl", 2, "not a JSON object"},
 		{"/x/projects/p/a.jsonl", 6, "not a usage entry: a field is missing, null, given twice or of the wrong type"},
@@ -332,11 +333,11 @@ func TestTranscriptProblems(t *testing.T) {
 	if got := r.Problems[0].String(); got != "/x/projects/p/a.jsonl:1: not a JSON object" {
 		t.Errorf("String() = %q", got)
 	}
-	r, _ = ReadTranscripts(context.Background(), []TranscriptRoot{{Path: "/x", FS: txFailFS{fsys, "projects/p/b.jsonl"}}}, TranscriptOptions{MaxProblems: 10})
+	r, _ = Read(context.Background(), []Root{{Path: "/x", FS: txFailFS{fsys, "projects/p/b.jsonl"}}}, Options{MaxProblems: 10})
 	if last := r.Problems[len(r.Problems)-1]; last.File != "/x/projects/p/b.jsonl" || last.Line != 0 || !strings.Contains(last.Problem, "cannot open") {
 		t.Errorf("last problem %v, want b.jsonl cannot be opened", last)
 	}
-	if r, _ = ReadTranscripts(context.Background(), []TranscriptRoot{{Path: "/x", FS: fsys}}, TranscriptOptions{MaxProblems: -1}); len(r.Problems) != 0 {
+	if r, _ = Read(context.Background(), []Root{{Path: "/x", FS: fsys}}, Options{MaxProblems: -1}); len(r.Problems) != 0 {
 		t.Errorf("problems %v with MaxProblems -1", r.Problems)
 	}
 }
@@ -360,17 +361,17 @@ func TestTranscriptRoots(t *testing.T) {
 	t.Parallel()
 	a := fstest.MapFS{"projects/p/s.jsonl": {Data: []byte(txL{ts: "2025-05-02T01:00:00.000Z", msg: "m", req: "r", out: 10}.String())}}
 	b := fstest.MapFS{"projects/p/s.jsonl": {Data: []byte(txL{ts: "2025-05-01T01:00:00.000Z", msg: "m", req: "r", out: 10}.String())}}
-	r, err := ReadTranscripts(context.Background(), []TranscriptRoot{{Path: "/r2", FS: b}, {Path: "/r1", FS: a}, {Path: "/none", FS: fstest.MapFS{}}}, TranscriptOptions{})
+	r, err := Read(context.Background(), []Root{{Path: "/r2", FS: b}, {Path: "/r1", FS: a}, {Path: "/none", FS: fstest.MapFS{}}}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(r.Blocks) != 1 || txMillis(r.Blocks[0].ActualEndTime) != "2025-05-02T01:00:00.000Z" || r.Stats.Files != 2 {
 		t.Errorf("blocks %+v, stats %+v; want /r1's line to win", r.Blocks, r.Stats)
 	}
-	if r, err := ReadTranscripts(context.Background(), []TranscriptRoot{{Path: "/f", FS: fstest.MapFS{"projects": {Data: []byte("x")}}}}, TranscriptOptions{}); err != nil || r.Stats.Files != 0 {
+	if r, err := Read(context.Background(), []Root{{Path: "/f", FS: fstest.MapFS{"projects": {Data: []byte("x")}}}}, Options{}); err != nil || r.Stats.Files != 0 {
 		t.Errorf("a projects file: %v, %+v", err, r)
 	}
-	if _, err := ReadTranscripts(context.Background(), nil, TranscriptOptions{Mode: 9}); err == nil {
+	if _, err := Read(context.Background(), nil, Options{Mode: 9}); err == nil {
 		t.Error("an unknown mode is not an error")
 	}
 }
@@ -384,7 +385,7 @@ func TestTranscriptCancel(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := ReadTranscripts(ctx, []TranscriptRoot{{Path: "/c", FS: fsys}}, TranscriptOptions{}); !errors.Is(err, context.Canceled) {
+	if _, err := Read(ctx, []Root{{Path: "/c", FS: fsys}}, Options{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("err %v, want context.Canceled", err)
 	}
 }
@@ -417,7 +418,7 @@ func TestTranscriptSessions(t *testing.T) {
 		"c/mm.jsonl": {txL{ts: "2025-05-02T01:00:00.000Z", msg: "a3", req: "r", out: 10}.String()},
 		"0/mm.jsonl": {txL{ts: "2025-05-03T01:00:00.000Z", msg: "a4", req: "r", out: 10}.String()},
 		"d/zz.jsonl": {txL{ts: "2025-05-03T01:00:00.000Z", msg: "a5", req: "r", out: 20}.String()},
-	}, TranscriptOptions{})
+	}, Options{})
 	var got []string
 	for _, s := range r.Sessions {
 		got = append(got, s.ProjectPath+"/"+s.SessionID)
@@ -501,8 +502,8 @@ func TestConfigDirs(t *testing.T) {
 			t.Errorf("ConfigDirs(%v) = %v, %v; want %v (error %v)", tt.env, got, err, tt.want, tt.err)
 		}
 	}
-	if got := TranscriptRoots([]string{"/a"}); len(got) != 1 || got[0].Path != "/a" || got[0].FS != nil {
-		t.Errorf("TranscriptRoots = %+v", got)
+	if got := Roots([]string{"/a"}); len(got) != 1 || got[0].Path != "/a" || got[0].FS != nil {
+		t.Errorf("Roots = %+v", got)
 	}
 	if CostCalculate.String() != "calculate" || CostMode(7).String() != "CostMode(7)" {
 		t.Error("CostMode.String")
@@ -523,7 +524,7 @@ func TestWarmPool(t *testing.T) {
 		txL{ts: at(20 * time.Minute), req: "r", out: 2e5, model: "claude-haiku-4-5-20251001"}.String(),                            // no id: $1
 		txL{ts: txMillis(now.Add(time.Hour)), msg: "msg_future", req: "r", out: 1e6, model: "claude-haiku-4-5-20251001"}.String(), // ahead: left out
 	}
-	r := txRead(t, map[string][]string{"p/s.jsonl": lines}, TranscriptOptions{Now: now})
+	r := txRead(t, map[string][]string{"p/s.jsonl": lines}, Options{Now: now})
 	var ids []string
 	for _, e := range r.Recent {
 		ids = append(ids, e.ID)
@@ -568,10 +569,10 @@ func TestWarmPoolTwiceInASmallMemoryCountsOnce(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	const n = 20_000 // more than 1 MiB remembers
-	r := &TranscriptReport{Recent: make([]TranscriptEntry, n)}
+	r := &Report{Recent: make([]Entry, n)}
 	for i := range r.Recent {
-		r.Recent[i] = TranscriptEntry{ID: fmt.Sprintf("msg_%05d", i), Time: now.Add(time.Duration(i-n) * time.Second), CostUSD: 0.001,
-			Counts: Counts{Output: 10}}
+		r.Recent[i] = Entry{ID: fmt.Sprintf("msg_%05d", i), Time: now.Add(time.Duration(i-n) * time.Second), CostUSD: 0.001,
+			Counts: claude.Counts{Output: 10}}
 	}
 	ctx := context.Background()
 	p, err := authpool.New(ctx, authpool.Config{Subscriptions: []authpool.Subscription{

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compares package claude's transcript reports with ccusage 20.0.24's.
 #
-#   claude/testdata/ccusage/compare.sh [-u] [TREE...]
+#   claude/transcript/testdata/ccusage/compare.sh [-u] [TREE...]
 #
 # It installs ccusage 20.0.24 from npm into a temporary directory (it runs
 # with the machine's node), has the Go tests write this directory's cases'
@@ -13,7 +13,7 @@
 # Claude configuration directory (holding projects/) compared as well.
 #
 # With -u the outputs of the fixture and generated cases replace the golden
-# files here, which `go test ./claude/` checks without ccusage. Not run by
+# files here, which `go test ./claude/transcript/` checks without ccusage. Not run by
 # CI: it needs npm and node.
 set -euo pipefail
 
