@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/authpool/authpool/claude/internal/safetext"
 )
 
 // VerdictKind says what the pool should do about a response; see [Verdict].
@@ -413,13 +415,13 @@ func parseErrorBody(body []byte) apiError {
 		Message string `json:"message"`
 	}
 	if len(e.Error) == 0 || json.Unmarshal(e.Error, &inner) != nil {
-		return apiError{requestID: clip(e.RequestID, 128)}
+		return apiError{requestID: safetext.Clip(e.RequestID, 128)}
 	}
 	return apiError{
 		isError:   e.Type == "error" && inner.Type != "",
-		typ:       clip(inner.Type, 64),
-		msg:       clip(inner.Message, 1024),
-		requestID: clip(e.RequestID, 128),
+		typ:       safetext.Clip(inner.Type, 64),
+		msg:       safetext.Clip(inner.Message, 1024),
+		requestID: safetext.Clip(e.RequestID, 128),
 	}
 }
 
@@ -476,7 +478,7 @@ func (v Verdict) String() string {
 		b.WriteString(" type=" + logValue(v.ErrorType))
 	}
 	if v.ErrorMessage != "" {
-		b.WriteString(" message=" + strconv.Quote(clip(v.ErrorMessage, 200)))
+		b.WriteString(" message=" + strconv.Quote(safetext.Clip(v.ErrorMessage, 200)))
 	}
 	if v.RequestID != "" {
 		b.WriteString(" request-id=" + logValue(v.RequestID))

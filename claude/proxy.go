@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude/internal/safetext"
 )
 
 // DefaultUpstream is the Anthropic API.
@@ -135,7 +136,7 @@ type Proxy struct {
 	writeTimeout time.Duration
 	log          *slog.Logger
 	refusals     *refusalLog
-	redact       redactor // every caller's key
+	redact       safetext.Redactor // every caller's key
 	caps         *capLedger
 	known        map[[32]byte]authpool.Caller
 	proxy        *httputil.ReverseProxy
@@ -212,7 +213,7 @@ func (p *Proxy) init() {
 		p.known[sha256.Sum256([]byte(c.Key.Reveal()))] = c
 		keys = append(keys, c.Key.Reveal())
 	}
-	p.redact = newRedactor(keys...)
+	p.redact = safetext.NewRedactor(keys...)
 	p.caps = newCapLedger()
 	target := p.Upstream
 	if target == nil {
@@ -250,12 +251,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	if path != "/v1/messages" && path != "/v1/messages/count_tokens" {
 		p.refuse(w, r, refuseNotFound, caller.ID, fmt.Sprintf(
-			"authpool proxy: %s is not served here: only POST /v1/messages and /v1/messages/count_tokens", clip(path, 200)))
+			"authpool proxy: %s is not served here: only POST /v1/messages and /v1/messages/count_tokens", safetext.Clip(path, 200)))
 		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		p.refuse(w, r, refuseMethod, caller.ID, fmt.Sprintf("authpool proxy: %s %s: use POST", clip(r.Method, 20), path))
+		p.refuse(w, r, refuseMethod, caller.ID, fmt.Sprintf("authpool proxy: %s %s: use POST", safetext.Clip(r.Method, 20), path))
 		return
 	}
 	if !ok {

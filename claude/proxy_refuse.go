@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude/internal/safetext"
 	"github.com/authpool/authpool/store"
 )
 
@@ -48,7 +49,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	if rt, ok := r.Context().Value(routeKey{}).(*route); ok {
 		callerID = rt.caller.ID
 	}
-	why := slog.String("error", clip(p.redact.String(err.Error()), 1024))
+	why := slog.String("error", safetext.Clip(p.redact.String(err.Error()), 1024))
 	var pool *poolError
 	switch {
 	case errors.Is(err, store.ErrUnavailable):

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/authpool/authpool/claude/internal/safetext"
 )
 
 // This file logs the requests a Proxy refuses, at a bounded rate: an
@@ -86,7 +88,7 @@ func (l *refusalLog) add(ctx context.Context, r refusal, caller, msg string, det
 	case c == nil:
 		l.seen[key] = &refusalCount{r: r, since: now}
 		l.mu.Unlock()
-		attrs := append([]slog.Attr{slog.String("message", clip(msg, 300))}, detail...)
+		attrs := append([]slog.Attr{slog.String("message", safetext.Clip(msg, 300))}, detail...)
 		l.line(ctx, r, caller, 1, time.Time{}, attrs...)
 	case now.Sub(c.since) >= l.every:
 		n, since := c.n+1, c.since

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/cli"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 )
 
@@ -155,11 +156,11 @@ func TestVerdictAgreement(t *testing.T) {
 				want, until = tc.cliKind, time.Time{} // a request-scoped 429 holds nothing
 			}
 			for mode, out := range tc.cli {
-				var res claude.Result
+				var res cli.Result
 				if strings.HasSuffix(mode, "stream") {
-					res, err = claude.ParseStream(bytes.NewReader([]byte(out)))
+					res, err = cli.ParseStream(bytes.NewReader([]byte(out)))
 				} else {
-					res, err = claude.ParseResult([]byte(out))
+					res, err = cli.ParseResult([]byte(out))
 				}
 				if err != nil {
 					t.Fatalf("%s: %v", mode, err)

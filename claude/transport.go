@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude/internal/safetext"
 	"github.com/authpool/authpool/internal/h1"
 	"github.com/authpool/authpool/store"
 )
@@ -90,8 +91,7 @@ type Transport struct {
 	// Rule is the long-context rule of Prices.Cost. The default is PerRequest.
 	Rule TierRule
 	// Clock reads the time of responses, and the time the pool's own 429s
-	// count their retry-after from: give it the pool's. The default is
-	// time.Now.
+	// count their retry-after from. The default is the pool's (Pool.Now).
 	Clock func() time.Time
 	// Logger logs what the pool could not be told. The default discards.
 	Logger *slog.Logger
@@ -252,7 +252,7 @@ func (t *Transport) now() time.Time {
 	if t.Clock != nil {
 		return t.Clock()
 	}
-	return time.Now()
+	return t.Pool.Now()
 }
 
 func (t *Transport) log() *slog.Logger {
@@ -519,9 +519,9 @@ func (c *captured) midStream(apiErr *APIError) {
 	now := c.t.now()
 	red := requestRedactor(c.req, c.cred)
 	body := errorBody(apiErr.Type, apiErr.Message)
-	v := red.verdict(Classify(http.StatusOK, nil, body, now))
+	v := Classify(http.StatusOK, nil, body, now).Redacted(red.String)
 	if err := Apply(c.ctx, c.t.Pool, c.subscriptionID, v, "", now); err != nil {
 		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: telling the pool of a stream's error failed",
-			slog.String("subscription", c.subscriptionID), slog.String("error", clip(red.String(err.Error()), 1024)))
+			slog.String("subscription", c.subscriptionID), slog.String("error", safetext.Clip(red.String(err.Error()), 1024)))
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/authpool/authpool/claude/internal/safetext"
 )
 
 // This file is what the Transport does with an answer that failed: what it
@@ -25,10 +27,10 @@ func drain(resp *http.Response) {
 // fail classifies a failed response and tells the pool, with red's secrets
 // taken out of what the upstream said (see failedBody), and gives the
 // response the body its caller gets.
-func (t *Transport) fail(ctx context.Context, red redactor, subscriptionID string, resp *http.Response, model string) Verdict {
+func (t *Transport) fail(ctx context.Context, red safetext.Redactor, subscriptionID string, resp *http.Response, model string) Verdict {
 	body, whole := failedBody(red, resp)
 	now := t.now()
-	v := red.verdict(Classify(resp.StatusCode, resp.Header, body, now))
+	v := Classify(resp.StatusCode, resp.Header, body, now).Redacted(red.String)
 	if !whole {
 		body = errorBody(cmp.Or(v.ErrorType, statusErrorType(resp.StatusCode)), cmp.Or(v.ErrorMessage,
 			fmt.Sprintf("authpool: the upstream's answer (HTTP %d) had a body that cannot be passed on", resp.StatusCode)))
@@ -40,7 +42,7 @@ func (t *Transport) fail(ctx context.Context, red redactor, subscriptionID strin
 	resp.Body = io.NopCloser(bytes.NewReader(body)) // not an ownBody: the upstream's answer
 	if err := Apply(ctx, t.Pool, subscriptionID, v, model, now); err != nil {
 		t.log().LogAttrs(ctx, slog.LevelWarn, "claude: telling the pool of a failed response failed",
-			slog.String("subscription", subscriptionID), slog.Int("status", resp.StatusCode), slog.String("error", clip(red.String(err.Error()), 1024)))
+			slog.String("subscription", subscriptionID), slog.Int("status", resp.StatusCode), slog.String("error", safetext.Clip(red.String(err.Error()), 1024)))
 	}
 	return v
 }
@@ -49,7 +51,7 @@ func (t *Transport) fail(ctx context.Context, red redactor, subscriptionID strin
 // red's secrets taken out, and whether it is whole: read to its end within
 // maxErrorBody, and not encoded (a Content-Encoding the base transport did
 // not undo hides what it says). A body that is not whole is not passed on.
-func failedBody(red redactor, resp *http.Response) ([]byte, bool) {
+func failedBody(red safetext.Redactor, resp *http.Response) ([]byte, bool) {
 	head, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
 	resp.Body.Close()
 	enc := resp.Header.Get("Content-Encoding")
@@ -81,11 +83,11 @@ func statusErrorType(status int) string {
 // the credential cred: cred, and the caller's key — the one a Proxy
 // identified it by (and every caller's it knows), else what req carries as
 // x-api-key or bearer token before the Transport replaces it.
-func requestRedactor(req *http.Request, cred string) redactor {
+func requestRedactor(req *http.Request, cred string) safetext.Redactor {
 	if rt, ok := req.Context().Value(routeKey{}).(*route); ok {
-		return rt.redact.with(cred, rt.key)
+		return rt.redact.With(cred, rt.key)
 	}
-	return newRedactor(cred, req.Header.Get("X-Api-Key"), bearerToken(req.Header))
+	return safetext.NewRedactor(cred, req.Header.Get("X-Api-Key"), bearerToken(req.Header))
 }
 
 // bearerToken is the token of an Authorization: Bearer header, or "".

@@ -1,4 +1,4 @@
-package claude
+package cli
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/authpool/authpool/claude"
 )
 
 // This file decodes the CLI's result message and checks the numbers of its
@@ -156,7 +158,7 @@ func cliModels(field string, raw map[string]json.RawMessage) (map[string]ModelUs
 		}
 		w5m, w1h := cliSplitWrites(m.CacheCreationInputTokens, m.CacheCreationEphemeral5mInputTokens, m.CacheCreationEphemeral1hInputTokens)
 		out[model] = ModelUsage{
-			Counts: Counts{
+			Counts: claude.Counts{
 				Input: m.InputTokens, Output: m.OutputTokens, CacheRead: m.CacheReadInputTokens,
 				CacheWrite5m: w5m, CacheWrite1h: w1h, WebSearches: m.WebSearchRequests,
 			},
@@ -173,7 +175,7 @@ func cliModels(field string, raw map[string]json.RawMessage) (map[string]ModelUs
 }
 
 // counts returns an API usage's counts, checked.
-func (u *cliAPIUsage) counts(field string) (Counts, error) {
+func (u *cliAPIUsage) counts(field string) (claude.Counts, error) {
 	for _, f := range []struct {
 		name string
 		v    int64
@@ -185,11 +187,11 @@ func (u *cliAPIUsage) counts(field string) (Counts, error) {
 		{"server_tool_use.web_search_requests", u.ServerToolUse.WebSearchRequests},
 	} {
 		if err := cliCount(field+"."+f.name, f.v); err != nil {
-			return Counts{}, err
+			return claude.Counts{}, err
 		}
 	}
 	w5m, w1h := cliSplitWrites(u.CacheCreationInputTokens, u.CacheCreation.Ephemeral5m, u.CacheCreation.Ephemeral1h)
-	return Counts{
+	return claude.Counts{
 		Input: u.InputTokens, Output: u.OutputTokens, CacheRead: u.CacheReadInputTokens,
 		CacheWrite5m: w5m, CacheWrite1h: w1h, WebSearches: u.ServerToolUse.WebSearchRequests,
 		Fast: u.Speed == "fast", Geo: u.InferenceGeo,
@@ -198,7 +200,7 @@ func (u *cliAPIUsage) counts(field string) (Counts, error) {
 
 // cliAddCounts adds c to *dst as Counts.Add does, saturating at
 // math.MaxInt64 rather than overflowing.
-func cliAddCounts(dst *Counts, c Counts) {
+func cliAddCounts(dst *claude.Counts, c claude.Counts) {
 	add := func(a *int64, b int64) {
 		if b > math.MaxInt64-*a {
 			*a = math.MaxInt64

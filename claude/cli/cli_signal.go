@@ -1,4 +1,4 @@
-package claude
+package cli
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude"
 )
 
 // This file turns a parsed Result into what the pool takes: usages and the
@@ -37,7 +38,7 @@ import (
 // ErrUnknownModel (DefaultPrices prices every model, at an estimate if need
 // be); prices may be nil only when nothing needs pricing. A model with no
 // tokens costs 0 without a price.
-func (r Result) Usages(prices *Prices, at time.Time) ([]authpool.Usage, error) {
+func (r Result) Usages(prices *claude.Prices, at time.Time) ([]authpool.Usage, error) {
 	var out []authpool.Usage
 	needPrices := func(model, why string) error {
 		return fmt.Errorf("claude: the usage of model %q has no cost from Claude Code (%s): %w", model, why, errNeedPrices)
@@ -51,13 +52,13 @@ func (r Result) Usages(prices *Prices, at time.Time) ([]authpool.Usage, error) {
 			m := r.Models[model]
 			u := authpool.Usage{
 				ID: r.SessionID + "/" + model + "/" + key, Time: at,
-				CostUSD: m.CostUSD, Tokens: m.Counts.Tokens(), Model: model, CacheTTL: m.Counts.cacheTTL(),
+				CostUSD: m.CostUSD, Tokens: m.Counts.Tokens(), Model: model, CacheTTL: m.Counts.CacheTTL(),
 			}
 			if m.CostBasis == "unknown" && (m.Counts.Total() > 0 || m.Counts.WebSearches > 0) {
 				if prices == nil {
 					return nil, needPrices(model, "its costBasis is unknown")
 				}
-				q, err := prices.Quote(model, m.Counts, NoTier)
+				q, err := prices.Quote(model, m.Counts, claude.NoTier)
 				if err != nil {
 					return nil, err
 				}
@@ -77,7 +78,7 @@ func (r Result) Usages(prices *Prices, at time.Time) ([]authpool.Usage, error) {
 		key = "line" + strconv.Itoa(r.Trailing[0].Line)
 	}
 	type sum struct {
-		counts   Counts
+		counts   claude.Counts
 		cost     float64
 		pricedAs string
 	}
@@ -95,7 +96,7 @@ func (r Result) Usages(prices *Prices, at time.Time) ([]authpool.Usage, error) {
 		if prices == nil {
 			return nil, needPrices(m.Model, "the stream had no result line for it")
 		}
-		q, err := prices.Quote(m.Model, m.Counts, PerRequest)
+		q, err := prices.Quote(m.Model, m.Counts, claude.PerRequest)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +107,7 @@ func (r Result) Usages(prices *Prices, at time.Time) ([]authpool.Usage, error) {
 		s := per[model]
 		out = append(out, authpool.Usage{
 			ID: r.SessionID + "/" + model + "/partial-" + key, Time: at,
-			CostUSD: s.cost, Tokens: s.counts.Tokens(), Model: model, PricedAs: s.pricedAs, CacheTTL: s.counts.cacheTTL(),
+			CostUSD: s.cost, Tokens: s.counts.Tokens(), Model: model, PricedAs: s.pricedAs, CacheTTL: s.counts.CacheTTL(),
 		})
 	}
 	return out, nil
@@ -125,12 +126,12 @@ func cliSortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// CLISignal is what the end of a CLI run tells the pool about its
+// Signal is what the end of a CLI run tells the pool about its
 // subscription: the API error the run ended on, if any, and the latest
 // rate-limit state (docs/formats.md §0, §1.2, §2.5). It only reports; mapping it
 // to what the pool does is the caller's. It is a plain value, safe to read
 // from several goroutines.
-type CLISignal struct {
+type Signal struct {
 	// Status is the HTTP status of the API error the run ended on (429,
 	// 529, 401, ...); 0 when none, or when the error had no status.
 	Status int `json:"status,omitempty"`
@@ -154,8 +155,8 @@ type CLISignal struct {
 // limits. For a quota 429 it has Status 429, ErrorType rate_limit_error,
 // Error usage_limit_reached and, from a stream, RateLimit with Status
 // rejected and the reset time.
-func (r Result) LimitSignal() CLISignal {
-	s := CLISignal{
+func (r Result) LimitSignal() Signal {
+	s := Signal{
 		Status:         r.APIErrorStatus,
 		ErrorType:      r.APIErrorType,
 		Error:          r.APIError,
@@ -175,7 +176,7 @@ func (r Result) Failed() (status int, ok bool) { return r.LimitSignal().Failed()
 // Failed reports whether the run ended on an API error (a status, or
 // terminal reason api_error), and its HTTP status (0 if unknown, as for a
 // connection error).
-func (s CLISignal) Failed() (status int, ok bool) {
+func (s Signal) Failed() (status int, ok bool) {
 	return s.Status, s.Status != 0 || s.TerminalReason == "api_error"
 }
 
@@ -186,16 +187,16 @@ func (s CLISignal) Failed() (status int, ok bool) {
 // 429 in OAuth mode, whether or not the answer named a limit
 // (docs/claude-code.md): a rejected state that names none only says that a
 // 429 came.
-func (s CLISignal) Rejected() bool {
+func (s Signal) Rejected() bool {
 	rl := s.RateLimit
-	if rl == nil || rl.Status != string(UnifiedRejected) {
+	if rl == nil || rl.Status != string(claude.UnifiedRejected) {
 		return false
 	}
-	if rl.RateLimitType != "" || rl.OverageStatus == string(UnifiedRejected) {
+	if rl.RateLimitType != "" || rl.OverageStatus == string(claude.UnifiedRejected) {
 		return true
 	}
 	for _, w := range rl.Windows {
-		if w.Status == string(UnifiedRejected) {
+		if w.Status == string(claude.UnifiedRejected) {
 			return true
 		}
 	}
@@ -215,8 +216,8 @@ func (s CLISignal) Rejected() bool {
 // time returned is the end of that minute: never early. A message in another
 // form, without a zone in parentheses, or with a zone this system cannot
 // load (time.LoadLocation) gives false.
-func (s CLISignal) ResetAt(now time.Time) (time.Time, bool) {
-	if rl := s.RateLimit; rl != nil && rl.Status == string(UnifiedRejected) && !rl.ResetsAt.IsZero() {
+func (s Signal) ResetAt(now time.Time) (time.Time, bool) {
+	if rl := s.RateLimit; rl != nil && rl.Status == string(claude.UnifiedRejected) && !rl.ResetsAt.IsZero() {
 		return rl.ResetsAt, true
 	}
 	return cliParseReset(s.Message, now)

@@ -1,12 +1,14 @@
-package claude
+package cli
 
 import (
 	"testing"
 	"time"
+
+	"github.com/authpool/authpool/claude"
 )
 
 // FuzzResetAt reads arbitrary limit messages, times and rate-limit states
-// with CLISignal.ResetAt. Whatever the input it does not panic; a rejected
+// with Signal.ResetAt. Whatever the input it does not panic; a rejected
 // state with a reset time gives that time exactly; a time read from the
 // text is in UTC, comes only from a message saying "reset", and is where
 // ResetAt's doc puts it: for a bare clock time, the first such time after
@@ -15,7 +17,7 @@ import (
 // half a year and a couple of days, or two years for the 29th of
 // February).
 //
-//	go test -run '^$' -fuzz '^FuzzResetAt$' -parallel 1 ./claude/
+//	go test -run '^$' -fuzz '^FuzzResetAt$' -parallel 1 ./claude/cli/
 func FuzzResetAt(f *testing.F) {
 	f.Add("You've hit your 5-hour limit · resets 12:31pm (UTC)", int64(1795692690), "", int64(0))
 	f.Add("Weekly limit · resets Nov 30, 5pm (UTC)", int64(1795692690), "allowed", int64(1795696289))
@@ -24,12 +26,12 @@ func FuzzResetAt(f *testing.F) {
 	f.Add("resets 5pm (America/New_York)", int64(1794247200), "rejected", int64(1795696289))
 	f.Add("resets 12am (Local)", int64(0), "rejected", int64(0))
 	f.Fuzz(func(t *testing.T, msg string, nowUnix int64, status string, resetsUnix int64) {
-		now := rlFuzzNow(nowUnix)
-		sig := CLISignal{Message: msg}
+		now := fuzzNow(nowUnix)
+		sig := Signal{Message: msg}
 		if status != "" {
 			sig.RateLimit = &RateLimitInfo{Status: status}
 			if resetsUnix != 0 {
-				sig.RateLimit.ResetsAt = rlFuzzNow(resetsUnix)
+				sig.RateLimit.ResetsAt = fuzzNow(resetsUnix)
 			}
 		}
 		got, ok := sig.ResetAt(now)
@@ -78,7 +80,7 @@ func FuzzResetAt(f *testing.F) {
 // state naming its limit), and then holds the subscription until after
 // now; a 429 the CLI read no limit in holds nothing.
 //
-//	go test -run '^$' -fuzz '^FuzzResultVerdict$' -parallel 1 ./claude/
+//	go test -run '^$' -fuzz '^FuzzResultVerdict$' -parallel 1 ./claude/cli/
 func FuzzResultVerdict(f *testing.F) {
 	f.Add(429, "rate_limit_error", "usage_limit_reached", "You've hit your Opus limit · resets 12pm (UTC)", "", "", "", int64(1795692690))
 	f.Add(429, "rate_limit_error", "", "API Error: Server is temporarily limiting requests (not your usage limit) · x", "rejected", "", "", int64(1795692690))
@@ -87,27 +89,37 @@ func FuzzResultVerdict(f *testing.F) {
 	f.Add(529, "overloaded_error", "", "API Error: 529 Overloaded.", "", "", "", int64(0))
 	f.Add(0, "", "", "", "", "", "", int64(0))
 	f.Fuzz(func(t *testing.T, status int, errorType, apiError, text, rlStatus, rlType, overage string, nowUnix int64) {
-		now := rlFuzzNow(nowUnix)
-		sig := CLISignal{Status: max(status, 0), ErrorType: errorType, Error: apiError, TerminalReason: "api_error", Message: text}
+		now := fuzzNow(nowUnix)
+		sig := Signal{Status: max(status, 0), ErrorType: errorType, Error: apiError, TerminalReason: "api_error", Message: text}
 		if rlStatus != "" {
 			sig.RateLimit = &RateLimitInfo{Status: rlStatus, RateLimitType: rlType, OverageStatus: overage}
 		}
-		v := judge(sig.answer(now), now)
+		v := sig.verdict(now)
 		if v.RetryElsewhere != v.Kind.FailsOver() {
 			t.Fatalf("%+v: %v, RetryElsewhere %v", sig, v.Kind, v.RetryElsewhere)
 		}
 		if sig.Status != 429 {
 			return
 		}
-		quota := v.Kind == VerdictQuota || v.Kind == VerdictModelQuota
+		quota := v.Kind == claude.VerdictQuota || v.Kind == claude.VerdictModelQuota
 		if named := apiError == "usage_limit_reached" || sig.Rejected(); quota != named {
 			t.Fatalf("%+v: %v; the CLI read a usage limit: %v", sig, v.Kind, named)
 		}
 		if quota && !v.Until.After(now) {
 			t.Fatalf("%+v: %v until %v, not after %v", sig, v.Kind, v.Until, now)
 		}
-		if !quota && v.Kind != VerdictOverloaded && (v.Kind != VerdictRequestScoped || !v.Until.IsZero()) {
+		if !quota && v.Kind != claude.VerdictOverloaded && (v.Kind != claude.VerdictRequestScoped || !v.Until.IsZero()) {
 			t.Fatalf("%+v: %v until %v; want request-scoped, holding nothing", sig, v.Kind, v.Until)
 		}
 	})
+}
+
+// fuzzNow maps a fuzzer number to a time between 1970 and 2300.
+func fuzzNow(n int64) time.Time {
+	const span = 10_000_000_000 // seconds
+	n %= span
+	if n < 0 {
+		n += span
+	}
+	return time.Unix(n, 0).UTC()
 }

@@ -1,4 +1,4 @@
-package claude
+package cli
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -223,13 +224,13 @@ func TestCLICutStream(t *testing.T) {
 	want := Result{
 		SessionID: "sess-cut",
 		Models: map[string]ModelUsage{
-			"claude-sonnet-4-5": {Counts: Counts{Input: 15, Output: 842, CacheWrite5m: 400, CacheWrite1h: 600, CacheRead: 255000}},
-			"claude-haiku-4-5":  {Counts: Counts{Input: 3, Output: 50, WebSearches: 1}},
+			"claude-sonnet-4-5": {Counts: claude.Counts{Input: 15, Output: 842, CacheWrite5m: 400, CacheWrite1h: 600, CacheRead: 255000}},
+			"claude-haiku-4-5":  {Counts: claude.Counts{Input: 3, Output: 50, WebSearches: 1}},
 		},
-		Trailing: []CLIMessage{
-			{ID: "msg_A", Model: "claude-sonnet-4-5", Counts: Counts{Input: 10, Output: 742, CacheWrite5m: 400, CacheWrite1h: 600, CacheRead: 5000}, Line: 5},
-			{ID: "msg_B", Model: "claude-haiku-4-5", Counts: Counts{Input: 3, Output: 50, WebSearches: 1}, Line: 8},
-			{ID: "msg_C", Model: "claude-sonnet-4-5", Counts: Counts{Input: 5, Output: 100, CacheRead: 250000}, Line: 10},
+		Trailing: []Message{
+			{ID: "msg_A", Model: "claude-sonnet-4-5", Counts: claude.Counts{Input: 10, Output: 742, CacheWrite5m: 400, CacheWrite1h: 600, CacheRead: 5000}, Line: 5},
+			{ID: "msg_B", Model: "claude-haiku-4-5", Counts: claude.Counts{Input: 3, Output: 50, WebSearches: 1}, Line: 8},
+			{ID: "msg_C", Model: "claude-sonnet-4-5", Counts: claude.Counts{Input: 5, Output: 100, CacheRead: 250000}, Line: 10},
 		},
 		RateLimit: &RateLimitInfo{
 			Status: "allowed_warning", ResetsAt: time.Unix(1795696289, 0).UTC(), RateLimitType: "five_hour",
@@ -241,7 +242,7 @@ func TestCLICutStream(t *testing.T) {
 		t.Fatalf("ParseStream (-want +got):\n%s", diff)
 	}
 	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	got, err := r.Usages(DefaultPrices(), at)
+	got, err := r.Usages(claude.DefaultPrices(), at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +282,7 @@ func TestCLIMaxTurns(t *testing.T) {
 		TerminalReason: "max_turns", Errors: []string{"Reached maximum number of turns (3)"}, NumTurns: 3,
 		Duration: 8412500 * time.Microsecond, APIDuration: 7950 * time.Millisecond, TotalCostUSD: 0.0412375, CostKnown: true,
 		Models: map[string]ModelUsage{"claude-sonnet-4-5-20250929": {
-			Counts:  Counts{Input: 12, Output: 640, CacheRead: 18300, CacheWrite5m: 5000, CacheWrite1h: 210, WebSearches: 2},
+			Counts:  claude.Counts{Input: 12, Output: 640, CacheRead: 18300, CacheWrite5m: 5000, CacheWrite1h: 210, WebSearches: 2},
 			CostUSD: 0.0412375, ContextWindow: 200000, MaxOutputTokens: 64000,
 		}},
 	}
@@ -340,7 +341,7 @@ func TestCLIUnknownIgnored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(Result{UUID: "u", CostKnown: true, Models: map[string]ModelUsage{"m": {Counts: Counts{Input: 1}}}}, r); diff != "" {
+	if diff := cmp.Diff(Result{UUID: "u", CostKnown: true, Models: map[string]ModelUsage{"m": {Counts: claude.Counts{Input: 1}}}}, r); diff != "" {
 		t.Errorf("result with unknown fields (-want +got):\n%s", diff)
 	}
 }
@@ -441,8 +442,8 @@ not json
 	}
 	want := Result{
 		SessionID:  "s",
-		Models:     map[string]ModelUsage{"claude-haiku-4-5": {Counts: Counts{Input: 5, Output: 9}}},
-		Trailing:   []CLIMessage{{ID: "m1", Model: "claude-haiku-4-5", Counts: Counts{Input: 5, Output: 9}, Line: 1}},
+		Models:     map[string]ModelUsage{"claude-haiku-4-5": {Counts: claude.Counts{Input: 5, Output: 9}}},
+		Trailing:   []Message{{ID: "m1", Model: "claude-haiku-4-5", Counts: claude.Counts{Input: 5, Output: 9}, Line: 1}},
 		Incomplete: true,
 	}
 	if diff := cmp.Diff(want, r); diff != "" {
@@ -518,7 +519,7 @@ func TestCLIStreamTrailing(t *testing.T) {
 			r.Incomplete, r.CostKnown, r.UUID, r.TotalCostUSD)
 	}
 	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	got, err := r.Usages(DefaultPrices(), at)
+	got, err := r.Usages(claude.DefaultPrices(), at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -538,7 +539,7 @@ func TestCLIUsages(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	// A table without a fallback that knows no Claude Sonnet.
-	unknownPrices, err := ReadPrices(strings.NewReader(`{"claude-haiku-4-5": {"input_cost_per_token": 1e-6, "output_cost_per_token": 5e-6}}`))
+	unknownPrices, err := claude.ReadPrices(strings.NewReader(`{"claude-haiku-4-5": {"input_cost_per_token": 1e-6, "output_cost_per_token": 5e-6}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,7 +547,7 @@ func TestCLIUsages(t *testing.T) {
 		name    string
 		in      string
 		stream  bool
-		prices  *Prices
+		prices  *claude.Prices
 		want    []authpool.Usage
 		wantErr error
 	}{
@@ -568,7 +569,7 @@ func TestCLIUsages(t *testing.T) {
 			name: "quota 429: nothing used", in: string(cliFixture(t, "result-quota429.json")),
 		},
 		{
-			name: "costBasis unknown: priced again, as its family's newest model", prices: DefaultPrices(),
+			name: "costBasis unknown: priced again, as its family's newest model", prices: claude.DefaultPrices(),
 			in: `{"type":"result","session_id":"s","uuid":"u","total_cost_usd":1.5,"modelUsage":{` +
 				`"claude-sonnet-7":{"inputTokens":1000000,"outputTokens":100000,"costUSD":1.5,"costBasis":"unknown"},` +
 				`"claude-opus-4-6[1m]":{"inputTokens":1000000,"costUSD":4.99,"costBasis":"unknown"},` +
@@ -587,29 +588,29 @@ func TestCLIUsages(t *testing.T) {
 		{
 			name: "costBasis unknown, a table that cannot price it", prices: unknownPrices,
 			in:      `{"type":"result","session_id":"s","modelUsage":{"claude-sonnet-7":{"inputTokens":1,"costUSD":1,"costBasis":"unknown"}}}`,
-			wantErr: ErrUnknownModel,
+			wantErr: claude.ErrUnknownModel,
 		},
 		{
 			name: "a cost without modelUsage: total_cost_usd", in: `{"type":"result","session_id":"s","uuid":"u","total_cost_usd":0.25}`,
 			want: []authpool.Usage{{ID: "s/total/u", Time: at, CostUSD: 0.25}},
 		},
 		{
-			name: "cut stream: computed with prices", stream: true, prices: DefaultPrices(),
+			name: "cut stream: computed with prices", stream: true, prices: claude.DefaultPrices(),
 			in:   `{"type":"assistant","message":{"id":"msg_1","model":"claude-opus-4-5-20251101","usage":{"input_tokens":1000000,"output_tokens":0}},"session_id":"s"}`,
 			want: []authpool.Usage{{ID: "s/claude-opus-4-5-20251101/partial-msg_1", Time: at, CostUSD: 5, Tokens: authpool.Tokens{Input: 1000000}, Model: "claude-opus-4-5-20251101"}},
 		},
 		{
-			name: "cut stream: message without id", stream: true, prices: DefaultPrices(),
+			name: "cut stream: message without id", stream: true, prices: claude.DefaultPrices(),
 			in:   "\n" + `{"type":"assistant","message":{"model":"claude-haiku-4-5","usage":{"output_tokens":1000000}}}`,
 			want: []authpool.Usage{{ID: "/claude-haiku-4-5/partial-line2", Time: at, CostUSD: 5, Tokens: authpool.Tokens{Output: 1000000}, Model: "claude-haiku-4-5"}},
 		},
 		{
 			name: "cut stream: unknown model", stream: true, prices: unknownPrices,
 			in:      `{"type":"assistant","message":{"id":"msg_1","model":"claude-sonnet-5-5","usage":{"input_tokens":12}}}`,
-			wantErr: ErrUnknownModel,
+			wantErr: claude.ErrUnknownModel,
 		},
 		{
-			name: "cut stream: unknown model of a family, us inference", stream: true, prices: DefaultPrices(),
+			name: "cut stream: unknown model of a family, us inference", stream: true, prices: claude.DefaultPrices(),
 			in: `{"type":"assistant","message":{"id":"msg_1","model":"claude-opus-7","usage":{"input_tokens":1000000,"inference_geo":"us"}},"session_id":"s"}`,
 			want: []authpool.Usage{{ID: "s/claude-opus-7/partial-msg_1", Time: at, CostUSD: 4.4, Tokens: authpool.Tokens{Input: 1000000},
 				Model: "claude-opus-7", PricedAs: "claude-opus-5-5"}},
@@ -620,7 +621,7 @@ func TestCLIUsages(t *testing.T) {
 			want: []authpool.Usage{{ID: "/claude-sonnet-5-5/partial-msg_1", Time: at, Model: "claude-sonnet-5-5"}},
 		},
 		{
-			name: "cut stream: an API error message is not usage", stream: true, prices: DefaultPrices(),
+			name: "cut stream: an API error message is not usage", stream: true, prices: claude.DefaultPrices(),
 			in: string(cliFixture(t, "stream-quota429.jsonl"))[:strings.LastIndex(strings.TrimSpace(string(cliFixture(t, "stream-quota429.jsonl"))), "\n")],
 		},
 	}
@@ -723,14 +724,14 @@ func TestCLIResetText(t *testing.T) {
 		{"", now, time.Time{}},
 	}
 	for _, tt := range tests {
-		got, ok := CLISignal{Message: tt.msg}.ResetAt(tt.now)
+		got, ok := Signal{Message: tt.msg}.ResetAt(tt.now)
 		if ok != !tt.want.IsZero() || !got.Equal(tt.want) {
 			t.Errorf("ResetAt(%q, %v) = %v, %v; want %v", tt.msg, tt.now, got, ok, tt.want)
 		}
 	}
 	// A zone with daylight saving, when this system has the database.
 	if ny, err := time.LoadLocation("America/New_York"); err == nil {
-		got, ok := CLISignal{Message: "resets 5pm (America/New_York)"}.ResetAt(now)
+		got, ok := Signal{Message: "resets 5pm (America/New_York)"}.ResetAt(now)
 		if want := time.Date(2026, 11, 26, 17, 1, 0, 0, ny); !ok || !got.Equal(want) {
 			t.Errorf("ResetAt in New York = %v, %v; want %v", got, ok, want)
 		}
@@ -738,7 +739,7 @@ func TestCLIResetText(t *testing.T) {
 	// A rejected state's reset wins over the text; a non-rejected one does
 	// not count.
 	resetsAt := time.Unix(1795696289, 0).UTC()
-	sig := CLISignal{Message: "resets 5pm (UTC)", RateLimit: &RateLimitInfo{Status: "rejected", ResetsAt: resetsAt}}
+	sig := Signal{Message: "resets 5pm (UTC)", RateLimit: &RateLimitInfo{Status: "rejected", ResetsAt: resetsAt}}
 	if got, ok := sig.ResetAt(now); !ok || !got.Equal(resetsAt) {
 		t.Errorf("ResetAt with a rejected state = %v, %v; want %v", got, ok, resetsAt)
 	}
@@ -805,7 +806,7 @@ func BenchmarkParseStream(b *testing.B) {
 // cliCheckCounts fails t if a count of r is negative.
 func cliCheckCounts(t *testing.T, r Result) {
 	t.Helper()
-	check := func(where string, c Counts) {
+	check := func(where string, c claude.Counts) {
 		if c.Input < 0 || c.Output < 0 || c.CacheWrite5m < 0 || c.CacheWrite1h < 0 || c.CacheRead < 0 || c.WebSearches < 0 {
 			t.Fatalf("%s: negative counts %+v", where, c)
 		}
@@ -825,8 +826,8 @@ func cliCheckCounts(t *testing.T, r Result) {
 	if r.TotalCostUSD < 0 || r.Duration < 0 || r.APIDuration < 0 || r.NumTurns < 0 || r.APIErrorStatus < 0 {
 		t.Fatalf("negative numbers in %+v", r)
 	}
-	prices := DefaultPrices()
-	if err := prices.SetFallback(&Price{Input: 1, Output: 1}); err != nil {
+	prices := claude.DefaultPrices()
+	if err := prices.SetFallback(&claude.Price{Input: 1, Output: 1}); err != nil {
 		t.Fatal(err)
 	}
 	us, err := r.Usages(prices, time.Unix(1795696289, 0))

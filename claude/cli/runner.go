@@ -1,4 +1,4 @@
-package claude
+package cli
 
 import (
 	"context"
@@ -6,16 +6,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"os"
 	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/internal/safetext"
 )
 
 // Runner runs the Claude Code CLI, `claude -p`, for the clients of a pool:
@@ -51,9 +51,9 @@ type Runner struct {
 	// Prices prices what Claude Code did not (the assistant messages of a
 	// stream cut before its result, and a model whose costBasis is
 	// "unknown"); nil means DefaultPrices().
-	Prices *Prices
-	// Clock is the time of usages and verdicts (give it the pool's); nil
-	// means time.Now.
+	Prices *claude.Prices
+	// Clock is the time of usages and verdicts; nil means the pool's
+	// (Pool.Now).
 	Clock func() time.Time
 	// Logger gets a line per attempt (client, subscription, verdict, cost,
 	// exit status, error) and per retry; never a prompt, an argument, the
@@ -71,7 +71,7 @@ type Runner struct {
 	HoldEvery time.Duration
 	// MaxAttempts caps the subscriptions one Run runs on: the first and
 	// those a failed run is run again on. The default is
-	// DefaultMaxAttempts, as the Transport's; 1 never runs again.
+	// DefaultMaxAttempts; 1 never runs again.
 	MaxAttempts int
 }
 
@@ -99,7 +99,7 @@ type RunResult struct {
 	Result Result
 	// Verdict is what Result means for its subscription (Result.Verdict;
 	// VerdictOK for a run without an API error, or without a result).
-	Verdict Verdict
+	Verdict claude.Verdict
 	// Allocation is where the last attempt ran.
 	Allocation authpool.Allocation
 	// Retried reports whether the first attempt failed and the run was
@@ -124,7 +124,7 @@ func (r RunResult) CostUSD() float64 {
 type RunAttempt struct {
 	Allocation authpool.Allocation // Credential cleared
 	Result     Result
-	Verdict    Verdict
+	Verdict    claude.Verdict
 	Usages     []authpool.Usage // as recorded
 	ExitCode   int              // -1 if it did not exit by itself
 	Duration   time.Duration    // wall time
@@ -150,7 +150,7 @@ type RunError struct {
 	SubscriptionID string
 	// Verdict is what the result meant for the subscription (VerdictQuota,
 	// VerdictAuth, ...); VerdictOK without a result or an API error.
-	Verdict VerdictKind
+	Verdict claude.VerdictKind
 	// ExitCode is the CLI's exit status; -1 if it did not exit by itself.
 	ExitCode int
 	// Stderr is the end of the CLI's standard error (at most 1 KiB), for a
@@ -261,7 +261,7 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 		fail("", err)
 		return at, nil
 	}
-	red := newRedactor(append(secrets, runnerPromptParts(prompt)...)...)
+	red := safetext.NewRedactor(append(secrets, runnerPromptParts(prompt)...)...)
 
 	cmd := exec.CommandContext(ctx, r.command(), r.args(prompt, s)...)
 	cmd.Env, cmd.Dir, cmd.WaitDelay = env, r.Dir, r.WaitDelay
@@ -323,7 +323,7 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 	if parseErr == nil || len(res.Trailing) > 0 || res.RateLimit != nil {
 		// The verdict's message is the CLI's text of the answer: it goes to
 		// the pool (a status reason, an event), so it is redacted.
-		at.Result, at.Verdict = res, red.verdict(res.Verdict(end))
+		at.Result, at.Verdict = res, res.Verdict(end).Redacted(red.String)
 		actx := context.WithoutCancel(ctx)
 		at.Usages, err = res.Usages(r.prices(), end)
 		if err != nil {
@@ -336,7 +336,7 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 			at.Usages[i].CacheTTL = 0
 			acctErrs = append(acctErrs, r.Pool.Record(actx, clientID, at.Usages[i]))
 		}
-		acctErrs = append(acctErrs, Apply(actx, r.Pool, a.SubscriptionID, at.Verdict, runnerModel(s.model, res), end))
+		acctErrs = append(acctErrs, claude.Apply(actx, r.Pool, a.SubscriptionID, at.Verdict, runnerModel(s.model, res), end))
 	}
 	_, exited := errors.AsType[*exec.ExitError](runErr)
 	result := parseErr == nil && res.CostKnown
@@ -386,7 +386,7 @@ func (e *runnerStdoutError) Error() string {
 func (e *runnerStdoutError) Unwrap() error { return e.err }
 
 // runnerResultError says what an error result said, redacted.
-func runnerResultError(res Result, v Verdict, red redactor) error {
+func runnerResultError(res Result, v claude.Verdict, red safetext.Redactor) error {
 	what := "ended in error: " + res.Subtype
 	if status, ok := res.Failed(); ok {
 		what = strings.TrimSuffix(fmt.Sprintf("ended on an API error: %s, HTTP %d %s", v.Kind, status, res.APIErrorType), " ")
@@ -396,109 +396,7 @@ func runnerResultError(res Result, v Verdict, red redactor) error {
 		text = strings.Join(res.Errors, "; ")
 	}
 	if text = red.String(text); text != "" {
-		what += ": " + clip(text, 300)
+		what += ": " + safetext.Clip(text, 300)
 	}
 	return errors.New(what)
-}
-
-// args returns the CLI's arguments.
-func (r *Runner) args(prompt string, s *runSettings) []string {
-	args := append(slices.Clip(r.Args), s.args...)
-	if r.Stream {
-		args = append(args, "--output-format", "stream-json", "--verbose")
-	} else {
-		args = append(args, "--output-format", "json")
-	}
-	if s.model != "" {
-		args = append(args, "--model", s.model)
-	}
-	if strings.HasPrefix(prompt, "-") {
-		return append(args, "-p", "--", prompt) // an operand, not an option
-	}
-	return append(args, "-p", prompt)
-}
-
-func (r *Runner) maxAttempts() int {
-	if r.MaxAttempts > 0 {
-		return r.MaxAttempts
-	}
-	return DefaultMaxAttempts
-}
-
-// DefaultHoldEvery is Runner.HoldEvery's default: a fifth of the pool's
-// default idle time.
-const DefaultHoldEvery = time.Minute
-
-// hold renews the client's slot every HoldEvery until the returned stop is
-// called, which waits for the renewing goroutine to end.
-func (r *Runner) hold(ctx context.Context, clientID string) (stop func()) {
-	every := r.HoldEvery
-	if every <= 0 {
-		every = DefaultHoldEvery
-	}
-	quit, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if held, err := r.Pool.Hold(ctx, clientID); err != nil || !held {
-					r.log().LogAttrs(ctx, slog.LevelDebug, "claude: the run's client did not keep its slot",
-						slog.String("client", clientID), slog.Bool("held", held), slog.Any("error", err))
-				}
-			}
-		}
-	}()
-	return func() {
-		close(quit)
-		<-done
-	}
-}
-
-func (r *Runner) command() string {
-	if r.Command == "" {
-		return "claude"
-	}
-	return r.Command
-}
-
-func (r *Runner) now() time.Time {
-	if r.Clock == nil {
-		return time.Now()
-	}
-	return r.Clock()
-}
-
-func (r *Runner) log() *slog.Logger {
-	if r.Logger == nil {
-		return runnerDiscard
-	}
-	return r.Logger
-}
-
-func (r *Runner) prices() *Prices {
-	if r.Prices == nil {
-		return runnerDefaultPrices()
-	}
-	return r.Prices
-}
-
-var (
-	runnerDiscard       = slog.New(slog.DiscardHandler)
-	runnerDefaultPrices = sync.OnceValue(DefaultPrices)
-)
-
-// runnerModel is the run's model, for Apply: the one asked for, else the
-// only one the result names.
-func runnerModel(model string, res Result) string {
-	if model == "" && len(res.Models) == 1 {
-		return slices.Collect(maps.Keys(res.Models))[0]
-	}
-	return model
 }

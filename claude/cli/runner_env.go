@@ -1,4 +1,4 @@
-package claude
+package cli
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude/internal/safetext"
 )
 
 // This file keeps credentials where they belong: the environment a Runner
@@ -72,7 +73,7 @@ func runnerPromptParts(prompt string) []string {
 }
 
 // runnerStderr returns the end of what t captured, redacted, at most 1 KiB.
-func runnerStderr(rd redactor, t *runnerTail) string {
+func runnerStderr(rd safetext.Redactor, t *runnerTail) string {
 	b := t.buf
 	if t.cut { // the capture starts mid-line, maybe mid-secret: drop that line
 		_, b, _ = bytes.Cut(b, []byte("\n"))

@@ -1,4 +1,4 @@
-package claude_test
+package cli_test
 
 import (
 	"bufio"
@@ -26,6 +26,7 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/cli"
 )
 
 // The runner's tests run the fake claude of testdata/fakeclaude, built once
@@ -118,7 +119,7 @@ func buildFakeClaude(t testing.TB, dir string) string {
 // its log.
 type runnerSetup struct {
 	pool   *authpool.Pool
-	runner *claude.Runner
+	runner *cli.Runner
 	report string
 	logs   *bytes.Buffer
 }
@@ -147,7 +148,7 @@ func newRunnerSetup(t *testing.T, bin string, subs []authpool.Subscription, fall
 	for k, v := range runnerKept {
 		base = append(base, k+"="+v)
 	}
-	s.runner = &claude.Runner{Pool: p, Command: bin, Env: base, Clock: clock,
+	s.runner = &cli.Runner{Pool: p, Command: bin, Env: base, Clock: clock,
 		Logger: slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	return s
 }
@@ -501,7 +502,7 @@ func testRunnerFailures(t *testing.T, bin string) {
 			if tc.is != nil && !errors.Is(err, tc.is) {
 				t.Errorf("Run: error %v, want one matching %v", err, tc.is)
 			}
-			var re *claude.RunError
+			var re *cli.RunError
 			if !errors.As(err, &re) || re.ExitCode != tc.exit || re.SubscriptionID != "sub-a" || re.ClientID != "alice" {
 				t.Errorf("Run: error %#v, want a *RunError with exit status %d", err, tc.exit)
 			}
@@ -535,7 +536,7 @@ func testRunnerCancel(t *testing.T, bin string) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			type ret struct {
-				res claude.RunResult
+				res cli.RunResult
 				err error
 			}
 			done := make(chan ret, 1)
@@ -575,17 +576,17 @@ func testRunnerArguments(t *testing.T, bin string) {
 		name   string
 		args   []string
 		stream bool
-		opts   []claude.RunOption
+		opts   []cli.RunOption
 		prompt string
 		want   []string
 		sub    string
 	}{
 		{name: "json", prompt: "ok", want: []string{"--output-format", "json", "-p"}, sub: "sub-a"},
 		{name: "stream", stream: true, prompt: "ok", want: []string{"--output-format", "stream-json", "--verbose", "-p"}, sub: "sub-a"},
-		{name: "args", args: []string{"--max-turns", "3"}, opts: []claude.RunOption{claude.RunArgs("--dangerously-skip-permissions")}, prompt: "ok",
+		{name: "args", args: []string{"--max-turns", "3"}, opts: []cli.RunOption{cli.RunArgs("--dangerously-skip-permissions")}, prompt: "ok",
 			want: []string{"--max-turns", "3", "--dangerously-skip-permissions", "--output-format", "json", "-p"}, sub: "sub-a"},
 		{name: "a prompt like an option", prompt: "--model x", want: []string{"--output-format", "json", "-p", "--"}, sub: "sub-a"},
-		{name: "model", opts: []claude.RunOption{claude.RunModel("claude-opus-4-7")}, prompt: "ok",
+		{name: "model", opts: []cli.RunOption{cli.RunModel("claude-opus-4-7")}, prompt: "ok",
 			want: []string{"--output-format", "json", "--model", "claude-opus-4-7", "-p"}, sub: "sub-b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -675,7 +676,7 @@ func testRunnerConcurrent(t *testing.T, bin string) {
 	const clients = 8
 	var wg sync.WaitGroup
 	errs := make([]error, clients)
-	results := make([]claude.RunResult, clients)
+	results := make([]cli.RunResult, clients)
 	for i := range clients {
 		wg.Go(func() {
 			results[i], errs[i] = s.runner.Run(context.Background(), fmt.Sprintf("client-%d", i), "ok")
@@ -715,7 +716,7 @@ func TestIsCredentialVar(t *testing.T) {
 		"ANTHROPIC_BASE_URL": false, "ANTHROPIC_MODEL": false, "CLAUDE_CODE_MAX_OUTPUT_TOKENS": false,
 		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": false, "GITHUB_TOKEN": false, "PATH": false, "ANTHROPIC_KEYBOARD": false,
 	} {
-		if got := claude.IsCredentialVar(name); got != want {
+		if got := cli.IsCredentialVar(name); got != want {
 			t.Errorf("IsCredentialVar(%q) = %v, want %v", name, got, want)
 		}
 	}
@@ -727,7 +728,7 @@ func TestRunnerRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close(context.Background())
-	for name, r := range map[string]*claude.Runner{"no pool": {}, "empty prompt": {Pool: p}} {
+	for name, r := range map[string]*cli.Runner{"no pool": {}, "empty prompt": {Pool: p}} {
 		prompt := "ok"
 		if r.Pool != nil {
 			prompt = ""
@@ -757,7 +758,7 @@ func testRunnerHolds(t *testing.T, bin string) {
 		t.Fatal(err)
 	}
 	defer p.Close(context.Background())
-	r := &claude.Runner{Pool: p, Command: bin, Clock: clock, HoldEvery: 10 * time.Millisecond,
+	r := &cli.Runner{Pool: p, Command: bin, Clock: clock, HoldEvery: 10 * time.Millisecond,
 		Env: []string{"FAKECLAUDE_NOTIFY=" + ln.Addr().String()}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -1,5 +1,5 @@
 // Command fakeclaude stands in for the Claude Code CLI in the tests of
-// claude.Runner and examples/cli. It takes the arguments the Runner passes
+// cli.Runner and examples/cli. It takes the arguments the Runner passes
 // (`[extra args] --output-format json|stream-json [--verbose] [--model M]
 // -p [--] PROMPT`) and prints a real captured output of CLI 2.1.332 (the
 // fixtures in claude/testdata/cli), chosen by the prompt's first word:

@@ -1,4 +1,4 @@
-package claude
+package safetext
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file keeps secrets out of text that came from elsewhere — an
@@ -14,7 +15,7 @@ import (
 // store) or returned to a caller: an upstream may echo the credential it
 // was sent ("invalid x-api-key sk-ant-…"), and a CLI may print it.
 
-// minSecret is the shortest text a redactor takes out where it appears:
+// minSecret is the shortest text a Redactor takes out where it appears:
 // shorter ones (a prompt's one-word line) would take words out of any
 // message. Credentials and caller keys are longer.
 const minSecret = 6
@@ -22,19 +23,19 @@ const minSecret = 6
 // redacted replaces a secret.
 const redacted = "[REDACTED]"
 
-// redactor takes out of a text the secrets it was made with, as they are
+// Redactor takes out of a text the secrets it was made with, as they are
 // and as they appear inside a JSON string, and whatever looks like a
-// credential (secretText). The zero redactor takes out only the latter.
-type redactor struct {
+// credential (secretText). The zero Redactor takes out only the latter.
+type Redactor struct {
 	texts []string // longest first, each at least minSecret bytes; JSON-escaped forms too
 }
 
-// newRedactor returns a redactor of the secrets (empty and short ones are
+// NewRedactor returns a Redactor of the secrets (empty and short ones are
 // ignored).
-func newRedactor(secrets ...string) redactor { return redactor{}.with(secrets...) }
+func NewRedactor(secrets ...string) Redactor { return Redactor{}.With(secrets...) }
 
-// with returns a redactor of r's secrets and more; r is unchanged.
-func (r redactor) with(secrets ...string) redactor {
+// With returns a Redactor of r's secrets and more; r is unchanged.
+func (r Redactor) With(secrets ...string) Redactor {
 	texts := slices.Clone(r.texts)
 	for _, s := range secrets {
 		if len(s) < minSecret {
@@ -46,7 +47,7 @@ func (r redactor) with(secrets ...string) redactor {
 		}
 	}
 	slices.SortFunc(texts, func(a, b string) int { return len(b) - len(a) })
-	return redactor{texts: slices.Compact(texts)}
+	return Redactor{texts: slices.Compact(texts)}
 }
 
 // jsonEscaped is s as it appears between the quotes of a JSON string.
@@ -68,7 +69,7 @@ func jsonEscaped(s string) string {
 var secretText = regexp.MustCompile(`(?i)(sk-ant-|bearer\s+|(?:api[_-]?key|token|secret|password|authorization)["']?\s*[:=]\s*["']?(?:bearer\s+)?)[^\s"'\\,;]+`)
 
 // String returns s, valid UTF-8, with every secret replaced by [REDACTED].
-func (r redactor) String(s string) string {
+func (r Redactor) String(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	for _, t := range r.texts {
 		if strings.Contains(s, t) {
@@ -81,7 +82,7 @@ func (r redactor) String(s string) string {
 // Bytes returns b with every secret replaced by [REDACTED]: b itself when
 // it holds none. Invalid UTF-8 is left as it is (a body passes through as
 // the upstream wrote it).
-func (r redactor) Bytes(b []byte) []byte {
+func (r Redactor) Bytes(b []byte) []byte {
 	out := b
 	for _, t := range r.texts {
 		if bytes.Contains(out, []byte(t)) {
@@ -94,14 +95,14 @@ func (r redactor) Bytes(b []byte) []byte {
 	return out
 }
 
-// verdict returns v with its texts from the response (the error's type,
-// message and request id, the window and family names) redacted and
-// bounded: a Verdict goes to the pool as a reason, and to logs.
-func (r redactor) verdict(v Verdict) Verdict {
-	v.ErrorType = clip(r.String(v.ErrorType), 64)
-	v.ErrorMessage = clip(r.String(v.ErrorMessage), 1024)
-	v.RequestID = clip(r.String(v.RequestID), 128)
-	v.Window = clip(r.String(v.Window), 64)
-	v.Family = clip(r.String(v.Family), 64)
-	return v
+// Clip cuts s to at most n bytes, at a UTF-8 boundary: texts from elsewhere
+// are bounded before they reach a reason, a log or an error.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
