@@ -48,7 +48,7 @@ func cliStream(info, result string) string {
 // tell apart: a throttle (limit headers, no rejection) is printed exactly
 // as a 429 without headers, so the Runner takes it for that.
 func TestVerdictAgreement(t *testing.T) {
-	now := frontNow // 10:00 UTC
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	reset := now.Add(2 * time.Hour)
 	r := strconv.FormatInt(reset.Unix(), 10)
 	const (

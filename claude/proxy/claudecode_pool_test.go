@@ -1,4 +1,4 @@
-package claude_test
+package proxy_test
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 )
 
@@ -202,7 +202,7 @@ func TestClaudeCodeOneShotUserAgent(t *testing.T) {
 func uaAsk(t *testing.T, s *ccSetup, client, ua string) int {
 	t.Helper()
 	body := `{"model":"claude-sonnet-5-5","max_tokens":32000,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
-	req, err := http.NewRequestWithContext(claude.WithClient(t.Context(), client), http.MethodPost,
+	req, err := http.NewRequestWithContext(proxy.WithClient(t.Context(), client), http.MethodPost,
 		s.ts.URL+"/v1/messages?beta=true", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package claude_test
+package proxy_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 )
 
@@ -41,7 +41,7 @@ func (c *movingClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 type ccSetup struct {
 	*front
 	clk   *movingClock
-	proxy *claude.Proxy
+	proxy *proxy.Proxy
 	ps    *httptest.Server
 }
 
@@ -54,7 +54,7 @@ func newCCSetup(t *testing.T, subs []authpool.Subscription, callers []authpool.C
 	t.Helper()
 	clk := newMovingClock(frontNow)
 	f := newFrontClock(t, authpool.Config{Subscriptions: subs}, clk.Now)
-	proxy, err := claude.NewProxy(f.tr, callers, f.ts.URL)
+	proxy, err := proxy.New(f.tr, callers, f.ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package claude
+package proxy
 
 // FlushRefusals logs the refusals the proxy counted and has not logged yet,
 // as its timer does an interval after the first it counted.

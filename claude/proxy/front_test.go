@@ -1,4 +1,4 @@
-package claude_test
+package proxy_test
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 )
 
@@ -114,7 +114,7 @@ type front struct {
 	wire *wire
 	ts   *httptest.Server // the upstream
 	pool *authpool.Pool
-	tr   *claude.Transport
+	tr   *proxy.Transport
 	logs *logBuffer
 }
 
@@ -155,7 +155,7 @@ func newFrontClock(t *testing.T, cfg authpool.Config, clock func() time.Time, op
 		}
 	})
 	f.pool = p
-	f.tr = &claude.Transport{Pool: p, Base: f.ts.Client().Transport, Clock: clock, Logger: logger}
+	f.tr = &proxy.Transport{Pool: p, Base: f.ts.Client().Transport, Clock: clock, Logger: logger}
 	return f
 }
 

@@ -1,4 +1,4 @@
-package claude_test
+package proxy_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 )
 
@@ -28,7 +29,7 @@ var cliUsage = fakeanthropic.Usage{Input: 12, Output: 7, CacheWrite5m: 100, Cach
 func cliAsk(t *testing.T, h http.RoundTripper, url, client, model string) int {
 	t.Helper()
 	body := fmt.Sprintf(`{"model":%q,"max_tokens":32000,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, model)
-	req, err := http.NewRequestWithContext(claude.WithClient(t.Context(), client), http.MethodPost, url+"/v1/messages?beta=true", strings.NewReader(body))
+	req, err := http.NewRequestWithContext(proxy.WithClient(t.Context(), client), http.MethodPost, url+"/v1/messages?beta=true", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestTransportUnknownModelWithoutFallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &claude.Transport{Pool: f.pool, Base: f.tr.Base, Clock: func() time.Time { return frontNow }, Logger: f.tr.Logger, Prices: prices}
+	tr := &proxy.Transport{Pool: f.pool, Base: f.tr.Base, Clock: func() time.Time { return frontNow }, Logger: f.tr.Logger, Prices: prices}
 	f.up.SetDefault(fakeanthropic.OK(cliUsage))
 	if code := cliAsk(t, tr, f.ts.URL, "alice", "gpt-9"); code != http.StatusOK {
 		t.Fatalf("status %d", code)
@@ -137,7 +138,7 @@ func TestTransportUnknownModelWithoutFallback(t *testing.T) {
 func TestProxyCapsTheDefaultModel(t *testing.T) {
 	t.Parallel()
 	f := newFront(t, frontSubs)
-	proxy, err := claude.NewProxy(f.tr, []authpool.Caller{{ID: "ci", Key: keyAlice, CapUSD: 0.0018}}, f.ts.URL)
+	proxy, err := proxy.New(f.tr, []authpool.Caller{{ID: "ci", Key: keyAlice, CapUSD: 0.0018}}, f.ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

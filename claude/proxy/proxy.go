@@ -1,4 +1,4 @@
-package claude
+package proxy
 
 import (
 	"bytes"
@@ -144,11 +144,11 @@ type Proxy struct {
 	spread       spreadIDs
 }
 
-// NewProxy returns a proxy for the pool's transport t that serves the
+// New returns a proxy for the pool's transport t that serves the
 // callers (Config.Callers), to the upstream (DefaultUpstream when empty).
 // It refuses callers without an ID, with a key shorter than
 // authpool.MinCallerKey, or sharing an ID or a key.
-func NewProxy(t *Transport, callers []authpool.Caller, upstream string) (*Proxy, error) {
+func New(t *Transport, callers []authpool.Caller, upstream string) (*Proxy, error) {
 	if upstream == "" {
 		upstream = DefaultUpstream
 	}
@@ -187,14 +187,14 @@ func NewProxy(t *Transport, callers []authpool.Caller, upstream string) (*Proxy,
 // called.
 func (p *Proxy) Format(f fmt.State, _ rune) {
 	if p == nil {
-		_, _ = io.WriteString(f, "claude.Proxy(nil)")
+		_, _ = io.WriteString(f, "proxy.Proxy(nil)")
 		return
 	}
 	upstream := ""
 	if p.Upstream != nil {
 		upstream = p.Upstream.Redacted()
 	}
-	_, _ = fmt.Fprintf(f, "claude.Proxy{upstream: %q, callers: %d}", upstream, len(p.Callers))
+	_, _ = fmt.Fprintf(f, "proxy.Proxy{upstream: %q, callers: %d}", upstream, len(p.Callers))
 }
 
 // init builds what the proxy needs from its fields, once.

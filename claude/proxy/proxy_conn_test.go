@@ -1,4 +1,4 @@
-package claude_test
+package proxy_test
 
 import (
 	"bufio"
@@ -16,7 +16,7 @@ import (
 
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 )
 
@@ -199,7 +199,7 @@ func TestProxyWriteDeadline(t *testing.T) {
 	}))
 	t.Cleanup(up.Close)
 	p := newProxied(t, frontSubs)
-	proxy, err := claude.NewProxy(p.tr, frontCallers, up.URL)
+	proxy, err := proxy.New(p.tr, frontCallers, up.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package claude_test
+package proxy_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 )
 
@@ -100,7 +100,7 @@ func TestProxyRedactsEchoedSecrets(t *testing.T) {
 			if resp.StatusCode != tt.wantStatus || got.Type != "error" || got.Error.Type != tt.wantType || got.Error.Message != tt.wantMessage {
 				t.Errorf("the caller got %d %s\nwant %d, %s: %q", resp.StatusCode, body, tt.wantStatus, tt.wantType, tt.wantMessage)
 			}
-			if n := p.up.Count(); n != claude.DefaultMaxAttempts {
+			if n := p.up.Count(); n != proxy.DefaultMaxAttempts {
 				t.Errorf("the upstream got %d requests; want one on each subscription", n)
 			}
 			snap, err := p.pool.Snapshot(context.Background())
@@ -134,7 +134,7 @@ func TestTransportRedactsEchoedSecrets(t *testing.T) {
 		return fakeanthropic.Response{Status: 401, Error: &fakeanthropic.Error{Type: "authentication_error",
 			Message: "invalid x-api-key " + r.Credential() + "; the client's own was " + callerJunk}}
 	})
-	req, err := http.NewRequestWithContext(claude.WithClient(t.Context(), "alice"), "POST", f.ts.URL+"/v1/messages",
+	req, err := http.NewRequestWithContext(proxy.WithClient(t.Context(), "alice"), "POST", f.ts.URL+"/v1/messages",
 		strings.NewReader(`{"model":"`+model+`","max_tokens":10,"messages":[]}`))
 	if err != nil {
 		t.Fatal(err)

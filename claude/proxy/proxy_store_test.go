@@ -1,4 +1,4 @@
-package claude_test
+package proxy_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 	"github.com/authpool/authpool/internal/redistest"
 	"github.com/authpool/authpool/memstore"
@@ -97,7 +97,7 @@ func TestProxyStoreUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if turn.Status != 200 || len(turn.Attempts) != 3 || waits[0] != claude.StoreRetryAfter || waits[1] != claude.StoreRetryAfter {
+	if turn.Status != 200 || len(turn.Attempts) != 3 || waits[0] != proxy.StoreRetryAfter || waits[1] != proxy.StoreRetryAfter {
 		t.Errorf("Claude Code's turn: %d after %d attempts, waiting %v; want 200 after 3, waiting 5 s each time", turn.Status, len(turn.Attempts), waits)
 	}
 }
@@ -165,7 +165,7 @@ func TestProxyRedisDown(t *testing.T) {
 func newProxiedOpts(t *testing.T, subs []authpool.Subscription, opts ...authpool.Option) *proxied {
 	t.Helper()
 	f := newFront(t, subs, opts...)
-	proxy, err := claude.NewProxy(f.tr, frontCallers, f.ts.URL)
+	proxy, err := proxy.New(f.tr, frontCallers, f.ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,4 +175,4 @@ func newProxiedOpts(t *testing.T, subs []authpool.Subscription, opts ...authpool
 	return &proxied{front: f, proxy: proxy, ps: ps}
 }
 
-var _ http.Handler = (*claude.Proxy)(nil)
+var _ http.Handler = (*proxy.Proxy)(nil)

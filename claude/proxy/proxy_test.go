@@ -1,4 +1,4 @@
-package claude_test
+package proxy_test
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 )
 
@@ -36,14 +36,14 @@ var frontCallers = []authpool.Caller{
 // proxied is a front with a Proxy served in front of it.
 type proxied struct {
 	*front
-	proxy *claude.Proxy
+	proxy *proxy.Proxy
 	ps    *httptest.Server
 }
 
 func newProxied(t *testing.T, subs []authpool.Subscription) *proxied {
 	t.Helper()
 	f := newFront(t, subs)
-	proxy, err := claude.NewProxy(f.tr, frontCallers, f.ts.URL)
+	proxy, err := proxy.New(f.tr, frontCallers, f.ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestProxyForwards(t *testing.T) {
 				}
 
 				got := p.up.Requests()[0]
-				if got.Bearer != credA || got.APIKey != "" || !slices.Contains(got.Beta, claude.OAuthBeta) {
+				if got.Bearer != credA || got.APIKey != "" || !slices.Contains(got.Beta, proxy.OAuthBeta) {
 					t.Errorf("upstream got bearer %q, x-api-key %q, beta %q", got.Bearer, got.APIKey, got.Beta)
 				}
 				for k, vs := range got.Header {
@@ -236,7 +236,7 @@ func TestProxyRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFront(t, frontSubs)
-			proxy, err := claude.NewProxy(f.tr, frontCallers, f.ts.URL)
+			proxy, err := proxy.New(f.tr, frontCallers, f.ts.URL)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -280,7 +280,7 @@ func TestProxyChunked(t *testing.T) {
 	t.Parallel()
 	f := newFront(t, frontSubs)
 	up, _ := url.Parse(f.ts.URL)
-	proxy := &claude.Proxy{Transport: f.tr, Upstream: up, Callers: frontCallers, AllowChunked: true, MaxBody: 1024}
+	proxy := &proxy.Proxy{Transport: f.tr, Upstream: up, Callers: frontCallers, AllowChunked: true, MaxBody: 1024}
 	ps := httptest.NewServer(proxy)
 	t.Cleanup(ps.Close)
 	for _, tt := range []struct {
@@ -327,7 +327,7 @@ func TestProxyCap(t *testing.T) {
 	t.Parallel()
 	p := newProxied(t, frontSubs)
 	callers := []authpool.Caller{{ID: "carol", Key: keyAlice, CapUSD: 0.085}}
-	proxy, err := claude.NewProxy(p.tr, callers, p.ts.URL)
+	proxy, err := proxy.New(p.tr, callers, p.ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +492,7 @@ func TestProxyStreamsUnbuffered(t *testing.T) {
 func TestProxyShutdownDrains(t *testing.T) {
 	t.Parallel()
 	f := newFront(t, frontSubs)
-	proxy, err := claude.NewProxy(f.tr, frontCallers, f.ts.URL)
+	proxy, err := proxy.New(f.tr, frontCallers, f.ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -570,19 +570,19 @@ func TestProxyUpstreamDown(t *testing.T) {
 	}
 }
 
-// NewProxy refuses what it cannot serve, saying which caller is wrong.
-func TestNewProxyRefuses(t *testing.T) {
+// New refuses what it cannot serve, saying which caller is wrong.
+func TestNewRefuses(t *testing.T) {
 	t.Parallel()
 	f := newFront(t, frontSubs[:1])
 	long := "a-caller-key-long-enough-000"
 	tests := []struct {
 		name     string
-		t        *claude.Transport
+		t        *proxy.Transport
 		callers  []authpool.Caller
 		upstream string
 		want     string
 	}{
-		{"no pool", &claude.Transport{}, nil, "", "claude: proxy: a Transport with a Pool is required"},
+		{"no pool", &proxy.Transport{}, nil, "", "claude: proxy: a Transport with a Pool is required"},
 		{"relative upstream", f.tr, nil, "/v1", `claude: proxy: upstream "/v1" is not an absolute URL`},
 		{"no ID", f.tr, []authpool.Caller{{Key: authpool.Credential(long)}}, "", "claude: proxy: callers[0]: no ID"},
 		{"short key", f.tr, []authpool.Caller{{ID: "x", Key: "short"}}, "",
@@ -596,7 +596,7 @@ func TestNewProxyRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := claude.NewProxy(tt.t, tt.callers, tt.upstream)
+			_, err := proxy.New(tt.t, tt.callers, tt.upstream)
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("err %v; want %s", err, tt.want)
 			}
@@ -620,7 +620,7 @@ func TestProxyRateLimit(t *testing.T) {
 	}
 	f := newFrontConfig(t, authpool.Config{Subscriptions: frontSubs, Callers: callers,
 		ClientRate: authpool.RateLimit{PerSecond: 0.4, Burst: 2}}, authpool.WithClock(clock))
-	proxy, err := claude.NewProxy(f.tr, callers, f.ts.URL)
+	proxy, err := proxy.New(f.tr, callers, f.ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package claude_test
+package proxy_test
 
 import (
 	"bufio"
@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 )
 
 // refusalLine is a refusal's log line, as JSON.
@@ -50,7 +50,7 @@ func TestProxyRefusalLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	proxy, err := claude.NewProxy(f.tr, callers, f.ts.URL)
+	proxy, err := proxy.New(f.tr, callers, f.ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestProxyReverseProxyErrorsLogged(t *testing.T) {
 	}))
 	t.Cleanup(up.Close)
 	f := newFront(t, frontSubs)
-	proxy, err := claude.NewProxy(f.tr, frontCallers, up.URL)
+	proxy, err := proxy.New(f.tr, frontCallers, up.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package claude
+package proxy
 
 import (
 	"io"
@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude"
 )
 
 // The pool's exhaustion 429 says, for every state of the pool, which
@@ -73,8 +74,8 @@ func TestExhaustedResponse(t *testing.T) {
 			if diff := cmp.Diff(want, resp.Header); diff != "" || resp.StatusCode != 429 {
 				t.Errorf("status %d; headers (-want +got):\n%s", resp.StatusCode, diff)
 			}
-			if got := parseErrorBody(body); got.typ != "rate_limit_error" || got.msg != tc.message {
-				t.Errorf("%s: %q\nwant rate_limit_error: %q", got.typ, got.msg, tc.message)
+			if got := claude.Classify(resp.StatusCode, nil, body, time.Time{}); got.ErrorType != "rate_limit_error" || got.ErrorMessage != tc.message {
+				t.Errorf("%s: %q\nwant rate_limit_error: %q", got.ErrorType, got.ErrorMessage, tc.message)
 			}
 		})
 	}

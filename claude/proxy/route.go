@@ -1,4 +1,4 @@
-package claude
+package proxy
 
 import (
 	"github.com/authpool/authpool"

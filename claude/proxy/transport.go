@@ -1,4 +1,4 @@
-package claude
+package proxy
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude"
 	"github.com/authpool/authpool/claude/internal/safetext"
 	"github.com/authpool/authpool/internal/h1"
 	"github.com/authpool/authpool/store"
@@ -87,9 +88,9 @@ type Transport struct {
 	// when the context does not. The default is none.
 	ClientHeader string
 	// Prices prices responses. The default is DefaultPrices().
-	Prices *Prices
+	Prices *claude.Prices
 	// Rule is the long-context rule of Prices.Cost. The default is PerRequest.
-	Rule TierRule
+	Rule claude.TierRule
 	// Clock reads the time of responses, and the time the pool's own 429s
 	// count their retry-after from. The default is the pool's (Pool.Now).
 	Clock func() time.Time
@@ -106,7 +107,7 @@ type Transport struct {
 	RetryWithin time.Duration
 
 	once    sync.Once
-	pricing *Prices           // Prices, or the default table
+	pricing *claude.Prices    // Prices, or the default table
 	sender  http.RoundTripper // Base, or the default
 	heads   sync.Pool         // *[]byte: the head of a body while its model is looked for
 }
@@ -236,7 +237,7 @@ func (t *Transport) retryWithin() time.Duration {
 func (t *Transport) init() {
 	t.pricing, t.sender = t.Prices, t.Base
 	if t.pricing == nil {
-		t.pricing = DefaultPrices()
+		t.pricing = claude.DefaultPrices()
 	}
 	if t.sender == nil {
 		t.sender = &h1.Transport{}
@@ -262,7 +263,7 @@ func (t *Transport) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func (t *Transport) prices() *Prices {
+func (t *Transport) prices() *claude.Prices {
 	t.once.Do(t.init)
 	return t.pricing
 }
@@ -386,8 +387,8 @@ func (t *Transport) observe(ctx context.Context, subscriptionID string, resp *ht
 		return
 	}
 	now := t.now()
-	v := Classify(resp.StatusCode, resp.Header, nil, now)
-	if err := Apply(ctx, t.Pool, subscriptionID, v, model, now); err != nil {
+	v := claude.Classify(resp.StatusCode, resp.Header, nil, now)
+	if err := claude.Apply(ctx, t.Pool, subscriptionID, v, model, now); err != nil {
 		t.log().LogAttrs(ctx, slog.LevelWarn, "claude: telling the pool a response's limits failed",
 			slog.String("subscription", subscriptionID), slog.String("error", err.Error()))
 	}
@@ -410,10 +411,10 @@ func (t *Transport) capture(ctx context.Context, req *http.Request, resp *http.R
 	c := &captured{t: t, ctx: context.WithoutCancel(ctx), req: req, cred: a.Credential.Reveal(),
 		clientID: clientID, subscriptionID: a.SubscriptionID, body: resp.Body}
 	if resp.Request != nil {
-		c.oneShot = oneShotRun(resp.Request.Header.Get("User-Agent"))
+		c.oneShot = claude.OneShotRun(resp.Request.Header.Get("User-Agent"))
 	}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		c.stream = NewStreamReader(resp.Body)
+		c.stream = claude.NewStreamReader(resp.Body)
 	} else if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		return resp.Body // nothing to record
 	} else if n := resp.ContentLength; n > 0 && n <= maxCapture {
@@ -430,10 +431,10 @@ type captured struct {
 	cred                     string        // the credential it was sent with
 	clientID, subscriptionID string
 	body                     io.ReadCloser
-	stream                   *StreamReader // SSE; nil for JSON
-	json                     []byte        // JSON read so far, up to maxCapture
+	stream                   *claude.StreamReader // SSE; nil for JSON
+	json                     []byte               // JSON read so far, up to maxCapture
 	tooBig                   bool
-	oneShot                  bool // from a run that is over when it stops sending (oneShotRun)
+	oneShot                  bool // from a run that is over when it stops sending (claude.OneShotRun)
 	once                     sync.Once
 }
 
@@ -466,12 +467,12 @@ func (c *captured) Close() error {
 // record records what the response used; complete says whether the body
 // was read to its end.
 func (c *captured) record(complete bool) {
-	var mu MessageUsage
+	var mu claude.MessageUsage
 	switch {
 	case c.stream != nil:
 		mu = c.stream.Usage()
 		if err := c.stream.Err(); err != nil {
-			var apiErr *APIError
+			var apiErr *claude.APIError
 			if errors.As(err, &apiErr) {
 				c.midStream(apiErr)
 			}
@@ -484,7 +485,7 @@ func (c *captured) record(complete bool) {
 		return // a JSON body not read to its end has no usage to read
 	default:
 		var err error
-		if mu, err = ParseMessage(c.json); err != nil {
+		if mu, err = claude.ParseMessage(c.json); err != nil {
 			return // not a message (count_tokens), or an error body
 		}
 	}
@@ -515,12 +516,12 @@ func (c *captured) record(complete bool) {
 
 // midStream tells the pool of an error event that ended a stream after its
 // 200 (an overloaded upstream, say).
-func (c *captured) midStream(apiErr *APIError) {
+func (c *captured) midStream(apiErr *claude.APIError) {
 	now := c.t.now()
 	red := requestRedactor(c.req, c.cred)
 	body := errorBody(apiErr.Type, apiErr.Message)
-	v := Classify(http.StatusOK, nil, body, now).Redacted(red.String)
-	if err := Apply(c.ctx, c.t.Pool, c.subscriptionID, v, "", now); err != nil {
+	v := claude.Classify(http.StatusOK, nil, body, now).Redacted(red.String)
+	if err := claude.Apply(c.ctx, c.t.Pool, c.subscriptionID, v, "", now); err != nil {
 		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: telling the pool of a stream's error failed",
 			slog.String("subscription", c.subscriptionID), slog.String("error", safetext.Clip(red.String(err.Error()), 1024)))
 	}

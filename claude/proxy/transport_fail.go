@@ -1,4 +1,4 @@
-package claude
+package proxy
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/authpool/authpool/claude"
 	"github.com/authpool/authpool/claude/internal/safetext"
 )
 
@@ -27,10 +28,10 @@ func drain(resp *http.Response) {
 // fail classifies a failed response and tells the pool, with red's secrets
 // taken out of what the upstream said (see failedBody), and gives the
 // response the body its caller gets.
-func (t *Transport) fail(ctx context.Context, red safetext.Redactor, subscriptionID string, resp *http.Response, model string) Verdict {
+func (t *Transport) fail(ctx context.Context, red safetext.Redactor, subscriptionID string, resp *http.Response, model string) claude.Verdict {
 	body, whole := failedBody(red, resp)
 	now := t.now()
-	v := Classify(resp.StatusCode, resp.Header, body, now).Redacted(red.String)
+	v := claude.Classify(resp.StatusCode, resp.Header, body, now).Redacted(red.String)
 	if !whole {
 		body = errorBody(cmp.Or(v.ErrorType, statusErrorType(resp.StatusCode)), cmp.Or(v.ErrorMessage,
 			fmt.Sprintf("authpool: the upstream's answer (HTTP %d) had a body that cannot be passed on", resp.StatusCode)))
@@ -40,7 +41,7 @@ func (t *Transport) fail(ctx context.Context, red safetext.Redactor, subscriptio
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	resp.ContentLength = int64(len(body))
 	resp.Body = io.NopCloser(bytes.NewReader(body)) // not an ownBody: the upstream's answer
-	if err := Apply(ctx, t.Pool, subscriptionID, v, model, now); err != nil {
+	if err := claude.Apply(ctx, t.Pool, subscriptionID, v, model, now); err != nil {
 		t.log().LogAttrs(ctx, slog.LevelWarn, "claude: telling the pool of a failed response failed",
 			slog.String("subscription", subscriptionID), slog.Int("status", resp.StatusCode), slog.String("error", safetext.Clip(red.String(err.Error()), 1024)))
 	}

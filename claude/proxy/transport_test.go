@@ -1,4 +1,4 @@
-package claude_test
+package proxy_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 )
 
@@ -58,7 +58,7 @@ func TestTransportForwards(t *testing.T) {
 			tee := &wireTee{}
 			client := sdk(f.ts.URL, f.tr, tee, option.WithAPIKey(callerJunk))
 
-			msg, err := call(claude.WithClient(t.Context(), "alice"), client, m.stream)
+			msg, err := call(proxy.WithClient(t.Context(), "alice"), client, m.stream)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +74,7 @@ func TestTransportForwards(t *testing.T) {
 			}
 
 			reqs := f.up.Requests()
-			if got := reqs[0]; got.Bearer != credA || got.APIKey != "" || !slices.Contains(got.Beta, claude.OAuthBeta) {
+			if got := reqs[0]; got.Bearer != credA || got.APIKey != "" || !slices.Contains(got.Beta, proxy.OAuthBeta) {
 				t.Errorf("upstream got bearer %q, x-api-key %q, beta %q; want sub-a's token and the OAuth beta", got.Bearer, got.APIKey, got.Beta)
 			}
 			if !strings.Contains(string(reqs[0].Body), prompt) || reqs[0].Stream != m.stream {
@@ -103,12 +103,12 @@ func TestTransportCredential(t *testing.T) {
 	}{{
 		name: "token replaces the caller's bearer", subs: frontSubs[:1],
 		opts:       []option.RequestOption{option.WithAPIKey(callerJunk)},
-		wantBearer: credA, wantBeta: []string{claude.OAuthBeta},
+		wantBearer: credA, wantBeta: []string{proxy.OAuthBeta},
 	}, {
 		name: "token replaces the caller's x-api-key, keeps its betas", subs: frontSubs[:1],
 		opts: []option.RequestOption{option.WithHeader("x-api-key", callerJunk),
 			option.WithHeader("anthropic-beta", "prompt-caching-2024-07-31, oauth-2025-04-20")},
-		wantBearer: credA, wantBeta: []string{"prompt-caching-2024-07-31", claude.OAuthBeta},
+		wantBearer: credA, wantBeta: []string{"prompt-caching-2024-07-31", proxy.OAuthBeta},
 	}, {
 		name: "API key replaces the caller's bearer", subs: frontSubs[2:],
 		opts:    []option.RequestOption{option.WithAPIKey(callerJunk)},
@@ -131,7 +131,7 @@ func TestTransportCredential(t *testing.T) {
 			t.Parallel()
 			f := newFront(t, tt.subs)
 			client := sdk(f.ts.URL, f.tr, &wireTee{}, tt.opts...)
-			if _, err := call(claude.WithClient(t.Context(), "alice"), client, false); err != nil {
+			if _, err := call(proxy.WithClient(t.Context(), "alice"), client, false); err != nil {
 				t.Fatal(err)
 			}
 			got := f.up.Requests()[0]
@@ -194,7 +194,7 @@ func TestTransportFailover(t *testing.T) {
 				tee := &wireTee{}
 				client := sdk(f.ts.URL, f.tr, tee, option.WithAPIKey(callerJunk))
 
-				_, err := call(claude.WithClient(t.Context(), "alice"), client, m.stream)
+				_, err := call(proxy.WithClient(t.Context(), "alice"), client, m.stream)
 				var apiErr *anthropic.Error
 				switch {
 				case tt.wantErr == 0 && err != nil:
@@ -228,7 +228,7 @@ func TestTransportNoReplay(t *testing.T) {
 	f := newFront(t, frontSubs[:2])
 	f.up.Set(credA, fakeanthropic.Quota429(frontNow, frontNow.Add(time.Hour)))
 	body := `{"model":"` + model + `","max_tokens":10,"messages":[]}`
-	req, err := http.NewRequestWithContext(claude.WithClient(t.Context(), "alice"), http.MethodPost,
+	req, err := http.NewRequestWithContext(proxy.WithClient(t.Context(), "alice"), http.MethodPost,
 		f.ts.URL+"/v1/messages", io.NopCloser(strings.NewReader(body)))
 	if err != nil {
 		t.Fatal(err)
@@ -302,7 +302,7 @@ func TestTransportExhausted(t *testing.T) {
 			}
 			tee := &wireTee{}
 			client := sdk(f.ts.URL, f.tr, tee, option.WithAPIKey(callerJunk))
-			_, err := call(claude.WithClient(t.Context(), "alice"), client, false)
+			_, err := call(proxy.WithClient(t.Context(), "alice"), client, false)
 			var apiErr *anthropic.Error
 			if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 {
 				t.Fatalf("the SDK got %v; want a 429", err)
@@ -336,12 +336,12 @@ func TestTransportClient(t *testing.T) {
 		t.Errorf("the upstream got the client header %q", h)
 	}
 	// The context wins over the header.
-	if _, err := call(claude.WithClient(t.Context(), "dave"), client, false, option.WithHeader("X-Authpool-Client", "carol")); err != nil {
+	if _, err := call(proxy.WithClient(t.Context(), "dave"), client, false, option.WithHeader("X-Authpool-Client", "carol")); err != nil {
 		t.Fatal(err)
 	}
 	f.session(t, "dave")
 
-	bare := &claude.Transport{Pool: f.pool, Base: f.tr.Base}
+	bare := &proxy.Transport{Pool: f.pool, Base: f.tr.Base}
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, f.ts.URL+"/v1/messages", strings.NewReader("{}"))
 	if _, err := bare.RoundTrip(req); err == nil || !strings.Contains(err.Error(), "WithClient") {
 		t.Errorf("no client: err %v; want one naming WithClient", err)
@@ -362,7 +362,7 @@ func TestTransportStreamsUnbuffered(t *testing.T) {
 	f.up.SetDefault(resp)
 	client := sdk(f.ts.URL, f.tr, &wireTee{}, option.WithAPIKey(callerJunk))
 
-	s := client.Messages.NewStreaming(claude.WithClient(t.Context(), "alice"), params)
+	s := client.Messages.NewStreaming(proxy.WithClient(t.Context(), "alice"), params)
 	defer s.Close()
 	first := make(chan string, 1)
 	go func() {
@@ -405,7 +405,7 @@ func TestTransportMidStreamError(t *testing.T) {
 	f.up.SetDefault(resp)
 	client := sdk(f.ts.URL, f.tr, &wireTee{}, option.WithAPIKey(callerJunk))
 
-	_, err := call(claude.WithClient(t.Context(), "alice"), client, true)
+	_, err := call(proxy.WithClient(t.Context(), "alice"), client, true)
 	var apiErr *anthropic.Error
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("the SDK got %v; want the stream's error", err)
@@ -429,7 +429,7 @@ func TestTransportGzip(t *testing.T) {
 	f.wire.next = gzipping(f.up)
 	tee := &wireTee{}
 	client := sdk(f.ts.URL, f.tr, tee, option.WithAPIKey(callerJunk), option.WithHeader("Accept-Encoding", "gzip"))
-	msg, err := call(claude.WithClient(t.Context(), "alice"), client, false)
+	msg, err := call(proxy.WithClient(t.Context(), "alice"), client, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,10 +453,10 @@ func TestTransportRateLimit(t *testing.T) {
 	client := sdk(f.ts.URL, f.tr, tee, option.WithAPIKey(callerJunk))
 
 	// sub-a's 429 fails over to sub-b: one call of alice's, not two.
-	if _, err := call(claude.WithClient(t.Context(), "alice"), client, false); err != nil {
+	if _, err := call(proxy.WithClient(t.Context(), "alice"), client, false); err != nil {
 		t.Fatalf("alice's first request: %v", err)
 	}
-	_, err := call(claude.WithClient(t.Context(), "alice"), client, true)
+	_, err := call(proxy.WithClient(t.Context(), "alice"), client, true)
 	var apiErr *anthropic.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Type() != "rate_limit_error" {
 		t.Fatalf("alice's second request: %v; want a rate_limit_error 429", err)
@@ -474,7 +474,7 @@ func TestTransportRateLimit(t *testing.T) {
 		t.Errorf("body\n got %s\nwant %s", got, wantBody)
 	}
 	// Another client has its own bucket.
-	if _, err := call(claude.WithClient(t.Context(), "bob"), client, false); err != nil {
+	if _, err := call(proxy.WithClient(t.Context(), "bob"), client, false); err != nil {
 		t.Fatalf("bob's request: %v", err)
 	}
 	if diff := cmp.Diff([]string{credA, credB, credB}, f.credentials()); diff != "" {
