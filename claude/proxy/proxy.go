@@ -226,14 +226,11 @@ func (p *Proxy) init() {
 			r.Out.Header.Del("X-Api-Key") // the caller's key goes no further
 			r.Out.Header.Del("Authorization")
 		},
-		Transport: p.Transport,
 		// SSE, and any response of unknown length, is flushed as it comes
 		// (ReverseProxy's rule); a JSON answer of known length is written
 		// once, whole.
-		FlushInterval:  0,
-		BufferPool:     &p.buffers,
-		ModifyResponse: p.modifyResponse,
-		ErrorHandler:   p.upstreamError,
+		FlushInterval: 0,
+		BufferPool:    &p.buffers,
 		// What ReverseProxy logs itself (a body copy that failed) goes to
 		// the proxy's log, not the standard logger.
 		ErrorLog: slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
@@ -298,11 +295,22 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if caller.CapUSD > 0 {
 		rt.spent = func(u authpool.Usage) { p.caps.add(caller.ID, u.Time, u.CostUSD) }
 	}
-	out := r.WithContext(context.WithValue(r.Context(), routeKey{}, rt))
+	out := r.WithContext(r.Context()) // a shallow copy, with the body read
 	out.Body = io.NopCloser(bytes.NewReader(body))
 	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	out.ContentLength = int64(len(body))
-	p.proxy.ServeHTTP(w, out)
+	p.serve(w, out, rt)
+}
+
+// serve sends r on through the Transport with its route, handed over
+// explicitly: r gets a ReverseProxy of its own, p's with a RoundTripper
+// (routed), a ModifyResponse and an ErrorHandler that know the route.
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
+	rp := *p.proxy
+	rp.Transport = routed{p.Transport, rt}
+	rp.ModifyResponse = func(resp *http.Response) error { return p.modifyResponse(resp, rt) }
+	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) { p.upstreamError(w, r, rt.caller.ID, err) }
+	rp.ServeHTTP(w, r)
 }
 
 // identify returns the caller of a request, and the key it is known by.
@@ -324,15 +332,10 @@ func (p *Proxy) identify(r *http.Request) (authpool.Caller, string, bool) {
 
 // modifyResponse strips the upstream's rate-limit headers and adds the
 // caller's own standing.
-func (p *Proxy) modifyResponse(resp *http.Response) error {
-	rt, _ := resp.Request.Context().Value(routeKey{}).(*route)
-	if own, ok := resp.Body.(ownBody); ok {
+func (p *Proxy) modifyResponse(resp *http.Response, rt *route) error {
+	if rt.owned {
 		// The Transport's own 429: its headers are the pool's.
-		caller := ""
-		if rt != nil {
-			caller = rt.caller.ID
-		}
-		p.refusals.add(resp.Request.Context(), own.refusal, caller, own.msg)
+		p.refusals.add(resp.Request.Context(), rt.own.refusal, rt.caller.ID, rt.own.msg)
 		return nil
 	}
 	for k := range resp.Header {
@@ -340,10 +343,8 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 			delete(resp.Header, k)
 		}
 	}
-	if rt != nil {
-		if st, ok := p.caps.standing(rt.caller, p.Transport.now()); ok {
-			st.headers(resp.Header)
-		}
+	if st, ok := p.caps.standing(rt.caller, p.Transport.now()); ok {
+		st.headers(resp.Header)
 	}
 	return nil
 }

@@ -41,13 +41,9 @@ func writeError(w http.ResponseWriter, status int, typ, msg string) {
 // pool's, when it could not place the request (its store unavailable or
 // failing, the pool closed), else the upstream's, which could not be
 // reached.
-func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, callerID string, err error) {
 	if errors.Is(err, context.Canceled) {
 		return // the caller went away
-	}
-	callerID := ""
-	if rt, ok := r.Context().Value(routeKey{}).(*route); ok {
-		callerID = rt.caller.ID
 	}
 	why := slog.String("error", safetext.Clip(p.redact.String(err.Error()), 1024))
 	var pool *poolError

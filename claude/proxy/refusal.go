@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -44,7 +45,7 @@ func waitSeconds(d time.Duration) int64 {
 // speak of the caller's own usage limit, which the pool's state is not (an
 // OAuth-mode Claude Code then prints "Server is temporarily limiting
 // requests (not your usage limit) · <message>", which is true).
-func exhaustedResponse(req *http.Request, ex *authpool.ExhaustedError, now time.Time, within time.Duration) *http.Response {
+func exhaustedResponse(req *http.Request, ex *authpool.ExhaustedError, now time.Time, within time.Duration) (*http.Response, ownAnswer) {
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	var msg strings.Builder
@@ -65,41 +66,38 @@ func exhaustedResponse(req *http.Request, ex *authpool.ExhaustedError, now time.
 		h.Set("X-Should-Retry", "false")
 		msg.WriteString("; when one frees up is not known: retry later")
 	}
-	return ownResponse(req, refuseExhausted, h, msg.String())
+	return ownResponse(req, ownAnswer{refuseExhausted, msg.String()}, h)
 }
 
 // rateLimitedResponse is the Transport's own 429 when the client (or the
 // proxy's caller) is over its rate limit: rate_limit_error, retry-after the
 // whole seconds until it may send again, x-should-retry by the same rule as
 // the pool's other refusals.
-func rateLimitedResponse(req *http.Request, rl *authpool.RateLimitedError, within time.Duration) *http.Response {
+func rateLimitedResponse(req *http.Request, rl *authpool.RateLimitedError, within time.Duration) (*http.Response, ownAnswer) {
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	secs := retryHeaders(h, rl.RetryAfter, within)
-	return ownResponse(req, refuseRateLimited, h, fmt.Sprintf(
-		"authpool: too many requests for %s (the pool's rate limit): retry in %s", strconv.Quote(rl.Key), humanWait(secs)))
+	return ownResponse(req, ownAnswer{refuseRateLimited, fmt.Sprintf(
+		"authpool: too many requests for %s (the pool's rate limit): retry in %s", strconv.Quote(rl.Key), humanWait(secs))}, h)
 }
 
-// ownResponse is a response the Transport makes itself: r's status, and
-// an error body of r's type saying msg.
-func ownResponse(req *http.Request, r refusal, h http.Header, msg string) *http.Response {
-	body := errorBody(r.typ, msg)
-	return &http.Response{
-		Status: strconv.Itoa(r.status) + " " + http.StatusText(r.status), StatusCode: r.status,
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, Body: ownBody{bytes.NewReader(body), r, msg}, ContentLength: int64(len(body)), Request: req,
-	}
-}
-
-// ownBody is the body of a response the Transport made itself: a refusal,
-// which a Proxy logs.
-type ownBody struct {
-	*bytes.Reader
+// ownAnswer is a refusal the Transport answers in the pool's name, and
+// why: a Proxy logs it (route.answered).
+type ownAnswer struct {
 	refusal refusal
 	msg     string
 }
 
-func (ownBody) Close() error { return nil }
+// ownResponse is a response the Transport makes itself: o's status, and an
+// error body of o's type saying its message. It returns o too.
+func ownResponse(req *http.Request, o ownAnswer, h http.Header) (*http.Response, ownAnswer) {
+	body := errorBody(o.refusal.typ, o.msg)
+	return &http.Response{
+		Status: strconv.Itoa(o.refusal.status) + " " + http.StatusText(o.refusal.status), StatusCode: o.refusal.status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), Request: req,
+	}, o
+}
 
 // errorBody is an Anthropic error body (docs/claude-code.md).
 func errorBody(typ, msg string) []byte {

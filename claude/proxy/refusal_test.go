@@ -65,7 +65,7 @@ func TestExhaustedResponse(t *testing.T) {
 		message: "authpool: the pool has no subscription to take the request; its fallback too (daily budget spent); the first is expected back at Nov 27 00:00 UTC (in 14 h)",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := exhaustedResponse(nil, &tc.ex, now, DefaultRetryWithin)
+			resp, _ := exhaustedResponse(nil, &tc.ex, now, DefaultRetryWithin)
 			body, _ := io.ReadAll(resp.Body)
 			want := http.Header{"Content-Type": {"application/json"}, "X-Should-Retry": {tc.shouldRetry}}
 			if tc.retryAfter != "" {

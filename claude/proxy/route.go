@@ -1,12 +1,16 @@
 package proxy
 
 import (
+	"net/http"
+
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude/internal/safetext"
 )
 
-// route is what a Proxy tells its Transport about a request, in one context
-// value: whom it is for and what it asks.
+// route is what a Proxy tells its Transport about a request, handed to
+// Transport.roundTrip with the request (Proxy.serve): whom it is for and
+// what it asks. The Transport writes back one thing: the refusal it
+// answered in the pool's name, if it did.
 type route struct {
 	client string          // the pool's client: the caller, or the caller and its session
 	model  string          // the model the body names, or ""
@@ -14,7 +18,24 @@ type route struct {
 	spent  func(authpool.Usage)
 	key    string            // the key the caller was identified by
 	redact safetext.Redactor // the proxy's: every caller's key (see requestRedactor)
+	own    ownAnswer         // the Transport's own refusal, when owned
+	owned  bool
 }
 
-// routeKey keys a *route in a request's context.
-type routeKey struct{}
+// answered notes that the Transport answered the request itself, with o;
+// a nil route (the Transport used alone) notes nothing.
+func (r *route) answered(o ownAnswer) {
+	if r != nil {
+		r.own, r.owned = o, true
+	}
+}
+
+// routed is the Transport with a Proxy's route for one request: the
+// RoundTripper of the ReverseProxy that sends it (Proxy.serve).
+type routed struct {
+	t  *Transport
+	rt *route
+}
+
+// RoundTrip implements http.RoundTripper.
+func (r routed) RoundTrip(req *http.Request) (*http.Response, error) { return r.t.roundTrip(req, r.rt) }

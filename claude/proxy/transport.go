@@ -145,11 +145,19 @@ const maxErrorBody = 64 << 10
 // pass through unrecorded (and logged).
 const maxCapture = 4 << 20
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper: the request's client is the one
+// WithClient put in its context, else its ClientHeader; its model is the
+// one its body names.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.roundTrip(req, nil)
+}
+
+// roundTrip sends req for the client of rt, a Proxy's route, or, with a nil
+// rt, for the client RoundTrip finds in the request itself.
+func (t *Transport) roundTrip(req *http.Request, rt *route) (*http.Response, error) {
 	ctx := req.Context()
 	var clientID, model string
-	rt, fromProxy := ctx.Value(routeKey{}).(*route)
+	fromProxy := rt != nil
 	if fromProxy {
 		clientID, model = rt.client, rt.model
 	} else {
@@ -189,9 +197,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		var rl *authpool.RateLimitedError
 		switch {
 		case errors.As(err, &ex):
-			return exhaustedResponse(req, ex, t.now(), t.retryWithin()), nil
+			resp, own := exhaustedResponse(req, ex, t.now(), t.retryWithin())
+			rt.answered(own)
+			return resp, nil
 		case errors.As(err, &rl):
-			return rateLimitedResponse(req, rl, t.retryWithin()), nil
+			resp, own := rateLimitedResponse(req, rl, t.retryWithin())
+			rt.answered(own)
+			return resp, nil
 		case err != nil:
 			return nil, &poolError{fmt.Errorf("claude: transport: %w", err)}
 		}
@@ -207,10 +219,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if resp.StatusCode < 400 {
 			t.observe(ctx, a.SubscriptionID, resp, model)
-			resp.Body = t.capture(ctx, req, resp, clientID, a)
+			resp.Body = t.capture(ctx, req, resp, clientID, a, rt)
 			return resp, nil
 		}
-		v := t.fail(ctx, requestRedactor(req, a.Credential.Reveal()), a.SubscriptionID, resp, model)
+		v := t.fail(ctx, requestRedactor(req, rt, a.Credential.Reveal()), a.SubscriptionID, resp, model)
 		if !v.RetryElsewhere || req.GetBody == nil || attempt+1 >= t.maxAttempts() {
 			return resp, nil
 		}
@@ -407,8 +419,8 @@ func hasUnified(h http.Header) bool {
 
 // capture returns the response's body wrapped to read its usage on the way
 // through, and to record it once when the body is read to its end or closed.
-func (t *Transport) capture(ctx context.Context, req *http.Request, resp *http.Response, clientID string, a authpool.Allocation) io.ReadCloser {
-	c := &captured{t: t, ctx: context.WithoutCancel(ctx), req: req, cred: a.Credential.Reveal(),
+func (t *Transport) capture(ctx context.Context, req *http.Request, resp *http.Response, clientID string, a authpool.Allocation, rt *route) io.ReadCloser {
+	c := &captured{t: t, rt: rt, ctx: context.WithoutCancel(ctx), req: req, cred: a.Credential.Reveal(),
 		clientID: clientID, subscriptionID: a.SubscriptionID, body: resp.Body}
 	if resp.Request != nil {
 		c.oneShot = claude.OneShotRun(resp.Request.Header.Get("User-Agent"))
@@ -426,6 +438,7 @@ func (t *Transport) capture(ctx context.Context, req *http.Request, resp *http.R
 // captured is a response body whose usage is recorded once.
 type captured struct {
 	t                        *Transport
+	rt                       *route // the Proxy's, or nil
 	ctx                      context.Context
 	req                      *http.Request // as the caller sent it
 	cred                     string        // the credential it was sent with
@@ -509,8 +522,8 @@ func (c *captured) record(complete bool) {
 		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, msg,
 			slog.String("client", c.clientID), slog.String("subscription", c.subscriptionID), slog.String("error", err.Error()))
 	}
-	if rt, ok := c.ctx.Value(routeKey{}).(*route); ok && rt.spent != nil {
-		rt.spent(u)
+	if c.rt != nil && c.rt.spent != nil {
+		c.rt.spent(u)
 	}
 }
 
@@ -518,7 +531,7 @@ func (c *captured) record(complete bool) {
 // 200 (an overloaded upstream, say).
 func (c *captured) midStream(apiErr *claude.APIError) {
 	now := c.t.now()
-	red := requestRedactor(c.req, c.cred)
+	red := requestRedactor(c.req, c.rt, c.cred)
 	body := errorBody(apiErr.Type, apiErr.Message)
 	v := claude.Classify(http.StatusOK, nil, body, now).Redacted(red.String)
 	if err := claude.Apply(c.ctx, c.t.Pool, c.subscriptionID, v, "", now); err != nil {

@@ -40,7 +40,7 @@ func (t *Transport) fail(ctx context.Context, red safetext.Redactor, subscriptio
 	}
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	resp.ContentLength = int64(len(body))
-	resp.Body = io.NopCloser(bytes.NewReader(body)) // not an ownBody: the upstream's answer
+	resp.Body = io.NopCloser(bytes.NewReader(body)) // the upstream's answer, read whole
 	if err := claude.Apply(ctx, t.Pool, subscriptionID, v, model, now); err != nil {
 		t.log().LogAttrs(ctx, slog.LevelWarn, "claude: telling the pool of a failed response failed",
 			slog.String("subscription", subscriptionID), slog.Int("status", resp.StatusCode), slog.String("error", safetext.Clip(red.String(err.Error()), 1024)))
@@ -84,8 +84,8 @@ func statusErrorType(status int) string {
 // the credential cred: cred, and the caller's key — the one a Proxy
 // identified it by (and every caller's it knows), else what req carries as
 // x-api-key or bearer token before the Transport replaces it.
-func requestRedactor(req *http.Request, cred string) safetext.Redactor {
-	if rt, ok := req.Context().Value(routeKey{}).(*route); ok {
+func requestRedactor(req *http.Request, rt *route, cred string) safetext.Redactor {
+	if rt != nil {
 		return rt.redact.With(cred, rt.key)
 	}
 	return safetext.NewRedactor(cred, req.Header.Get("X-Api-Key"), bearerToken(req.Header))
