@@ -10,7 +10,7 @@ import (
 )
 
 // Apply does to the pool what a response made on a subscription says
-// (v, from Classify or Result.Verdict):
+// (v, from Classify or package cli's Result.Verdict):
 //
 //   - VerdictQuota: the subscription is limited until v.Until (MarkLimited);
 //   - VerdictModelQuota: it is limited for each rejected model family until

@@ -164,7 +164,7 @@ type Verdict struct {
 	// Until.
 	ModelLimits []ModelLimit `json:"modelLimits,omitempty"`
 	// RetryElsewhere reports whether the request is sent again on another
-	// subscription (by the Transport, and by the Runner for a CLI run):
+	// subscription (by proxy.Transport, and by cli.Runner for a CLI run):
 	// Kind.FailsOver().
 	RetryElsewhere bool `json:"retryElsewhere,omitempty"`
 	// BadCredential is set for a 401 with x-should-retry false: the bearer
@@ -196,7 +196,7 @@ type Verdict struct {
 // data; anything else is tolerated), now the time of the response. It never
 // fails: malformed headers are in Verdict.Malformed.
 //
-// Result.Verdict decides a CLI run's end by the same rules, from what the
+// cli.Result.Verdict decides a CLI run's end by the same rules, from what the
 // CLI reports of the answer. In order: a 2xx is VerdictOK unless its body is
 // an error object (a mid-stream error: overloaded_error is
 // VerdictOverloaded, any other VerdictServerError). A 429 is VerdictQuota or VerdictModelQuota when the

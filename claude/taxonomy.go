@@ -8,8 +8,8 @@ import (
 )
 
 // This file is the one place that decides what a failed answer means for
-// the pool, whoever saw it: the Transport (and the Proxy) see the HTTP
-// answer, Classify; the Runner sees the CLI's report of it, Result.Verdict.
+// the pool, whoever saw it: proxy.Transport (and proxy.Proxy) see the HTTP
+// answer, Classify; cli.Runner sees the CLI's report of it, ClassifyReport.
 // Both make an answer of what they saw, and judge decides its kind (kindOf)
 // and whether the request is sent again elsewhere (VerdictKind.FailsOver).
 
@@ -17,7 +17,7 @@ import (
 type answer struct {
 	status int
 	// limits are its rate-limit headers: as sent (Classify), or what the
-	// CLI's report says of them (Result.Verdict).
+	// CLI's report says of them (ClassifyReport).
 	limits RateLimit
 	// limitHeaders is set when the answer carried any rate-limit header
 	// (anthropic-ratelimit-*, retry-after, retry-after-ms): a 429 with
@@ -104,8 +104,8 @@ func kindOf(status int, e apiError, quota, limitHeaders bool) VerdictKind {
 }
 
 // FailsOver reports whether a request that got an answer of kind k is sent
-// again on another subscription, by the Transport (up to its MaxAttempts,
-// while the body can be sent again) and by the Runner: when the answer
+// again on another subscription, by proxy.Transport (up to its MaxAttempts,
+// while the body can be sent again) and by cli.Runner: when the answer
 // takes the subscription out of service (a quota, a model's quota, a
 // throttle, an overload, a refused credential, billing), and when it is a
 // 429 that names no limit (VerdictRequestScoped), which leaves the
