@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/authpool/authpool"
@@ -140,44 +139,6 @@ func (a RunAttempt) CostUSD() float64 {
 	return sum
 }
 
-// RunError is the error of a failed run: the CLI did not start, was
-// cancelled, exited without a result, printed something else, or its result
-// says it ended in error. It holds no credential, nor the prompt (when at
-// least 6 bytes long).
-type RunError struct {
-	// ClientID is the client the run was for, SubscriptionID where it ran.
-	ClientID       string
-	SubscriptionID string
-	// Verdict is what the result meant for the subscription (VerdictQuota,
-	// VerdictAuth, ...); VerdictOK without a result or an API error.
-	Verdict claude.VerdictKind
-	// ExitCode is the CLI's exit status; -1 if it did not exit by itself.
-	ExitCode int
-	// Stderr is the end of the CLI's standard error (at most 1 KiB), for a
-	// run without a result: credentials and the prompt redacted, and what
-	// follows "sk-ant-", "Bearer", key=, token=, secret= or password=.
-	Stderr string
-	// Err is the cause: a parse error, an *exec.ExitError, the context's
-	// error, the start's error, or what the result said.
-	Err error
-}
-
-// Error says, on one line, where the run failed and why.
-func (e *RunError) Error() string {
-	msg := fmt.Sprintf("claude: run for client %q on subscription %q: %s", e.ClientID, e.SubscriptionID,
-		strings.TrimPrefix(e.Err.Error(), "claude: "))
-	if _, exited := errors.AsType[*exec.ExitError](e.Err); e.ExitCode > 0 && !exited {
-		msg += fmt.Sprintf(" (exit status %d)", e.ExitCode)
-	}
-	if e.Stderr != "" {
-		msg += fmt.Sprintf("; stderr: %q", e.Stderr)
-	}
-	return msg
-}
-
-// Unwrap returns the cause.
-func (e *RunError) Unwrap() error { return e.Err }
-
 // Run runs prompt through the CLI for clientID: it allocates the client's
 // subscription, runs Command with `-p PROMPT --output-format json` (or
 // stream-json) and the credential in its environment, parses the output,
@@ -263,6 +224,44 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 	}
 	red := safetext.NewRedactor(append(secrets, runnerPromptParts(prompt)...)...)
 
+	cmd := r.cmd(ctx, env, prompt, s)
+	stderr := &runnerTail{max: 8 << 10}
+	cmd.Stderr = stderr
+	r.log().LogAttrs(ctx, slog.LevelDebug, "claude: run starting", slog.String("client", clientID),
+		slog.String("subscription", a.SubscriptionID), slog.String("kind", string(a.Kind)), slog.Int("attempt", n))
+	res, parseErr, runErr := r.execute(ctx, cmd, clientID, &at)
+
+	// Count what the output showed (a result, or part of a stream) and
+	// apply what it means, even when ctx is done.
+	var acctErrs []error
+	if parseErr == nil || len(res.Trailing) > 0 || res.RateLimit != nil {
+		acctErrs = r.account(ctx, clientID, s, &at, res, red)
+	}
+	_, exited := errors.AsType[*exec.ExitError](runErr)
+	result := parseErr == nil && res.CostKnown
+	switch {
+	case runErr != nil && ctx.Err() != nil:
+		fail("", context.Cause(ctx))
+	case runErr != nil && !exited:
+		fail("", runErr) // it did not start, or its output was abandoned
+	case result && res.IsError:
+		fail("", runnerResultError(at.Result, at.Verdict, red))
+	case result && runErr == nil:
+	case runErr != nil:
+		fail(runnerStderr(red, stderr), runErr)
+	case parseErr != nil:
+		fail(runnerStderr(red, stderr), &runnerStdoutError{parseErr})
+	default:
+		fail(runnerStderr(red, stderr), &runnerStdoutError{errors.New("stream-json: the stream ended without a result line")})
+	}
+	acctErr := errors.Join(acctErrs...)
+	r.logAttempt(ctx, clientID, n, at, res.SessionID, acctErr, red)
+	return at, acctErr
+}
+
+// cmd is the command of one run: the CLI with the run's environment, which
+// an interrupt ends (WaitDelay kills it after).
+func (r *Runner) cmd(ctx context.Context, env []string, prompt string, s *runSettings) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, r.command(), r.args(prompt, s)...)
 	cmd.Env, cmd.Dir, cmd.WaitDelay = env, r.Dir, r.WaitDelay
 	if cmd.WaitDelay <= 0 {
@@ -274,15 +273,15 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 		}
 		return cmd.Process.Signal(os.Interrupt) // let it end its session; WaitDelay kills
 	}
-	stderr := &runnerTail{max: 8 << 10}
-	cmd.Stderr = stderr
+	return cmd
+}
+
+// execute runs cmd, holding the client's slot meanwhile, and parses its
+// output as it comes; it sets at's duration and exit code.
+func (r *Runner) execute(ctx context.Context, cmd *exec.Cmd, clientID string, at *RunAttempt) (res Result, parseErr, runErr error) {
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
-	var (
-		res      Result
-		parseErr error
-		done     = make(chan struct{})
-	)
+	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		if r.Stream {
@@ -294,11 +293,9 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 		}
 		io.Copy(io.Discard, pr) // the CLI may write on after what could not be read
 	}()
-	r.log().LogAttrs(ctx, slog.LevelDebug, "claude: run starting", slog.String("client", clientID),
-		slog.String("subscription", a.SubscriptionID), slog.String("kind", string(a.Kind)), slog.Int("attempt", n))
 	start := time.Now()
 	stopHolding := r.hold(ctx, clientID)
-	runErr := cmd.Run()
+	runErr = cmd.Run()
 	stopHolding()
 	pw.Close()
 	<-done
@@ -306,11 +303,14 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 	if cmd.ProcessState != nil {
 		at.ExitCode = cmd.ProcessState.ExitCode()
 	}
+	return res, parseErr, runErr
+}
 
-	// Count what the output showed (a result, or part of a stream) and
-	// apply what it means, even when ctx is done.
+// account records the usages of a run's output and applies its verdict,
+// setting at's Result, Verdict and Usages; it returns the errors of doing
+// so.
+func (r *Runner) account(ctx context.Context, clientID string, s *runSettings, at *RunAttempt, res Result, red safetext.Redactor) []error {
 	end := r.now()
-	var acctErrs []error
 	if res.IsError {
 		// The CLI's words of a failed answer may repeat what the upstream
 		// echoed (a credential) or the prompt: they go to the pool, and
@@ -320,49 +320,36 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 			res.Errors[i] = red.String(res.Errors[i])
 		}
 	}
-	if parseErr == nil || len(res.Trailing) > 0 || res.RateLimit != nil {
-		// The verdict's message is the CLI's text of the answer: it goes to
-		// the pool (a status reason, an event), so it is redacted.
-		at.Result, at.Verdict = res, res.Verdict(end).Redacted(red.String)
-		actx := context.WithoutCancel(ctx)
-		at.Usages, err = res.Usages(r.prices(), end)
-		if err != nil {
-			acctErrs = append(acctErrs, fmt.Errorf("claude: run for client %q on subscription %q: %w", clientID, a.SubscriptionID, err))
-		}
-		for i := range at.Usages {
-			at.Usages[i].SubscriptionID = a.SubscriptionID
-			// The run is over: the cache it wrote (an hour's, with a
-			// subscription's OAuth token) is no reason to hold its slot.
-			at.Usages[i].CacheTTL = 0
-			acctErrs = append(acctErrs, r.Pool.Record(actx, clientID, at.Usages[i]))
-		}
-		acctErrs = append(acctErrs, claude.Apply(actx, r.Pool, a.SubscriptionID, at.Verdict, runnerModel(s.model, res), end))
+	// The verdict's message is the CLI's text of the answer: it goes to
+	// the pool (a status reason, an event), so it is redacted.
+	at.Result, at.Verdict = res, res.Verdict(end).Redacted(red.String)
+	actx := context.WithoutCancel(ctx)
+	var errs []error
+	var err error
+	sub := at.Allocation.SubscriptionID
+	at.Usages, err = res.Usages(r.prices(), end)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("claude: run for client %q on subscription %q: %w", clientID, sub, err))
 	}
-	_, exited := errors.AsType[*exec.ExitError](runErr)
-	result := parseErr == nil && res.CostKnown
-	switch {
-	case runErr != nil && ctx.Err() != nil:
-		fail("", context.Cause(ctx))
-	case runErr != nil && !exited:
-		fail("", runErr) // it did not start, or its output was abandoned
-	case result && res.IsError:
-		fail("", runnerResultError(res, at.Verdict, red))
-	case result && runErr == nil:
-	case runErr != nil:
-		fail(runnerStderr(red, stderr), runErr)
-	case parseErr != nil:
-		fail(runnerStderr(red, stderr), &runnerStdoutError{parseErr})
-	default:
-		fail(runnerStderr(red, stderr), &runnerStdoutError{errors.New("stream-json: the stream ended without a result line")})
+	for i := range at.Usages {
+		at.Usages[i].SubscriptionID = sub
+		// The run is over: the cache it wrote (an hour's, with a
+		// subscription's OAuth token) is no reason to hold its slot.
+		at.Usages[i].CacheTTL = 0
+		errs = append(errs, r.Pool.Record(actx, clientID, at.Usages[i]))
 	}
+	return append(errs, claude.Apply(actx, r.Pool, sub, at.Verdict, runnerModel(s.model, res), end))
+}
 
-	acctErr := errors.Join(acctErrs...)
+// logAttempt logs how an attempt went.
+func (r *Runner) logAttempt(ctx context.Context, clientID string, n int, at RunAttempt, session string, acctErr error, red safetext.Redactor) {
+	a := at.Allocation
 	level := slog.LevelInfo
 	attrs := []slog.Attr{slog.String("client", clientID), slog.String("subscription", a.SubscriptionID),
 		slog.String("kind", string(a.Kind)), slog.Int("attempt", n), slog.String("verdict", at.Verdict.Kind.String()),
 		slog.Float64("costUSD", at.CostUSD()), slog.Duration("duration", at.Duration), slog.Int("exit", at.ExitCode)}
-	if res.SessionID != "" {
-		attrs = append(attrs, slog.String("session", res.SessionID))
+	if session != "" {
+		attrs = append(attrs, slog.String("session", session))
 	}
 	if at.Err != nil {
 		level = slog.LevelWarn
@@ -373,30 +360,4 @@ func (r *Runner) attempt(ctx context.Context, clientID, prompt string, a authpoo
 		attrs = append(attrs, slog.String("accounting", red.String(acctErr.Error())))
 	}
 	r.log().LogAttrs(ctx, level, "claude: run", attrs...)
-	return at, acctErr
-}
-
-// runnerStdoutError is an error of the CLI's output, which it says.
-type runnerStdoutError struct{ err error }
-
-func (e *runnerStdoutError) Error() string {
-	return "stdout: " + strings.TrimPrefix(e.err.Error(), "claude: ")
-}
-
-func (e *runnerStdoutError) Unwrap() error { return e.err }
-
-// runnerResultError says what an error result said, redacted.
-func runnerResultError(res Result, v claude.Verdict, red safetext.Redactor) error {
-	what := "ended in error: " + res.Subtype
-	if status, ok := res.Failed(); ok {
-		what = strings.TrimSuffix(fmt.Sprintf("ended on an API error: %s, HTTP %d %s", v.Kind, status, res.APIErrorType), " ")
-	}
-	text := res.Text
-	if text == "" {
-		text = strings.Join(res.Errors, "; ")
-	}
-	if text = red.String(text); text != "" {
-		what += ": " + safetext.Clip(text, 300)
-	}
-	return errors.New(what)
 }
