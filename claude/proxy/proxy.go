@@ -302,17 +302,6 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.serve(w, out, rt)
 }
 
-// serve sends r on through the Transport with its route, handed over
-// explicitly: r gets a ReverseProxy of its own, p's with a RoundTripper
-// (routed), a ModifyResponse and an ErrorHandler that know the route.
-func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
-	rp := *p.proxy
-	rp.Transport = routed{p.Transport, rt}
-	rp.ModifyResponse = func(resp *http.Response) error { return p.modifyResponse(resp, rt) }
-	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) { p.upstreamError(w, r, rt.caller.ID, err) }
-	rp.ServeHTTP(w, r)
-}
-
 // identify returns the caller of a request, and the key it is known by.
 func (p *Proxy) identify(r *http.Request) (authpool.Caller, string, bool) {
 	key := r.Header.Get("X-Api-Key")

@@ -39,3 +39,14 @@ type routed struct {
 
 // RoundTrip implements http.RoundTripper.
 func (r routed) RoundTrip(req *http.Request) (*http.Response, error) { return r.t.roundTrip(req, r.rt) }
+
+// serve sends r on through the Transport with its route, handed over
+// explicitly: r gets a ReverseProxy of its own, p's with a RoundTripper
+// (routed), a ModifyResponse and an ErrorHandler that know the route.
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
+	rp := *p.proxy
+	rp.Transport = routed{p.Transport, rt}
+	rp.ModifyResponse = func(resp *http.Response) error { return p.modifyResponse(resp, rt) }
+	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) { p.upstreamError(w, r, rt.caller.ID, err) }
+	rp.ServeHTTP(w, r)
+}
