@@ -2,7 +2,5 @@ package transcript
 
 import "flag"
 
+// update makes golden-file tests rewrite their files: go test -update.
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
-
-// model is the model the tests' transcripts name.
-const model = "claude-sonnet-4-5-20250929"
