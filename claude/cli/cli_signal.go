@@ -25,17 +25,17 @@ import (
 // Result): record a process's result once. A model whose costBasis is
 // "unknown" (Claude Code had no price for it, and guessed at its default
 // model's rate) is priced again with prices, from its summed counts
-// (NoTier: the tiers of single requests cannot be told from a sum); when
+// (claude.NoTier: the tiers of single requests cannot be told from a sum); when
 // that is an estimate too, PricedAs says so. A result with a cost
 // (total_cost_usd) but no modelUsage is one usage of that cost, with no
 // model and no tokens, ID "<session id>/total/<result uuid>".
 //
 // The assistant messages no result line accounts for (Trailing) are priced
 // with prices, message by message (the long-context tier applies per
-// request: PerRequest), and summed per model, with ID
+// request: claude.PerRequest), and summed per model, with ID
 // "<session id>/<model>/partial-<first message id>"; PricedAs names an
 // estimate. A model prices cannot price is an error matching
-// ErrUnknownModel (DefaultPrices prices every model, at an estimate if need
+// claude.ErrUnknownModel (claude.DefaultPrices prices every model, at an estimate if need
 // be); prices may be nil only when nothing needs pricing. A model with no
 // tokens costs 0 without a price.
 func (r Result) Usages(prices *claude.Prices, at time.Time) ([]authpool.Usage, error) {

@@ -49,7 +49,7 @@ type Runner struct {
 	Stream bool
 	// Prices prices what Claude Code did not (the assistant messages of a
 	// stream cut before its result, and a model whose costBasis is
-	// "unknown"); nil means DefaultPrices().
+	// "unknown"); nil means claude.DefaultPrices().
 	Prices *claude.Prices
 	// Clock is the time of usages and verdicts; nil means the pool's
 	// (Pool.Now).
@@ -143,8 +143,8 @@ func (a RunAttempt) CostUSD() float64 {
 // subscription, runs Command with `-p PROMPT --output-format json` (or
 // stream-json) and the credential in its environment, parses the output,
 // records its usages on the subscription and applies its verdict to the
-// pool (Apply). A run that ends on an answer whose kind fails over
-// (VerdictKind.FailsOver: a quota, a model's quota, an overload, a refused
+// pool (claude.Apply). A run that ends on an answer whose kind fails over
+// (claude.VerdictKind.FailsOver: a quota, a model's quota, an overload, a refused
 // credential or billing, and a 429 that names no limit) is run again where
 // a new Allocate puts the client, never on a subscription it already ran on
 // (authpool.Elsewhere), up to MaxAttempts subscriptions in all; it stops

@@ -111,7 +111,7 @@ var (
 	runnerDefaultPrices = sync.OnceValue(claude.DefaultPrices)
 )
 
-// runnerModel is the run's model, for Apply: the one asked for, else the
+// runnerModel is the run's model, for claude.Apply: the one asked for, else the
 // only one the result names.
 func runnerModel(model string, res Result) string {
 	if model == "" && len(res.Models) == 1 {

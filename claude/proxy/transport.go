@@ -36,8 +36,8 @@ const OAuthBeta = "oauth-2025-04-20"
 //   - it records the response's usage with its message id as the usage ID,
 //     read on the way through (an SSE stream is never buffered), when the
 //     caller has read the body to its end or closed it;
-//   - it classifies a failed response (Classify) and tells the pool (Apply);
-//     when its kind fails over (VerdictKind.FailsOver: a quota 429, the
+//   - it classifies a failed response (claude.Classify) and tells the pool (claude.Apply);
+//     when its kind fails over (claude.VerdictKind.FailsOver: a quota 429, the
 //     subscription's or a model's, a throttle, a 529, a refused credential
 //     or billing, which take the subscription out of service, and a 429
 //     that names no limit, which does not) it sends the request again where
@@ -59,7 +59,7 @@ const OAuthBeta = "oauth-2025-04-20"
 //     it answers 429 rate_limit_error itself, with retry-after (the whole
 //     seconds until the client may send again) and x-should-retry by the
 //     same rule. A fail-over is not counted again (authpool.Resend);
-//   - an upstream's error reaches the caller, the pool (Apply: a status
+//   - an upstream's error reaches the caller, the pool (claude.Apply: a status
 //     reason, an event) and the log with the credential the request was
 //     sent with and the caller's key (the one a Proxy identified it by, and
 //     every caller's it knows; else the x-api-key or bearer token the
@@ -87,9 +87,9 @@ type Transport struct {
 	// ClientHeader names the request header that carries the client's ID
 	// when the context does not. The default is none.
 	ClientHeader string
-	// Prices prices responses. The default is DefaultPrices().
+	// Prices prices responses. The default is claude.DefaultPrices().
 	Prices *claude.Prices
-	// Rule is the long-context rule of Prices.Cost. The default is PerRequest.
+	// Rule is the long-context rule of Prices.Cost. The default is claude.PerRequest.
 	Rule claude.TierRule
 	// Clock reads the time of responses, and the time the pool's own 429s
 	// count their retry-after from. The default is the pool's (Pool.Now).

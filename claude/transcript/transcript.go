@@ -151,12 +151,12 @@ type Options struct {
 	// Mode is where costs come from. The default is CostAuto.
 	Mode CostMode
 	// Prices prices the tokens, with ccusage's per-kind long-context tiers
-	// (PerKind). The default is DefaultPrices(): every Claude model has a
+	// (claude.PerKind). The default is claude.DefaultPrices(): every Claude model has a
 	// cost, a model without a price of its own at an estimate (its
 	// family's newest model's price, or the fallback) listed in the
 	// report's EstimatedPrices (docs/prices.md). ccusage 20.0.24 prices a
 	// model it does not know — Claude Code's current default models among
-	// them — at $0 and lists it as unpriced: give CcusagePrices() to
+	// them — at $0 and lists it as unpriced: give claude.CcusagePrices() to
 	// reproduce its reports exactly (MissingPrices then lists those).
 	Prices *claude.Prices
 	// Now is the time the report is for: it decides which block is active
