@@ -118,7 +118,7 @@ func (p *Pool) holdFor(now time.Time, cacheTTL time.Duration) time.Time {
 // Hold keeps a working client's slot for another Sessions.IdleAfter without
 // a request the pool sees: what a host calls, every minute or so, while a
 // client works on its subscription's credential outside the pool — a CLI
-// run, whose requests go straight to the API (claude.Runner does it while
+// run, whose requests go straight to the API (cli.Runner does it while
 // its run lasts). It marks the client active and never moves it. It reports
 // false when the client's hold had ended and other clients took every slot
 // meanwhile: the client goes on where it is, and its next Allocate places it

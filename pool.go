@@ -279,7 +279,7 @@ func (p *Pool) tooOld(err error, now time.Time) error {
 
 // Charge counts a usage against a subscription with no client: spending the
 // pool did not see, such as what was spent before the pool started (see
-// claude.ReadTranscripts and claude.WarmPool) or by a tool outside it. It
+// transcript.Read and transcript.WarmPool) or by a tool outside it. It
 // moves the subscription's block and weekly use like Record, but no session
 // and no activity. u.SubscriptionID is ignored. The refusals are Record's;
 // an unknown subscription is ErrNotFound.

@@ -55,7 +55,7 @@ func (m MessageUsage) Usage(prices *Prices, rule TierRule, at time.Time) (authpo
 	if prices == nil {
 		prices = builtinMessagePrices()
 	}
-	u := authpool.Usage{ID: m.ID, Time: at, Tokens: m.Counts.Tokens(), Model: m.Model, CacheTTL: m.Counts.cacheTTL()}
+	u := authpool.Usage{ID: m.ID, Time: at, Tokens: m.Counts.Tokens(), Model: m.Model, CacheTTL: m.Counts.CacheTTL()}
 	if m.Counts.Total() == 0 && m.Counts.WebSearches == 0 {
 		return u, nil
 	}

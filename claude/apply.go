@@ -6,10 +6,11 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude/internal/safetext"
 )
 
 // Apply does to the pool what a response made on a subscription says
-// (v, from Classify or Result.Verdict):
+// (v, from Classify or package cli's Result.Verdict):
 //
 //   - VerdictQuota: the subscription is limited until v.Until (MarkLimited);
 //   - VerdictModelQuota: it is limited for each rejected model family until
@@ -92,27 +93,18 @@ func (v Verdict) reason() string {
 	if v.ErrorMessage != "" {
 		r += ": " + v.ErrorMessage
 	}
-	return clip(r, authpool.MaxReasonLength)
+	return safetext.Clip(r, authpool.MaxReasonLength)
 }
 
-// Verdict returns what a run's end means for the pool, decided as Classify
-// decides it for an HTTP response, from what the CLI reports of the answer
-// the run ended on (its api_error_status, api_error_type, api_error, its
-// text, and a stream's rate-limit state): a 429 the CLI read as a usage
-// limit (usage_limit_reached, or a rejected state naming its window) is
-// VerdictQuota until the reset it names (ResetAt; MinQuotaPause from now
-// when it names none), or VerdictModelQuota for a model's window (Opus,
-// Sonnet, ...); any other 429 is VerdictRequestScoped, since the CLI
-// reports a throttle as it reports a 429 without limit headers; 529 or
-// overloaded_error is VerdictOverloaded, 401/403 VerdictAuth, 402
-// VerdictBilling, another 4xx VerdictClientError, anything else
-// VerdictServerError. A run that ended well is VerdictOK. now is the time
-// the run ended.
-func (r Result) Verdict(now time.Time) Verdict {
-	s := r.LimitSignal()
-	status, failed := s.Failed()
-	if !failed {
-		return Verdict{Kind: VerdictOK, Status: status, ErrorType: s.ErrorType, ErrorMessage: clip(s.Message, 1024)}
-	}
-	return judge(s.answer(now), now)
+// Redacted returns v with the texts it took from the response (the
+// error's type, message and request id, the window and family names)
+// passed through redact and bounded: a Verdict goes to the pool as a
+// reason, and to logs, and an upstream may echo the credential it was sent.
+func (v Verdict) Redacted(redact func(string) string) Verdict {
+	v.ErrorType = safetext.Clip(redact(v.ErrorType), 64)
+	v.ErrorMessage = safetext.Clip(redact(v.ErrorMessage), 1024)
+	v.RequestID = safetext.Clip(redact(v.RequestID), 128)
+	v.Window = safetext.Clip(redact(v.Window), 64)
+	v.Family = safetext.Clip(redact(v.Family), 64)
+	return v
 }

@@ -6,8 +6,8 @@ import (
 )
 
 // TestCacheTTL: a usage whose response wrote 1-hour prompt cache tells the
-// pool so (Usage.CacheTTL, an hour), from the Messages API and from a CLI
-// result alike; any other usage leaves it to the pool's idle time.
+// pool so (Usage.CacheTTL, an hour), from the Messages API (package cli tests a CLI
+// result's); any other usage leaves it to the pool's idle time.
 func TestCacheTTL(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -26,18 +26,6 @@ func TestCacheTTL(t *testing.T) {
 			u, err := m.Usage(nil, PerRequest, at)
 			if err != nil || u.CacheTTL != tt.want {
 				t.Errorf("MessageUsage.Usage = CacheTTL %v, %v; want %v", u.CacheTTL, err, tt.want)
-			}
-			r := Result{SessionID: "s", UUID: "u", CostKnown: true,
-				Models:   map[string]ModelUsage{"claude-sonnet-4-5": {Counts: tt.counts, CostUSD: 0.01}},
-				Trailing: []CLIMessage{{ID: "msg_2", Model: "claude-haiku-4-5", Counts: tt.counts}}}
-			us, err := r.Usages(DefaultPrices(), at)
-			if err != nil || len(us) != 2 {
-				t.Fatalf("Result.Usages = %+v, %v; want two usages", us, err)
-			}
-			for _, u := range us {
-				if u.CacheTTL != tt.want {
-					t.Errorf("Result.Usages: %s has CacheTTL %v, want %v", u.ID, u.CacheTTL, tt.want)
-				}
 			}
 		})
 	}

@@ -1,8 +1,6 @@
 package claude
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -162,7 +160,7 @@ type Verdict struct {
 	// Until.
 	ModelLimits []ModelLimit `json:"modelLimits,omitempty"`
 	// RetryElsewhere reports whether the request is sent again on another
-	// subscription (by the Transport, and by the Runner for a CLI run):
+	// subscription (by proxy.Transport, and by cli.Runner for a CLI run):
 	// Kind.FailsOver().
 	RetryElsewhere bool `json:"retryElsewhere,omitempty"`
 	// BadCredential is set for a 401 with x-should-retry false: the bearer
@@ -194,7 +192,7 @@ type Verdict struct {
 // data; anything else is tolerated), now the time of the response. It never
 // fails: malformed headers are in Verdict.Malformed.
 //
-// Result.Verdict decides a CLI run's end by the same rules, from what the
+// cli.Result.Verdict decides a CLI run's end by the same rules, from what the
 // CLI reports of the answer. In order: a 2xx is VerdictOK unless its body is
 // an error object (a mid-stream error: overloaded_error is
 // VerdictOverloaded, any other VerdictServerError). A 429 is VerdictQuota or VerdictModelQuota when the
@@ -231,77 +229,6 @@ func (v *Verdict) pause(k VerdictKind, pause, def time.Duration, now time.Time) 
 	}
 	v.RetryAfter = pause
 	v.Until = now.Add(pause)
-}
-
-// isScopedWindow reports whether a window limits one model family: its name
-// has an underscore (7d_oi, 7d_opus, 7d_sonnet, ...).
-func isScopedWindow(name string) bool { return strings.Contains(name, "_") }
-
-// windowFamily returns the model family of a model-scoped window: what
-// follows its first underscore; "" for any other window.
-func windowFamily(name string) string {
-	_, family, _ := strings.Cut(name, "_")
-	return family
-}
-
-// rejectedWindows lists the windows with status rejected, sorted.
-func rejectedWindows(u UnifiedLimits) []string {
-	var names []string
-	for name, w := range u.Windows {
-		if w.Rejected() {
-			names = append(names, name)
-		}
-	}
-	if u.Overage.Rejected() {
-		names = append(names, WindowOverage)
-	}
-	slices.Sort(names)
-	return names
-}
-
-// modelLimits lists the rejected model-scoped windows (not overage, which is
-// rejected whenever extra usage is off).
-func modelLimits(u UnifiedLimits, now time.Time) []ModelLimit {
-	var ls []ModelLimit
-	for name, w := range u.Windows {
-		if w.Rejected() && isScopedWindow(name) {
-			ls = append(ls, ModelLimit{Window: name, Family: windowFamily(name), Until: deadline(now, w.Reset)})
-		}
-	}
-	slices.SortFunc(ls, func(a, b ModelLimit) int { return strings.Compare(a.Window, b.Window) })
-	return ls
-}
-
-// deadline returns the latest of ts that is after now, or now +
-// MinQuotaPause if none is.
-func deadline(now time.Time, ts ...time.Time) time.Time {
-	var d time.Time
-	for _, t := range ts {
-		if t.After(now) && t.After(d) {
-			d = t
-		}
-	}
-	if d.IsZero() {
-		return now.Add(MinQuotaPause)
-	}
-	return d
-}
-
-// quotaRejection reports whether a 429's headers reject the subscription
-// (or a model family) rather than throttle it.
-func quotaRejection(u UnifiedLimits, rejected []string) bool {
-	if u.Status == UnifiedRejected {
-		return true
-	}
-	for _, name := range rejected {
-		if name != WindowOverage {
-			return true
-		}
-	}
-	// Claude Code: a 429 carrying overage-disabled-reason is a plan-limit
-	// 429 (§2.3). Only when the status is missing: an explicit allowed
-	// wins, since allowed responses carry the reason too (§2.5 example).
-	return u.StatusMissing && u.Overage.DisabledReason != ""
 }
 
 // quota makes v a VerdictQuota or VerdictModelQuota (see Classify).
@@ -380,125 +307,6 @@ func hasLimitHeaders(h http.Header) bool {
 		}
 	}
 	return false
-}
-
-// apiError is what Classify reads of a body.
-type apiError struct {
-	isError             bool // an error object: {"type":"error","error":{...}}
-	typ, msg, requestID string
-}
-
-// parseErrorBody reads an Anthropic error body (docs/formats.md §2.3), or the
-// data line of an SSE error event (§2.2). A body that is neither gives no
-// type, except that a non-JSON body containing "type":"overloaded_error"
-// counts as that type, as Claude Code checks.
-func parseErrorBody(body []byte) apiError {
-	var e struct {
-		Type      string          `json:"type"`
-		Error     json.RawMessage `json:"error"`
-		RequestID string          `json:"request_id"`
-	}
-	b := bytes.TrimSpace(body)
-	if err := json.Unmarshal(b, &e); err != nil {
-		data, ok := sseData(b)
-		if !ok || json.Unmarshal(data, &e) != nil {
-			if bytes.Contains(b, []byte(`"type":"overloaded_error"`)) {
-				return apiError{typ: "overloaded_error"}
-			}
-			return apiError{}
-		}
-	}
-	var inner struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	}
-	if len(e.Error) == 0 || json.Unmarshal(e.Error, &inner) != nil {
-		return apiError{requestID: clip(e.RequestID, 128)}
-	}
-	return apiError{
-		isError:   e.Type == "error" && inner.Type != "",
-		typ:       clip(inner.Type, 64),
-		msg:       clip(inner.Message, 1024),
-		requestID: clip(e.RequestID, 128),
-	}
-}
-
-// sseData returns the data of the first data: line of an SSE event.
-func sseData(b []byte) ([]byte, bool) {
-	if !bytes.HasPrefix(b, []byte("event:")) && !bytes.HasPrefix(b, []byte("data:")) {
-		return nil, false
-	}
-	for line := range bytes.Lines(b) {
-		if d, ok := bytes.CutPrefix(line, []byte("data:")); ok {
-			return bytes.TrimSpace(d), true
-		}
-	}
-	return nil, false
-}
-
-// String describes the verdict on one line for logs: the kind, then
-// key=value pairs (values from the response quoted where needed), e.g.
-//
-//	quota status=429 until=2025-11-11T02:00:00Z retry-after=4h33m20s window=7d rejected=5h,7d 5h=100% 7d=100% retry-elsewhere type=rate_limit_error message="..."
-func (v Verdict) String() string {
-	var b strings.Builder
-	b.WriteString(v.Kind.String())
-	fmt.Fprintf(&b, " status=%d", v.Status)
-	if !v.Until.IsZero() {
-		b.WriteString(" until=" + v.Until.UTC().Format(time.RFC3339))
-	}
-	if v.RetryAfter != 0 {
-		b.WriteString(" retry-after=" + v.RetryAfter.String())
-	}
-	if v.Window != "" {
-		b.WriteString(" window=" + logValue(v.Window))
-	}
-	if v.Family != "" {
-		b.WriteString(" family=" + logValue(v.Family))
-	}
-	if len(v.Rejected) > 0 {
-		b.WriteString(" rejected=" + logValue(strings.Join(v.Rejected, ",")))
-	}
-	for _, name := range [...]string{WindowFiveHour, WindowSevenDay} {
-		if w, ok := v.Limits.Unified.Window(name); ok && w.Utilization != nil {
-			fmt.Fprintf(&b, " %s=%.0f%%", name, *w.Utilization*100)
-		}
-	}
-	for _, f := range []struct {
-		on   bool
-		name string
-	}{{v.RetryElsewhere, "retry-elsewhere"}, {v.BadCredential, "bad-credential"}, {v.MidStream, "mid-stream"}} {
-		if f.on {
-			b.WriteString(" " + f.name)
-		}
-	}
-	if v.ErrorType != "" {
-		b.WriteString(" type=" + logValue(v.ErrorType))
-	}
-	if v.ErrorMessage != "" {
-		b.WriteString(" message=" + strconv.Quote(clip(v.ErrorMessage, 200)))
-	}
-	if v.RequestID != "" {
-		b.WriteString(" request-id=" + logValue(v.RequestID))
-	}
-	if v.Malformed != nil {
-		b.WriteString(" malformed-headers")
-	}
-	return b.String()
-}
-
-// logValue returns s as it is when it is a plain token, else quoted.
-func logValue(s string) string {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_.:,-", c) >= 0) {
-			return strconv.Quote(s)
-		}
-	}
-	if s == "" {
-		return `""`
-	}
-	return s
 }
 
 // ThrottleBackoff returns the pause after the consecutive-th throttle in a

@@ -2,7 +2,7 @@ package claude
 
 import "strings"
 
-// oneShotRun reports whether a request's User-Agent is Claude Code's
+// OneShotRun reports whether a request's User-Agent is Claude Code's
 // non-interactive entrypoint: "claude-cli/<version> (<user type>, sdk-cli)",
 // what `claude -p` and the CLI driven by an Agent SDK send, where an
 // interactive session sends "(…, cli)" (docs/claude-code.md). Such a run is
@@ -11,7 +11,7 @@ import "strings"
 // nothing. Its usages are recorded with no CacheTTL, so that its client
 // holds its slot for the pool's idle time after its last request
 // (docs/capacity.md).
-func oneShotRun(userAgent string) bool {
+func OneShotRun(userAgent string) bool {
 	rest, ok := strings.CutPrefix(userAgent, "claude-cli/")
 	if !ok {
 		return false

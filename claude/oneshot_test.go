@@ -20,8 +20,8 @@ func TestOneShotRun(t *testing.T) {
 		"curl/8.0 claude-cli/2 (external, sdk-cli)": false,
 		"": false,
 	} {
-		if got := oneShotRun(ua); got != want {
-			t.Errorf("oneShotRun(%q) = %v, want %v", ua, got, want)
+		if got := OneShotRun(ua); got != want {
+			t.Errorf("OneShotRun(%q) = %v, want %v", ua, got, want)
 		}
 	}
 }
@@ -33,13 +33,13 @@ func FuzzOneShotRun(f *testing.F) {
 		f.Add(ua)
 	}
 	f.Fuzz(func(t *testing.T, ua string) {
-		if !oneShotRun(ua) {
+		if !OneShotRun(ua) {
 			return
 		}
 		inner := strings.TrimSuffix(ua, ")")
 		if !strings.HasPrefix(ua, "claude-cli/") || !strings.HasSuffix(ua, ")") || !strings.Contains(ua, " (") ||
 			!strings.HasSuffix(strings.TrimSpace(inner), "sdk-cli") || !strings.Contains(inner, ",") {
-			t.Errorf("oneShotRun(%q) = true for a User-Agent that is not Claude Code's with the sdk-cli entrypoint", ua)
+			t.Errorf("OneShotRun(%q) = true for a User-Agent that is not Claude Code's with the sdk-cli entrypoint", ua)
 		}
 	})
 }

@@ -14,7 +14,7 @@ import (
 // replaces claude-sonnet-4-5); the built-in entries of other models stay.
 // Its fallback is the dearest model's with no deprecation date, as
 // DefaultPrices'. The file is read now: a config read by
-// authpool.LoadConfig names it by a path already resolved (and checked);
+// configfile.Load names it by a path already resolved (and checked);
 // a relative path of a config made in code is relative to the working
 // directory.
 func PricesFor(cfg authpool.Config) (*Prices, error) {

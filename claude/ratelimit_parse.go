@@ -9,7 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/authpool/authpool/claude/internal/safetext"
 )
 
 // This file parses the rate-limit headers into a RateLimit, refusing a
@@ -75,7 +76,7 @@ func ParseRateLimit(h http.Header, now time.Time) (RateLimit, error) {
 		}
 		seen[name] = true
 		if err := r.set(name, h[k][0], now); err != nil {
-			errs = append(errs, &HeaderError{Header: name, Value: clip(h[k][0], 100), Err: err})
+			errs = append(errs, &HeaderError{Header: name, Value: safetext.Clip(h[k][0], 100), Err: err})
 		}
 	}
 	return r, errors.Join(errs...)
@@ -107,7 +108,7 @@ func (r *RateLimit) set(name, v string, now time.Time) error {
 		}
 		return err
 	case headerRequestID:
-		r.RequestID = clip(strings.TrimSpace(v), 128)
+		r.RequestID = safetext.Clip(strings.TrimSpace(v), 128)
 		return nil
 	}
 	if rest, ok := strings.CutPrefix(name, unifiedPrefix); ok {
@@ -131,7 +132,7 @@ func (r *RateLimit) keepOther(name, v string) {
 	if r.Other == nil {
 		r.Other = make(map[string]string)
 	}
-	r.Other[clip(name, 256)] = clip(v, 256)
+	r.Other[safetext.Clip(name, 256)] = safetext.Clip(v, 256)
 }
 
 // setBucket parses <bucket>-{limit,remaining,reset} (§2.4).
@@ -197,10 +198,10 @@ func (u *UnifiedLimits) set(rest, v string) (known bool, err error) {
 		case "7d":
 			c = string(ClaimSevenDay)
 		}
-		u.RepresentativeClaim = UnifiedClaim(clip(c, 64))
+		u.RepresentativeClaim = UnifiedClaim(safetext.Clip(c, 64))
 		return true, nil
 	case "fallback":
-		u.Fallback = clip(strings.TrimSpace(v), 64)
+		u.Fallback = safetext.Clip(strings.TrimSpace(v), 64)
 		return true, nil
 	case "fallback-percentage":
 		f, err := parseNumber(v)
@@ -213,7 +214,7 @@ func (u *UnifiedLimits) set(rest, v string) (known bool, err error) {
 		if reason == "" {
 			return true, errEmpty
 		}
-		u.Overage.DisabledReason = OverageDisabledReason(clip(reason, 64))
+		u.Overage.DisabledReason = OverageDisabledReason(safetext.Clip(reason, 64))
 		return true, nil
 	case "overage-in-use":
 		b, err := parseBool(v)
@@ -235,7 +236,7 @@ func (u *UnifiedLimits) set(rest, v string) (known bool, err error) {
 		u.UpgradePaths = nil
 		for p := range strings.SplitSeq(v, ",") {
 			if p = strings.TrimSpace(p); p != "" && len(u.UpgradePaths) < 16 {
-				u.UpgradePaths = append(u.UpgradePaths, clip(p, 64))
+				u.UpgradePaths = append(u.UpgradePaths, safetext.Clip(p, 64))
 			}
 		}
 		return true, nil
@@ -245,7 +246,7 @@ func (u *UnifiedLimits) set(rest, v string) (known bool, err error) {
 		if !ok || window == "" {
 			continue
 		}
-		window = clip(window, 64)
+		window = safetext.Clip(window, 64)
 		var w UnifiedWindow
 		if window == WindowOverage {
 			w = u.Overage.UnifiedWindow
@@ -292,7 +293,7 @@ func parseStatus(v string) (UnifiedStatus, error) {
 	case "":
 		return "", errEmpty
 	}
-	return UnifiedStatus(clip(string(s), 64)), errors.New("not allowed, allowed_warning or rejected")
+	return UnifiedStatus(safetext.Clip(string(s), 64)), errors.New("not allowed, allowed_warning or rejected")
 }
 
 // isDecimal reports whether s is digits with at most one '.', at least one
@@ -419,15 +420,4 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, error) {
 		return 0, errOutOfRange
 	}
 	return max(d, 0), nil
-}
-
-// clip cuts s to at most n bytes, at a UTF-8 boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

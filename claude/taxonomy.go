@@ -2,13 +2,14 @@ package claude
 
 import (
 	"net/http"
-	"regexp"
 	"time"
+
+	"github.com/authpool/authpool/claude/internal/safetext"
 )
 
 // This file is the one place that decides what a failed answer means for
-// the pool, whoever saw it: the Transport (and the Proxy) see the HTTP
-// answer, Classify; the Runner sees the CLI's report of it, Result.Verdict.
+// the pool, whoever saw it: proxy.Transport (and proxy.Proxy) see the HTTP
+// answer, Classify; cli.Runner sees the CLI's report of it, ClassifyReport.
 // Both make an answer of what they saw, and judge decides its kind (kindOf)
 // and whether the request is sent again elsewhere (VerdictKind.FailsOver).
 
@@ -16,7 +17,7 @@ import (
 type answer struct {
 	status int
 	// limits are its rate-limit headers: as sent (Classify), or what the
-	// CLI's report says of them (Result.Verdict).
+	// CLI's report says of them (ClassifyReport).
 	limits RateLimit
 	// limitHeaders is set when the answer carried any rate-limit header
 	// (anthropic-ratelimit-*, retry-after, retry-after-ms): a 429 with
@@ -103,8 +104,8 @@ func kindOf(status int, e apiError, quota, limitHeaders bool) VerdictKind {
 }
 
 // FailsOver reports whether a request that got an answer of kind k is sent
-// again on another subscription, by the Transport (up to its MaxAttempts,
-// while the body can be sent again) and by the Runner: when the answer
+// again on another subscription, by proxy.Transport (up to its MaxAttempts,
+// while the body can be sent again) and by cli.Runner: when the answer
 // takes the subscription out of service (a quota, a model's quota, a
 // throttle, an overload, a refused credential, billing), and when it is a
 // 429 that names no limit (VerdictRequestScoped), which leaves the
@@ -121,83 +122,16 @@ func (k VerdictKind) FailsOver() bool {
 	return false
 }
 
-// answer is the answer the run ended on, as far as the CLI's report tells
-// (docs/claude-code.md): its status, error type and message, and the usage
-// limit the CLI read in its headers, if any. The CLI never reports whether
-// a 429 carried limit headers that reject nothing (a throttle): it prints
-// such a 429 exactly as one without headers ("Server is temporarily
-// limiting requests (not your usage limit)" with an OAuth token, "Request
-// rejected (429)" with a key), so both are VerdictRequestScoped here.
-func (s CLISignal) answer(now time.Time) answer {
-	status, _ := s.Failed()
-	a := answer{status: status, body: apiError{isError: true, typ: clip(s.ErrorType, 64), msg: clip(s.Message, 1024)}}
-	if u, ok := s.usageLimit(now); ok {
-		a.limits.Unified = u
-	}
-	return a
-}
-
-// usageLimit returns the unified limits the CLI read in a 429 that named a
-// usage limit, and false for any other. Claude Code 2.1.332 says
-// usage_limit_reached (and "You've hit your ... limit") exactly when the
-// 429 carried a representative claim or an overage status, in OAuth mode;
-// its stream then also names the window (rateLimitType) and, when the
-// headers had them, each window's state. A rejected rate-limit state that
-// names no window says nothing: the CLI reports one for every 429 in OAuth
-// mode, headers or not.
-func (s CLISignal) usageLimit(now time.Time) (UnifiedLimits, bool) {
-	if s.Error != "usage_limit_reached" && !s.Rejected() {
-		return UnifiedLimits{}, false
-	}
-	u := UnifiedLimits{Present: true, Status: UnifiedRejected}
-	if rl := s.RateLimit; rl != nil && rl.Status == string(UnifiedRejected) {
-		u.RepresentativeClaim = UnifiedClaim(rl.RateLimitType)
-		u.Overage.Status = UnifiedStatus(rl.OverageStatus)
-		u.Overage.Reset = rl.OverageResetsAt
-		u.Overage.DisabledReason = OverageDisabledReason(rl.OverageDisabledReason)
-		for name, w := range rl.Windows {
-			if u.Windows == nil {
-				u.Windows = make(map[string]UnifiedWindow, len(rl.Windows))
-			}
-			u.Windows[UnifiedClaim(name).Window()] = UnifiedWindow{Status: UnifiedStatus(w.Status), Utilization: w.Utilization, Reset: w.ResetsAt}
-		}
-	}
-	if u.RepresentativeClaim == "" && u.Overage.Status == "" {
-		// A json result names the limit in its text only.
-		u.RepresentativeClaim, u.Overage.Status = cliLimitName(s.Message)
-	}
-	if reset, ok := s.ResetAt(now); ok {
-		u.Reset = reset
-	}
-	return u, true
-}
-
-// cliLimitText matches the limit Claude Code names: "You've hit your
-// 5-hour limit", "... your Opus limit", "... your limit".
-var cliLimitText = regexp.MustCompile(`\bhit your (?:(\S+) )?limit\b`)
-
-// cliLimitName reads the window of Claude Code's limit message (measured
-// with 2.1.332): 5-hour, weekly, Opus, Sonnet and Fable name the claim;
-// "your limit" is an overage rejected; "your usage limit", or another
-// name, names none.
-func cliLimitName(msg string) (UnifiedClaim, UnifiedStatus) {
-	m := cliLimitText.FindStringSubmatch(msg)
-	if m == nil {
-		return "", ""
-	}
-	switch m[1] {
-	case "":
-		return "", UnifiedRejected
-	case "5-hour":
-		return ClaimFiveHour, ""
-	case "weekly":
-		return ClaimSevenDay, ""
-	case "Opus":
-		return ClaimSevenDayOpus, ""
-	case "Sonnet":
-		return ClaimSevenDaySonnet, ""
-	case "Fable":
-		return ClaimSevenDayOverageIncluded, ""
-	}
-	return "", ""
+// ClassifyReport returns what a failed answer means for the pool when it is
+// known only from a report of it, not from the response: Claude Code's
+// result (package cli's Result.Verdict) gives the answer's status, its
+// error's type and message, and the unified limits the CLI read in its
+// headers (zero when it read none). It decides as Classify does, except
+// that a report never tells whether a 429 carried limit headers that reject
+// nothing, so a 429 naming no limit is VerdictRequestScoped, never
+// VerdictThrottle. now is the time of the answer.
+func ClassifyReport(status int, errorType, message string, u UnifiedLimits, now time.Time) Verdict {
+	a := answer{status: status, limits: RateLimit{Unified: u},
+		body: apiError{isError: true, typ: safetext.Clip(errorType, 64), msg: safetext.Clip(message, 1024)}}
+	return judge(a, now)
 }

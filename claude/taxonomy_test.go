@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/cli"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 )
 
@@ -47,7 +48,7 @@ func cliStream(info, result string) string {
 // tell apart: a throttle (limit headers, no rejection) is printed exactly
 // as a 429 without headers, so the Runner takes it for that.
 func TestVerdictAgreement(t *testing.T) {
-	now := frontNow // 10:00 UTC
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	reset := now.Add(2 * time.Hour)
 	r := strconv.FormatInt(reset.Unix(), 10)
 	const (
@@ -155,11 +156,11 @@ func TestVerdictAgreement(t *testing.T) {
 				want, until = tc.cliKind, time.Time{} // a request-scoped 429 holds nothing
 			}
 			for mode, out := range tc.cli {
-				var res claude.Result
+				var res cli.Result
 				if strings.HasSuffix(mode, "stream") {
-					res, err = claude.ParseStream(bytes.NewReader([]byte(out)))
+					res, err = cli.ParseStream(bytes.NewReader([]byte(out)))
 				} else {
-					res, err = claude.ParseResult([]byte(out))
+					res, err = cli.ParseResult([]byte(out))
 				}
 				if err != nil {
 					t.Fatalf("%s: %v", mode, err)

@@ -13,7 +13,7 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/transcript"
 	"github.com/authpool/authpool/sim"
 	"github.com/google/go-cmp/cmp"
 )
@@ -145,7 +145,7 @@ func transcriptLine(session, id, ts string, cost string) string {
 
 func TestReadTrace(t *testing.T) {
 	t.Parallel()
-	root := claude.TranscriptRoot{Path: "/cfg", FS: fstest.MapFS{
+	root := transcript.Root{Path: "/cfg", FS: fstest.MapFS{
 		"projects/p/one.jsonl": {Data: []byte(strings.Join([]string{
 			transcriptLine("one", "m1", "2026-11-20T10:15:00.000Z", "0.5"), // more than a week before the last: left out
 			transcriptLine("one", "m2", "2026-11-26T10:15:00.000Z", "0.25"),
@@ -179,7 +179,7 @@ func TestReadTrace(t *testing.T) {
 		t.Errorf("workload (-want +got):\n%s", diff)
 	}
 
-	_, err = sim.ReadTrace(t.Context(), "empty", claude.TranscriptRoot{Path: "/e", FS: fstest.MapFS{
+	_, err = sim.ReadTrace(t.Context(), "empty", transcript.Root{Path: "/e", FS: fstest.MapFS{
 		"projects/p/x.jsonl": {Data: []byte("not json\n")},
 	}})
 	if !errors.Is(err, sim.ErrEmptyTrace) {
@@ -191,7 +191,7 @@ func TestReadTrace(t *testing.T) {
 // through a pool: every request is served, on the one subscription.
 func TestTraceFixtures(t *testing.T) {
 	t.Parallel()
-	w, err := sim.ReadTrace(t.Context(), "fixtures", claude.TranscriptRoots([]string{"../claude/testdata/transcripts"})...)
+	w, err := sim.ReadTrace(t.Context(), "fixtures", transcript.Roots([]string{"../claude/transcript/testdata/transcripts"})...)
 	if err != nil {
 		t.Fatal(err)
 	}

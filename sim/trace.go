@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/transcript"
 )
 
 // ErrEmptyTrace is returned by ReadTrace for transcripts without usage.
@@ -19,15 +19,15 @@ var ErrEmptyTrace = errors.New("sim: the transcripts hold no usage")
 const TraceLinger = time.Minute
 
 // ReadTrace reads Claude Code transcripts (the projects/ directories under
-// roots, as claude.ReadTranscripts reads them: de-duplicated and priced as
+// roots, as transcript.Read reads them: de-duplicated and priced as
 // ccusage prices them) into a Workload: each transcript session is a client
 // (its session ID), each de-duplicated request a Request at its time with
 // its cost. The workload covers the last week of the transcripts (the week
 // before the hour after the last request, which is what
-// claude.TranscriptReport.Recent holds), from the hour of its first request;
+// transcript.Report.Recent holds), from the hour of its first request;
 // each session ends TraceLinger after its last request.
-func ReadTrace(ctx context.Context, name string, roots ...claude.TranscriptRoot) (*Workload, error) {
-	all, err := claude.ReadTranscripts(ctx, roots, claude.TranscriptOptions{})
+func ReadTrace(ctx context.Context, name string, roots ...transcript.Root) (*Workload, error) {
+	all, err := transcript.Read(ctx, roots, transcript.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("sim: read trace: %w", err)
 	}
@@ -35,7 +35,7 @@ func ReadTrace(ctx context.Context, name string, roots ...claude.TranscriptRoot)
 		return nil, ErrEmptyTrace
 	}
 	end := all.Hours[len(all.Hours)-1].Start.Add(time.Hour)
-	rep, err := claude.ReadTranscripts(ctx, roots, claude.TranscriptOptions{Now: end})
+	rep, err := transcript.Read(ctx, roots, transcript.Options{Now: end})
 	if err != nil {
 		return nil, fmt.Errorf("sim: read trace: %w", err)
 	}
@@ -43,7 +43,7 @@ func ReadTrace(ctx context.Context, name string, roots ...claude.TranscriptRoot)
 		return nil, ErrEmptyTrace
 	}
 	entries := slices.Clone(rep.Recent)
-	slices.SortStableFunc(entries, func(a, b claude.TranscriptEntry) int { return a.Time.Compare(b.Time) })
+	slices.SortStableFunc(entries, func(a, b transcript.Entry) int { return a.Time.Compare(b.Time) })
 	start := entries[0].Time.UTC().Truncate(time.Hour)
 	w := &Workload{Name: name, Start: start, Length: end.Sub(start)}
 	index := make(map[string]int)

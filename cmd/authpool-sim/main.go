@@ -24,7 +24,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/transcript"
 	"github.com/authpool/authpool/sim"
 )
 
@@ -131,7 +131,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var w *sim.Workload
 	if o.trace != "" {
-		w, err = sim.ReadTrace(ctx, o.trace, claude.TranscriptRoots([]string{o.trace})...)
+		w, err = sim.ReadTrace(ctx, o.trace, transcript.Roots([]string{o.trace})...)
 	} else {
 		std := sim.Standard()
 		std.PeakSessionsPerHour *= float64(o.agents) / float64(std.Agents)

@@ -14,12 +14,12 @@ func TestRunTrace(t *testing.T) {
 	t.Parallel()
 	svg := filepath.Join(t.TempDir(), "out.svg")
 	var out bytes.Buffer
-	err := run(t.Context(), []string{"-trace", "../../claude/testdata/transcripts", "-sizes", "1-2",
+	err := run(t.Context(), []string{"-trace", "../../claude/transcript/testdata/transcripts", "-sizes", "1-2",
 		"-policies", "default,eager", "-svg", svg}, &out, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"workload ../../claude/testdata/transcripts:", "default: 1 subscriptions meet every target",
+	for _, want := range []string{"workload ../../claude/transcript/testdata/transcripts:", "default: 1 subscriptions meet every target",
 		"eager: 1 subscriptions meet every target", "with 1 subscriptions ($0.00 on the fallback)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())

@@ -1,6 +1,6 @@
 // Command cli runs a few prompts for several clients through the Claude Code
 // CLI, each on the subscription an authpool.Pool gives it, with
-// claude.Runner: the CLI gets the subscription's credential in its
+// cli.Runner: the CLI gets the subscription's credential in its
 // environment (and no other), the pool records what each run cost, and a run
 // that hits a limit (a quota 429, an overload, a refused credential) takes
 // its subscription out of service and runs once more on another one. It
@@ -34,6 +34,7 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/cli"
 	"github.com/authpool/authpool/configfile"
 )
 
@@ -91,10 +92,10 @@ func run(ctx context.Context, w io.Writer, logs *slog.Logger, o options) error {
 	if err != nil {
 		return err
 	}
-	runner := &claude.Runner{Pool: pool, Command: o.claude, Stream: o.stream, Logger: logs, Prices: prices}
+	runner := &cli.Runner{Pool: pool, Command: o.claude, Stream: o.stream, Logger: logs, Prices: prices}
 
 	// Each client runs its prompts in order; the clients run at once.
-	results := make([]claude.RunResult, len(jobs))
+	results := make([]cli.RunResult, len(jobs))
 	errs := make([]error, len(jobs))
 	byClient := map[string][]int{}
 	var clients []string
@@ -189,7 +190,7 @@ func reply(text string) string {
 // short is an error without the part that names the client and the
 // subscription (the table says them).
 func short(err error) string {
-	if re, ok := errors.AsType[*claude.RunError](err); ok {
+	if re, ok := errors.AsType[*cli.RunError](err); ok {
 		err = re.Err
 	}
 	msg := strings.TrimPrefix(err.Error(), "claude: ")

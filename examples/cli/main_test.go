@@ -37,7 +37,7 @@ func hash(v string) string {
 // dir, and returns its path.
 func buildFakeClaude(t *testing.T, dir string) string {
 	t.Helper()
-	fixtures, err := filepath.Abs("../../claude/testdata/cli")
+	fixtures, err := filepath.Abs("../../claude/cli/testdata/cli")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func buildFakeClaude(t *testing.T, dir string) string {
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}
-	cmd := exec.Command("go", "build", "-o", bin, "-ldflags=-X 'main.fixtureDir="+fixtures+"'", "../../claude/testdata/fakeclaude")
+	cmd := exec.Command("go", "build", "-o", bin, "-ldflags=-X 'main.fixtureDir="+fixtures+"'", "../../claude/cli/testdata/fakeclaude")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the fake claude: %v\n%s", err, out)
 	}

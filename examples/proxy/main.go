@@ -37,6 +37,7 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/configfile"
 	"github.com/authpool/authpool/metrics"
 	"github.com/authpool/authpool/statuspage"
@@ -59,10 +60,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	config := fs.String("config", "configfile/testdata/pool.json", "the pool's config file")
 	listen := fs.String("listen", "127.0.0.1:8787", "the address to listen on (loopback)")
-	upstream := fs.String("upstream", claude.DefaultUpstream, "the Anthropic API's base URL")
+	upstream := fs.String("upstream", proxy.DefaultUpstream, "the Anthropic API's base URL")
 	every := fs.Duration("rebalance", time.Minute, "how often to Rebalance")
 	quiet := fs.Bool("quiet", false, "log warnings only")
-	bodyTimeout := fs.Duration("body-timeout", claude.DefaultBodyTimeout, "how long a request's body may take to arrive (408 after)")
+	bodyTimeout := fs.Duration("body-timeout", proxy.DefaultBodyTimeout, "how long a request's body may take to arrive (408 after)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	proxy, err := claude.NewProxy(&claude.Transport{
+	px, err := proxy.New(&proxy.Transport{
 		Pool:   pool,
 		Logger: logger,
 		Prices: prices,
@@ -104,14 +105,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// subscriptions before its caller gets the last answer, and the
 		// pool's own 429s tell a client to wait only when it can serve
 		// within a minute, the longest Claude Code waits (docs/proxy.md).
-		MaxAttempts: claude.DefaultMaxAttempts,
-		RetryWithin: claude.DefaultRetryWithin,
+		MaxAttempts: proxy.DefaultMaxAttempts,
+		RetryWithin: proxy.DefaultRetryWithin,
 	}, cfg.Callers, *upstream)
 	if err != nil {
 		return err
 	}
-	proxy.Logger = logger
-	proxy.BodyTimeout = *bodyTimeout
+	px.Logger = logger
+	px.BodyTimeout = *bodyTimeout
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -134,7 +135,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(pageWriteTimeout))
 			scrape.ServeHTTP(w, r)
 		default:
-			proxy.ServeHTTP(w, r) // it bounds each write itself (Proxy.WriteTimeout)
+			px.ServeHTTP(w, r) // it bounds each write itself (Proxy.WriteTimeout)
 		}
 	})
 	srv := newServer(handler, *bodyTimeout)
@@ -193,7 +194,7 @@ const pageWriteTimeout = 10 * time.Second
 //     status page and the metrics set a deadline of their own.
 func newServer(handler http.Handler, bodyTimeout time.Duration) *http.Server {
 	if bodyTimeout <= 0 {
-		bodyTimeout = claude.DefaultBodyTimeout
+		bodyTimeout = proxy.DefaultBodyTimeout
 	}
 	return &http.Server{
 		Handler:           handler,

@@ -22,7 +22,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 )
 
@@ -322,7 +322,7 @@ func TestRunCutsSlowBodies(t *testing.T) {
 	}
 
 	srv := newServer(http.NotFoundHandler(), 0)
-	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= claude.DefaultBodyTimeout || srv.IdleTimeout <= 0 || srv.WriteTimeout != 0 {
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= proxy.DefaultBodyTimeout || srv.IdleTimeout <= 0 || srv.WriteTimeout != 0 {
 		t.Errorf("the server's timeouts: header %v, read %v, idle %v, write %v; want the first three set, beyond the body's for read, and no write timeout",
 			srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout, srv.WriteTimeout)
 	}

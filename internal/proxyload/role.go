@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 	"github.com/authpool/authpool/internal/h1"
 )
@@ -78,11 +78,11 @@ func serveRole(args []string, stdin io.Reader, stdout io.Writer) error {
 			return err
 		}
 		defer pool.Close(ctx)
-		t := &claude.Transport{Pool: pool}
+		t := &proxy.Transport{Pool: pool}
 		if *nethttp {
 			t.Base = upstreamClient(true)
 		}
-		if handler, err = claude.NewProxy(t, newCallers(*callers, *capped), *upstream); err != nil {
+		if handler, err = proxy.New(t, newCallers(*callers, *capped), *upstream); err != nil {
 			return err
 		}
 	default:
@@ -130,7 +130,7 @@ func serveRole(args []string, stdin io.Reader, stdout io.Writer) error {
 // bareProxy returns a reverse proxy to target, sending with base, with
 // nothing of authpool: the floor that net/http's server,
 // httputil.ReverseProxy and the upstream client set on this machine. Like
-// claude.Proxy it reads a request's body before forwarding it (an HTTP/1
+// proxy.Proxy it reads a request's body before forwarding it (an HTTP/1
 // server drains an unread body when the response starts, which breaks a
 // streamed one: golang/go#40747).
 func bareProxy(target *url.URL, base http.RoundTripper) http.Handler {
@@ -183,7 +183,7 @@ func newCallers(n int, capped bool) []authpool.Caller {
 }
 
 // upstreamClient returns the client a proxy sends upstream with:
-// claude.Transport's default (package h1's lean HTTP/1.1 client), or
+// proxy.Transport's default (package h1's lean HTTP/1.1 client), or
 // net/http's Transport keeping as many idle connections.
 func upstreamClient(nethttp bool) http.RoundTripper {
 	if !nethttp {
@@ -194,7 +194,7 @@ func upstreamClient(nethttp bool) http.RoundTripper {
 	return t
 }
 
-// buffers lends the bare proxy its copy buffers, as claude.Proxy's own pool
+// buffers lends the bare proxy its copy buffers, as proxy.Proxy's own pool
 // does.
 type buffers struct{ pool sync.Pool }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 	"github.com/authpool/authpool/internal/redistest"
 	"github.com/authpool/authpool/redisstore"
@@ -98,12 +98,12 @@ func TestEchoedSecretsLeakNowhere(t *testing.T) {
 	})
 	ts := httptest.NewServer(up)
 	defer ts.Close()
-	proxy, err := claude.NewProxy(&claude.Transport{Pool: p, Base: ts.Client().Transport, Clock: now, Logger: logger}, callers, ts.URL)
+	px, err := proxy.New(&proxy.Transport{Pool: p, Base: ts.Client().Transport, Clock: now, Logger: logger}, callers, ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy.Logger = logger
-	ps := httptest.NewServer(proxy)
+	px.Logger = logger
+	ps := httptest.NewServer(px)
 	defer ps.Close()
 	msg := `{"model":"` + model + `","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
 	var answers []string

@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
-	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/configfile"
 	"github.com/authpool/authpool/internal/fakeanthropic"
 	"github.com/authpool/authpool/webhook"
@@ -291,19 +291,19 @@ func TestNoSecretLeaks(t *testing.T) {
 	up := &fakeanthropic.Server{}
 	ts := httptest.NewServer(up)
 	defer ts.Close()
-	tr := &claude.Transport{Pool: p, Base: ts.Client().Transport, Clock: now, Logger: logger}
-	proxy, err := claude.NewProxy(tr, cfg.Callers, ts.URL)
+	tr := &proxy.Transport{Pool: p, Base: ts.Client().Transport, Clock: now, Logger: logger}
+	px, err := proxy.New(tr, cfg.Callers, ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy.Logger = logger
-	proxy.MaxBody = 64 << 10
-	ps := httptest.NewServer(proxy)
+	px.Logger = logger
+	px.MaxBody = 64 << 10
+	ps := httptest.NewServer(px)
 	defer ps.Close()
 	down := httptest.NewServer(http.NotFoundHandler())
 	downURL := down.URL
 	down.Close()
-	proxyDown, err := claude.NewProxy(tr, cfg.Callers, downURL)
+	proxyDown, err := proxy.New(tr, cfg.Callers, downURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +424,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	said.add("log notifier", "%s", notifyLog.String())
 	for _, verb := range []string{"%v", "%+v", "%#v"} {
 		// As a host would print them in a log line, after they served.
-		said.add("printed "+verb, verb+"\n"+verb, proxy, tr)
+		said.add("printed "+verb, verb+"\n"+verb, px, tr)
 	}
 	for _, verb := range printVerbs {
 		// The pool's own, with every verb; and the values they point to (a
