@@ -34,7 +34,7 @@ const (
 	mpWatchEvery = 20 * time.Millisecond
 	// mpCacheTTL is the prompt cache's time to live half the usages say
 	// they wrote: their client holds its slot that long — the whole run, so
-	// that the 1,000 clients fill the 280 slots and some are refused however
+	// that the 1,000 clients fill the 84 slots and some are refused however
 	// slowly a loaded machine runs them.
 	mpCacheTTL = mpRun
 	// envWorker names the variable that makes TestMultiProcess a worker:
@@ -44,7 +44,7 @@ const (
 	resultMarker = "authpool-multiprocess-result "
 )
 
-// mpConfig is the pool every process runs: room for 280 clients holding a
+// mpConfig is the pool every process runs: room for 84 clients holding a
 // slot in all, no budgets (so only capacity turns clients away), and
 // clients idle after 20 ms with a gap of 5 cents enough for Rebalance to
 // move them: moves compete with allocations for the same places. Half the
@@ -55,7 +55,7 @@ func mpConfig() authpool.Config {
 		Sessions:  authpool.SessionPolicy{IdleAfter: authpool.Duration(20 * time.Millisecond)},
 		Rebalance: authpool.RebalancePolicy{MinGapUSD: 0.05, MaxMoves: 5},
 	}
-	for i, max := range []int{10, 20, 30, 40, 50, 60, 70} {
+	for i, max := range []int{3, 6, 9, 12, 15, 18, 21} {
 		cfg.Subscriptions = append(cfg.Subscriptions, authpool.Subscription{
 			ID: fmt.Sprintf("sub-%d", i), Kind: authpool.KindMax5x, Credential: authpool.Credential(fmt.Sprintf("sk-mp-%d", i)),
 			MaxClients: max,
