@@ -5,9 +5,13 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -480,4 +484,71 @@ func TestTransportRateLimit(t *testing.T) {
 	if diff := cmp.Diff([]string{credA, credB, credB}, f.credentials()); diff != "" {
 		t.Errorf("credentials the upstream saw (-want +got):\n%s", diff)
 	}
+}
+
+// TestNewBaseTransport checks the default upstream client: HTTP/2 to a TLS
+// upstream, and, to an HTTP/1.1 one, the connections of 64 concurrent
+// requests kept for the next 64 (net/http's default keeps 2).
+func TestNewBaseTransport(t *testing.T) {
+	t.Parallel()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, r.Proto) })
+
+	t.Run("HTTP/2 over TLS", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewUnstartedServer(ok)
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+		defer srv.Close()
+		base := claude.NewBaseTransport()
+		base.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+		defer base.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: base}).Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			t.Errorf("the response came over %s, want HTTP/2", resp.Proto)
+		}
+	})
+
+	t.Run("idle connections for concurrency", func(t *testing.T) {
+		t.Parallel()
+		var conns atomic.Int64
+		srv := httptest.NewUnstartedServer(ok)
+		srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		}
+		srv.Start()
+		defer srv.Close()
+		base := claude.NewBaseTransport()
+		defer base.CloseIdleConnections()
+		const c = 64
+		wave := func() {
+			var ready, wg sync.WaitGroup
+			ready.Add(c)
+			for range c {
+				wg.Go(func() {
+					ready.Done()
+					ready.Wait() // all 64 at once
+					resp, err := base.RoundTrip(httptest.NewRequest(http.MethodGet, srv.URL, nil).WithContext(t.Context()))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				})
+			}
+			wg.Wait()
+		}
+		wave()
+		first := conns.Load()
+		wave()
+		if opened := conns.Load() - first; opened > 0 {
+			t.Errorf("the second wave of %d requests opened %d connections (the first opened %d), want 0", c, opened, first)
+		}
+	})
 }
