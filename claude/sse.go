@@ -377,19 +377,15 @@ type sseEventJSON struct {
 // event takes one event with usage: its type from the event: field (name,
 // which the data's "type" overrides) and its data.
 func (p *sseParser) event(name, data []byte, offset int64) {
-	var ev sseEventJSON
-	if !ev.decodeFast(data) {
-		var err error
-		if ev, err = unmarshalSSEEvent(data); err != nil {
-			p.setProblem(jsonProblem(fmt.Sprintf("SSE event %q ending at byte %d", name, offset), data, err))
-			return
-		}
+	ev, err := decodeSSEEvent(data)
+	if err != nil {
+		p.setProblem(jsonProblem(fmt.Sprintf("SSE event %q ending at byte %d", name, offset), data, err))
+		return
 	}
 	typ := ev.Type
 	if typ == "" {
 		typ = string(name)
 	}
-	var err error
 	switch typ {
 	case "message_start":
 		p.tally = msgTally{}
@@ -420,6 +416,15 @@ func (p *sseParser) event(name, data []byte, offset int64) {
 	if err != nil {
 		p.setProblem(fmt.Errorf("claude: SSE event %s ending at byte %d: %w", typ, offset, err))
 	}
+}
+
+// decodeSSEEvent decodes an event's data.
+func decodeSSEEvent(data []byte) (sseEventJSON, error) {
+	var ev sseEventJSON
+	if ev.decodeFast(data) {
+		return ev, nil
+	}
+	return unmarshalSSEEvent(data)
 }
 
 // unmarshalSSEEvent decodes an event's data with json.Unmarshal, for the
