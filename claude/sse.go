@@ -355,9 +355,8 @@ func (p *sseParser) dispatch(offset int64) {
 	p.event(name, data[:len(data)-1], offset)
 }
 
-// sseEventJSON is what a StreamReader reads of an event's data. Its fields
-// are decoded by decodeFast (usagejson.go), or json.Unmarshal when that
-// gives up: a field added here must be added there.
+// sseEventJSON is what a StreamReader reads of an event's data;
+// json.Unmarshal skips the rest.
 type sseEventJSON struct {
 	Type    string `json:"type"`
 	Message *struct {
@@ -420,17 +419,6 @@ func (p *sseParser) event(name, data []byte, offset int64) {
 
 // decodeSSEEvent decodes an event's data.
 func decodeSSEEvent(data []byte) (sseEventJSON, error) {
-	var ev sseEventJSON
-	if ev.decodeFast(data) {
-		return ev, nil
-	}
-	return unmarshalSSEEvent(data)
-}
-
-// unmarshalSSEEvent decodes an event's data with json.Unmarshal, for the
-// data decodeFast gives up on. It keeps json.Unmarshal's pointer from making
-// event's sseEventJSON escape to the heap.
-func unmarshalSSEEvent(data []byte) (sseEventJSON, error) {
 	var ev sseEventJSON
 	err := json.Unmarshal(data, &ev)
 	return ev, err
