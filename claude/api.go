@@ -106,19 +106,7 @@ func (e *APIError) Error() string {
 // fields are ignored.
 func ParseMessage(body []byte) (MessageUsage, error) {
 	var b msgBodyJSON
-	if b.decodeFast(body) {
-		return b.message()
-	}
-	return parseMessageJSON(body)
-}
-
-// parseMessageJSON is ParseMessage decoding with json.Unmarshal, for the
-// bodies decodeFast gives up on (the tests check that ParseMessage always
-// returns what it does). It keeps json.Unmarshal's pointer from making
-// ParseMessage's msgBodyJSON escape to the heap.
-func parseMessageJSON(body []byte) (MessageUsage, error) {
-	b := new(msgBodyJSON)
-	if err := json.Unmarshal(body, b); err != nil {
+	if err := json.Unmarshal(body, &b); err != nil {
 		return MessageUsage{}, jsonProblem("message body", body, err)
 	}
 	return b.message()
@@ -154,8 +142,7 @@ func (b *msgBodyJSON) message() (MessageUsage, error) {
 }
 
 // msgBodyJSON is what ParseMessage reads of a response body: a message, or
-// an error. Its fields are decoded by decodeFast (usagejson.go), or
-// json.Unmarshal when that gives up: a field added here must be added there.
+// an error; json.Unmarshal skips the rest (the content).
 type msgBodyJSON struct {
 	Type       string        `json:"type"`
 	ID         string        `json:"id"`

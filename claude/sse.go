@@ -355,9 +355,8 @@ func (p *sseParser) dispatch(offset int64) {
 	p.event(name, data[:len(data)-1], offset)
 }
 
-// sseEventJSON is what a StreamReader reads of an event's data. Its fields
-// are decoded by decodeFast (usagejson.go), or json.Unmarshal when that
-// gives up: a field added here must be added there.
+// sseEventJSON is what a StreamReader reads of an event's data;
+// json.Unmarshal skips the rest.
 type sseEventJSON struct {
 	Type    string `json:"type"`
 	Message *struct {
@@ -377,19 +376,15 @@ type sseEventJSON struct {
 // event takes one event with usage: its type from the event: field (name,
 // which the data's "type" overrides) and its data.
 func (p *sseParser) event(name, data []byte, offset int64) {
-	var ev sseEventJSON
-	if !ev.decodeFast(data) {
-		var err error
-		if ev, err = unmarshalSSEEvent(data); err != nil {
-			p.setProblem(jsonProblem(fmt.Sprintf("SSE event %q ending at byte %d", name, offset), data, err))
-			return
-		}
+	ev, err := decodeSSEEvent(data)
+	if err != nil {
+		p.setProblem(jsonProblem(fmt.Sprintf("SSE event %q ending at byte %d", name, offset), data, err))
+		return
 	}
 	typ := ev.Type
 	if typ == "" {
 		typ = string(name)
 	}
-	var err error
 	switch typ {
 	case "message_start":
 		p.tally = msgTally{}
@@ -422,10 +417,8 @@ func (p *sseParser) event(name, data []byte, offset int64) {
 	}
 }
 
-// unmarshalSSEEvent decodes an event's data with json.Unmarshal, for the
-// data decodeFast gives up on. It keeps json.Unmarshal's pointer from making
-// event's sseEventJSON escape to the heap.
-func unmarshalSSEEvent(data []byte) (sseEventJSON, error) {
+// decodeSSEEvent decodes an event's data.
+func decodeSSEEvent(data []byte) (sseEventJSON, error) {
 	var ev sseEventJSON
 	err := json.Unmarshal(data, &ev)
 	return ev, err

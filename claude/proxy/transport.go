@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,7 +17,6 @@ import (
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
 	"github.com/authpool/authpool/claude/internal/safetext"
-	"github.com/authpool/authpool/internal/h1"
 	"github.com/authpool/authpool/store"
 )
 
@@ -77,12 +77,10 @@ const OAuthBeta = "oauth-2025-04-20"
 type Transport struct {
 	// Pool gives each request its subscription. Required.
 	Pool *authpool.Pool
-	// Base sends the requests. The default is a lean HTTP/1.1 client that
-	// exchanges each request on the calling goroutine (half the CPU of
-	// net/http's Transport, which hands each request to two goroutines of
-	// its own) and keeps up to 256 idle connections to a host; requests it
-	// does not handle — through an HTTP proxy from the environment, say —
-	// go to a clone of http.DefaultTransport.
+	// Base sends the requests. The default is a net/http Transport made by
+	// NewBaseTransport: HTTP/2 to a TLS upstream, up to
+	// DefaultMaxIdleConnsPerHost idle connections to a host, an HTTP proxy
+	// from the environment.
 	Base http.RoundTripper
 	// ClientHeader names the request header that carries the client's ID
 	// when the context does not. The default is none.
@@ -136,6 +134,38 @@ const DefaultMaxAttempts = 3
 // wait is refused with x-should-retry: false rather than left to a client
 // that would not wait anyway.
 const DefaultRetryWithin = 60 * time.Second
+
+// DefaultMaxIdleConnsPerHost is how many idle connections to one upstream
+// NewBaseTransport keeps: enough for a proxy serving some hundred callers at
+// once over HTTP/1.1 (an HTTP/2 upstream needs a few, each carrying many
+// requests), where net/http's default of 2 would close and open a
+// connection for nearly every request.
+const DefaultMaxIdleConnsPerHost = 256
+
+// NewBaseTransport returns the net/http Transport a Transport sends with
+// when its Base is nil: HTTP/2 to a TLS upstream (ALPN, as
+// http.DefaultTransport), HTTP/1.1 otherwise, up to
+// DefaultMaxIdleConnsPerHost idle connections to a host, each kept 90 s,
+// the HTTP proxy of the environment (HTTPS_PROXY, NO_PROXY), dials bounded
+// by 30 s and TLS handshakes by 10 s, and an HTTP/2 connection that goes
+// quiet for 30 s pinged and closed when it does not answer in 15 s. It sets
+// no bound on the wait for a response's header: a message that is not
+// streamed comes only when it is complete, minutes later for a long one;
+// the request's context bounds it. Each call returns a new Transport: tune
+// one and set it as Base.
+func NewBaseTransport() *http.Transport {
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConnsPerHost:   DefaultMaxIdleConnsPerHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		HTTP2:                 &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second},
+	}
+}
 
 // maxErrorBody is how much of a failed response's body is read to classify
 // and redact it; a longer one is not passed on (see fail).
@@ -252,7 +282,7 @@ func (t *Transport) init() {
 		t.pricing = claude.DefaultPrices()
 	}
 	if t.sender == nil {
-		t.sender = &h1.Transport{}
+		t.sender = NewBaseTransport()
 	}
 }
 

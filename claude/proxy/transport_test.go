@@ -5,9 +5,13 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -480,4 +484,86 @@ func TestTransportRateLimit(t *testing.T) {
 	if diff := cmp.Diff([]string{credA, credB, credB}, f.credentials()); diff != "" {
 		t.Errorf("credentials the upstream saw (-want +got):\n%s", diff)
 	}
+}
+
+// TestNewBaseTransport checks the default upstream client: HTTP/2 to a TLS
+// upstream, and, to an HTTP/1.1 one, the connections of 64 concurrent
+// requests kept for the next 64 (net/http's default keeps 2).
+func TestNewBaseTransport(t *testing.T) {
+	t.Parallel()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, r.Proto) })
+
+	t.Run("HTTP/2 over TLS", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewUnstartedServer(ok)
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+		defer srv.Close()
+		base := proxy.NewBaseTransport()
+		base.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+		defer base.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: base}).Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			t.Errorf("the response came over %s, want HTTP/2", resp.Proto)
+		}
+	})
+
+	t.Run("idle connections for concurrency", func(t *testing.T) {
+		t.Parallel()
+		const c = 64
+		// The server answers a wave's requests only once all c have come,
+		// so that each wave needs c connections at once.
+		type wave struct {
+			n   atomic.Int64
+			all chan struct{}
+		}
+		var cur atomic.Pointer[wave]
+		var conns atomic.Int64
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			wv := cur.Load()
+			if wv.n.Add(1) == c {
+				close(wv.all)
+			}
+			<-wv.all
+			ok(w, r)
+		}))
+		srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		}
+		srv.Start()
+		defer srv.Close()
+		base := proxy.NewBaseTransport()
+		defer base.CloseIdleConnections()
+		send := func() {
+			cur.Store(&wave{all: make(chan struct{})})
+			var wg sync.WaitGroup
+			for range c {
+				wg.Go(func() {
+					resp, err := base.RoundTrip(httptest.NewRequest(http.MethodGet, srv.URL, nil).WithContext(t.Context()))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				})
+			}
+			wg.Wait()
+		}
+		send()
+		// A connection goes back to the idle pool just after its body's
+		// end is read: give the last ones a moment.
+		time.Sleep(100 * time.Millisecond)
+		first := conns.Load()
+		send()
+		if opened := conns.Load() - first; first != c || opened > 0 {
+			t.Errorf("the first wave of %d requests opened %d connections, the second %d more; want %d, then none", c, first, opened, c)
+		}
+	})
 }

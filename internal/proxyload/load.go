@@ -68,9 +68,6 @@ func measure(ctx context.Context, o options, progress, stderr io.Writer) (*Resul
 	if o.bare {
 		args = append(args, "-bare")
 	}
-	if o.nethttp {
-		args = append(args, "-nethttp")
-	}
 	if o.cpuprofile != "" {
 		abs, err := filepath.Abs(o.cpuprofile)
 		if err != nil {

@@ -43,10 +43,8 @@
 // and makes the program exit with status 1.
 //
 // -bare puts a bare httputil.ReverseProxy (no pool, no usage read; the same
-// upstream client) in the proxy's place, to show how much of the proxy's
-// cost is net/http's. -nethttp makes the proxy (or the bare one) send
-// upstream with net/http's Transport instead of proxy.Transport's default
-// client, to show what that client saves.
+// upstream client, proxy.NewBaseTransport) in the proxy's place, to show
+// how much of the proxy's cost is net/http's.
 // -cpuprofile FILE writes the proxy process's CPU profile, over the whole
 // run, for go tool pprof.
 package main
@@ -82,7 +80,6 @@ type options struct {
 	json       bool
 	cap        bool
 	bare       bool
-	nethttp    bool
 	cpuprofile string
 }
 
@@ -103,7 +100,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON (progress goes to standard error)")
 	fs.BoolVar(&o.cap, "cap", false, "give every caller a (never reached) spending cap, so that the proxy keeps its cap ledger")
 	fs.BoolVar(&o.bare, "bare", false, "measure a bare httputil.ReverseProxy in place of authpool's proxy: the floor of net/http")
-	fs.BoolVar(&o.nethttp, "nethttp", false, "make the proxy send upstream with net/http's Transport instead of proxy.Transport's default client")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write the proxy process's CPU profile to `file`")
 	if err := fs.Parse(args); err != nil {
 		return err

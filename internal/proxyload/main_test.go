@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 // be, and the targets checked.
 func TestRun(t *testing.T) {
 	t.Parallel()
-	for _, flags := range [][]string{nil, {"-cap"}, {"-bare"}, {"-nethttp"}} {
+	for _, flags := range [][]string{nil, {"-cap"}, {"-bare"}} {
 		capped, bare := slices.Contains(flags, "-cap"), slices.Contains(flags, "-bare")
 		t.Run(strings.Join(append([]string{"default"}, flags...), ""), func(t *testing.T) {
 			args := append([]string{"-rounds", "1", "-n", "20", "-c", "4", "-duration", "200ms", "-warmup", "50ms", "-json"}, flags...)
@@ -43,7 +43,7 @@ func TestRun(t *testing.T) {
 			if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
 				t.Fatalf("the output is not JSON: %v\n%s", err, &stdout)
 			}
-			if len(res.Rounds) != 1 || res.Settings.C != 4 || res.Settings.Cap != capped || res.Settings.Bare != bare || res.Settings.NetHTTP != slices.Contains(flags, "-nethttp") {
+			if len(res.Rounds) != 1 || res.Settings.C != 4 || res.Settings.Cap != capped || res.Settings.Bare != bare {
 				t.Errorf("rounds %d, settings %+v: want 1 round, c 4, cap %t, bare %t", len(res.Rounds), res.Settings, capped, bare)
 			}
 			if !strings.HasPrefix(res.Command, "go run ./internal/proxyload -rounds 1") || res.Machine.Cores < 1 || res.Machine.Go == "" {

@@ -144,12 +144,11 @@ type Settings struct {
 	Warmup   float64 `json:"warmupSeconds"`
 	Cap      bool    `json:"cap"`
 	Bare     bool    `json:"bare"`
-	NetHTTP  bool    `json:"nethttp"`
 }
 
 // settingsOf returns o's settings.
 func settingsOf(o options) Settings {
-	return Settings{Rounds: o.rounds, N: o.n, Duration: o.duration.Seconds(), C: o.c, Warmup: o.warmup.Seconds(), Cap: o.cap, Bare: o.bare, NetHTTP: o.nethttp}
+	return Settings{Rounds: o.rounds, N: o.n, Duration: o.duration.Seconds(), C: o.c, Warmup: o.warmup.Seconds(), Cap: o.cap, Bare: o.bare}
 }
 
 // Results are a run's: the machine, the settings, each round's figures,

@@ -21,7 +21,6 @@ import (
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/internal/fakeanthropic"
-	"github.com/authpool/authpool/internal/h1"
 )
 
 // roleFlag starts the arguments of a child process; its value is
@@ -53,7 +52,6 @@ func serveRole(args []string, stdin io.Reader, stdout io.Writer) error {
 	callers := fs.Int("callers", 1, "how many callers the proxy serves")
 	capped := fs.Bool("cap", false, "give every caller a spending cap")
 	bare := fs.Bool("bare", false, "serve a bare httputil.ReverseProxy instead")
-	nethttp := fs.Bool("nethttp", false, "send upstream with net/http's Transport instead of the default client")
 	cpuprofile := fs.String("cpuprofile", "", "write the CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -70,7 +68,7 @@ func serveRole(args []string, stdin io.Reader, stdout io.Writer) error {
 			if err != nil {
 				return err
 			}
-			handler = bareProxy(target, upstreamClient(*nethttp))
+			handler = bareProxy(target, proxy.NewBaseTransport())
 			break
 		}
 		var err error
@@ -79,9 +77,6 @@ func serveRole(args []string, stdin io.Reader, stdout io.Writer) error {
 		}
 		defer pool.Close(ctx)
 		t := &proxy.Transport{Pool: pool}
-		if *nethttp {
-			t.Base = upstreamClient(true)
-		}
 		if handler, err = proxy.New(t, newCallers(*callers, *capped), *upstream); err != nil {
 			return err
 		}
@@ -180,18 +175,6 @@ func newCallers(n int, capped bool) []authpool.Caller {
 		}
 	}
 	return callers
-}
-
-// upstreamClient returns the client a proxy sends upstream with:
-// proxy.Transport's default (package h1's lean HTTP/1.1 client), or
-// net/http's Transport keeping as many idle connections.
-func upstreamClient(nethttp bool) http.RoundTripper {
-	if !nethttp {
-		return &h1.Transport{}
-	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 256
-	return t
 }
 
 // buffers lends the bare proxy its copy buffers, as proxy.Proxy's own pool
