@@ -55,13 +55,7 @@ func (sv *subView) holding(now int64) int { return len(sv.holds) - sv.firstAfter
 
 // fullAt reports whether the subscription takes no client at now: MaxClients
 // of its clients hold a slot. mu must be held.
-func (sv *subView) fullAt(now int64) bool { return sv.full(sv.holding(now)) }
-
-// full reports whether a subscription whose clients hold that many slots
-// takes no more.
-func (sv *subView) full(holding int) bool {
-	return sv.rec.MaxClients > 0 && holding >= sv.rec.MaxClients
-}
+func (sv *subView) fullAt(now int64) bool { return full(sv.holding(now), sv.rec.MaxClients) }
 
 // freesAt returns when a full subscription has room again if no hold is
 // extended meanwhile: when all but MaxClients-1 of the holds after now have

@@ -63,6 +63,10 @@ type pool struct {
 	builtAt   atomic.Int64 // when the view was read, Unix nanoseconds; 0: read it before use
 	mu        sync.Mutex   // guards the changing parts of the view's subscriptions, and publishing a view
 	view      atomic.Pointer[view]
+	// picked and cands are pick's candidates, kept between calls so that a
+	// choice allocates nothing; under mu.
+	picked []*subView
+	cands  []candidate
 }
 
 // Option configures what a Config cannot hold.
