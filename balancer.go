@@ -341,27 +341,27 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 		}
 		return fb
 	}
+	subs := p.current().subs
 	picked, cands := p.picked[:0], p.cands[:0]
 	n := now.UnixNano()
-	for _, sv := range p.current().subs {
+	for i, sv := range subs {
 		if sv.rec.ID == from || r.tried(sv.rec.ID) {
 			continue
 		}
 		p.rejudge(sv, now, nowHour)
 		holding := sv.holding(n)
-		if !admits(t, sv.verdict(), full(holding, sv.rec.MaxClients), limitedFor(sv, r.model, now), false) {
+		limited := r.model != "" && limitedFor(sv, r.model, now)
+		if !admits(t, sv.verdict(), full(holding, sv.rec.MaxClients), limited, false) {
 			continue
 		}
 		if !p.scoredAt(sv, n, holding) {
 			p.score(sv, now) // folds the usage noted without the lock
 		}
-		picked, cands = append(picked, sv), append(cands, sv.candidate())
+		picked, cands = append(picked, i), append(cands, sv.candidate())
 	}
-	var best *subView
-	if i := pick(cands); i >= 0 {
-		best = picked[i]
-	}
-	clear(picked) // keep no view alive
 	p.picked, p.cands = picked, cands
-	return best
+	if i := pick(cands); i >= 0 {
+		return subs[picked[i]]
+	}
+	return nil
 }
