@@ -34,10 +34,14 @@ func (sv *subView) loadHolds(holds []time.Time) {
 
 // firstAfter returns the index of the first hold that ends after t (Unix
 // nanoseconds): a binary search, written out because selection runs it for
-// every subscription. mu must be held.
+// every subscription, after a look at the first hold, which usually ends
+// after t (each move drops the holds that ended). mu must be held.
 func (sv *subView) firstAfter(t int64) int {
 	h := sv.holds
-	lo, hi := 0, len(h)
+	if len(h) == 0 || h[0] > t {
+		return 0
+	}
+	lo, hi := 1, len(h)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if h[m] > t {
