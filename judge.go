@@ -95,13 +95,14 @@ func (p *Pool) room(sv *subView, u use, v verdict) int64 {
 	return room
 }
 
-// fold moves the usage noted without the lock into ring and m. mu must be
-// held.
+// fold moves the usage noted without the lock into ring and m, taking it
+// off the room left before the verdict may change. mu must be held.
 func (p *Pool) fold(sv *subView) {
 	c := store.Nanodollars(sv.pending.Swap(0))
 	if c == 0 {
 		return
 	}
+	sv.room.Add(-int64(c))
 	h := sv.pendHour.Load()
 	sv.ring.add(h, c)
 	sv.m.add(sv.ring, h, c, p.cfg.Block)
