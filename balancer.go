@@ -200,14 +200,14 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 // status disagrees with the view, or an hour turned.
 func (p *Pool) stickyVerdict(sv *subView, st Status, now time.Time, active bool) verdict {
 	n := now.UnixNano()
-	v := sv.verdict()
-	outOfService := v.hard == ReasonLimited || v.hard == ReasonDisabled
+	j := sv.judged.Load()
+	outOfService := j.hard == ReasonLimited || j.hard == ReasonDisabled
 	if n-sv.active.Load() < int64(p.cfg.Sessions.IdleAfter) && st.InService(now) != outOfService &&
-		sv.pendHour.Load() == store.HourOf(now) {
+		j.hour == store.HourOf(now) {
 		if active {
 			sv.markActive(n)
 		}
-		return v
+		return j.verdict
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -47,13 +47,12 @@ func (p *Pool) classify(sv *subView, now time.Time) {
 	}
 	s := p.standing(sv, now)
 	v := s.verdict(now, p.cfg.WeeklyThreshold)
-	if cur := sv.judged.Load(); cur == nil || *cur != v {
-		nv := new(verdict) // a new value only when the verdict changes
-		*nv = v
-		sv.judged.Store(nv)
-	}
+	// The room first: a reader without the lock that sees the new hour
+	// sees the room that goes with it.
 	sv.room.Store(p.room(sv, s.use, v))
-	sv.pendHour.Store(sv.m.hour)
+	if j := sv.judged.Load(); j == nil || j.verdict != v || j.hour != sv.m.hour {
+		sv.judged.Store(&judgement{verdict: v, hour: sv.m.hour}) // a new value only when it changes
+	}
 }
 
 // rejudge classifies sv again at now, whose hour is nowHour, if time alone
@@ -103,7 +102,7 @@ func (p *Pool) fold(sv *subView) {
 		return
 	}
 	sv.room.Add(-int64(c))
-	h := sv.pendHour.Load()
+	h := sv.judged.Load().hour
 	sv.ring.add(h, c)
 	sv.m.add(sv.ring, h, c, p.cfg.Block)
 	sv.unscored = true

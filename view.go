@@ -43,22 +43,30 @@ type subView struct {
 	mins          *minutely          // the last hour's spending by minute: the burn rate; written without the lock
 	holds         []int64            // its clients' holds on its slots, ascending, Unix nanoseconds (see holds.go)
 
-	// judged is its verdict as classify last made it: an immutable value,
-	// replaced whole when it changes.
-	judged       atomic.Pointer[verdict]
+	// judged is what classify last made of it: an immutable value,
+	// replaced whole when it changes, which the sticky path reads without
+	// the lock.
+	judged       atomic.Pointer[judgement]
 	active       atomic.Int64 // latest activity of its clients, Unix nanoseconds
 	modelLimited atomic.Bool  // it has (or had) model limits: Allocate ForModel checks them
 
 	// Usage noted without the lock (see noteUsage): pending is the cost of
-	// hour pendHour not yet folded into ring and m; room is how much may
-	// pend before a budget could be crossed, which needs the lock.
-	pendHour atomic.Int64
-	pending  atomic.Int64
-	room     atomic.Int64
+	// the judgement's hour not yet folded into ring and m; room is how much
+	// may pend before a budget could be crossed, which needs the lock.
+	pending atomic.Int64
+	room    atomic.Int64
+}
+
+// judgement is what classify made of a subscription's numbers: its verdict,
+// and the hour the numbers were measured in (usage of that hour may pend
+// without the lock). Once published it never changes.
+type judgement struct {
+	verdict
+	hour int64
 }
 
 // verdict returns the subscription's verdict as classify last made it.
-func (sv *subView) verdict() verdict { return *sv.judged.Load() }
+func (sv *subView) verdict() verdict { return sv.judged.Load().verdict }
 
 // markActive moves the subscription's latest activity forward to now.
 func (sv *subView) markActive(now int64) {
@@ -287,7 +295,7 @@ func (p *Pool) noteUsage(id string, u *store.UsageRecord, active bool) {
 	}
 	sv.mins.add(store.MinuteOf(u.Time), u.Cost)
 	hour := store.HourOf(u.Time)
-	pending := hour == sv.pendHour.Load() && hour == store.HourOf(u.Now)
+	pending := hour == sv.judged.Load().hour && hour == store.HourOf(u.Now)
 	if pending && sv.pending.Add(int64(u.Cost)) < sv.room.Load() {
 		return
 	}
