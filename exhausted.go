@@ -44,7 +44,7 @@ func (p *Pool) exhausted(r *request) (*ExhaustedError, bool) {
 // backAt returns when a subscription is expected to take a client again by
 // itself (see standing.backAt). mu must be held.
 func (p *Pool) backAt(sv *subView, now time.Time) (time.Time, bool) {
-	return p.standing(sv, now).backAt(now)
+	return p.outlook(sv, now).backAt(now)
 }
 
 // weekFrees returns when enough of a subscription's own weekly use leaves

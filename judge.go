@@ -17,17 +17,27 @@ func (p *Pool) judge(sv *subView, now time.Time) {
 	p.score(sv, now)
 }
 
-// standing returns a subscription's numbers at now. mu must be held (or sv
-// not yet shared), and sv's numbers measured in now's hour.
+// standing returns a subscription's numbers at now that its verdict reads.
+// mu must be held (or sv not yet shared), and sv's numbers measured in
+// now's hour.
 func (p *Pool) standing(sv *subView, now time.Time) standing {
 	rec := &sv.rec
-	n := now.UnixNano()
-	s := standing{
-		status: rec.Status, dayCost: sv.m.day, dailyBudget: rec.DailyBudget, dayEnd: dayWindow(now).End,
-		use: sv.use(now), blockBudget: rec.BlockBudget, weeklyBudget: rec.WeeklyBudget, blockEnd: sv.m.block.End,
-		blockReset: rec.Reported.BlockReset, weekReset: rec.Reported.WeekReset,
-		holding: sv.holding(n), maxClients: rec.MaxClients,
+	return standing{
+		status: rec.Status, dayCost: sv.m.day, dailyBudget: rec.DailyBudget,
+		use: sv.use(now), blockBudget: rec.BlockBudget, weeklyBudget: rec.WeeklyBudget,
 	}
+}
+
+// outlook returns a subscription's standing at now with when what keeps it
+// out ends: what backAt reads besides. mu must be held, and sv's numbers
+// measured in now's hour.
+func (p *Pool) outlook(sv *subView, now time.Time) standing {
+	rec := &sv.rec
+	n := now.UnixNano()
+	s := p.standing(sv, now)
+	s.dayEnd, s.blockEnd = dayWindow(now).End, sv.m.block.End
+	s.blockReset, s.weekReset = rec.Reported.BlockReset, rec.Reported.WeekReset
+	s.holding, s.maxClients = sv.holding(n), rec.MaxClients
 	if rec.WeeklyBudget > 0 && sv.m.week >= rec.WeeklyBudget {
 		s.weekFrees = weekFrees(sv, now, rec.WeeklyBudget)
 	}
