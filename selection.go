@@ -14,7 +14,9 @@ import (
 // Pool.standing) and calls these; the tests give them numbers.
 
 // standing is a subscription's numbers at one instant: what its verdict and
-// its return depend on.
+// its return depend on. The verdict reads the status, the day's cost and
+// the use against their budgets; backAt reads the rest besides, which the
+// Pool gathers only when it asks when a subscription is back (outlook).
 type standing struct {
 	status Status
 	// dayCost is its spending of the UTC day, which ends at dayEnd: the
