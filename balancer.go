@@ -10,102 +10,6 @@ import (
 	"github.com/authpool/authpool/store"
 )
 
-// Outcome says how Allocate placed a client.
-type Outcome uint8
-
-// The outcomes of Allocate.
-const (
-	// OutcomeSticky: the client stays on its subscription.
-	OutcomeSticky Outcome = iota + 1
-	// OutcomeNew: a client without a session got a subscription.
-	OutcomeNew
-	// OutcomeMoved: the client left its subscription (see Allocation.Reason)
-	// for another, or came back from the fallback. A client that comes back
-	// after its hold on a slot ended, to a subscription that filled up
-	// meanwhile, moves with ReasonPlaceTaken.
-	OutcomeMoved
-	// OutcomeFallback: no subscription could take the client; it got the
-	// fallback credential.
-	OutcomeFallback
-)
-
-var outcomeNames = [...]string{OutcomeSticky: "sticky", OutcomeNew: "new", OutcomeMoved: "moved", OutcomeFallback: "fallback"}
-
-// String returns "sticky", "new", "moved" or "fallback".
-func (o Outcome) String() string {
-	if o > 0 && int(o) < len(outcomeNames) {
-		return outcomeNames[o]
-	}
-	return fmt.Sprintf("Outcome(%d)", uint8(o))
-}
-
-// MarshalText returns the outcome's name.
-func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
-
-// UnmarshalText parses an outcome's name.
-func (o *Outcome) UnmarshalText(b []byte) error {
-	i, err := parseName(outcomeNames[:], b, "outcome")
-	if err == nil {
-		*o = Outcome(i)
-	}
-	return err
-}
-
-// Reason says why a client was placed where it was, why a subscription
-// takes no new clients, or why Rebalance acted.
-type Reason string
-
-// The reasons.
-const (
-	ReasonNewClient       Reason = "new client"
-	ReasonLimited         Reason = "limited"
-	ReasonDisabled        Reason = "disabled"
-	ReasonGone            Reason = "removed"
-	ReasonBlockSpent      Reason = "block budget spent"
-	ReasonWeekSpent       Reason = "weekly budget spent"
-	ReasonDaySpent        Reason = "daily budget spent"
-	ReasonWeeklyThreshold Reason = "over weekly threshold"
-	ReasonModelLimited    Reason = "limited for the model"
-	ReasonFull            Reason = "full"
-	ReasonPlaceTaken      Reason = "place taken while idle"
-	ReasonFromFallback    Reason = "back from fallback"
-	ReasonNoneEligible    Reason = "no subscription can take the client"
-	ReasonBlockGap        Reason = "block room gap"
-	ReasonStale           Reason = "stale"
-)
-
-// reasonOrder lists the reasons a subscription takes no new client, in the
-// order an ExhaustedError reports them.
-var reasonOrder = []Reason{ReasonLimited, ReasonDisabled, ReasonGone, ReasonBlockSpent, ReasonWeekSpent,
-	ReasonDaySpent, ReasonWeeklyThreshold, ReasonModelLimited, ReasonFull, ReasonTried}
-
-// Allocation is where Allocate placed a client: the subscription and its
-// credential, and how it got there.
-type Allocation struct {
-	ClientID       string `json:"clientId"`
-	SubscriptionID string `json:"subscriptionId"` // FallbackID for the fallback
-	Kind           Kind   `json:"kind"`
-	// Credential authenticates the client's requests; send it upstream.
-	Credential Credential `json:"credential,omitzero"`
-	Outcome    Outcome    `json:"outcome"`
-	// From is the subscription the client left: set for OutcomeMoved, and
-	// for OutcomeFallback when the client has just left a subscription.
-	From string `json:"from,omitempty"`
-	// Reason says why the client is not sticky: ReasonNewClient for a client
-	// without a session placed on a subscription, why it left From
-	// (ReasonLimited, ReasonBlockSpent, ReasonFromFallback,
-	// ReasonPlaceTaken, ...), or, for a client that stays on the fallback,
-	// ReasonNoneEligible. A client without a session sent to the fallback
-	// gets why no subscription took it: the reason most of them refused it
-	// for (ReasonFull, ReasonWeekSpent, ReasonLimited, ...; a tie goes to
-	// the reason an ExhaustedError lists first). Empty when sticky.
-	Reason Reason `json:"reason,omitempty"`
-	// OverThreshold is set when the subscription is at or over the weekly
-	// threshold and took the client as a last resort: nothing else could,
-	// not even the fallback.
-	OverThreshold bool `json:"overThreshold,omitempty"`
-}
-
 // Allocate returns the subscription a client should use now:
 //
 //   - its current subscription, while that is in service and its budgets
@@ -169,7 +73,7 @@ func (p *Pool) Allocate(ctx context.Context, clientID string, opts ...AllocateOp
 	t, err := p.touch(ctx, r)
 	if err == nil && t.SubscriptionID != FallbackID {
 		if sv := p.current().byID[t.SubscriptionID]; sv != nil {
-			if hard, soft := p.stickyVerdict(sv, t.Status, now, true); hard == "" && !soft && !p.limitedForModel(sv, r) && !r.tried(sv.rec.ID) {
+			if v := p.stickyVerdict(sv, t.Status, now, true); v == (verdict{}) && !p.limitedForModel(sv, r) && !r.tried(sv.rec.ID) {
 				p.counters.allocated(OutcomeSticky)
 				return Allocation{ClientID: clientID, SubscriptionID: sv.rec.ID, Kind: Kind(sv.rec.Kind),
 					Credential: sv.rec.Credential, Outcome: OutcomeSticky}, nil
@@ -229,7 +133,7 @@ type choice struct {
 }
 
 func choiceOf(sv *subView) choice {
-	return choice{id: sv.rec.ID, kind: Kind(sv.rec.Kind), cred: sv.rec.Credential, overThreshold: sv.soft}
+	return choice{id: sv.rec.ID, kind: Kind(sv.rec.Kind), cred: sv.rec.Credential, overThreshold: sv.verdict().soft}
 }
 
 // reallocate places a client the sticky path did not keep, given what the
@@ -257,12 +161,12 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 			return p.place(ctx, r, from, ReasonGone, false)
 		}
 	}
-	hard, soft := p.stickyVerdict(sv, st, now, !full)
+	v := p.stickyVerdict(sv, st, now, !full)
 	switch {
 	case from == FallbackID:
 		return p.place(ctx, r, from, ReasonFromFallback, false)
-	case hard != "":
-		return p.place(ctx, r, from, hard, false)
+	case v.hard != "":
+		return p.place(ctx, r, from, v.hard, false)
 	case full:
 		// The view may not know yet that other clients hold every slot (they
 		// came through other pools): read it again, so that an ExhaustedError
@@ -279,7 +183,7 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 		if err == nil || !errors.Is(err, errNoneEligible) {
 			return a, err
 		}
-	case soft:
+	case v.soft:
 		a, err := p.place(ctx, r, from, ReasonWeeklyThreshold, true)
 		if err == nil || !errors.Is(err, errNoneEligible) {
 			return a, err
@@ -289,23 +193,21 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 		Outcome: OutcomeSticky}, nil
 }
 
-// stickyVerdict returns why sv cannot keep a client at now ("" if it can)
-// and whether it is over the weekly threshold, given the status the store
+// stickyVerdict returns sv's verdict at now, given the status the store
 // just returned; active says whether the store marked the client active on
 // sv (not when its place was taken while it was idle). It takes the lock
 // only when the view must change: the subscription was idle, or the store's
-// status disagrees with the view.
-func (p *Pool) stickyVerdict(sv *subView, st Status, now time.Time, active bool) (Reason, bool) {
+// status disagrees with the view, or an hour turned.
+func (p *Pool) stickyVerdict(sv *subView, st Status, now time.Time, active bool) verdict {
 	n := now.UnixNano()
-	v := sv.verdict.Load()
-	code := v >> 1
-	outOfService := code == codeLimited || code == codeDisabled
+	j := sv.judged.Load()
+	outOfService := j.hard == ReasonLimited || j.hard == ReasonDisabled
 	if n-sv.active.Load() < int64(p.cfg.Sessions.IdleAfter) && st.InService(now) != outOfService &&
-		sv.pendHour.Load() == store.HourOf(now) {
+		j.hour == store.HourOf(now) {
 		if active {
 			sv.markActive(n)
 		}
-		return hardReasons[code], v&1 == 1
+		return j.verdict
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -315,21 +217,12 @@ func (p *Pool) stickyVerdict(sv *subView, st Status, now time.Time, active bool)
 	}
 	p.judge(sv, now)
 	p.watch(sv, now)
-	return sv.hard, sv.soft
+	return sv.verdict()
 }
 
 // errNoneEligible is place's answer, with eligibleOnly, when no subscription
 // is eligible: the caller keeps the client where it is.
 var errNoneEligible = errors.New("authpool: no eligible subscription")
-
-// tier is a class of places a client may go, tried in order.
-type tier uint8
-
-const (
-	tierEligible tier = iota // healthiest eligible subscription
-	tierFallback             // the fallback
-	tierReserve              // over the weekly threshold, budgets not spent
-)
 
 // place moves a client from its subscription (from; "" if it has none) to
 // the best place it can get, trying the tiers in order. With eligibleOnly it
@@ -438,49 +331,37 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 	now := r.now
 	nowHour := store.HourOf(now)
 	if t == tierFallback {
-		if fb := p.current().fallback; fb != nil {
-			if p.rejudge(fb, now, nowHour); fb.hard == "" && !limitedFor(fb, r.model, now) && !r.tried(FallbackID) {
-				return fb
-			}
+		fb := p.current().fallback
+		if fb == nil {
+			return nil
 		}
-		return nil
+		p.rejudge(fb, now, nowHour)
+		if !admits(t, fb.verdict(), false, limitedFor(fb, r.model, now), r.tried(FallbackID)) {
+			return nil
+		}
+		return fb
 	}
-	// The subscriptions are in ID order and a later one replaces the best
-	// only when strictly better, so ties go to the smaller ID.
-	var best *subView
+	subs := p.current().subs
+	picked, cands := p.picked[:0], p.cands[:0]
 	n := now.UnixNano()
-	for _, sv := range p.current().subs {
+	for i, sv := range subs {
 		if sv.rec.ID == from || r.tried(sv.rec.ID) {
 			continue
 		}
 		p.rejudge(sv, now, nowHour)
 		holding := sv.holding(n)
-		if sv.hard != "" || sv.full(holding) || sv.soft != (t == tierReserve) || limitedFor(sv, r.model, now) {
+		limited := r.model != "" && limitedFor(sv, r.model, now)
+		if !admits(t, sv.verdict(), full(holding, sv.rec.MaxClients), limited, false) {
 			continue
 		}
 		if !p.scoredAt(sv, n, holding) {
 			p.score(sv, now) // folds the usage noted without the lock
 		}
-		if best == nil || better(sv, best) {
-			best = sv
-		}
+		picked, cands = append(picked, i), append(cands, sv.candidate())
 	}
-	return best
-}
-
-// better reports whether a should be chosen over b, both scored at the
-// same now: higher health, then fewer clients holding a slot, then the
-// lower share of its weekly budget used (the lower weekly cost between
-// subscriptions without a weekly budget). It reads only what score kept,
-// so a scan of tied subscriptions costs no more than one of distinct ones.
-func better(a, b *subView) bool {
-	switch {
-	case a.health != b.health:
-		return a.health > b.health
-	case a.scoredHolding != b.scoredHolding:
-		return a.scoredHolding < b.scoredHolding
-	case a.scoredWeek != b.scoredWeek:
-		return a.scoredWeek < b.scoredWeek
+	p.picked, p.cands = picked, cands
+	if i := pick(cands); i >= 0 {
+		return subs[picked[i]]
 	}
-	return a.m.week < b.m.week
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -541,5 +542,32 @@ func BenchmarkAllocateFallback(b *testing.B) {
 			}
 			b.ReportMetric(float64(s.Notifications.Dropped)/float64(b.N), "dropped/op")
 		})
+	}
+}
+
+// BenchmarkBaselineMutexMapLookup is the yardstick of the hot paths' speed
+// targets: a lookup of one of 10,000 client IDs in a map guarded by a
+// mutex, the least a pool could do per call. Sticky Allocate and Record
+// should cost at most 10 of these, AllocateNew among 100 subscriptions at
+// most 150 (issue 15).
+func BenchmarkBaselineMutexMapLookup(b *testing.B) {
+	ids := benchIDs("client", 10_000)
+	var mu sync.Mutex
+	sessions := make(map[string]string, len(ids))
+	for i, id := range ids {
+		sessions[id] = fmt.Sprintf("sub-%04d", i%100)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var hits int
+	for i := range b.N {
+		mu.Lock()
+		if _, ok := sessions[ids[i%len(ids)]]; ok {
+			hits++
+		}
+		mu.Unlock()
+	}
+	if hits != b.N {
+		b.Fatalf("%d hits of %d lookups", hits, b.N)
 	}
 }

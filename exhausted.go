@@ -42,49 +42,9 @@ func (p *Pool) exhausted(r *request) (*ExhaustedError, bool) {
 }
 
 // backAt returns when a subscription is expected to take a client again by
-// itself: the latest end of what keeps it out (a limit, a spent block, day
-// or week, the holds of a full one's clients); zero if something only a
-// person can end (disabled). It also reports whether that is when
-// the holds end. mu must be held.
+// itself (see standing.backAt). mu must be held.
 func (p *Pool) backAt(sv *subView, now time.Time) (time.Time, bool) {
-	rec := &sv.rec
-	if rec.Status.State == Disabled {
-		return time.Time{}, false
-	}
-	var at time.Time
-	later := func(t time.Time) {
-		if t.After(at) {
-			at = t
-		}
-	}
-	if !rec.Status.InService(now) {
-		later(rec.Status.Until)
-	}
-	if rec.DailyBudget > 0 && sv.m.day >= rec.DailyBudget {
-		later(dayWindow(now).End)
-	}
-	u := sv.use(now)
-	if u.blockShare >= 1 {
-		later(sv.m.block.End)
-		if u.blockReported >= 1 {
-			later(rec.Reported.BlockReset)
-		}
-	}
-	if u.weekShare >= 1 {
-		// Back as a last resort once under its budget.
-		if sv.m.week >= rec.WeeklyBudget && rec.WeeklyBudget > 0 {
-			later(weekFrees(sv, now, rec.WeeklyBudget))
-		}
-		if u.weekReported >= 1 {
-			later(rec.Reported.WeekReset)
-		}
-	}
-	if n := now.UnixNano(); sv.fullAt(n) {
-		if frees := sv.freesAt(n); frees.After(at) {
-			return frees, true
-		}
-	}
-	return at, false
+	return p.outlook(sv, now).backAt(now)
 }
 
 // weekFrees returns when enough of a subscription's own weekly use leaves
@@ -105,14 +65,7 @@ func weekFrees(sv *subView, now time.Time, limit store.Nanodollars) time.Time {
 // ExhaustedError counts it; "" if it takes one. mu must be held, and sv
 // judged at r.now.
 func (p *Pool) refusal(sv *subView, r *request) Reason {
-	why := sv.why(r.now)
-	if why == "" && limitedFor(sv, r.model, r.now) {
-		why = ReasonModelLimited
-	}
-	if why == "" && r.tried(sv.rec.ID) {
-		why = ReasonTried
-	}
-	return why
+	return refusal(sv.verdict(), sv.fullAt(r.now.UnixNano()), limitedFor(sv, r.model, r.now), r.tried(sv.rec.ID))
 }
 
 // mostTelling returns why no subscription took r's client: the reason the

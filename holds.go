@@ -34,10 +34,14 @@ func (sv *subView) loadHolds(holds []time.Time) {
 
 // firstAfter returns the index of the first hold that ends after t (Unix
 // nanoseconds): a binary search, written out because selection runs it for
-// every subscription. mu must be held.
+// every subscription, after a look at the first hold, which usually ends
+// after t (each move drops the holds that ended). mu must be held.
 func (sv *subView) firstAfter(t int64) int {
 	h := sv.holds
-	lo, hi := 0, len(h)
+	if len(h) == 0 || h[0] > t {
+		return 0
+	}
+	lo, hi := 1, len(h)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if h[m] > t {
@@ -55,13 +59,7 @@ func (sv *subView) holding(now int64) int { return len(sv.holds) - sv.firstAfter
 
 // fullAt reports whether the subscription takes no client at now: MaxClients
 // of its clients hold a slot. mu must be held.
-func (sv *subView) fullAt(now int64) bool { return sv.full(sv.holding(now)) }
-
-// full reports whether a subscription whose clients hold that many slots
-// takes no more.
-func (sv *subView) full(holding int) bool {
-	return sv.rec.MaxClients > 0 && holding >= sv.rec.MaxClients
-}
+func (sv *subView) fullAt(now int64) bool { return full(sv.holding(now), sv.rec.MaxClients) }
 
 // freesAt returns when a full subscription has room again if no hold is
 // extended meanwhile: when all but MaxClients-1 of the holds after now have

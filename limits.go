@@ -95,18 +95,12 @@ func (p *Pool) MarkModelLimited(ctx context.Context, id, model string, until tim
 	if err := p.again(ctx, id, func() error { return p.store.SetModelLimit(ctx, id, l, now) }); err != nil {
 		return fmt.Errorf("authpool: mark %q limited for %q: %w", id, model, storeError(err))
 	}
-	p.mu.Lock()
-	if sv := p.current().byID[id]; sv != nil {
-		limits := make([]ModelLimit, 0, len(sv.rec.ModelLimits)+1)
-		for _, m := range sv.rec.ModelLimits {
-			if m.Model != l.Model && m.Until.After(now) {
-				limits = append(limits, m)
-			}
-		}
-		sv.rec.ModelLimits = append(limits, l)
-		sv.modelLimited.Store(true)
+	// The view takes the store's limits, merged by the store's rule, rather
+	// than merging them again; if it cannot read them, the next call reads
+	// the whole view.
+	if err := p.reload(ctx, id, now); err != nil {
+		p.invalidate()
 	}
-	p.mu.Unlock()
 	p.log.LogAttrs(ctx, slog.LevelInfo, "authpool: subscription limited for a model", slog.String("subscription", id),
 		slog.String("model", l.Model), slog.Time("until", l.Until), slog.String("reason", reason))
 	if p.notes != nil {

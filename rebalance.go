@@ -235,41 +235,33 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 	return nil
 }
 
-// unbudgeted is the room of a block without a budget, less its cost: more
-// than any budgeted block has.
-const unbudgeted = store.Nanodollars(1) << 60
-
-// room returns how much a subscription's block may still spend at now.
-func room(sv *subView, now time.Time) store.Nanodollars {
-	used := sv.use(now).block
-	if sv.rec.BlockBudget > 0 {
-		return sv.rec.BlockBudget - used
+// blockRoom returns what Rebalance weighs of a subscription at now. mu
+// must be held, and sv's pending usage folded.
+func blockRoomOf(sv *subView, now time.Time, drained bool) blockRoom {
+	return blockRoom{
+		room: roomLeft(sv.use(now).block, sv.rec.BlockBudget), clients: sv.rec.Clients,
+		drained: drained, takes: sv.why(now) == "",
 	}
-	return unbudgeted - used
 }
 
-// tightestPair returns the subscription with clients (not drained) whose
-// block has the least room, and the eligible one whose block has the most
-// (ties: fewer clients, then ID).
+// tightestPair returns the pair of subscriptions Rebalance moves an idle
+// client between at now (see pairFor), the drained ones not as a source.
 func (p *Pool) tightestPair(drained map[string]bool, now time.Time) (pair, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var from, to *subView
-	for _, sv := range p.current().subs {
+	subs := p.current().subs
+	rooms := make([]blockRoom, len(subs))
+	for i, sv := range subs {
 		p.fold(sv)
-		if sv.rec.Clients > 0 && !drained[sv.rec.ID] && (from == nil || room(sv, now) < room(from, now)) {
-			from = sv
-		}
-		if sv.why(now) == "" && (to == nil || room(sv, now) > room(to, now) ||
-			room(sv, now) == room(to, now) && sv.rec.Clients < to.rec.Clients) {
-			to = sv
-		}
+		rooms[i] = blockRoomOf(sv, now, drained[sv.rec.ID])
 	}
-	if from == nil || to == nil || from == to {
+	i, j, ok := pairFor(rooms)
+	if !ok {
 		return pair{}, false
 	}
+	from, to := subs[i], subs[j]
 	return pair{
 		from: from.rec.ID, to: to.rec.ID, fromCost: from.use(now).block, toCost: to.use(now).block,
-		fromBudget: from.rec.BlockBudget, toBudget: to.rec.BlockBudget, gap: room(to, now) - room(from, now),
+		fromBudget: from.rec.BlockBudget, toBudget: to.rec.BlockBudget, gap: rooms[j].room - rooms[i].room,
 	}, true
 }

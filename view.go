@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"sync/atomic"
 	"time"
 
@@ -27,18 +26,16 @@ type view struct {
 
 // subView is one subscription in the view. Its configuration (rec's ID,
 // Kind, Credential and its expiry, MaxClients and budgets) never changes;
-// the Pool's mu guards the rest but for verdict and active, which the
-// sticky path of Allocate reads without the lock.
+// the Pool's mu guards the rest but for the atomics, which the sticky path
+// of Allocate and Record read without the lock.
 type subView struct {
-	hard     Reason // why it cannot keep its clients; "" if it can
-	soft     bool   // at or above the weekly threshold: no new clients while others can take them
-	unscored bool   // health is behind the numbers: score before reading it
+	unscored bool // health is behind the numbers: score before reading it
 	health   float64
 	// scoredHolding and scoredIdle are the clients holding a slot and the
 	// idleness health was scored with: time alone changes both.
 	scoredHolding int
 	scoredIdle    bool
-	scoredWeek    float64 // the share of its weekly budget used, at the score: the tie-break of better
+	scoredWeek    float64 // the share of its weekly budget used, at the score: a tie-break of better
 	scoredMinute  int64   // the minute health was scored in: the burn rate moves on with the minutes
 	m             metrics
 	rec           store.Subscription // without Usage, which is in ring, Minutes, in mins, and Holds, in holds; LastActive is in active
@@ -46,33 +43,30 @@ type subView struct {
 	mins          *minutely          // the last hour's spending by minute: the burn rate; written without the lock
 	holds         []int64            // its clients' holds on its slots, ascending, Unix nanoseconds (see holds.go)
 
-	verdict      atomic.Uint32 // code of hard<<1 | soft, published by classify
-	active       atomic.Int64  // latest activity of its clients, Unix nanoseconds
-	modelLimited atomic.Bool   // it has (or had) model limits: Allocate ForModel checks them
+	// judged is what classify last made of it: an immutable value,
+	// replaced whole when it changes, which the sticky path reads without
+	// the lock.
+	judged       atomic.Pointer[judgement]
+	active       atomic.Int64 // latest activity of its clients, Unix nanoseconds
+	modelLimited atomic.Bool  // it has (or had) model limits: Allocate ForModel checks them
 
 	// Usage noted without the lock (see noteUsage): pending is the cost of
-	// hour pendHour not yet folded into ring and m; room is how much may
-	// pend before a budget could be crossed, which needs the lock.
-	pendHour atomic.Int64
-	pending  atomic.Int64
-	room     atomic.Int64
+	// the judgement's hour not yet folded into ring and m; room is how much
+	// may pend before a budget could be crossed, which needs the lock.
+	pending atomic.Int64
+	room    atomic.Int64
 }
 
-// hardReasons are the reasons a subscription cannot keep its clients, by
-// the codes subView.verdict publishes.
-var hardReasons = [...]Reason{
-	codeLimited: ReasonLimited, codeDisabled: ReasonDisabled,
-	codeDaySpent: ReasonDaySpent, codeBlockSpent: ReasonBlockSpent, codeWeekSpent: ReasonWeekSpent,
+// judgement is what classify made of a subscription's numbers: its verdict,
+// and the hour the numbers were measured in (usage of that hour may pend
+// without the lock). Once published it never changes.
+type judgement struct {
+	verdict
+	hour int64
 }
 
-// The codes of hardReasons; 0 is none.
-const (
-	codeLimited = iota + 1
-	codeDisabled
-	codeDaySpent
-	codeBlockSpent
-	codeWeekSpent
-)
+// verdict returns the subscription's verdict as classify last made it.
+func (sv *subView) verdict() verdict { return sv.judged.Load().verdict }
 
 // markActive moves the subscription's latest activity forward to now.
 func (sv *subView) markActive(now int64) {
@@ -260,178 +254,6 @@ func (p *Pool) reload(ctx context.Context, id string, now time.Time) error {
 	return nil
 }
 
-// judge sets a subscription's eligibility and health at now.
-func (p *Pool) judge(sv *subView, now time.Time) {
-	p.classify(sv, now)
-	p.score(sv, now)
-}
-
-// classify sets a subscription's eligibility at now, measuring it again if
-// now is in another hour, and publishes it for the sticky path. mu must be
-// held (or sv not yet shared).
-func (p *Pool) classify(sv *subView, now time.Time) {
-	p.fold(sv)
-	if store.HourOf(now) != sv.m.hour {
-		sv.m = measure(sv.ring, now, p.cfg.Block, sv.m.anchor)
-	}
-	rec := &sv.rec
-	u := sv.use(now)
-	var code uint32
-	soft := false
-	switch {
-	case !rec.Status.InService(now):
-		code = codeDisabled
-		if rec.Status.State == Limited {
-			code = codeLimited
-		}
-	case rec.DailyBudget > 0 && sv.m.day >= rec.DailyBudget:
-		code = codeDaySpent
-	case u.blockShare >= 1:
-		code = codeBlockSpent
-	case u.weekShare >= 1:
-		code = codeWeekSpent
-	case p.overThreshold(sv, u):
-		soft = true
-	}
-	sv.hard, sv.soft = hardReasons[code], soft
-	v := code << 1
-	if soft {
-		v |= 1
-	}
-	sv.verdict.Store(v)
-	sv.room.Store(p.room(sv, u, code, soft))
-	sv.pendHour.Store(sv.m.hour)
-}
-
-// rejudge classifies sv again at now, whose hour is nowHour, if time alone
-// may have changed its verdict since it was made: now is in another hour
-// than its numbers (a block, the UTC day or the week moved on), or its limit
-// has ended. mu must be held.
-func (p *Pool) rejudge(sv *subView, now time.Time, nowHour int64) {
-	if nowHour != sv.m.hour || sv.rec.Status.State == Limited && !now.Before(sv.rec.Status.Until) {
-		p.classify(sv, now)
-		sv.unscored = true
-		p.watch(sv, now)
-	}
-}
-
-// room returns how much more sv may spend before a budget or the weekly
-// threshold could change its eligibility. mu must be held.
-func (p *Pool) room(sv *subView, u use, code uint32, soft bool) int64 {
-	if code != 0 && p.notes == nil {
-		return math.MaxInt64 // spending more does not bring it back
-	}
-	if !sv.m.blockActive && sv.rec.BlockBudget > 0 {
-		return 0 // the next usage starts a block
-	}
-	room := int64(math.MaxInt64)
-	left := func(budget, used store.Nanodollars) {
-		if budget > 0 {
-			room = min(room, int64(budget-used))
-			if p.notes != nil {
-				room = min(room, p.nextAlert(used, budget)) // a threshold event needs the lock
-			}
-		}
-	}
-	left(sv.rec.BlockBudget, u.block)
-	left(sv.rec.WeeklyBudget, u.week)
-	left(sv.rec.DailyBudget, sv.m.day)
-	if !soft && sv.rec.WeeklyBudget > 0 {
-		left(thresholdAmount(p.cfg.WeeklyThreshold, sv.rec.WeeklyBudget), u.week)
-	}
-	return room
-}
-
-// overThreshold reports whether sv's week is at or above the weekly
-// threshold: its use (raised to the upstream's report) has reached the
-// threshold's share of its weekly budget, to the nanodollar, as alerts
-// judge their thresholds; without a weekly budget, the reported share has
-// reached it. mu must be held (or sv not yet shared).
-func (p *Pool) overThreshold(sv *subView, u use) bool {
-	if b := sv.rec.WeeklyBudget; b > 0 {
-		return u.week >= thresholdAmount(p.cfg.WeeklyThreshold, b)
-	}
-	return u.weekShare >= p.cfg.WeeklyThreshold
-}
-
-// fold moves the usage noted without the lock into ring and m. mu must be
-// held.
-func (p *Pool) fold(sv *subView) {
-	c := store.Nanodollars(sv.pending.Swap(0))
-	if c == 0 {
-		return
-	}
-	h := sv.pendHour.Load()
-	sv.ring.add(h, c)
-	sv.m.add(sv.ring, h, c, p.cfg.Block)
-	sv.unscored = true
-}
-
-// score sets a subscription's health at now. mu must be held (or sv not yet
-// shared).
-func (p *Pool) score(sv *subView, now time.Time) {
-	p.fold(sv)
-	n := now.UnixNano()
-	sv.scoredHolding, sv.scoredIdle, sv.scoredMinute = sv.holding(n), p.idle(sv, n), store.MinuteOf(now)
-	in := p.healthInput(sv, now, sv.scoredHolding, sv.scoredIdle)
-	sv.health, sv.scoredWeek = health(in, p.cfg.Health), in.weekShare
-	sv.unscored = false
-}
-
-// healthInput returns the numbers of sv's health at now, when holding of
-// its clients hold a slot and idle says whether none was active lately. mu
-// must be held (or sv not yet shared).
-func (p *Pool) healthInput(sv *subView, now time.Time, holding int, idle bool) healthInput {
-	u := sv.use(now)
-	return healthInput{
-		weekShare:   u.weekShare,
-		blockShare:  u.blockShare,
-		blockBudget: sv.rec.BlockBudget.USD(),
-		blockHours:  float64(p.cfg.Block.Hours),
-		clients:     holding,
-		burnRate:    sv.burnRate(now),
-		idle:        idle,
-	}
-}
-
-// idle reports whether none of sv's clients was active within IdleAfter of
-// now (Unix nanoseconds).
-func (p *Pool) idle(sv *subView, now int64) bool {
-	return now-sv.active.Load() >= int64(p.cfg.Sessions.IdleAfter)
-}
-
-// scoredAt reports whether sv's health, scored earlier, still holds at now,
-// when holding of its clients hold a slot: nothing noted since, and time
-// alone has not changed the clients holding a slot, the subscription's
-// idleness or (with the minute) its burn rate. mu must be held.
-func (p *Pool) scoredAt(sv *subView, now int64, holding int) bool {
-	return !sv.unscored && sv.pending.Load() == 0 && holding == sv.scoredHolding && p.idle(sv, now) == sv.scoredIdle &&
-		minuteOfNanos(now) == sv.scoredMinute
-}
-
-// minuteOfNanos is store.MinuteOf of a time in Unix nanoseconds.
-func minuteOfNanos(n int64) int64 {
-	m := n / int64(time.Minute)
-	if n%int64(time.Minute) < 0 {
-		m--
-	}
-	return m
-}
-
-// why returns the reason a subscription takes no new client at now, or
-// "". mu must be held.
-func (sv *subView) why(now time.Time) Reason {
-	switch {
-	case sv.hard != "":
-		return sv.hard
-	case sv.soft:
-		return ReasonWeeklyThreshold
-	case sv.fullAt(now.UnixNano()):
-		return ReasonFull
-	}
-	return ""
-}
-
 // noteMove updates the view after the store moved a client from one
 // subscription ("" for none), where its hold ended at fromHold, to another
 // ("" when released), where it holds a slot until toHold (zero: none);
@@ -473,7 +295,7 @@ func (p *Pool) noteUsage(id string, u *store.UsageRecord, active bool) {
 	}
 	sv.mins.add(store.MinuteOf(u.Time), u.Cost)
 	hour := store.HourOf(u.Time)
-	pending := hour == sv.pendHour.Load() && hour == store.HourOf(u.Now)
+	pending := hour == sv.judged.Load().hour && hour == store.HourOf(u.Now)
 	if pending && sv.pending.Add(int64(u.Cost)) < sv.room.Load() {
 		return
 	}

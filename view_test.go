@@ -101,8 +101,8 @@ func compareViewWithStore(t *testing.T, p *Pool, now time.Time, where string) {
 		p.judge(sv, now)
 		fresh := p.newSubView(rec, now, new(hourly), new(minutely))
 		n := now.UnixNano()
-		got := picture{sv.m, sv.health, sv.hard, sv.soft, sv.fullAt(n), sv.rec.Clients, after(sv.holds), sv.burnRate(now)}
-		want := picture{fresh.m, fresh.health, fresh.hard, fresh.soft, fresh.fullAt(n), fresh.rec.Clients, after(fresh.holds), fresh.burnRate(now)}
+		got := picture{sv.m, sv.health, sv.verdict().hard, sv.verdict().soft, sv.fullAt(n), sv.rec.Clients, after(sv.holds), sv.burnRate(now)}
+		want := picture{fresh.m, fresh.health, fresh.verdict().hard, fresh.verdict().soft, fresh.fullAt(n), fresh.rec.Clients, after(fresh.holds), fresh.burnRate(now)}
 		opts := []cmp.Option{cmp.AllowUnexported(metrics{}), cmpopts.IgnoreFields(metrics{}, "at"), cmpopts.EquateApprox(0, 1e-9)}
 		if diff := cmp.Diff(want, got, opts...); diff != "" {
 			t.Fatalf("%s: the view of %s differs from the store (-store +view):\n%s", where, rec.ID, diff)

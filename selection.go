@@ -1,0 +1,245 @@
+package authpool
+
+import (
+	"time"
+
+	"github.com/authpool/authpool/store"
+)
+
+// Selection as pure functions: whether a subscription may keep and take
+// clients, which candidate is best, which pair Rebalance moves a client
+// between and when a refused client can be served again are functions of a
+// subscription's numbers at one instant and of now, and of nothing else.
+// The Pool gathers the numbers from its view under its lock (see
+// Pool.standing) and calls these; the tests give them numbers.
+
+// standing is a subscription's numbers at one instant: what its verdict and
+// its return depend on. The verdict reads the status, the day's cost and
+// the use against their budgets; backAt reads the rest besides, which the
+// Pool gathers only when it asks when a subscription is back (outlook).
+type standing struct {
+	status Status
+	// dayCost is its spending of the UTC day, which ends at dayEnd: the
+	// fallback's budget period (dailyBudget; 0: none).
+	dayCost, dailyBudget store.Nanodollars
+	dayEnd               time.Time
+	// use is its block's and week's use, raised to the upstream's report.
+	use                       use
+	blockBudget, weeklyBudget store.Nanodollars // 0: none
+	blockEnd                  time.Time         // when its block ends
+	blockReset, weekReset     time.Time         // when the upstream said its windows reset
+	// weekFrees is when enough of its own weekly use leaves the rolling
+	// week for it to drop under its weekly budget; zero unless its own count
+	// has reached that budget.
+	weekFrees time.Time
+	// holding of its clients hold a slot, at most maxClients (0: no cap);
+	// when it is full, a slot frees up at freesAt.
+	holding, maxClients int
+	freesAt             time.Time
+}
+
+// verdict is whether a subscription may keep its clients and take new ones.
+type verdict struct {
+	hard Reason // why it cannot keep its clients; "" if it can
+	soft bool   // at or above the weekly threshold: new clients only as a last resort
+}
+
+// verdict returns s's verdict at now, when the weekly threshold is that
+// share of the weekly budget. The first reason that applies wins: out of
+// service (limited, disabled), the day's, the block's, then the week's
+// budget spent.
+func (s standing) verdict(now time.Time, threshold float64) verdict {
+	switch {
+	case s.status.State == Limited && !s.status.InService(now):
+		return verdict{hard: ReasonLimited}
+	case !s.status.InService(now):
+		return verdict{hard: ReasonDisabled}
+	case s.dailyBudget > 0 && s.dayCost >= s.dailyBudget:
+		return verdict{hard: ReasonDaySpent}
+	case s.use.blockShare >= 1:
+		return verdict{hard: ReasonBlockSpent}
+	case s.use.weekShare >= 1:
+		return verdict{hard: ReasonWeekSpent}
+	}
+	return verdict{soft: overThreshold(s.use, s.weeklyBudget, threshold)}
+}
+
+// overThreshold reports whether a week's use is at or above the weekly
+// threshold: the threshold's share of the weekly budget, to the nanodollar,
+// as alerts judge their thresholds; without a weekly budget, the reported
+// share has reached it.
+func overThreshold(u use, weeklyBudget store.Nanodollars, threshold float64) bool {
+	if weeklyBudget > 0 {
+		return u.week >= thresholdAmount(threshold, weeklyBudget)
+	}
+	return u.weekShare >= threshold
+}
+
+// full reports whether a subscription whose clients hold that many slots
+// takes no more: maxClients of them (0: no cap).
+func full(holding, maxClients int) bool { return maxClients > 0 && holding >= maxClients }
+
+// refusal is why a subscription takes no new client for a request: its
+// verdict's hard reason, the weekly threshold, no slot free, limited for
+// the request's model, or tried for it already, in that order; "" if it
+// takes one.
+func refusal(v verdict, isFull, modelLimited, tried bool) Reason {
+	switch {
+	case v.hard != "":
+		return v.hard
+	case v.soft:
+		return ReasonWeeklyThreshold
+	case isFull:
+		return ReasonFull
+	case modelLimited:
+		return ReasonModelLimited
+	case tried:
+		return ReasonTried
+	}
+	return ""
+}
+
+// backAt returns when s is expected to take a client again by itself at
+// now: the latest end of what keeps it out (a limit, a spent day, block or
+// week, the holds of a full one's clients); zero if nothing keeps it out or
+// only a person can end it (disabled). It also reports whether that is
+// when a full one's holds end.
+func (s standing) backAt(now time.Time) (time.Time, bool) {
+	if s.status.State == Disabled {
+		return time.Time{}, false
+	}
+	var at time.Time
+	later := func(t time.Time) {
+		if t.After(at) {
+			at = t
+		}
+	}
+	if !s.status.InService(now) {
+		later(s.status.Until)
+	}
+	if s.dailyBudget > 0 && s.dayCost >= s.dailyBudget {
+		later(s.dayEnd)
+	}
+	if s.use.blockShare >= 1 {
+		later(s.blockEnd)
+		if s.use.blockReported >= 1 {
+			later(s.blockReset)
+		}
+	}
+	if s.use.weekShare >= 1 {
+		later(s.weekFrees) // back as a last resort once under its budget
+		if s.use.weekReported >= 1 {
+			later(s.weekReset)
+		}
+	}
+	if full(s.holding, s.maxClients) && s.freesAt.After(at) {
+		return s.freesAt, true
+	}
+	return at, false
+}
+
+// candidate is what the choice among eligible subscriptions weighs, all
+// taken at the same now.
+type candidate struct {
+	health    float64
+	holding   int               // clients holding a slot
+	weekShare float64           // share of its weekly budget used
+	week      store.Nanodollars // its own weekly cost: the last tie-break
+}
+
+// better reports whether a should be chosen over b: higher health, then
+// fewer clients holding a slot, then the lower share of its weekly budget
+// used, then the lower weekly cost (what tells apart subscriptions
+// without a weekly budget).
+func better(a, b candidate) bool {
+	switch {
+	case a.health != b.health:
+		return a.health > b.health
+	case a.holding != b.holding:
+		return a.holding < b.holding
+	case a.weekShare != b.weekShare:
+		return a.weekShare < b.weekShare
+	}
+	return a.week < b.week
+}
+
+// pick returns the index of the best candidate, -1 if there is none. A
+// later candidate replaces the best only when strictly better, so ties go
+// to the first: candidates in ID order give ties to the smaller ID.
+func pick(cs []candidate) int {
+	best := -1
+	for i, c := range cs {
+		if best < 0 || better(c, cs[best]) {
+			best = i
+		}
+	}
+	return best
+}
+
+// blockRoom is what Rebalance weighs of a subscription: how much its block
+// may still spend, and who is on it.
+type blockRoom struct {
+	room    store.Nanodollars // see roomLeft
+	clients int               // its sessions
+	drained bool              // no idle client of it is left to move
+	takes   bool              // it takes a new client (refusal "")
+}
+
+// unbudgeted is the room of a block without a budget, less its cost: more
+// than any budgeted block has.
+const unbudgeted = store.Nanodollars(1) << 60
+
+// roomLeft returns how much a block that cost used may still spend: its
+// budget less that, or unbudgeted less that without a budget.
+func roomLeft(used, budget store.Nanodollars) store.Nanodollars {
+	if budget > 0 {
+		return budget - used
+	}
+	return unbudgeted - used
+}
+
+// pairFor returns the pair Rebalance moves an idle client between: from
+// the subscription with clients, not drained, whose block has the least
+// room, to the one that takes new clients whose block has the most (ties:
+// fewer clients, then the first). It reports false when there is no such
+// pair of two subscriptions.
+func pairFor(rs []blockRoom) (from, to int, ok bool) {
+	from, to = -1, -1
+	for i, r := range rs {
+		if r.clients > 0 && !r.drained && (from < 0 || r.room < rs[from].room) {
+			from = i
+		}
+		if r.takes && (to < 0 || r.room > rs[to].room || r.room == rs[to].room && r.clients < rs[to].clients) {
+			to = i
+		}
+	}
+	if from < 0 || to < 0 || from == to {
+		return -1, -1, false
+	}
+	return from, to, true
+}
+
+// tier is a class of places a client may go, tried in order.
+type tier uint8
+
+const (
+	tierEligible tier = iota // healthiest eligible subscription
+	tierFallback             // the fallback
+	tierReserve              // over the weekly threshold, budgets not spent
+)
+
+// admits reports whether a subscription of verdict v (full or not, limited
+// for the request's model or not, tried for the request already or not) is
+// a candidate of tier t: for tierEligible, one that refuses the client
+// nothing; for tierReserve, one whose only refusal is the weekly
+// threshold; for tierFallback, the fallback while in service and its
+// budget lasts, whose clients are not capped.
+func admits(t tier, v verdict, isFull, modelLimited, tried bool) bool {
+	switch t {
+	case tierFallback:
+		return v.hard == "" && !modelLimited && !tried
+	case tierReserve:
+		return v.hard == "" && v.soft && !isFull && !modelLimited && !tried
+	}
+	return refusal(v, isFull, modelLimited, tried) == ""
+}

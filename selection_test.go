@@ -1,0 +1,269 @@
+package authpool
+
+import (
+	"testing"
+	"time"
+
+	"github.com/authpool/authpool/store"
+	"github.com/google/go-cmp/cmp"
+)
+
+// selectNow is the instant of the selection tests.
+var selectNow = time.Date(2026, 12, 7, 10, 30, 0, 0, time.UTC)
+
+// usd is a whole number of dollars in nanodollars.
+func usd(d int64) store.Nanodollars { return store.Nanodollars(d * 1e9) }
+
+// inService is a subscription in service with a $100 block and a $1,000
+// week, half of the threshold's 0.8 used: eligible.
+func inService() standing {
+	return standing{
+		status:      Status{State: Active},
+		blockBudget: usd(100), weeklyBudget: usd(1000), maxClients: 10,
+		use:      use{block: usd(20), blockShare: 0.2, week: usd(400), weekShare: 0.4},
+		dayEnd:   time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC),
+		blockEnd: selectNow.Add(2 * time.Hour),
+	}
+}
+
+// with returns s changed by f.
+func with(s standing, f func(*standing)) standing {
+	f(&s)
+	return s
+}
+
+func TestVerdict(t *testing.T) {
+	later, earlier := selectNow.Add(time.Minute), selectNow.Add(-time.Minute)
+	tests := []struct {
+		name string
+		s    standing
+		want verdict
+	}{
+		{"in service and under every budget: keeps and takes clients", inService(), verdict{}},
+		{"limited until later: limited", with(inService(), func(s *standing) { s.status = Status{State: Limited, Until: later} }),
+			verdict{hard: ReasonLimited}},
+		{"limited until now: back in service", with(inService(), func(s *standing) { s.status = Status{State: Limited, Until: selectNow} }),
+			verdict{}},
+		{"limited until earlier: back in service", with(inService(), func(s *standing) { s.status = Status{State: Limited, Until: earlier} }),
+			verdict{}},
+		{"disabled: disabled", with(inService(), func(s *standing) { s.status = Status{State: Disabled} }),
+			verdict{hard: ReasonDisabled}},
+		{"the day's budget reached: day spent", with(inService(), func(s *standing) { s.dailyBudget, s.dayCost = usd(50), usd(50) }),
+			verdict{hard: ReasonDaySpent}},
+		{"the day's budget not reached by a nanodollar: eligible",
+			with(inService(), func(s *standing) { s.dailyBudget, s.dayCost = usd(50), usd(50)-1 }), verdict{}},
+		{"a day's cost without a daily budget: eligible", with(inService(), func(s *standing) { s.dayCost = usd(500) }), verdict{}},
+		{"the block's share reached 1: block spent", with(inService(), func(s *standing) { s.use.blockShare = 1 }),
+			verdict{hard: ReasonBlockSpent}},
+		{"the week's share reached 1: week spent", with(inService(), func(s *standing) { s.use.weekShare, s.use.week = 1, usd(1000) }),
+			verdict{hard: ReasonWeekSpent}},
+		{"the week at the threshold to the nanodollar: over the threshold",
+			with(inService(), func(s *standing) { s.use.week, s.use.weekShare = usd(800), 0.8 }), verdict{soft: true}},
+		{"the week a nanodollar under the threshold: eligible",
+			with(inService(), func(s *standing) { s.use.week, s.use.weekShare = usd(800)-1, 0.8 }), verdict{}},
+		{"no weekly budget, the reported share at the threshold: over the threshold",
+			with(inService(), func(s *standing) { s.weeklyBudget, s.use.week, s.use.weekShare = 0, 0, 0.8 }), verdict{soft: true}},
+		{"no weekly budget, the reported share under the threshold: eligible",
+			with(inService(), func(s *standing) { s.weeklyBudget, s.use.week, s.use.weekShare = 0, 0, 0.79 }), verdict{}},
+		{"limited beats every spent budget",
+			with(inService(), func(s *standing) {
+				s.status = Status{State: Limited, Until: later}
+				s.dailyBudget, s.dayCost, s.use.blockShare, s.use.weekShare = 1, 1, 2, 2
+			}), verdict{hard: ReasonLimited}},
+		{"the day beats the block, the block the week",
+			with(inService(), func(s *standing) { s.dailyBudget, s.dayCost, s.use.blockShare, s.use.weekShare = 1, 1, 2, 2 }),
+			verdict{hard: ReasonDaySpent}},
+		{"the block beats the week", with(inService(), func(s *standing) { s.use.blockShare, s.use.weekShare = 1, 1 }),
+			verdict{hard: ReasonBlockSpent}},
+		{"a full subscription keeps its clients", with(inService(), func(s *standing) { s.holding = 10 }), verdict{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, tt.s.verdict(selectNow, 0.8), cmp.AllowUnexported(verdict{})); diff != "" {
+				t.Errorf("verdict (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRefusal(t *testing.T) {
+	tests := []struct {
+		name                      string
+		v                         verdict
+		full, modelLimited, tried bool
+		want                      Reason
+	}{
+		{"nothing in the way: takes the client", verdict{}, false, false, false, ""},
+		{"a hard reason comes first", verdict{hard: ReasonBlockSpent, soft: true}, true, true, true, ReasonBlockSpent},
+		{"then the weekly threshold", verdict{soft: true}, true, true, true, ReasonWeeklyThreshold},
+		{"then no slot free", verdict{}, true, true, true, ReasonFull},
+		{"then limited for the model", verdict{}, false, true, true, ReasonModelLimited},
+		{"then tried for the request", verdict{}, false, false, true, ReasonTried},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := refusal(tt.v, tt.full, tt.modelLimited, tt.tried); got != tt.want {
+				t.Errorf("refusal = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAdmits(t *testing.T) {
+	type in struct {
+		v                         verdict
+		full, modelLimited, tried bool
+	}
+	tests := []struct {
+		name string
+		in   in
+		want map[tier]bool // the tiers that admit it
+	}{
+		{"an eligible subscription: eligible, and the fallback would be", in{}, map[tier]bool{tierEligible: true, tierFallback: true}},
+		{"over the threshold: a reserve", in{v: verdict{soft: true}}, map[tier]bool{tierReserve: true, tierFallback: true}},
+		{"over the threshold and full: none but the fallback, whose clients are not capped",
+			in{v: verdict{soft: true}, full: true}, map[tier]bool{tierFallback: true}},
+		{"full: only the fallback", in{full: true}, map[tier]bool{tierFallback: true}},
+		{"spent: none", in{v: verdict{hard: ReasonDaySpent}}, map[tier]bool{}},
+		{"limited for the model: none", in{modelLimited: true}, map[tier]bool{}},
+		{"tried: none", in{tried: true}, map[tier]bool{}},
+		{"over the threshold and limited for the model: none", in{v: verdict{soft: true}, modelLimited: true}, map[tier]bool{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := map[tier]bool{}
+			for _, tr := range []tier{tierEligible, tierFallback, tierReserve} {
+				if admits(tr, tt.in.v, tt.in.full, tt.in.modelLimited, tt.in.tried) {
+					got[tr] = true
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("tiers admitting it (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBackAt(t *testing.T) {
+	at := func(m int) time.Time { return selectNow.Add(time.Duration(m) * time.Minute) }
+	type back struct {
+		At         time.Time
+		ByCapacity bool
+	}
+	tests := []struct {
+		name string
+		s    standing
+		want back
+	}{
+		{"eligible: nothing to wait for", inService(), back{}},
+		{"disabled: only a person brings it back", with(inService(), func(s *standing) {
+			s.status, s.holding, s.freesAt = Status{State: Disabled}, 10, at(5)
+		}), back{}},
+		{"limited: when the limit ends", with(inService(), func(s *standing) { s.status = Status{State: Limited, Until: at(30)} }),
+			back{At: at(30)}},
+		{"the day spent: when the UTC day ends", with(inService(), func(s *standing) { s.dailyBudget, s.dayCost = usd(5), usd(5) }),
+			back{At: inService().dayEnd}},
+		{"the block spent: when the block ends", with(inService(), func(s *standing) { s.use.blockShare = 1 }),
+			back{At: inService().blockEnd}},
+		{"the block reported spent, its reset after the block's end: at the reset",
+			with(inService(), func(s *standing) { s.use.blockShare, s.use.blockReported, s.blockReset = 1, 1, at(300) }),
+			back{At: at(300)}},
+		{"the block's reported reset does not count while the report is under 1",
+			with(inService(), func(s *standing) { s.use.blockShare, s.use.blockReported, s.blockReset = 1, 0.9, at(300) }),
+			back{At: inService().blockEnd}},
+		{"the week spent by its own count: when enough of it leaves the week",
+			with(inService(), func(s *standing) { s.use.weekShare, s.weekFrees = 1, at(600) }), back{At: at(600)}},
+		{"the week reported spent: at the later of the reset and its own count's",
+			with(inService(), func(s *standing) {
+				s.use.weekShare, s.use.weekReported, s.weekFrees, s.weekReset = 1, 1, at(600), at(900)
+			}),
+			back{At: at(900)}},
+		{"full: when a slot frees up", with(inService(), func(s *standing) { s.holding, s.freesAt = 10, at(7) }),
+			back{At: at(7), ByCapacity: true}},
+		{"full and limited for longer: when the limit ends", with(inService(), func(s *standing) {
+			s.holding, s.freesAt, s.status = 10, at(7), Status{State: Limited, Until: at(30)}
+		}), back{At: at(30)}},
+		{"full and limited for less: when a slot frees up", with(inService(), func(s *standing) {
+			s.holding, s.freesAt, s.status = 10, at(7), Status{State: Limited, Until: at(3)}
+		}), back{At: at(7), ByCapacity: true}},
+		{"several reasons: the latest end", with(inService(), func(s *standing) {
+			s.status = Status{State: Limited, Until: at(30)}
+			s.use.blockShare = 1
+		}), back{At: inService().blockEnd}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got back
+			got.At, got.ByCapacity = tt.s.backAt(selectNow)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("backAt (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPick(t *testing.T) {
+	c := func(health float64, holding int, weekShare float64, week int64) candidate {
+		return candidate{health: health, holding: holding, weekShare: weekShare, week: usd(week)}
+	}
+	tests := []struct {
+		name  string
+		cands []candidate
+		want  int
+	}{
+		{"none: no choice", nil, -1},
+		{"one: that one", []candidate{c(10, 5, 0.9, 900)}, 0},
+		{"the higher health wins whatever else", []candidate{c(80, 0, 0, 0), c(81, 9, 0.9, 900)}, 1},
+		{"equal health: fewer clients holding a slot", []candidate{c(80, 3, 0.1, 100), c(80, 2, 0.9, 900)}, 1},
+		{"then the lower share of the weekly budget", []candidate{c(80, 2, 0.5, 100), c(80, 2, 0.4, 900)}, 1},
+		{"then the lower weekly cost", []candidate{c(80, 2, 0, 300), c(80, 2, 0, 200)}, 1},
+		{"a tie goes to the first", []candidate{c(80, 2, 0.4, 400), c(80, 2, 0.4, 400), c(80, 2, 0.4, 400)}, 0},
+		{"the best anywhere in the list", []candidate{c(70, 0, 0, 0), c(90, 0, 0, 0), c(80, 0, 0, 0), c(90, 1, 0, 0)}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := pick(tt.cands); got != tt.want {
+				t.Errorf("pick = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPairFor(t *testing.T) {
+	type pairIdx struct {
+		From, To int
+		OK       bool
+	}
+	r := func(room int64, clients int, takes bool) blockRoom {
+		return blockRoom{room: usd(room), clients: clients, takes: takes}
+	}
+	drained := func(b blockRoom) blockRoom { b.drained = true; return b }
+	tests := []struct {
+		name  string
+		rooms []blockRoom
+		want  pairIdx
+	}{
+		{"none: no pair", nil, pairIdx{-1, -1, false}},
+		{"one: no pair", []blockRoom{r(10, 3, true)}, pairIdx{-1, -1, false}},
+		{"from the least room to the most", []blockRoom{r(50, 1, true), r(10, 3, true), r(90, 2, true)}, pairIdx{1, 2, true}},
+		{"a source needs clients", []blockRoom{r(10, 0, true), r(50, 1, true), r(90, 0, true)}, pairIdx{1, 2, true}},
+		{"a drained source is passed over", []blockRoom{drained(r(10, 3, true)), r(50, 1, true), r(90, 0, true)}, pairIdx{1, 2, true}},
+		{"a target must take new clients", []blockRoom{r(10, 3, true), r(50, 1, true), r(90, 0, false)}, pairIdx{0, 1, true}},
+		{"equal room: the target with fewer clients", []blockRoom{r(10, 3, true), r(90, 2, true), r(90, 1, true)}, pairIdx{0, 2, true}},
+		{"equal room and clients: the first target", []blockRoom{r(10, 3, true), r(90, 1, true), r(90, 1, true)}, pairIdx{0, 1, true}},
+		{"equal room: the first source", []blockRoom{r(10, 3, true), r(10, 1, true), r(90, 0, true)}, pairIdx{0, 2, true}},
+		{"the tightest source is the roomiest target: no pair", []blockRoom{r(90, 1, true), r(10, 0, false)}, pairIdx{-1, -1, false}},
+		{"a block without a budget has more room than any with one",
+			[]blockRoom{{room: roomLeft(usd(500), 0), takes: true}, {room: roomLeft(0, usd(1000)), clients: 1, takes: true}},
+			pairIdx{1, 0, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got pairIdx
+			got.From, got.To, got.OK = pairFor(tt.rooms)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("pairFor (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
