@@ -6,11 +6,10 @@
 // its subscription out of service and runs once more on another one. It
 // prints who ran where, what it cost and what happened, then the pool.
 //
-// The pool comes from the example config file (configfile/testdata/pool.json,
-// credentials read from the files it names; its webhook is left out, so the
-// example stays on this machine). Those credentials are placeholders: with
-// the real CLI, give a config of your own, or each run is refused (401) and
-// each subscription disabled in turn.
+// The pool comes from the example config file (configfile/testdata/pool.json;
+// its webhook is left out). Its credentials are placeholders: with the real
+// CLI, give a config of your own, or each run is refused (401) and each
+// subscription disabled in turn.
 //
 //	go run ./examples/cli                                    # from the repository's root, the claude on PATH
 //	go run ./examples/cli -config my-pool.json -claude ~/.local/bin/claude -stream

@@ -1,23 +1,17 @@
 // Command proxy runs authpool's proxy on this machine: a drop-in base URL
-// for Claude Code and the Anthropic SDKs in front of a pool of subscriptions.
-// It reads the pool, and the callers it serves with their keys and caps,
-// from a config file, and listens on loopback:
+// for Claude Code and the Anthropic SDKs in front of a pool of subscriptions,
+// read with its callers (keys and caps) from a config file:
 //
 //	go run ./examples/proxy                                  # the example config, the real API
 //	ANTHROPIC_BASE_URL=http://127.0.0.1:8787 ANTHROPIC_API_KEY=<a caller's key> claude
 //
-// Flags: -config (default configfile/testdata/pool.json), -listen (default
-// 127.0.0.1:8787; port 0 picks one, printed on the first line), -upstream
-// (default https://api.anthropic.com; tests point it at a local fake),
-// -rebalance (how often to Rebalance; default a minute), -body-timeout (how
-// long a request's body may take to arrive; default 2 minutes) and -quiet
-// (log warnings only). Its server bounds each request's headers, its body
-// and the idle time between requests, and each write of an answer, but
-// not the answer as a whole: a stream runs as long as it runs (see
-// newServer). The pool's live
-// status page is at /status on the same address (JSON with ?format=json),
-// its Prometheus metrics at /metrics. On SIGINT or SIGTERM it stops taking requests, lets the streams in flight
-// finish (up to 30 seconds), and delivers the pool's queued notifications.
+// Flags: -config, -listen (port 0 picks one, printed first), -upstream
+// (tests point it at a local fake), -rebalance, -body-timeout, -quiet. The
+// server bounds each request's headers and body, the idle time between
+// requests and each write of an answer, never a whole stream (newServer).
+// /status is the pool's live status page, /metrics its Prometheus metrics.
+// On SIGINT or SIGTERM it lets the streams in flight finish (up to 30 s) and
+// delivers the pool's queued notifications.
 package main
 
 import (
