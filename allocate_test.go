@@ -339,7 +339,7 @@ func TestMaxClientsIsNeverExceeded(t *testing.T) {
 	if diff := cmp.Diff(map[authpool.Reason]int{authpool.ReasonFull: 3}, e.Reasons); diff != "" {
 		t.Errorf("Reasons (-want +got):\n%s", diff)
 	}
-	if want := t0.Add(authpool.DefaultIdleAfter); !e.RetryAt.Equal(want) {
+	if want := t0.Add(defaultIdleAfter); !e.RetryAt.Equal(want) {
 		t.Errorf("RetryAt = %v, want %v: when the first hold on a slot ends", e.RetryAt, want)
 	}
 	s := snapshot(t, p)
@@ -510,7 +510,7 @@ func TestExhaustedSaysWhenTheFirstSubscriptionComesBack(t *testing.T) {
 		{"a full subscription over the threshold comes back when its client's hold ends, as a last resort",
 			subs(sub("s-a", budgets(100, 0), maxClients(1))),
 			[]setupFunc{spendOn("s-a", 90)},
-			t0.Add(authpool.DefaultIdleAfter), map[authpool.Reason]int{authpool.ReasonWeeklyThreshold: 1}},
+			t0.Add(defaultIdleAfter), map[authpool.Reason]int{authpool.ReasonWeeklyThreshold: 1}},
 		{"a subscription kept out by a limit and a spent block is back when both end",
 			subs(sub("s-a", budgets(0, 10))),
 			[]setupFunc{spendOn("s-a", 10), limit("s-a", day(0, 16, 0)), func(t *testing.T, p *authpool.Pool, clk *clock) {
@@ -543,7 +543,7 @@ func TestExhaustedSaysWhenTheFirstSubscriptionComesBack(t *testing.T) {
 		{"a full subscription is back when its client's hold ends; a disabled one is not",
 			subs(sub("s-a"), sub("s-b", maxClients(1))),
 			[]setupFunc{disable("s-a"), func(t *testing.T, p *authpool.Pool, clk *clock) { allocate(t, p, "x") }},
-			t0.Add(authpool.DefaultIdleAfter), map[authpool.Reason]int{authpool.ReasonDisabled: 1, authpool.ReasonFull: 1}},
+			t0.Add(defaultIdleAfter), map[authpool.Reason]int{authpool.ReasonDisabled: 1, authpool.ReasonFull: 1}},
 		{"nothing comes back by itself: every subscription disabled",
 			subs(sub("s-a"), sub("s-b")),
 			[]setupFunc{disable("s-a"), disable("s-b")},

@@ -104,7 +104,7 @@ func TestWorkingSessionsFillThePool(t *testing.T) {
 		t.Fatalf("46 sessions at once: %d placed, %d refused; want 45 and 1", len(placed), len(refused))
 	}
 	e := refused[0]
-	if want := t0.Add(authpool.DefaultIdleAfter); !e.RetryAt.Equal(want) {
+	if want := t0.Add(defaultIdleAfter); !e.RetryAt.Equal(want) {
 		t.Errorf("the 46th's RetryAt = %v, want %v: when the first hold ends", e.RetryAt, want)
 	}
 	if diff := cmp.Diff(map[authpool.Reason]int{authpool.ReasonFull: 3}, e.Reasons); diff != "" {
@@ -132,12 +132,12 @@ func TestWorkingSessionsFillThePool(t *testing.T) {
 			spend(t, p, clk, c, 0.05)
 		}
 	}
-	clk.Set(t0.Add(authpool.DefaultIdleAfter - time.Nanosecond))
+	clk.Set(t0.Add(defaultIdleAfter - time.Nanosecond))
 	_, err := p.Allocate(ctx, latecomer)
-	if e := exhausted(t, err); !e.RetryAt.Equal(t0.Add(authpool.DefaultIdleAfter)) {
-		t.Errorf("a nanosecond before the stopper's hold ends: RetryAt = %v, want %v", e.RetryAt, t0.Add(authpool.DefaultIdleAfter))
+	if e := exhausted(t, err); !e.RetryAt.Equal(t0.Add(defaultIdleAfter)) {
+		t.Errorf("a nanosecond before the stopper's hold ends: RetryAt = %v, want %v", e.RetryAt, t0.Add(defaultIdleAfter))
 	}
-	clk.Set(t0.Add(authpool.DefaultIdleAfter))
+	clk.Set(t0.Add(defaultIdleAfter))
 	a := allocate(t, p, latecomer)
 	if a.Outcome != authpool.OutcomeNew || a.SubscriptionID != placed[stopper] {
 		t.Errorf("once the stopper idled past IdleAfter: Allocate(%s) = %+v, want new on %s, the stopper's", latecomer, a, placed[stopper])
@@ -185,7 +185,7 @@ func TestOneHourCacheHoldsTheSlotForTheHour(t *testing.T) {
 	if a := allocate(t, p, "alice"); a.Outcome != authpool.OutcomeSticky || a.SubscriptionID != "s-a" {
 		t.Errorf("alice back after 59 minutes: %+v, want sticky on s-a", a)
 	}
-	clk.Set(hour.Add(authpool.DefaultIdleAfter))
+	clk.Set(hour.Add(defaultIdleAfter))
 	if a := allocate(t, p, "carol"); a.SubscriptionID != "s-a" || a.Outcome != authpool.OutcomeNew {
 		t.Errorf("carol once alice's hold has ended: %+v, want new on s-a", a)
 	}
@@ -240,8 +240,8 @@ func TestReturningIdleClient(t *testing.T) {
 		clk.Advance(10 * time.Minute)
 		allocate(t, p, "bob") // alice's slot
 		_, err := p.Allocate(ctx, "alice")
-		if e := exhausted(t, err); !e.RetryAt.Equal(clk.Now().Add(authpool.DefaultIdleAfter)) {
-			t.Errorf("RetryAt = %v, want when bob's hold ends, %v", e.RetryAt, clk.Now().Add(authpool.DefaultIdleAfter))
+		if e := exhausted(t, err); !e.RetryAt.Equal(clk.Now().Add(defaultIdleAfter)) {
+			t.Errorf("RetryAt = %v, want when bob's hold ends, %v", e.RetryAt, clk.Now().Add(defaultIdleAfter))
 		}
 		if ss, ok := session(snapshot(t, p), "alice"); !ok || ss.SubscriptionID != "s-a" || !ss.LastActive.Equal(t0) {
 			t.Errorf("alice's session after the refusal = %+v, %v; want it left on s-a, last active at %v", ss, ok, t0)
@@ -293,7 +293,7 @@ func TestHold(t *testing.T) {
 	p := newPool(t, subs(sub("s-a", maxClients(1)), sub("s-b", maxClients(1))), clk)
 	pin(t, p, "s-a", "alice")
 	for range 6 { // half an hour of a run, held every 5 minutes
-		clk.Advance(authpool.DefaultIdleAfter)
+		clk.Advance(defaultIdleAfter)
 		if held, err := p.Hold(ctx, "alice"); !held || err != nil {
 			t.Fatalf("Hold(alice) at +%v = %v, %v; want held", clk.Now().Sub(t0), held, err)
 		}
@@ -302,11 +302,11 @@ func TestHold(t *testing.T) {
 		t.Errorf("bob went to %s while alice held s-a's only slot; want s-b", a.SubscriptionID)
 	}
 	_, err := p.Allocate(ctx, "carol")
-	if e := exhausted(t, err); !e.RetryAt.Equal(clk.Now().Add(authpool.DefaultIdleAfter)) {
-		t.Errorf("RetryAt = %v, want when alice's and bob's holds end, %v", e.RetryAt, clk.Now().Add(authpool.DefaultIdleAfter))
+	if e := exhausted(t, err); !e.RetryAt.Equal(clk.Now().Add(defaultIdleAfter)) {
+		t.Errorf("RetryAt = %v, want when alice's and bob's holds end, %v", e.RetryAt, clk.Now().Add(defaultIdleAfter))
 	}
 
-	clk.Advance(2 * authpool.DefaultIdleAfter) // alice stopped holding: carol takes her slot
+	clk.Advance(2 * defaultIdleAfter) // alice stopped holding: carol takes her slot
 	if a := allocate(t, p, "carol"); a.SubscriptionID != "s-a" {
 		t.Fatalf("carol went to %s; want s-a, free since alice's hold ended", a.SubscriptionID)
 	}

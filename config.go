@@ -245,19 +245,20 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Default values of Config.
+// Default values of Config, which withDefaults applies (Config.WithDefaults
+// shows them to a caller) and its field docs state.
 const (
-	DefaultMaxClients       = 15
-	DefaultWeeklyThreshold  = 0.85
-	DefaultBlockHours       = 5
-	DefaultIdleAfter        = 5 * time.Minute
-	DefaultStaleAfter       = 30 * time.Minute
-	DefaultMinGapUSD        = 5.0
-	DefaultMaxMoves         = 3
-	DefaultRememberUsageIDs = store.WeekHours * time.Hour
-	DefaultUsageIDMemoryMiB = 64
-	DefaultRefreshInterval  = time.Second
-	DefaultQueueSize        = 1024
+	defaultMaxClients       = 15
+	defaultWeeklyThreshold  = 0.85
+	defaultBlockHours       = 5
+	defaultIdleAfter        = 5 * time.Minute
+	defaultStaleAfter       = 30 * time.Minute
+	defaultMinGapUSD        = 5.0
+	defaultMaxMoves         = 3
+	defaultRememberUsageIDs = store.WeekHours * time.Hour
+	defaultUsageIDMemoryMiB = 64
+	defaultRefreshInterval  = time.Second
+	defaultQueueSize        = 1024
 )
 
 // maxCount bounds counts in a Config (clients, moves): far above any real
@@ -286,13 +287,13 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	if c.MaxClients == 0 {
-		c.MaxClients = DefaultMaxClients
+		c.MaxClients = defaultMaxClients
 	}
 	if c.WeeklyThreshold == 0 {
-		c.WeeklyThreshold = DefaultWeeklyThreshold
+		c.WeeklyThreshold = defaultWeeklyThreshold
 	}
 	if c.Block.Hours == 0 {
-		c.Block.Hours = DefaultBlockHours
+		c.Block.Hours = defaultBlockHours
 	}
 	def(&c.Health.Weekly, 50)
 	def(&c.Health.Block, 30)
@@ -301,31 +302,31 @@ func (c Config) withDefaults() Config {
 	def(&c.Health.BurnCap, 2)
 	def(&c.Health.IdleBonus, 10)
 	if c.Sessions.IdleAfter == 0 {
-		c.Sessions.IdleAfter = Duration(DefaultIdleAfter)
+		c.Sessions.IdleAfter = Duration(defaultIdleAfter)
 	}
 	if c.Sessions.StaleAfter == 0 {
-		c.Sessions.StaleAfter = Duration(DefaultStaleAfter)
+		c.Sessions.StaleAfter = Duration(defaultStaleAfter)
 	}
 	if c.Rebalance.MinGapUSD == 0 {
-		c.Rebalance.MinGapUSD = DefaultMinGapUSD
+		c.Rebalance.MinGapUSD = defaultMinGapUSD
 	}
 	if c.Rebalance.MaxMoves == 0 {
-		c.Rebalance.MaxMoves = DefaultMaxMoves
+		c.Rebalance.MaxMoves = defaultMaxMoves
 	}
 	if c.RememberUsageIDs == 0 {
-		c.RememberUsageIDs = Duration(DefaultRememberUsageIDs)
+		c.RememberUsageIDs = Duration(defaultRememberUsageIDs)
 	}
 	if c.UsageIDMemoryMiB == 0 {
-		c.UsageIDMemoryMiB = DefaultUsageIDMemoryMiB
+		c.UsageIDMemoryMiB = defaultUsageIDMemoryMiB
 	}
 	if c.RefreshInterval == 0 {
-		c.RefreshInterval = Duration(DefaultRefreshInterval)
+		c.RefreshInterval = Duration(defaultRefreshInterval)
 	}
 	if len(c.Alerts.Thresholds) == 0 {
 		c.Alerts.Thresholds = []float64{0.8, 0.9}
 	}
 	if c.Notify.QueueSize == 0 {
-		c.Notify.QueueSize = DefaultQueueSize
+		c.Notify.QueueSize = defaultQueueSize
 	}
 	return c
 }

@@ -257,7 +257,7 @@ func (m *modelPool) eligible(from string) []string {
 // last 5 minutes, clamped to 0..100.
 func (m *modelPool) health(id string, last time.Time) float64 {
 	h := 100 - 5*float64(m.active(id))
-	if m.now.Sub(last) >= authpool.DefaultIdleAfter {
+	if m.now.Sub(last) >= defaultIdleAfter {
 		h += 10
 	}
 	return min(max(h, 0), 100)
@@ -304,7 +304,7 @@ func (m *modelPool) add(id string, t time.Time, n store.Nanodollars) {
 	h := store.HourOf(t)
 	s.cost += n
 	s.hours[h] += n
-	if h >= s.anchor+authpool.DefaultBlockHours {
+	if h >= s.anchor+defaultBlockHours {
 		s.anchor = h
 	}
 }
@@ -314,7 +314,7 @@ func (m *modelPool) add(id string, t time.Time, n store.Nanodollars) {
 func (m *modelPool) block(id string) store.Nanodollars {
 	s := m.subs[id]
 	now := store.HourOf(m.now)
-	if now < s.anchor || now >= s.anchor+authpool.DefaultBlockHours {
+	if now < s.anchor || now >= s.anchor+defaultBlockHours {
 		return 0
 	}
 	var sum store.Nanodollars
@@ -335,10 +335,10 @@ func (m *modelPool) block(id string) store.Nanodollars {
 func (m *modelPool) predictMoves() []string {
 	var moves []string
 	drained := map[string]bool{}
-	gap, _ := store.FromUSD(authpool.DefaultMinGapUSD)
-	idleSince := m.now.Add(-authpool.DefaultIdleAfter)
-	for range 4 * (authpool.DefaultMaxMoves + 1) {
-		if len(moves) >= authpool.DefaultMaxMoves {
+	gap, _ := store.FromUSD(defaultMinGapUSD)
+	idleSince := m.now.Add(-defaultIdleAfter)
+	for range 4 * (defaultMaxMoves + 1) {
+		if len(moves) >= defaultMaxMoves {
 			break
 		}
 		from, to := "", ""
@@ -616,7 +616,7 @@ func (r *modelRun) allocate(c string) []string {
 			r.seen["allocate place taken"]++
 		}
 	}
-	hold := m.now.Add(authpool.DefaultIdleAfter)
+	hold := m.now.Add(defaultIdleAfter)
 	taken := false // the client's place was taken while it was idle
 	if prev != nil {
 		// Touch extends the client's hold and marks the session and its
@@ -789,7 +789,7 @@ func (r *modelRun) record(c string) {
 		r.fail("Record(%s): %v", c, err)
 	}
 	if u.ID != "" {
-		if at, ok := m.usageIDs[u.ID]; ok && m.now.Sub(at) < authpool.DefaultRememberUsageIDs {
+		if at, ok := m.usageIDs[u.ID]; ok && m.now.Sub(at) < defaultRememberUsageIDs {
 			m.duplicates++
 			return // counted once: nothing changes
 		}
@@ -805,7 +805,7 @@ func (r *modelRun) record(c string) {
 	}
 	s.cost += n
 	s.last = m.now
-	m.extend(s, m.now.Add(max(authpool.DefaultIdleAfter, u.CacheTTL))) // a full subscription: counted all the same
+	m.extend(s, m.now.Add(max(defaultIdleAfter, u.CacheTTL))) // a full subscription: counted all the same
 	m.add(billed, u.Time, n)
 	m.subs[billed].active(m.now)
 }
@@ -855,7 +855,7 @@ func (r *modelRun) rebalance(may []string) (want, mayOut []string) {
 	}
 	// Stale sessions (idle for 30 minutes, holding no slot) are released:
 	// exactly those.
-	staleSince := m.now.Add(-authpool.DefaultStaleAfter)
+	staleSince := m.now.Add(-defaultStaleAfter)
 	var stale, got []string
 	for c, s := range m.sess {
 		if !s.last.After(staleSince) && !m.holding(s) {
@@ -955,7 +955,7 @@ func (r *modelRun) advance() {
 		// stale, or a limit ends.
 		var edges []time.Time
 		for _, s := range r.m.sess {
-			edges = append(edges, s.last.Add(authpool.DefaultIdleAfter), s.last.Add(authpool.DefaultStaleAfter), s.hold)
+			edges = append(edges, s.last.Add(defaultIdleAfter), s.last.Add(defaultStaleAfter), s.hold)
 		}
 		for _, s := range r.m.subs {
 			if s.state == authpool.Limited {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/store"
+	"github.com/google/go-cmp/cmp"
 )
 
 // clock is a clock the test sets: pass its Now to authpool.WithClock. It is
@@ -179,4 +181,28 @@ func exhausted(t testing.TB, err error) *authpool.ExhaustedError {
 		t.Fatalf("error %v is not an *ExhaustedError", err)
 	}
 	return e
+}
+
+// The defaults of Config the tests count on, as its field docs state them.
+// TestDefaults holds them to Config.WithDefaults.
+const (
+	defaultMaxClients       = 15
+	defaultBlockHours       = 5
+	defaultIdleAfter        = 5 * time.Minute
+	defaultStaleAfter       = 30 * time.Minute
+	defaultMinGapUSD        = 5.0
+	defaultMaxMoves         = 3
+	defaultRememberUsageIDs = store.WeekHours * time.Hour
+	defaultRefreshInterval  = time.Second
+)
+
+func TestDefaults(t *testing.T) {
+	c := authpool.Config{}.WithDefaults()
+	got := []any{c.MaxClients, c.Block.Hours, time.Duration(c.Sessions.IdleAfter), time.Duration(c.Sessions.StaleAfter),
+		c.Rebalance.MinGapUSD, c.Rebalance.MaxMoves, time.Duration(c.RememberUsageIDs), time.Duration(c.RefreshInterval)}
+	want := []any{defaultMaxClients, defaultBlockHours, defaultIdleAfter, defaultStaleAfter,
+		defaultMinGapUSD, defaultMaxMoves, time.Duration(defaultRememberUsageIDs), defaultRefreshInterval}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Config{}.WithDefaults() (-the tests' defaults +got):\n%s", diff)
+	}
 }

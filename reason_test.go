@@ -43,7 +43,7 @@ func TestReasonsCarryNoCredential(t *testing.T) {
 	if err := p.UpdateCredential(ctx, "s-d", rotated); err != nil {
 		t.Fatal(err)
 	}
-	clk.Advance(authpool.DefaultRefreshInterval)
+	clk.Advance(defaultRefreshInterval)
 	allocate(t, p, "someone") // reads the view again: s-d's new credential
 
 	credA := secret + "-s-a"

@@ -36,7 +36,7 @@ func TestRecordCountsInTheSessionAndTheSubscription(t *testing.T) {
 		Created: t0, Assigned: t0, LastActive: t0, Requests: 3, CostUSD: 1.750000001,
 		Tokens:    authpool.Tokens{Input: 101, Output: 52, CacheWrite: 10, CacheRead: 1000},
 		Model:     "", // the latest usage's model
-		HoldUntil: t0.Add(authpool.DefaultIdleAfter),
+		HoldUntil: t0.Add(defaultIdleAfter),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("session (-want +got):\n%s", diff)

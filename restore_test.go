@@ -66,7 +66,7 @@ func TestPoolRestoresAnEmptiedStore(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			clk.Advance(authpool.DefaultRefreshInterval)
+			clk.Advance(defaultRefreshInterval)
 
 			b, err := p.Allocate(ctx, "bob")
 			if err != nil {

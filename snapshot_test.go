@@ -76,7 +76,7 @@ func TestSnapshot(t *testing.T) {
 				ID: "s-b", Kind: authpool.KindMax5x, Eligible: true,
 				Health:      100, // 100 + 10, clamped
 				HealthTerms: authpool.HealthTerms{Idle: 10},
-				Clients:     1, MaxClients: authpool.DefaultMaxClients,
+				Clients:     1, MaxClients: defaultMaxClients,
 				Block:      authpool.UsageWindow{Window: block, Active: true, BudgetUSD: 50, Forecast: authpool.ForecastNotAtThisRate},
 				Week:       authpool.UsageWindow{Window: week, Active: true, BudgetUSD: 500, Forecast: authpool.ForecastNotAtThisRate},
 				LastActive: t0,
@@ -93,9 +93,9 @@ func TestSnapshot(t *testing.T) {
 		Sessions: []authpool.SessionStatus{
 			{ClientID: "alice", SubscriptionID: "s-a", State: authpool.SessionIdle, Created: t0, Assigned: t0, LastActive: t0,
 				Requests: 1, CostUSD: 40, Tokens: aliceTokens,
-				Model: "claude-opus-4-1", HoldUntil: t0.Add(authpool.DefaultIdleAfter)},
+				Model: "claude-opus-4-1", HoldUntil: t0.Add(defaultIdleAfter)},
 			{ClientID: "bob", SubscriptionID: "s-b", State: authpool.SessionIdle, Created: t0, Assigned: t0, LastActive: t0,
-				HoldUntil: t0.Add(authpool.DefaultIdleAfter)},
+				HoldUntil: t0.Add(defaultIdleAfter)},
 		},
 	}
 	got := snapshot(t, p)

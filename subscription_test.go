@@ -26,7 +26,7 @@ func TestAddSubscription(t *testing.T) {
 		t.Errorf("Allocate after AddSubscription = %+v, want s-b", a)
 	}
 	st := status(t, snapshot(t, p), "s-b")
-	if st.MaxClients != authpool.DefaultMaxClients || st.Week.BudgetUSD != 100 || st.Block.BudgetUSD != 20 {
+	if st.MaxClients != defaultMaxClients || st.Week.BudgetUSD != 100 || st.Block.BudgetUSD != 20 {
 		t.Errorf("added subscription = %+v, want the default maximum and its budgets", st)
 	}
 	err := p.AddSubscription(ctx, sub("s-b"))
@@ -99,9 +99,9 @@ func TestRemoveSubscriptionReleasesItsClients(t *testing.T) {
 	}
 	want := []authpool.SessionStatus{
 		{ClientID: "alice", SubscriptionID: "s-a", State: authpool.SessionActive, Created: t0, Assigned: t0, LastActive: t0, Requests: 1, CostUSD: 3,
-			HoldUntil: t0.Add(authpool.DefaultIdleAfter)},
+			HoldUntil: t0.Add(defaultIdleAfter)},
 		{ClientID: "bob", SubscriptionID: "s-a", State: authpool.SessionActive, Created: t0, Assigned: t0, LastActive: t0,
-			HoldUntil: t0.Add(authpool.DefaultIdleAfter)},
+			HoldUntil: t0.Add(defaultIdleAfter)},
 	}
 	if diff := cmp.Diff(want, released); diff != "" {
 		t.Errorf("released sessions (-want +got):\n%s", diff)
@@ -143,9 +143,9 @@ func TestSubscriptionsListsThemByIDWithoutTheFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []authpool.Subscription{
-		sub("s-a", maxClients(authpool.DefaultMaxClients)),
+		sub("s-a", maxClients(defaultMaxClients)),
 		sub("s-b", maxClients(3), func(s *authpool.Subscription) { s.Status = authpool.Status{State: authpool.Disabled, Reason: "broken"} }),
-		sub("s-c", budgets(10, 2), maxClients(authpool.DefaultMaxClients)),
+		sub("s-c", budgets(10, 2), maxClients(defaultMaxClients)),
 	}
 	reveal := cmp.Transformer("reveal", func(c authpool.Credential) string { return c.Reveal() })
 	if diff := cmp.Diff(want, got, reveal); diff != "" {

@@ -47,7 +47,7 @@ func TestUpdateSubscriptionChangesOnlyWhatItSets(t *testing.T) {
 			func(s *authpool.Subscription) { s.CredentialExpiresAt = time.Time{} }},
 		{"max clients", authpool.SubscriptionUpdate{MaxClients: ptr(9)}, func(s *authpool.Subscription) { s.MaxClients = 9 }},
 		{"max clients back to the pool's default", authpool.SubscriptionUpdate{MaxClients: ptr(0)},
-			func(s *authpool.Subscription) { s.MaxClients = authpool.DefaultMaxClients }},
+			func(s *authpool.Subscription) { s.MaxClients = defaultMaxClients }},
 		{"weekly budget", authpool.SubscriptionUpdate{WeeklyBudgetUSD: ptr(1200.5)}, func(s *authpool.Subscription) { s.WeeklyBudgetUSD = 1200.5 }},
 		{"weekly budget removed", authpool.SubscriptionUpdate{WeeklyBudgetUSD: ptr(0.0)}, func(s *authpool.Subscription) { s.WeeklyBudgetUSD = 0 }},
 		{"block budget", authpool.SubscriptionUpdate{BlockBudgetUSD: ptr(60.0)}, func(s *authpool.Subscription) { s.BlockBudgetUSD = 60 }},

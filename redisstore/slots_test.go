@@ -87,7 +87,7 @@ func TestPoolsShareSlots(t *testing.T) {
 	for i := range 100 {
 		first = append(first, fmt.Sprintf("first-%02d", i))
 	}
-	placed := count("100 new clients at once", race(first), poolT0.Add(authpool.DefaultIdleAfter))
+	placed := count("100 new clients at once", race(first), poolT0.Add(defaultIdleAfter))
 
 	clk.Set(poolT0.Add(10 * time.Minute)) // every hold has ended
 	now := clk.Now()
@@ -99,7 +99,7 @@ func TestPoolsShareSlots(t *testing.T) {
 		second = append(second, fmt.Sprintf("second-%02d", i))
 	}
 	got := race(second)
-	winners := count("10 idle clients coming back and 90 new ones", got, now.Add(authpool.DefaultIdleAfter))
+	winners := count("10 idle clients coming back and 90 new ones", got, now.Add(defaultIdleAfter))
 	for c, a := range winners {
 		want := authpool.OutcomeNew
 		if _, idle := placed[c]; idle {
@@ -110,3 +110,6 @@ func TestPoolsShareSlots(t *testing.T) {
 		}
 	}
 }
+
+// defaultIdleAfter is the pool's default Sessions.IdleAfter.
+var defaultIdleAfter = time.Duration(authpool.Config{}.WithDefaults().Sessions.IdleAfter)

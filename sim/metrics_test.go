@@ -166,3 +166,11 @@ func TestGaps(t *testing.T) {
 		})
 	}
 }
+
+// GapUSD is the pool's default MinGapUSD, so that every policy's gaps are
+// judged as the default policy's are.
+func TestGapUSDIsThePoolsDefault(t *testing.T) {
+	if want := (authpool.Config{}).WithDefaults().Rebalance.MinGapUSD; sim.GapUSD != want {
+		t.Errorf("GapUSD = %v, want the pool's default MinGapUSD, %v", sim.GapUSD, want)
+	}
+}

@@ -785,7 +785,7 @@ func testRunnerHolds(t *testing.T, bin string) {
 		return time.Time{}
 	}
 	for range 6 { // half an hour, in steps of the pool's idle time
-		advance(authpool.DefaultIdleAfter)
+		advance(defaultIdleAfter)
 		for deadline := time.Now().Add(10 * time.Second); !hold().After(clock()); {
 			if time.Now().After(deadline) {
 				t.Fatalf("alice's hold %v has not moved past %v while her run goes on", hold(), clock())
@@ -799,3 +799,6 @@ func testRunnerHolds(t *testing.T, bin string) {
 	cancel()
 	<-done
 }
+
+// defaultIdleAfter is the pool's default Sessions.IdleAfter.
+var defaultIdleAfter = time.Duration(authpool.Config{}.WithDefaults().Sessions.IdleAfter)

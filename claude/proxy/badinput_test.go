@@ -70,7 +70,7 @@ func TestBadInput(t *testing.T) {
 			want := before
 			want.Sessions = []authpool.SessionStatus{{
 				ClientID: "bob", SubscriptionID: "sub-a", State: authpool.SessionActive,
-				Created: frontNow, Assigned: frontNow, LastActive: frontNow, HoldUntil: frontNow.Add(authpool.DefaultIdleAfter),
+				Created: frontNow, Assigned: frontNow, LastActive: frontNow, HoldUntil: frontNow.Add(defaultIdleAfter),
 			}}
 			want.Subscriptions = after.Subscriptions // a client more on sub-a: checked below
 			if diff := cmp.Diff(want, after); diff != "" {
@@ -142,7 +142,7 @@ func TestBadInput(t *testing.T) {
 				ClientID: "bob", SubscriptionID: "sub-a", State: authpool.SessionActive,
 				Created: frontNow, Assigned: frontNow, LastActive: frontNow,
 				Requests: 1, CostUSD: (100*3 + 1*15) / 1e6, Tokens: authpool.Tokens{Input: 100, Output: 1}, Model: model,
-				HoldUntil: frontNow.Add(authpool.DefaultIdleAfter),
+				HoldUntil: frontNow.Add(defaultIdleAfter),
 			}}
 			if diff := cmp.Diff(want, after.Sessions); diff != "" {
 				t.Errorf("sessions (-want +got):\n%s", diff)

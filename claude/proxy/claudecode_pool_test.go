@@ -180,9 +180,9 @@ func TestClaudeCodeOneShotUserAgent(t *testing.T) {
 		ua   string
 		hold time.Duration
 	}{
-		{"claude-cli/2.1.332 (external, sdk-cli)", authpool.DefaultIdleAfter},
+		{"claude-cli/2.1.332 (external, sdk-cli)", defaultIdleAfter},
 		{"claude-cli/2.1.332 (external, cli)", time.Hour},
-		{"claude-cli/3.0.1 (external, sdk-cli)", authpool.DefaultIdleAfter},
+		{"claude-cli/3.0.1 (external, sdk-cli)", defaultIdleAfter},
 		{"claude-cli/2.1.332 (external, sdk-ts)", time.Hour},
 		{"Anthropic/JS 0.60.0", time.Hour},
 		{"sdk-cli", time.Hour},
@@ -218,3 +218,6 @@ func uaAsk(t *testing.T, s *ccSetup, client, ua string) int {
 	}
 	return resp.StatusCode
 }
+
+// defaultIdleAfter is the pool's default Sessions.IdleAfter.
+var defaultIdleAfter = time.Duration(authpool.Config{}.WithDefaults().Sessions.IdleAfter)

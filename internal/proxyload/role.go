@@ -151,7 +151,7 @@ func bareProxy(target *url.URL, base http.RoundTripper) http.Handler {
 // newPool returns the proxy's pool: Max 20x subscriptions with budgets no
 // run comes near, each able to hold every caller.
 func newPool(ctx context.Context, callers int) (*authpool.Pool, error) {
-	cfg := authpool.Config{MaxClients: max(callers, authpool.DefaultMaxClients)}
+	cfg := authpool.Config{MaxClients: max(callers, authpool.Config{}.WithDefaults().MaxClients)}
 	for i := range subscriptions {
 		cfg.Subscriptions = append(cfg.Subscriptions, authpool.Subscription{
 			ID:              fmt.Sprintf("max20x-%d", i+1),
