@@ -336,11 +336,11 @@ func TestSoak(t *testing.T) {
 	judge("goroutines", flatness{1.1, 5}, func(s sample) float64 { return float64(s.Goroutines) })
 	judge("heap", flatness{1.2, 4 << 20}, func(s sample) float64 { return float64(s.Heap) })
 	judge("Redis keys of subscriptions and sessions", flatness{1.2, 100}, func(s sample) float64 { return float64(s.StateKeys) })
-	// The usage IDs' keys follow the load: each lives twice RememberUsageIDs
-	// (package redisstore), so a sample holds at most those of the calls of
-	// that long before it, and one sampling period more for Redis to expire
-	// them (it reclaims expired keys as it meets them, and a little a
-	// second).
+	// The usage IDs remembered follow the load: each is forgotten once its
+	// usage is RememberUsageIDs old, a few at each new ID (package
+	// redisstore), so a sample holds at most those of the calls of twice
+	// that long before it and one sampling period more (a generous bound:
+	// the forgetting keeps up with the calls).
 	for _, s := range samples {
 		back := s.At - 2*pl.Remember - pl.SampleEvery
 		if back < 0 || s.At < pl.WarmUp {
@@ -353,7 +353,7 @@ func TestSoak(t *testing.T) {
 			}
 		}
 		if bound := s.IDCalls - then; s.IDKeys > bound {
-			t.Errorf("at %v Redis holds %d usage IDs' keys, more than the %d calls with an ID since %v could have written: they do not expire",
+			t.Errorf("at %v Redis remembers %d usage IDs, more than the %d calls with an ID since %v could have written: they are not forgotten",
 				s.At.Round(time.Second), s.IDKeys, bound, back.Round(time.Second))
 		}
 	}

@@ -19,13 +19,14 @@ type sample struct {
 	Goroutines int
 	Heap       uint64 // bytes of live heap: HeapAlloc right after runtime.GC
 	Keys       int64  // DBSIZE of the test's own Redis
-	// IDKeys, ClaimKeys and StateKeys are the keys one SCAN found:
-	// remembered usage IDs ({soak}:id:*), which expire after twice
-	// RememberUsageIDs; events' claims ({soak}:claim:*), which expire after
-	// twice their length (a recovery's: 24 h); and the rest: subscriptions,
-	// their members and buckets, sessions. (DBSIZE, less what a SCAN finds,
-	// would not do: hundreds of IDs come and go while the SCAN runs, and
-	// DBSIZE counts expired keys Redis has not reclaimed yet.)
+	// IDKeys is how many usage IDs Redis remembers (the members of
+	// {soak}:ids: each is forgotten once its usage is RememberUsageIDs old,
+	// a few at each new one). ClaimKeys and StateKeys are keys one SCAN
+	// found: events' claims ({soak}:claim:*), which expire after twice their
+	// length (a recovery's: 24 h); and the rest: subscriptions, their members
+	// and buckets, sessions, indexes (the IDs' set and horizon are not
+	// counted there). (DBSIZE, less what a SCAN finds, would not do: DBSIZE
+	// counts expired keys Redis has not reclaimed yet.)
 	IDKeys, ClaimKeys, StateKeys int64
 	Ops                          int64 // operations so far
 	IDCalls                      int64 // calls so far that may have written a usage ID's key
@@ -46,11 +47,13 @@ func take(t *testing.T, admin *redis.Client, l *load, since time.Time) sample {
 	if s.Keys, err = admin.DBSize(ctx).Result(); err != nil {
 		t.Errorf("DBSIZE: %v", err)
 	}
+	if s.IDKeys, err = admin.ZCard(ctx, "{soak}:ids").Result(); err != nil {
+		t.Errorf("ZCARD: %v", err)
+	}
 	iter := admin.Scan(ctx, 0, "*", 1000).Iterator()
 	for iter.Next(ctx) {
 		switch k := iter.Val(); {
-		case strings.HasPrefix(k, "{soak}:id:"):
-			s.IDKeys++
+		case k == "{soak}:ids" || k == "{soak}:idh":
 		case strings.HasPrefix(k, "{soak}:claim:"):
 			s.ClaimKeys++
 		default:
