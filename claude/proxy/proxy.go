@@ -58,10 +58,8 @@ const DefaultMaxBody = 32 << 20
 //
 // Rate limits are per caller, not per pool client: all of a caller's
 // sessions count against one bucket, keyed by the caller's ID
-// (authpool.RateKey), whose limit is the pool's Config.ClientRate or the
-// Rate of the pool's Config.Callers entry with that ID (a Caller's Rate
-// given to the proxy alone, or returned by Identify, is not read). A
-// caller over it gets 429 rate_limit_error with retry-after and
+// (authpool.RateKey), whose limit is the caller's Rate when set, else the
+// pool's Config.ClientRate. A caller over it gets 429 rate_limit_error with retry-after and
 // x-should-retry: true.
 //
 // A body must arrive within BodyTimeout, and is read into a buffer that
