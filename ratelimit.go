@@ -30,6 +30,17 @@ const MaxRatePerSecond = 1e6
 // limited reports whether r limits anything.
 func (r RateLimit) limited() bool { return r.PerSecond > 0 }
 
+// Validate reports every problem of r at once, as a *ConfigError from
+// "rate limit" whose problems name the fields by JSON pointer
+// ("/burst: ..."). Config.Validate checks ClientRate so; package claude's
+// Proxy checks its callers' Rate so.
+func (r RateLimit) Validate() error {
+	if errs := r.problems(); len(errs) > 0 {
+		return &ConfigError{Source: "rate limit", Problems: errs}
+	}
+	return nil
+}
+
 // problems lists what is wrong with r, each as "/field: ...".
 func (r RateLimit) problems() []error {
 	var errs []error
