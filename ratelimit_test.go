@@ -340,3 +340,30 @@ func TestRateKeyRefusesABadLimit(t *testing.T) {
 		t.Errorf("%d rate buckets; want none", n)
 	}
 }
+
+// RateLimit.Validate names every problem by its field, as Config.Validate
+// does under /clientRate; package proxy checks a caller's Rate with it.
+func TestRateLimitValidate(t *testing.T) {
+	tests := []struct {
+		limit authpool.RateLimit
+		want  string // the error; "" for none
+	}{
+		{authpool.RateLimit{}, ""},
+		{authpool.RateLimit{PerSecond: 0.5, Burst: 1}, ""},
+		{authpool.RateLimit{PerSecond: -1, Burst: 0}, "rate limit: /perSecond: -1: must be in 0..1e+06"},
+		{authpool.RateLimit{PerSecond: 2e6, Burst: -1}, "rate limit: /perSecond: 2e+06: must be in 0..1e+06\nrate limit: /burst: -1: must be in 1..1073741824"},
+	}
+	for _, tt := range tests {
+		err := tt.limit.Validate()
+		got := ""
+		if err != nil {
+			got = err.Error()
+			if !errors.Is(err, authpool.ErrInvalidConfig) {
+				t.Errorf("%+v: %v does not match ErrInvalidConfig", tt.limit, err)
+			}
+		}
+		if got != tt.want {
+			t.Errorf("%+v: Validate() = %q; want %q", tt.limit, got, tt.want)
+		}
+	}
+}
