@@ -367,3 +367,23 @@ func TestRateLimitValidate(t *testing.T) {
 		}
 	}
 }
+
+// A key's bucket takes the limit each call gives: a caller whose Rate
+// changes (another proxy's config) refills at the new rate from then on.
+func TestRateKeyBucketTakesTheLimitGiven(t *testing.T) {
+	p := newPool(t, rateConfig(), newClock(t0))
+	slow, fast := &authpool.RateLimit{PerSecond: 1, Burst: 1}, &authpool.RateLimit{PerSecond: 10, Burst: 1}
+	for i, s := range []struct {
+		limit *authpool.RateLimit
+		retry time.Duration // 0: let through
+	}{{slow, 0}, {slow, time.Second}, {fast, 100 * time.Millisecond}, {nil, 500 * time.Millisecond}} {
+		_, err := p.Allocate(context.Background(), "c", authpool.RateKey("k", s.limit))
+		var got *authpool.RateLimitedError
+		switch {
+		case s.retry == 0 && err != nil:
+			t.Fatalf("call %d: %v; want it let through", i, err)
+		case s.retry != 0 && (!errors.As(err, &got) || got.RetryAfter != s.retry):
+			t.Fatalf("call %d: %v; want a retry after %v", i, err, s.retry)
+		}
+	}
+}
