@@ -44,7 +44,7 @@ import (
 // ineligible for this call.
 //
 // Before all that, a call is counted against the client's rate limit
-// (Config.ClientRate, or the Caller.Rate of the RateKey given): a client
+// (Config.ClientRate, or the limit of the RateKey given): a client
 // over it gets a *RateLimitedError (ErrRateLimited) saying when to retry,
 // and nothing changes. A call with Resend is not counted.
 func (p *Pool) Allocate(ctx context.Context, clientID string, opts ...AllocateOption) (Allocation, error) {
@@ -55,11 +55,11 @@ func (p *Pool) Allocate(ctx context.Context, clientID string, opts ...AllocateOp
 		return Allocation{}, fmt.Errorf("authpool: allocate: %w: %w", err, ErrInvalidArgument)
 	}
 	now := p.now()
-	if p.rates != nil {
-		if err := p.rateLimit(clientID, opts, now); err != nil {
+	if err := p.rateLimit(clientID, opts, now); err != nil {
+		if errors.Is(err, ErrRateLimited) {
 			p.counters.rateLimited.Add(1)
-			return Allocation{}, err
 		}
+		return Allocation{}, err
 	}
 	if p.stale(now) {
 		if err := p.refresh(ctx, now, false); err != nil {

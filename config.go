@@ -64,15 +64,12 @@ type Config struct {
 	// ClientRate limits how often each client may call Allocate (a request,
 	// through package claude's Transport and Proxy): a client over it is
 	// refused with a *RateLimitedError (ErrRateLimited) saying when to retry.
-	// A Caller's Rate overrides it for that caller; a Proxy counts a
-	// caller's requests together, whatever their session (see RateKey).
+	// RateKey may give a key a limit of its own: package claude's Proxy
+	// counts a caller's requests together, whatever their session, under
+	// the caller's Rate when it has one.
 	// Buckets are kept per Pool, in memory: Pools of several processes
 	// sharing a store each count their own calls. The default is no limit.
 	ClientRate RateLimit `json:"clientRate,omitzero"`
-	// Callers are the callers a proxy in front of the pool serves (package
-	// claude's Proxy): each with the key it sends and, optionally, a cap on
-	// what it may spend and its own rate limit. The default is none.
-	Callers []Caller `json:"callers,omitempty"`
 	// Prices names a price file for package claude's price tables
 	// (claude.PricesFor; docs/prices.md): its entries replace the built-in
 	// prices of the same models, and the rest stay. The default is none:
@@ -87,65 +84,6 @@ type PricesConfig struct {
 	// path is relative to the config file's directory, as a {"file": PATH}
 	// secret is; package configfile returns it so resolved. Required.
 	File string `json:"file"`
-}
-
-// Caller is one caller of a proxy in front of the pool: who it is, the key
-// it presents, and what it may spend.
-type Caller struct {
-	// ID names the caller; its requests are the pool's client ID (with the
-	// Claude Code session, when the request names one). Required.
-	ID string `json:"id"`
-	// Key is what the caller sends as its x-api-key or bearer token to the
-	// proxy (not a subscription's credential). Required, at least 16 bytes.
-	Key Credential `json:"key,omitzero"`
-	// CapUSD caps what the caller may spend in a rolling CapWindow; 0 means
-	// no cap.
-	CapUSD float64 `json:"capUSD,omitempty"`
-	// CapWindow is the cap's rolling window, in whole hours up to a week.
-	// The default value is 5 hours.
-	CapWindow Duration `json:"capWindow,omitempty"`
-	// Rate, when set, is the caller's own rate limit in place of
-	// Config.ClientRate, counted over all its requests (Allocate with
-	// RateKey(ID)); a Rate of zero exempts the caller. The default is
-	// Config.ClientRate.
-	Rate *RateLimit `json:"rate,omitempty"`
-	// Sessionless says how a proxy places the caller's requests that name
-	// no session (no X-Claude-Code-Session-Id): SessionlessSticky, the
-	// default, makes them one client; SessionlessSpread places each on its
-	// own, for a service that sends unrelated requests (an SDK).
-	Sessionless Sessionless `json:"sessionless,omitempty"`
-}
-
-// MinCallerKey is the shortest caller key accepted, in bytes.
-const MinCallerKey = 16
-
-// Sessionless is how a proxy places a caller's requests that name no
-// session.
-type Sessionless string
-
-// The ways of placing requests without a session. The empty value is
-// SessionlessSticky.
-const (
-	// SessionlessSticky: the requests are one client, the caller, which
-	// stays on its subscription (its prompt cache stays warm) as a Claude
-	// Code session does.
-	SessionlessSticky Sessionless = "sticky"
-	// SessionlessSpread: each request is a client of its own, placed on the
-	// best subscription for it and released when its response ends (its
-	// usage recorded), so that a busy service spreads over the pool and
-	// holds no place between requests. Suits requests that share no
-	// prompt cache.
-	SessionlessSpread Sessionless = "spread"
-)
-
-// Check returns an error naming the value unless it is "", "sticky" or
-// "spread".
-func (s Sessionless) Check() error {
-	switch s {
-	case "", SessionlessSticky, SessionlessSpread:
-		return nil
-	}
-	return fmt.Errorf("%q: must be %q or %q", string(s), SessionlessSticky, SessionlessSpread)
 }
 
 // AlertPolicy says when threshold events fire.

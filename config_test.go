@@ -85,12 +85,6 @@ func problemFields(t *testing.T, err error) []string {
 	return fields
 }
 
-// Callers' keys for the rate limit cases.
-const (
-	rateKeyA = Credential("caller-a-key-0123456789")
-	rateKeyB = Credential("caller-b-key-0123456789")
-)
-
 func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
 	good := Subscription{ID: "max-a", Kind: KindMax20x, Credential: "sk-a"}
 	tests := []struct {
@@ -154,9 +148,8 @@ func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
 			[]string{"/fallback/dailyBudgetUSD"}},
 		{"a fallback with a bad name", Config{Fallback: &Fallback{Credential: "sk", DailyBudgetUSD: 5, Name: "a\nb"}},
 			[]string{"/fallback/name"}},
-		{"a client rate, a caller's own, and a caller exempt", Config{ClientRate: RateLimit{PerSecond: 0.5, Burst: 1},
-			Callers: []Caller{{ID: "a", Key: rateKeyA, Rate: &RateLimit{PerSecond: 1e6, Burst: 1 << 30}}, {ID: "b", Key: rateKeyB, Rate: &RateLimit{}}}},
-			nil},
+		{"a client rate", Config{ClientRate: RateLimit{PerSecond: 0.5, Burst: 1}}, nil},
+		{"the highest client rate", Config{ClientRate: RateLimit{PerSecond: 1e6, Burst: 1 << 30}}, nil},
 		{"a negative rate", Config{ClientRate: RateLimit{PerSecond: -1, Burst: 1}}, []string{"/clientRate/perSecond"}},
 		{"a NaN rate", Config{ClientRate: RateLimit{PerSecond: math.NaN(), Burst: 1}}, []string{"/clientRate/perSecond"}},
 		{"an infinite rate", Config{ClientRate: RateLimit{PerSecond: math.Inf(1), Burst: 1}}, []string{"/clientRate/perSecond"}},
@@ -165,14 +158,6 @@ func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
 		{"a burst without a rate", Config{ClientRate: RateLimit{Burst: 5}}, []string{"/clientRate/burst"}},
 		{"a negative burst", Config{ClientRate: RateLimit{PerSecond: 1, Burst: -1}}, []string{"/clientRate/burst"}},
 		{"a burst past a billion", Config{ClientRate: RateLimit{PerSecond: 1, Burst: 1<<30 + 1}}, []string{"/clientRate/burst"}},
-		{"a caller's rate is checked as its own", Config{Callers: []Caller{{ID: "a", Key: rateKeyA},
-			{ID: "b", Key: rateKeyB, Rate: &RateLimit{PerSecond: math.Inf(-1), Burst: 0}}}},
-			[]string{"/callers/1/rate/perSecond"}},
-		{"a caller's rate without a burst", Config{Callers: []Caller{{ID: "a", Key: rateKeyA, Rate: &RateLimit{PerSecond: 3}}}},
-			[]string{"/callers/0/rate/burst"}},
-		{"a caller's sessionless mode", Config{Callers: []Caller{{ID: "a", Key: rateKeyA, Sessionless: SessionlessSpread},
-			{ID: "b", Key: rateKeyB, Sessionless: "Spread"}}},
-			[]string{"/callers/1/sessionless"}},
 		{"every problem at once", Config{
 			MaxClients: -2, WeeklyThreshold: 2, Block: BlockPolicy{Hours: 30},
 			Subscriptions: []Subscription{{ID: FallbackID, Kind: KindAPI, Credential: "sk"}, {ID: "x", Kind: KindPro}},

@@ -4,11 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"time"
-
-	"github.com/authpool/authpool/store"
 	"strings"
-	"unicode"
+	"time"
 )
 
 // problemList collects what is wrong with a Config, each problem naming
@@ -36,7 +33,6 @@ func (c Config) validate() error {
 	c.checkPolicy(&l)
 	c.checkSubscriptions(&l)
 	c.checkAlerts(&l)
-	checkCallers(&l, c.Callers)
 	l.under("/clientRate", c.ClientRate.problems())
 	checkFallback(&l, c.Fallback)
 	if len(l) == 0 {
@@ -126,41 +122,6 @@ func (c Config) checkAlerts(l *problemList) {
 	if lg := c.Notify.Log; lg != nil {
 		if err := checkEventTypes(lg.Events); err != nil {
 			l.bad("/notify/log/events", "%v", err)
-		}
-	}
-}
-
-// checkCallers checks each caller, and that no two share an ID or a key.
-func checkCallers(l *problemList, callers []Caller) {
-	ids, keys := map[string]int{}, map[Credential]int{}
-	for i, k := range callers {
-		at := fmt.Sprintf("/callers/%d", i)
-		if err := checkText("id", k.ID, false); err != nil {
-			l.bad(at+"/id", "%v", err)
-		} else if j, dup := ids[k.ID]; dup {
-			l.bad(at+"/id", "%q: already used by /callers/%d", k.ID, j)
-		}
-		ids[k.ID] = i
-		switch j, dup := keys[k.Key]; {
-		case len(k.Key) < MinCallerKey:
-			l.bad(at+"/key", "%d bytes long: must be at least %d", len(k.Key), MinCallerKey)
-		case strings.ContainsFunc(k.Key.Reveal(), unicode.IsControl):
-			l.bad(at+"/key", "holds a control character or a line break")
-		case dup:
-			l.bad(at+"/key", "the same key as /callers/%d", j)
-		}
-		keys[k.Key] = i
-		if math.IsNaN(k.CapUSD) || k.CapUSD < 0 || k.CapUSD > store.MaxUSD {
-			l.bad(at+"/capUSD", "%v: must be in 0..%v", k.CapUSD, float64(store.MaxUSD))
-		}
-		if w := time.Duration(k.CapWindow); w < 0 || w%time.Hour != 0 || w > store.WeekHours*time.Hour {
-			l.bad(at+"/capWindow", "%v: must be whole hours, up to a week", w)
-		}
-		if err := k.Sessionless.Check(); err != nil {
-			l.bad(at+"/sessionless", "%v", err)
-		}
-		if k.Rate != nil {
-			l.under(at+"/rate", k.Rate.problems())
 		}
 	}
 }

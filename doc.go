@@ -62,9 +62,9 @@
 //
 // # Rate limits
 //
-// Config.ClientRate (and a Caller's own Rate) limits how often each client
-// may call Allocate: a token bucket per client, or per [RateKey] (package
-// claude's Proxy counts per caller). A client over it gets a
+// Config.ClientRate limits how often each client may call Allocate: a token
+// bucket per client, or per [RateKey], which may give a limit of its own
+// (package claude's Proxy counts per caller, with the caller's Rate). A client over it gets a
 // [*RateLimitedError] ([ErrRateLimited]) saying when to retry. Buckets live
 // in the Pool, made at a client's first call and forgotten once full again,
 // so memory follows the clients recently active.

@@ -43,7 +43,7 @@ var (
 	// ErrClosed: the pool was closed.
 	ErrClosed = errors.New("authpool: pool closed")
 	// ErrRateLimited: the client is over its rate limit (Config.ClientRate,
-	// Caller.Rate). The error is a *RateLimitedError, which says when to
+	// or the limit given with RateKey). The error is a *RateLimitedError, which says when to
 	// retry. Nothing was changed.
 	ErrRateLimited = errors.New("authpool: rate limited")
 )

@@ -14,9 +14,10 @@ import (
 // AllocateOption tells Allocate something about the client's next requests.
 type AllocateOption struct {
 	model     string
-	rateKey   string   // RateKey's
-	resend    bool     // Resend's
-	elsewhere []string // Elsewhere's
+	rateKey   string     // RateKey's
+	rate      *RateLimit // RateKey's limit; nil for Config.ClientRate
+	resend    bool       // Resend's
+	elsewhere []string   // Elsewhere's
 }
 
 // ForModel tells Allocate the model the client's next requests use: a

@@ -30,6 +30,17 @@ const MaxRatePerSecond = 1e6
 // limited reports whether r limits anything.
 func (r RateLimit) limited() bool { return r.PerSecond > 0 }
 
+// Validate reports every problem of r at once, as a *ConfigError from
+// "rate limit" whose problems name the fields by JSON pointer
+// ("/burst: ..."). Config.Validate checks ClientRate so; package claude's
+// Proxy checks its callers' Rate so.
+func (r RateLimit) Validate() error {
+	if errs := r.problems(); len(errs) > 0 {
+		return &ConfigError{Source: "rate limit", Problems: errs}
+	}
+	return nil
+}
+
 // problems lists what is wrong with r, each as "/field: ...".
 func (r RateLimit) problems() []error {
 	var errs []error
@@ -52,10 +63,14 @@ func (r RateLimit) problems() []error {
 
 // RateKey tells Allocate to count the call against the rate limit of key
 // rather than of the client: calls of several clients with one key share a
-// bucket, and a Caller whose ID is key has its own Rate. Package claude's
-// Proxy gives the caller's ID, so that a caller's sessions (each a client
-// of its own) share one limit. RateKey("") is the client's own.
-func RateKey(key string) AllocateOption { return AllocateOption{rateKey: key} }
+// bucket. Limit, when not nil, is the key's limit in place of
+// Config.ClientRate (a zero RateLimit exempts the key); the bucket takes the
+// limit of each call. Package claude's Proxy gives the caller's ID and its
+// Rate, so that a caller's sessions (each a client of its own) share one
+// limit. RateKey("", nil) is the client's own.
+func RateKey(key string, limit *RateLimit) AllocateOption {
+	return AllocateOption{rateKey: key, rate: limit}
+}
 
 // Resend tells Allocate that the call places again a request an earlier
 // call let through, on another subscription after the first one failed: it
@@ -63,15 +78,16 @@ func RateKey(key string) AllocateOption { return AllocateOption{rateKey: key} }
 func Resend() AllocateOption { return AllocateOption{resend: true} }
 
 // rateKeyOf returns the key the options count a call against, or "" for
-// the client's own, and whether the call is a Resend.
-func rateKeyOf(opts []AllocateOption) (key string, resend bool) {
+// the client's own, the limit they give it (nil: Config.ClientRate), and
+// whether the call is a Resend.
+func rateKeyOf(opts []AllocateOption) (key string, limit *RateLimit, resend bool) {
 	for _, o := range opts {
-		if o.rateKey != "" {
-			key = o.rateKey
+		if o.rateKey != "" || o.rate != nil {
+			key, limit = o.rateKey, o.rate
 		}
 		resend = resend || o.resend
 	}
-	return key, resend
+	return key, limit, resend
 }
 
 // The rate limiter holds a bucket (a *rate.Limiter) per key, made at the
@@ -88,10 +104,9 @@ func rateKeyOf(opts []AllocateOption) (key string, resend bool) {
 // called. A call to a bucket happens under the shard's read lock and a
 // sweep under its write lock, so no call takes from a bucket being dropped.
 type rateLimiter struct {
-	def     RateLimit            // Config.ClientRate
-	callers map[string]RateLimit // Caller.Rate, by caller ID
-	seed    maphash.Seed
-	shards  [rateShards]rateShard
+	def    RateLimit // Config.ClientRate
+	seed   maphash.Seed
+	shards [rateShards]rateShard
 }
 
 const (
@@ -107,25 +122,15 @@ type rateShard struct {
 
 // bucket is one key's token bucket.
 type bucket struct {
-	mu   sync.Mutex
-	last time.Time // the latest time given to lim; under mu
-	lim  *rate.Limiter
+	mu    sync.Mutex
+	last  time.Time // the latest time given to lim; under mu
+	limit RateLimit // lim's; under mu
+	lim   *rate.Limiter
 }
 
-// newRateLimiter returns the rate limiter of cfg, or nil when cfg limits
-// no client: Allocate then checks one nil pointer.
+// newRateLimiter returns the rate limiter of cfg.
 func newRateLimiter(cfg Config) *rateLimiter {
-	r := &rateLimiter{def: cfg.ClientRate, callers: make(map[string]RateLimit), seed: maphash.MakeSeed()}
-	some := r.def.limited()
-	for _, c := range cfg.Callers {
-		if c.Rate != nil {
-			r.callers[c.ID] = *c.Rate
-			some = some || c.Rate.limited()
-		}
-	}
-	if !some {
-		return nil
-	}
+	r := &rateLimiter{def: cfg.ClientRate, seed: maphash.MakeSeed()}
 	for i := range r.shards {
 		r.shards[i].buckets = make(map[string]*bucket)
 		r.shards[i].sweepAt = minSweep
@@ -133,29 +138,21 @@ func newRateLimiter(cfg Config) *rateLimiter {
 	return r
 }
 
-// limitOf returns the limit of key: its caller's Rate, or the default.
-func (r *rateLimiter) limitOf(key string) RateLimit {
-	if l, ok := r.callers[key]; ok {
-		return l
+// allow takes a call from key's bucket, of limit l, at now, or returns how
+// long until the bucket holds one. A limit that limits nothing lets the
+// call through without a bucket.
+func (r *rateLimiter) allow(key string, l RateLimit, now time.Time) (time.Duration, bool) {
+	if !l.limited() {
+		return 0, true
 	}
-	return r.def
-}
-
-// allow takes a call from key's bucket at now, or returns how long until
-// the bucket holds one.
-func (r *rateLimiter) allow(key string, now time.Time) (time.Duration, bool) {
 	s := &r.shards[maphash.String(r.seed, key)%rateShards]
 	s.mu.RLock()
 	if b := s.buckets[key]; b != nil {
-		wait, ok := b.take(now)
+		wait, ok := b.take(l, now)
 		s.mu.RUnlock()
 		return wait, ok
 	}
 	s.mu.RUnlock()
-	l := r.limitOf(key)
-	if !l.limited() {
-		return 0, true
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.buckets[key]
@@ -163,10 +160,10 @@ func (r *rateLimiter) allow(key string, now time.Time) (time.Duration, bool) {
 		if len(s.buckets) >= s.sweepAt {
 			s.sweep(now)
 		}
-		b = &bucket{lim: rate.NewLimiter(rate.Limit(l.PerSecond), l.Burst)}
+		b = &bucket{limit: l, lim: rate.NewLimiter(rate.Limit(l.PerSecond), l.Burst)}
 		s.buckets[key] = b
 	}
-	return b.take(now)
+	return b.take(l, now)
 }
 
 // sweep drops the buckets that are full at now from every shard.
@@ -202,18 +199,24 @@ func (s *rateShard) sweep(now time.Time) {
 	s.sweepAt = max(2*len(s.buckets), minSweep)
 }
 
-// take takes a call from the bucket at now, or returns how long until it
-// holds one. Times are taken in order: a now before one already given (a
+// take takes a call from the bucket, of limit l, at now, or returns how
+// long until it holds one; a bucket of another limit takes l from now on.
+// Times are taken in order: a now before one already given (a
 // goroutine that read the clock earlier, or a clock stepped back) counts
 // as that one, which rate.Limiter needs to never give more than Burst plus
 // PerSecond a second.
-func (b *bucket) take(now time.Time) (time.Duration, bool) {
+func (b *bucket) take(l RateLimit, now time.Time) (time.Duration, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if now.Before(b.last) {
 		now = b.last
 	} else {
 		b.last = now
+	}
+	if l != b.limit {
+		b.lim.SetLimitAt(now, rate.Limit(l.PerSecond))
+		b.lim.SetBurstAt(now, l.Burst)
+		b.limit = l
 	}
 	if b.lim.AllowN(now, 1) {
 		return 0, true
@@ -229,16 +232,24 @@ func (b *bucket) take(now time.Time) (time.Duration, bool) {
 }
 
 // rateLimit counts an Allocate of the client at now against its rate
-// limit, returning a *RateLimitedError when it is over.
+// limit, returning a *RateLimitedError when it is over. The limit is
+// Config.ClientRate, or the one RateKey gave.
 func (p *Pool) rateLimit(clientID string, opts []AllocateOption, now time.Time) error {
-	key, resend := rateKeyOf(opts)
+	key, limit, resend := rateKeyOf(opts)
 	if resend {
 		return nil
 	}
 	if key == "" {
 		key = clientID
 	}
-	if wait, ok := p.rates.allow(key, now); !ok {
+	l := p.rates.def
+	if limit != nil {
+		if errs := limit.problems(); len(errs) > 0 {
+			return fmt.Errorf("authpool: allocate: rate key %q: limit%w: %w", key, errs[0], ErrInvalidArgument)
+		}
+		l = *limit
+	}
+	if wait, ok := p.rates.allow(key, l, now); !ok {
 		return &RateLimitedError{ClientID: clientID, Key: key, RetryAfter: wait}
 	}
 	return nil

@@ -13,23 +13,20 @@ import (
 	"github.com/authpool/authpool/memstore"
 )
 
-// Callers' keys in the rate limit tests.
-const (
-	keyVIP  = authpool.Credential("caller-vip-key-0123456789")
-	keyFree = authpool.Credential("caller-free-key-0123456789")
-)
-
-// rateConfig limits every client to 2 calls a second, 3 at once; the
-// caller vip to one call every 2 seconds; the caller free not at all.
+// rateConfig limits every client to 2 calls a second, 3 at once.
 func rateConfig() authpool.Config {
 	return authpool.Config{
 		Subscriptions: []authpool.Subscription{sub("s-a")},
 		ClientRate:    authpool.RateLimit{PerSecond: 2, Burst: 3},
-		Callers: []authpool.Caller{
-			{ID: "vip", Key: keyVIP, Rate: &authpool.RateLimit{PerSecond: 0.5, Burst: 1}},
-			{ID: "free", Key: keyFree, Rate: &authpool.RateLimit{}},
-		},
 	}
+}
+
+// keyLimits are the limits the rate limit tests give with RateKey: the key
+// vip one call every 2 seconds, the key free none; other keys nil, the
+// default.
+var keyLimits = map[string]*authpool.RateLimit{
+	"vip":  {PerSecond: 0.5, Burst: 1},
+	"free": {},
 }
 
 // Each step of a client's calls, on the pool's clock, is let through or
@@ -76,17 +73,17 @@ func TestRateLimitRefusesWithTheExactRetryAfter(t *testing.T) {
 			{0, "team/1", "", 0}, // its own bucket, without the key
 		},
 	}, {
-		name: "a caller's own rate overrides the default, by key",
+		name: "a key's own limit overrides the default",
 		steps: []step{
 			{0, "vip/s-1", "vip", 0}, {0, "vip/s-2", "vip", 2 * time.Second},
 			{1500 * time.Millisecond, "vip/s-1", "vip", 500 * time.Millisecond},
 			{500 * time.Millisecond, "vip/s-2", "vip", 0},
 		},
 	}, {
-		name:  "a caller's own rate applies to a client of its ID",
-		steps: []step{{0, "vip", "", 0}, {0, "vip", "", 2 * time.Second}, {0, "vip/s-1", "vip", 2 * time.Second}},
+		name:  "without the key, a client named as the key has the default",
+		steps: []step{{0, "vip", "", 0}, {0, "vip", "", 0}, {0, "vip", "", 0}, {0, "vip", "", 500 * time.Millisecond}},
 	}, {
-		name: "a caller with a zero rate is exempt",
+		name: "a key with a zero limit is exempt",
 		steps: []step{
 			{0, "free/1", "free", 0}, {0, "free/2", "free", 0}, {0, "free/1", "free", 0},
 			{0, "free/2", "free", 0}, {0, "free/1", "free", 0}, {0, "free/2", "free", 0},
@@ -108,7 +105,7 @@ func TestRateLimitRefusesWithTheExactRetryAfter(t *testing.T) {
 				clk.Advance(s.advance)
 				var opts []authpool.AllocateOption
 				if s.key != "" {
-					opts = append(opts, authpool.RateKey(s.key))
+					opts = append(opts, authpool.RateKey(s.key, keyLimits[s.key]))
 				}
 				_, err := p.Allocate(context.Background(), s.clientID, opts...)
 				if s.retry == 0 {
@@ -138,12 +135,12 @@ func TestRateLimitRefusalChangesNothing(t *testing.T) {
 	p := newPool(t, rateConfig(), clk)
 	ctx := context.Background()
 	for range 3 {
-		if _, err := p.Allocate(ctx, "alice", authpool.RateKey("team")); err != nil {
+		if _, err := p.Allocate(ctx, "alice", authpool.RateKey("team", nil)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	clk.Advance(100 * time.Millisecond)
-	if _, err := p.Allocate(ctx, "bob", authpool.RateKey("team")); !errors.Is(err, authpool.ErrRateLimited) {
+	if _, err := p.Allocate(ctx, "bob", authpool.RateKey("team", nil)); !errors.Is(err, authpool.ErrRateLimited) {
 		t.Fatalf("Allocate(bob) = %v; want ErrRateLimited", err)
 	}
 	snap, err := p.Snapshot(ctx)
@@ -177,13 +174,13 @@ func TestRateLimitDoesNotCountAResend(t *testing.T) {
 func TestRateLimitNoneConfiguredNeverRefuses(t *testing.T) {
 	for name, cfg := range map[string]authpool.Config{
 		"no limit": subs(sub("s-a")),
-		"callers exempt, no default": {Subscriptions: []authpool.Subscription{sub("s-a")},
-			Callers: []authpool.Caller{{ID: "vip", Key: keyVIP, Rate: &authpool.RateLimit{}}}},
+		"a default, the key exempt": {Subscriptions: []authpool.Subscription{sub("s-a")},
+			ClientRate: authpool.RateLimit{PerSecond: 1, Burst: 1}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := newPool(t, cfg, newClock(t0))
 			for i := range 10_000 {
-				if _, err := p.Allocate(context.Background(), "vip", authpool.RateKey("vip")); err != nil {
+				if _, err := p.Allocate(context.Background(), "vip", authpool.RateKey("vip", keyLimits["free"])); err != nil {
 					t.Fatalf("call %d: %v", i, err)
 				}
 			}
@@ -208,7 +205,7 @@ func TestRateLimitForgetsQuietClients(t *testing.T) {
 		t.Helper()
 		for _, k := range keys {
 			for range n {
-				if _, err := p.Allocate(ctx, "c", authpool.RateKey(k)); err != nil {
+				if _, err := p.Allocate(ctx, "c", authpool.RateKey(k, nil)); err != nil {
 					t.Fatalf("key %s: %v", k, err)
 				}
 			}
@@ -243,7 +240,7 @@ func TestRateLimitForgetsQuietClients(t *testing.T) {
 		}
 		// A forgotten key has its burst, as it would have had anyway.
 		take(t, p, []string{"a-7"}, 2)
-		if _, err := p.Allocate(ctx, "c", authpool.RateKey("a-7")); !errors.Is(err, authpool.ErrRateLimited) {
+		if _, err := p.Allocate(ctx, "c", authpool.RateKey("a-7", nil)); !errors.Is(err, authpool.ErrRateLimited) {
 			t.Fatalf("a-7's third call: %v; want ErrRateLimited", err)
 		}
 	})
@@ -327,6 +324,66 @@ func TestRateLimitedErrorMessage(t *testing.T) {
 		}
 		if !errors.Is(fmt.Errorf("wrapped: %w", tt.err), authpool.ErrRateLimited) {
 			t.Errorf("%v does not match ErrRateLimited", tt.err)
+		}
+	}
+}
+
+// A limit that is not valid is refused, and counts nothing.
+func TestRateKeyRefusesABadLimit(t *testing.T) {
+	p := newPool(t, rateConfig(), newClock(t0))
+	_, err := p.Allocate(context.Background(), "alice", authpool.RateKey("team", &authpool.RateLimit{PerSecond: 1}))
+	const want = `authpool: allocate: rate key "team": limit/burst: 0: must be at least 1 when perSecond is set (a bucket of 0 refuses every call): authpool: invalid argument`
+	if !errors.Is(err, authpool.ErrInvalidArgument) || err.Error() != want {
+		t.Fatalf("Allocate = %v; want %s", err, want)
+	}
+	if n := authpool.RateBuckets(p); n != 0 {
+		t.Errorf("%d rate buckets; want none", n)
+	}
+}
+
+// RateLimit.Validate names every problem by its field, as Config.Validate
+// does under /clientRate; package proxy checks a caller's Rate with it.
+func TestRateLimitValidate(t *testing.T) {
+	tests := []struct {
+		limit authpool.RateLimit
+		want  string // the error; "" for none
+	}{
+		{authpool.RateLimit{}, ""},
+		{authpool.RateLimit{PerSecond: 0.5, Burst: 1}, ""},
+		{authpool.RateLimit{PerSecond: -1, Burst: 0}, "rate limit: /perSecond: -1: must be in 0..1e+06"},
+		{authpool.RateLimit{PerSecond: 2e6, Burst: -1}, "rate limit: /perSecond: 2e+06: must be in 0..1e+06\nrate limit: /burst: -1: must be in 1..1073741824"},
+	}
+	for _, tt := range tests {
+		err := tt.limit.Validate()
+		got := ""
+		if err != nil {
+			got = err.Error()
+			if !errors.Is(err, authpool.ErrInvalidConfig) {
+				t.Errorf("%+v: %v does not match ErrInvalidConfig", tt.limit, err)
+			}
+		}
+		if got != tt.want {
+			t.Errorf("%+v: Validate() = %q; want %q", tt.limit, got, tt.want)
+		}
+	}
+}
+
+// A key's bucket takes the limit each call gives: a caller whose Rate
+// changes (another proxy's config) refills at the new rate from then on.
+func TestRateKeyBucketTakesTheLimitGiven(t *testing.T) {
+	p := newPool(t, rateConfig(), newClock(t0))
+	slow, fast := &authpool.RateLimit{PerSecond: 1, Burst: 1}, &authpool.RateLimit{PerSecond: 10, Burst: 1}
+	for i, s := range []struct {
+		limit *authpool.RateLimit
+		retry time.Duration // 0: let through
+	}{{slow, 0}, {slow, time.Second}, {fast, 100 * time.Millisecond}, {nil, 500 * time.Millisecond}} {
+		_, err := p.Allocate(context.Background(), "c", authpool.RateKey("k", s.limit))
+		var got *authpool.RateLimitedError
+		switch {
+		case s.retry == 0 && err != nil:
+			t.Fatalf("call %d: %v; want it let through", i, err)
+		case s.retry != 0 && (!errors.As(err, &got) || got.RetryAfter != s.retry):
+			t.Fatalf("call %d: %v; want a retry after %v", i, err, s.retry)
 		}
 	}
 }

@@ -23,12 +23,10 @@ func TestReasonsCarryNoCredential(t *testing.T) {
 	clk := newClock(t0)
 	const (
 		fallbackKey = "sk-ant-api03-fallback-0f1e2d3c4b5a69788796a5b4"
-		callerKey   = "caller-key-alice-5e4d3c2b1a09f8e7d6c5"
 		rotated     = "sk-ant-oat01-rotated-while-running-77aa66bb55cc"
 	)
 	cfg := subs(sub("s-a"), sub("s-b"), sub("s-c"), sub("s-d"))
 	cfg.Fallback = &authpool.Fallback{Credential: fallbackKey, DailyBudgetUSD: 5}
-	cfg.Callers = []authpool.Caller{{ID: "alice", Key: callerKey}}
 	var logs bytes.Buffer
 	var mu sync.Mutex
 	var events []authpool.Event
@@ -48,8 +46,8 @@ func TestReasonsCarryNoCredential(t *testing.T) {
 
 	credA := secret + "-s-a"
 	echo := func(what string) string {
-		return fmt.Sprintf(`401 authentication_error: invalid x-api-key %q (%s); fallback %s, caller %s, part %s…`,
-			credA, what, fallbackKey, callerKey, rotated[:20])
+		return fmt.Sprintf(`401 authentication_error: invalid x-api-key %q (%s); fallback %s, part %s…`,
+			credA, what, fallbackKey, rotated[:20])
 	}
 	until := t0.Add(time.Hour)
 	for _, call := range []struct {
@@ -102,7 +100,7 @@ func TestReasonsCarryNoCredential(t *testing.T) {
 	}
 	b, _ := json.Marshal(snap)
 	for where, text := range map[string]string{"reasons": strings.Join(reasons, "\n"), "the log": logs.String(), "the snapshot": string(b)} {
-		for _, s := range []string{credA, fallbackKey, callerKey, rotated} {
+		for _, s := range []string{credA, fallbackKey, rotated} {
 			for i := 0; i+12 <= len(s); i++ {
 				if strings.Contains(text, s[i:i+12]) {
 					t.Errorf("%s show %q of a credential", where, s[i:i+12])

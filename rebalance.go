@@ -81,9 +81,7 @@ func (p *Pool) Rebalance(ctx context.Context) (RebalanceReport, error) {
 	}
 	now := p.now()
 	report := RebalanceReport{Time: now}
-	if p.rates != nil {
-		p.rates.sweep(now) // drop the rate buckets that are full again
-	}
+	p.rates.sweep(now) // drop the rate buckets that are full again
 	if err := p.refresh(ctx, now, false); err != nil {
 		return report, fmt.Errorf("authpool: rebalance: %w", err)
 	}

@@ -86,8 +86,8 @@ func (s *scrubber) scrub(text string) string {
 	return b.String()
 }
 
-// pooledSecrets are the secrets a pool knows: its Config's credentials and
-// caller keys, the secrets of its notifiers (see WithNotifier), and the
+// pooledSecrets are the secrets a pool knows: its Config's credentials, the
+// secrets of its notifiers (see WithNotifier), and the
 // credentials its view holds (a refreshed token, a subscription another
 // process added).
 func (p *Pool) pooledSecrets(v *view) []string {
@@ -97,9 +97,6 @@ func (p *Pool) pooledSecrets(v *view) []string {
 	}
 	if f := p.cfg.Fallback; f != nil {
 		out = append(out, f.Credential.Reveal())
-	}
-	for _, c := range p.cfg.Callers {
-		out = append(out, c.Key.Reveal())
 	}
 	for _, n := range p.notifiers {
 		if k, ok := n.(interface{ Secrets() []Credential }); ok {

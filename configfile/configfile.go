@@ -1,15 +1,17 @@
 // Package configfile reads a pool's config file: JSON in the form of
-// authpool.Config, checked against a JSON schema (config.schema.json, which
-// editors can use too) and then by authpool.Config.Validate, with its
-// secrets read from the environment or from files, and the webhooks it
-// names (notify.webhooks) built as notifiers. docs/configuration.md
-// describes the file.
+// authpool.Config, with the callers of a proxy in front of the pool
+// (callers, each a proxy.Caller), checked against a JSON schema
+// (config.schema.json, which editors can use too) and then by
+// authpool.Config.Validate and proxy.ValidateCallers, with its secrets read
+// from the environment or from files, and the webhooks it names
+// (notify.webhooks) built as notifiers. docs/configuration.md describes the
+// file.
 //
 // The rules of a Config are authpool's (Config.WithDefaults,
-// Config.Validate) and package webhook's (Config.WithDefaults,
-// Config.Validate); the schema repeats their bounds and defaults so that an
-// editor can show them, and this package's tests fail when it disagrees
-// with them.
+// Config.Validate), package webhook's (Config.WithDefaults,
+// Config.Validate) and package proxy's (ValidateCallers); the schema
+// repeats their bounds and defaults so that an editor can show them, and
+// this package's tests fail when it disagrees with them.
 package configfile
 
 import (
@@ -25,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/webhook"
 )
 
@@ -42,6 +45,11 @@ type File struct {
 	// Webhooks are the file's notify.webhooks, as written, their secrets
 	// resolved. Options builds their notifiers.
 	Webhooks []webhook.Config
+	// Callers are the file's callers, the callers of a proxy in front of
+	// the pool (proxy.New), as written, their keys resolved: each with the
+	// key it sends and, optionally, a cap on what it may spend and its own
+	// rate limit.
+	Callers []proxy.Caller
 }
 
 // Options returns the options that give a pool what the file names besides
@@ -62,10 +70,11 @@ func (f File) Options(client *http.Client) ([]authpool.Option, error) {
 }
 
 // document is a config file's JSON: a Config, with the webhooks the root
-// package cannot build and the switch only a file has.
+// package cannot build, the proxy's callers and the switch only a file has.
 type document struct {
 	authpool.Config
-	Notify notifyDocument `json:"notify,omitzero"` // in place of Config.Notify
+	Notify  notifyDocument `json:"notify,omitzero"` // in place of Config.Notify
+	Callers []proxy.Caller `json:"callers,omitempty"`
 	// AllowLiteralCredentials lets the file write a credential, a webhook
 	// secret or a caller key as a plain string instead of {"env": NAME} or
 	// {"file": PATH}. The default value is false: secrets stay out of files.
@@ -82,12 +91,12 @@ type notifyDocument struct {
 func (d document) file() File {
 	cfg := d.Config
 	cfg.Notify = d.Notify.NotifyConfig
-	return File{Config: cfg, Webhooks: d.Notify.Webhooks}
+	return File{Config: cfg, Webhooks: d.Notify.Webhooks, Callers: d.Callers}
 }
 
-// problems returns every problem authpool.Config.Validate and
-// webhook.Config.Validate find in f, each naming its field by JSON pointer,
-// sorted by pointer as the schema's are.
+// problems returns every problem authpool.Config.Validate,
+// webhook.Config.Validate and proxy.ValidateCallers find in f, each naming
+// its field by JSON pointer, sorted by pointer as the schema's are.
 func (f File) problems() []error {
 	var errs []error
 	var ce *authpool.ConfigError
@@ -101,6 +110,9 @@ func (f File) problems() []error {
 			}
 		}
 	}
+	if err := proxy.ValidateCallers(f.Callers); errors.As(err, &ce) {
+		errs = append(errs, ce.Problems...)
+	}
 	slices.SortStableFunc(errs, func(a, b error) int {
 		pa, _, _ := strings.Cut(a.Error(), ":")
 		pb, _, _ := strings.Cut(b.Error(), ":")
@@ -110,7 +122,8 @@ func (f File) problems() []error {
 }
 
 // Load reads the config file at path: JSON in the form of authpool.Config
-// (with notify.webhooks, each a webhook.Config), validated against the
+// (with notify.webhooks, each a webhook.Config, and callers, each a
+// proxy.Caller), validated against the
 // package's JSON schema (config.schema.json), with credentials, webhook
 // secrets and caller keys written as {"env": NAME} (an environment
 // variable) or {"file": PATH} (a file, relative to the config file's

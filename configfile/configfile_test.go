@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/webhook"
 )
 
@@ -94,10 +95,9 @@ func exampleFile() File {
 		Rebalance:       authpool.RebalancePolicy{MinGapUSD: 5, MaxMoves: 3},
 		Alerts:          authpool.AlertPolicy{Thresholds: []float64{0.8, 0.9}},
 		Notify:          authpool.NotifyConfig{Log: &authpool.LogNotifyConfig{Level: slog.LevelInfo}},
-		Callers: []authpool.Caller{
-			{ID: "alice", Key: "ap-caller-example-alice-0001", CapUSD: 40, CapWindow: authpool.Duration(5 * time.Hour)},
-			{ID: "ci", Key: "ap-caller-example-ci-000000002", Sessionless: authpool.SessionlessSpread},
-		},
+	}, Callers: []proxy.Caller{
+		{ID: "alice", Key: "ap-caller-example-alice-0001", CapUSD: 40, CapWindow: authpool.Duration(5 * time.Hour)},
+		{ID: "ci", Key: "ap-caller-example-ci-000000002", Sessionless: proxy.SessionlessSpread},
 	}, Webhooks: []webhook.Config{{
 		URL:         "https://hooks.example.com/authpool",
 		Secret:      "whsec-example-webhook-secret",
@@ -162,11 +162,10 @@ func fullFile() File {
 			QueueSize: 4096,
 			Log:       &authpool.LogNotifyConfig{Level: slog.LevelWarn + 2, Events: []authpool.EventType{authpool.EventFailover, authpool.EventExhausted}},
 		},
-		Callers: []authpool.Caller{
-			{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: authpool.Duration(5 * time.Hour), Rate: &authpool.RateLimit{PerSecond: 0.5, Burst: 3}, Sessionless: authpool.SessionlessSticky},
-			{ID: "ci", Key: "caller-key-ci-0123456789abcdef", CapUSD: 10, CapWindow: authpool.Duration(24 * time.Hour), Rate: &authpool.RateLimit{PerSecond: 10, Burst: 20}, Sessionless: authpool.SessionlessSpread},
-		},
 		Prices: &authpool.PricesConfig{File: filepath.Join("testdata", "prices.json")},
+	}, Callers: []proxy.Caller{
+		{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: authpool.Duration(5 * time.Hour), Rate: &authpool.RateLimit{PerSecond: 0.5, Burst: 3}, Sessionless: proxy.SessionlessSticky},
+		{ID: "ci", Key: "caller-key-ci-0123456789abcdef", CapUSD: 10, CapWindow: authpool.Duration(24 * time.Hour), Rate: &authpool.RateLimit{PerSecond: 10, Burst: 20}, Sessionless: proxy.SessionlessSpread},
 	}, Webhooks: []webhook.Config{hook("https://hooks.example.com/1"), hook("http://127.0.0.1:9/2")}}
 }
 
@@ -208,7 +207,7 @@ func zeroFields(v reflect.Value, path string) []string {
 
 // asDocument returns f as a config file's JSON holds it.
 func asDocument(f File) document {
-	return document{Config: f.Config, Notify: notifyDocument{NotifyConfig: f.Config.Notify, Webhooks: f.Webhooks}}
+	return document{Config: f.Config, Notify: notifyDocument{NotifyConfig: f.Config.Notify, Webhooks: f.Webhooks}, Callers: f.Callers}
 }
 
 // secretsAsEnv replaces, in a File's JSON, each credential and webhook
@@ -240,7 +239,7 @@ func secretsAsEnv(t *testing.T, f File) []byte {
 		set(hook, "secret", fmt.Sprintf("AUTHPOOL_TEST_HOOK_%d", i), w.Secret)
 		hook.(map[string]any)["url"] = w.URL
 	}
-	for i, c := range cfg.Callers {
+	for i, c := range f.Callers {
 		set(tree["callers"].([]any)[i], "key", fmt.Sprintf("AUTHPOOL_TEST_CALLER_%d", i), c.Key)
 	}
 	out, err := json.MarshalIndent(tree, "", "  ")

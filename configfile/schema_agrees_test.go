@@ -120,7 +120,7 @@ func effective(tree any) (cfg authpool.Config, hooks []webhook.Config, problems 
 func TestSchemaDefaultsAreGos(t *testing.T) {
 	// Defaults that Go applies elsewhere than WithDefaults, with where.
 	elsewhere := map[string]string{
-		"/callers/0/capWindow":   "package claude's proxy applies it (Caller moves there)",
+		"/callers/0/capWindow":   "package claude's proxy applies it (proxy.Caller)",
 		"/callers/0/sessionless": `the empty Sessionless is SessionlessSticky`,
 		"/fallback/name":         "the pool names the fallback's store record so",
 	}

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/store"
 )
 
@@ -37,7 +36,7 @@ type standing struct {
 }
 
 // window returns a caller's cap window in whole hours (5 by default).
-func capHours(c authpool.Caller) int64 {
+func capHours(c Caller) int64 {
 	if h := int64(time.Duration(c.CapWindow) / time.Hour); h > 0 {
 		return h
 	}
@@ -46,7 +45,7 @@ func capHours(c authpool.Caller) int64 {
 
 // standing returns a caller's standing at now, and false for a caller
 // without a cap. It remembers the caller's cap.
-func (l *capLedger) standing(c authpool.Caller, now time.Time) (standing, bool) {
+func (l *capLedger) standing(c Caller, now time.Time) (standing, bool) {
 	if c.CapUSD <= 0 {
 		return standing{}, false
 	}

@@ -69,7 +69,7 @@ func TestClaudeCodeDefaultModelsArePriced(t *testing.T) {
 // recorded at $0).
 func TestClaudeCodeDefaultModelMovesTheCap(t *testing.T) {
 	t.Parallel()
-	s := newCCSetup(t, frontSubs, []authpool.Caller{{ID: "ci", Key: keyAlice, CapUSD: 0.0018}})
+	s := newCCSetup(t, frontSubs, []proxy.Caller{{ID: "ci", Key: keyAlice, CapUSD: 0.0018}})
 	s.up.SetDefault(fakeanthropic.OK(cliUsage))
 	cli, _ := s.cli(fakeanthropic.AuthOAuth, keyAlice)
 	cli.Model = ""

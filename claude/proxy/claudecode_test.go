@@ -46,11 +46,11 @@ type ccSetup struct {
 }
 
 // ccCallers: bob, without a cap; carol, capped at $0.085 over 5 hours.
-var ccCallers = []authpool.Caller{{ID: "bob", Key: keyBob}, {ID: "carol", Key: keyAlice, CapUSD: 0.085}}
+var ccCallers = []proxy.Caller{{ID: "bob", Key: keyBob}, {ID: "carol", Key: keyAlice, CapUSD: 0.085}}
 
 // newCCSetup serves a proxy for callers in front of a pool of subs; wrap,
 // if given, wraps the proxy's handler.
-func newCCSetup(t *testing.T, subs []authpool.Subscription, callers []authpool.Caller, wrap ...func(http.Handler) http.Handler) *ccSetup {
+func newCCSetup(t *testing.T, subs []authpool.Subscription, callers []proxy.Caller, wrap ...func(http.Handler) http.Handler) *ccSetup {
 	t.Helper()
 	clk := newMovingClock(frontNow)
 	f := newFrontClock(t, authpool.Config{Subscriptions: subs}, clk.Now)
@@ -337,9 +337,9 @@ func TestProxyCapClaudeCode(t *testing.T) {
 // usage recorded), even a stream cut short. A sticky caller stays one
 // client.
 func TestProxySessionlessSpread(t *testing.T) {
-	callers := []authpool.Caller{
-		{ID: "svc", Key: keyAlice, Sessionless: authpool.SessionlessSpread},
-		{ID: "bob", Key: keyBob, Sessionless: authpool.SessionlessSticky},
+	callers := []proxy.Caller{
+		{ID: "svc", Key: keyAlice, Sessionless: proxy.SessionlessSpread},
+		{ID: "bob", Key: keyBob, Sessionless: proxy.SessionlessSticky},
 	}
 	// setup returns a proxy whose handler reports each request it is done
 	// with on done, and an upstream that holds each stream before its

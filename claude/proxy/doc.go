@@ -4,7 +4,7 @@
 // usable alone in your own http.Client.
 //
 //	t := &proxy.Transport{Pool: p}
-//	px, err := proxy.New(t, cfg.Callers, proxy.DefaultUpstream)
+//	px, err := proxy.New(t, file.Callers, proxy.DefaultUpstream) // a configfile.File's
 //	srv := &http.Server{Addr: "127.0.0.1:8787", Handler: px, ReadHeaderTimeout: 10 * time.Second}
 //
 //	client := &http.Client{Transport: t} // alone: the client is proxy.WithClient's

@@ -138,7 +138,7 @@ func TestTransportUnknownModelWithoutFallback(t *testing.T) {
 func TestProxyCapsTheDefaultModel(t *testing.T) {
 	t.Parallel()
 	f := newFront(t, frontSubs)
-	proxy, err := proxy.New(f.tr, []authpool.Caller{{ID: "ci", Key: keyAlice, CapUSD: 0.0018}}, f.ts.URL)
+	proxy, err := proxy.New(f.tr, []proxy.Caller{{ID: "ci", Key: keyAlice, CapUSD: 0.0018}}, f.ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

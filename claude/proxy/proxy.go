@@ -40,12 +40,12 @@ const DefaultMaxBody = 32 << 20
 // forwarding).
 //
 // A caller is known by the key it sends (x-api-key, or Authorization:
-// Bearer): Identify maps it to a caller, by default through the config's
-// Callers; an unknown key gets 401 in Anthropic's error shape. Requests with
-// the same X-Claude-Code-Session-Id stick together: the pool's client is the
-// caller and its session. A request without a session is the caller's
-// own client, unless the caller is configured Sessionless: "spread"
-// (authpool.SessionlessSpread): then each such request is a client of its
+// Bearer): Identify maps it to a caller, by default through Callers; an
+// unknown key gets 401 in Anthropic's error shape. Requests with the same
+// X-Claude-Code-Session-Id stick together: the pool's client is the caller
+// and its session. A request without a session is the caller's own client,
+// unless the caller is configured Sessionless: "spread"
+// (SessionlessSpread): then each such request is a client of its
 // own, placed for that request alone and released when its response ends,
 // once its usage is recorded. Only POST /v1/messages and
 // /v1/messages/count_tokens pass; SSE streams are flushed event by event.
@@ -58,10 +58,8 @@ const DefaultMaxBody = 32 << 20
 //
 // Rate limits are per caller, not per pool client: all of a caller's
 // sessions count against one bucket, keyed by the caller's ID
-// (authpool.RateKey), whose limit is the pool's Config.ClientRate or the
-// Rate of the pool's Config.Callers entry with that ID (a Caller's Rate
-// given to the proxy alone, or returned by Identify, is not read). A
-// caller over it gets 429 rate_limit_error with retry-after and
+// (authpool.RateKey), whose limit is the caller's Rate when set, else the
+// pool's Config.ClientRate. A caller over it gets 429 rate_limit_error with retry-after and
 // x-should-retry: true.
 //
 // A body must arrive within BodyTimeout, and is read into a buffer that
@@ -100,9 +98,10 @@ type Proxy struct {
 	Upstream *url.URL
 	// Identify returns the caller a request's key belongs to. The default
 	// looks the key up in Callers.
-	Identify func(key string) (authpool.Caller, bool)
-	// Callers are the callers the default Identify knows (Config.Callers).
-	Callers []authpool.Caller
+	Identify func(key string) (Caller, bool)
+	// Callers are the callers the default Identify knows (New checks them
+	// with ValidateCallers).
+	Callers []Caller
 	// MaxBody caps a request's body (413 beyond). The default is
 	// DefaultMaxBody.
 	MaxBody int64
@@ -138,17 +137,18 @@ type Proxy struct {
 	refusals     *refusalLog
 	redact       safetext.Redactor // every caller's key
 	caps         *capLedger
-	known        map[[32]byte]authpool.Caller
+	known        map[[32]byte]Caller
 	proxy        *httputil.ReverseProxy
 	buffers      copyBuffers
 	spread       spreadIDs
 }
 
-// New returns a proxy for the pool's transport t that serves the
-// callers (Config.Callers), to the upstream (DefaultUpstream when empty).
-// It refuses callers without an ID, with a key shorter than
-// authpool.MinCallerKey, or sharing an ID or a key.
-func New(t *Transport, callers []authpool.Caller, upstream string) (*Proxy, error) {
+// New returns a proxy for the pool's transport t that serves the callers
+// (a config file's: configfile.File.Callers), to the upstream
+// (DefaultUpstream when empty). Callers that ValidateCallers refuses are
+// refused with every problem at once, as a *authpool.ConfigError from
+// "claude: proxy".
+func New(t *Transport, callers []Caller, upstream string) (*Proxy, error) {
 	if upstream == "" {
 		upstream = DefaultUpstream
 	}
@@ -159,24 +159,8 @@ func New(t *Transport, callers []authpool.Caller, upstream string) (*Proxy, erro
 	if t == nil || t.Pool == nil {
 		return nil, errors.New("claude: proxy: a Transport with a Pool is required")
 	}
-	ids, keys := make(map[string]int, len(callers)), make(map[authpool.Credential]int, len(callers))
-	for i, c := range callers {
-		switch j, dupID := ids[c.ID]; {
-		case c.ID == "":
-			return nil, fmt.Errorf("claude: proxy: callers[%d]: no ID", i)
-		case dupID:
-			return nil, fmt.Errorf("claude: proxy: callers[%d]: ID %q already used by callers[%d]", i, c.ID, j)
-		}
-		switch j, dupKey := keys[c.Key]; {
-		case len(c.Key) < authpool.MinCallerKey:
-			return nil, fmt.Errorf("claude: proxy: callers[%d] (%s): key %d bytes long: must be at least %d", i, c.ID, len(c.Key), authpool.MinCallerKey)
-		case dupKey:
-			return nil, fmt.Errorf("claude: proxy: callers[%d] (%s): the same key as callers[%d]", i, c.ID, j)
-		}
-		if err := c.Sessionless.Check(); err != nil {
-			return nil, fmt.Errorf("claude: proxy: callers[%d] (%s): sessionless %w", i, c.ID, err)
-		}
-		ids[c.ID], keys[c.Key] = i, i
+	if errs := callerProblems(callers); len(errs) > 0 {
+		return nil, &authpool.ConfigError{Source: "claude: proxy", Problems: errs}
 	}
 	return &Proxy{Transport: t, Upstream: u, Callers: callers}, nil
 }
@@ -207,7 +191,7 @@ func (p *Proxy) init() {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	p.refusals = newRefusalLog(p.log, p.Transport.now, cmp.Or(p.LogEvery, DefaultLogEvery))
-	p.known = make(map[[32]byte]authpool.Caller, len(p.Callers))
+	p.known = make(map[[32]byte]Caller, len(p.Callers))
 	keys := make([]string, 0, len(p.Callers))
 	for _, c := range p.Callers {
 		p.known[sha256.Sum256([]byte(c.Key.Reveal()))] = c
@@ -285,7 +269,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch session := r.Header.Get("X-Claude-Code-Session-Id"); {
 	case session != "" && len(session) <= 128:
 		rt.client += "/" + session
-	case caller.Sessionless == authpool.SessionlessSpread:
+	case caller.Sessionless == SessionlessSpread:
 		// A client for this request alone, gone once its response is: by
 		// then (ReverseProxy closes the body before it returns) the
 		// response's usage is recorded.
@@ -303,13 +287,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // identify returns the caller of a request, and the key it is known by.
-func (p *Proxy) identify(r *http.Request) (authpool.Caller, string, bool) {
+func (p *Proxy) identify(r *http.Request) (Caller, string, bool) {
 	key := r.Header.Get("X-Api-Key")
 	if key == "" {
 		key = bearerToken(r.Header)
 	}
 	if key == "" {
-		return authpool.Caller{}, "", false
+		return Caller{}, "", false
 	}
 	if p.Identify != nil {
 		c, ok := p.Identify(key)

@@ -72,7 +72,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, callerID s
 // representative claim overage — an OAuth-mode Claude Code then prints
 // "You've hit your limit · resets <when it frees>" — and retry-after and
 // x-should-retry by the rule of the pool's other refusals.
-func (p *Proxy) capped(w http.ResponseWriter, r *http.Request, c authpool.Caller, st standing, now time.Time) {
+func (p *Proxy) capped(w http.ResponseWriter, r *http.Request, c Caller, st standing, now time.Time) {
 	h := w.Header()
 	st.headers(h)
 	h.Set("Anthropic-Ratelimit-Unified-Status", "rejected")

@@ -28,7 +28,7 @@ import (
 )
 
 // The proxy's callers: alice with a $0.10 cap over 5 hours, bob without.
-var frontCallers = []authpool.Caller{
+var frontCallers = []proxy.Caller{
 	{ID: "alice", Key: keyAlice, CapUSD: 0.10, CapWindow: authpool.Duration(5 * time.Hour)},
 	{ID: "bob", Key: keyBob},
 }
@@ -326,7 +326,7 @@ func TestProxyCountTokens(t *testing.T) {
 func TestProxyCap(t *testing.T) {
 	t.Parallel()
 	p := newProxied(t, frontSubs)
-	callers := []authpool.Caller{{ID: "carol", Key: keyAlice, CapUSD: 0.085}}
+	callers := []proxy.Caller{{ID: "carol", Key: keyAlice, CapUSD: 0.085}}
 	proxy, err := proxy.New(p.tr, callers, p.ts.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -578,27 +578,39 @@ func TestNewRefuses(t *testing.T) {
 	tests := []struct {
 		name     string
 		t        *proxy.Transport
-		callers  []authpool.Caller
+		callers  []proxy.Caller
 		upstream string
 		want     string
 	}{
 		{"no pool", &proxy.Transport{}, nil, "", "claude: proxy: a Transport with a Pool is required"},
 		{"relative upstream", f.tr, nil, "/v1", `claude: proxy: upstream "/v1" is not an absolute URL`},
-		{"no ID", f.tr, []authpool.Caller{{Key: authpool.Credential(long)}}, "", "claude: proxy: callers[0]: no ID"},
-		{"short key", f.tr, []authpool.Caller{{ID: "x", Key: "short"}}, "",
-			fmt.Sprintf("claude: proxy: callers[0] (x): key 5 bytes long: must be at least %d", authpool.MinCallerKey)},
-		{"same ID", f.tr, []authpool.Caller{{ID: "x", Key: authpool.Credential(long)}, {ID: "x", Key: authpool.Credential(long + "1")}}, "",
-			`claude: proxy: callers[1]: ID "x" already used by callers[0]`},
-		{"same key", f.tr, []authpool.Caller{{ID: "x", Key: authpool.Credential(long)}, {ID: "y", Key: authpool.Credential(long)}}, "",
-			"claude: proxy: callers[1] (y): the same key as callers[0]"},
-		{"sessionless", f.tr, []authpool.Caller{{ID: "x", Key: authpool.Credential(long), Sessionless: "scatter"}}, "",
-			`claude: proxy: callers[0] (x): sessionless "scatter": must be "sticky" or "spread"`},
+		{"no ID", f.tr, []proxy.Caller{{Key: authpool.Credential(long)}}, "", "claude: proxy: /callers/0/id: id is empty"},
+		{"short key", f.tr, []proxy.Caller{{ID: "x", Key: "short"}}, "",
+			fmt.Sprintf("claude: proxy: /callers/0/key: 5 bytes long: must be at least %d", proxy.MinCallerKey)},
+		{"same ID", f.tr, []proxy.Caller{{ID: "x", Key: authpool.Credential(long)}, {ID: "x", Key: authpool.Credential(long + "1")}}, "",
+			`claude: proxy: /callers/1/id: "x": already used by /callers/0`},
+		{"same key", f.tr, []proxy.Caller{{ID: "x", Key: authpool.Credential(long)}, {ID: "y", Key: authpool.Credential(long)}}, "",
+			"claude: proxy: /callers/1/key: the same key as /callers/0"},
+		{"sessionless", f.tr, []proxy.Caller{{ID: "x", Key: authpool.Credential(long), Sessionless: "scatter"}}, "",
+			`claude: proxy: /callers/0/sessionless: "scatter": must be "sticky" or "spread"`},
+		{"a rate without a burst", f.tr, []proxy.Caller{{ID: "x", Key: authpool.Credential(long), Rate: &authpool.RateLimit{PerSecond: 3}}}, "",
+			"claude: proxy: /callers/0/rate/burst: 0: must be at least 1 when perSecond is set (a bucket of 0 refuses every call)"},
+		{"every problem at once, in field order", f.tr, []proxy.Caller{{ID: "x", Key: authpool.Credential(long)},
+			{ID: "a\tb", Key: "short\n", CapUSD: -1, CapWindow: authpool.Duration(90 * time.Minute), Rate: &authpool.RateLimit{PerSecond: -1, Burst: 1}}}, "",
+			`claude: proxy: /callers/1/id: id "a\tb" holds a control character (byte 1)
+claude: proxy: /callers/1/key: 6 bytes long: must be at least 16
+claude: proxy: /callers/1/capUSD: -1: must be in 0..1e+06
+claude: proxy: /callers/1/capWindow: 1h30m0s: must be whole hours, up to a week
+claude: proxy: /callers/1/rate/perSecond: -1: must be in 0..1e+06`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := proxy.New(tt.t, tt.callers, tt.upstream)
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("err %v; want %s", err, tt.want)
+			}
+			if tt.callers != nil && !errors.Is(err, authpool.ErrInvalidConfig) {
+				t.Errorf("err %v; want it to match ErrInvalidConfig", err)
 			}
 		})
 	}
@@ -614,11 +626,11 @@ func TestProxyRateLimit(t *testing.T) {
 	var ns atomic.Int64
 	ns.Store(frontNow.UnixNano())
 	clock := func() time.Time { return time.Unix(0, ns.Load()).UTC() }
-	callers := []authpool.Caller{
+	callers := []proxy.Caller{
 		{ID: "alice", Key: keyAlice, Rate: &authpool.RateLimit{PerSecond: 0.1, Burst: 1}},
 		{ID: "bob", Key: keyBob},
 	}
-	f := newFrontConfig(t, authpool.Config{Subscriptions: frontSubs, Callers: callers,
+	f := newFrontConfig(t, authpool.Config{Subscriptions: frontSubs,
 		ClientRate: authpool.RateLimit{PerSecond: 0.4, Burst: 2}}, authpool.WithClock(clock))
 	proxy, err := proxy.New(f.tr, callers, f.ts.URL)
 	if err != nil {

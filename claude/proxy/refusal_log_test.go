@@ -40,11 +40,11 @@ func TestProxyRefusalLog(t *testing.T) {
 	var ns atomic.Int64
 	ns.Store(frontNow.UnixNano())
 	clock := func() time.Time { return time.Unix(0, ns.Load()).UTC() }
-	callers := []authpool.Caller{
+	callers := []proxy.Caller{
 		{ID: "bob", Key: keyBob, Rate: &authpool.RateLimit{PerSecond: 1e-6, Burst: 1}},
 		{ID: "carol", Key: keyAlice},
 	}
-	f := newFrontConfig(t, authpool.Config{Subscriptions: frontSubs, Callers: callers}, authpool.WithClock(clock))
+	f := newFrontConfig(t, authpool.Config{Subscriptions: frontSubs}, authpool.WithClock(clock))
 	for _, s := range frontSubs {
 		if err := f.pool.Disable(t.Context(), s.ID, "by hand"); err != nil {
 			t.Fatal(err)

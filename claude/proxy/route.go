@@ -12,9 +12,9 @@ import (
 // what it asks. The Transport writes back one thing: the refusal it
 // answered in the pool's name, if it did.
 type route struct {
-	client string          // the pool's client: the caller, or the caller and its session
-	model  string          // the model the body names, or ""
-	caller authpool.Caller // the caller, whose cap the response is told against
+	client string // the pool's client: the caller, or the caller and its session
+	model  string // the model the body names, or ""
+	caller Caller // the caller, whose cap the response is told against
 	spent  func(authpool.Usage)
 	key    string            // the key the caller was identified by
 	redact safetext.Redactor // the proxy's: every caller's key (see requestRedactor)

@@ -206,7 +206,7 @@ func (t *Transport) roundTrip(req *http.Request, rt *route) (*http.Response, err
 	}
 	if fromProxy {
 		// A proxy's caller is rate limited as one, whatever its sessions.
-		opts = append(opts, authpool.RateKey(rt.caller.ID))
+		opts = append(opts, authpool.RateKey(rt.caller.ID, rt.caller.Rate))
 	}
 	var tried []string // the subscriptions the request failed on
 	var last *http.Response

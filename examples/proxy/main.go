@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// within a minute, the longest Claude Code waits (docs/proxy.md).
 		MaxAttempts: proxy.DefaultMaxAttempts,
 		RetryWithin: proxy.DefaultRetryWithin,
-	}, cfg.Callers, *upstream)
+	}, f.Callers, *upstream)
 	if err != nil {
 		return err
 	}

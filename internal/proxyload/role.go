@@ -166,10 +166,10 @@ func newPool(ctx context.Context, callers int) (*authpool.Pool, error) {
 
 // newCallers returns the proxy's callers, one per load worker; capped gives
 // each a cap it never reaches (the proxy then keeps its spending).
-func newCallers(n int, capped bool) []authpool.Caller {
-	callers := make([]authpool.Caller, n)
+func newCallers(n int, capped bool) []proxy.Caller {
+	callers := make([]proxy.Caller, n)
 	for i := range callers {
-		callers[i] = authpool.Caller{ID: callerID(i), Key: authpool.Credential(callerKey(i))}
+		callers[i] = proxy.Caller{ID: callerID(i), Key: authpool.Credential(callerKey(i))}
 		if capped {
 			callers[i].CapUSD = 1e6
 		}

@@ -50,14 +50,13 @@ func TestEchoedSecretsLeakNowhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	callers := []authpool.Caller{{ID: "alice", Key: keyAlice}, {ID: "bob", Key: keyBob}}
+	callers := []proxy.Caller{{ID: "alice", Key: keyAlice}, {ID: "bob", Key: keyBob}}
 	cfg := authpool.Config{
 		Subscriptions: []authpool.Subscription{
 			{ID: "sub-a", Kind: authpool.KindMax20x, Credential: subA, WeeklyBudgetUSD: 1000, BlockBudgetUSD: 10},
 			{ID: "sub-b", Kind: authpool.KindMax5x, Credential: subB, WeeklyBudgetUSD: 250, BlockBudgetUSD: 5},
 		},
 		Fallback: &authpool.Fallback{Credential: fallback, DailyBudgetUSD: 1},
-		Callers:  callers,
 	}
 	wn, err := webhook.New(webhook.Config{URL: hook.URL, Secret: whSecret, MaxAttempts: 1}, nil)
 	if err != nil {

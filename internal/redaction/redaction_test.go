@@ -127,15 +127,15 @@ func TestNoSecretLeaks(t *testing.T) {
 	}
 	cfg, hooks := file.Config, file.Webhooks
 	if cfg.Subscriptions[0].Credential.Reveal() != subA || cfg.Subscriptions[1].Credential.Reveal() != subB ||
-		cfg.Fallback.Credential.Reveal() != fallback || cfg.Callers[0].Key.Reveal() != keyAlice ||
-		cfg.Callers[1].Key.Reveal() != keyBob || hooks[0].Secret.Reveal() != whSecret {
+		cfg.Fallback.Credential.Reveal() != fallback || file.Callers[0].Key.Reveal() != keyAlice ||
+		file.Callers[1].Key.Reveal() != keyBob || hooks[0].Secret.Reveal() != whSecret {
 		t.Fatal("configfile.Load did not read the secrets") // says which without saying them
 	}
 	said.values("File", file)
 	said.values("Config", cfg)
 	said.values("Subscription", cfg.Subscriptions[0])
 	said.values("Fallback", *cfg.Fallback)
-	said.values("Caller", cfg.Callers[0])
+	said.values("Caller", file.Callers[0])
 	said.values("webhook.Config", hooks[0])
 
 	// Bad configs that reference the secrets, or hold them where they do
@@ -174,7 +174,6 @@ func TestNoSecretLeaks(t *testing.T) {
 		"a duplicate subscription": {Subscriptions: []authpool.Subscription{
 			{ID: "a", Kind: authpool.KindPro, Credential: subA}, {ID: "a", Kind: authpool.KindPro, Credential: subB}}},
 		"a fallback without a budget": {Fallback: &authpool.Fallback{Credential: fallback}},
-		"a short caller key":          {Callers: []authpool.Caller{{ID: "x", Key: shortKey}}},
 		"a credential spanning lines": {Subscriptions: []authpool.Subscription{{ID: "a", Kind: authpool.KindPro, Credential: multiline}}},
 	} {
 		_, err := authpool.New(ctx, c)
@@ -182,6 +181,11 @@ func TestNoSecretLeaks(t *testing.T) {
 			t.Errorf("New with %s: no error", name)
 		}
 		said.err("New with "+name, err)
+	}
+	if err := proxy.ValidateCallers([]proxy.Caller{{ID: "x", Key: shortKey}}); err == nil {
+		t.Error("ValidateCallers with a short caller key: no error")
+	} else {
+		said.err("ValidateCallers with a short caller key", err)
 	}
 
 	// --- The pool, logging at debug level into a JSON handler.
@@ -292,7 +296,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	ts := httptest.NewServer(up)
 	defer ts.Close()
 	tr := &proxy.Transport{Pool: p, Base: ts.Client().Transport, Clock: now, Logger: logger}
-	px, err := proxy.New(tr, cfg.Callers, ts.URL)
+	px, err := proxy.New(tr, file.Callers, ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +307,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	down := httptest.NewServer(http.NotFoundHandler())
 	downURL := down.URL
 	down.Close()
-	proxyDown, err := proxy.New(tr, cfg.Callers, downURL)
+	proxyDown, err := proxy.New(tr, file.Callers, downURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +372,7 @@ func TestNoSecretLeaks(t *testing.T) {
 
 	// --- Exhaustion: every subscription out, the fallback spent.
 	for _, id := range []string{"sub-a", "sub-b"} {
-		said.err("Disable", p.Disable(ctx, id, "by hand after a 401 naming "+fallback+" and "+keyAlice[:20]))
+		said.err("Disable", p.Disable(ctx, id, "by hand after a 401 naming "+fallback+" and "+subB[:20]))
 	}
 	said.err("Enable (fallback)", p.Enable(ctx, authpool.FallbackID))
 	a, err = p.Allocate(ctx, "dev-2")
@@ -387,8 +391,10 @@ func TestNoSecretLeaks(t *testing.T) {
 	refreshAll(ctx, t, &said, p, advance)
 
 	// --- Reasons that quote secrets, as an upstream that echoes one
-	// makes them: a throttle and a model limit.
-	_, err = p.Throttled(ctx, "sub-b", time.Second, "429 for "+subB+" (caller "+keyBob+", hook "+whSecret+")")
+	// makes them: a throttle and a model limit. (Callers' keys are the
+	// proxy's, which takes them out before it tells the pool: see
+	// TestEchoedSecretsLeakNowhere.)
+	_, err = p.Throttled(ctx, "sub-b", time.Second, "429 for "+subB+" (fallback "+fallback+", hook "+whSecret+")")
 	said.err("Throttled", err)
 	said.err("MarkModelLimited", p.MarkModelLimited(ctx, "sub-a", "opus", now().Add(time.Hour), "7d_opus for "+subANew))
 
@@ -491,7 +497,6 @@ func TestPoolPrintedShowsNoSecret(t *testing.T) {
 	cfg := authpool.Config{
 		Subscriptions: []authpool.Subscription{{ID: "sub-a", Kind: authpool.KindPro, Credential: subA}},
 		Fallback:      &authpool.Fallback{Credential: fallback, DailyBudgetUSD: 1},
-		Callers:       []authpool.Caller{{ID: "alice", Key: keyAlice}},
 	}
 	hooks := []webhook.Config{{URL: "https://hooks.example.com/" +
 		hookPath + "?token=" + hookQuery + "#" + hookQuery, Secret: whSecret}}
