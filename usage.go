@@ -125,6 +125,12 @@ func tokensProblem(t Tokens) error {
 	return nil
 }
 
+// CheckID says what is wrong with an ID the pool would refuse — a client's,
+// or one that becomes a client's, such as a proxy caller's — naming it field
+// ("id is empty"): empty, longer than MaxIDLength bytes, not valid UTF-8, or
+// holding a control character. It returns nil for a usable ID.
+func CheckID(field, id string) error { return checkText(field, id, false) }
+
 // checkText checks an ID-like string: valid UTF-8, no control characters, at
 // most MaxIDLength bytes, and not empty unless optional.
 func checkText(field, s string, optional bool) error {

@@ -404,3 +404,24 @@ func TestMinuteRingConcurrentAdds(t *testing.T) {
 		t.Errorf("sum = %d, want 8000", got)
 	}
 }
+
+func TestCheckID(t *testing.T) {
+	for _, tc := range []struct{ id, want string }{
+		{"alice", ""},
+		{"élodie/ci-7", ""},
+		{"", "id is empty"},
+		{strings.Repeat("x", MaxIDLength), ""},
+		{strings.Repeat("x", MaxIDLength+1), "id is 257 bytes long, more than 256"},
+		{"a\xffb", `id "a\xffb" is not valid UTF-8 (byte 1)`},
+		{"a\nb", `id "a\nb" holds a control character (byte 1)`},
+		{"a\u0085b", `id "a\u0085b" holds a control character (byte 1)`},
+	} {
+		got := ""
+		if err := CheckID("id", tc.id); err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("CheckID(%q) = %q, want %q", tc.id, got, tc.want)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/store"
@@ -95,7 +94,7 @@ func callerProblems(callers []Caller) []error {
 	ids, keys := map[string]int{}, map[authpool.Credential]int{}
 	for i, k := range callers {
 		at := fmt.Sprintf("/callers/%d", i)
-		if err := idProblem(k.ID); err != nil {
+		if err := authpool.CheckID("id", k.ID); err != nil {
 			bad(at+"/id", "%v", err)
 		} else if j, dup := ids[k.ID]; dup {
 			bad(at+"/id", "%q: already used by /callers/%d", k.ID, j)
@@ -127,27 +126,4 @@ func callerProblems(callers []Caller) []error {
 		}
 	}
 	return errs
-}
-
-// idProblem says what is wrong with a caller's ID, as the pool says it of
-// a client ID (the caller's ID is one): empty, longer than
-// authpool.MaxIDLength, not UTF-8, or holding a control character.
-func idProblem(id string) error {
-	switch {
-	case id == "":
-		return errors.New("id is empty")
-	case len(id) > authpool.MaxIDLength:
-		return fmt.Errorf("id is %d bytes long, more than %d", len(id), authpool.MaxIDLength)
-	}
-	for i := 0; i < len(id); {
-		r, n := utf8.DecodeRuneInString(id[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			return fmt.Errorf("id %q is not valid UTF-8 (byte %d)", id, i)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			return fmt.Errorf("id %q holds a control character (byte %d)", id, i)
-		}
-		i += n
-	}
-	return nil
 }
