@@ -250,3 +250,24 @@ func TestConfigReadsFromJSON(t *testing.T) {
 		t.Errorf("Duration(90s) marshals to %s, want \"1m30s\"", b)
 	}
 }
+
+func TestCheckEventTypes(t *testing.T) {
+	for _, tc := range []struct {
+		types []EventType
+		want  string
+	}{
+		{nil, ""},
+		{EventTypes, ""},
+		{[]EventType{EventFailover, EventExhausted}, ""},
+		{[]EventType{"failover", "nope"}, `"nope" is not an event type (want one of `},
+		{[]EventType{"failover", "failover"}, `"failover" is listed twice`},
+	} {
+		got := ""
+		if err := CheckEventTypes(tc.types); err != nil {
+			got = err.Error()
+		}
+		if tc.want == "" && got != "" || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("CheckEventTypes(%q) = %q, want %q", tc.types, got, tc.want)
+		}
+	}
+}

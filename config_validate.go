@@ -120,7 +120,7 @@ func (c Config) checkAlerts(l *problemList) {
 		l.bad("/notify/queueSize", "%d: must be in 1..%d", c.Notify.QueueSize, 1<<20)
 	}
 	if lg := c.Notify.Log; lg != nil {
-		if err := checkEventTypes(lg.Events); err != nil {
+		if err := CheckEventTypes(lg.Events); err != nil {
 			l.bad("/notify/log/events", "%v", err)
 		}
 	}
@@ -142,8 +142,10 @@ func checkFallback(l *problemList, f *Fallback) {
 	}
 }
 
-// checkEventTypes accepts the known event types, each once.
-func checkEventTypes(types []EventType) error {
+// CheckEventTypes says what is wrong with a list of event types a notifier
+// is to receive (a log notifier's, a webhook's): a type that is not among
+// EventTypes, or one listed twice. It returns nil for a usable list.
+func CheckEventTypes(types []EventType) error {
 	seen := make(map[EventType]bool, len(types))
 	for _, t := range types {
 		if !slices.Contains(EventTypes, t) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -95,7 +94,7 @@ func (c Config) problems() []error {
 	case len(c.Secret) < MinSecret:
 		bad("secret", "%d bytes long: must be at least %d", len(c.Secret), MinSecret)
 	}
-	if err := checkEventTypes(c.Events); err != nil {
+	if err := authpool.CheckEventTypes(c.Events); err != nil {
 		bad("events", "%v", err)
 	}
 	if c.Timeout < 0 {
@@ -150,20 +149,4 @@ func isLoopback(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
-}
-
-// checkEventTypes accepts the known event types (authpool.EventTypes),
-// each once.
-func checkEventTypes(types []authpool.EventType) error {
-	seen := make(map[authpool.EventType]bool, len(types))
-	for _, t := range types {
-		if !slices.Contains(authpool.EventTypes, t) {
-			return fmt.Errorf("%q is not an event type (want one of %v)", t, authpool.EventTypes)
-		}
-		if seen[t] {
-			return fmt.Errorf("%q is listed twice", t)
-		}
-		seen[t] = true
-	}
-	return nil
 }
