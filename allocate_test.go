@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -51,7 +52,7 @@ func TestAllocateIsSticky(t *testing.T) {
 func TestAllocateRefusesAnInvalidClientID(t *testing.T) {
 	clk := newClock(t0)
 	p := newPool(t, subs(sub("s-a")), clk)
-	for _, id := range []string{"", strings.Repeat("c", authpool.MaxIDLength+1), "bad\x00id", "bad\xffid"} {
+	for _, id := range []string{"", strings.Repeat("c", bounds.MaxIDLength+1), "bad\x00id", "bad\xffid"} {
 		_, err := p.Allocate(context.Background(), id)
 		if !errors.Is(err, authpool.ErrInvalidArgument) {
 			t.Errorf("Allocate(%q) = %v, want ErrInvalidArgument", id, err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authpool/authpool"
@@ -234,8 +235,8 @@ func TestBadInput(t *testing.T) {
 		},
 		changed: func(t *testing.T, before, after authpool.Snapshot) {
 			r := status(t, after, "s-a").Status.Reason
-			if !strings.HasPrefix(r, "401 invalid x-api-key: [REDACTED] xxx") || len(r) != authpool.MaxReasonLength || !strings.HasSuffix(r, "xx…") {
-				t.Errorf("the reason kept is %d bytes: %.60q…; want %d, the credential redacted, cut with an ellipsis", len(r), r, authpool.MaxReasonLength)
+			if !strings.HasPrefix(r, "401 invalid x-api-key: [REDACTED] xxx") || len(r) != bounds.MaxReasonLength || !strings.HasSuffix(r, "xx…") {
+				t.Errorf("the reason kept is %d bytes: %.60q…; want %d, the credential redacted, cut with an ellipsis", len(r), r, bounds.MaxReasonLength)
 			}
 			if st := status(t, after, "s-a").Status; st.State != authpool.Limited {
 				t.Errorf("s-a is %v, want limited", st.State)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/authpool/authpool/store"
 )
 
@@ -51,7 +52,7 @@ func (p *Pool) Allocate(ctx context.Context, clientID string, opts ...AllocateOp
 	if err := p.usable(); err != nil {
 		return Allocation{}, err
 	}
-	if err := checkText("client ID", clientID, false); err != nil {
+	if err := bounds.CheckText("client ID", clientID, false); err != nil {
 		return Allocation{}, fmt.Errorf("authpool: allocate: %w: %w", err, ErrInvalidArgument)
 	}
 	now := p.now()

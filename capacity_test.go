@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -265,7 +266,7 @@ func TestRecordExtendsTheHold(t *testing.T) {
 	if e := exhausted(t, err); !e.RetryAt.Equal(t0.Add(9 * time.Minute)) {
 		t.Errorf("RetryAt = %v, want IdleAfter after alice's usage, %v", e.RetryAt, t0.Add(9*time.Minute))
 	}
-	for _, ttl := range []time.Duration{-time.Second, authpool.MaxCacheTTL + time.Nanosecond} {
+	for _, ttl := range []time.Duration{-time.Second, bounds.MaxCacheTTL + time.Nanosecond} {
 		err := p.Record(ctx, "alice", authpool.Usage{Time: clk.Now(), CostUSD: 1, CacheTTL: ttl})
 		if !errors.Is(err, authpool.ErrInvalidUsage) || !strings.Contains(err.Error(), "usage.cacheTTL: "+ttl.String()) {
 			t.Errorf("Record with CacheTTL %v = %v, want ErrInvalidUsage naming usage.cacheTTL and its value", ttl, err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -138,7 +139,7 @@ func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
 		{"an unknown event type for the log", Config{Notify: NotifyConfig{Log: &LogNotifyConfig{Events: []EventType{"oops"}}}},
 			[]string{"/notify/log/events"}},
 		{"a credential with a line break, a reason too long", Config{Subscriptions: []Subscription{{ID: "a", Kind: KindPro,
-			Credential: "sk-ant\r\nX-Injected: 1", Status: Status{State: Disabled, Reason: strings.Repeat("x", MaxReasonLength+1)}}}},
+			Credential: "sk-ant\r\nX-Injected: 1", Status: Status{State: Disabled, Reason: strings.Repeat("x", bounds.MaxReasonLength+1)}}}},
 			[]string{"/subscriptions/0/credential", "/subscriptions/0/status/reason"}},
 		{"a fallback credential with a control character", Config{Fallback: &Fallback{Credential: "sk\x00", DailyBudgetUSD: 1}},
 			[]string{"/fallback/credential"}},

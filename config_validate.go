@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/authpool/authpool/internal/bounds"
 )
 
 // problemList collects what is wrong with a Config, each problem naming
@@ -137,7 +139,7 @@ func checkFallback(l *problemList, f *Fallback) {
 	if !(f.DailyBudgetUSD > 0 && f.DailyBudgetUSD <= 1e6) {
 		l.bad("/fallback/dailyBudgetUSD", "%v: must be in (0, 1000000]", f.DailyBudgetUSD)
 	}
-	if err := checkText("name", f.Name, true); err != nil {
+	if err := bounds.CheckText("name", f.Name, true); err != nil {
 		l.bad("/fallback/name", "%v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/authpool/authpool/store"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -69,16 +70,16 @@ func newAllocModel(t *testing.T) *allocModel {
 
 // allocClients are the client IDs the fuzzer picks from: five valid, then
 // three that Allocate, Record and Release refuse.
-var allocClients = []string{"c0", "c1", "c2", "c3", "c4", "", "tab\tid", strings.Repeat("x", authpool.MaxIDLength+1)}
+var allocClients = []string{"c0", "c1", "c2", "c3", "c4", "", "tab\tid", strings.Repeat("x", bounds.MaxIDLength+1)}
 
 func validClient(id string) bool {
-	return id != "" && len(id) <= authpool.MaxIDLength && !strings.ContainsAny(id, "\t")
+	return id != "" && len(id) <= bounds.MaxIDLength && !strings.ContainsAny(id, "\t")
 }
 
 // validText reports whether an optional ID-like field is text Record
 // takes: valid UTF-8 without control characters, at most MaxIDLength bytes.
 func validText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl) && len(s) <= authpool.MaxIDLength
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl) && len(s) <= bounds.MaxIDLength
 }
 
 // change is what one step may do to the sessions: which client may gain,
@@ -218,7 +219,7 @@ func (m *allocModel) record(in *fuzzInput, charge bool) {
 		client = allocClients[int(in.byte())%len(allocClients)]
 	}
 	u := authpool.Usage{Model: "claude-sonnet-4-5"}
-	u.ID = []string{"", "msg_1", "msg_2", "msg_3", "msg\x7f", strings.Repeat("m", authpool.MaxIDLength+1)}[in.byte()%6]
+	u.ID = []string{"", "msg_1", "msg_2", "msg_3", "msg\x7f", strings.Repeat("m", bounds.MaxIDLength+1)}[in.byte()%6]
 	switch in.byte() % 13 {
 	case 0:
 		u.CostUSD = 0
@@ -252,9 +253,9 @@ func (m *allocModel) record(in *fuzzInput, charge bool) {
 	case 1:
 		u.Time = now
 	case 2:
-		u.Time = now.Add(authpool.MaxClockSkew)
+		u.Time = now.Add(bounds.MaxClockSkew)
 	case 3:
-		u.Time = now.Add(authpool.MaxClockSkew + time.Nanosecond)
+		u.Time = now.Add(bounds.MaxClockSkew + time.Nanosecond)
 	case 4:
 		u.Time = weekStart
 	case 5:
@@ -270,22 +271,22 @@ func (m *allocModel) record(in *fuzzInput, charge bool) {
 	case 10:
 		u.Time = now.Add(-time.Duration(in.byte()) * time.Minute).In(time.FixedZone("X", -7*3600))
 	}
-	tokens := []int64{0, 1200, authpool.MaxTokens, authpool.MaxTokens + 1, -1}
+	tokens := []int64{0, 1200, bounds.MaxTokens, bounds.MaxTokens + 1, -1}
 	u.Tokens = authpool.Tokens{Input: tokens[in.byte()%5], Output: 640, CacheRead: tokens[in.byte()%5]}
 	if in.byte()%5 == 4 {
 		u.Model = "m\xff"
 	}
 	u.SubscriptionID = []string{"", "", "", "s-b", "nope", authpool.FallbackID}[in.byte()%6]
-	u.CacheTTL = []time.Duration{0, 0, 5 * time.Minute, time.Hour, authpool.MaxCacheTTL + 1, -1}[in.byte()%6]
+	u.CacheTTL = []time.Duration{0, 0, 5 * time.Minute, time.Hour, bounds.MaxCacheTTL + 1, -1}[in.byte()%6]
 
 	// What the Usage and Record docs refuse.
 	cost, costErr := store.FromUSD(u.CostUSD)
 	tokensOK := true
 	for _, n := range []int64{u.Tokens.Input, u.Tokens.Output, u.Tokens.CacheWrite, u.Tokens.CacheRead} {
-		tokensOK = tokensOK && n >= 0 && n <= authpool.MaxTokens
+		tokensOK = tokensOK && n >= 0 && n <= bounds.MaxTokens
 	}
-	invalid := costErr != nil || !tokensOK || u.Time.IsZero() || u.Time.Sub(now) > authpool.MaxClockSkew ||
-		u.Time.Before(weekStart) || !validText(u.ID) || !validText(u.Model) || u.CacheTTL < 0 || u.CacheTTL > authpool.MaxCacheTTL
+	invalid := costErr != nil || !tokensOK || u.Time.IsZero() || u.Time.Sub(now) > bounds.MaxClockSkew ||
+		u.Time.Before(weekStart) || !validText(u.ID) || !validText(u.Model) || u.CacheTTL < 0 || u.CacheTTL > bounds.MaxCacheTTL
 	// A usage ID is remembered while its usage's time is after now -
 	// allocRemember, and may be after (the store forgets lazily); the few
 	// IDs of a run never fill the store's memory.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/authpool/authpool/store"
 )
 
@@ -125,7 +126,7 @@ func (p *Pool) Hold(ctx context.Context, clientID string) (bool, error) {
 	if err := p.usable(); err != nil {
 		return false, err
 	}
-	if err := checkText("client ID", clientID, false); err != nil {
+	if err := bounds.CheckText("client ID", clientID, false); err != nil {
 		return false, fmt.Errorf("authpool: hold: %w: %w", err, ErrInvalidArgument)
 	}
 	now := p.now()

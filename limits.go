@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/authpool/authpool/store"
 )
 
@@ -84,7 +85,7 @@ func (p *Pool) MarkModelLimited(ctx context.Context, id, model string, until tim
 		return err
 	}
 	now := p.now()
-	switch err := checkText("model", model, false); {
+	switch err := bounds.CheckText("model", model, false); {
 	case err != nil:
 		return fmt.Errorf("authpool: mark %q limited for a model: %w: %w", id, err, ErrInvalidArgument)
 	case !until.After(now):
@@ -149,13 +150,13 @@ func containsAtBoundary(s, sub string) bool {
 	}
 }
 
-// MaxThrottlePause is the longest pause Throttled imposes.
-const MaxThrottlePause = 5 * time.Minute
+// maxThrottlePause is the longest pause Throttled imposes.
+const maxThrottlePause = 5 * time.Minute
 
 // Throttled pauses a subscription the upstream throttled (a 429 that is not
 // a quota): out of service for retryAfter, doubled for each throttle that
 // follows the previous pause's end within that pause's length again, up to
-// MaxThrottlePause. It returns the pause imposed. The count is this pool's
+// maxThrottlePause. It returns the pause imposed. The count is this pool's
 // own. The reason is scrubbed of credentials and cut as MarkLimited's is.
 func (p *Pool) Throttled(ctx context.Context, id string, retryAfter time.Duration, reason string) (time.Duration, error) {
 	if err := p.usable(); err != nil {
@@ -168,7 +169,7 @@ func (p *Pool) Throttled(ctx context.Context, id string, retryAfter time.Duratio
 	if !t.until.IsZero() && now.Before(t.until.Add(t.pause)) {
 		pause = max(pause, 2*t.pause) // throttled again soon after the last pause
 	}
-	pause = min(pause, MaxThrottlePause)
+	pause = min(pause, maxThrottlePause)
 	p.throttles[id] = throttle{until: now.Add(pause), pause: pause}
 	p.mu.Unlock()
 	if err := p.MarkLimited(ctx, id, now.Add(pause), reason); err != nil {

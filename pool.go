@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/authpool/authpool/memstore"
 	"github.com/authpool/authpool/seal"
 	"github.com/authpool/authpool/store"
@@ -217,7 +218,7 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	if err := p.usable(); err != nil {
 		return err
 	}
-	if err := checkText("client ID", clientID, false); err != nil {
+	if err := bounds.CheckText("client ID", clientID, false); err != nil {
 		return fmt.Errorf("authpool: record: %w: %w", err, ErrInvalidArgument)
 	}
 	now := p.now()
@@ -347,7 +348,7 @@ func (p *Pool) Release(ctx context.Context, clientID string) error {
 	if err := p.usable(); err != nil {
 		return err
 	}
-	if err := checkText("client ID", clientID, false); err != nil {
+	if err := bounds.CheckText("client ID", clientID, false); err != nil {
 		return fmt.Errorf("authpool: release: %w: %w", err, ErrInvalidArgument)
 	}
 	sess, err := p.store.Release(ctx, clientID, time.Time{})

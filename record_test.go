@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/authpool/authpool/store"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -67,10 +68,10 @@ func TestRecordRefusesBadInputAndChangesNothing(t *testing.T) {
 			[]string{"costUSD", "1.000001e+06"}},
 		{"negative tokens", "alice", ok(func(u *authpool.Usage) { u.Tokens.CacheRead = -3 }), authpool.ErrInvalidUsage,
 			[]string{"tokens.cacheRead", "-3"}},
-		{"tokens above MaxTokens", "alice", ok(func(u *authpool.Usage) { u.Tokens.Input = authpool.MaxTokens + 1 }), authpool.ErrInvalidUsage,
+		{"tokens above MaxTokens", "alice", ok(func(u *authpool.Usage) { u.Tokens.Input = bounds.MaxTokens + 1 }), authpool.ErrInvalidUsage,
 			[]string{"tokens.input", "1099511627777"}},
 		{"a zero time", "alice", ok(func(u *authpool.Usage) { u.Time = time.Time{} }), authpool.ErrInvalidUsage, []string{"time", "zero"}},
-		{"a time more than MaxClockSkew ahead", "alice", ok(func(u *authpool.Usage) { u.Time = t0.Add(time.Minute + authpool.MaxClockSkew + time.Second) }),
+		{"a time more than MaxClockSkew ahead", "alice", ok(func(u *authpool.Usage) { u.Time = t0.Add(time.Minute + bounds.MaxClockSkew + time.Second) }),
 			authpool.ErrInvalidUsage, []string{"time", "2026-11-26 12:36:01"}},
 		{"a time older than the week", "alice", ok(func(u *authpool.Usage) { u.Time = t0.Add(-168 * time.Hour) }),
 			authpool.ErrInvalidUsage, []string{"time", "2026-11-19 12:30:00"}},
@@ -78,7 +79,7 @@ func TestRecordRefusesBadInputAndChangesNothing(t *testing.T) {
 			authpool.ErrInvalidUsage, []string{"model", `"claude\x1b[31m"`}},
 		{"an unknown client", "nobody", ok(func(*authpool.Usage) {}), authpool.ErrUnknownClient, []string{`"nobody"`}},
 		{"an empty client ID", "", ok(func(*authpool.Usage) {}), authpool.ErrInvalidArgument, []string{"client ID", "empty"}},
-		{"a client ID longer than MaxIDLength", strings.Repeat("c", authpool.MaxIDLength+1), ok(func(*authpool.Usage) {}),
+		{"a client ID longer than MaxIDLength", strings.Repeat("c", bounds.MaxIDLength+1), ok(func(*authpool.Usage) {}),
 			authpool.ErrInvalidArgument, []string{"client ID", "257 bytes"}},
 		{"a client ID with a control character", "ali\tce", ok(func(*authpool.Usage) {}), authpool.ErrInvalidArgument,
 			[]string{"client ID", `"ali\tce"`}},

@@ -3,6 +3,8 @@ package authpool
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/authpool/authpool/internal/bounds"
 )
 
 // scrubWindow is the shortest run of a secret's bytes a scrubber finds
@@ -128,7 +130,7 @@ func (p *Pool) scrubberOf(v *view) *scrubber {
 // Throttled, MarkModelLimited), which may quote an upstream's error
 // message, as the pool keeps, logs, reports and shows it: every pooled
 // secret, and any part of one scrubWindow bytes long, replaced by
-// [REDACTED]; invalid UTF-8 replaced; and cut to MaxReasonLength bytes, an
+// [REDACTED]; invalid UTF-8 replaced; and cut to 1,024 bytes (bounds.MaxReasonLength), an
 // ellipsis marking the cut.
 func (p *Pool) cleanReason(reason string) string {
 	if reason == "" {
@@ -137,7 +139,7 @@ func (p *Pool) cleanReason(reason string) string {
 	// Scrub a bounded prefix: what lies past it is cut anyway, and a secret
 	// that straddles its end leaves at most scrubWindow-1 bytes, which the
 	// cut below drops with the rest.
-	const scanned = 4 * MaxReasonLength
+	const scanned = 4 * bounds.MaxReasonLength
 	cut := len(reason) > scanned
 	if cut {
 		reason = reason[:scanned]
@@ -149,14 +151,14 @@ func (p *Pool) cleanReason(reason string) string {
 	return clipReason(reason, cut)
 }
 
-// clipReason cuts a reason to MaxReasonLength bytes at a character's
+// clipReason cuts a reason to bounds.MaxReasonLength bytes at a character's
 // boundary, ending it with an ellipsis when it is cut (or was already).
 func clipReason(reason string, cut bool) string {
 	const ellipsis = "…"
-	if len(reason) <= MaxReasonLength && !cut {
+	if len(reason) <= bounds.MaxReasonLength && !cut {
 		return reason
 	}
-	return reason[:runeStart(reason, MaxReasonLength-len(ellipsis))] + ellipsis
+	return reason[:runeStart(reason, bounds.MaxReasonLength-len(ellipsis))] + ellipsis
 }
 
 // runeStart returns the largest index of s at most n (and at least 0) at

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/authpool/authpool/internal/bounds"
 )
 
 func TestScrubber(t *testing.T) {
@@ -43,18 +45,18 @@ func TestCleanReasonBoundsAndScrubs(t *testing.T) {
 		want func(got string) bool
 	}{
 		{"short and clean: as given", "5-hour limit reached", func(got string) bool { return got == "5-hour limit reached" }},
-		{"exactly the maximum: as given", strings.Repeat("x", MaxReasonLength),
-			func(got string) bool { return got == strings.Repeat("x", MaxReasonLength) }},
-		{"one byte over: cut, with an ellipsis", strings.Repeat("x", MaxReasonLength+1),
-			func(got string) bool { return len(got) == MaxReasonLength && strings.HasSuffix(got, "…") }},
-		{"cut at a character's boundary", strings.Repeat("é", MaxReasonLength),
+		{"exactly the maximum: as given", strings.Repeat("x", bounds.MaxReasonLength),
+			func(got string) bool { return got == strings.Repeat("x", bounds.MaxReasonLength) }},
+		{"one byte over: cut, with an ellipsis", strings.Repeat("x", bounds.MaxReasonLength+1),
+			func(got string) bool { return len(got) == bounds.MaxReasonLength && strings.HasSuffix(got, "…") }},
+		{"cut at a character's boundary", strings.Repeat("é", bounds.MaxReasonLength),
 			func(got string) bool {
-				return len(got) <= MaxReasonLength && utf8.ValidString(got) && strings.HasSuffix(got, "é…")
+				return len(got) <= bounds.MaxReasonLength && utf8.ValidString(got) && strings.HasSuffix(got, "é…")
 			}},
 		{"a megabyte with the key at its end: cut, no part of the key", strings.Repeat("y", 1<<20) + key,
-			func(got string) bool { return len(got) == MaxReasonLength && !strings.Contains(got, key[:12]) }},
-		{"the key straddling the scanned prefix: no part of it", strings.Repeat("z", 4*MaxReasonLength-8) + key,
-			func(got string) bool { return len(got) == MaxReasonLength && !strings.Contains(got, "sk-") }},
+			func(got string) bool { return len(got) == bounds.MaxReasonLength && !strings.Contains(got, key[:12]) }},
+		{"the key straddling the scanned prefix: no part of it", strings.Repeat("z", 4*bounds.MaxReasonLength-8) + key,
+			func(got string) bool { return len(got) == bounds.MaxReasonLength && !strings.Contains(got, "sk-") }},
 		{"keys filling the scanned prefix, one cut 8 bytes in: none of it shows",
 			// 21 + 83*49 + 8 = 4*1024: the scan ends 8 bytes into the 84th key.
 			strings.Repeat("q", 21) + strings.Repeat(key, 90),
@@ -63,7 +65,7 @@ func TestCleanReasonBoundsAndScrubs(t *testing.T) {
 			}},
 		{"the key inside, shortened around it", "401: " + key + strings.Repeat(" pad", 400),
 			func(got string) bool {
-				return strings.HasPrefix(got, "401: [REDACTED] pad") && len(got) == MaxReasonLength && !strings.Contains(got, key[13:25])
+				return strings.HasPrefix(got, "401: [REDACTED] pad") && len(got) == bounds.MaxReasonLength && !strings.Contains(got, key[13:25])
 			}},
 		{"invalid UTF-8 replaced", "bad \xff byte", func(got string) bool { return got == "bad \uFFFD byte" }},
 	} {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/authpool/authpool/store"
 )
 
@@ -87,7 +88,7 @@ func (s Subscription) problems() []error {
 	if err := checkSubscriptionID(s.ID); err != nil {
 		bad("id", "%v", err)
 	}
-	if err := checkText("name", s.Name, true); err != nil {
+	if err := bounds.CheckText("name", s.Name, true); err != nil {
 		bad("name", "%v", err)
 	}
 	switch s.Kind {
@@ -111,8 +112,8 @@ func (s Subscription) problems() []error {
 			bad(b.field, "%v: must be in 0..%v", b.v, float64(store.MaxUSD))
 		}
 	}
-	if len(s.Status.Reason) > MaxReasonLength {
-		bad("status/reason", "%d bytes long: must be at most %d", len(s.Status.Reason), MaxReasonLength)
+	if len(s.Status.Reason) > bounds.MaxReasonLength {
+		bad("status/reason", "%d bytes long: must be at most %d", len(s.Status.Reason), bounds.MaxReasonLength)
 	}
 	switch s.Status.State {
 	case Active, Disabled:
@@ -257,7 +258,7 @@ func (p *Pool) Subscriptions(ctx context.Context) ([]Subscription, error) {
 // the fallback's, its callers' keys, its notifiers' secrets such as a
 // webhook's), and any part
 // of one 12 bytes long, is replaced by [REDACTED], and the reason is cut to
-// MaxReasonLength bytes. Disable, Throttled and MarkModelLimited do the
+// 1,024 bytes. Disable, Throttled and MarkModelLimited do the
 // same.
 func (p *Pool) MarkLimited(ctx context.Context, id string, until time.Time, reason string) error {
 	if err := p.usable(); err != nil {
@@ -280,11 +281,6 @@ func (p *Pool) Disable(ctx context.Context, id, reason string) error {
 func (p *Pool) Enable(ctx context.Context, id string) error {
 	return p.setStatus(ctx, "enable", id, Status{})
 }
-
-// MaxReasonLength is the longest reason a status or a model limit carries,
-// in bytes: a longer reason given to MarkLimited, Disable, Throttled or
-// MarkModelLimited is cut to it (see those).
-const MaxReasonLength = 1024
 
 func (p *Pool) setStatus(ctx context.Context, op, id string, st Status) error {
 	if err := p.usable(); err != nil {

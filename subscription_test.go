@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -169,11 +170,11 @@ func TestMarkLimited(t *testing.T) {
 	if err := p.MarkLimited(ctx, "s-zzz", t0.Add(time.Hour), "429"); !errors.Is(err, authpool.ErrNotFound) {
 		t.Errorf("MarkLimited of an unknown ID = %v, want ErrNotFound", err)
 	}
-	if err := p.MarkLimited(ctx, "s-a", t0.Add(time.Hour), strings.Repeat("r", authpool.MaxReasonLength+1)); err != nil {
+	if err := p.MarkLimited(ctx, "s-a", t0.Add(time.Hour), strings.Repeat("r", bounds.MaxReasonLength+1)); err != nil {
 		t.Errorf("MarkLimited with a long reason = %v, want it taken, the reason cut", err)
 	}
-	if r := status(t, snapshot(t, p), "s-a").Status.Reason; len(r) != authpool.MaxReasonLength || !strings.HasSuffix(r, "…") {
-		t.Errorf("a long reason is kept as %d bytes ending %q, want %d ending in an ellipsis", len(r), r[max(0, len(r)-5):], authpool.MaxReasonLength)
+	if r := status(t, snapshot(t, p), "s-a").Status.Reason; len(r) != bounds.MaxReasonLength || !strings.HasSuffix(r, "…") {
+		t.Errorf("a long reason is kept as %d bytes ending %q, want %d ending in an ellipsis", len(r), r[max(0, len(r)-5):], bounds.MaxReasonLength)
 	}
 	if err := p.Enable(ctx, "s-a"); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/authpool/authpool/store"
 )
 
@@ -49,7 +50,7 @@ func (u SubscriptionUpdate) problems() []error {
 			"credentialExpiresAt, maxClients, weeklyBudgetUSD, blockBudgetUSD"))
 	}
 	if u.Name != nil {
-		if err := checkText("name", *u.Name, true); err != nil {
+		if err := bounds.CheckText("name", *u.Name, true); err != nil {
 			bad("name", "%v", err)
 		}
 	}

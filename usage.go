@@ -3,8 +3,8 @@ package authpool
 import (
 	"fmt"
 	"time"
-	"unicode/utf8"
 
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/authpool/authpool/store"
 )
 
@@ -42,23 +42,9 @@ type Usage struct {
 	// hour finds it warm when it comes back. 0 means Sessions.IdleAfter
 	// (the API's default cache lives 5 minutes); package claude sets an hour
 	// when the response wrote 1-hour cache (ephemeral_1h). At most
-	// MaxCacheTTL; in JSON, nanoseconds.
+	// an hour, the longest the API caches; in JSON, nanoseconds.
 	CacheTTL time.Duration `json:"cacheTTL,omitempty"`
 }
-
-// Limits on what Record accepts.
-const (
-	// MaxTokens is the most tokens of one kind a single Usage may carry.
-	MaxTokens = 1 << 40
-	// MaxIDLength is the longest client ID, usage ID or model name, in bytes.
-	MaxIDLength = 256
-	// MaxClockSkew is how far in the future a Usage.Time may be (another
-	// process's clock may run ahead); such a usage counts in the current hour.
-	MaxClockSkew = 5 * time.Minute
-	// MaxCacheTTL is the longest Usage.CacheTTL: the longest time to live
-	// of the API's prompt cache.
-	MaxCacheTTL = time.Hour
-)
 
 // record checks u against now and fills rec with it as the store adds it,
 // its ID remembered for remember after its time within rememberBytes.
@@ -68,31 +54,31 @@ func (u *Usage) record(now time.Time, remember time.Duration, rememberBytes int6
 	if err != nil {
 		return fmt.Errorf("usage.costUSD: %w", err)
 	}
-	if t := &u.Tokens; uint64(t.Input) > MaxTokens || uint64(t.Output) > MaxTokens ||
-		uint64(t.CacheWrite) > MaxTokens || uint64(t.CacheRead) > MaxTokens {
+	if t := &u.Tokens; uint64(t.Input) > bounds.MaxTokens || uint64(t.Output) > bounds.MaxTokens ||
+		uint64(t.CacheWrite) > bounds.MaxTokens || uint64(t.CacheRead) > bounds.MaxTokens {
 		return tokensProblem(*t)
 	}
 	switch sec := u.Time.Unix(); {
 	case u.Time.IsZero():
 		return fmt.Errorf("usage.time is zero: say when the request happened")
-	case u.Time.Sub(now) > MaxClockSkew:
-		return fmt.Errorf("usage.time %v is more than %v after now (%v)", u.Time.UTC(), MaxClockSkew, now.UTC())
+	case u.Time.Sub(now) > bounds.MaxClockSkew:
+		return fmt.Errorf("usage.time %v is more than %v after now (%v)", u.Time.UTC(), bounds.MaxClockSkew, now.UTC())
 	case sec < (store.HourOf(now)-store.WeekHours+1)*3600:
 		return fmt.Errorf("usage.time %v is older than the week the pool keeps (since %v)", u.Time.UTC(), weekWindow(now).Start)
 	}
-	if u.CacheTTL < 0 || u.CacheTTL > MaxCacheTTL {
-		return fmt.Errorf("usage.cacheTTL: %v is outside 0..%v", u.CacheTTL, MaxCacheTTL)
+	if u.CacheTTL < 0 || u.CacheTTL > bounds.MaxCacheTTL {
+		return fmt.Errorf("usage.cacheTTL: %v is outside 0..%v", u.CacheTTL, bounds.MaxCacheTTL)
 	}
-	if err := checkText("usage.id", u.ID, true); err != nil {
+	if err := bounds.CheckText("usage.id", u.ID, true); err != nil {
 		return err
 	}
-	if err := checkText("usage.model", u.Model, true); err != nil {
+	if err := bounds.CheckText("usage.model", u.Model, true); err != nil {
 		return err
 	}
-	if err := checkText("usage.subscriptionId", u.SubscriptionID, true); err != nil {
+	if err := bounds.CheckText("usage.subscriptionId", u.SubscriptionID, true); err != nil {
 		return err
 	}
-	if err := checkText("usage.pricedAs", u.PricedAs, true); err != nil {
+	if err := bounds.CheckText("usage.pricedAs", u.PricedAs, true); err != nil {
 		return err
 	}
 	*rec = store.UsageRecord{
@@ -118,72 +104,9 @@ func tokensProblem(t Tokens) error {
 		name string
 		n    int64
 	}{{"input", t.Input}, {"output", t.Output}, {"cacheWrite", t.CacheWrite}, {"cacheRead", t.CacheRead}} {
-		if k.n < 0 || k.n > MaxTokens {
-			return fmt.Errorf("usage.tokens.%s: %d is outside 0..%d", k.name, k.n, int64(MaxTokens))
+		if k.n < 0 || k.n > bounds.MaxTokens {
+			return fmt.Errorf("usage.tokens.%s: %d is outside 0..%d", k.name, k.n, int64(bounds.MaxTokens))
 		}
-	}
-	return nil
-}
-
-// CheckID says what is wrong with an ID the pool would refuse — a client's,
-// or one that becomes a client's, such as a proxy caller's — naming it field
-// ("id is empty"): empty, longer than MaxIDLength bytes, not valid UTF-8, or
-// holding a control character. It returns nil for a usable ID.
-func CheckID(field, id string) error { return checkText(field, id, false) }
-
-// checkText checks an ID-like string: valid UTF-8, no control characters, at
-// most MaxIDLength bytes, and not empty unless optional.
-func checkText(field, s string, optional bool) error {
-	if (s != "" || optional) && len(s) <= MaxIDLength && printableASCII(s) {
-		return nil
-	}
-	return textProblem(field, s, optional)
-}
-
-// printableASCII reports whether s holds only bytes 0x20 to 0x7e, looking at
-// eight bytes at a time.
-func printableASCII(s string) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	bad := func(t string) bool {
-		w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
-			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
-		// A high bit in w, in w-0x20 (a byte below 0x20) or in w+1 (0x7f).
-		return (w|(w-0x20*ones)|(w+ones))&highs != 0
-	}
-	if len(s) < 8 {
-		for i := 0; i < len(s); i++ {
-			if c := s[i]; c < 0x20 || c >= 0x7f {
-				return false
-			}
-		}
-		return true
-	}
-	for i := 0; i+8 <= len(s); i += 8 {
-		if bad(s[i : i+8]) {
-			return false
-		}
-	}
-	return !bad(s[len(s)-8:])
-}
-
-// textProblem says what is wrong with s for checkText, or returns nil if
-// nothing is (s is valid text beyond ASCII).
-func textProblem(field, s string, optional bool) error {
-	switch {
-	case s == "" && !optional:
-		return fmt.Errorf("%s is empty", field)
-	case len(s) > MaxIDLength:
-		return fmt.Errorf("%s is %d bytes long, more than %d", field, len(s), MaxIDLength)
-	}
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			return fmt.Errorf("%s %q is not valid UTF-8 (byte %d)", field, s, i)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			return fmt.Errorf("%s %q holds a control character (byte %d)", field, s, i)
-		}
-		i += n
 	}
 	return nil
 }

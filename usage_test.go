@@ -8,8 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/authpool/authpool/store"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -37,17 +37,17 @@ func TestUsageRecordRefusesWhatItCannotCount(t *testing.T) {
 		{"negative cache write tokens", valid(func(u *Usage) { u.Tokens.CacheWrite = -7 }), []string{"usage.tokens.cacheWrite", "-7"}},
 		{"negative cache read tokens", valid(func(u *Usage) { u.Tokens.CacheRead = math.MinInt64 }),
 			[]string{"usage.tokens.cacheRead", fmt.Sprint(int64(math.MinInt64))}},
-		{"tokens above MaxTokens", valid(func(u *Usage) { u.Tokens.Output = MaxTokens + 1 }),
-			[]string{"usage.tokens.output", fmt.Sprint(int64(MaxTokens + 1))}},
+		{"tokens above bounds.MaxTokens", valid(func(u *Usage) { u.Tokens.Output = bounds.MaxTokens + 1 }),
+			[]string{"usage.tokens.output", fmt.Sprint(int64(bounds.MaxTokens + 1))}},
 		{"a zero time", valid(func(u *Usage) { u.Time = time.Time{} }), []string{"usage.time", "zero"}},
-		{"a time more than MaxClockSkew ahead", valid(func(u *Usage) { u.Time = now.Add(MaxClockSkew + time.Second) }),
+		{"a time more than bounds.MaxClockSkew ahead", valid(func(u *Usage) { u.Time = now.Add(bounds.MaxClockSkew + time.Second) }),
 			[]string{"usage.time", "2026-11-26 12:35:01"}},
-		{"a time a nanosecond past MaxClockSkew ahead", valid(func(u *Usage) { u.Time = now.Add(MaxClockSkew + time.Nanosecond) }),
+		{"a time a nanosecond past bounds.MaxClockSkew ahead", valid(func(u *Usage) { u.Time = now.Add(bounds.MaxClockSkew + time.Nanosecond) }),
 			[]string{"usage.time", "2026-11-26 12:35:00.000000001"}},
 		{"a time older than the week", valid(func(u *Usage) { u.Time = now.Add(-168 * time.Hour) }),
 			[]string{"usage.time", "2026-11-19 12:30:00", "older than the week"}},
 		{"an ID with a control character", valid(func(u *Usage) { u.ID = "msg\x00" }), []string{"usage.id", `"msg\x00"`}},
-		{"an ID longer than MaxIDLength", valid(func(u *Usage) { u.ID = strings.Repeat("m", MaxIDLength+1) }),
+		{"an ID longer than bounds.MaxIDLength", valid(func(u *Usage) { u.ID = strings.Repeat("m", bounds.MaxIDLength+1) }),
 			[]string{"usage.id", "257 bytes"}},
 		{"a model that is not UTF-8", valid(func(u *Usage) { u.Model = "claude\xff" }), []string{"usage.model", `"claude\xff"`}},
 		{"a subscription ID with a newline", valid(func(u *Usage) { u.SubscriptionID = "a\nb" }),
@@ -81,12 +81,12 @@ func TestUsageRecordAcceptsTheEdges(t *testing.T) {
 	}{
 		{"a cost of MaxUSD", Usage{Time: now, CostUSD: store.MaxUSD}, now},
 		{"a cost of zero", Usage{Time: now}, now},
-		{"MaxTokens of every kind", Usage{Time: now, Tokens: Tokens{Input: MaxTokens, Output: MaxTokens, CacheWrite: MaxTokens, CacheRead: MaxTokens}}, now},
-		{"a time exactly MaxClockSkew ahead counts now", Usage{Time: now.Add(MaxClockSkew), CostUSD: 1}, now},
+		{"bounds.MaxTokens of every kind", Usage{Time: now, Tokens: Tokens{Input: bounds.MaxTokens, Output: bounds.MaxTokens, CacheWrite: bounds.MaxTokens, CacheRead: bounds.MaxTokens}}, now},
+		{"a time exactly bounds.MaxClockSkew ahead counts now", Usage{Time: now.Add(bounds.MaxClockSkew), CostUSD: 1}, now},
 		{"a time in the week's first hour", Usage{Time: at(-7, 13, 0, 0), CostUSD: 1}, at(-7, 13, 0, 0)},
 		{"a time 167 hours ago", Usage{Time: now.Add(-167 * time.Hour), CostUSD: 1}, now.Add(-167 * time.Hour)},
 		{"a non-ASCII model", Usage{Time: now, Model: "modèle-été"}, now},
-		{"a model of MaxIDLength bytes", Usage{Time: now, Model: strings.Repeat("x", MaxIDLength)}, now},
+		{"a model of bounds.MaxIDLength bytes", Usage{Time: now, Model: strings.Repeat("x", bounds.MaxIDLength)}, now},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,78 +104,7 @@ func TestUsageRecordAcceptsTheEdges(t *testing.T) {
 	}
 }
 
-func TestCheckText(t *testing.T) {
-	tests := []struct {
-		name     string
-		s        string
-		optional bool
-		ok       bool
-	}{
-		{"a plain ID", "client-42", false, true},
-		{"an ID of 8 printable bytes", "abcdefgh", false, true},
-		{"a long printable ID", strings.Repeat("a-b_c.d/", 32), false, true},
-		{"an empty required ID", "", false, false},
-		{"an empty optional ID", "", true, true},
-		{"MaxIDLength bytes", strings.Repeat("x", MaxIDLength), false, true},
-		{"MaxIDLength+1 bytes", strings.Repeat("x", MaxIDLength+1), false, false},
-		{"a NUL", "abc\x00", false, false},
-		{"a tab in a long ID", "abcdefghijklmno\tq", false, false},
-		{"DEL", "abc\x7f", false, false},
-		{"DEL at the end of a long ID", "abcdefghijk\x7f", false, false},
-		{"a C1 control character", "abc\u0085def", false, false},
-		{"invalid UTF-8", "abc\xffdef", false, false},
-		{"a truncated UTF-8 sequence", "client-\xe2\x82", false, false},
-		{"UTF-8 letters", "クライアント", false, true},
-		{"an emoji", "client-🦊", false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := checkText("client ID", tt.s, tt.optional)
-			if (err == nil) != tt.ok {
-				t.Fatalf("checkText(%q) = %v, want ok=%v", tt.s, err, tt.ok)
-			}
-			if err != nil && !strings.Contains(err.Error(), "client ID") {
-				t.Errorf("checkText(%q) = %q, want it to name the field", tt.s, err)
-			}
-		})
-	}
-}
 
-// TestPrintableASCIIAgreesWithAByteLoop checks the eight-bytes-at-a-time
-// scan against the obvious loop on random strings.
-func TestPrintableASCIIAgreesWithAByteLoop(t *testing.T) {
-	simple := func(s string) bool {
-		for i := 0; i < len(s); i++ {
-			if s[i] < 0x20 || s[i] >= 0x7f {
-				return false
-			}
-		}
-		return true
-	}
-	rng := rand.New(rand.NewPCG(2, 3))
-	buf := make([]byte, 40)
-	for range 20000 {
-		n := rng.IntN(len(buf))
-		for i := range n {
-			// Mostly printable, sometimes one of the edges.
-			switch rng.IntN(10) {
-			case 0:
-				buf[i] = []byte{0x00, 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0xff}[rng.IntN(7)]
-			default:
-				buf[i] = byte(0x20 + rng.IntN(0x5f))
-			}
-		}
-		s := string(buf[:n])
-		if got, want := printableASCII(s), simple(s); got != want {
-			t.Fatalf("printableASCII(%q) = %v, want %v", s, got, want)
-		}
-		// And checkText accepts exactly the valid strings without controls.
-		wantOK := utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r >= 0x7f && r < 0xa0 })
-		if err := checkText("id", s, true); (err == nil) != wantOK {
-			t.Fatalf("checkText(%q) = %v, want ok=%v", s, err, wantOK)
-		}
-	}
-}
 
 func TestHourlyRingKeepsOneWeek(t *testing.T) {
 	var r hourly
@@ -405,23 +334,3 @@ func TestMinuteRingConcurrentAdds(t *testing.T) {
 	}
 }
 
-func TestCheckID(t *testing.T) {
-	for _, tc := range []struct{ id, want string }{
-		{"alice", ""},
-		{"élodie/ci-7", ""},
-		{"", "id is empty"},
-		{strings.Repeat("x", MaxIDLength), ""},
-		{strings.Repeat("x", MaxIDLength+1), "id is 257 bytes long, more than 256"},
-		{"a\xffb", `id "a\xffb" is not valid UTF-8 (byte 1)`},
-		{"a\nb", `id "a\nb" holds a control character (byte 1)`},
-		{"a\u0085b", `id "a\u0085b" holds a control character (byte 1)`},
-	} {
-		got := ""
-		if err := CheckID("id", tc.id); err != nil {
-			got = err.Error()
-		}
-		if got != tc.want {
-			t.Errorf("CheckID(%q) = %q, want %q", tc.id, got, tc.want)
-		}
-	}
-}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/internal/bounds"
 )
 
 // MessageUsage is the usage of one Messages API response (docs/formats.md §2),
@@ -208,9 +209,9 @@ func (t *msgTally) apply(u *msgUsageJSON, path string) error {
 		switch {
 		case v == nil:
 			return false
-		case *v < 0 || *v > authpool.MaxTokens:
+		case *v < 0 || *v > bounds.MaxTokens:
 			if problem == nil {
-				problem = fmt.Errorf("%s.%s: %d is outside 0..%d", path, field, *v, int64(authpool.MaxTokens))
+				problem = fmt.Errorf("%s.%s: %d is outside 0..%d", path, field, *v, int64(bounds.MaxTokens))
 			}
 			return false
 		}
@@ -249,7 +250,7 @@ func (t *msgTally) counts() Counts {
 	c := Counts{Input: t.input, Output: t.output, CacheRead: t.cacheRead, WebSearches: t.webSearches, Fast: t.fast, Geo: t.geo}
 	total := t.cacheWrite
 	if !t.hasCacheWrite && t.hasSplit {
-		total = min(t.eph5m+t.eph1h, authpool.MaxTokens) // each is at most MaxTokens
+		total = min(t.eph5m+t.eph1h, bounds.MaxTokens) // each is at most MaxTokens
 	}
 	if t.hasSplit {
 		c.CacheWrite1h = min(t.eph1h, total)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -391,7 +392,7 @@ func FuzzParseMessage(f *testing.F) {
 func checkCounts(t *testing.T, c Counts) {
 	t.Helper()
 	for _, n := range []int64{c.Input, c.Output, c.CacheWrite5m, c.CacheWrite1h, c.CacheRead, c.WebSearches, c.CacheWrite5m + c.CacheWrite1h} {
-		if n < 0 || n > authpool.MaxTokens {
+		if n < 0 || n > bounds.MaxTokens {
 			t.Fatalf("a count outside 0..MaxTokens: %+v", c)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude/internal/safetext"
+	"github.com/authpool/authpool/internal/bounds"
 )
 
 // Apply does to the pool what a response made on a subscription says
@@ -93,7 +94,7 @@ func (v Verdict) reason() string {
 	if v.ErrorMessage != "" {
 		r += ": " + v.ErrorMessage
 	}
-	return safetext.Clip(r, authpool.MaxReasonLength)
+	return safetext.Clip(r, bounds.MaxReasonLength)
 }
 
 // Redacted returns v with the texts it took from the response (the

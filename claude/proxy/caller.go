@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/authpool/authpool/store"
 )
 
@@ -94,7 +95,7 @@ func callerProblems(callers []Caller) []error {
 	ids, keys := map[string]int{}, map[authpool.Credential]int{}
 	for i, k := range callers {
 		at := fmt.Sprintf("/callers/%d", i)
-		if err := authpool.CheckID("id", k.ID); err != nil {
+		if err := bounds.CheckID("id", k.ID); err != nil {
 			bad(at+"/id", "%v", err)
 		} else if j, dup := ids[k.ID]; dup {
 			bad(at+"/id", "%q: already used by /callers/%d", k.ID, j)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude/proxy"
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -27,7 +28,7 @@ func TestValidateCallers(t *testing.T) {
 				Rate: &authpool.RateLimit{PerSecond: 1e6, Burst: 1 << 30}, Sessionless: proxy.SessionlessSpread},
 			{ID: "b", Key: long + "1", Rate: &authpool.RateLimit{}, Sessionless: proxy.SessionlessSticky},
 		}, nil},
-		{"an ID too long, a key with a line break", []proxy.Caller{{ID: strings.Repeat("x", authpool.MaxIDLength+1), Key: long + "\n"}}, []string{
+		{"an ID too long, a key with a line break", []proxy.Caller{{ID: strings.Repeat("x", bounds.MaxIDLength+1), Key: long + "\n"}}, []string{
 			"/callers/0/id: id is 257 bytes long, more than 256",
 			"/callers/0/key: holds a control character or a line break",
 		}},

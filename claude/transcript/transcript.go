@@ -11,6 +11,7 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/internal/bounds"
 )
 
 // This file is the public side of transcript accounting: Claude Code's
@@ -288,10 +289,10 @@ type Entry struct {
 // the pool accepts.
 func (e Entry) Usage() authpool.Usage {
 	u := authpool.Usage{ID: e.ID, Time: e.Time, CostUSD: e.CostUSD, Tokens: e.Counts.Tokens(), Model: e.Model, PricedAs: e.PricedAs}
-	if len(u.Model) > authpool.MaxIDLength || !txPrintable([]byte(u.Model)) {
+	if len(u.Model) > bounds.MaxIDLength || !txPrintable([]byte(u.Model)) {
 		u.Model = ""
 	}
-	if len(u.PricedAs) > authpool.MaxIDLength || !txPrintable([]byte(u.PricedAs)) {
+	if len(u.PricedAs) > bounds.MaxIDLength || !txPrintable([]byte(u.PricedAs)) {
 		u.PricedAs = ""
 	}
 	return u

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
+	"github.com/authpool/authpool/internal/bounds"
 )
 
 // This file turns a line into records for the merger: the usage lines of
@@ -272,7 +272,7 @@ func (w *txWorker) exact(msg []byte, hasReq bool, req []byte, ts int64) txKey {
 // poolID is the usage ID of an entry for the pool: its message id, or a
 // digest of the file and line.
 func (w *txWorker) poolID(e *txEntry) string {
-	if id := e.message.id.val; e.message.id.st == txSet && len(id) <= authpool.MaxIDLength && txPrintable(id) {
+	if id := e.message.id.val; e.message.id.st == txSet && len(id) <= bounds.MaxIDLength && txPrintable(id) {
 		return string(id)
 	}
 	h := fnv.New64a()

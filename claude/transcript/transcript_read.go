@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/authpool/authpool/store"
 )
 
@@ -158,7 +158,7 @@ func newTxRun(roots []Root, opts Options) (*txRun, error) {
 	}
 	if !opts.Now.IsZero() {
 		run.recentFrom = (store.HourOf(opts.Now) - store.WeekHours + 1) * 3600 * 1000
-		run.recentTo = opts.Now.Add(authpool.MaxClockSkew).UnixMilli()
+		run.recentTo = opts.Now.Add(bounds.MaxClockSkew).UnixMilli()
 	}
 	if err := run.list(); err != nil {
 		return nil, err

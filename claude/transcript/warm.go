@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/authpool/authpool/store"
 )
 
@@ -41,7 +42,7 @@ func WarmPool(ctx context.Context, p *authpool.Pool, subscriptionID string, r *R
 	var w Warmed
 	from := (store.HourOf(now) - store.WeekHours + 1) * 3600
 	for _, e := range r.Recent {
-		if e.Time.Unix() < from || e.Time.Sub(now) > authpool.MaxClockSkew || e.CostUSD == 0 && e.Counts.Total() == 0 {
+		if e.Time.Unix() < from || e.Time.Sub(now) > bounds.MaxClockSkew || e.CostUSD == 0 && e.Counts.Total() == 0 {
 			continue
 		}
 		err := p.Charge(ctx, subscriptionID, e.Usage())
