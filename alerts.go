@@ -140,13 +140,12 @@ func (p *Pool) crossed(sv *subView, window string, w Window, used, budget store.
 }
 
 // emitMove reports a failover or a rotation.
-func (p *Pool) emitMove(t EventType, now time.Time, clientID, from, to string, why Reason) {
+func (p *Pool) emitMove(t EventType, now time.Time, m Move) {
 	if p.notes == nil {
 		return
 	}
 	p.notes.emit(outgoing{ev: Event{
-		ID: p.eventIDs.next(), Type: t, Time: now, SubscriptionID: to, ClientID: clientID,
-		Move: &MoveDetail{From: from, To: to, Reason: why},
+		ID: p.eventIDs.next(), Type: t, Time: now, SubscriptionID: m.To, ClientID: m.ClientID, Move: &m,
 	}})
 }
 
@@ -183,7 +182,7 @@ func (p *Pool) emitExhausted(now time.Time, e *ExhaustedError, byCapacity bool) 
 	}
 	p.notes.emit(outgoing{claim: key, until: until, ev: Event{
 		ID: eventID(key), Type: EventExhausted, Time: now, ClientID: e.ClientID,
-		Exhausted: &ExhaustedDetail{RetryAt: e.RetryAt, Reasons: e.Reasons, Fallback: e.Fallback},
+		Exhausted: e,
 	}})
 	return true
 }

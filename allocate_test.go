@@ -788,7 +788,7 @@ func TestFallbackSaysWhyNoSubscriptionTookTheClient(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			var failover *authpool.MoveDetail
+			var failover *authpool.Move
 			for _, e := range events {
 				if e.Type == authpool.EventFailover && e.ClientID == "newcomer" {
 					failover = e.Move

@@ -254,7 +254,7 @@ func (p *Pool) place(ctx context.Context, r *request, from string, why Reason, e
 			}
 			p.logAllocation(ctx, a)
 			if a.Outcome == OutcomeFallback && a.Reason != ReasonNoneEligible || a.Reason == ReasonLimited {
-				p.emitMove(EventFailover, now, clientID, a.From, a.SubscriptionID, a.Reason)
+				p.emitMove(EventFailover, now, Move{ClientID: clientID, From: a.From, To: a.SubscriptionID, Reason: a.Reason})
 			}
 			return a, nil
 		case eligibleOnly:

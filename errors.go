@@ -79,19 +79,19 @@ func (e *RateLimitedError) Unwrap() error { return ErrRateLimited }
 // no fallback. It matches ErrExhausted with errors.Is.
 type ExhaustedError struct {
 	// ClientID is the client that was refused.
-	ClientID string
+	ClientID string `json:"clientId"`
 	// RetryAt is the earliest time a subscription is expected to take a
 	// client again (a limit's end, a block's end, the week's budget freeing
 	// up, the fallback's new day, or, for a full one, the end of enough of
 	// its clients' holds on their slots, if they do not work on). Zero when
 	// nothing is expected back by itself (every subscription disabled).
-	RetryAt time.Time
+	RetryAt time.Time `json:"retryAt,omitzero"`
 	// Reasons counts, per reason, the subscriptions that could not take the
 	// client.
-	Reasons map[Reason]int
+	Reasons map[Reason]int `json:"reasons"`
 	// Fallback says why the fallback could not take the client; "" when the
 	// pool has no fallback.
-	Fallback Reason
+	Fallback Reason `json:"fallback,omitempty"`
 }
 
 // Error says who was refused, why each subscription refused, and when the

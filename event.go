@@ -71,12 +71,15 @@ type Event struct {
 	ClientID       string `json:"clientId,omitempty"`
 	// One of the details below is set, by Type.
 	Threshold *ThresholdDetail `json:"threshold,omitempty"`
-	Move      *MoveDetail      `json:"move,omitempty"`
-	Limit     *LimitDetail     `json:"limit,omitempty"`
-	Exhausted *ExhaustedDetail `json:"exhausted,omitempty"`
-	// Credential is set for EventRefreshFailed; it never holds the
-	// credential itself.
-	Credential *CredentialDetail `json:"credential,omitempty"`
+	// Move is the client's move, for EventFailover and EventRotation (a
+	// failover carries no block costs).
+	Move  *Move        `json:"move,omitempty"`
+	Limit *LimitDetail `json:"limit,omitempty"`
+	// Exhausted is the refusal, for EventExhausted.
+	Exhausted *ExhaustedError `json:"exhausted,omitempty"`
+	// Credential is the failed refresh, for EventRefreshFailed; it never
+	// holds the credential itself.
+	Credential *CredentialRefresh `json:"credential,omitempty"`
 	// Unpriced is set for EventUnpricedModel.
 	Unpriced *UnpricedDetail `json:"unpriced,omitempty"`
 }
@@ -102,14 +105,6 @@ type ThresholdDetail struct {
 	ExhaustsAt time.Time `json:"exhaustsAt,omitzero"`
 }
 
-// MoveDetail is the detail of an EventFailover or EventRotation.
-type MoveDetail struct {
-	// From is the subscription the client left ("" for a new client).
-	From   string `json:"from,omitempty"`
-	To     string `json:"to"`
-	Reason Reason `json:"reason"`
-}
-
 // LimitDetail is the detail of an EventLimited, EventRecovered or
 // EventDisabled.
 type LimitDetail struct {
@@ -118,29 +113,6 @@ type LimitDetail struct {
 	Reason string    `json:"reason,omitempty"`
 	// Model is set when the limit covers one model or family only.
 	Model string `json:"model,omitempty"`
-}
-
-// ExhaustedDetail is the detail of an EventExhausted.
-type ExhaustedDetail struct {
-	// RetryAt is when the first subscription is expected back (for a full
-	// one, when enough of its clients' holds end); zero if none is expected
-	// back by itself.
-	RetryAt time.Time `json:"retryAt,omitzero"`
-	// Reasons counts the subscriptions that could not take the client, by
-	// reason; Fallback says why the fallback could not.
-	Reasons  map[Reason]int `json:"reasons"`
-	Fallback Reason         `json:"fallback,omitempty"`
-}
-
-// CredentialDetail is the detail of an EventRefreshFailed.
-type CredentialDetail struct {
-	// ExpiresAt is when the credential that was to be refreshed expires.
-	ExpiresAt time.Time `json:"expiresAt"`
-	// RetryAt is when the refresh may be tried again.
-	RetryAt time.Time `json:"retryAt"`
-	// Error says what went wrong, with the credential's value, and the
-	// value returned if any, replaced by [REDACTED].
-	Error string `json:"error"`
 }
 
 // UnpricedDetail is the detail of an EventUnpricedModel.
@@ -226,7 +198,10 @@ func (e Event) String() string {
 	case e.Unpriced != nil:
 		s += " model " + e.Unpriced.Model + " priced as " + e.Unpriced.PricedAs
 	case e.Credential != nil:
-		s += " expires " + e.Credential.ExpiresAt.UTC().Format(time.RFC3339) + ": " + e.Credential.Error
+		s += " expires " + e.Credential.ExpiresAt.UTC().Format(time.RFC3339)
+		if e.Credential.Err != nil {
+			s += ": " + e.Credential.Err.Error()
+		}
 	case e.Exhausted != nil && !e.Exhausted.RetryAt.IsZero():
 		s += " retry at " + e.Exhausted.RetryAt.UTC().Format(time.RFC3339)
 	}

@@ -464,7 +464,7 @@ func evLine(e authpool.Event) string {
 
 func evMove(typ authpool.EventType, client, from, to string, why authpool.Reason) string {
 	return evLine(authpool.Event{Type: typ, SubscriptionID: to, ClientID: client,
-		Move: &authpool.MoveDetail{From: from, To: to, Reason: why}})
+		Move: &authpool.Move{ClientID: client, From: from, To: to, Reason: why}})
 }
 
 func evLimited(id string, until time.Time) string {
@@ -699,7 +699,7 @@ func (r *modelRun) allocate(c string) []string {
 			key, until = fmt.Sprintf("exhausted/full/%d", h), store.HourStart(h+1)
 		}
 		if key != m.lastExhausted {
-			ev := evLine(authpool.Event{Type: authpool.EventExhausted, ClientID: c, Exhausted: &authpool.ExhaustedDetail{RetryAt: retry}})
+			ev := evLine(authpool.Event{Type: authpool.EventExhausted, ClientID: c, Exhausted: &authpool.ExhaustedError{RetryAt: retry}})
 			if m.claim(key, until) {
 				want = append(want, ev)
 			}

@@ -264,8 +264,12 @@ func (l *LogNotifier) Notify(ctx context.Context, e Event) error {
 	case e.Limit != nil:
 		attrs = append(attrs, slog.Group("limit", slog.Time("until", e.Limit.Until), slog.String("reason", e.Limit.Reason)))
 	case e.Credential != nil:
+		var msg string
+		if e.Credential.Err != nil {
+			msg = e.Credential.Err.Error()
+		}
 		attrs = append(attrs, slog.Group("credential", slog.Time("expiresAt", e.Credential.ExpiresAt),
-			slog.Time("retryAt", e.Credential.RetryAt), slog.String("error", e.Credential.Error)))
+			slog.Time("retryAt", e.Credential.RetryAt), slog.String("error", msg)))
 	case e.Unpriced != nil:
 		attrs = append(attrs, slog.Group("unpriced", slog.String("model", e.Unpriced.Model), slog.String("pricedAs", e.Unpriced.PricedAs)))
 	case e.Exhausted != nil:

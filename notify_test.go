@@ -322,7 +322,7 @@ func TestLogNotifier(t *testing.T) {
 	ctx := context.Background()
 	for _, e := range []authpool.Event{
 		{ID: "evt_1", Type: authpool.EventFailover, Time: t0, SubscriptionID: "fallback", ClientID: "alice",
-			Move: &authpool.MoveDetail{From: "s-a", To: "fallback", Reason: authpool.ReasonLimited}},
+			Move: &authpool.Move{From: "s-a", To: "fallback", Reason: authpool.ReasonLimited}},
 		{ID: "evt_2", Type: authpool.EventRotation, Time: t0}, // not among the types logged
 	} {
 		if err := n.Notify(ctx, e); err != nil {
@@ -416,7 +416,7 @@ func TestAPoolsWebhookReceivesSignedEvents(t *testing.T) {
 	}
 	want := webhook.Payload{Version: 1, Event: authpool.Event{ID: got[0].Event.ID, Type: authpool.EventFailover,
 		Time: t0, SubscriptionID: authpool.FallbackID, ClientID: "alice",
-		Move: &authpool.MoveDetail{To: authpool.FallbackID, Reason: authpool.ReasonDisabled}}}
+		Move: &authpool.Move{ClientID: "alice", To: authpool.FallbackID, Reason: authpool.ReasonDisabled}}}
 	if diff := cmp.Diff(want, got[0]); diff != "" {
 		t.Errorf("payload (-want +got):\n%s", diff)
 	}

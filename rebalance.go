@@ -25,18 +25,22 @@ type RebalanceReport struct {
 	Credentials RefreshReport `json:"credentials,omitzero"`
 }
 
-// Move is one client Rebalance moved.
+// Move is one client moved: by Rebalance (its report and an
+// EventRotation), or by Allocate off a subscription that could no longer
+// take it (an EventFailover).
 type Move struct {
 	ClientID string `json:"clientId"`
-	From     string `json:"from"`
-	To       string `json:"to"`
+	// From is the subscription the client left ("" for a new client).
+	From string `json:"from,omitempty"`
+	To   string `json:"to"`
 	// FromBlockUSD and ToBlockUSD are the two subscriptions' block costs,
-	// FromBudgetUSD and ToBudgetUSD their block budgets (0: none). To's
-	// block had at least Rebalance.MinGapUSD more room left than From's.
-	FromBlockUSD  float64 `json:"fromBlockUSD"`
-	FromBudgetUSD float64 `json:"fromBudgetUSD"`
-	ToBlockUSD    float64 `json:"toBlockUSD"`
-	ToBudgetUSD   float64 `json:"toBudgetUSD"`
+	// FromBudgetUSD and ToBudgetUSD their block budgets (0: none), for a
+	// move by Rebalance: To's block had at least Rebalance.MinGapUSD more
+	// room left than From's. A failover leaves them 0.
+	FromBlockUSD  float64 `json:"fromBlockUSD,omitempty"`
+	FromBudgetUSD float64 `json:"fromBudgetUSD,omitempty"`
+	ToBlockUSD    float64 `json:"toBlockUSD,omitempty"`
+	ToBudgetUSD   float64 `json:"toBudgetUSD,omitempty"`
 	Reason        Reason  `json:"reason"`
 }
 
@@ -217,12 +221,13 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 				moved = true
 				p.noteMove(pr.from, pr.to, s.HoldUntil, time.Time{}, now, false)
 				p.counters.moves.Add(1)
-				p.emitMove(EventRotation, now, s.ClientID, pr.from, pr.to, ReasonBlockGap)
-				report.Moves = append(report.Moves, Move{
+				m := Move{
 					ClientID: s.ClientID, From: pr.from, To: pr.to,
 					FromBlockUSD: pr.fromCost.USD(), FromBudgetUSD: pr.fromBudget.USD(),
 					ToBlockUSD: pr.toCost.USD(), ToBudgetUSD: pr.toBudget.USD(), Reason: ReasonBlockGap,
-				})
+				}
+				p.emitMove(EventRotation, now, m)
+				report.Moves = append(report.Moves, m)
 			}
 			break
 		}

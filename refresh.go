@@ -160,8 +160,9 @@ func (p *Pool) refreshOne(ctx context.Context, now time.Time, id string, expires
 		p.log.LogAttrs(ctx, slog.LevelWarn, "authpool: credential refresh failed", slog.String("subscription", id),
 			slog.Time("expiresAt", expiresAt), slog.Time("retryAt", retryAt), slog.String("error", msg))
 		if p.notes != nil {
+			failed := r
 			p.notes.emit(outgoing{ev: Event{ID: p.eventIDs.next(), Type: EventRefreshFailed, Time: now, SubscriptionID: id,
-				Credential: &CredentialDetail{ExpiresAt: expiresAt, RetryAt: retryAt, Error: msg}}})
+				Credential: &failed}})
 		}
 		return r, true
 	}

@@ -306,8 +306,8 @@ func TestWebhookPayloadTimesInUTC(t *testing.T) {
 	}
 	for _, e := range []authpool.Event{
 		{Limit: &authpool.LimitDetail{Until: time.Date(2025, 3, 10, 15, 0, 0, 0, zone)}},
-		{Exhausted: &authpool.ExhaustedDetail{RetryAt: time.Date(2025, 3, 10, 15, 0, 0, 0, zone)}},
-		{Exhausted: &authpool.ExhaustedDetail{}},
+		{Exhausted: &authpool.ExhaustedError{RetryAt: time.Date(2025, 3, 10, 15, 0, 0, 0, zone)}},
+		{Exhausted: &authpool.ExhaustedError{}},
 	} {
 		u := eventInUTC(e)
 		if u.Limit != nil && (u.Limit.Until.Location() != time.UTC || e.Limit.Until.Location() != zone) ||
