@@ -226,22 +226,23 @@ func (n *notifications) stats() NotificationStats {
 	}
 }
 
-// LogNotifier logs events to a slog.Logger, with the event's fields as
-// structured attributes. It is safe for concurrent use.
-type LogNotifier struct {
+// logNotifier logs events to a slog.Logger, with the event's fields as
+// structured attributes: what Config.Notify.Log sets up. It is safe for
+// concurrent use.
+type logNotifier struct {
 	log    *slog.Logger
 	level  slog.Level
 	events []EventType
 }
 
-// NewLogNotifier returns a notifier that logs events of the given types (all
+// newLogNotifier returns a notifier that logs events of the given types (all
 // when none is given) at level.
-func NewLogNotifier(l *slog.Logger, level slog.Level, events ...EventType) *LogNotifier {
-	return &LogNotifier{log: l, level: level, events: events}
+func newLogNotifier(l *slog.Logger, level slog.Level, events ...EventType) *logNotifier {
+	return &logNotifier{log: l, level: level, events: events}
 }
 
 // Notify logs e.
-func (l *LogNotifier) Notify(ctx context.Context, e Event) error {
+func (l *logNotifier) Notify(ctx context.Context, e Event) error {
 	if len(l.events) > 0 && !slices.Contains(l.events, e.Type) {
 		return nil
 	}

@@ -316,33 +316,6 @@ func TestTwoPoolsOnOneStoreReportAThresholdOnce(t *testing.T) {
 	}
 }
 
-func TestLogNotifier(t *testing.T) {
-	var buf bytes.Buffer
-	n := authpool.NewLogNotifier(slog.New(slog.NewJSONHandler(&buf, nil)), slog.LevelWarn, authpool.EventFailover)
-	ctx := context.Background()
-	for _, e := range []authpool.Event{
-		{ID: "evt_1", Type: authpool.EventFailover, Time: t0, SubscriptionID: "fallback", ClientID: "alice",
-			Move: &authpool.Move{From: "s-a", To: "fallback", Reason: authpool.ReasonLimited}},
-		{ID: "evt_2", Type: authpool.EventRotation, Time: t0}, // not among the types logged
-	} {
-		if err := n.Notify(ctx, e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var got map[string]any
-	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
-		t.Fatalf("log %q: %v", buf.String(), err)
-	}
-	delete(got, "time")
-	want := map[string]any{
-		"level": "WARN", "msg": "authpool: event", "id": "evt_1", "type": "failover", "eventTime": "2026-11-26T12:30:00Z",
-		"subscription": "fallback", "client": "alice",
-		"move": map[string]any{"from": "s-a", "to": "fallback", "reason": "limited"},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("log record (-want +got):\n%s", diff)
-	}
-}
 
 // cmpEmpty makes nil and empty slices equal.
 var cmpEmpty = cmp.Comparer(func(a, b []string) bool { return len(a) == 0 && len(b) == 0 || cmp.Equal(a, b) })

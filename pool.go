@@ -161,7 +161,7 @@ func (p *Pool) configRecords() []store.Subscription {
 func (p *Pool) configNotifiers() []Notifier {
 	notifiers := slices.Clone(p.notifiers)
 	if l := p.cfg.Notify.Log; l != nil {
-		notifiers = append(notifiers, NewLogNotifier(p.log, l.Level, l.Events...))
+		notifiers = append(notifiers, newLogNotifier(p.log, l.Level, l.Events...))
 	}
 	return notifiers
 }
