@@ -7,40 +7,6 @@ import (
 	"github.com/authpool/authpool/store"
 )
 
-// Forecast says whether a window's budget runs out if spending goes on at
-// the burn rate (the spending of the last 60 minutes, per hour).
-type Forecast string
-
-// The forecasts of a window (UsageWindow.Forecast). A window without a
-// budget has none ("").
-const (
-	// ForecastSpent: the budget is spent; UsageWindow.ExhaustsAt is the
-	// snapshot's time.
-	ForecastSpent Forecast = "spent"
-	// ForecastRunsOut: at the burn rate the budget runs out at
-	// UsageWindow.ExhaustsAt, within the window.
-	ForecastRunsOut Forecast = "runs out"
-	// ForecastNotAtThisRate: at the burn rate the budget does not run out:
-	// not before a block or a day ends, and for the rolling week not at
-	// all, because the week's oldest spending leaves it faster than the
-	// burn rate adds (or the rate is zero). ExhaustsAt is zero.
-	ForecastNotAtThisRate Forecast = "not at this rate"
-)
-
-// forecastOf says what an exhaustion time at now means for a window with
-// budget.
-func forecastOf(exhaustsAt, now time.Time, budget store.Nanodollars) Forecast {
-	switch {
-	case budget <= 0:
-		return ""
-	case exhaustsAt.IsZero():
-		return ForecastNotAtThisRate
-	case !exhaustsAt.After(now):
-		return ForecastSpent
-	}
-	return ForecastRunsOut
-}
-
 // exhaustion returns when spending at rate (USD per hour) uses up what is
 // left of budget, if that happens before end; zero otherwise. A budget
 // already spent is exhausted at now. It suits a window that ends (a block,

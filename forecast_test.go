@@ -109,22 +109,3 @@ func TestWeekExhaustion(t *testing.T) {
 		})
 	}
 }
-
-func TestForecastOf(t *testing.T) {
-	now := at(0, 12, 0, 0)
-	for _, tt := range []struct {
-		exhausts time.Time
-		budget   store.Nanodollars
-		want     Forecast
-	}{
-		{time.Time{}, 0, ""},
-		{now, 0, ""},
-		{time.Time{}, 1, ForecastNotAtThisRate},
-		{now, 1, ForecastSpent},
-		{now.Add(time.Second), 1, ForecastRunsOut},
-	} {
-		if got := forecastOf(tt.exhausts, now, tt.budget); got != tt.want {
-			t.Errorf("forecastOf(%v, budget %d) = %q, want %q", tt.exhausts, tt.budget, got, tt.want)
-		}
-	}
-}

@@ -90,12 +90,10 @@ type UsageWindow struct {
 	// ExhaustsAt is when the budget runs out if spending goes on at the burn
 	// rate: before a block or a day ends, and for the rolling week before
 	// the spending that leaves it as hours pass makes room again (within a
-	// week, then). Zero if it does not run out so (Forecast says "not at
-	// this rate") or has no budget. A spent budget shows the snapshot's time.
+	// week, then). Zero if it has no budget or does not run out so: "not at
+	// this rate", as the status page says. A spent budget shows the
+	// snapshot's time.
 	ExhaustsAt time.Time `json:"exhaustsAt,omitzero"`
-	// Forecast says it in words: spent, runs out (at ExhaustsAt), or not at
-	// this rate; "" without a budget.
-	Forecast Forecast `json:"forecast,omitempty"`
 }
 
 // usageWindow describes a window: recorded is the pool's count, used the
@@ -103,12 +101,12 @@ type UsageWindow struct {
 // exhaustsAt when the budget runs out at the burn rate; buckets are the
 // subscription's, from whose hours [from, to) it counts the requests and
 // tokens.
-func usageWindow(w Window, recorded, budget store.Nanodollars, share, reported float64, now, exhaustsAt time.Time,
+func usageWindow(w Window, recorded, budget store.Nanodollars, share, reported float64, exhaustsAt time.Time,
 	buckets []store.Bucket, from, to int64) UsageWindow {
 	u := UsageWindow{Window: w, Active: !w.Start.IsZero(), CostUSD: recorded.USD(), BudgetUSD: budget.USD(),
 		Percent: 100 * share, ReportedPercent: 100 * reported}
 	if budget > 0 {
-		u.ExhaustsAt, u.Forecast = exhaustsAt, forecastOf(exhaustsAt, now, budget)
+		u.ExhaustsAt = exhaustsAt
 	}
 	for _, b := range buckets {
 		if b.Hour >= from && b.Hour < to {
@@ -196,9 +194,9 @@ func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time, ring *h
 		Eligible: sv.why(now) == "", Ineligible: sv.why(now), Health: sv.health,
 		HealthTerms: healthTerms(p.healthInput(sv, now, sv.scoredHolding, sv.scoredIdle), p.cfg.Health),
 		Clients:     rec.Clients, ActiveClients: sv.holding(n), MaxClients: rec.MaxClients,
-		Block: usageWindow(sv.m.block, sv.m.blockCost, rec.BlockBudget, u.blockShare, u.blockReported, now,
+		Block: usageWindow(sv.m.block, sv.m.blockCost, rec.BlockBudget, u.blockShare, u.blockReported,
 			exhaustion(now, u.block, rec.BlockBudget, rate, blockEnd), rec.Usage, sv.m.blockFrom, min(sv.m.blockTo, h+1)),
-		Week: usageWindow(weekWindow(now), sv.m.week, rec.WeeklyBudget, u.weekShare, u.weekReported, now,
+		Week: usageWindow(weekWindow(now), sv.m.week, rec.WeeklyBudget, u.weekShare, u.weekReported,
 			weekExhaustion(sv.ring, now, u.week, rec.WeeklyBudget, rate, rec.Reported.WeekReset),
 			rec.Usage, h-store.WeekHours+1, h+1),
 		BurnRateUSDPerHour:  rate,
@@ -211,7 +209,7 @@ func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time, ring *h
 			share = float64(sv.m.day) / float64(rec.DailyBudget)
 		}
 		dw := dayWindow(now)
-		day := usageWindow(dw, sv.m.day, rec.DailyBudget, share, 0, now,
+		day := usageWindow(dw, sv.m.day, rec.DailyBudget, share, 0,
 			exhaustion(now, sv.m.day, rec.DailyBudget, rate, dw.End), rec.Usage, sv.m.dayFrom, h+1)
 		st.Day = &day
 	}

@@ -63,11 +63,11 @@ func TestSnapshot(t *testing.T) {
 				Clients:     1, MaxClients: 3,
 				// $60 left at $40 an hour: 1h30m, before the block ends.
 				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 40, Requests: 1, Tokens: aliceTokens,
-					BudgetUSD: 100, Percent: 40, ExhaustsAt: day(0, 14, 15), Forecast: authpool.ForecastRunsOut},
+					BudgetUSD: 100, Percent: 40, ExhaustsAt: day(0, 14, 15)},
 				// $960 left at $40 an hour: 24 hours, long before the $40
 				// leaves the week.
 				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 40, Requests: 1, Tokens: aliceTokens,
-					BudgetUSD: 1000, Percent: 4, ExhaustsAt: day(1, 12, 45), Forecast: authpool.ForecastRunsOut},
+					BudgetUSD: 1000, Percent: 4, ExhaustsAt: day(1, 12, 45)},
 				BurnRateUSDPerHour: 40,
 				ExhaustsAt:         day(0, 14, 15),
 				LastActive:         t0,
@@ -77,8 +77,8 @@ func TestSnapshot(t *testing.T) {
 				Health:      100, // 100 + 10, clamped
 				HealthTerms: authpool.HealthTerms{Idle: 10},
 				Clients:     1, MaxClients: defaultMaxClients,
-				Block:      authpool.UsageWindow{Window: block, Active: true, BudgetUSD: 50, Forecast: authpool.ForecastNotAtThisRate},
-				Week:       authpool.UsageWindow{Window: week, Active: true, BudgetUSD: 500, Forecast: authpool.ForecastNotAtThisRate},
+				Block:      authpool.UsageWindow{Window: block, Active: true, BudgetUSD: 50},
+				Week:       authpool.UsageWindow{Window: week, Active: true, BudgetUSD: 500},
 				LastActive: t0,
 			},
 		},
@@ -87,8 +87,7 @@ func TestSnapshot(t *testing.T) {
 			HealthTerms: authpool.HealthTerms{Idle: 10},
 			Block:       authpool.UsageWindow{Window: block, Active: true},
 			Week:        authpool.UsageWindow{Window: week, Active: true},
-			Day: &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, Active: true, BudgetUSD: 20,
-				Forecast: authpool.ForecastNotAtThisRate},
+			Day:         &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, Active: true, BudgetUSD: 20},
 		},
 		Sessions: []authpool.SessionStatus{
 			{ClientID: "alice", SubscriptionID: "s-a", State: authpool.SessionIdle, Created: t0, Assigned: t0, LastActive: t0,
@@ -119,7 +118,7 @@ func TestSnapshotOfTheFallbacksDay(t *testing.T) {
 	clk.Advance(30 * time.Minute) // 13:00: $5 an hour, $15 left
 	fb := snapshot(t, p).Fallback
 	want := &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, Active: true, CostUSD: 5, Requests: 1,
-		BudgetUSD: 20, Percent: 25, ExhaustsAt: day(0, 16, 0), Forecast: authpool.ForecastRunsOut}
+		BudgetUSD: 20, Percent: 25, ExhaustsAt: day(0, 16, 0)}
 	if diff := cmp.Diff(want, fb.Day); diff != "" {
 		t.Errorf("fallback's day (-want +got):\n%s", diff)
 	}
@@ -194,7 +193,7 @@ func TestSnapshotOfAnAnchoredBlock(t *testing.T) {
 	clk := newClock(day(0, 12, 40))
 	p := newPool(t, subs(sub("s-a", budgets(0, 10))), clk)
 	st := status(t, snapshot(t, p), "s-a")
-	if diff := cmp.Diff(authpool.UsageWindow{BudgetUSD: 10, Forecast: authpool.ForecastNotAtThisRate}, st.Block); diff != "" {
+	if diff := cmp.Diff(authpool.UsageWindow{BudgetUSD: 10}, st.Block); diff != "" {
 		t.Errorf("block before any activity (-want +got):\n%s", diff)
 	}
 	allocate(t, p, "alice")
@@ -359,9 +358,9 @@ func TestSnapshotBetweenAnchoredBlocks(t *testing.T) {
 		wantBlock authpool.UsageWindow
 	}{
 		{"slow spending: the next block would not run out",
-			1, authpool.UsageWindow{BudgetUSD: 10, Forecast: authpool.ForecastNotAtThisRate}},
+			1, authpool.UsageWindow{BudgetUSD: 10}},
 		{"fast spending: $3 in the last 60 minutes, the next block would run out 3h20m on, at 19:30",
-			3, authpool.UsageWindow{BudgetUSD: 10, ExhaustsAt: day(0, 19, 30), Forecast: authpool.ForecastRunsOut}},
+			3, authpool.UsageWindow{BudgetUSD: 10, ExhaustsAt: day(0, 19, 30)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -437,7 +436,7 @@ func TestSnapshotWeekForecast(t *testing.T) {
 	clk.Set(day(0, 12, 0))
 	spend(t, p, clk, "alice", 0.5) // $0.50 an hour
 	w := status(t, snapshot(t, p), "s-a").Week
-	if w.Forecast != authpool.ForecastNotAtThisRate || !w.ExhaustsAt.IsZero() || w.CostUSD != 300.5 || w.Requests != 2 {
+	if !w.ExhaustsAt.IsZero() || w.CostUSD != 300.5 || w.Requests != 2 {
 		t.Errorf("slow week = %+v, want $300.50 in 2 requests, not running out at this rate", w)
 	}
 
@@ -445,7 +444,7 @@ func TestSnapshotWeekForecast(t *testing.T) {
 	// before the $300 leaves.
 	spend(t, p, clk, "alice", 99.5)
 	w = status(t, snapshot(t, p), "s-a").Week
-	if want := day(0, 18, 0); w.Forecast != authpool.ForecastRunsOut || !w.ExhaustsAt.Equal(want) {
-		t.Errorf("fast week = %s at %v, want runs out at %v", w.Forecast, w.ExhaustsAt, want)
+	if want := day(0, 18, 0); !w.ExhaustsAt.Equal(want) {
+		t.Errorf("fast week runs out at %v, want %v", w.ExhaustsAt, want)
 	}
 }

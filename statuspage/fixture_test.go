@@ -41,11 +41,11 @@ func fixedSnapshot() authpool.Snapshot {
 				// $84 left at $28 an hour runs out after the block.
 				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 56, Requests: 53,
 					Tokens:    authpool.Tokens{Input: 9_800, Output: 61_200, CacheWrite: 120_400, CacheRead: 2_310_000},
-					BudgetUSD: 140, Percent: 40, Forecast: authpool.ForecastNotAtThisRate},
+					BudgetUSD: 140, Percent: 40},
 				// $880 left at $28 an hour: 31h26m.
 				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 120, Requests: 118,
 					Tokens:    authpool.Tokens{Input: 21_000, Output: 131_000, CacheWrite: 258_000, CacheRead: 4_950_000},
-					BudgetUSD: 1000, Percent: 12, ExhaustsAt: at(20, 11).AddDate(0, 0, 1), Forecast: authpool.ForecastRunsOut},
+					BudgetUSD: 1000, Percent: 12, ExhaustsAt: at(20, 11).AddDate(0, 0, 1)},
 				BurnRateUSDPerHour: 28, ExhaustsAt: at(20, 11).AddDate(0, 0, 1), LastActive: at(12, 43),
 			},
 			{
@@ -53,9 +53,9 @@ func fixedSnapshot() authpool.Snapshot {
 				Status:     authpool.Status{State: authpool.Limited, Until: at(14, 0), Reason: "5-hour limit reached"},
 				Ineligible: authpool.ReasonLimited, Health: 11.6, MaxClients: 4,
 				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 146.3, Requests: 212, BudgetUSD: 140, Percent: 104.5,
-					ExhaustsAt: t0, Forecast: authpool.ForecastSpent},
+					ExhaustsAt: t0},
 				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 630, Requests: 940, BudgetUSD: 1000, Percent: 66,
-					ReportedPercent: 66, Forecast: authpool.ForecastNotAtThisRate},
+					ReportedPercent: 66},
 				BurnRateUSDPerHour: 9.75, ExhaustsAt: t0, LastActive: at(12, 20),
 			},
 			{
@@ -64,9 +64,9 @@ func fixedSnapshot() authpool.Snapshot {
 				Clients:     2, ActiveClients: 2, MaxClients: 2,
 				// $2.70 left of the block and $4.20 of the week, at $6 an hour.
 				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 15.3, Requests: 38, BudgetUSD: 18, Percent: 85,
-					ExhaustsAt: at(13, 12), Forecast: authpool.ForecastRunsOut},
+					ExhaustsAt: at(13, 12)},
 				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 55.8, Requests: 140, BudgetUSD: 60, Percent: 93,
-					ExhaustsAt: at(13, 27), Forecast: authpool.ForecastRunsOut},
+					ExhaustsAt: at(13, 27)},
 				BurnRateUSDPerHour: 6, ExhaustsAt: at(13, 12), LastActive: at(12, 44),
 			},
 			{
@@ -85,7 +85,7 @@ func fixedSnapshot() authpool.Snapshot {
 			Week:        authpool.UsageWindow{Window: week, Active: true, CostUSD: 31.5, Requests: 27},
 			// $13 left of the day at $4 an hour: 3h15m.
 			Day: &authpool.UsageWindow{Window: day, Active: true, CostUSD: 7, Requests: 6, BudgetUSD: 20, Percent: 35,
-				ExhaustsAt: at(16, 0), Forecast: authpool.ForecastRunsOut},
+				ExhaustsAt: at(16, 0)},
 			BurnRateUSDPerHour: 4, ExhaustsAt: at(16, 0), LastActive: at(12, 41),
 		},
 		Sessions: []authpool.SessionStatus{

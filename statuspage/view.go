@@ -229,7 +229,7 @@ func newWindow(key, label string, u authpool.UsageWindow, now time.Time) window 
 		w.Reset = atPtr(u.End, now)
 	}
 	w.Exhausts, w.Spent = exhaustion(u.ExhaustsAt, now)
-	w.NotAtThisRate = u.Forecast == authpool.ForecastNotAtThisRate
+	w.NotAtThisRate = u.Active && u.BudgetUSD > 0 && u.ExhaustsAt.IsZero()
 	if u.Requests > 0 {
 		w.Requests = plural(int(u.Requests), "request")
 		if n := u.Tokens.Total(); n > 0 {
