@@ -19,7 +19,7 @@ func TestAllocateGivesANewClientASubscriptionWithItsCredential(t *testing.T) {
 	p := newPool(t, subs(sub("max-a")), clk)
 	got := allocate(t, p, "alice")
 	want := authpool.Allocation{ClientID: "alice", SubscriptionID: "max-a", Kind: authpool.KindMax5x,
-		Credential: authpool.Credential(secret + "-max-a"), Outcome: authpool.OutcomeNew, Reason: authpool.ReasonNewClient}
+		Credential: authpool.Credential(secret + "-max-a"), Outcome: authpool.OutcomeNew}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Allocate (-want +got):\n%s", diff)
 	}
@@ -296,7 +296,7 @@ func TestWeeklyThreshold(t *testing.T) {
 		p, _ := setup(t, 90)
 		got := allocate(t, p, "bob")
 		want := authpool.Allocation{ClientID: "bob", SubscriptionID: "s-a", Kind: authpool.KindMax5x,
-			Credential: authpool.Credential(secret + "-s-a"), Outcome: authpool.OutcomeNew, Reason: authpool.ReasonNewClient,
+			Credential: authpool.Credential(secret + "-s-a"), Outcome: authpool.OutcomeNew,
 			OverThreshold: true}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("Allocate (-want +got):\n%s", diff)

@@ -49,7 +49,6 @@ type Reason string
 
 // The reasons.
 const (
-	ReasonNewClient       Reason = "new client"
 	ReasonLimited         Reason = "limited"
 	ReasonDisabled        Reason = "disabled"
 	ReasonGone            Reason = "removed"
@@ -63,7 +62,6 @@ const (
 	ReasonFromFallback    Reason = "back from fallback"
 	ReasonNoneEligible    Reason = "no subscription can take the client"
 	ReasonBlockGap        Reason = "block room gap"
-	ReasonStale           Reason = "stale"
 )
 
 // reasonOrder lists the reasons a subscription takes no new client, in the
@@ -83,14 +81,14 @@ type Allocation struct {
 	// From is the subscription the client left: set for OutcomeMoved, and
 	// for OutcomeFallback when the client has just left a subscription.
 	From string `json:"from,omitempty"`
-	// Reason says why the client is not sticky: ReasonNewClient for a client
-	// without a session placed on a subscription, why it left From
+	// Reason says why the client is not sticky: why it left From
 	// (ReasonLimited, ReasonBlockSpent, ReasonFromFallback,
 	// ReasonPlaceTaken, ...), or, for a client that stays on the fallback,
 	// ReasonNoneEligible. A client without a session sent to the fallback
 	// gets why no subscription took it: the reason most of them refused it
 	// for (ReasonFull, ReasonWeekSpent, ReasonLimited, ...; a tie goes to
-	// the reason an ExhaustedError lists first). Empty when sticky.
+	// the reason an ExhaustedError lists first). Empty when sticky, and for
+	// a new client placed on a subscription (OutcomeNew says it all).
 	Reason Reason `json:"reason,omitempty"`
 	// OverThreshold is set when the subscription is at or over the weekly
 	// threshold and took the client as a last resort: nothing else could,

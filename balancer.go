@@ -146,7 +146,7 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 	full := errors.Is(err, store.ErrFull)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return p.place(ctx, r, "", ReasonNewClient, false)
+		return p.place(ctx, r, "", "", false)
 	case err != nil && !full:
 		return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 	}

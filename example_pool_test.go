@@ -90,9 +90,9 @@ func ExamplePool_Allocate() {
 		fmt.Println()
 	}
 	// Output:
-	// alice: new on max-a (new client)
+	// alice: new on max-a
 	// alice: sticky on max-a
-	// bob: new on pro-b (new client)
+	// bob: new on pro-b
 }
 
 func ExamplePool_Record() {
@@ -245,7 +245,7 @@ func ExamplePool_Snapshot() {
 	// pro-b: active, health 100.0, 0 client(s), no block running
 	// alice: active on max-a, $7.00
 	// [REDACTED]
-	// {"clientId":"alice","subscriptionId":"max-a","kind":"max20x","credential":"[REDACTED]","outcome":"new","reason":"new client"}
+	// {"clientId":"alice","subscriptionId":"max-a","kind":"max20x","credential":"[REDACTED]","outcome":"new"}
 	// false
 }
 

@@ -29,7 +29,7 @@ func TestModelLimitsMoveOnlyThatModelsClients(t *testing.T) {
 		{"a client without a model stays", "alice", nil, "s-a", authpool.OutcomeSticky, ""},
 		{"a client of another model stays", "alice", []authpool.AllocateOption{authpool.ForModel("claude-sonnet-4-5")}, "s-a", authpool.OutcomeSticky, ""},
 		{"a client of the limited model moves", "bob", []authpool.AllocateOption{opus}, "s-b", authpool.OutcomeMoved, authpool.ReasonModelLimited},
-		{"a new client of the limited model goes elsewhere", "carol", []authpool.AllocateOption{opus}, "s-b", authpool.OutcomeNew, authpool.ReasonNewClient},
+		{"a new client of the limited model goes elsewhere", "carol", []authpool.AllocateOption{opus}, "s-b", authpool.OutcomeNew, ""},
 	}
 	for _, st := range steps {
 		a, err := p.Allocate(ctx, st.client, st.opts...)

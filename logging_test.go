@@ -58,7 +58,7 @@ func TestLogsSayWhatHappenedAndNoSecret(t *testing.T) {
 		got = append(got, e)
 	}
 	want := []entry{
-		{Level: "DEBUG", Msg: "authpool: allocated", Client: "alice", Subscription: "s-a", Outcome: "new", Reason: "new client"},
+		{Level: "DEBUG", Msg: "authpool: allocated", Client: "alice", Subscription: "s-a", Outcome: "new"},
 		{Level: "INFO", Msg: "authpool: subscription limited", Subscription: "s-a", Reason: "429 from upstream"},
 		{Level: "INFO", Msg: "authpool: allocated", Client: "alice", Subscription: "s-b", Outcome: "moved", Reason: "limited"},
 		{Level: "INFO", Msg: "authpool: subscription disabled", Subscription: "s-b", Reason: "by hand"},

@@ -646,7 +646,7 @@ func (r *modelRun) allocate(c string) []string {
 		}
 		return nil
 	case len(m.eligible(from)) > 0:
-		why := authpool.ReasonNewClient
+		var why authpool.Reason // none for a new client
 		outcome := authpool.OutcomeNew
 		switch {
 		case from == authpool.FallbackID:

@@ -18,7 +18,7 @@ type RebalanceReport struct {
 	// Moves are the idle clients moved, in the order they moved.
 	Moves []Move `json:"moves"`
 	// Released are the stale sessions released, ordered by client ID.
-	Released []Release `json:"released"`
+	Released []SessionStatus `json:"released"`
 	// Credentials is what the refresh of expiring credentials did (with
 	// WithRefresher; see RefreshCredentials). Its failures do not make
 	// Rebalance fail.
@@ -42,14 +42,6 @@ type Move struct {
 	ToBlockUSD    float64 `json:"toBlockUSD,omitempty"`
 	ToBudgetUSD   float64 `json:"toBudgetUSD,omitempty"`
 	Reason        Reason  `json:"reason"`
-}
-
-// Release is one stale session Rebalance released.
-type Release struct {
-	ClientID       string    `json:"clientId"`
-	SubscriptionID string    `json:"subscriptionId"`
-	LastActive     time.Time `json:"lastActive"`
-	Reason         Reason    `json:"reason"`
 }
 
 // Rebalance releases stale sessions (idle for Sessions.StaleAfter, and no
@@ -122,7 +114,7 @@ func (p *Pool) releaseStale(ctx context.Context, now time.Time, report *Rebalanc
 	q := store.SessionQuery{ActiveBefore: staleSince.Add(time.Nanosecond), HoldEndedBy: now, Limit: stalePage}
 	first := len(report.Released)
 	defer func() {
-		slices.SortFunc(report.Released[first:], func(a, b Release) int { return cmp.Compare(a.ClientID, b.ClientID) })
+		slices.SortFunc(report.Released[first:], func(a, b SessionStatus) int { return cmp.Compare(a.ClientID, b.ClientID) })
 	}()
 	tried := make(map[string]bool)
 	for {
@@ -149,10 +141,7 @@ func (p *Pool) releaseStale(ctx context.Context, now time.Time, report *Rebalanc
 			}
 			p.noteMove(released.SubscriptionID, "", released.HoldUntil, time.Time{}, now, false)
 			p.counters.staleReleases.Add(1)
-			report.Released = append(report.Released, Release{
-				ClientID: released.ClientID, SubscriptionID: released.SubscriptionID,
-				LastActive: released.LastActive, Reason: ReasonStale,
-			})
+			report.Released = append(report.Released, p.sessionStatus(released, now))
 		}
 		// A full page asks for the next one: the sessions it released are
 		// gone, and those it could not release are no longer stale (a

@@ -224,11 +224,13 @@ func TestRebalanceReleasesStaleSessions(t *testing.T) {
 		t.Fatalf("Rebalance before 30 minutes released %+v", r.Released)
 	}
 	clk.Set(t0.Add(30 * time.Minute))
+	stale := func(client, sub string) authpool.SessionStatus {
+		return authpool.SessionStatus{ClientID: client, SubscriptionID: sub, State: authpool.SessionStale,
+			Created: t0, Assigned: t0, LastActive: t0, HoldUntil: t0.Add(5 * time.Minute)}
+	}
 	got := rebalance(t, p)
-	want := authpool.RebalanceReport{Time: clk.Now(), Released: []authpool.Release{
-		{ClientID: "alice", SubscriptionID: "s-a", LastActive: t0, Reason: authpool.ReasonStale},
-		{ClientID: "bob", SubscriptionID: "s-a", LastActive: t0, Reason: authpool.ReasonStale},
-		{ClientID: "zoe", SubscriptionID: "s-b", LastActive: t0, Reason: authpool.ReasonStale},
+	want := authpool.RebalanceReport{Time: clk.Now(), Released: []authpool.SessionStatus{
+		stale("alice", "s-a"), stale("bob", "s-a"), stale("zoe", "s-b"),
 	}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Rebalance (-want +got):\n%s", diff)
