@@ -268,8 +268,8 @@ func TestRecordExtendsTheHold(t *testing.T) {
 	}
 	for _, ttl := range []time.Duration{-time.Second, bounds.MaxCacheTTL + time.Nanosecond} {
 		err := p.Record(ctx, "alice", authpool.Usage{Time: clk.Now(), CostUSD: 1, CacheTTL: ttl})
-		if !errors.Is(err, authpool.ErrInvalidUsage) || !strings.Contains(err.Error(), "usage.cacheTTL: "+ttl.String()) {
-			t.Errorf("Record with CacheTTL %v = %v, want ErrInvalidUsage naming usage.cacheTTL and its value", ttl, err)
+		if !errors.Is(err, authpool.ErrInvalidArgument) || !strings.Contains(err.Error(), "usage.cacheTTL: "+ttl.String()) {
+			t.Errorf("Record with CacheTTL %v = %v, want ErrInvalidArgument naming usage.cacheTTL and its value", ttl, err)
 		}
 	}
 	clk.Set(t0.Add(9 * time.Minute))

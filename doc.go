@@ -85,7 +85,7 @@
 // # Errors
 //
 // Errors wrap the package's sentinels ([ErrExhausted], [ErrUnknownClient],
-// [ErrInvalidUsage], ...); test for them with errors.Is. Bad input is refused
+// [ErrInvalidArgument], ...); test for them with errors.Is. Bad input is refused
 // with an error that names the field and the value, and changes nothing.
 // Credentials never appear in errors, logs, JSON or fmt output: a
 // [Credential] prints as [REDACTED].

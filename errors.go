@@ -22,10 +22,6 @@ var (
 	ErrNotFound = errors.New("authpool: subscription not found")
 	// ErrExists: a subscription with that ID already exists.
 	ErrExists = errors.New("authpool: subscription already exists")
-	// ErrInvalidUsage: Record was given a usage it cannot count (negative,
-	// NaN or infinite numbers, no time, a time outside the week). Nothing
-	// was recorded.
-	ErrInvalidUsage = errors.New("authpool: invalid usage")
 	// ErrUsageTooOld: Record or Charge was given a usage with an ID the
 	// store does not remember whose time is at or before the store's horizon
 	// of usage IDs: it may have been counted already and its ID forgotten
@@ -38,7 +34,9 @@ var (
 	// changed.
 	ErrInvalidConfig = errors.New("authpool: invalid config")
 	// ErrInvalidArgument: a client ID, subscription ID, time or reason is not
-	// valid. Nothing was changed.
+	// valid, or Record or Charge was given a usage it cannot count (negative,
+	// NaN or infinite numbers, no time, a time outside the week). Nothing was
+	// changed.
 	ErrInvalidArgument = errors.New("authpool: invalid argument")
 	// ErrClosed: the pool was closed.
 	ErrClosed = errors.New("authpool: pool closed")

@@ -109,7 +109,7 @@ func ExamplePool_Record() {
 
 	u.CostUSD = -1
 	err := p.Record(ctx, "alice", u)
-	fmt.Println(errors.Is(err, authpool.ErrInvalidUsage))
+	fmt.Println(errors.Is(err, authpool.ErrInvalidArgument))
 
 	snap, _ := p.Snapshot(ctx)
 	s := snap.Sessions[0]

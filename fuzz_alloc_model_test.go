@@ -317,8 +317,8 @@ func (m *allocModel) record(in *fuzzInput, charge bool) {
 			t.Fatalf("%s = %v; want ErrInvalidArgument", where(), err)
 		}
 	case invalid:
-		if !errors.Is(err, authpool.ErrInvalidUsage) {
-			t.Fatalf("%s = %v; want ErrInvalidUsage", where(), err)
+		if !errors.Is(err, authpool.ErrInvalidArgument) {
+			t.Fatalf("%s = %v; want ErrInvalidArgument", where(), err)
 		}
 	case u.SubscriptionID == "nope":
 		if !errors.Is(err, authpool.ErrNotFound) {

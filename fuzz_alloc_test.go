@@ -15,7 +15,7 @@ import (
 //
 //   - no call panics, and every error matches its documented sentinel:
 //     ErrInvalidArgument exactly for an invalid client ID or a limit that
-//     ends by now, ErrInvalidUsage exactly for a usage the Usage and Record
+//     ends by now, ErrInvalidArgument exactly for a usage the Usage and Record
 //     docs refuse, ErrExhausted (an *ExhaustedError) from Allocate,
 //     ErrUnknownClient for a client without a session, ErrNotFound for an
 //     unknown subscription;

@@ -174,11 +174,11 @@ func TestRepeatedThrottlesBackOff(t *testing.T) {
 		want       time.Duration
 	}{
 		{0, 10 * time.Second, 10 * time.Second},
-		{10 * time.Second, 10 * time.Second, 20 * time.Second},                // right after the pause: doubled
-		{25 * time.Second, 10 * time.Second, 40 * time.Second},                // within the pause's length after it
-		{40 * time.Second, 10 * time.Second, 80 * time.Second},                // again
-		{80 * time.Second, time.Minute, 160 * time.Second},                    // doubled from the last pause
-		{160 * time.Second, time.Second, 5*time.Minute},           // capped
+		{10 * time.Second, 10 * time.Second, 20 * time.Second},    // right after the pause: doubled
+		{25 * time.Second, 10 * time.Second, 40 * time.Second},    // within the pause's length after it
+		{40 * time.Second, 10 * time.Second, 80 * time.Second},    // again
+		{80 * time.Second, time.Minute, 160 * time.Second},        // doubled from the last pause
+		{160 * time.Second, time.Second, 5 * time.Minute},         // capped
 		{5*time.Minute + 6*time.Minute, time.Second, time.Second}, // a quiet spell starts over
 	}
 	for i, st := range steps {

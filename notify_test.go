@@ -316,7 +316,6 @@ func TestTwoPoolsOnOneStoreReportAThresholdOnce(t *testing.T) {
 	}
 }
 
-
 // cmpEmpty makes nil and empty slices equal.
 var cmpEmpty = cmp.Comparer(func(a, b []string) bool { return len(a) == 0 && len(b) == 0 || cmp.Equal(a, b) })
 

@@ -211,7 +211,7 @@ func (p *Pool) usable() error {
 //
 // Record refuses, changing nothing, a usage with a negative, NaN or infinite
 // number, no time, a time outside the week, or a CacheTTL outside
-// 0..MaxCacheTTL (ErrInvalidUsage), a usage with an ID the store may have
+// 0..MaxCacheTTL (ErrInvalidArgument), a usage with an ID the store may have
 // forgotten (ErrUsageTooOld), and a client without a session
 // (ErrUnknownClient).
 func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
@@ -224,7 +224,7 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	now := p.now()
 	var rec store.UsageRecord
 	if err := u.record(now, time.Duration(p.cfg.RememberUsageIDs), p.rememberBytes(), &rec); err != nil {
-		return fmt.Errorf("authpool: record for client %q: %w: %w", clientID, err, ErrInvalidUsage)
+		return fmt.Errorf("authpool: record for client %q: %w: %w", clientID, err, ErrInvalidArgument)
 	}
 	if p.cfg.Block.Mode == BlockAnchored {
 		rec.BlockHours = p.cfg.Block.Hours
@@ -297,7 +297,7 @@ func (p *Pool) Charge(ctx context.Context, subscriptionID string, u Usage) error
 	u.SubscriptionID = subscriptionID
 	var rec store.UsageRecord
 	if err := u.record(now, time.Duration(p.cfg.RememberUsageIDs), p.rememberBytes(), &rec); err != nil {
-		return fmt.Errorf("authpool: charge %q: %w: %w", subscriptionID, err, ErrInvalidUsage)
+		return fmt.Errorf("authpool: charge %q: %w: %w", subscriptionID, err, ErrInvalidArgument)
 	}
 	if p.cfg.Block.Mode == BlockAnchored {
 		rec.BlockHours = p.cfg.Block.Hours

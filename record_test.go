@@ -61,22 +61,22 @@ func TestRecordRefusesBadInputAndChangesNothing(t *testing.T) {
 		is     error
 		says   []string // the field and the value
 	}{
-		{"a negative cost", "alice", ok(func(u *authpool.Usage) { u.CostUSD = -1 }), authpool.ErrInvalidUsage, []string{"costUSD", "-1"}},
-		{"a NaN cost", "alice", ok(func(u *authpool.Usage) { u.CostUSD = math.NaN() }), authpool.ErrInvalidUsage, []string{"costUSD", "NaN"}},
-		{"an infinite cost", "alice", ok(func(u *authpool.Usage) { u.CostUSD = math.Inf(1) }), authpool.ErrInvalidUsage, []string{"costUSD", "+Inf"}},
-		{"a cost above MaxUSD", "alice", ok(func(u *authpool.Usage) { u.CostUSD = store.MaxUSD + 1 }), authpool.ErrInvalidUsage,
+		{"a negative cost", "alice", ok(func(u *authpool.Usage) { u.CostUSD = -1 }), authpool.ErrInvalidArgument, []string{"costUSD", "-1"}},
+		{"a NaN cost", "alice", ok(func(u *authpool.Usage) { u.CostUSD = math.NaN() }), authpool.ErrInvalidArgument, []string{"costUSD", "NaN"}},
+		{"an infinite cost", "alice", ok(func(u *authpool.Usage) { u.CostUSD = math.Inf(1) }), authpool.ErrInvalidArgument, []string{"costUSD", "+Inf"}},
+		{"a cost above MaxUSD", "alice", ok(func(u *authpool.Usage) { u.CostUSD = store.MaxUSD + 1 }), authpool.ErrInvalidArgument,
 			[]string{"costUSD", "1.000001e+06"}},
-		{"negative tokens", "alice", ok(func(u *authpool.Usage) { u.Tokens.CacheRead = -3 }), authpool.ErrInvalidUsage,
+		{"negative tokens", "alice", ok(func(u *authpool.Usage) { u.Tokens.CacheRead = -3 }), authpool.ErrInvalidArgument,
 			[]string{"tokens.cacheRead", "-3"}},
-		{"tokens above MaxTokens", "alice", ok(func(u *authpool.Usage) { u.Tokens.Input = bounds.MaxTokens + 1 }), authpool.ErrInvalidUsage,
+		{"tokens above MaxTokens", "alice", ok(func(u *authpool.Usage) { u.Tokens.Input = bounds.MaxTokens + 1 }), authpool.ErrInvalidArgument,
 			[]string{"tokens.input", "1099511627777"}},
-		{"a zero time", "alice", ok(func(u *authpool.Usage) { u.Time = time.Time{} }), authpool.ErrInvalidUsage, []string{"time", "zero"}},
+		{"a zero time", "alice", ok(func(u *authpool.Usage) { u.Time = time.Time{} }), authpool.ErrInvalidArgument, []string{"time", "zero"}},
 		{"a time more than MaxClockSkew ahead", "alice", ok(func(u *authpool.Usage) { u.Time = t0.Add(time.Minute + bounds.MaxClockSkew + time.Second) }),
-			authpool.ErrInvalidUsage, []string{"time", "2026-11-26 12:36:01"}},
+			authpool.ErrInvalidArgument, []string{"time", "2026-11-26 12:36:01"}},
 		{"a time older than the week", "alice", ok(func(u *authpool.Usage) { u.Time = t0.Add(-168 * time.Hour) }),
-			authpool.ErrInvalidUsage, []string{"time", "2026-11-19 12:30:00"}},
+			authpool.ErrInvalidArgument, []string{"time", "2026-11-19 12:30:00"}},
 		{"a model with a control character", "alice", ok(func(u *authpool.Usage) { u.Model = "claude\x1b[31m" }),
-			authpool.ErrInvalidUsage, []string{"model", `"claude\x1b[31m"`}},
+			authpool.ErrInvalidArgument, []string{"model", `"claude\x1b[31m"`}},
 		{"an unknown client", "nobody", ok(func(*authpool.Usage) {}), authpool.ErrUnknownClient, []string{`"nobody"`}},
 		{"an empty client ID", "", ok(func(*authpool.Usage) {}), authpool.ErrInvalidArgument, []string{"client ID", "empty"}},
 		{"a client ID longer than MaxIDLength", strings.Repeat("c", bounds.MaxIDLength+1), ok(func(*authpool.Usage) {}),
@@ -285,8 +285,8 @@ func TestRecordAtTheWeeksEdge(t *testing.T) {
 	if err := p.Record(ctx, "alice", authpool.Usage{Time: t0.Add(-167 * time.Hour), CostUSD: 1}); err != nil {
 		t.Errorf("Record of a usage 167 hours old: %v", err)
 	}
-	if err := p.Record(ctx, "alice", authpool.Usage{Time: t0.Add(-168 * time.Hour), CostUSD: 1}); !errors.Is(err, authpool.ErrInvalidUsage) {
-		t.Errorf("Record of a usage 168 hours old = %v, want ErrInvalidUsage", err)
+	if err := p.Record(ctx, "alice", authpool.Usage{Time: t0.Add(-168 * time.Hour), CostUSD: 1}); !errors.Is(err, authpool.ErrInvalidArgument) {
+		t.Errorf("Record of a usage 168 hours old = %v, want ErrInvalidArgument", err)
 	}
 	if got := status(t, snapshot(t, p), "s-a").Week.CostUSD; got != 1 {
 		t.Errorf("week cost = %v, want 1", got)
@@ -377,8 +377,8 @@ func TestChargeCountsSpendingWithoutAClient(t *testing.T) {
 		want error
 	}{
 		{"s-zzz", authpool.Usage{Time: t0, CostUSD: 1}, authpool.ErrNotFound},
-		{"s-a", authpool.Usage{Time: t0, CostUSD: -1}, authpool.ErrInvalidUsage},
-		{"s-a", authpool.Usage{CostUSD: 1}, authpool.ErrInvalidUsage},
+		{"s-a", authpool.Usage{Time: t0, CostUSD: -1}, authpool.ErrInvalidArgument},
+		{"s-a", authpool.Usage{CostUSD: 1}, authpool.ErrInvalidArgument},
 	} {
 		if err := p.Charge(ctx, tc.sub, tc.u); !errors.Is(err, tc.want) {
 			t.Errorf("Charge(%q, %+v) = %v, want %v", tc.sub, tc.u, err, tc.want)

@@ -96,8 +96,8 @@ func TestRecordRefusesABadPricedAs(t *testing.T) {
 	p := newPool(t, subs(sub("s-a")), clk)
 	allocate(t, p, "alice")
 	err := p.Record(context.Background(), "alice", authpool.Usage{Time: t0, Model: "m", PricedAs: "bad\nname"})
-	if !errors.Is(err, authpool.ErrInvalidUsage) || !strings.Contains(err.Error(), "usage.pricedAs") {
-		t.Errorf("Record = %v, want ErrInvalidUsage naming usage.pricedAs", err)
+	if !errors.Is(err, authpool.ErrInvalidArgument) || !strings.Contains(err.Error(), "usage.pricedAs") {
+		t.Errorf("Record = %v, want ErrInvalidArgument naming usage.pricedAs", err)
 	}
 	if s := p.Stats(); s.Records != 0 || s.EstimatedUsages != 0 {
 		t.Errorf("a refused usage was counted: %+v", s)

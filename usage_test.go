@@ -104,8 +104,6 @@ func TestUsageRecordAcceptsTheEdges(t *testing.T) {
 	}
 }
 
-
-
 func TestHourlyRingKeepsOneWeek(t *testing.T) {
 	var r hourly
 	h := store.HourOf(at(0, 12, 0, 0))
@@ -333,4 +331,3 @@ func TestMinuteRingConcurrentAdds(t *testing.T) {
 		t.Errorf("sum = %d, want 8000", got)
 	}
 }
-

@@ -47,7 +47,7 @@ func WarmPool(ctx context.Context, p *authpool.Pool, subscriptionID string, r *R
 		}
 		err := p.Charge(ctx, subscriptionID, e.Usage())
 		switch {
-		case errors.Is(err, authpool.ErrInvalidUsage):
+		case errors.Is(err, authpool.ErrInvalidArgument):
 			w.Refused++
 		case errors.Is(err, authpool.ErrUsageTooOld):
 			w.TooOld++
