@@ -258,7 +258,7 @@ func TestCheckEventTypes(t *testing.T) {
 		want  string
 	}{
 		{nil, ""},
-		{EventTypes, ""},
+		{eventTypes, ""},
 		{[]EventType{EventFailover, EventExhausted}, ""},
 		{[]EventType{"failover", "nope"}, `"nope" is not an event type (want one of `},
 		{[]EventType{"failover", "failover"}, `"failover" is listed twice`},

@@ -146,12 +146,12 @@ func checkFallback(l *problemList, f *Fallback) {
 
 // CheckEventTypes says what is wrong with a list of event types a notifier
 // is to receive (a log notifier's, a webhook's): a type that is not among
-// EventTypes, or one listed twice. It returns nil for a usable list.
+// the event types, or one listed twice. It returns nil for a usable list.
 func CheckEventTypes(types []EventType) error {
 	seen := make(map[EventType]bool, len(types))
 	for _, t := range types {
-		if !slices.Contains(EventTypes, t) {
-			return fmt.Errorf("%q is not an event type (want one of %v)", t, EventTypes)
+		if !slices.Contains(eventTypes, t) {
+			return fmt.Errorf("%q is not an event type (want one of %v)", t, eventTypes)
 		}
 		if seen[t] {
 			return fmt.Errorf("%q is listed twice", t)

@@ -52,8 +52,8 @@ const (
 	EventUnpricedModel EventType = "unpricedModel"
 )
 
-// EventTypes lists every EventType.
-var EventTypes = []EventType{EventThreshold, EventFailover, EventRotation, EventLimited, EventRecovered, EventDisabled,
+// eventTypes lists every EventType (CheckEventTypes names them).
+var eventTypes = []EventType{EventThreshold, EventFailover, EventRotation, EventLimited, EventRecovered, EventDisabled,
 	EventExhausted, EventRefreshFailed, EventUnpricedModel}
 
 // Event is something the pool reports to its notifiers. Its JSON form is

@@ -378,7 +378,8 @@ func TestWebhookFiltersEventTypes(t *testing.T) {
 	n, _ := newTestNotifier(t, rc.srv.URL, func(c *Config) {
 		c.Events = []authpool.EventType{authpool.EventLimited, authpool.EventRecovered}
 	})
-	for _, typ := range authpool.EventTypes {
+	for _, typ := range []authpool.EventType{authpool.EventThreshold, authpool.EventFailover, authpool.EventLimited,
+		authpool.EventRecovered, authpool.EventExhausted} {
 		e := authpool.Event{ID: "evt_" + string(typ), Type: typ, Time: time.Date(2025, 3, 10, 14, 5, 0, 0, time.UTC)}
 		if err := n.Notify(t.Context(), e); err != nil {
 			t.Fatalf("Notify(%s): %v", typ, err)
