@@ -70,20 +70,6 @@ type Config struct {
 	// Buckets are kept per Pool, in memory: Pools of several processes
 	// sharing a store each count their own calls. The default is no limit.
 	ClientRate RateLimit `json:"clientRate,omitzero"`
-	// Prices names a price file for package claude's price tables
-	// (claude.PricesFor; docs/prices.md): its entries replace the built-in
-	// prices of the same models, and the rest stay. The default is none:
-	// the built-in prices. Package configfile reads and checks the file.
-	Prices *PricesConfig `json:"prices,omitempty"`
-}
-
-// PricesConfig names the price file of a config.
-type PricesConfig struct {
-	// File is the price file's path, in the shape of LiteLLM's
-	// model_prices_and_context_window.json. In a config file a relative
-	// path is relative to the config file's directory, as a {"file": PATH}
-	// secret is; package configfile returns it so resolved. Required.
-	File string `json:"file"`
 }
 
 // AlertPolicy says when threshold events fire.

@@ -68,9 +68,6 @@ func (c Config) checkPolicy(l *problemList) {
 			l.bad("/health/"+w.field, "%v: must be a number <= 1000", w.v)
 		}
 	}
-	if c.Prices != nil && strings.TrimSpace(c.Prices.File) == "" {
-		l.bad("/prices/file", "empty: name the price file, or leave prices out")
-	}
 	if c.Sessions.IdleAfter < 0 {
 		l.bad("/sessions/idleAfter", "%v: must be positive", time.Duration(c.Sessions.IdleAfter))
 	}

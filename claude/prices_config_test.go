@@ -6,14 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authpool/authpool"
 )
 
-// TestPricesFor checks a config's price table: the built-in one, with the
+// TestPricesWithFile checks a price table: the built-in one, with the
 // file's entries in place of those of the same models.
-func TestPricesFor(t *testing.T) {
+func TestPricesWithFile(t *testing.T) {
 	t.Parallel()
-	if p, err := PricesFor(authpool.Config{}); err != nil || len(p.entries) != len(DefaultPrices().entries) {
+	if p, err := PricesWithFile(""); err != nil || len(p.entries) != len(DefaultPrices().entries) {
 		t.Fatalf("no price file: %v, %v; want the built-in table", p, err)
 	}
 	dir := t.TempDir()
@@ -27,7 +26,7 @@ func TestPricesFor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := PricesFor(authpool.Config{Prices: &authpool.PricesConfig{File: file}})
+	p, err := PricesWithFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,10 +53,10 @@ func TestPricesFor(t *testing.T) {
 	if err := os.WriteFile(file, []byte(`{"claude-x": {"input_cost_per_token": -1}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := PricesFor(authpool.Config{Prices: &authpool.PricesConfig{File: file}}); p != nil || err == nil || !strings.Contains(err.Error(), "/claude-x/input_cost_per_token: -1 is negative") {
+	if p, err := PricesWithFile(file); p != nil || err == nil || !strings.Contains(err.Error(), "/claude-x/input_cost_per_token: -1 is negative") {
 		t.Errorf("a bad file: %v, %v", p, err)
 	}
-	if _, err := PricesFor(authpool.Config{Prices: &authpool.PricesConfig{File: filepath.Join(dir, "none.json")}}); err == nil {
+	if _, err := PricesWithFile(filepath.Join(dir, "none.json")); err == nil {
 		t.Error("a missing file: no error")
 	}
 }

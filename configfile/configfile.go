@@ -50,6 +50,11 @@ type File struct {
 	// key it sends and, optionally, a cap on what it may spend and its own
 	// rate limit.
 	Callers []proxy.Caller
+	// PriceFile is the file's prices.file, resolved relative to the config
+	// file's directory and checked: a price file whose entries replace the
+	// built-in prices of the same models (claude.PricesWithFile). "" when
+	// the file names none.
+	PriceFile string
 }
 
 // Options returns the options that give a pool what the file names besides
@@ -75,6 +80,10 @@ type document struct {
 	authpool.Config
 	Notify  notifyDocument `json:"notify,omitzero"` // in place of Config.Notify
 	Callers []proxy.Caller `json:"callers,omitempty"`
+	// Prices names a price file for package claude.
+	Prices struct {
+		File string `json:"file"`
+	} `json:"prices,omitzero"`
 	// AllowLiteralCredentials lets the file write a credential, a webhook
 	// secret or a caller key as a plain string instead of {"env": NAME} or
 	// {"file": PATH}. The default value is false: secrets stay out of files.
@@ -91,7 +100,7 @@ type notifyDocument struct {
 func (d document) file() File {
 	cfg := d.Config
 	cfg.Notify = d.Notify.NotifyConfig
-	return File{Config: cfg, Webhooks: d.Notify.Webhooks, Callers: d.Callers}
+	return File{Config: cfg, Webhooks: d.Notify.Webhooks, Callers: d.Callers, PriceFile: d.Prices.File}
 }
 
 // problems returns every problem authpool.Config.Validate,

@@ -162,11 +162,11 @@ func fullFile() File {
 			QueueSize: 4096,
 			Log:       &authpool.LogNotifyConfig{Level: slog.LevelWarn + 2, Events: []authpool.EventType{authpool.EventFailover, authpool.EventExhausted}},
 		},
-		Prices: &authpool.PricesConfig{File: filepath.Join("testdata", "prices.json")},
 	}, Callers: []proxy.Caller{
 		{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: authpool.Duration(5 * time.Hour), Rate: &authpool.RateLimit{PerSecond: 0.5, Burst: 3}, Sessionless: proxy.SessionlessSticky},
 		{ID: "ci", Key: "caller-key-ci-0123456789abcdef", CapUSD: 10, CapWindow: authpool.Duration(24 * time.Hour), Rate: &authpool.RateLimit{PerSecond: 10, Burst: 20}, Sessionless: proxy.SessionlessSpread},
-	}, Webhooks: []webhook.Config{hook("https://hooks.example.com/1"), hook("http://127.0.0.1:9/2")}}
+	}, Webhooks: []webhook.Config{hook("https://hooks.example.com/1"), hook("http://127.0.0.1:9/2")},
+		PriceFile: filepath.Join("testdata", "prices.json")}
 }
 
 // zeroFields lists the fields of v, recursively, that hold their zero
@@ -207,7 +207,9 @@ func zeroFields(v reflect.Value, path string) []string {
 
 // asDocument returns f as a config file's JSON holds it.
 func asDocument(f File) document {
-	return document{Config: f.Config, Notify: notifyDocument{NotifyConfig: f.Config.Notify, Webhooks: f.Webhooks}, Callers: f.Callers}
+	d := document{Config: f.Config, Notify: notifyDocument{NotifyConfig: f.Config.Notify, Webhooks: f.Webhooks}, Callers: f.Callers}
+	d.Prices.File = f.PriceFile
+	return d
 }
 
 // secretsAsEnv replaces, in a File's JSON, each credential and webhook

@@ -173,7 +173,11 @@ func step(ctx context.Context, pool *authpool.Pool, c *client, now time.Time, rn
 		return err
 	}
 	if a.Outcome != authpool.OutcomeSticky && a.SubscriptionID != c.sub {
-		say("%s → %s (%s: %s)", c.id, a.SubscriptionID, a.Outcome, a.Reason)
+		if a.Reason == "" { // a new client: OutcomeNew says it all
+			say("%s → %s (%s)", c.id, a.SubscriptionID, a.Outcome)
+		} else {
+			say("%s → %s (%s: %s)", c.id, a.SubscriptionID, a.Outcome, a.Reason)
+		}
 	}
 	c.sub = a.SubscriptionID
 	for range 1 + rng.IntN(c.pace) {

@@ -20,7 +20,7 @@ func TestRun(t *testing.T) {
 	}
 	got := out.String()
 	for _, want := range []string{
-		"(new: new client)",                // a first Allocate
+		"(new)",                            // a first Allocate
 		"(moved: limited)",                 // off a subscription the 429 took out
 		"(fallback: block budget spent)",   // onto the fallback
 		"Rebalance moves idle",             // a move by Rebalance

@@ -87,7 +87,7 @@ func run(ctx context.Context, w io.Writer, logs *slog.Logger, o options) error {
 		return err
 	}
 	defer pool.Close(context.Background())
-	prices, err := claude.PricesFor(cfg) // for what Claude Code did not price
+	prices, err := claude.PricesWithFile(f.PriceFile) // for what Claude Code did not price
 	if err != nil {
 		return err
 	}

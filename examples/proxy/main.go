@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}()
 	// The built-in prices, with the price file the config names (if any)
 	// in place of the same models'.
-	prices, err := claude.PricesFor(cfg)
+	prices, err := claude.PricesWithFile(f.PriceFile)
 	if err != nil {
 		return err
 	}
