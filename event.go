@@ -80,8 +80,10 @@ type Event struct {
 	// Credential is the failed refresh, for EventRefreshFailed; it never
 	// holds the credential itself.
 	Credential *CredentialRefresh `json:"credential,omitempty"`
-	// Unpriced is set for EventUnpricedModel.
-	Unpriced *UnpricedDetail `json:"unpriced,omitempty"`
+	// Unpriced is, for EventUnpricedModel, the first usage of the model the
+	// pool recorded at an estimated cost: its Model, and PricedAs what it
+	// was priced as (another model, or "fallback").
+	Unpriced *Usage `json:"unpriced,omitempty"`
 }
 
 // ThresholdDetail is the detail of an EventThreshold.
@@ -113,15 +115,6 @@ type LimitDetail struct {
 	Reason string    `json:"reason,omitempty"`
 	// Model is set when the limit covers one model or family only.
 	Model string `json:"model,omitempty"`
-}
-
-// UnpricedDetail is the detail of an EventUnpricedModel.
-type UnpricedDetail struct {
-	// Model is the model that has no price of its own.
-	Model string `json:"model"`
-	// PricedAs is what its usage was priced as: another model, or
-	// "fallback" (Usage.PricedAs).
-	PricedAs string `json:"pricedAs"`
 }
 
 // A Notifier delivers the pool's events: to a log, a webhook, a chat.

@@ -255,7 +255,7 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	p.noteHold(added.SubscriptionID, added.Held, added.HoldUntil, now)
 	p.counters.records.Add(1)
 	if u.PricedAs != "" {
-		p.noteEstimate(ctx, u.Model, u.PricedAs, now)
+		p.noteEstimate(ctx, u, now)
 	}
 	return nil
 }
@@ -320,7 +320,7 @@ func (p *Pool) Charge(ctx context.Context, subscriptionID string, u Usage) error
 	p.noteUsage(added.Billed, &rec, false)
 	p.counters.records.Add(1)
 	if u.PricedAs != "" {
-		p.noteEstimate(ctx, u.Model, u.PricedAs, now)
+		p.noteEstimate(ctx, u, now)
 	}
 	return nil
 }

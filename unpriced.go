@@ -38,19 +38,20 @@ func (u *unpricedModels) first(model string) bool {
 // cost (Usage.PricedAs set) and, the first time the pool sees its model, logs
 // a warning and reports it (EventUnpricedModel), once a week among pools
 // sharing a store.
-func (p *Pool) noteEstimate(ctx context.Context, model, pricedAs string, now time.Time) {
+func (p *Pool) noteEstimate(ctx context.Context, u Usage, now time.Time) {
+	model := u.Model
 	p.counters.estimated.Add(1)
 	if !p.unpriced.first(model) {
 		return
 	}
 	p.log.LogAttrs(ctx, slog.LevelWarn, "authpool: a model has no price of its own; its usage is recorded at an estimated cost",
-		slog.String("model", model), slog.String("pricedAs", pricedAs))
+		slog.String("model", model), slog.String("pricedAs", u.PricedAs))
 	if p.notes == nil {
 		return
 	}
 	key := "unpricedModel/" + model
 	p.notes.emit(outgoing{claim: key, until: now.Add(store.WeekHours * time.Hour), ev: Event{
 		ID: eventID(key), Type: EventUnpricedModel, Time: now,
-		Unpriced: &UnpricedDetail{Model: model, PricedAs: pricedAs},
+		Unpriced: &u,
 	}})
 }

@@ -177,7 +177,8 @@ func TestWebhookPayloadUnpricedModel(t *testing.T) {
 	// The ID is the one the pool gives it: "evt_" and the first 16 bytes of
 	// the SHA-256 of "unpricedModel/claude-opus-7", in hex.
 	e := authpool.Event{ID: "evt_0eccc3534287e794e129241d49aafa0e", Type: authpool.EventUnpricedModel, Time: time.Date(2026, 12, 3, 9, 15, 0, 0, time.UTC),
-		Unpriced: &authpool.UnpricedDetail{Model: "claude-opus-7", PricedAs: "claude-opus-5-5"}}
+		Unpriced: &authpool.Usage{ID: "msg_01", SubscriptionID: "max-a", Time: time.Date(2026, 12, 3, 9, 14, 58, 0, time.UTC), CostUSD: 0.0312,
+			Tokens: authpool.Tokens{Input: 12, Output: 410}, Model: "claude-opus-7", PricedAs: "claude-opus-5-5"}}
 	if err := n.Notify(t.Context(), e); err != nil {
 		t.Fatal(err)
 	}
