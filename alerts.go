@@ -112,7 +112,7 @@ func (p *Pool) watch(sv *subView, now time.Time) {
 // runs out at the burn rate. A level that fell (usage left the rolling
 // week) is lowered, so the threshold may be reported again later; the claim
 // keeps that to once a week.
-func (p *Pool) crossed(sv *subView, window string, w Window, used, budget store.Nanodollars, reported int, now time.Time, rate float64,
+func (p *Pool) crossed(sv *subView, window string, w span, used, budget store.Nanodollars, reported int, now time.Time, rate float64,
 	exhausts func() time.Time) int {
 	lvl := p.level(used, budget)
 	var exhaustsAt time.Time

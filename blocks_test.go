@@ -21,21 +21,21 @@ func TestFixedBlock(t *testing.T) {
 		name  string
 		now   time.Time
 		hours int
-		want  Window
+		want  span
 	}{
-		{"midnight starts the first block", at(0, 0, 0, 0), 5, Window{at(0, 0, 0, 0), at(0, 5, 0, 0)}},
-		{"04:59:59 is still in the first block", at(0, 4, 59, 59), 5, Window{at(0, 0, 0, 0), at(0, 5, 0, 0)}},
-		{"05:00 starts the second block", at(0, 5, 0, 0), 5, Window{at(0, 5, 0, 0), at(0, 10, 0, 0)}},
-		{"12:30 is in the 10:00 block", at(0, 12, 30, 0), 5, Window{at(0, 10, 0, 0), at(0, 15, 0, 0)}},
-		{"15:00 starts the fourth block", at(0, 15, 0, 0), 5, Window{at(0, 15, 0, 0), at(0, 20, 0, 0)}},
-		{"20:00 starts the short last block", at(0, 20, 0, 0), 5, Window{at(0, 20, 0, 0), at(1, 0, 0, 0)}},
-		{"23:59:59 ends with the day", at(0, 23, 59, 59), 5, Window{at(0, 20, 0, 0), at(1, 0, 0, 0)}},
-		{"the next midnight starts a new grid", at(1, 0, 0, 0), 5, Window{at(1, 0, 0, 0), at(1, 5, 0, 0)}},
+		{"midnight starts the first block", at(0, 0, 0, 0), 5, span{at(0, 0, 0, 0), at(0, 5, 0, 0)}},
+		{"04:59:59 is still in the first block", at(0, 4, 59, 59), 5, span{at(0, 0, 0, 0), at(0, 5, 0, 0)}},
+		{"05:00 starts the second block", at(0, 5, 0, 0), 5, span{at(0, 5, 0, 0), at(0, 10, 0, 0)}},
+		{"12:30 is in the 10:00 block", at(0, 12, 30, 0), 5, span{at(0, 10, 0, 0), at(0, 15, 0, 0)}},
+		{"15:00 starts the fourth block", at(0, 15, 0, 0), 5, span{at(0, 15, 0, 0), at(0, 20, 0, 0)}},
+		{"20:00 starts the short last block", at(0, 20, 0, 0), 5, span{at(0, 20, 0, 0), at(1, 0, 0, 0)}},
+		{"23:59:59 ends with the day", at(0, 23, 59, 59), 5, span{at(0, 20, 0, 0), at(1, 0, 0, 0)}},
+		{"the next midnight starts a new grid", at(1, 0, 0, 0), 5, span{at(1, 0, 0, 0), at(1, 5, 0, 0)}},
 		{"a time in another zone is placed on the UTC grid",
-			time.Date(2026, 11, 27, 0, 30, 0, 0, tokyo), 5, Window{at(0, 15, 0, 0), at(0, 20, 0, 0)}},
-		{"7-hour blocks end with a 3-hour one", at(0, 22, 0, 0), 7, Window{at(0, 21, 0, 0), at(1, 0, 0, 0)}},
-		{"24-hour blocks are the UTC day", at(0, 13, 0, 0), 24, Window{at(0, 0, 0, 0), at(1, 0, 0, 0)}},
-		{"1-hour blocks are the hour", at(0, 13, 59, 59), 1, Window{at(0, 13, 0, 0), at(0, 14, 0, 0)}},
+			time.Date(2026, 11, 27, 0, 30, 0, 0, tokyo), 5, span{at(0, 15, 0, 0), at(0, 20, 0, 0)}},
+		{"7-hour blocks end with a 3-hour one", at(0, 22, 0, 0), 7, span{at(0, 21, 0, 0), at(1, 0, 0, 0)}},
+		{"24-hour blocks are the UTC day", at(0, 13, 0, 0), 24, span{at(0, 0, 0, 0), at(1, 0, 0, 0)}},
+		{"1-hour blocks are the hour", at(0, 13, 59, 59), 1, span{at(0, 13, 0, 0), at(0, 14, 0, 0)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,14 +52,14 @@ func TestFixedBlock(t *testing.T) {
 
 func TestAnchoredBlock(t *testing.T) {
 	hour := func(day, hh int) int64 { return store.HourOf(at(day, hh, 0, 0)) }
-	block := func(day, hh int) *Window {
-		return &Window{at(day, hh, 0, 0), at(day, hh, 0, 0).Add(5 * time.Hour)}
+	block := func(day, hh int) *span {
+		return &span{at(day, hh, 0, 0), at(day, hh, 0, 0).Add(5 * time.Hour)}
 	}
 	tests := []struct {
 		name   string
 		anchor int64
 		now    time.Time
-		want   *Window // nil: no block holds now
+		want   *span // nil: no block holds now
 	}{
 		{"no usage yet, no block", noAnchor, at(0, 12, 0, 0), nil},
 		{"the block starts at its anchor's hour", hour(0, 10), at(0, 10, 37, 0), block(0, 10)},
@@ -131,12 +131,12 @@ func everyHour(first int64, n int) []int64 {
 func TestWeekWindowIsTheLast168Hours(t *testing.T) {
 	tests := []struct {
 		now  time.Time
-		want Window
+		want span
 	}{
-		{at(0, 12, 30, 0), Window{at(-7, 13, 0, 0), at(0, 13, 0, 0)}},
-		{at(0, 12, 0, 0), Window{at(-7, 13, 0, 0), at(0, 13, 0, 0)}},
-		{at(0, 12, 59, 59), Window{at(-7, 13, 0, 0), at(0, 13, 0, 0)}},
-		{at(0, 13, 0, 0), Window{at(-7, 14, 0, 0), at(0, 14, 0, 0)}},
+		{at(0, 12, 30, 0), span{at(-7, 13, 0, 0), at(0, 13, 0, 0)}},
+		{at(0, 12, 0, 0), span{at(-7, 13, 0, 0), at(0, 13, 0, 0)}},
+		{at(0, 12, 59, 59), span{at(-7, 13, 0, 0), at(0, 13, 0, 0)}},
+		{at(0, 13, 0, 0), span{at(-7, 14, 0, 0), at(0, 14, 0, 0)}},
 	}
 	for _, tt := range tests {
 		got := weekWindow(tt.now)
@@ -154,13 +154,13 @@ func TestDayWindowIsTheUTCDay(t *testing.T) {
 	tests := []struct {
 		name string
 		now  time.Time
-		want Window
+		want span
 	}{
-		{"midnight starts the day", at(0, 0, 0, 0), Window{at(0, 0, 0, 0), at(1, 0, 0, 0)}},
-		{"the day's last instant", at(1, 0, 0, 0).Add(-time.Nanosecond), Window{at(0, 0, 0, 0), at(1, 0, 0, 0)}},
-		{"the next midnight starts the next day", at(1, 0, 0, 0), Window{at(1, 0, 0, 0), at(2, 0, 0, 0)}},
+		{"midnight starts the day", at(0, 0, 0, 0), span{at(0, 0, 0, 0), at(1, 0, 0, 0)}},
+		{"the day's last instant", at(1, 0, 0, 0).Add(-time.Nanosecond), span{at(0, 0, 0, 0), at(1, 0, 0, 0)}},
+		{"the next midnight starts the next day", at(1, 0, 0, 0), span{at(1, 0, 0, 0), at(2, 0, 0, 0)}},
 		{"evening in New York is the next UTC day",
-			time.Date(2026, 11, 26, 20, 0, 0, 0, newYork), Window{at(1, 0, 0, 0), at(2, 0, 0, 0)}},
+			time.Date(2026, 11, 26, 20, 0, 0, 0, newYork), span{at(1, 0, 0, 0), at(2, 0, 0, 0)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,7 +172,7 @@ func TestDayWindowIsTheUTCDay(t *testing.T) {
 }
 
 func TestWindowContainsItsStartButNotItsEnd(t *testing.T) {
-	w := Window{at(0, 10, 0, 0), at(0, 15, 0, 0)}
+	w := span{at(0, 10, 0, 0), at(0, 15, 0, 0)}
 	for _, tt := range []struct {
 		t    time.Time
 		want bool

@@ -70,7 +70,9 @@ type SubscriptionStatus struct {
 
 // UsageWindow is the spending of one budget period.
 type UsageWindow struct {
-	Window
+	// Start and End bound the window: [Start, End).
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 	// Active is false for a block in anchored mode when none is running:
 	// the next usage starts one (Window is then zero).
 	Active bool `json:"active"`
@@ -101,9 +103,9 @@ type UsageWindow struct {
 // exhaustsAt when the budget runs out at the burn rate; buckets are the
 // subscription's, from whose hours [from, to) it counts the requests and
 // tokens.
-func usageWindow(w Window, recorded, budget store.Nanodollars, share, reported float64, exhaustsAt time.Time,
+func usageWindow(w span, recorded, budget store.Nanodollars, share, reported float64, exhaustsAt time.Time,
 	buckets []store.Bucket, from, to int64) UsageWindow {
-	u := UsageWindow{Window: w, Active: !w.Start.IsZero(), CostUSD: recorded.USD(), BudgetUSD: budget.USD(),
+	u := UsageWindow{Start: w.Start, End: w.End, Active: !w.Start.IsZero(), CostUSD: recorded.USD(), BudgetUSD: budget.USD(),
 		Percent: 100 * share, ReportedPercent: 100 * reported}
 	if budget > 0 {
 		u.ExhaustsAt = exhaustsAt

@@ -49,8 +49,8 @@ var aliceTokens = authpool.Tokens{Input: 1000, Output: 2000, CacheWrite: 300, Ca
 func TestSnapshot(t *testing.T) {
 	p, clk := snapshotPool(t)
 	now := clk.Advance(15 * time.Minute) // 12:45: both clients idle
-	week := authpool.Window{Start: day(-7, 13, 0), End: day(0, 13, 0)}
-	block := authpool.Window{Start: day(0, 10, 0), End: day(0, 15, 0)}
+	week := span{Start: day(-7, 13, 0), End: day(0, 13, 0)}
+	block := span{Start: day(0, 10, 0), End: day(0, 15, 0)}
 	want := authpool.Snapshot{
 		Time: now,
 		Subscriptions: []authpool.SubscriptionStatus{
@@ -62,11 +62,11 @@ func TestSnapshot(t *testing.T) {
 				HealthTerms: authpool.HealthTerms{Weekly: -2, Block: -12, Burn: -10, Idle: 10},
 				Clients:     1, MaxClients: 3,
 				// $60 left at $40 an hour: 1h30m, before the block ends.
-				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 40, Requests: 1, Tokens: aliceTokens,
+				Block: authpool.UsageWindow{Start: block.Start, End: block.End, Active: true, CostUSD: 40, Requests: 1, Tokens: aliceTokens,
 					BudgetUSD: 100, Percent: 40, ExhaustsAt: day(0, 14, 15)},
 				// $960 left at $40 an hour: 24 hours, long before the $40
 				// leaves the week.
-				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 40, Requests: 1, Tokens: aliceTokens,
+				Week: authpool.UsageWindow{Start: week.Start, End: week.End, Active: true, CostUSD: 40, Requests: 1, Tokens: aliceTokens,
 					BudgetUSD: 1000, Percent: 4, ExhaustsAt: day(1, 12, 45)},
 				BurnRateUSDPerHour: 40,
 				ExhaustsAt:         day(0, 14, 15),
@@ -77,17 +77,17 @@ func TestSnapshot(t *testing.T) {
 				Health:      100, // 100 + 10, clamped
 				HealthTerms: authpool.HealthTerms{Idle: 10},
 				Clients:     1, MaxClients: defaultMaxClients,
-				Block:      authpool.UsageWindow{Window: block, Active: true, BudgetUSD: 50},
-				Week:       authpool.UsageWindow{Window: week, Active: true, BudgetUSD: 500},
+				Block:      authpool.UsageWindow{Start: block.Start, End: block.End, Active: true, BudgetUSD: 50},
+				Week:       authpool.UsageWindow{Start: week.Start, End: week.End, Active: true, BudgetUSD: 500},
 				LastActive: t0,
 			},
 		},
 		Fallback: &authpool.SubscriptionStatus{
 			ID: authpool.FallbackID, Name: "fallback", Kind: authpool.KindAPI, Eligible: true, Health: 100,
 			HealthTerms: authpool.HealthTerms{Idle: 10},
-			Block:       authpool.UsageWindow{Window: block, Active: true},
-			Week:        authpool.UsageWindow{Window: week, Active: true},
-			Day:         &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, Active: true, BudgetUSD: 20},
+			Block:       authpool.UsageWindow{Start: block.Start, End: block.End, Active: true},
+			Week:        authpool.UsageWindow{Start: week.Start, End: week.End, Active: true},
+			Day:         &authpool.UsageWindow{Start: day(0, 0, 0), End: day(1, 0, 0), Active: true, BudgetUSD: 20},
 		},
 		Sessions: []authpool.SessionStatus{
 			{ClientID: "alice", SubscriptionID: "s-a", State: authpool.SessionIdle, Created: t0, Assigned: t0, LastActive: t0,
@@ -117,7 +117,7 @@ func TestSnapshotOfTheFallbacksDay(t *testing.T) {
 	spend(t, p, clk, "carol", 5)
 	clk.Advance(30 * time.Minute) // 13:00: $5 an hour, $15 left
 	fb := snapshot(t, p).Fallback
-	want := &authpool.UsageWindow{Window: authpool.Window{Start: day(0, 0, 0), End: day(1, 0, 0)}, Active: true, CostUSD: 5, Requests: 1,
+	want := &authpool.UsageWindow{Start: day(0, 0, 0), End: day(1, 0, 0), Active: true, CostUSD: 5, Requests: 1,
 		BudgetUSD: 20, Percent: 25, ExhaustsAt: day(0, 16, 0)}
 	if diff := cmp.Diff(want, fb.Day); diff != "" {
 		t.Errorf("fallback's day (-want +got):\n%s", diff)
@@ -200,18 +200,18 @@ func TestSnapshotOfAnAnchoredBlock(t *testing.T) {
 	spend(t, p, clk, "alice", 2)
 	tests := []struct {
 		now  time.Time
-		want authpool.Window
+		want span
 		cost float64
 	}{
-		{day(0, 12, 40), authpool.Window{Start: day(0, 12, 0), End: day(0, 17, 0)}, 2},
-		{day(0, 16, 59), authpool.Window{Start: day(0, 12, 0), End: day(0, 17, 0)}, 2},
-		{day(0, 17, 0), authpool.Window{}, 0},
+		{day(0, 12, 40), span{Start: day(0, 12, 0), End: day(0, 17, 0)}, 2},
+		{day(0, 16, 59), span{Start: day(0, 12, 0), End: day(0, 17, 0)}, 2},
+		{day(0, 17, 0), span{}, 0},
 	}
 	for _, tt := range tests {
 		clk.Set(tt.now)
 		st := status(t, snapshot(t, p), "s-a")
-		if st.Block.Window != tt.want || st.Block.CostUSD != tt.cost || st.Block.Active != !tt.want.Start.IsZero() {
-			t.Errorf("block at %v = %v ($%v, active %v), want %v ($%v)", tt.now, st.Block.Window, st.Block.CostUSD, st.Block.Active, tt.want, tt.cost)
+		if (span{st.Block.Start, st.Block.End}) != tt.want || st.Block.CostUSD != tt.cost || st.Block.Active != !tt.want.Start.IsZero() {
+			t.Errorf("block at %v = %v ($%v, active %v), want %v ($%v)", tt.now, span{st.Block.Start, st.Block.End}, st.Block.CostUSD, st.Block.Active, tt.want, tt.cost)
 		}
 	}
 	// Activity at the block's end starts the next block at that hour.
@@ -448,3 +448,6 @@ func TestSnapshotWeekForecast(t *testing.T) {
 		t.Errorf("fast week runs out at %v, want %v", w.ExhaustsAt, want)
 	}
 }
+
+// span is a window's bounds, as UsageWindow holds them.
+type span struct{ Start, End time.Time }

@@ -164,7 +164,7 @@ type metrics struct {
 	at          time.Time
 	hour        int64 // at's hour
 	week        store.Nanodollars
-	block       Window
+	block       span
 	anchor      int64 // in anchored mode, the hour the latest block started at
 	blockActive bool  // whether a block holds at (anchored mode may have none)
 	blockFrom   int64 // the block's hours: [blockFrom, blockTo)

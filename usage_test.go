@@ -233,11 +233,11 @@ func TestMeasure(t *testing.T) {
 	usd := func(n store.Nanodollars) float64 { return n.USD() }
 	tests := []struct {
 		mode                 BlockMode
-		block                Window
+		block                span
 		blockCost, week, day float64
 	}{
-		{BlockFixed, Window{at(0, 10, 0, 0), at(0, 15, 0, 0)}, 24, 31, 28},
-		{BlockAnchored, Window{at(0, 9, 0, 0), at(0, 14, 0, 0)}, 28, 31, 28},
+		{BlockFixed, span{at(0, 10, 0, 0), at(0, 15, 0, 0)}, 24, 31, 28},
+		{BlockAnchored, span{at(0, 9, 0, 0), at(0, 14, 0, 0)}, 28, 31, 28},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode.String(), func(t *testing.T) {

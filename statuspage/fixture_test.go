@@ -28,9 +28,9 @@ func at(h, m int) time.Time { return time.Date(2026, 11, 26, h, m, 0, 0, time.UT
 // the team's API key is disabled and has no budget; the fallback has spent
 // 35 % of its day.
 func fixedSnapshot() authpool.Snapshot {
-	block := authpool.Window{Start: at(10, 0), End: at(15, 0)}
-	week := authpool.Window{Start: at(13, 0).AddDate(0, 0, -7), End: at(13, 0)}
-	day := authpool.Window{Start: at(0, 0), End: at(24, 0)}
+	block := span{Start: at(10, 0), End: at(15, 0)}
+	week := span{Start: at(13, 0).AddDate(0, 0, -7), End: at(13, 0)}
+	day := span{Start: at(0, 0), End: at(24, 0)}
 	return authpool.Snapshot{
 		Time: t0,
 		Subscriptions: []authpool.SubscriptionStatus{
@@ -39,11 +39,11 @@ func fixedSnapshot() authpool.Snapshot {
 				HealthTerms: authpool.HealthTerms{Weekly: -6, Block: -12, Clients: -5},
 				Clients:     2, ActiveClients: 1, MaxClients: 4,
 				// $84 left at $28 an hour runs out after the block.
-				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 56, Requests: 53,
+				Block: authpool.UsageWindow{Start: block.Start, End: block.End, Active: true, CostUSD: 56, Requests: 53,
 					Tokens:    authpool.Tokens{Input: 9_800, Output: 61_200, CacheWrite: 120_400, CacheRead: 2_310_000},
 					BudgetUSD: 140, Percent: 40},
 				// $880 left at $28 an hour: 31h26m.
-				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 120, Requests: 118,
+				Week: authpool.UsageWindow{Start: week.Start, End: week.End, Active: true, CostUSD: 120, Requests: 118,
 					Tokens:    authpool.Tokens{Input: 21_000, Output: 131_000, CacheWrite: 258_000, CacheRead: 4_950_000},
 					BudgetUSD: 1000, Percent: 12, ExhaustsAt: at(20, 11).AddDate(0, 0, 1)},
 				BurnRateUSDPerHour: 28, ExhaustsAt: at(20, 11).AddDate(0, 0, 1), LastActive: at(12, 43),
@@ -52,9 +52,9 @@ func fixedSnapshot() authpool.Snapshot {
 				ID: "max-b", Name: "Max B", Kind: authpool.KindMax20x,
 				Status:     authpool.Status{State: authpool.Limited, Until: at(14, 0), Reason: "5-hour limit reached"},
 				Ineligible: authpool.ReasonLimited, Health: 11.6, MaxClients: 4,
-				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 146.3, Requests: 212, BudgetUSD: 140, Percent: 104.5,
+				Block: authpool.UsageWindow{Start: block.Start, End: block.End, Active: true, CostUSD: 146.3, Requests: 212, BudgetUSD: 140, Percent: 104.5,
 					ExhaustsAt: t0},
-				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 630, Requests: 940, BudgetUSD: 1000, Percent: 66,
+				Week: authpool.UsageWindow{Start: week.Start, End: week.End, Active: true, CostUSD: 630, Requests: 940, BudgetUSD: 1000, Percent: 66,
 					ReportedPercent: 66},
 				BurnRateUSDPerHour: 9.75, ExhaustsAt: t0, LastActive: at(12, 20),
 			},
@@ -63,9 +63,9 @@ func fixedSnapshot() authpool.Snapshot {
 				HealthTerms: authpool.HealthTerms{Weekly: -46.5, Block: -25.5, Clients: -10, Burn: -6.67},
 				Clients:     2, ActiveClients: 2, MaxClients: 2,
 				// $2.70 left of the block and $4.20 of the week, at $6 an hour.
-				Block: authpool.UsageWindow{Window: block, Active: true, CostUSD: 15.3, Requests: 38, BudgetUSD: 18, Percent: 85,
+				Block: authpool.UsageWindow{Start: block.Start, End: block.End, Active: true, CostUSD: 15.3, Requests: 38, BudgetUSD: 18, Percent: 85,
 					ExhaustsAt: at(13, 12)},
-				Week: authpool.UsageWindow{Window: week, Active: true, CostUSD: 55.8, Requests: 140, BudgetUSD: 60, Percent: 93,
+				Week: authpool.UsageWindow{Start: week.Start, End: week.End, Active: true, CostUSD: 55.8, Requests: 140, BudgetUSD: 60, Percent: 93,
 					ExhaustsAt: at(13, 27)},
 				BurnRateUSDPerHour: 6, ExhaustsAt: at(13, 12), LastActive: at(12, 44),
 			},
@@ -73,18 +73,18 @@ func fixedSnapshot() authpool.Snapshot {
 				ID: "team-api", Name: "Team API key", Kind: authpool.KindAPI,
 				Status:     authpool.Status{State: authpool.Disabled, Reason: "key rotated"},
 				Ineligible: authpool.ReasonDisabled, Health: 90,
-				Block:      authpool.UsageWindow{Window: block, Active: true},
-				Week:       authpool.UsageWindow{Window: week, Active: true, CostUSD: 3.2, Requests: 4},
+				Block:      authpool.UsageWindow{Start: block.Start, End: block.End, Active: true},
+				Week:       authpool.UsageWindow{Start: week.Start, End: week.End, Active: true, CostUSD: 3.2, Requests: 4},
 				LastActive: at(9, 5).AddDate(0, 0, -2),
 			},
 		},
 		Fallback: &authpool.SubscriptionStatus{
 			ID: authpool.FallbackID, Kind: authpool.KindAPI, Eligible: true, Health: 95, Clients: 1, ActiveClients: 1,
 			HealthTerms: authpool.HealthTerms{Clients: -5},
-			Block:       authpool.UsageWindow{Window: block, Active: true, CostUSD: 7, Requests: 6},
-			Week:        authpool.UsageWindow{Window: week, Active: true, CostUSD: 31.5, Requests: 27},
+			Block:       authpool.UsageWindow{Start: block.Start, End: block.End, Active: true, CostUSD: 7, Requests: 6},
+			Week:        authpool.UsageWindow{Start: week.Start, End: week.End, Active: true, CostUSD: 31.5, Requests: 27},
 			// $13 left of the day at $4 an hour: 3h15m.
-			Day: &authpool.UsageWindow{Window: day, Active: true, CostUSD: 7, Requests: 6, BudgetUSD: 20, Percent: 35,
+			Day: &authpool.UsageWindow{Start: day.Start, End: day.End, Active: true, CostUSD: 7, Requests: 6, BudgetUSD: 20, Percent: 35,
 				ExhaustsAt: at(16, 0)},
 			BurnRateUSDPerHour: 4, ExhaustsAt: at(16, 0), LastActive: at(12, 41),
 		},
@@ -131,3 +131,6 @@ func (s *source) Snapshot(ctx context.Context, _ ...authpool.SnapshotOption) (au
 	}
 	return s.snap, s.err
 }
+
+// span is a window's bounds, as UsageWindow holds them.
+type span struct{ Start, End time.Time }

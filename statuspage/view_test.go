@@ -93,7 +93,7 @@ func TestPreferJSON(t *testing.T) {
 
 // TestNewWindow formats the windows the fixed snapshot has no example of.
 func TestNewWindow(t *testing.T) {
-	block := authpool.Window{Start: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)}
+	block := span{Start: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)}
 	for _, tc := range []struct {
 		name string
 		u    authpool.UsageWindow
@@ -102,16 +102,16 @@ func TestNewWindow(t *testing.T) {
 		{"no block running", authpool.UsageWindow{BudgetUSD: 140},
 			window{Key: "block", Label: "5-hour block", Bar: true, Width: "0", Level: "ok", Used: "$0.00 of $140.00",
 				Percent: "0%", Span: "none running: the next request starts one"}},
-		{"reported, no budget", authpool.UsageWindow{Window: block, Active: true, CostUSD: 1.5, Percent: 91.25, ReportedPercent: 91.25},
+		{"reported, no budget", authpool.UsageWindow{Start: block.Start, End: block.End, Active: true, CostUSD: 1.5, Percent: 91.25, ReportedPercent: 91.25},
 			window{Key: "block", Label: "5-hour block", Bar: true, Width: "91.25", Level: "high", Used: "$1.50, no budget",
 				Percent: "91.3%", Reported: "91.3% reported by Anthropic", Span: "10:00–15:00 UTC",
 				Reset: &moment{"2026-11-26T15:00:00Z", "15:00 UTC", "in 2h 15m"}}},
-		{"just at the 80 % alert", authpool.UsageWindow{Window: block, Active: true, CostUSD: 112, BudgetUSD: 140, Percent: 80,
+		{"just at the 80 % alert", authpool.UsageWindow{Start: block.Start, End: block.End, Active: true, CostUSD: 112, BudgetUSD: 140, Percent: 80,
 			ExhaustsAt: now.Add(10 * time.Minute)},
 			window{Key: "block", Label: "5-hour block", Bar: true, Width: "80", Level: "warn", Used: "$112.00 of $140.00",
 				Percent: "80%", Span: "10:00–15:00 UTC", Reset: &moment{"2026-11-26T15:00:00Z", "15:00 UTC", "in 2h 15m"},
 				Exhausts: &moment{"2026-11-26T12:55:00Z", "12:55 UTC", "in 10m"}}},
-		{"far over", authpool.UsageWindow{Window: block, Active: true, CostUSD: 420, BudgetUSD: 140, Percent: 300, ExhaustsAt: now},
+		{"far over", authpool.UsageWindow{Start: block.Start, End: block.End, Active: true, CostUSD: 420, BudgetUSD: 140, Percent: 300, ExhaustsAt: now},
 			window{Key: "block", Label: "5-hour block", Bar: true, Width: "100", Level: "full", Used: "$420.00 of $140.00",
 				Percent: "300%", Span: "10:00–15:00 UTC", Reset: &moment{"2026-11-26T15:00:00Z", "15:00 UTC", "in 2h 15m"},
 				Spent: true}},
@@ -145,3 +145,6 @@ func TestSessionsCapped(t *testing.T) {
 		}
 	}
 }
+
+// span is a window's bounds, as UsageWindow holds them.
+type span struct{ Start, End time.Time }
