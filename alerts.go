@@ -36,7 +36,7 @@ func thresholdAmount(t float64, budget store.Nanodollars) store.Nanodollars {
 // level returns how many thresholds used has reached.
 func (p *Pool) level(used, budget store.Nanodollars) int {
 	n := 0
-	for _, t := range p.cfg.Alerts.Thresholds {
+	for _, t := range p.cfg.Notify.Thresholds {
 		if used >= thresholdAmount(t, budget) {
 			n++
 		}
@@ -50,7 +50,7 @@ func (p *Pool) nextAlert(used, budget store.Nanodollars) int64 {
 	if budget <= 0 {
 		return math.MaxInt64
 	}
-	for _, t := range p.cfg.Alerts.Thresholds {
+	for _, t := range p.cfg.Notify.Thresholds {
 		if a := thresholdAmount(t, budget); used < a {
 			return int64(a - used)
 		}
@@ -120,7 +120,7 @@ func (p *Pool) crossed(sv *subView, window string, w span, used, budget store.Na
 		exhaustsAt = exhausts()
 	}
 	for i := reported; i < lvl; i++ {
-		t := p.cfg.Alerts.Thresholds[i]
+		t := p.cfg.Notify.Thresholds[i]
 		key := fmt.Sprintf("threshold/%s/%s/%d/%g", sv.rec.ID, window, w.Start.Unix(), t)
 		until := w.End
 		if window == windowWeek { // rolling, without an end: once a week per threshold

@@ -55,8 +55,6 @@ type Config struct {
 	// read again from the store. Capacity and status are always checked by
 	// the store itself. The default value is 1 second.
 	RefreshInterval Duration `json:"refreshInterval,omitempty"`
-	// Alerts says when threshold events fire.
-	Alerts AlertPolicy `json:"alerts,omitzero"`
 	// Notify says how events wait for delivery, and whether they are also
 	// logged, besides going to the notifiers given with WithNotifier (a
 	// webhook.Notifier, for one). The default is nowhere.
@@ -72,17 +70,13 @@ type Config struct {
 	ClientRate RateLimit `json:"clientRate,omitzero"`
 }
 
-// AlertPolicy says when threshold events fire.
-type AlertPolicy struct {
+// NotifyConfig says when threshold events fire and where events go.
+type NotifyConfig struct {
 	// Thresholds are the shares of a budget (block, week, and the
 	// fallback's day) at which an EventThreshold fires, each once per
 	// window, strictly increasing in (0, 1]. The default value is
 	// [0.8, 0.9].
 	Thresholds []float64 `json:"thresholds,omitempty"`
-}
-
-// NotifyConfig says where events go.
-type NotifyConfig struct {
 	// QueueSize is how many events may wait for delivery; when the queue is
 	// full an event is dropped and counted (Snapshot.Notifications). The
 	// default value is 1024.
@@ -246,8 +240,8 @@ func (c Config) withDefaults() Config {
 	if c.RefreshInterval == 0 {
 		c.RefreshInterval = Duration(defaultRefreshInterval)
 	}
-	if len(c.Alerts.Thresholds) == 0 {
-		c.Alerts.Thresholds = []float64{0.8, 0.9}
+	if len(c.Notify.Thresholds) == 0 {
+		c.Notify.Thresholds = []float64{0.8, 0.9}
 	}
 	if c.Notify.QueueSize == 0 {
 		c.Notify.QueueSize = defaultQueueSize

@@ -25,8 +25,7 @@ func TestZeroConfigGetsTheDocumentedDefaults(t *testing.T) {
 		RememberUsageIDs: Duration(168 * time.Hour),
 		UsageIDMemoryMiB: 64,
 		RefreshInterval:  Duration(time.Second),
-		Alerts:           AlertPolicy{Thresholds: []float64{0.8, 0.9}},
-		Notify:           NotifyConfig{QueueSize: 1024},
+		Notify:           NotifyConfig{Thresholds: []float64{0.8, 0.9}, QueueSize: 1024},
 	}
 	got := Config{}.withDefaults()
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -49,8 +48,7 @@ func TestSetConfigFieldsKeepTheirValues(t *testing.T) {
 		UsageIDMemoryMiB: 1,
 		RefreshInterval:  Duration(time.Millisecond),
 		ClientRate:       RateLimit{PerSecond: 2, Burst: 5},
-		Alerts:           AlertPolicy{Thresholds: []float64{0.5, 0.75, 1}},
-		Notify:           NotifyConfig{QueueSize: 7, Log: &LogNotifyConfig{Level: slog.LevelWarn, Events: []EventType{EventFailover}}},
+		Notify:           NotifyConfig{Thresholds: []float64{0.5, 0.75, 1}, QueueSize: 7, Log: &LogNotifyConfig{Level: slog.LevelWarn, Events: []EventType{EventFailover}}},
 	}
 	if diff := cmp.Diff(c, c.withDefaults()); diff != "" {
 		t.Errorf("withDefaults changed set fields (-set +got):\n%s", diff)
@@ -133,8 +131,8 @@ func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
 			[]string{"/subscriptions/2/id"}},
 		{"the reserved fallback ID", Config{Subscriptions: []Subscription{{ID: FallbackID, Kind: KindAPI, Credential: "sk"}}},
 			[]string{"/subscriptions/0/id"}},
-		{"alert thresholds out of order, and out of range", Config{Alerts: AlertPolicy{Thresholds: []float64{0.9, 0.8, 1.5}}},
-			[]string{"/alerts/thresholds/1", "/alerts/thresholds/2"}},
+		{"alert thresholds out of order, and out of range", Config{Notify: NotifyConfig{Thresholds: []float64{0.9, 0.8, 1.5}}},
+			[]string{"/notify/thresholds/1", "/notify/thresholds/2"}},
 		{"a negative queue", Config{Notify: NotifyConfig{QueueSize: -1}}, []string{"/notify/queueSize"}},
 		{"an unknown event type for the log", Config{Notify: NotifyConfig{Log: &LogNotifyConfig{Events: []EventType{"oops"}}}},
 			[]string{"/notify/log/events"}},

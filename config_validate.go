@@ -107,12 +107,12 @@ func (c Config) checkSubscriptions(l *problemList) {
 // checkAlerts checks the alert thresholds and the notification queue and
 // log.
 func (c Config) checkAlerts(l *problemList) {
-	for i, t := range c.Alerts.Thresholds {
+	for i, t := range c.Notify.Thresholds {
 		switch {
 		case !(t > 0 && t <= 1):
-			l.bad(fmt.Sprintf("/alerts/thresholds/%d", i), "%v: must be in (0, 1]", t)
-		case i > 0 && t <= c.Alerts.Thresholds[i-1]:
-			l.bad(fmt.Sprintf("/alerts/thresholds/%d", i), "%v: thresholds must increase (after %v)", t, c.Alerts.Thresholds[i-1])
+			l.bad(fmt.Sprintf("/notify/thresholds/%d", i), "%v: must be in (0, 1]", t)
+		case i > 0 && t <= c.Notify.Thresholds[i-1]:
+			l.bad(fmt.Sprintf("/notify/thresholds/%d", i), "%v: thresholds must increase (after %v)", t, c.Notify.Thresholds[i-1])
 		}
 	}
 	if c.Notify.QueueSize < 1 || c.Notify.QueueSize > 1<<20 {

@@ -93,8 +93,7 @@ func exampleFile() File {
 		Block:           authpool.BlockPolicy{Mode: authpool.BlockAnchored, Hours: 5},
 		Sessions:        authpool.SessionPolicy{IdleAfter: authpool.Duration(5 * time.Minute), StaleAfter: authpool.Duration(30 * time.Minute)},
 		Rebalance:       authpool.RebalancePolicy{MinGapUSD: 5, MaxMoves: 3},
-		Alerts:          authpool.AlertPolicy{Thresholds: []float64{0.8, 0.9}},
-		Notify:          authpool.NotifyConfig{Log: &authpool.LogNotifyConfig{Level: slog.LevelInfo}},
+		Notify:          authpool.NotifyConfig{Thresholds: []float64{0.8, 0.9}, Log: &authpool.LogNotifyConfig{Level: slog.LevelInfo}},
 	}, Callers: []proxy.Caller{
 		{ID: "alice", Key: "ap-caller-example-alice-0001", CapUSD: 40, CapWindow: authpool.Duration(5 * time.Hour)},
 		{ID: "ci", Key: "ap-caller-example-ci-000000002", Sessionless: proxy.SessionlessSpread},
@@ -157,10 +156,10 @@ func fullFile() File {
 		UsageIDMemoryMiB: 16,
 		ClientRate:       authpool.RateLimit{PerSecond: 2.5, Burst: 5},
 		RefreshInterval:  authpool.Duration(1500 * time.Millisecond),
-		Alerts:           authpool.AlertPolicy{Thresholds: []float64{0.5, 0.75, 1}},
 		Notify: authpool.NotifyConfig{
-			QueueSize: 4096,
-			Log:       &authpool.LogNotifyConfig{Level: slog.LevelWarn + 2, Events: []authpool.EventType{authpool.EventFailover, authpool.EventExhausted}},
+			Thresholds: []float64{0.5, 0.75, 1},
+			QueueSize:  4096,
+			Log:        &authpool.LogNotifyConfig{Level: slog.LevelWarn + 2, Events: []authpool.EventType{authpool.EventFailover, authpool.EventExhausted}},
 		},
 	}, Callers: []proxy.Caller{
 		{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: authpool.Duration(5 * time.Hour), Rate: &authpool.RateLimit{PerSecond: 0.5, Burst: 3}, Sessionless: proxy.SessionlessSticky},
