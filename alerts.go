@@ -102,7 +102,7 @@ func (p *Pool) watch(sv *subView, now time.Time) {
 		key := fmt.Sprintf("recovered/%s/%d", rec.ID, until.Unix())
 		p.notes.emit(outgoing{claim: key, until: now.Add(24 * time.Hour), ev: Event{
 			ID: eventID(key), Type: EventRecovered, Time: now, SubscriptionID: rec.ID,
-			Limit: &LimitDetail{Until: until},
+			Limit: &Status{State: Limited, Until: until},
 		}})
 	}
 }
@@ -157,7 +157,7 @@ func (p *Pool) emitLimited(now time.Time, id string, st Status) {
 	key := fmt.Sprintf("limited/%s/%d", id, st.Until.Unix())
 	p.notes.emit(outgoing{claim: key, until: st.Until, ev: Event{
 		ID: eventID(key), Type: EventLimited, Time: now, SubscriptionID: id,
-		Limit: &LimitDetail{Until: st.Until, Reason: st.Reason},
+		Limit: &st,
 	}})
 }
 

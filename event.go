@@ -69,12 +69,18 @@ type Event struct {
 	// applies.
 	SubscriptionID string `json:"subscriptionId,omitempty"`
 	ClientID       string `json:"clientId,omitempty"`
+	// Model is the model or family (e.g. "opus") an EventLimited concerns
+	// when the limit covers that model only.
+	Model string `json:"model,omitempty"`
 	// One of the details below is set, by Type.
 	Threshold *ThresholdDetail `json:"threshold,omitempty"`
 	// Move is the client's move, for EventFailover and EventRotation (a
 	// failover carries no block costs).
 	Move  *Move        `json:"move,omitempty"`
-	Limit *LimitDetail `json:"limit,omitempty"`
+	// Limit is the status set, for EventLimited (Limited until a time; for
+	// Model only when Model is set) and EventDisabled; for EventRecovered,
+	// the limit that ended.
+	Limit *Status `json:"limit,omitempty"`
 	// Exhausted is the refusal, for EventExhausted.
 	Exhausted *ExhaustedError `json:"exhausted,omitempty"`
 	// Credential is the failed refresh, for EventRefreshFailed; it never
@@ -105,16 +111,6 @@ type ThresholdDetail struct {
 	// at this rate: not before its older spending leaves it (see
 	// UsageWindow.ExhaustsAt).
 	ExhaustsAt time.Time `json:"exhaustsAt,omitzero"`
-}
-
-// LimitDetail is the detail of an EventLimited, EventRecovered or
-// EventDisabled.
-type LimitDetail struct {
-	// Until is when the limit ends; zero for EventDisabled.
-	Until  time.Time `json:"until,omitzero"`
-	Reason string    `json:"reason,omitempty"`
-	// Model is set when the limit covers one model or family only.
-	Model string `json:"model,omitempty"`
 }
 
 // A Notifier delivers the pool's events: to a log, a webhook, a chat.
@@ -182,8 +178,8 @@ func (e Event) String() string {
 	case e.Move != nil:
 		s += fmt.Sprintf(" %s -> %s (%s)", e.Move.From, e.Move.To, e.Move.Reason)
 	case e.Limit != nil:
-		if e.Limit.Model != "" {
-			s += " model " + e.Limit.Model
+		if e.Model != "" {
+			s += " model " + e.Model
 		}
 		if !e.Limit.Until.IsZero() {
 			s += " until " + e.Limit.Until.UTC().Format(time.RFC3339)

@@ -108,8 +108,8 @@ func (p *Pool) MarkModelLimited(ctx context.Context, id, model string, until tim
 	if p.notes != nil {
 		key := fmt.Sprintf("limited/%s/%s/%d", id, l.Model, l.Until.Unix())
 		p.notes.emit(outgoing{claim: key, until: l.Until, ev: Event{
-			ID: eventID(key), Type: EventLimited, Time: now, SubscriptionID: id,
-			Limit: &LimitDetail{Until: l.Until, Reason: reason, Model: l.Model},
+			ID: eventID(key), Type: EventLimited, Time: now, SubscriptionID: id, Model: l.Model,
+			Limit: &Status{State: Limited, Until: l.Until, Reason: reason},
 		}})
 	}
 	return nil

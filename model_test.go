@@ -468,11 +468,11 @@ func evMove(typ authpool.EventType, client, from, to string, why authpool.Reason
 }
 
 func evLimited(id string, until time.Time) string {
-	return evLine(authpool.Event{Type: authpool.EventLimited, SubscriptionID: id, Limit: &authpool.LimitDetail{Until: until}})
+	return evLine(authpool.Event{Type: authpool.EventLimited, SubscriptionID: id, Limit: &authpool.Status{State: authpool.Limited, Until: until}})
 }
 
 func evRecovered(id string, until time.Time) string {
-	return evLine(authpool.Event{Type: authpool.EventRecovered, SubscriptionID: id, Limit: &authpool.LimitDetail{Until: until}})
+	return evLine(authpool.Event{Type: authpool.EventRecovered, SubscriptionID: id, Limit: &authpool.Status{State: authpool.Limited, Until: until}})
 }
 
 // eventLog is a Notifier that keeps the lines of the events it gets.

@@ -253,6 +253,9 @@ func (l *logNotifier) Notify(ctx context.Context, e Event) error {
 	if e.ClientID != "" {
 		attrs = append(attrs, slog.String("client", e.ClientID))
 	}
+	if e.Model != "" {
+		attrs = append(attrs, slog.String("model", e.Model))
+	}
 	switch {
 	case e.Threshold != nil:
 		t := e.Threshold
@@ -263,7 +266,8 @@ func (l *logNotifier) Notify(ctx context.Context, e Event) error {
 		attrs = append(attrs, slog.Group("move", slog.String("from", e.Move.From), slog.String("to", e.Move.To),
 			slog.String("reason", string(e.Move.Reason))))
 	case e.Limit != nil:
-		attrs = append(attrs, slog.Group("limit", slog.Time("until", e.Limit.Until), slog.String("reason", e.Limit.Reason)))
+		attrs = append(attrs, slog.Group("limit", slog.String("state", e.Limit.State.String()), slog.Time("until", e.Limit.Until),
+			slog.String("reason", e.Limit.Reason)))
 	case e.Credential != nil:
 		var msg string
 		if e.Credential.Err != nil {

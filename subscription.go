@@ -304,7 +304,7 @@ func (p *Pool) setStatus(ctx context.Context, op, id string, st Status) error {
 	case Disabled:
 		if p.notes != nil {
 			p.notes.emit(outgoing{ev: Event{ID: p.eventIDs.next(), Type: EventDisabled, Time: now, SubscriptionID: id,
-				Limit: &LimitDetail{Reason: st.Reason}}})
+				Limit: &st}})
 		}
 	}
 	p.log.LogAttrs(ctx, slog.LevelInfo, "authpool: subscription "+st.State.String(), slog.String("subscription", id),

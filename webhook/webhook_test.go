@@ -306,7 +306,7 @@ func TestWebhookPayloadTimesInUTC(t *testing.T) {
 		t.Errorf("Notify modified the event:\nbefore %s\nafter  %s", before, after)
 	}
 	for _, e := range []authpool.Event{
-		{Limit: &authpool.LimitDetail{Until: time.Date(2025, 3, 10, 15, 0, 0, 0, zone)}},
+		{Limit: &authpool.Status{State: authpool.Limited, Until: time.Date(2025, 3, 10, 15, 0, 0, 0, zone)}},
 		{Exhausted: &authpool.ExhaustedError{RetryAt: time.Date(2025, 3, 10, 15, 0, 0, 0, zone)}},
 		{Exhausted: &authpool.ExhaustedError{}},
 	} {
