@@ -36,6 +36,9 @@ func ReadCredentialsFile(r io.Reader) (Token, error) {
 	if len(b) > maxBody {
 		return Token{}, fmt.Errorf("oauth: credentials: the file is larger than %d bytes", maxBody)
 	}
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' && json.Valid(t) {
+		return Token{}, fmt.Errorf("oauth: credentials: the file is %s, not a JSON object", kind(t))
+	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(b, &top); err != nil {
 		return Token{}, fmt.Errorf("oauth: credentials: not a JSON object: %w", err)

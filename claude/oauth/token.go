@@ -28,7 +28,8 @@ type Token struct {
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 	// RefreshTokenExpiresAt is when RefreshToken expires: 30 days after
 	// it was issued when the answer does not say, as Claude Code assumes;
-	// zero without a refresh token, or when Refresh kept the old one.
+	// zero without a refresh token, when Refresh kept the old one, or
+	// when a credentials file does not say.
 	RefreshTokenExpiresAt time.Time `json:"refresh_token_expires_at,omitzero"`
 	// Scopes are the scopes granted.
 	Scopes []string `json:"scopes"`
