@@ -87,13 +87,17 @@ func (l *Login) AuthorizeURL() string {
 }
 
 // String describes the login without its verifier.
-func (l *Login) String() string { return fmt.Sprintf("oauth.Login{state %s}", l.state) }
+func (l Login) String() string { return fmt.Sprintf("oauth.Login{state %s}", l.state) }
 
 // GoString is String.
-func (l *Login) GoString() string { return l.String() }
+func (l Login) GoString() string { return l.String() }
+
+// Format writes String for every fmt verb, so that no verb prints the
+// verifier (fmt would print an unexported field as it is).
+func (l Login) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(l.String())) }
 
 // LogValue makes log/slog print the state alone.
-func (l *Login) LogValue() slog.Value { return slog.GroupValue(slog.String("state", l.state)) }
+func (l Login) LogValue() slog.Value { return slog.GroupValue(slog.String("state", l.state)) }
 
 // ErrPasted matches (errors.Is) a paste that Exchange refused before
 // sending anything: not code#state, or a state that is not this login's.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"mime"
 	"net"
 	"net/http"
@@ -177,7 +178,7 @@ func (s *Server) writeLogin(w http.ResponseWriter, l Login) {
 	ans := map[string]any{
 		"token_type":   "Bearer",
 		"access_token": l.AccessToken,
-		"expires_in":   int(l.ExpiresAt.Sub(now).Seconds()),
+		"expires_in":   math.Round(l.ExpiresAt.Sub(now).Seconds()),
 		"scope":        strings.Join(l.Scopes, " "),
 		"account":      map[string]string{"uuid": s.opts.AccountUUID, "email_address": s.opts.Email},
 		"organization": map[string]string{"uuid": s.opts.OrganizationUUID, "name": s.opts.OrganizationName},
@@ -185,7 +186,7 @@ func (s *Server) writeLogin(w http.ResponseWriter, l Login) {
 	if l.RefreshToken != "" {
 		ans["refresh_token"] = l.RefreshToken
 		if !s.opts.OmitRefreshTTL {
-			ans["refresh_token_expires_in"] = int(l.RefreshExpiresAt.Sub(now).Seconds())
+			ans["refresh_token_expires_in"] = math.Round(l.RefreshExpiresAt.Sub(now).Seconds())
 		}
 	}
 	writeJSON(w, http.StatusOK, ans)
