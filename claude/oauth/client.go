@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool/claude/internal/safetext"
+	"github.com/authpool/authpool/store"
 )
 
 // Client speaks Claude's OAuth: it starts logins, refreshes tokens and
@@ -123,9 +124,13 @@ const OAuthBeta = "oauth-2025-04-20"
 
 // getBearer sends a GET to url with the access token and the OAuth beta,
 // and returns the body of a 2xx answer.
-func (c *Client) getBearer(ctx context.Context, url, op, accessToken string) ([]byte, error) {
+func (c *Client) getBearer(ctx context.Context, url, op string, token store.Secret) ([]byte, error) {
+	accessToken := token.Reveal()
 	if accessToken == "" {
 		return nil, fmt.Errorf("oauth: %s: the access token is empty", op)
+	}
+	if err := checkTokenText("the access token", accessToken); err != nil {
+		return nil, fmt.Errorf("oauth: %s: %w", op, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

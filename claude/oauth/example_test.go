@@ -58,7 +58,7 @@ func Example_login() {
 	_, err = c.Refresh(ctx, tok.RefreshToken)
 	fmt.Println("old refresh token:", errors.Is(err, oauth.ErrInvalidGrant))
 
-	u, err := c.Usage(ctx, fresh.AccessToken.Reveal())
+	u, err := c.Usage(ctx, fresh.AccessToken)
 	if err != nil {
 		panic(err)
 	}

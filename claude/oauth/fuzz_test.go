@@ -161,3 +161,30 @@ func FuzzHTTPError(f *testing.F) {
 		}
 	})
 }
+
+// A profile answer reads or is refused; its plan is one Claude Code names.
+func FuzzParseProfile(f *testing.F) {
+	f.Add([]byte(`{"account":{"uuid":"a","email":"e@example.com"},"organization":{"uuid":"o","name":"n","organization_type":"claude_max"}}`))
+	f.Add([]byte(`{"account":{"email_address":"e@example.com"},"organization":null}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := ParseProfile(body)
+		if err != nil {
+			return
+		}
+		switch p.Plan() {
+		case "", "max", "pro", "team", "enterprise":
+		default:
+			t.Fatalf("plan %q", p.Plan())
+		}
+		again, err := json.Marshal(map[string]map[string]string{
+			"account":      {"uuid": p.AccountUUID, "email": p.AccountEmail},
+			"organization": {"uuid": p.OrganizationUUID, "name": p.OrganizationName, "organization_type": p.OrganizationType},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q, err := ParseProfile(again); err != nil || q != p {
+			t.Fatalf("%+v written and read again: %+v, %v", p, q, err)
+		}
+	})
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/authpool/authpool/store"
 )
 
 // Profile is what the profile endpoint says of a login's account and
@@ -38,7 +40,7 @@ func (p Profile) Plan() string {
 
 // Profile reads the login's profile with its access token (which needs the
 // user:profile scope). A refusal is an *HTTPError.
-func (c *Client) Profile(ctx context.Context, accessToken string) (Profile, error) {
+func (c *Client) Profile(ctx context.Context, accessToken store.Secret) (Profile, error) {
 	body, err := c.getBearer(ctx, c.cfg.ProfileURL, "profile", accessToken)
 	if err != nil {
 		return Profile{}, err

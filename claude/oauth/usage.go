@@ -9,6 +9,7 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude/internal/safetext"
+	"github.com/authpool/authpool/store"
 )
 
 // Usage is what the usage endpoint reported of a subscription: each
@@ -55,7 +56,7 @@ type ExtraUsage struct {
 // the user:profile scope (a claude setup-token cannot: the endpoint
 // refuses it). The endpoint is Claude Code's /usage; poll it gently. A
 // refusal is an *HTTPError.
-func (c *Client) Usage(ctx context.Context, accessToken string) (Usage, error) {
+func (c *Client) Usage(ctx context.Context, accessToken store.Secret) (Usage, error) {
 	body, err := c.getBearer(ctx, c.cfg.UsageURL, "usage", accessToken)
 	if err != nil {
 		return Usage{}, err

@@ -14,6 +14,7 @@ import (
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude/oauth"
 	"github.com/authpool/authpool/internal/fakeoauth"
+	"github.com/authpool/authpool/store"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -105,7 +106,7 @@ func TestUsageEndpoint(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fakeoauth.Options{}, oauth.Config{})
 	login := f.fake.Mint(oauth.DefaultScopes()...)
-	u, err := f.client.Usage(context.Background(), login.AccessToken)
+	u, err := f.client.Usage(context.Background(), store.Secret(login.AccessToken))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestUsageRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := f.client.Usage(context.Background(), tt.token)
+			_, err := f.client.Usage(context.Background(), store.Secret(tt.token))
 			var he *oauth.HTTPError
 			if !errors.As(err, &he) || he.Status != tt.status || he.Code != tt.code || he.Op != "usage" {
 				t.Fatalf("Usage: %v, want HTTP %d %s", err, tt.status, tt.code)
@@ -161,7 +162,7 @@ func TestProfile(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fakeoauth.Options{OrganizationType: "claude_pro"}, oauth.Config{})
 	login := f.fake.Mint(oauth.DefaultScopes()...)
-	p, err := f.client.Profile(context.Background(), login.AccessToken)
+	p, err := f.client.Profile(context.Background(), store.Secret(login.AccessToken))
 	if err != nil {
 		t.Fatal(err)
 	}
