@@ -28,7 +28,9 @@ type Client struct {
 type Option func(*Client)
 
 // WithHTTPClient makes the Client send its requests with hc; nil is the
-// default, an http.Client with a 30-second timeout.
+// default, an http.Client with a 30-second timeout that follows no
+// redirect (a redirected token request would carry its secrets to the
+// new address): a 3xx answer is an *HTTPError.
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = hc } }
 
 // WithClock gives the Client its clock, which turns expires_in into
@@ -54,7 +56,10 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		o(c)
 	}
 	if c.http == nil {
-		c.http = &http.Client{Timeout: requestTimeout}
+		c.http = &http.Client{
+			Timeout:       requestTimeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
 	if c.now == nil {
 		c.now = time.Now

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -185,5 +187,30 @@ func TestRefreshBadAnswer(t *testing.T) {
 				t.Errorf("Refresh: %v\nwant an error with %q that does not quote a token", err, tt.want)
 			}
 		})
+	}
+}
+
+// The default http.Client follows no redirect: a token request sent on
+// elsewhere would carry the refresh token there.
+func TestRefreshNoRedirect(t *testing.T) {
+	t.Parallel()
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/steal", http.StatusTemporaryRedirect)
+	}))
+	defer ts.Close()
+	c, err := oauth.New(oauth.Config{TokenURL: ts.URL + "/token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Refresh(context.Background(), "sk-ant-ort01-x")
+	var he *oauth.HTTPError
+	if !errors.As(err, &he) || he.Status != http.StatusTemporaryRedirect {
+		t.Errorf("Refresh: %v, want an HTTPError 307", err)
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the request was sent on %d times", n)
 	}
 }
