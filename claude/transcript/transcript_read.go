@@ -14,10 +14,11 @@ import (
 	"github.com/authpool/authpool/store"
 )
 
-// This file finds the transcripts, reads them in parallel (one file per
-// worker, line by line through a reused buffer) and hands the usage lines,
-// as compact records, to a single merger in ccusage's file order, which
-// de-duplicates and accounts them (transcript_report.go).
+// This file runs a Read: it finds the transcripts (transcript_list.go),
+// reads them in parallel (transcript_worker.go: one file per worker, line by
+// line through a reused buffer) and hands the usage lines, as compact
+// records, to a single merger in ccusage's file order, which de-duplicates
+// and accounts them (transcript_report.go).
 //
 // Memory: each worker holds one line buffer (up to MaxLine) and a few
 // batches of records (files ahead of the merger wait for it, a few batches
