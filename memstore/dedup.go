@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"context"
 	"hash/maphash"
 	"time"
 )
@@ -70,4 +71,14 @@ func (d *dedup) sweep(now int64) {
 	}
 	d.until = live
 	d.sweepAt = max(2*kept, minSweep)
+}
+
+// Claim implements store.Store.
+func (s *Store) Claim(ctx context.Context, key string, now, until time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.claims.add(key, unixNano(now), until.Sub(now)), nil
 }

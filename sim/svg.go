@@ -20,6 +20,13 @@ type panel struct {
 	target float64
 }
 
+// The layout of WriteSVG's image, in pixels: a panel's plot area, the
+// space around it, and the margins left of and above the plot areas.
+const (
+	chartW, chartH, chartGap = 420, 240, 30
+	chartLeft, chartTop      = 60, 50
+)
+
 // WriteSVG writes results as an SVG image of four charts against the number
 // of subscriptions, a line per policy: success rate, average health, cost
 // spread and failover rate, each with its target as a dashed line. It is
@@ -28,6 +35,19 @@ func WriteSVG(w io.Writer, title string, results []Result, t Targets) error {
 	if len(results) == 0 {
 		return fmt.Errorf("sim: svg: no results")
 	}
+	c := newChart(results)
+	c.header(title)
+	for i, p := range panels(results, t) {
+		c.panel(i, p)
+	}
+	c.legend()
+	_, err := w.Write(c.b.Bytes())
+	return err
+}
+
+// panels are WriteSVG's four charts, with their targets; the spreads' axes
+// reach past their target and their highest value.
+func panels(results []Result, t Targets) []panel {
 	maxOf := func(f func(Result) float64, floor float64) float64 {
 		m := floor
 		for _, r := range results {
@@ -37,86 +57,113 @@ func WriteSVG(w io.Writer, title string, results []Result, t Targets) error {
 	}
 	cv := func(r Result) float64 { return 100 * r.CostCV }
 	fo := func(r Result) float64 { return 100 * r.FailoverRate }
-	panels := []panel{
+	return []panel{
 		{"success rate (%)", func(r Result) float64 { return 100 * r.SuccessRate }, 0, 100, 100 * t.MinSuccess},
 		{"average health", func(r Result) float64 { return r.AvgHealth }, 0, 100, t.MinHealth},
 		{"cost spread, CV (%)", cv, 0, niceCeil(maxOf(cv, 100*t.MaxCostCV*1.2)), 100 * t.MaxCostCV},
 		{"failover rate (%)", fo, 0, niceCeil(maxOf(fo, 100*t.MaxFailover*1.2)), 100 * t.MaxFailover},
 	}
-	var sizes []int
+}
+
+// chart is WriteSVG's image being written: the results, their pool sizes
+// in order and their policies.
+type chart struct {
+	b       bytes.Buffer
+	results []Result
+	sizes   []int
+	names   []string
+	width   int
+}
+
+func newChart(results []Result) *chart {
+	c := &chart{results: results, names: policyNames(results), width: 2*(chartW+chartLeft+chartGap) + chartGap}
 	for _, r := range results {
-		if !slices.Contains(sizes, r.Subscriptions) {
-			sizes = append(sizes, r.Subscriptions)
+		if !slices.Contains(c.sizes, r.Subscriptions) {
+			c.sizes = append(c.sizes, r.Subscriptions)
 		}
 	}
-	slices.Sort(sizes)
-	names := policyNames(results)
-	const pw, ph, gap = 420, 240, 30 // a panel's plot area, and the space around it
-	const left, top = 60, 50
-	width := 2*(pw+left+gap) + gap
-	height := top + 2*(ph+70) + 30 + 20*((len(names)+3)/4)
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
-		width, height, width, height)
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
-	fmt.Fprintf(&b, `<text x="%d" y="24" font-size="16" font-weight="bold">%s</text>`+"\n", gap, esc(title))
-	xOf := func(size int) float64 {
-		if len(sizes) == 1 {
-			return pw / 2
-		}
-		return float64(pw) * float64(size-sizes[0]) / float64(sizes[len(sizes)-1]-sizes[0])
+	slices.Sort(c.sizes)
+	return c
+}
+
+// header opens the image: its size, a white background and the title.
+func (c *chart) header(title string) {
+	height := chartTop + 2*(chartH+70) + 30 + 20*((len(c.names)+3)/4)
+	fmt.Fprintf(&c.b, `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
+		c.width, height, c.width, height)
+	fmt.Fprintf(&c.b, `<rect width="%d" height="%d" fill="white"/>`+"\n", c.width, height)
+	fmt.Fprintf(&c.b, `<text x="%d" y="24" font-size="16" font-weight="bold">%s</text>`+"\n", chartGap, esc(title))
+}
+
+// xOf is the x of a pool size in a panel's plot area.
+func (c *chart) xOf(size int) float64 {
+	if len(c.sizes) == 1 {
+		return chartW / 2
 	}
-	for i, p := range panels {
-		ox, oy := gap+left+(i%2)*(pw+left+gap), top+(i/2)*(ph+70)
-		yOf := func(v float64) float64 { return float64(ph) * (1 - (min(max(v, p.lo), p.hi)-p.lo)/(p.hi-p.lo)) }
-		fmt.Fprintf(&b, `<g transform="translate(%d,%d)">`+"\n", ox, oy)
-		fmt.Fprintf(&b, `<text x="0" y="-8" font-weight="bold">%s</text>`+"\n", esc(p.title))
-		fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="none" stroke="#999"/>`+"\n", pw, ph)
-		for k := 0; k <= 4; k++ {
-			v := p.lo + (p.hi-p.lo)*float64(k)/4
-			y := yOf(v)
-			fmt.Fprintf(&b, `<line x1="0" y1="%.1f" x2="%d" y2="%.1f" stroke="#eee"/><text x="-6" y="%.1f" text-anchor="end">%g</text>`+"\n",
-				y, pw, y, y+4, round(v))
-		}
-		for _, s := range sizes {
-			x := xOf(s)
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%d</text>`+"\n", x, ph+16, s)
-		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">subscriptions</text>`+"\n", pw/2, ph+32)
-		ty := yOf(p.target)
-		fmt.Fprintf(&b, `<line x1="0" y1="%.1f" x2="%d" y2="%.1f" stroke="black" stroke-dasharray="6,4"/>`+"\n", ty, pw, ty)
-		for j, name := range names {
-			var pts [][2]float64
-			for _, r := range results {
-				if r.Policy == name {
-					pts = append(pts, [2]float64{xOf(r.Subscriptions), yOf(p.value(r))})
-				}
-			}
-			colour := palette[j%len(palette)]
-			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="`, colour)
-			for k, pt := range pts {
-				if k > 0 {
-					b.WriteByte(' ')
-				}
-				fmt.Fprintf(&b, "%.1f,%.1f", pt[0], pt[1])
-			}
-			b.WriteString("\"/>\n")
-			for _, pt := range pts {
-				fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>`+"\n", pt[0], pt[1], colour)
-			}
-		}
-		b.WriteString("</g>\n")
+	return float64(chartW) * float64(size-c.sizes[0]) / float64(c.sizes[len(c.sizes)-1]-c.sizes[0])
+}
+
+// panel writes the i-th panel (two to a row): its frame and axes, its
+// target and a line per policy.
+func (c *chart) panel(i int, p panel) {
+	ox, oy := chartGap+chartLeft+(i%2)*(chartW+chartLeft+chartGap), chartTop+(i/2)*(chartH+70)
+	yOf := func(v float64) float64 { return float64(chartH) * (1 - (min(max(v, p.lo), p.hi)-p.lo)/(p.hi-p.lo)) }
+	b := &c.b
+	fmt.Fprintf(b, `<g transform="translate(%d,%d)">`+"\n", ox, oy)
+	fmt.Fprintf(b, `<text x="0" y="-8" font-weight="bold">%s</text>`+"\n", esc(p.title))
+	fmt.Fprintf(b, `<rect width="%d" height="%d" fill="none" stroke="#999"/>`+"\n", chartW, chartH)
+	for k := 0; k <= 4; k++ {
+		v := p.lo + (p.hi-p.lo)*float64(k)/4
+		y := yOf(v)
+		fmt.Fprintf(b, `<line x1="0" y1="%.1f" x2="%d" y2="%.1f" stroke="#eee"/><text x="-6" y="%.1f" text-anchor="end">%g</text>`+"\n",
+			y, chartW, y, y+4, round(v))
 	}
-	ly := top + 2*(ph+70) + 10
-	for j, name := range names {
-		x, y := gap+left+(j%4)*220, ly+20*(j/4)
-		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="3"/><text x="%d" y="%d">%s</text>`+"\n",
+	for _, s := range c.sizes {
+		x := c.xOf(s)
+		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle">%d</text>`+"\n", x, chartH+16, s)
+	}
+	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle">subscriptions</text>`+"\n", chartW/2, chartH+32)
+	ty := yOf(p.target)
+	fmt.Fprintf(b, `<line x1="0" y1="%.1f" x2="%d" y2="%.1f" stroke="black" stroke-dasharray="6,4"/>`+"\n", ty, chartW, ty)
+	for j, name := range c.names {
+		c.series(j, name, p, yOf)
+	}
+	b.WriteString("</g>\n")
+}
+
+// series writes policy name's line in a panel, the j-th colour, with a dot
+// at each pool size.
+func (c *chart) series(j int, name string, p panel, yOf func(float64) float64) {
+	var pts [][2]float64
+	for _, r := range c.results {
+		if r.Policy == name {
+			pts = append(pts, [2]float64{c.xOf(r.Subscriptions), yOf(p.value(r))})
+		}
+	}
+	colour := palette[j%len(palette)]
+	fmt.Fprintf(&c.b, `<polyline fill="none" stroke="%s" stroke-width="2" points="`, colour)
+	for k, pt := range pts {
+		if k > 0 {
+			c.b.WriteByte(' ')
+		}
+		fmt.Fprintf(&c.b, "%.1f,%.1f", pt[0], pt[1])
+	}
+	c.b.WriteString("\"/>\n")
+	for _, pt := range pts {
+		fmt.Fprintf(&c.b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>`+"\n", pt[0], pt[1], colour)
+	}
+}
+
+// legend writes the policies' colours, four to a row, and closes the image.
+func (c *chart) legend() {
+	ly := chartTop + 2*(chartH+70) + 10
+	for j, name := range c.names {
+		x, y := chartGap+chartLeft+(j%4)*220, ly+20*(j/4)
+		fmt.Fprintf(&c.b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="3"/><text x="%d" y="%d">%s</text>`+"\n",
 			x, y, x+24, y, palette[j%len(palette)], x+30, y+4, esc(name))
 	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#555">dashed: target</text>`+"\n", width-gap-100, ly+4)
-	b.WriteString("</svg>\n")
-	_, err := w.Write(b.Bytes())
-	return err
+	fmt.Fprintf(&c.b, `<text x="%d" y="%d" fill="#555">dashed: target</text>`+"\n", c.width-chartGap-100, ly+4)
+	c.b.WriteString("</svg>\n")
 }
 
 // esc escapes text for XML.

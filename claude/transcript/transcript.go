@@ -17,11 +17,14 @@ import (
 // This file is the public side of transcript accounting: Claude Code's
 // JSONL transcripts (docs/formats.md §3) read by ccusage 20.0.24's rules
 // (§3–§5) into usage per hour, per 5-hour block, per day and per session,
-// and a pool warmed from them. The files: transcript_read.go finds and
-// reads the files, transcript_entry.go turns lines into records,
-// transcript_parse.go (over the JSON scanner of transcript_json.go) reads a
-// line's fields, transcript_rules.go holds ccusage's other line rules,
-// transcript_dedup.go de-duplicates and transcript_report.go accounts.
+// and a pool warmed from them. The files: transcript_read.go runs the
+// reading, transcript_list.go finds the files, transcript_worker.go reads
+// them line by line, transcript_entry.go turns lines into records,
+// transcript_parse.go (with the field kinds of transcript_fields.go, over
+// the JSON scanner of transcript_json.go and transcript_json_string.go)
+// reads a line's fields, transcript_rules.go holds ccusage's other line
+// rules, transcript_dedup.go de-duplicates and transcript_report.go
+// accounts.
 //
 // Where ccusage 20.0.24 (the binary) does something docs/formats.md does not say,
 // the binary was followed; testdata/ccusage/README.md lists the differences

@@ -152,84 +152,23 @@ func (w *txWorker) usage(b []byte) string {
 // entry checks an entry as ccusage's readers do and adds its record; it
 // returns why it is refused.
 func (w *txWorker) entry(e *txEntry, flags uint16, line []byte) string {
-	ts, ok := txTimestamp(e.timestamp.val)
-	switch {
-	case !ok:
-		return fmt.Sprintf("timestamp %q is not one ccusage reads", txClip(e.timestamp.val))
-	case e.version.st == txSet && !txSemver(e.version.val):
-		return fmt.Sprintf("version %q does not start with d.d.d", txClip(e.version.val))
-	case e.sessionID.st == txSet && len(e.sessionID.val) == 0:
-		return "sessionId is empty"
-	case e.requestID.st == txSet && len(e.requestID.val) == 0:
-		return "requestId is empty"
-	case e.message.id.st == txSet && len(e.message.id.val) == 0:
-		return "message.id is empty"
-	case e.message.model.st == txSet && len(e.message.model.val) == 0:
-		return "message.model is empty"
+	ts, why := txCheck(e)
+	if why != "" {
+		return why
 	}
-	u := &e.message.usage
-	c5, c1 := u.cw.val, uint64(0)
-	if u.ccSt == txSet {
-		c5, c1 = u.eph5m.val, u.eph1h.val
-	}
-	toks := [5]uint64{u.input.val, u.output.val, c5, c1, u.cr.val}
 	r := txRec{model: -1, file: w.fi, ts: ts, flags: flags}
-	for i, n := range toks {
-		if n > txMaxTokens {
-			return fmt.Sprintf("a token count of %d is past what one response can hold", n)
-		}
-		r.tok[i] = uint32(n)
+	if why := r.setTokens(&e.message.usage); why != "" {
+		return why
 	}
 	if e.sidechain.st == txSet && e.sidechain.val {
 		r.flags |= txSide
-	}
-	if u.speed.st == txSet {
-		r.flags |= txHasSpeed
-		if string(u.speed.val) == "fast" {
-			r.flags |= txFast
-		}
 	}
 	var md txModel
 	if e.message.model.st == txSet {
 		r.model, md = w.run.models.id(e.message.model.val)
 	}
-	hasCost := e.costUSD.st == txSet
-	calc := func() float64 {
-		if r.model < 0 || !md.priced {
-			return 0
-		}
-		return md.price.Cost(claude.Counts{Input: int64(r.tok[0]), Output: int64(r.tok[1]), CacheWrite5m: int64(r.tok[2]),
-			CacheWrite1h: int64(r.tok[3]), CacheRead: int64(r.tok[4]), Fast: r.flags&txFast != 0}, claude.PerKind)
-	}
-	switch mode := w.run.opts.Mode; {
-	case mode == CostDisplay:
-		r.cost = e.costUSD.val // 0 when absent
-	case mode == CostAuto && hasCost:
-		r.cost = e.costUSD.val
-	default:
-		r.cost = calc()
-		if r.model >= 0 && md.display != "" && r.total() > 0 {
-			switch {
-			case !md.priced:
-				r.flags |= txMissing
-			case md.estimated:
-				r.flags |= txEstimated
-			}
-		}
-	}
-	if e.message.id.st == txSet {
-		r.flags |= txHasMsg
-		r.kMsg.a = maphash.Bytes(w.run.seedA, e.message.id.val)
-		r.kMsg.b = maphash.Bytes(w.run.seedB, e.message.id.val)
-		r.kExact = w.exact(e.message.id.val, e.requestID.st == txSet, e.requestID.val, 0)
-		r.kDay = r.kExact
-		if e.requestID.st != txSet {
-			r.kDay = w.exact(e.message.id.val, false, nil, ts)
-		}
-	}
-	if e.requestID.st == txSet {
-		r.flags |= txHasReq
-	}
+	r.price(e, &md, w.run.opts.Mode)
+	w.keys(&r, e)
 	if e.apiError.st == txSet && e.apiError.val {
 		if t, ok := txResetTime(line); ok {
 			r.flags |= txHasReset
@@ -241,6 +180,100 @@ func (w *txWorker) entry(e *txEntry, flags uint16, line []byte) string {
 	}
 	w.batch.recs = append(w.batch.recs, r)
 	return ""
+}
+
+// txCheck returns an entry's time (Unix milliseconds), or why ccusage
+// refuses the entry: a time it does not read, a version that does not
+// start with d.d.d, or an id or model given empty.
+func txCheck(e *txEntry) (int64, string) {
+	ts, ok := txTimestamp(e.timestamp.val)
+	switch {
+	case !ok:
+		return 0, fmt.Sprintf("timestamp %q is not one ccusage reads", txClip(e.timestamp.val))
+	case e.version.st == txSet && !txSemver(e.version.val):
+		return 0, fmt.Sprintf("version %q does not start with d.d.d", txClip(e.version.val))
+	case e.sessionID.st == txSet && len(e.sessionID.val) == 0:
+		return 0, "sessionId is empty"
+	case e.requestID.st == txSet && len(e.requestID.val) == 0:
+		return 0, "requestId is empty"
+	case e.message.id.st == txSet && len(e.message.id.val) == 0:
+		return 0, "message.id is empty"
+	case e.message.model.st == txSet && len(e.message.model.val) == 0:
+		return 0, "message.model is empty"
+	}
+	return ts, ""
+}
+
+// setTokens copies the usage's token counts and speed into r; it returns
+// why the line is refused when a count is past what one response can hold.
+func (r *txRec) setTokens(u *txUsage) string {
+	c5, c1 := u.cw.val, uint64(0)
+	if u.ccSt == txSet {
+		c5, c1 = u.eph5m.val, u.eph1h.val
+	}
+	toks := [5]uint64{u.input.val, u.output.val, c5, c1, u.cr.val}
+	for i, n := range toks {
+		if n > txMaxTokens {
+			return fmt.Sprintf("a token count of %d is past what one response can hold", n)
+		}
+		r.tok[i] = uint32(n)
+	}
+	if u.speed.st == txSet {
+		r.flags |= txHasSpeed
+		if string(u.speed.val) == "fast" {
+			r.flags |= txFast
+		}
+	}
+	return ""
+}
+
+// price sets r's cost as mode says: the line's costUSD, or r's tokens at
+// md's price, flagging tokens the table does not price or prices at an
+// estimate.
+func (r *txRec) price(e *txEntry, md *txModel, mode CostMode) {
+	switch {
+	case mode == CostDisplay:
+		r.cost = e.costUSD.val // 0 when absent
+	case mode == CostAuto && e.costUSD.st == txSet:
+		r.cost = e.costUSD.val
+	default:
+		r.cost = r.calc(md)
+		if r.model >= 0 && md.display != "" && r.total() > 0 {
+			switch {
+			case !md.priced:
+				r.flags |= txMissing
+			case md.estimated:
+				r.flags |= txEstimated
+			}
+		}
+	}
+}
+
+// calc is the cost of r's tokens at md's price: 0 without a priced model.
+func (r *txRec) calc(md *txModel) float64 {
+	if r.model < 0 || !md.priced {
+		return 0
+	}
+	return md.price.Cost(claude.Counts{Input: int64(r.tok[0]), Output: int64(r.tok[1]), CacheWrite5m: int64(r.tok[2]),
+		CacheWrite1h: int64(r.tok[3]), CacheRead: int64(r.tok[4]), Fast: r.flags&txFast != 0}, claude.PerKind)
+}
+
+// keys sets r's de-duplication keys from the entry's message id and
+// request id (without a request id, the daily reader's key adds the time).
+func (w *txWorker) keys(r *txRec, e *txEntry) {
+	if e.message.id.st == txSet {
+		r.flags |= txHasMsg
+		r.kMsg.a = maphash.Bytes(w.run.seedA, e.message.id.val)
+		r.kMsg.b = maphash.Bytes(w.run.seedB, e.message.id.val)
+		r.kExact = w.exact(e.message.id.val, e.requestID.st == txSet, e.requestID.val, 0)
+		r.kDay = r.kExact
+		if e.requestID.st != txSet {
+			r.kDay = w.exact(e.message.id.val, false, nil, r.ts)
+		}
+	}
+	if e.requestID.st == txSet {
+		r.flags |= txHasReq
+	}
 }
 
 // exact hashes a message id and request id (or its absence, and a time).

@@ -59,8 +59,7 @@ type options struct {
 // job is a prompt a client runs.
 type job struct{ client, prompt string }
 
-// jobs are the prompts: each client runs its own in order, the clients at
-// once.
+// jobs are the prompts, in the order the report lists them.
 var jobs = []job{
 	{"alice", "Reply with one word: the capital of France."},
 	{"bob", "Reply with one word: the opposite of cold."},
@@ -92,10 +91,8 @@ func run(ctx context.Context, w io.Writer, logs *slog.Logger, o options) error {
 		return err
 	}
 	runner := &cli.Runner{Pool: pool, Command: o.claude, Stream: o.stream, Logger: logs, Prices: prices}
-
 	// Each client runs its prompts in order; the clients run at once.
-	results := make([]cli.RunResult, len(jobs))
-	errs := make([]error, len(jobs))
+	results, errs := make([]cli.RunResult, len(jobs)), make([]error, len(jobs))
 	byClient := map[string][]int{}
 	var clients []string
 	for i, j := range jobs {
@@ -116,7 +113,12 @@ func run(ctx context.Context, w io.Writer, logs *slog.Logger, o options) error {
 		})
 	}
 	wg.Wait()
+	return report(ctx, w, pool, results, errs)
+}
 
+// report prints a line per job (where it ran, what it cost, its verdict and
+// what happened), the totals and the failures, then the pool's subscriptions.
+func report(ctx context.Context, w io.Writer, pool *authpool.Pool, results []cli.RunResult, errs []error) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLIENT\tRAN ON\tCOST\tVERDICT\tWHAT HAPPENED")
 	var failed []string
@@ -152,13 +154,11 @@ func run(ctx context.Context, w io.Writer, logs *slog.Logger, o options) error {
 	for _, f := range failed {
 		fmt.Fprintln(w, "  "+f)
 	}
-
 	snap, err := pool.Snapshot(ctx)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SUBSCRIPTION\tKIND\tSTATUS\tBLOCK COST")
 	subs := snap.Subscriptions
 	if snap.Fallback != nil {

@@ -75,8 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := f.Config
-	pool, err := authpool.New(ctx, cfg, append(opts, authpool.WithLogger(logger))...)
+	pool, err := authpool.New(ctx, f.Config, append(opts, authpool.WithLogger(logger))...)
 	if err != nil {
 		return err
 	}
@@ -85,29 +84,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer cancel()
 		_ = pool.Close(closing)
 	}()
-	// The built-in prices, with the price file the config names (if any)
-	// in place of the same models'.
-	prices, err := claude.PricesWithFile(f.PriceFile)
+	handler, err := newHandler(pool, f, *upstream, *bodyTimeout, logger)
 	if err != nil {
 		return err
 	}
-	px, err := proxy.New(&proxy.Transport{
-		Pool:   pool,
-		Logger: logger,
-		Prices: prices,
-		// The defaults, spelled out: a request goes to up to three
-		// subscriptions before its caller gets the last answer, and the
-		// pool's own 429s tell a client to wait only when it can serve
-		// within a minute, the longest Claude Code waits (docs/proxy.md).
-		MaxAttempts: proxy.DefaultMaxAttempts,
-		RetryWithin: proxy.DefaultRetryWithin,
-	}, f.Callers, *upstream)
-	if err != nil {
-		return err
-	}
-	px.Logger = logger
-	px.BodyTimeout = *bodyTimeout
-
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
@@ -116,25 +96,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ln.Close()
 		return fmt.Errorf("%s is not a loopback address: this example serves this machine only", addr)
 	}
-	status := statuspage.New(pool, statuspage.WithLogger(logger))
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(metrics.NewCollector(pool))
-	scrape := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/status":
-			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(pageWriteTimeout))
-			status.ServeHTTP(w, r)
-		case "/metrics":
-			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(pageWriteTimeout))
-			scrape.ServeHTTP(w, r)
-		default:
-			px.ServeHTTP(w, r) // it bounds each write itself (Proxy.WriteTimeout)
-		}
-	})
 	srv := newServer(handler, *bodyTimeout)
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
-
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	rebalancing, stopRebalance := context.WithCancel(ctx)
@@ -153,6 +116,49 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	})
+	return serve(ctx, srv, ln)
+}
+
+// newHandler returns the pages (/status, /metrics) and, for everything else,
+// the proxy, pricing by the built-in table and the price file f names.
+func newHandler(pool *authpool.Pool, f configfile.File, upstream string, bodyTimeout time.Duration, logger *slog.Logger) (http.Handler, error) {
+	prices, err := claude.PricesWithFile(f.PriceFile)
+	if err != nil {
+		return nil, err
+	}
+	px, err := proxy.New(&proxy.Transport{
+		Pool: pool, Logger: logger, Prices: prices,
+		// The defaults, spelled out: a request goes to up to three
+		// subscriptions before its caller gets the last answer, and the
+		// pool's own 429s tell a client to wait only when it can serve
+		// within a minute, the longest Claude Code waits (docs/proxy.md).
+		MaxAttempts: proxy.DefaultMaxAttempts,
+		RetryWithin: proxy.DefaultRetryWithin,
+	}, f.Callers, upstream)
+	if err != nil {
+		return nil, err
+	}
+	px.Logger = logger
+	px.BodyTimeout = bodyTimeout
+	status := statuspage.New(pool, statuspage.WithLogger(logger))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.NewCollector(pool))
+	pages := map[string]http.Handler{"/status": status, "/metrics": promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page, ok := pages[r.URL.Path]
+		if !ok {
+			px.ServeHTTP(w, r) // it bounds each write itself (Proxy.WriteTimeout)
+			return
+		}
+		// A page is a small answer of a known size: 10 s to write it.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(10 * time.Second))
+		page.ServeHTTP(w, r)
+	}), nil
+}
+
+// serve serves on ln until ctx ends, then lets the requests in flight
+// finish (up to 30 s).
+func serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -168,10 +174,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// pageWriteTimeout bounds the writing of the status page and of a metrics
-// scrape: small answers of a known size.
-const pageWriteTimeout = 10 * time.Second
-
 // newServer returns the example's server of handler, whose proxy gives a
 // body bodyTimeout to arrive:
 //
@@ -182,10 +184,9 @@ const pageWriteTimeout = 10 * time.Second
 //     is not cut;
 //   - IdleTimeout: a connection between requests is kept 2 minutes (Claude
 //     Code sends a conversation's turns on one);
-//   - no WriteTimeout: it would bound the whole answer, and an answer
-//     streams for minutes. The proxy bounds each write instead
-//     (Proxy.WriteTimeout: a caller that stops reading is cut), and the
-//     status page and the metrics set a deadline of their own.
+//   - no WriteTimeout: it would bound the whole answer, which streams for
+//     minutes; the proxy bounds each write (Proxy.WriteTimeout: a caller that
+//     stops reading is cut), and the pages set a deadline of their own.
 func newServer(handler http.Handler, bodyTimeout time.Duration) *http.Server {
 	if bodyTimeout <= 0 {
 		bodyTimeout = proxy.DefaultBodyTimeout

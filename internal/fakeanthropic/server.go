@@ -146,6 +146,19 @@ type requestBody struct {
 
 // ServeHTTP records the request and answers it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec, resp := newRequest(r)
+	planned := s.enter(rec)
+	if resp == nil {
+		p := planned()
+		resp = &p
+	}
+	status := s.settle(rec, resp)
+	reply(w, r, rec, resp, status)
+}
+
+// newRequest records r and reads its body; it returns the failure to
+// answer with when the API would refuse the request, else nil.
+func newRequest(r *http.Request) (*Request, *Response) {
 	body, readErr := io.ReadAll(r.Body)
 	rec := &Request{
 		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host, ContentLength: r.ContentLength,
@@ -155,19 +168,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var rb requestBody
 	jsonErr := json.Unmarshal(body, &rb)
 	rec.Model, rec.Stream = rb.Model, rb.Stream
-
-	s.mu.Lock()
-	s.seq++
-	rec.Seq = s.seq
-	rec.RequestID = fmt.Sprintf("req_%04d", rec.Seq)
-	s.reqs = append(s.reqs, rec)
-	respond, def := s.respond, s.def
-	byCred, ok := s.byCred[rec.APIKey]
-	if !ok || rec.APIKey == "" {
-		byCred, ok = s.byCred[rec.Bearer]
-		ok = ok && rec.Bearer != ""
-	}
-	s.mu.Unlock()
 
 	var resp Response
 	switch {
@@ -181,22 +181,52 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp = failure(http.StatusBadRequest, "invalid_request_error", "The request body is not valid JSON: "+jsonErr.Error())
 	case rb.Model == "":
 		resp = failure(http.StatusBadRequest, "invalid_request_error", "model: Field required")
-	case respond != nil:
-		resp = respond(rec)
-	case ok:
-		resp = byCred
-	case def != nil:
-		resp = *def
 	default:
-		resp = OK(DefaultUsage)
+		return rec, nil
 	}
+	return rec, &resp
+}
 
+// enter numbers rec and adds it to the requests received; it returns the
+// response planned for it (SetRespond's hook, called without the lock;
+// else the credential's, the default or OK with DefaultUsage), as set now.
+func (s *Server) enter(rec *Request) func() Response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	rec.Seq = s.seq
+	rec.RequestID = fmt.Sprintf("req_%04d", rec.Seq)
+	s.reqs = append(s.reqs, rec)
+	respond, def := s.respond, s.def
+	byCred, ok := s.byCred[rec.APIKey]
+	if !ok || rec.APIKey == "" {
+		byCred, ok = s.byCred[rec.Bearer]
+		ok = ok && rec.Bearer != ""
+	}
+	return func() Response {
+		switch {
+		case respond != nil:
+			return respond(rec)
+		case ok:
+			return byCred
+		case def != nil:
+			return *def
+		}
+		return OK(DefaultUsage)
+	}
+}
+
+// settle records the response's status and request id in rec, and gives a
+// message its id (numbered, unless the response names one); it returns the
+// status to send.
+func (s *Server) settle(rec *Request, resp *Response) int {
 	status := resp.Status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	message := resp.Body == nil && resp.Error == nil && status < 400 && r.URL.Path == MessagesPath
+	message := resp.Body == nil && resp.Error == nil && status < 400 && rec.Path == MessagesPath
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	rec.Status = status
 	if id := resp.Header.Get("Request-Id"); id != "" {
 		rec.RequestID = id
@@ -208,8 +238,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		rec.MessageID = resp.ID
 	}
-	s.mu.Unlock()
+	return status
+}
 
+// reply writes the response: its headers, then its body, an error, a
+// token count, or a message, streamed if the request asked.
+func reply(w http.ResponseWriter, r *http.Request, rec *Request, resp *Response, status int) {
 	h := w.Header()
 	for k, vs := range resp.Header {
 		h[textproto.CanonicalMIMEHeaderKey(k)] = slices.Clone(vs)
@@ -228,10 +262,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, mustJSON(struct {
 			InputTokens int64 `json:"input_tokens"`
 		}{resp.Usage.TotalInput()}))
-	case rb.Stream:
-		writeStream(r.Context(), w, status, &resp, rec.Model)
+	case rec.Stream:
+		writeStream(r.Context(), w, status, resp, rec.Model)
 	default:
-		writeJSON(w, status, messageBody(&resp, rec.Model))
+		writeJSON(w, status, messageBody(resp, rec.Model))
 	}
 }
 

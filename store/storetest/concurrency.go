@@ -105,91 +105,115 @@ func testConcurrentAssignOneClient(t *testing.T, s store.Store) {
 	}
 }
 
+// The script of testConcurrentAddUsage: raceWorkers goroutines each add
+// racePerWorker usages, from raceClients clients of a, over raceHours hours.
+const (
+	raceWorkers   = 16
+	racePerWorker = 40
+	raceClients   = 4
+	raceHours     = 3
+)
+
 func testConcurrentAddUsage(t *testing.T, s store.Store) {
-	const (
-		workers   = 16
-		perWorker = 40
-		nClients  = 4
-		hours     = 3
-	)
 	create(t, s, newSub("a", 0), newSub("b", 0))
-	for c := range nClients {
+	for c := range raceClients {
 		join(t, s, fmt.Sprintf("c%d", c), "a", t0)
 	}
-	// usageFor is the i-th usage of worker w; every fourth bills b, every
-	// other one has an ID.
-	usageFor := func(w, i int) (client string, u store.UsageRecord) {
-		u = store.UsageRecord{
-			Time:   at(time.Duration(i%hours)*time.Hour + time.Duration(w)*time.Second),
-			Now:    at(hours * time.Hour),
-			Cost:   store.Nanodollars(1 + (w*perWorker+i)%7),
-			Tokens: store.Tokens{Input: 1, Output: int64(i), CacheWrite: 3, CacheRead: int64(w)},
-			Model:  "m",
+	want := raceTotals()
+	var o outcomes
+	race(raceWorkers, func(w int) {
+		for i := range racePerWorker {
+			client, u := raceUsage(w, i)
+			_, err := s.AddUsage(t.Context(), client, u)
+			o.note(err)
 		}
-		if i%4 == 3 {
-			u.SubscriptionID = "b"
-		}
-		if i%2 == 0 {
-			u = withID(u, fmt.Sprintf("w%d-u%d", w, i), week)
-		}
-		return fmt.Sprintf("c%d", w%nClients), u
-	}
+	})
+	o.check(t, "concurrent AddUsage", map[string]int{"ok": raceWorkers * racePerWorker})
+	want.check(t, s)
+}
 
-	wantSessions := make(map[string]store.Session)
-	wantBuckets := map[string]map[int64]store.Bucket{"a": {}, "b": {}}
-	wantMinutes := map[string]map[int64]store.Nanodollars{"a": {}, "b": {}}
-	for w := range workers {
-		for i := range perWorker {
-			client, u := usageFor(w, i)
-			sess := wantSessions[client]
+// raceUsage is the i-th usage of worker w; every fourth bills b, every
+// other one has an ID.
+func raceUsage(w, i int) (client string, u store.UsageRecord) {
+	u = store.UsageRecord{
+		Time:   at(time.Duration(i%raceHours)*time.Hour + time.Duration(w)*time.Second),
+		Now:    at(raceHours * time.Hour),
+		Cost:   store.Nanodollars(1 + (w*racePerWorker+i)%7),
+		Tokens: store.Tokens{Input: 1, Output: int64(i), CacheWrite: 3, CacheRead: int64(w)},
+		Model:  "m",
+	}
+	if i%4 == 3 {
+		u.SubscriptionID = "b"
+	}
+	if i%2 == 0 {
+		u = withID(u, fmt.Sprintf("w%d-u%d", w, i), week)
+	}
+	return fmt.Sprintf("c%d", w%raceClients), u
+}
+
+// usageTotals is what the usages of testConcurrentAddUsage add up to: per
+// client, and per subscription billed by hour and by minute.
+type usageTotals struct {
+	sessions map[string]store.Session
+	buckets  map[string]map[int64]store.Bucket
+	minutes  map[string]map[int64]store.Nanodollars
+}
+
+// raceTotals adds up the usages of raceUsage one by one.
+func raceTotals() usageTotals {
+	tot := usageTotals{
+		sessions: make(map[string]store.Session),
+		buckets:  map[string]map[int64]store.Bucket{"a": {}, "b": {}},
+		minutes:  map[string]map[int64]store.Nanodollars{"a": {}, "b": {}},
+	}
+	for w := range raceWorkers {
+		for i := range racePerWorker {
+			client, u := raceUsage(w, i)
+			sess := tot.sessions[client]
 			sess.Requests++
 			sess.Cost += u.Cost
 			sess.Tokens.Add(u.Tokens)
-			wantSessions[client] = sess
+			tot.sessions[client] = sess
 			billed := "a"
 			if u.SubscriptionID != "" {
 				billed = u.SubscriptionID
 			}
 			if u.Cost != 0 {
-				wantMinutes[billed][store.MinuteOf(u.Time)] += u.Cost
+				tot.minutes[billed][store.MinuteOf(u.Time)] += u.Cost
 			}
 			h := store.HourOf(u.Time)
-			b := wantBuckets[billed][h]
+			b := tot.buckets[billed][h]
 			b.Hour, b.Cost, b.Requests = h, b.Cost+u.Cost, b.Requests+1
 			b.Tokens.Add(u.Tokens)
-			wantBuckets[billed][h] = b
+			tot.buckets[billed][h] = b
 		}
 	}
+	return tot
+}
 
-	var o outcomes
-	race(workers, func(w int) {
-		for i := range perWorker {
-			client, u := usageFor(w, i)
-			_, err := s.AddUsage(t.Context(), client, u)
-			o.note(err)
-		}
-	})
-	o.check(t, "concurrent AddUsage", map[string]int{"ok": workers * perWorker})
-
-	for c := range nClients {
+// check fails the test unless s's sessions, hourly buckets and minutes
+// match the totals.
+func (tot usageTotals) check(t *testing.T, s store.Store) {
+	t.Helper()
+	for c := range raceClients {
 		client := fmt.Sprintf("c%d", c)
 		got := session(t, s, client)
-		want := wantSessions[client]
+		want := tot.sessions[client]
 		if got.Requests != want.Requests || got.Cost != want.Cost || got.Tokens != want.Tokens {
 			t.Errorf("session %s counts %d requests, cost %d, tokens %+v; want %d, %d, %+v",
 				client, got.Requests, got.Cost, got.Tokens, want.Requests, want.Cost, want.Tokens)
 		}
 	}
-	for sub, buckets := range wantBuckets {
+	for sub, buckets := range tot.buckets {
 		var want []store.Bucket
-		for h := range hours {
+		for h := range raceHours {
 			if b, ok := buckets[hourOf(time.Duration(h)*time.Hour)]; ok {
 				want = append(want, b)
 			}
 		}
 		diff(t, "usage of "+sub, get(t, s, sub).Usage, want)
 	}
-	for sub, minutes := range wantMinutes {
+	for sub, minutes := range tot.minutes {
 		newest := int64(0)
 		for m := range minutes {
 			newest = max(newest, m)

@@ -40,6 +40,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -80,26 +81,49 @@ func main() {
 }
 
 func run() int {
+	inv, err := parseArgs(os.Args[1:])
+	if err != nil {
+		return fail(1, err.Error())
+	}
+	credential := os.Getenv("CLAUDE_CODE_OAUTH_TOKEN")
+	if credential == "" {
+		credential = os.Getenv("ANTHROPIC_API_KEY")
+	}
+	mode := modeOf(inv.prompt, credential)
+	if err := writeReport(mode, inv.flags, inv.prompt); err != nil {
+		return fail(1, "fakeclaude: report: "+err.Error())
+	}
+	return act(mode, inv, credential)
+}
+
+// invocation is what the arguments ask for.
+type invocation struct {
+	flags  []string // the arguments, the prompt left out
+	prompt string
+	stream bool // --output-format stream-json
+}
+
+// parseArgs reads the arguments as the CLI does, refusing (with the CLI's
+// message) what it refuses and what the fake does not fake.
+func parseArgs(args []string) (invocation, error) {
 	var (
-		flags       []string
-		prompt      string
+		inv         invocation
 		havePrompt  bool
 		printMode   bool
 		format      = "text"
 		verbose     bool
 		onlyOperand bool
 	)
-	args := os.Args[1:]
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if onlyOperand || !strings.HasPrefix(a, "-") {
 			if havePrompt {
-				return fail(1, "error: too many arguments")
+				return inv, errors.New("error: too many arguments")
 			}
-			prompt, havePrompt = a, true
+			inv.prompt, havePrompt = a, true
 			continue
 		}
-		flags = append(flags, a)
+		inv.flags = append(inv.flags, a)
 		switch a {
 		case "--":
 			onlyOperand = true
@@ -110,33 +134,34 @@ func run() int {
 		case "--dangerously-skip-permissions":
 		case "--output-format", "--model", "--max-turns", "--append-system-prompt":
 			if i+1 == len(args) {
-				return fail(1, "error: option '"+a+"' argument missing")
+				return inv, errors.New("error: option '" + a + "' argument missing")
 			}
 			i++
-			flags = append(flags, args[i])
+			inv.flags = append(inv.flags, args[i])
 			if a == "--output-format" {
 				format = args[i]
 			}
 		default:
-			return fail(1, "error: unknown option '"+a+"'")
+			return inv, errors.New("error: unknown option '" + a + "'")
 		}
 	}
 	switch {
 	case !printMode:
-		return fail(1, "fakeclaude: only -p is faked")
-	case !havePrompt || prompt == "":
-		return fail(1, "Error: Input must be provided either through stdin or as a prompt argument when using --print")
+		return inv, errors.New("fakeclaude: only -p is faked")
+	case !havePrompt || inv.prompt == "":
+		return inv, errors.New("Error: Input must be provided either through stdin or as a prompt argument when using --print")
 	case format != "json" && format != "stream-json":
-		return fail(1, "fakeclaude: --output-format "+format+" is not faked")
+		return inv, errors.New("fakeclaude: --output-format " + format + " is not faked")
 	case format == "stream-json" && !verbose:
-		return fail(1, "Error: When using --print, --output-format=stream-json requires --verbose")
+		return inv, errors.New("Error: When using --print, --output-format=stream-json requires --verbose")
 	}
-	stream := format == "stream-json"
+	inv.stream = format == "stream-json"
+	return inv, nil
+}
 
-	credential := os.Getenv("CLAUDE_CODE_OAUTH_TOKEN")
-	if credential == "" {
-		credential = os.Getenv("ANTHROPIC_API_KEY")
-	}
+// modeOf is the behaviour chosen: the prompt's first word, unless
+// FAKECLAUDE_MODES names one for the credential.
+func modeOf(prompt, credential string) string {
 	mode := "ok"
 	if f := strings.Fields(prompt); len(f) > 0 {
 		mode = strings.ToLower(f[0])
@@ -146,14 +171,16 @@ func run() int {
 			mode = m
 		}
 	}
-	if err := writeReport(mode, flags, prompt); err != nil {
-		return fail(1, "fakeclaude: report: "+err.Error())
-	}
+	return mode
+}
 
+// act behaves as mode says and returns the exit status.
+func act(mode string, inv invocation, credential string) int {
 	errorExit := 1
 	if v := os.Getenv("FAKECLAUDE_ERROR_EXIT"); v != "" {
 		fmt.Sscan(v, &errorExit)
 	}
+	stream, prompt := inv.stream, inv.prompt
 	switch mode {
 	case "quota":
 		return output(stream, "result-quota429.json", "stream-quota429.jsonl", errorExit, false)
