@@ -15,15 +15,18 @@ func ExampleWithRefresher() {
 	ctx := context.Background()
 	now := exampleStart // 08:00
 
-	// refresh exchanges the refresh token the host keeps for a new access
-	// token (here: made up), and says when that expires.
-	refresh := func(ctx context.Context, subscriptionID string, current authpool.Credential) (authpool.Credential, time.Time, error) {
-		fmt.Printf("refreshing %s's token\n", subscriptionID)
-		return "sk-ant-oat01-example-a-2", now.Add(8 * time.Hour), nil
+	// refresh exchanges the refresh token the pool keeps for a new access
+	// token and a new refresh token (here: made up; claude/oauth's Client
+	// has a real one), and says when the access token expires.
+	refresh := func(ctx context.Context, subscriptionID string, current authpool.Token) (authpool.Token, error) {
+		fmt.Printf("refreshing %s's token with %s\n", subscriptionID, current.Refresh.Reveal())
+		return authpool.Token{Access: "sk-ant-oat01-example-a-2", Refresh: "sk-ant-ort01-example-a-2",
+			ExpiresAt: now.Add(8 * time.Hour)}, nil
 	}
 	p, err := authpool.New(ctx, authpool.Config{
 		Subscriptions: []authpool.Subscription{{ID: "max-a", Kind: authpool.KindMax20x,
-			Credential: "sk-ant-oat01-example-a", CredentialExpiresAt: exampleStart.Add(time.Hour)}},
+			Credential: "sk-ant-oat01-example-a", CredentialExpiresAt: exampleStart.Add(time.Hour),
+			RefreshToken: "sk-ant-ort01-example-a"}},
 	}, authpool.WithClock(func() time.Time { return now }), authpool.WithRefresher(refresh, 10*time.Minute))
 	if err != nil {
 		fmt.Println(err)
@@ -53,7 +56,7 @@ func ExampleWithRefresher() {
 	fmt.Println(now.Format("15:04"), a.SubscriptionID, a.Outcome, a.Credential.Reveal())
 	// Output:
 	// 08:00 max-a sk-ant-oat01-example-a
-	// refreshing max-a's token
+	// refreshing max-a's token with sk-ant-ort01-example-a
 	// 08:50 max-a: expired at 09:00, now expires at 16:50
 	// 08:51 max-a sticky sk-ant-oat01-example-a-2
 }

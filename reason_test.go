@@ -38,7 +38,7 @@ func TestReasonsCarryNoCredential(t *testing.T) {
 			events = append(events, e)
 			return nil
 		})))
-	if err := p.UpdateCredential(ctx, "s-d", rotated); err != nil {
+	if err := p.UpdateCredential(ctx, "s-d", authpool.Token{Access: rotated}); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(defaultRefreshInterval)

@@ -15,15 +15,18 @@ import (
 	"github.com/authpool/authpool/store"
 )
 
-// RefreshFunc returns a fresh credential for a subscription whose
-// credential expires soon (an OAuth access token, refreshed with the
-// refresh token the host keeps), and when the fresh one expires. current is
-// the credential in use now. ctx ends after a minute: the function should
-// give up by then, since another pool may then try.
+// RefreshFunc returns a fresh token for a subscription whose credential
+// expires soon: an OAuth access token renewed with current.Refresh, the
+// refresh token the store keeps sealed beside it (claude/oauth's Client
+// has one). current is the token in use now. What it returns is written in
+// one step, access and refresh token together, so that every pool
+// refreshes with the latest: a refresh token may be good for one use. A
+// returned Refresh that is empty keeps current's. ctx ends after a minute:
+// the function should give up by then, since another pool may then try.
 //
 // Across every pool sharing a store, the function is called once per
 // subscription and expiry: by the pool that claims that refresh first.
-type RefreshFunc func(ctx context.Context, subscriptionID string, current Credential) (Credential, time.Time, error)
+type RefreshFunc func(ctx context.Context, subscriptionID string, current Token) (Token, error)
 
 // refreshRetry is how long a claim to refresh a credential lasts: the
 // RefreshFunc's time limit, and the wait before a failed refresh (or one
@@ -31,7 +34,7 @@ type RefreshFunc func(ctx context.Context, subscriptionID string, current Creden
 const refreshRetry = time.Minute
 
 // WithRefresher makes the pool refresh each credential that has an expiry
-// (Subscription.CredentialExpiresAt, ExpiresAt) before it expires: once it
+// (Subscription.CredentialExpiresAt, Token.ExpiresAt) before it expires: once it
 // expires within before, RefreshCredentials, and Rebalance, call f for it
 // and write what f returns as the subscription's credential and expiry,
 // sealed with a sealer, as UpdateCredential does: clients keep their
@@ -152,10 +155,10 @@ func (p *Pool) refreshCredentials(ctx context.Context, now time.Time) RefreshRep
 // that subscription and expiry: done says whether it tried.
 func (p *Pool) refreshOne(ctx context.Context, now time.Time, id string, expiresAt time.Time) (r CredentialRefresh, done bool) {
 	r = CredentialRefresh{SubscriptionID: id, ExpiresAt: expiresAt}
-	var current, fresh Credential // redacted from what a failure says
+	var current, fresh Token // redacted from what a failure says
 	fail := func(err error, retryAt time.Time) (CredentialRefresh, bool) {
 		msg := redactSecrets(fmt.Sprintf("authpool: refresh the credential of %q (expires %s): %v",
-			id, expiresAt.UTC().Format(time.RFC3339), err), current, fresh)
+			id, expiresAt.UTC().Format(time.RFC3339), err), current.Access, current.Refresh, fresh.Access, fresh.Refresh)
 		r.RetryAt, r.Err = retryAt, &refreshError{msg: msg, err: err}
 		p.log.LogAttrs(ctx, slog.LevelWarn, "authpool: credential refresh failed", slog.String("subscription", id),
 			slog.Time("expiresAt", expiresAt), slog.Time("retryAt", retryAt), slog.String("error", msg))
@@ -183,22 +186,25 @@ func (p *Pool) refreshOne(ctx context.Context, now time.Time, id string, expires
 	if !rec.CredentialExpiresAt.Equal(expiresAt) {
 		return r, false // refreshed (or replaced) since the view was read
 	}
-	current = rec.Credential
+	current = Token{Access: rec.Credential, Refresh: rec.RefreshToken, ExpiresAt: rec.CredentialExpiresAt}
 	fctx, cancel := context.WithTimeout(ctx, refreshRetry)
-	fresh, freshExpiresAt, err := p.refresher(fctx, id, current)
+	fresh, err = p.refresher(fctx, id, current)
 	cancel()
-	freshExpiresAt = freshExpiresAt.UTC()
 	if err != nil {
 		return fail(err, claimUntil)
 	}
-	if bad := checkCredential(fresh); bad != nil {
+	if fresh.Refresh == "" {
+		fresh.Refresh = current.Refresh
+	}
+	freshExpiresAt := fresh.ExpiresAt.UTC()
+	if bad := checkToken(fresh); bad != nil {
 		return fail(fmt.Errorf("the RefreshFunc returned a bad credential: %w: %w", bad, ErrInvalidArgument), claimUntil)
 	}
 	if !freshExpiresAt.After(now) {
 		return fail(fmt.Errorf("the RefreshFunc returned a credential expiring at %s, not after now (%s): %w",
 			freshExpiresAt.Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano), ErrInvalidArgument), claimUntil)
 	}
-	if err := p.writeCredential(ctx, id, fresh, freshExpiresAt); err != nil {
+	if err := p.writeCredential(ctx, id, fresh); err != nil {
 		return fail(fmt.Errorf("write the new credential: %w", err), claimUntil)
 	}
 	r.NewExpiresAt = freshExpiresAt
@@ -229,7 +235,8 @@ func redactSecrets(s string, secrets ...store.Secret) string {
 }
 
 // keepRefreshed returns rec, a Config's subscription the store has
-// already, with the store's credential and expiry instead of rec's when
+// already, with the store's credential, expiry and refresh token instead of
+// rec's when
 // the store's expires later: a credential refreshed since the Config was
 // written is not replaced by the older one. A stored credential that does
 // not open (see WithSealer) is replaced.
@@ -246,7 +253,7 @@ func (p *Pool) keepRefreshed(ctx context.Context, rec store.Subscription) (store
 		return rec, err
 	}
 	if cur.Credential != "" && cur.CredentialExpiresAt.After(rec.CredentialExpiresAt) {
-		rec.Credential, rec.CredentialExpiresAt = cur.Credential, cur.CredentialExpiresAt
+		rec.Credential, rec.CredentialExpiresAt, rec.RefreshToken = cur.Credential, cur.CredentialExpiresAt, cur.RefreshToken
 	}
 	return rec, nil
 }

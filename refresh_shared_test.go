@@ -270,7 +270,7 @@ func TestNewKeepsARefreshedCredential(t *testing.T) {
 			}
 			cfg := subs(sub("max-a", expires(t0.Add(time.Minute))))
 			p := newPool(t, cfg, clk, opts...)
-			if err := p.UpdateCredential(ctx, "max-a", "sk-ant-oat01-refreshed", authpool.ExpiresAt(t0.Add(8*time.Hour))); err != nil {
+			if err := p.UpdateCredential(ctx, "max-a", authpool.Token{Access: "sk-ant-oat01-refreshed", ExpiresAt: t0.Add(8 * time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
 			steps := []struct {

@@ -27,22 +27,25 @@ type refreshCall struct {
 	Current string
 }
 
-// refresher is a RefreshFunc that keeps its calls and answers with answer.
-// It is safe for concurrent use.
+// refresher is a RefreshFunc that keeps its calls and answers with answer,
+// given the access token, with a token of the access token and expiry it
+// returns (no refresh token: the pool keeps the current one). It is safe
+// for concurrent use.
 type refresher struct {
 	mu     sync.Mutex
 	calls  []refreshCall
 	answer func(id string, current authpool.Credential) (authpool.Credential, time.Time, error)
 }
 
-func (r *refresher) refresh(ctx context.Context, id string, current authpool.Credential) (authpool.Credential, time.Time, error) {
+func (r *refresher) refresh(ctx context.Context, id string, current authpool.Token) (authpool.Token, error) {
 	if _, ok := ctx.Deadline(); !ok {
-		return "", time.Time{}, errors.New("the RefreshFunc got a context without a deadline")
+		return authpool.Token{}, errors.New("the RefreshFunc got a context without a deadline")
 	}
 	r.mu.Lock()
-	r.calls = append(r.calls, refreshCall{id, current.Reveal()})
+	r.calls = append(r.calls, refreshCall{id, current.Access.Reveal()})
 	r.mu.Unlock()
-	return r.answer(id, current)
+	access, expiresAt, err := r.answer(id, current.Access)
+	return authpool.Token{Access: access, ExpiresAt: expiresAt}, err
 }
 
 // take returns the calls made since the last take.
@@ -278,16 +281,16 @@ func TestUpdateCredentialExpiresAt(t *testing.T) {
 	clk := newClock(t0)
 	p := newPool(t, subs(sub("max-a", expires(t0.Add(time.Hour)))), clk)
 	steps := []struct {
-		what string
-		cred authpool.Credential
-		opts []authpool.CredentialOption
-		want time.Time
+		what      string
+		cred      authpool.Credential
+		expiresAt time.Time
+		want      time.Time
 	}{
-		{"with an expiry", "sk-ant-oat01-two", []authpool.CredentialOption{authpool.ExpiresAt(t0.Add(8 * time.Hour).In(time.FixedZone("X", 3600)))}, t0.Add(8 * time.Hour)},
-		{"without one: the old expiry goes with the old credential", "sk-ant-api03-three", nil, time.Time{}},
+		{"with an expiry", "sk-ant-oat01-two", t0.Add(8 * time.Hour).In(time.FixedZone("X", 3600)), t0.Add(8 * time.Hour)},
+		{"without one: the old expiry goes with the old credential", "sk-ant-api03-three", time.Time{}, time.Time{}},
 	}
 	for _, s := range steps {
-		if err := p.UpdateCredential(ctx, "max-a", s.cred, s.opts...); err != nil {
+		if err := p.UpdateCredential(ctx, "max-a", authpool.Token{Access: s.cred, ExpiresAt: s.expiresAt}); err != nil {
 			t.Fatalf("%s: %v", s.what, err)
 		}
 		if c, exp := credentialOf(t, p, "max-a"); c != s.cred.Reveal() || !exp.Equal(s.want) || exp.Location() != time.UTC {
@@ -298,9 +301,7 @@ func TestUpdateCredentialExpiresAt(t *testing.T) {
 
 func TestWithRefresherRefusesANonPositiveLead(t *testing.T) {
 	t.Parallel()
-	f := func(context.Context, string, authpool.Credential) (authpool.Credential, time.Time, error) {
-		return "", time.Time{}, nil
-	}
+	f := func(context.Context, string, authpool.Token) (authpool.Token, error) { return authpool.Token{}, nil }
 	for _, before := range []time.Duration{0, -time.Minute} {
 		_, err := authpool.New(context.Background(), subs(sub("max-a")), authpool.WithStore(authpool.NewTestStore(t)),
 			authpool.WithRefresher(f, before))

@@ -35,45 +35,60 @@ import (
 // store given with WithStore in a seal.Store. WithSealer(nil) is no sealer.
 func WithSealer(k *seal.Keyring) Option { return func(p *Pool) { p.sealer = k } }
 
-// UpdateCredential replaces a subscription's credential, e.g. with a
-// refreshed OAuth token, keeping everything else: its configuration, status,
-// clients and usage. Clients stay where they are and get the new credential
-// on their next Allocate (in other processes sharing the store, once they
-// read it again: within Config.RefreshInterval). With a sealer the new
-// credential is sealed with its first key. The new credential's expiry is
-// what ExpiresAt says, or none without it (the old credential's expiry goes
-// with the old credential). It returns an error matching ErrNotFound if
+// Token is a subscription's credential as a login gives it: the access
+// token that authenticates requests (an API key has only this), the
+// refresh token that renews it, and when the access token expires. A zero
+// ExpiresAt means it does not expire (or is not to be refreshed); an empty
+// Refresh, that it cannot be renewed. Its String, GoString, JSON and slog
+// forms are redacted, as a Credential's are.
+type Token struct {
+	Access    Credential `json:"access,omitzero"`
+	Refresh   Credential `json:"refresh,omitzero"`
+	ExpiresAt time.Time  `json:"expiresAt,omitzero"`
+}
+
+// UpdateCredential replaces a subscription's credential with t, e.g. a
+// fresh login, keeping everything else: its configuration, status, clients
+// and usage. The access token, refresh token and expiry are written
+// together, in one step: the old ones go. Clients stay where they are and
+// get the new credential on their next Allocate (in other processes
+// sharing the store, once they read it again: within
+// Config.RefreshInterval). With a sealer the access and refresh tokens are
+// sealed with its first key. It returns an error matching ErrNotFound if
 // there is no such subscription, and one matching ErrInvalidArgument if
-// cred is empty or holds a control character. It also repairs a record a
-// sealer cannot open (sealed with a retired key, or stored plain). A
-// subscription of the Config takes the Config's credential again at the
-// next New, unless the Config's expires before this one. Like
-// UpdateSubscription, it writes the subscription's whole configuration as
-// it reads it: a change another process makes to it at the same moment may
-// be lost.
-func (p *Pool) UpdateCredential(ctx context.Context, subscriptionID string, cred Credential, opts ...CredentialOption) error {
+// t.Access is empty or either token holds a control character. It also
+// repairs a record a sealer cannot open (sealed with a retired key, or
+// stored plain). A subscription of the Config takes the Config's
+// credential again at the next New, unless the Config's expires before
+// this one. Like UpdateSubscription, it writes the subscription's whole
+// configuration as it reads it: a change another process makes to it at
+// the same moment may be lost.
+func (p *Pool) UpdateCredential(ctx context.Context, subscriptionID string, t Token) error {
 	if err := p.usable(); err != nil {
 		return err
 	}
-	if err := checkCredential(cred); err != nil {
+	if err := checkToken(t); err != nil {
 		return fmt.Errorf("authpool: update the credential of %q: %w: %w", subscriptionID, err, ErrInvalidArgument)
 	}
-	var expiresAt time.Time
-	for _, o := range opts {
-		expiresAt = o.expiresAt
-	}
-	if err := p.writeCredential(ctx, subscriptionID, cred, expiresAt); err != nil {
+	if err := p.writeCredential(ctx, subscriptionID, t); err != nil {
 		return fmt.Errorf("authpool: update the credential of %q: %w", subscriptionID, err)
 	}
 	return nil
 }
 
-// CredentialOption qualifies the credential given to UpdateCredential.
-type CredentialOption struct{ expiresAt time.Time }
-
-// ExpiresAt says when the credential given to UpdateCredential expires: a
-// pool WithRefresher refreshes it before then.
-func ExpiresAt(t time.Time) CredentialOption { return CredentialOption{expiresAt: t.UTC()} }
+// checkToken says what is wrong with a token the pool is given at run
+// time, without its values.
+func checkToken(t Token) error {
+	if err := checkCredential(t.Access); err != nil {
+		return err
+	}
+	if t.Refresh != "" {
+		if p := credentialProblem(t.Refresh); p != "" {
+			return errors.New("the refresh token is " + p)
+		}
+	}
+	return nil
+}
 
 // checkCredential says what is wrong with a credential the pool is given at
 // run time, without its value.
@@ -99,15 +114,16 @@ func credentialProblem(c Credential) string {
 	return ""
 }
 
-// writeCredential replaces a subscription's credential and its expiry. It
-// reads the record without opening its credential, which is replaced: so a
-// record sealed with a retired key, or stored plain, is repaired.
-func (p *Pool) writeCredential(ctx context.Context, id string, cred Credential, expiresAt time.Time) error {
+// writeCredential replaces a subscription's credential, its expiry and its
+// refresh token. It reads the record without opening its credential, which
+// is replaced: so a record sealed with a retired key, or stored plain, is
+// repaired.
+func (p *Pool) writeCredential(ctx context.Context, id string, t Token) error {
 	rec, err := p.stored.Subscription(ctx, id)
 	if err != nil {
 		return storeError(err)
 	}
-	rec.Credential, rec.CredentialExpiresAt = cred, expiresAt
+	rec.Credential, rec.CredentialExpiresAt, rec.RefreshToken = t.Access, t.ExpiresAt.UTC(), t.Refresh
 	if err := p.store.UpdateSubscription(ctx, rec); err != nil {
 		return storeError(err)
 	}

@@ -104,7 +104,7 @@ func TestSealerRotation(t *testing.T) {
 	if a := allocate(t, p2, "alice"); a.SubscriptionID != "max-b" || a.Outcome != authpool.OutcomeSticky || a.Credential.Reveal() != secret+"-max-b" {
 		t.Errorf("Allocate(alice) on {b, a} = %+v (%q), want sticky on max-b with its credential", a, a.Credential.Reveal())
 	}
-	if err := p2.UpdateCredential(ctx, "max-b", secret+"-max-b-refreshed"); err != nil {
+	if err := p2.UpdateCredential(ctx, "max-b", authpool.Token{Access: secret+"-max-b-refreshed"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := sealedWith("max-b"); got != "b" {
@@ -161,7 +161,7 @@ func TestUpdateCredentialKeepsClients(t *testing.T) {
 			p := newPool(t, subs(sub("max-a", maxClients(3)), sub("max-b", maxClients(3))), clk, opts...)
 			pin(t, p, "max-a", "alice", "bob")
 			before := status(t, snapshot(t, p), "max-a")
-			if err := p.UpdateCredential(ctx, "max-a", "sk-ant-oat01-refreshed"); err != nil {
+			if err := p.UpdateCredential(ctx, "max-a", authpool.Token{Access: "sk-ant-oat01-refreshed"}); err != nil {
 				t.Fatal(err)
 			}
 			for _, c := range []string{"alice", "bob"} {
@@ -175,11 +175,11 @@ func TestUpdateCredentialKeepsClients(t *testing.T) {
 			if after.Clients != 2 || before.Clients != 2 || after.MaxClients != before.MaxClients || after.Kind != before.Kind {
 				t.Errorf("max-a before %+v, after %+v: want its clients and configuration kept", before, after)
 			}
-			if err := p.UpdateCredential(ctx, "nope", "x"); !errors.Is(err, authpool.ErrNotFound) {
+			if err := p.UpdateCredential(ctx, "nope", authpool.Token{Access: "x"}); !errors.Is(err, authpool.ErrNotFound) {
 				t.Errorf("UpdateCredential(nope) = %v, want ErrNotFound", err)
 			}
 			for _, bad := range []authpool.Credential{"", "a\nb"} {
-				if err := p.UpdateCredential(ctx, "max-a", bad); !errors.Is(err, authpool.ErrInvalidArgument) {
+				if err := p.UpdateCredential(ctx, "max-a", authpool.Token{Access: bad}); !errors.Is(err, authpool.ErrInvalidArgument) {
 					t.Errorf("UpdateCredential(%q) = %v, want ErrInvalidArgument", bad.Reveal(), err)
 				}
 			}
@@ -225,7 +225,7 @@ func TestUpdateCredentialRepairsARecordItCannotOpen(t *testing.T) {
 	if _, err := sealing.Subscriptions(ctx); !errors.Is(err, seal.ErrNotSealed) {
 		t.Fatalf("Subscriptions over a plain record = %v, want ErrNotSealed", err)
 	}
-	if err := sealing.UpdateCredential(ctx, "max-a", "sk-ant-oat01-repaired"); err != nil {
+	if err := sealing.UpdateCredential(ctx, "max-a", authpool.Token{Access: "sk-ant-oat01-repaired"}); err != nil {
 		t.Fatalf("UpdateCredential over a plain record: %v", err)
 	}
 	list, err := sealing.Subscriptions(ctx)

@@ -63,6 +63,11 @@ type Subscription struct {
 	// written by New whose stored credential expires later keeps the stored
 	// one (a token refreshed meanwhile).
 	CredentialExpiresAt time.Time `json:"credentialExpiresAt,omitzero"`
+	// RefreshToken renews Credential, for an OAuth login: a pool
+	// WithRefresher hands it to its RefreshFunc and keeps the one that
+	// returns, sealed beside the credential. Optional; it travels with
+	// Credential as its expiry does.
+	RefreshToken Credential `json:"refreshToken,omitzero"`
 	// MaxClients caps the clients holding a slot of the subscription at once
 	// (see Pool.Allocate); idle sessions do not count. The default value is
 	// Config.MaxClients.
@@ -100,6 +105,9 @@ func (s Subscription) problems() []error {
 	}
 	if p := credentialProblem(s.Credential); p != "" {
 		bad("credential", "%s", p)
+	}
+	if p := credentialProblem(s.RefreshToken); s.RefreshToken != "" && p != "" {
+		bad("refreshToken", "%s", p)
 	}
 	if s.MaxClients < 0 || s.MaxClients > maxCount {
 		bad("maxClients", "%d: must be in 0..%d (0 means the pool's default)", s.MaxClients, maxCount)
@@ -158,7 +166,7 @@ func (s Subscription) record(defaultMax int) store.Subscription {
 	}
 	return store.Subscription{
 		ID: s.ID, Name: s.Name, Kind: string(s.Kind), Credential: s.Credential, CredentialExpiresAt: s.CredentialExpiresAt.UTC(),
-		MaxClients: maxClients, WeeklyBudget: weekly, BlockBudget: block, Status: s.Status,
+		RefreshToken: s.RefreshToken, MaxClients: maxClients, WeeklyBudget: weekly, BlockBudget: block, Status: s.Status,
 	}
 }
 
@@ -166,7 +174,7 @@ func (s Subscription) record(defaultMax int) store.Subscription {
 func subscriptionOf(rec store.Subscription) Subscription {
 	return Subscription{
 		ID: rec.ID, Name: rec.Name, Kind: Kind(rec.Kind), Credential: rec.Credential, CredentialExpiresAt: rec.CredentialExpiresAt,
-		MaxClients: rec.MaxClients, WeeklyBudgetUSD: rec.WeeklyBudget.USD(), BlockBudgetUSD: rec.BlockBudget.USD(), Status: rec.Status,
+		RefreshToken: rec.RefreshToken, MaxClients: rec.MaxClients, WeeklyBudgetUSD: rec.WeeklyBudget.USD(), BlockBudgetUSD: rec.BlockBudget.USD(), Status: rec.Status,
 	}
 }
 

@@ -20,14 +20,17 @@ type SubscriptionUpdate struct {
 	Name *string `json:"name,omitempty"`
 	// Kind, when set, changes the plan.
 	Kind *Kind `json:"kind,omitempty"`
-	// Credential, when set, replaces the credential, and its expiry with
-	// CredentialExpiresAt (no expiry when that is nil): an expiry belongs
-	// to the credential it came with.
+	// Credential, when set, replaces the credential, and its expiry and
+	// refresh token with CredentialExpiresAt and RefreshToken (none when
+	// nil): they belong to the credential they came with.
 	Credential *Credential `json:"credential,omitempty"`
 	// CredentialExpiresAt, when set, is when the credential (the new one,
 	// or the current one when Credential is nil) expires; a zero time means
 	// it does not (see Subscription.CredentialExpiresAt).
 	CredentialExpiresAt *time.Time `json:"credentialExpiresAt,omitempty"`
+	// RefreshToken, when set, is the refresh token of the credential (the
+	// new one, or the current one when Credential is nil); "" removes it.
+	RefreshToken *Credential `json:"refreshToken,omitempty"`
 	// MaxClients, when set, caps the clients holding a slot at once; 0
 	// means Config.MaxClients. Lowering it below the clients holding a slot
 	// keeps them; it takes no new ones until fewer hold one.
@@ -66,6 +69,11 @@ func (u SubscriptionUpdate) problems() []error {
 			bad("credential", "%s", p)
 		}
 	}
+	if u.RefreshToken != nil && *u.RefreshToken != "" {
+		if p := credentialProblem(*u.RefreshToken); p != "" {
+			bad("refreshToken", "%s", p)
+		}
+	}
 	if u.MaxClients != nil && (*u.MaxClients < 0 || *u.MaxClients > maxCount) {
 		bad("maxClients", "%d: must be in 0..%d (0 means the pool's default)", *u.MaxClients, maxCount)
 	}
@@ -90,10 +98,13 @@ func (u SubscriptionUpdate) apply(rec *store.Subscription, defaultMax int) {
 		rec.Kind = string(*u.Kind)
 	}
 	if u.Credential != nil {
-		rec.Credential, rec.CredentialExpiresAt = *u.Credential, time.Time{}
+		rec.Credential, rec.CredentialExpiresAt, rec.RefreshToken = *u.Credential, time.Time{}, ""
 	}
 	if u.CredentialExpiresAt != nil {
 		rec.CredentialExpiresAt = u.CredentialExpiresAt.UTC()
+	}
+	if u.RefreshToken != nil {
+		rec.RefreshToken = *u.RefreshToken
 	}
 	if u.MaxClients != nil {
 		rec.MaxClients = *u.MaxClients
@@ -133,13 +144,19 @@ func (p *Pool) UpdateSubscription(ctx context.Context, id string, u Subscription
 	if errs := u.problems(); len(errs) > 0 {
 		return &ConfigError{Source: fmt.Sprintf("update of subscription %q", id), Problems: errs}
 	}
-	rec, err := p.stored.Subscription(ctx, id) // its credential as stored: kept as is unless u replaces it
+	// The record as stored, its secrets kept as they are unless u replaces
+	// them; opened when u replaces the refresh token only, so that the
+	// credential is sealed again with it.
+	read, write := p.stored, p.stored
+	switch {
+	case u.Credential != nil:
+		write = p.store // seals the new credential and refresh token
+	case u.RefreshToken != nil:
+		read, write = p.store, p.store
+	}
+	rec, err := read.Subscription(ctx, id)
 	if err == nil {
 		u.apply(&rec, p.cfg.MaxClients)
-		write := p.stored
-		if u.Credential != nil {
-			write = p.store // seals the new credential
-		}
 		err = write.UpdateSubscription(ctx, rec)
 	}
 	switch {

@@ -139,9 +139,11 @@ func fullFile() File {
 	return File{Config: authpool.Config{
 		Subscriptions: []authpool.Subscription{
 			{ID: "max-a", Name: "Max A", Kind: authpool.KindMax20x, Credential: "sk-ant-oat01-example-a", MaxClients: 9,
+				RefreshToken:        "sk-ant-ort01-example-a",
 				CredentialExpiresAt: time.Date(2030, 1, 1, 20, 0, 0, 7, time.UTC), WeeklyBudgetUSD: 1000.5, BlockBudgetUSD: 140.25,
 				Status: authpool.Status{State: authpool.Limited, Until: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC), Reason: "429 from upstream"}},
 			{ID: "api.b", Name: "API B", Kind: authpool.KindAPI, Credential: "sk-ant-api03-example-b", MaxClients: 1,
+				RefreshToken:        "sk-ant-ort01-example-b",
 				CredentialExpiresAt: time.Date(2031, 6, 1, 0, 0, 0, 0, time.UTC), WeeklyBudgetUSD: 1e6, BlockBudgetUSD: 0.01,
 				Status: authpool.Status{State: authpool.Disabled, Until: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Reason: "paused"}},
 		},
@@ -231,6 +233,9 @@ func secretsAsEnv(t *testing.T, f File) []byte {
 	}
 	for i, s := range cfg.Subscriptions {
 		set(tree["subscriptions"].([]any)[i], "credential", fmt.Sprintf("AUTHPOOL_TEST_SUB_%d", i), s.Credential)
+		if s.RefreshToken != "" {
+			set(tree["subscriptions"].([]any)[i], "refreshToken", fmt.Sprintf("AUTHPOOL_TEST_SUB_RT_%d", i), s.RefreshToken)
+		}
 	}
 	if cfg.Fallback != nil {
 		set(tree["fallback"], "credential", "AUTHPOOL_TEST_FALLBACK", cfg.Fallback.Credential)

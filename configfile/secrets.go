@@ -91,6 +91,9 @@ func resolveSecrets(tree any, src secretSource, schemaProbs []problem) []problem
 			}
 		}
 		resolve(s, "credential", fmt.Sprintf("/subscriptions/%d/credential", i), who, "credential")
+		if m, _ := s.(map[string]any); m != nil && m["refreshToken"] != nil {
+			resolve(s, "refreshToken", fmt.Sprintf("/subscriptions/%d/refreshToken", i), who, "refresh token")
+		}
 	}
 	resolve(top["fallback"], "credential", "/fallback/credential", "the fallback", "credential")
 	notify, _ := top["notify"].(map[string]any)

@@ -201,6 +201,7 @@ func config(sub store.Subscription) store.Subscription {
 		Kind:                sub.Kind,
 		Credential:          sub.Credential,
 		CredentialExpiresAt: sub.CredentialExpiresAt,
+		RefreshToken:        sub.RefreshToken,
 		MaxClients:          sub.MaxClients,
 		WeeklyBudget:        sub.WeeklyBudget,
 		BlockBudget:         sub.BlockBudget,

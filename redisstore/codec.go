@@ -176,6 +176,8 @@ func decodeSubscription(v any) (store.Subscription, error) {
 			sub.Credential = store.Secret(str(val))
 		case "cexp":
 			sub.CredentialExpiresAt = d.time(val)
+		case "rtok":
+			sub.RefreshToken = store.Secret(str(val))
 		case "max":
 			sub.MaxClients = int(d.int(val))
 		case "wb":

@@ -39,20 +39,23 @@ func TestSealedCredentialsLeaveNothingReadableInRedis(t *testing.T) {
 		"fallback": "sk-ant-api03-RmFsbGJhY2sta2V5LXRoYXQtbXVzdC1oaWRl-DDDD",
 		"refresh":  "sk-ant-oat01-UmVmcmVzaGVkLXRva2VuLWZvci1tYXgtYQ-EEEE",
 		"renewed":  "sk-ant-oat01-UmVuZXdlZC1ieS10aGUtcmVmcmVzaGVyLWI-FFFF",
+		"rt-b":     "sk-ant-ort01-UmVmcmVzaC10b2tlbi1vZi1tYXgtYi0wMDE-GGGG",
+		"rt-b2":    "sk-ant-ort01-TmV3LXJlZnJlc2gtdG9rZW4tb2YtbWF4LWI-HHHH",
 	}
 	cfg := authpool.Config{
 		Subscriptions: []authpool.Subscription{
 			{ID: "max-a", Kind: authpool.KindMax20x, Credential: authpool.Credential(creds["max-a"]), MaxClients: 2},
 			{ID: "max-b", Kind: authpool.KindMax5x, Credential: authpool.Credential(creds["max-b"]), MaxClients: 2,
-				CredentialExpiresAt: clk.Now().Add(5 * time.Minute)},
+				CredentialExpiresAt: clk.Now().Add(5 * time.Minute), RefreshToken: authpool.Credential(creds["rt-b"])},
 		},
 		Fallback: &authpool.Fallback{Credential: authpool.Credential(creds["fallback"]), DailyBudgetUSD: 10},
 	}
-	renew := func(_ context.Context, id string, current authpool.Credential) (authpool.Credential, time.Time, error) {
-		if id != "max-b" || current.Reveal() != creds["max-b"] {
-			return "", time.Time{}, fmt.Errorf("refresh of %s with the wrong credential", id)
+	renew := func(_ context.Context, id string, current authpool.Token) (authpool.Token, error) {
+		if id != "max-b" || current.Access.Reveal() != creds["max-b"] || current.Refresh.Reveal() != creds["rt-b"] {
+			return authpool.Token{}, fmt.Errorf("refresh of %s with the wrong tokens", id)
 		}
-		return authpool.Credential(creds["renewed"]), clk.Now().Add(8 * time.Hour), nil
+		return authpool.Token{Access: authpool.Credential(creds["renewed"]), Refresh: authpool.Credential(creds["rt-b2"]),
+			ExpiresAt: clk.Now().Add(8 * time.Hour)}, nil
 	}
 	p := newRedisPool(t, c, prefix, cfg, authpool.WithClock(clk.Now), authpool.WithSealer(k), authpool.WithRefresher(renew, 10*time.Minute))
 	if err := p.AddSubscription(ctx, authpool.Subscription{ID: "added", Kind: authpool.KindAPI,
@@ -75,7 +78,7 @@ func TestSealedCredentialsLeaveNothingReadableInRedis(t *testing.T) {
 	if err := p.MarkModelLimited(ctx, "max-b", "opus", clk.Now().Add(time.Hour), "weekly opus limit"); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.UpdateCredential(ctx, "max-a", authpool.Credential(creds["refresh"])); err != nil {
+	if err := p.UpdateCredential(ctx, "max-a", authpool.Token{Access: authpool.Credential(creds["refresh"])}); err != nil {
 		t.Fatal(err)
 	}
 	if a, err := p.Allocate(ctx, "client-0"); err != nil || a.Credential.Reveal() != creds[a.SubscriptionID] && a.Credential.Reveal() != creds["refresh"] {
@@ -84,8 +87,9 @@ func TestSealedCredentialsLeaveNothingReadableInRedis(t *testing.T) {
 	if report, err := p.RefreshCredentials(ctx); err != nil || len(report.Refreshed) != 1 || report.Refreshed[0].SubscriptionID != "max-b" {
 		t.Fatalf("RefreshCredentials = %+v, %v; want max-b refreshed", report, err)
 	}
-	if list, err := p.Subscriptions(ctx); err != nil || list[2].ID != "max-b" || list[2].Credential.Reveal() != creds["renewed"] {
-		t.Fatalf("after RefreshCredentials: %v; want max-b's renewed credential", err)
+	if list, err := p.Subscriptions(ctx); err != nil || list[2].ID != "max-b" || list[2].Credential.Reveal() != creds["renewed"] ||
+		list[2].RefreshToken.Reveal() != creds["rt-b2"] {
+		t.Fatalf("after RefreshCredentials: %v; want max-b's renewed credential and refresh token", err)
 	}
 
 	// Every 8-byte piece of every credential.
@@ -152,9 +156,10 @@ func TestSealedCredentialsLeaveNothingReadableInRedis(t *testing.T) {
 	if err := iter.Err(); err != nil {
 		t.Fatal(err)
 	}
-	// Four subscriptions (the fallback too), each with a sealed credential.
-	if scanned < 10 || sealed != 4 {
-		t.Errorf("scanned %d keys with %d sealed values; want the pool's keys, with 4 sealed credentials", scanned, sealed)
+	// Four subscriptions (the fallback too), each with a sealed credential,
+	// and max-b's sealed refresh token.
+	if scanned < 10 || sealed != 5 {
+		t.Errorf("scanned %d keys with %d sealed values; want the pool's keys, with 4 sealed credentials and a refresh token", scanned, sealed)
 	}
 	t.Logf("scanned %d keys, %d sealed credentials, none readable", scanned, sealed)
 }

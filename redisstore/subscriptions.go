@@ -12,13 +12,14 @@ import (
 )
 
 // configArgs returns the ARGV of a subscription's configuration, in the
-// order lua/create.lua and lua/update.lua read it. The credential is stored
-// as it is given: sealed by a seal.Store wrapped around this one, or else
-// readable by whoever can read the keys.
+// order lua/create.lua and lua/update.lua read it. The credential and the
+// refresh token are stored as they are given: sealed by a seal.Store
+// wrapped around this one, or else readable by whoever can read the keys.
 func configArgs(sub store.Subscription) []any {
 	return []any{
 		sub.Name, sub.Kind, sub.Credential.Reveal(), sub.MaxClients,
 		int64(sub.WeeklyBudget), int64(sub.BlockBudget), int64(sub.DailyBudget), encTime(sub.CredentialExpiresAt),
+		sub.RefreshToken.Reveal(),
 	}
 }
 

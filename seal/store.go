@@ -41,7 +41,10 @@ type Store struct {
 
 // opened keys the cache: a sealed value opens only for its own
 // subscription, so the ID is part of the key.
-type opened struct{ id, sealed string }
+type opened struct {
+	id, sealed string
+	refresh    bool // the refresh token, sealed for id+refreshAD
+}
 
 var _ store.Store = (*Store)(nil)
 
@@ -57,35 +60,62 @@ func NewStore(s store.Store, k *Keyring) *Store {
 // Unwrap returns the wrapped store.
 func (s *Store) Unwrap() store.Store { return s.s }
 
-// seal returns sub with its credential sealed.
+// refreshAD is what a refresh token is sealed for besides its
+// subscription's ID, so that a sealed credential cannot be passed off as
+// the refresh token, or the other way round. No ID holds a '#'.
+const refreshAD = "#refresh"
+
+// seal returns sub with its credential and refresh token sealed.
 func (s *Store) seal(sub store.Subscription) (store.Subscription, error) {
-	if sub.Credential == "" {
-		return sub, nil
+	for _, f := range []struct {
+		v  *store.Secret
+		ad string
+	}{{&sub.Credential, sub.ID}, {&sub.RefreshToken, sub.ID + refreshAD}} {
+		if *f.v == "" {
+			continue
+		}
+		v, err := s.k.Seal(f.v.Reveal(), f.ad)
+		if err != nil {
+			return sub, fmt.Errorf("seal: subscription %q: %w", sub.ID, err)
+		}
+		*f.v = store.Secret(v)
 	}
-	v, err := s.k.Seal(sub.Credential.Reveal(), sub.ID)
-	if err != nil {
-		return sub, fmt.Errorf("seal: subscription %q: %w", sub.ID, err)
-	}
-	sub.Credential = store.Secret(v)
 	return sub, nil
 }
 
-// open returns rec with its credential opened, and the cache entry.
+// open returns rec with its credential and refresh token opened, each
+// through the cache.
 func (s *Store) open(rec *store.Subscription, cached map[opened]store.Secret) error {
-	if rec.Credential == "" {
-		return nil
-	}
-	key := opened{rec.ID, string(rec.Credential)}
-	if v, ok := cached[key]; ok {
-		rec.Credential = v
-		return nil
-	}
-	v, err := s.k.Open(string(rec.Credential), rec.ID)
-	if err != nil {
+	if err := s.openOne(&rec.Credential, rec.ID, false, cached); err != nil {
 		return fmt.Errorf("seal: the credential of subscription %q: %w", rec.ID, err)
 	}
-	rec.Credential = store.Secret(v)
-	cached[key] = rec.Credential
+	if err := s.openOne(&rec.RefreshToken, rec.ID, true, cached); err != nil {
+		return fmt.Errorf("seal: the refresh token of subscription %q: %w", rec.ID, err)
+	}
+	return nil
+}
+
+// openOne opens a subscription's sealed credential, or its refresh token,
+// through the cache.
+func (s *Store) openOne(v *store.Secret, id string, refresh bool, cached map[opened]store.Secret) error {
+	if *v == "" {
+		return nil
+	}
+	key := opened{id, string(*v), refresh}
+	if plain, ok := cached[key]; ok {
+		*v = plain
+		return nil
+	}
+	ad := id
+	if refresh {
+		ad += refreshAD
+	}
+	plain, err := s.k.Open(string(*v), ad)
+	if err != nil {
+		return err
+	}
+	*v = store.Secret(plain)
+	cached[key] = *v
 	return nil
 }
 
@@ -136,12 +166,10 @@ func (s *Store) Subscriptions(ctx context.Context) ([]store.Subscription, error)
 	next := make(map[opened]store.Secret, len(recs))
 	for i := range recs {
 		rec := &recs[i]
-		if rec.Credential == "" {
-			continue
-		}
-		key := opened{rec.ID, string(rec.Credential)}
-		if v, ok := s.cache[key]; ok {
-			next[key] = v
+		for _, k := range [...]opened{{rec.ID, string(rec.Credential), false}, {rec.ID, string(rec.RefreshToken), true}} {
+			if v, ok := s.cache[k]; ok && k.sealed != "" {
+				next[k] = v
+			}
 		}
 		if err := s.open(rec, next); err != nil {
 			return nil, err

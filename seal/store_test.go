@@ -155,3 +155,47 @@ func TestStoreCachesOpenedCredentials(t *testing.T) {
 	}
 	t.Logf("allocations per Subscriptions of %d records: %v plain, %v sealed", n, plain, sealed)
 }
+
+// TestStoreSealsRefreshTokens checks that a subscription's refresh token is
+// sealed beside its credential, opens again, and is sealed for its own
+// slot: a sealed credential moved into the refresh token's place (or back)
+// does not open.
+func TestStoreSealsRefreshTokens(t *testing.T) {
+	ctx := context.Background()
+	inner := memstore.New()
+	s := seal.NewStore(inner, keyring(t, key("a")))
+	want := store.Subscription{ID: "s1", Credential: store.Secret(plaintext + "-access"), RefreshToken: store.Secret(plaintext + "-refresh")}
+	if err := s.CreateSubscription(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := inner.Subscription(ctx, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !seal.IsSealed(raw.RefreshToken.Reveal()) || strings.Contains(raw.RefreshToken.Reveal(), plaintext) {
+		t.Fatalf("the stored refresh token is not sealed")
+	}
+	for _, read := range []func() (store.Subscription, error){
+		func() (store.Subscription, error) { return s.Subscription(ctx, "s1") },
+		func() (store.Subscription, error) {
+			list, err := s.Subscriptions(ctx)
+			if err != nil {
+				return store.Subscription{}, err
+			}
+			return list[0], nil
+		},
+	} {
+		got, err := read()
+		if err != nil || got.Credential != want.Credential || got.RefreshToken != want.RefreshToken {
+			t.Errorf("read back: access %q, refresh %q, %v", got.Credential.Reveal(), got.RefreshToken.Reveal(), err)
+		}
+	}
+	swapped := raw
+	swapped.Credential, swapped.RefreshToken = raw.RefreshToken, raw.Credential
+	if err := inner.UpdateSubscription(ctx, swapped); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seal.NewStore(inner, keyring(t, key("a"))).Subscription(ctx, "s1"); !errors.Is(err, seal.ErrAuthentication) {
+		t.Errorf("Subscription with the sealed tokens swapped = %v, want ErrAuthentication", err)
+	}
+}

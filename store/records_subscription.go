@@ -87,6 +87,10 @@ type Subscription struct {
 	// expiry); zero means it does not, or is not known to. It travels with
 	// Credential: CreateSubscription and UpdateSubscription write both.
 	CredentialExpiresAt time.Time `json:"credentialExpiresAt,omitzero"`
+	// RefreshToken renews Credential (an OAuth login's refresh token);
+	// empty when it cannot be renewed. It travels with Credential too, so
+	// that a refresh writes the new access and refresh tokens in one step.
+	RefreshToken Secret `json:"refreshToken,omitzero"`
 	// MaxClients caps the clients holding a slot at once (see
 	// Session.HoldUntil); 0 means no cap.
 	MaxClients int `json:"maxClients"`

@@ -63,7 +63,7 @@ type Store interface {
 	CreateSubscription(ctx context.Context, sub Subscription) error
 
 	// UpdateSubscription replaces the configuration of an existing
-	// subscription (Name, Kind, Credential, CredentialExpiresAt, MaxClients
+	// subscription (Name, Kind, Credential, CredentialExpiresAt, RefreshToken, MaxClients
 	// and the budgets), keeping its status, clients, holds, usage and
 	// BlockStart. Lowering MaxClients below the clients holding a slot keeps
 	// them and their holds. It returns ErrNotFound if there is no

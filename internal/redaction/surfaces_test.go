@@ -26,18 +26,21 @@ import (
 // that has already expired (refused).
 func refresher(now func() time.Time) authpool.RefreshFunc {
 	var calls atomic.Int32
-	return func(ctx context.Context, id string, current authpool.Credential) (authpool.Credential, time.Time, error) {
+	return func(ctx context.Context, id string, current authpool.Token) (authpool.Token, error) {
+		token := func(access authpool.Credential, expiresAt time.Time) authpool.Token {
+			return authpool.Token{Access: access, ExpiresAt: expiresAt}
+		}
 		if id != "sub-b" {
-			return subANew, now().Add(8 * time.Hour), nil
+			return token(subANew, now().Add(8*time.Hour)), nil
 		}
 		switch n := calls.Add(1); n {
 		case 1, 2:
-			return subBNew, now().Add(8 * time.Hour),
-				fmt.Errorf("token endpoint (try %d): got %s for %s, but could not keep the refresh token", n, subBNew, current.Reveal())
+			return token(subBNew, now().Add(8*time.Hour)),
+				fmt.Errorf("token endpoint (try %d): got %s for %s, but could not keep the refresh token", n, subBNew, current.Access.Reveal())
 		case 3:
-			return multiline, now().Add(8 * time.Hour), nil
+			return token(multiline, now().Add(8*time.Hour)), nil
 		default:
-			return subBNew, now().Add(-time.Minute), nil
+			return token(subBNew, now().Add(-time.Minute)), nil
 		}
 	}
 }

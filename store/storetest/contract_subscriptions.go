@@ -30,12 +30,12 @@ var subscriptionCases = []testCase{
 	},
 	{
 		name:        "UpdateReplacesConfiguration",
-		explanation: "UpdateSubscription replaces Name, Kind, Credential, CredentialExpiresAt, MaxClients and the budgets.",
+		explanation: "UpdateSubscription replaces Name, Kind, Credential, CredentialExpiresAt, RefreshToken, MaxClients and the budgets.",
 		check:       testUpdateReplacesConfiguration,
 	},
 	{
 		name:        "UpdateClearsCredentialExpiry",
-		explanation: "CredentialExpiresAt travels with Credential: UpdateSubscription writes it, a zero one included, and Subscription and Subscriptions return it to the nanosecond.",
+		explanation: "CredentialExpiresAt and RefreshToken travel with Credential: UpdateSubscription writes them, a zero expiry and an empty token included, and Subscription and Subscriptions return them (the expiry to the nanosecond).",
 		check:       testUpdateClearsCredentialExpiry,
 	},
 	{

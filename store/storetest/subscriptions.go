@@ -10,7 +10,7 @@ import (
 // configured returns a subscription with every configuration field set.
 func configured(id string) store.Subscription {
 	return store.Subscription{
-		ID: id, Name: "Alice's Max", Kind: "max20x", Credential: "sk-ant-configured",
+		ID: id, Name: "Alice's Max", Kind: "max20x", Credential: "sk-ant-configured", RefreshToken: "sk-ant-ort-configured",
 		CredentialExpiresAt: at(8*time.Hour + 123456789), MaxClients: 3, WeeklyBudget: 900e9, BlockBudget: 140e9, DailyBudget: 200e9,
 		Status: store.Status{State: store.Limited, Until: at(time.Hour), Reason: "429 from upstream"},
 	}
@@ -89,7 +89,7 @@ func testUpdateKeepsStatusClientsUsage(t *testing.T, s store.Store) {
 
 	want := before.Subscriptions[0]
 	want.Name, want.Kind, want.Credential, want.MaxClients = update.Name, update.Kind, update.Credential, update.MaxClients
-	want.CredentialExpiresAt = update.CredentialExpiresAt
+	want.CredentialExpiresAt, want.RefreshToken = update.CredentialExpiresAt, update.RefreshToken
 	want.WeeklyBudget, want.BlockBudget, want.DailyBudget = update.WeeklyBudget, update.BlockBudget, update.DailyBudget
 	diff(t, `Subscription("a") after UpdateSubscription`, get(t, s, "a"), want)
 	diff(t, "sessions after UpdateSubscription", byClient(sessions(t, s, store.SessionQuery{})), before.Sessions)
@@ -98,13 +98,13 @@ func testUpdateKeepsStatusClientsUsage(t *testing.T, s store.Store) {
 func testUpdateClearsCredentialExpiry(t *testing.T, s store.Store) {
 	create(t, s, configured("a"))
 	update := configured("a")
-	update.Credential, update.CredentialExpiresAt = "sk-ant-no-expiry", time.Time{}
+	update.Credential, update.CredentialExpiresAt, update.RefreshToken = "sk-ant-no-expiry", time.Time{}, ""
 	if err := s.UpdateSubscription(t.Context(), update); err != nil {
 		t.Fatalf("UpdateSubscription: %v", err)
 	}
-	diff(t, `Subscription("a") after UpdateSubscription with no expiry`, get(t, s, "a"), update)
+	diff(t, `Subscription("a") after UpdateSubscription with no expiry nor refresh token`, get(t, s, "a"), update)
 
-	update.Credential, update.CredentialExpiresAt = "sk-ant-refreshed", at(16*time.Hour)
+	update.Credential, update.CredentialExpiresAt, update.RefreshToken = "sk-ant-refreshed", at(16*time.Hour), "sk-ant-ort-2"
 	if err := s.UpdateSubscription(t.Context(), update); err != nil {
 		t.Fatalf("UpdateSubscription: %v", err)
 	}
