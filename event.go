@@ -76,7 +76,7 @@ type Event struct {
 	Threshold *ThresholdDetail `json:"threshold,omitempty"`
 	// Move is the client's move, for EventFailover and EventRotation (a
 	// failover carries no block costs).
-	Move  *Move        `json:"move,omitempty"`
+	Move *Move `json:"move,omitempty"`
 	// Limit is the status set, for EventLimited (Limited until a time; for
 	// Model only when Model is set) and EventDisabled; for EventRecovered,
 	// the limit that ended.

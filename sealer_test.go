@@ -104,7 +104,7 @@ func TestSealerRotation(t *testing.T) {
 	if a := allocate(t, p2, "alice"); a.SubscriptionID != "max-b" || a.Outcome != authpool.OutcomeSticky || a.Credential.Reveal() != secret+"-max-b" {
 		t.Errorf("Allocate(alice) on {b, a} = %+v (%q), want sticky on max-b with its credential", a, a.Credential.Reveal())
 	}
-	if err := p2.UpdateCredential(ctx, "max-b", authpool.Token{Access: secret+"-max-b-refreshed"}); err != nil {
+	if err := p2.UpdateCredential(ctx, "max-b", authpool.Token{Access: secret + "-max-b-refreshed"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := sealedWith("max-b"); got != "b" {
