@@ -485,7 +485,7 @@ func TestExhaustedSaysWhenTheFirstSubscriptionComesBack(t *testing.T) {
 			[]setupFunc{spendOn("s-a", 10), disable("s-b")},
 			day(0, 17, 0), map[authpool.Reason]int{authpool.ReasonBlockSpent: 1, authpool.ReasonDisabled: 1}},
 		{"a spent fixed block ends on the grid",
-			authpool.Config{Subscriptions: []authpool.Subscription{sub("s-a", budgets(0, 10))}, Block: authpool.BlockPolicy{Mode: authpool.BlockFixed}},
+			authpool.Config{Subscriptions: []authpool.Subscription{sub("s-a", budgets(0, 10))}, Block: authpool.BlockPolicy{Fixed: true}},
 			[]setupFunc{spendOn("s-a", 10), func(t *testing.T, p *authpool.Pool, clk *clock) {
 				if err := p.Release(ctx, "spender-s-a"); err != nil {
 					t.Fatal(err)
@@ -631,7 +631,7 @@ func TestEligibilityFollowsTheClockBetweenRefreshes(t *testing.T) {
 			day(0, 13, 0), "bob", authpool.Allocation{SubscriptionID: "s-a", Outcome: authpool.OutcomeNew}},
 		{"a fixed block ends: a new client",
 			authpool.Config{Subscriptions: []authpool.Subscription{sub("s-a", budgets(0, 10))}, RefreshInterval: never,
-				Block: authpool.BlockPolicy{Mode: authpool.BlockFixed}},
+				Block: authpool.BlockPolicy{Fixed: true}},
 			func(t *testing.T, p *authpool.Pool, clk *clock) {
 				allocate(t, p, "alice")
 				spend(t, p, clk, "alice", 10)
@@ -642,7 +642,7 @@ func TestEligibilityFollowsTheClockBetweenRefreshes(t *testing.T) {
 			day(0, 15, 0), "bob", authpool.Allocation{SubscriptionID: "s-a", Outcome: authpool.OutcomeNew}},
 		{"a fixed block ends: its client stays",
 			authpool.Config{Subscriptions: []authpool.Subscription{sub("s-a", budgets(0, 10)), sub("s-b")}, RefreshInterval: never,
-				Block: authpool.BlockPolicy{Mode: authpool.BlockFixed}},
+				Block: authpool.BlockPolicy{Fixed: true}},
 			func(t *testing.T, p *authpool.Pool, clk *clock) {
 				clk.Set(day(0, 14, 58))
 				pin(t, p, "s-a", "alice", "carol")

@@ -1,52 +1,10 @@
 package authpool
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/authpool/authpool/store"
 )
-
-// BlockMode says where a subscription's 5-hour blocks start.
-type BlockMode uint8
-
-const (
-	// BlockAnchored starts a block at the first activity after the previous
-	// block ended, floored to the hour, and ends it Block.Hours later: what
-	// Claude itself and ccusage do. It is the default.
-	BlockAnchored BlockMode = iota
-	// BlockFixed starts blocks on a fixed UTC grid: 00, 05, 10, 15 and 20
-	// for 5-hour blocks. A grid restarts each UTC day, so the day's last
-	// block may be shorter (20:00 to 24:00).
-	BlockFixed
-)
-
-var blockModeNames = [...]string{BlockAnchored: "anchored", BlockFixed: "fixed"}
-
-// String returns "anchored" or "fixed".
-func (m BlockMode) String() string {
-	if int(m) < len(blockModeNames) {
-		return blockModeNames[m]
-	}
-	return fmt.Sprintf("BlockMode(%d)", uint8(m))
-}
-
-// MarshalText returns the mode's name.
-func (m BlockMode) MarshalText() ([]byte, error) {
-	if int(m) >= len(blockModeNames) {
-		return nil, fmt.Errorf("authpool: unknown block mode %d", uint8(m))
-	}
-	return []byte(blockModeNames[m]), nil
-}
-
-// UnmarshalText parses "anchored" or "fixed".
-func (m *BlockMode) UnmarshalText(b []byte) error {
-	i, err := parseName(blockModeNames[:], b, "block mode")
-	if err == nil {
-		*m = BlockMode(i)
-	}
-	return err
-}
 
 // span is a span of time [Start, End): a block, a week or a day.
 type span struct {

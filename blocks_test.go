@@ -1,7 +1,6 @@
 package authpool
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -188,25 +187,3 @@ func TestWindowContainsItsStartButNotItsEnd(t *testing.T) {
 	}
 }
 
-func TestBlockModeText(t *testing.T) {
-	for _, m := range []BlockMode{BlockAnchored, BlockFixed} {
-		b, err := json.Marshal(m)
-		if err != nil {
-			t.Fatalf("Marshal(%v): %v", m, err)
-		}
-		var got BlockMode = 99
-		if err := json.Unmarshal(b, &got); err != nil || got != m {
-			t.Errorf("round trip of %v through %s = %v, %v", m, b, got, err)
-		}
-	}
-	if _, err := json.Marshal(BlockMode(7)); err == nil {
-		t.Error("Marshal(BlockMode(7)) succeeded, want an error")
-	}
-	var m BlockMode
-	if err := json.Unmarshal([]byte(`"rolling"`), &m); err == nil {
-		t.Error(`Unmarshal("rolling") succeeded, want an error`)
-	}
-	if got := BlockMode(7).String(); got != "BlockMode(7)" {
-		t.Errorf("BlockMode(7).String() = %q", got)
-	}
-}

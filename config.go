@@ -114,8 +114,12 @@ func (f Fallback) String() string {
 
 // BlockPolicy lays out the 5-hour blocks.
 type BlockPolicy struct {
-	// Mode is where blocks start. The default value is BlockAnchored.
-	Mode BlockMode `json:"mode,omitempty"`
+	// Fixed lays blocks on a fixed UTC grid: 00, 05, 10, 15 and 20 for
+	// 5-hour blocks (a grid restarts each UTC day, so the day's last block
+	// may be shorter, 20:00 to 24:00). The default, false, anchors a block
+	// at the first activity after the previous block ended, floored to the
+	// hour, and ends it Hours later: what Claude itself and ccusage do.
+	Fixed bool `json:"fixed,omitempty"`
 	// Hours is a block's length, 1 to 24. The default value is 5.
 	Hours int `json:"hours,omitempty"`
 }

@@ -18,7 +18,7 @@ func TestZeroConfigGetsTheDocumentedDefaults(t *testing.T) {
 	want := Config{
 		MaxClients:       15,
 		WeeklyThreshold:  0.85,
-		Block:            BlockPolicy{Mode: BlockAnchored, Hours: 5},
+		Block:            BlockPolicy{Hours: 5},
 		Health:           HealthWeights{Weekly: 50, Block: 30, PerClient: 5, Burn: 10, BurnCap: 2, IdleBonus: 10},
 		Sessions:         SessionPolicy{IdleAfter: Duration(5 * time.Minute), StaleAfter: Duration(30 * time.Minute)},
 		Rebalance:        RebalancePolicy{MinGapUSD: 5, MaxMoves: 3},
@@ -40,7 +40,7 @@ func TestSetConfigFieldsKeepTheirValues(t *testing.T) {
 	c := Config{
 		MaxClients:       3,
 		WeeklyThreshold:  0.5,
-		Block:            BlockPolicy{Mode: BlockFixed, Hours: 4},
+		Block:            BlockPolicy{Fixed: true, Hours: 4},
 		Health:           HealthWeights{Weekly: 1, Block: 2, PerClient: 3, Burn: 4, BurnCap: 5, IdleBonus: 6},
 		Sessions:         SessionPolicy{IdleAfter: Duration(time.Minute), StaleAfter: Duration(time.Hour)},
 		Rebalance:        RebalancePolicy{MinGapUSD: 0.5, MaxMoves: 10},
@@ -97,7 +97,6 @@ func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
 		{"a weekly threshold above 1", Config{WeeklyThreshold: 1.5}, []string{"/weeklyThreshold"}},
 		{"a negative weekly threshold", Config{WeeklyThreshold: -0.1}, []string{"/weeklyThreshold"}},
 		{"a NaN weekly threshold", Config{WeeklyThreshold: math.NaN()}, []string{"/weeklyThreshold"}},
-		{"an unknown block mode", Config{Block: BlockPolicy{Mode: 9}}, []string{"/block/mode"}},
 		{"blocks longer than a day", Config{Block: BlockPolicy{Hours: 25}}, []string{"/block/hours"}},
 		{"blocks of negative hours", Config{Block: BlockPolicy{Hours: -5}}, []string{"/block/hours"}},
 		{"a NaN health weight", Config{Health: HealthWeights{Weekly: math.NaN()}}, []string{"/health/weekly"}},
@@ -215,7 +214,7 @@ func TestConfigReadsFromJSON(t *testing.T) {
 		],
 		"fallback": {"credential": "sk-fb", "dailyBudgetUSD": 50},
 		"maxClients": 10,
-		"block": {"mode": "fixed"},
+		"block": {"fixed": true},
 		"sessions": {"idleAfter": "2m", "staleAfter": "1h"},
 		"rememberUsageIds": "12h"
 	}`
@@ -231,7 +230,7 @@ func TestConfigReadsFromJSON(t *testing.T) {
 		},
 		Fallback:         &Fallback{Credential: "sk-fb", DailyBudgetUSD: 50},
 		MaxClients:       10,
-		Block:            BlockPolicy{Mode: BlockFixed},
+		Block:            BlockPolicy{Fixed: true},
 		Sessions:         SessionPolicy{IdleAfter: Duration(2 * time.Minute), StaleAfter: Duration(time.Hour)},
 		RememberUsageIDs: Duration(12 * time.Hour),
 	}

@@ -51,9 +51,6 @@ func (c Config) checkPolicy(l *problemList) {
 	if !(c.WeeklyThreshold > 0 && c.WeeklyThreshold <= 1) {
 		l.bad("/weeklyThreshold", "%v: must be in (0, 1]", c.WeeklyThreshold)
 	}
-	if c.Block.Mode != BlockAnchored && c.Block.Mode != BlockFixed {
-		l.bad("/block/mode", "%v: must be anchored or fixed", c.Block.Mode)
-	}
 	if c.Block.Hours < 1 || c.Block.Hours > 24 {
 		l.bad("/block/hours", "%d: must be in 1..24", c.Block.Hours)
 	}

@@ -32,8 +32,8 @@
 // Usage is kept per subscription in hourly buckets, never as a list of
 // requests: a subscription's state has the same size however much it
 // records. A 5-hour block starts on the hour, either at the first activity
-// after the previous block ended ([BlockAnchored], what Claude does) or on a
-// fixed UTC grid ([BlockFixed]); the week is the last 168 hourly buckets.
+// after the previous block ended (what Claude does) or on a fixed UTC grid
+// ([BlockPolicy].Fixed); the week is the last 168 hourly buckets.
 // Beside them, the cost of each of the last 60 minutes gives the burn rate:
 // the spending of the last 60 minutes, exact to the minute.
 //

@@ -78,11 +78,11 @@ func FuzzRecord(f *testing.F) {
 //
 //	go test -run '^$' -fuzz FuzzConfig .
 func FuzzConfig(f *testing.F) {
-	f.Add(`{"subscriptions":[{"id":"a","kind":"pro","credential":"sk-x","weeklyBudgetUSD":50}],"block":{"mode":"fixed","hours":5}}`)
+	f.Add(`{"subscriptions":[{"id":"a","kind":"pro","credential":"sk-x","weeklyBudgetUSD":50}],"block":{"fixed":true,"hours":5}}`)
 	f.Add(`{"subscriptions":[{"id":"a","kind":"pro","credential":"k"},{"id":"a","kind":"api","credential":"k"}]}`)
 	f.Add(`{"maxClients":-1,"weeklyThreshold":2,"sessions":{"idleAfter":"10m","staleAfter":"5m"},"rebalance":{"maxMoves":-3}}`)
 	f.Add(`{"fallback":{"credential":"sk-f","dailyBudgetUSD":0},"health":{"weekly":-1,"burnCap":1e308}}`)
-	f.Add(`{"refreshInterval":"-1s","rememberUsageIds":"1h","block":{"mode":"sliding"}}`)
+	f.Add(`{"refreshInterval":"-1s","rememberUsageIds":"1h","block":{"fixed":"yes"}}`)
 	f.Fuzz(func(t *testing.T, text string) {
 		var cfg authpool.Config
 		if err := json.Unmarshal([]byte(text), &cfg); err != nil {

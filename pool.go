@@ -226,7 +226,7 @@ func (p *Pool) Record(ctx context.Context, clientID string, u Usage) error {
 	if err := u.record(now, time.Duration(p.cfg.RememberUsageIDs), p.rememberBytes(), &rec); err != nil {
 		return fmt.Errorf("authpool: record for client %q: %w: %w", clientID, err, ErrInvalidArgument)
 	}
-	if p.cfg.Block.Mode == BlockAnchored {
+	if !p.cfg.Block.Fixed {
 		rec.BlockHours = p.cfg.Block.Hours
 	}
 	rec.HoldUntil = p.holdFor(now, u.CacheTTL)
@@ -299,7 +299,7 @@ func (p *Pool) Charge(ctx context.Context, subscriptionID string, u Usage) error
 	if err := u.record(now, time.Duration(p.cfg.RememberUsageIDs), p.rememberBytes(), &rec); err != nil {
 		return fmt.Errorf("authpool: charge %q: %w: %w", subscriptionID, err, ErrInvalidArgument)
 	}
-	if p.cfg.Block.Mode == BlockAnchored {
+	if !p.cfg.Block.Fixed {
 		rec.BlockHours = p.cfg.Block.Hours
 	}
 	if err := p.known(ctx, subscriptionID, now); err != nil {

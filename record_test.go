@@ -267,7 +267,7 @@ func TestRecordAcceptsAClockSkewedUsageInTheCurrentHour(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock(day(0, 12, 58))
 	p := newPool(t, authpool.Config{Subscriptions: []authpool.Subscription{sub("s-a", budgets(0, 100))},
-		Block: authpool.BlockPolicy{Mode: authpool.BlockFixed, Hours: 1}}, clk)
+		Block: authpool.BlockPolicy{Fixed: true, Hours: 1}}, clk)
 	allocate(t, p, "alice")
 	if err := p.Record(ctx, "alice", authpool.Usage{Time: day(0, 13, 3), CostUSD: 2}); err != nil {
 		t.Fatalf("Record of a usage 5 minutes ahead: %v", err)

@@ -59,7 +59,7 @@ func (p *Pool) Observe(ctx context.Context, subscriptionID string, o Observation
 		return fmt.Errorf("authpool: observe %q: the observation has no time: %w", subscriptionID, ErrInvalidArgument)
 	}
 	var blockStart time.Time
-	if p.cfg.Block.Mode == BlockAnchored && !r.BlockReset.IsZero() {
+	if !p.cfg.Block.Fixed && !r.BlockReset.IsZero() {
 		blockStart = r.BlockReset.Add(-time.Duration(p.cfg.Block.Hours) * time.Hour)
 	}
 	if err := p.again(ctx, subscriptionID, func() error { return p.store.SetReported(ctx, subscriptionID, r, blockStart) }); err != nil {

@@ -26,7 +26,7 @@ func snapshotPool(t *testing.T) (*authpool.Pool, *clock) {
 			sub("s-b", budgets(500, 50)),
 		},
 		Fallback: &authpool.Fallback{Credential: authpool.Credential(secret + "-fallback"), DailyBudgetUSD: 20},
-		Block:    authpool.BlockPolicy{Mode: authpool.BlockFixed},
+		Block:    authpool.BlockPolicy{Fixed: true},
 	}
 	p := newPool(t, cfg, clk)
 	if a := allocate(t, p, "alice"); a.SubscriptionID != "s-a" {

@@ -135,7 +135,7 @@ func TestStats(t *testing.T) {
 		},
 		{
 			name: "rebalance: moves, then stale releases",
-			cfg:  authpool.Config{Subscriptions: two.Subscriptions, Block: authpool.BlockPolicy{Mode: authpool.BlockFixed}},
+			cfg:  authpool.Config{Subscriptions: two.Subscriptions, Block: authpool.BlockPolicy{Fixed: true}},
 			run: func(t *testing.T, p *authpool.Pool, clk *clock, _ *failingStore) {
 				pin(t, p, "s-a", "alice", "bob")
 				spend(t, p, clk, "alice", 40)

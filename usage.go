@@ -181,7 +181,7 @@ func measure(r *hourly, now time.Time, b BlockPolicy, anchor int64) metrics {
 	m := metrics{at: now, hour: h, week: r.sum(h-store.WeekHours+1, h+1), anchor: anchor}
 	m.dayFrom = store.HourOf(dayWindow(now).Start)
 	m.day = r.sum(m.dayFrom, h+1)
-	if b.Mode == BlockFixed {
+	if b.Fixed {
 		m.block, m.blockActive = fixedBlock(now, b.Hours), true
 	} else {
 		m.block, m.blockActive = anchoredBlock(anchor, now, b.Hours)
@@ -197,7 +197,7 @@ func measure(r *hourly, now time.Time, b BlockPolicy, anchor int64) metrics {
 // the same hour. In anchored mode a usage at or after the block's end starts
 // a new block at its hour, as the store's BlockStart does.
 func (m *metrics) add(r *hourly, hour int64, cost store.Nanodollars, b BlockPolicy) {
-	if b.Mode == BlockAnchored && startsBlock(m.anchor, hour, b.Hours) {
+	if !b.Fixed && startsBlock(m.anchor, hour, b.Hours) {
 		*m = measure(r, m.at, b, hour)
 		return
 	}

@@ -148,13 +148,17 @@ func TestHourlyRingKeepsOneWeek(t *testing.T) {
 // equal the numbers measured again from the hourly ring, in both block modes.
 func TestMetricsAddAgreesWithMeasure(t *testing.T) {
 	policies := []BlockPolicy{
-		{Mode: BlockAnchored, Hours: 5}, {Mode: BlockFixed, Hours: 5},
-		{Mode: BlockAnchored, Hours: 2}, {Mode: BlockFixed, Hours: 7},
+		{Hours: 5}, {Fixed: true, Hours: 5},
+		{Hours: 2}, {Fixed: true, Hours: 7},
 	}
 	opts := []cmp.Option{cmp.AllowUnexported(metrics{}), cmpopts.IgnoreFields(metrics{}, "at")}
 	for _, b := range policies {
-		t.Run(fmt.Sprintf("%v %d hours", b.Mode, b.Hours), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(42, uint64(b.Hours)<<8|uint64(b.Mode)))
+		t.Run(fmt.Sprintf("fixed=%v %d hours", b.Fixed, b.Hours), func(t *testing.T) {
+			seed := uint64(b.Hours) << 8
+			if b.Fixed {
+				seed |= 1
+			}
+			rng := rand.New(rand.NewPCG(42, seed))
 			cost := func() store.Nanodollars {
 				if rng.IntN(10) == 0 {
 					return 0
@@ -200,7 +204,7 @@ func TestMetricsAddAgreesWithMeasure(t *testing.T) {
 					h, c := pastHour(store.HourOf(now)), cost()
 					r.add(h, c)
 					m.add(&r, h, c, b)
-					if b.Mode == BlockAnchored && startsBlock(anchor, h, b.Hours) {
+					if !b.Fixed && startsBlock(anchor, h, b.Hours) {
 						anchor = h
 					}
 					want := measure(&r, now, b, anchor)
@@ -232,16 +236,17 @@ func TestMeasure(t *testing.T) {
 	now := at(0, 12, 55, 0)
 	usd := func(n store.Nanodollars) float64 { return n.USD() }
 	tests := []struct {
-		mode                 BlockMode
+		name                 string
+		fixed                bool
 		block                span
 		blockCost, week, day float64
 	}{
-		{BlockFixed, span{at(0, 10, 0, 0), at(0, 15, 0, 0)}, 24, 31, 28},
-		{BlockAnchored, span{at(0, 9, 0, 0), at(0, 14, 0, 0)}, 28, 31, 28},
+		{"fixed", true, span{at(0, 10, 0, 0), at(0, 15, 0, 0)}, 24, 31, 28},
+		{"anchored", false, span{at(0, 9, 0, 0), at(0, 14, 0, 0)}, 28, 31, 28},
 	}
 	for _, tt := range tests {
-		t.Run(tt.mode.String(), func(t *testing.T) {
-			m := measure(&r, now, BlockPolicy{Mode: tt.mode, Hours: 5}, store.HourOf(at(0, 9, 0, 0)))
+		t.Run(tt.name, func(t *testing.T) {
+			m := measure(&r, now, BlockPolicy{Fixed: tt.fixed, Hours: 5}, store.HourOf(at(0, 9, 0, 0)))
 			got := []any{m.block, m.blockActive, usd(m.blockCost), usd(m.week), usd(m.day)}
 			want := []any{tt.block, true, tt.blockCost, tt.week, tt.day}
 			if diff := cmp.Diff(want, got); diff != "" {

@@ -17,10 +17,14 @@ import (
 // subscription (kept current by its own changes, partly without the lock)
 // equals the picture read afresh from the store.
 func TestViewAgreesWithTheStore(t *testing.T) {
-	for _, mode := range []BlockMode{BlockAnchored, BlockFixed} {
-		t.Run(mode.String(), func(t *testing.T) {
+	for _, fixed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fixed=%v", fixed), func(t *testing.T) {
 			ctx := context.Background()
-			rng := rand.New(rand.NewPCG(7, uint64(mode)))
+			seed := uint64(0)
+			if fixed {
+				seed = 1
+			}
+			rng := rand.New(rand.NewPCG(7, seed))
 			now := at(0, 9, 0, 0)
 			cfg := Config{
 				Subscriptions: []Subscription{
@@ -29,7 +33,7 @@ func TestViewAgreesWithTheStore(t *testing.T) {
 					{ID: "s-c", Kind: KindPro, Credential: "sk-c", WeeklyBudgetUSD: 100},
 				},
 				Fallback:        &Fallback{Credential: "sk-fb", DailyBudgetUSD: 30},
-				Block:           BlockPolicy{Mode: mode},
+				Block:           BlockPolicy{Fixed: fixed},
 				RefreshInterval: Duration(10000 * time.Hour), // never read the store again by itself
 			}
 			p, err := New(ctx, cfg, WithStore(NewTestStore(t)), WithClock(func() time.Time { return now }))

@@ -90,7 +90,7 @@ func exampleFile() File {
 		Fallback:        &authpool.Fallback{Name: "api-key", Credential: "sk-ant-api03-example-fallback", DailyBudgetUSD: 50},
 		MaxClients:      15,
 		WeeklyThreshold: 0.85,
-		Block:           authpool.BlockPolicy{Mode: authpool.BlockAnchored, Hours: 5},
+		Block:           authpool.BlockPolicy{Hours: 5},
 		Sessions:        authpool.SessionPolicy{IdleAfter: authpool.Duration(5 * time.Minute), StaleAfter: authpool.Duration(30 * time.Minute)},
 		Rebalance:       authpool.RebalancePolicy{MinGapUSD: 5, MaxMoves: 3},
 		Notify:          authpool.NotifyConfig{Thresholds: []float64{0.8, 0.9}, Log: &authpool.LogNotifyConfig{Level: slog.LevelInfo}},
@@ -150,7 +150,7 @@ func fullFile() File {
 		Fallback:         &authpool.Fallback{Name: "backup key", Credential: "sk-ant-api03-example-fallback", DailyBudgetUSD: 12.5},
 		MaxClients:       20,
 		WeeklyThreshold:  0.75,
-		Block:            authpool.BlockPolicy{Mode: authpool.BlockFixed, Hours: 4},
+		Block:            authpool.BlockPolicy{Fixed: true, Hours: 4},
 		Health:           authpool.HealthWeights{Weekly: 40, Block: 20.5, PerClient: 2, Burn: 8, BurnCap: 3, IdleBonus: 1000},
 		Sessions:         authpool.SessionPolicy{IdleAfter: authpool.Duration(90 * time.Second), StaleAfter: authpool.Duration(time.Hour + 30*time.Minute)},
 		Rebalance:        authpool.RebalancePolicy{MinGapUSD: 2.5, MaxMoves: 10},
@@ -391,7 +391,7 @@ func ExampleLoad() {
 	fmt.Println("webhooks:", len(f.Webhooks))
 
 	_, err = Read(strings.NewReader(`{"subscriptions": [{"id": "max-a", "kind": "max20x",
-		"credential": {"env": "AUTHPOOL_EXAMPLE_MAX_A_TOKEN"}, "maxClient": 10}], "block": {"mode": "sliding"}}`), "pool.json")
+		"credential": {"env": "AUTHPOOL_EXAMPLE_MAX_A_TOKEN"}, "maxClient": 10}], "block": {"fixed": "yes"}}`), "pool.json")
 	fmt.Println(err)
 	// Output:
 	// max-20x max20x [REDACTED] 1000
@@ -399,7 +399,7 @@ func ExampleLoad() {
 	// pro pro [REDACTED] 50
 	// fallback: {Name:api-key Credential:[REDACTED] DailyBudgetUSD:50}
 	// webhooks: 1
-	// pool.json: /block/mode: "sliding": must be "anchored" or "fixed"
+	// pool.json: /block/fixed: must be true or false, not a string
 	// pool.json: /subscriptions/0/credential: subscription "max-a": environment variable AUTHPOOL_EXAMPLE_MAX_A_TOKEN is not set
 	// pool.json: /subscriptions/0/maxClient: unknown field (did you mean "maxClients"?)
 }

@@ -77,7 +77,7 @@ func scenarioPool(t *testing.T) (*authpool.Pool, *flakyStore) {
 			{ID: "s-b", Kind: authpool.KindPro, Credential: "sk-test-b", WeeklyBudgetUSD: 50, BlockBudgetUSD: 10, MaxClients: 1},
 		},
 		Fallback:   &authpool.Fallback{Credential: "sk-test-fallback", DailyBudgetUSD: 20},
-		Block:      authpool.BlockPolicy{Mode: authpool.BlockFixed},
+		Block:      authpool.BlockPolicy{Fixed: true},
 		ClientRate: authpool.RateLimit{PerSecond: 1, Burst: 1},
 	}
 	p, err := authpool.New(ctx, cfg, authpool.WithStore(st), authpool.WithClock(clock))

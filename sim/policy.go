@@ -54,7 +54,7 @@ func Policies() []Policy {
 		}},
 		{Name: "spread", Config: authpool.Config{MaxClients: 8}},
 		{Name: "headroom", BudgetShare: 0.9},
-		{Name: "fixed", Config: authpool.Config{Block: authpool.BlockPolicy{Mode: authpool.BlockFixed}}},
+		{Name: "fixed", Config: authpool.Config{Block: authpool.BlockPolicy{Fixed: true}}},
 	}
 }
 
