@@ -186,4 +186,3 @@ func TestWindowContainsItsStartButNotItsEnd(t *testing.T) {
 		}
 	}
 }
-

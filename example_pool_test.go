@@ -231,7 +231,11 @@ func ExamplePool_Snapshot() {
 		fmt.Printf("%s: %s, health %.1f, %d client(s), %s\n", s.ID, s.Status.State, s.Health, s.Clients, block)
 	}
 	for _, s := range snap.Sessions {
-		fmt.Printf("%s: %s on %s, $%.2f\n", s.ClientID, s.State, s.SubscriptionID, s.CostUSD)
+		activity := "active"
+		if s.Idle {
+			activity = "idle"
+		}
+		fmt.Printf("%s: %s on %s, $%.2f\n", s.ClientID, activity, s.SubscriptionID, s.CostUSD)
 	}
 
 	// Credentials never print: not from an Allocation, nor in JSON.

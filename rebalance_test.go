@@ -225,7 +225,7 @@ func TestRebalanceReleasesStaleSessions(t *testing.T) {
 	}
 	clk.Set(t0.Add(30 * time.Minute))
 	stale := func(client, sub string) authpool.SessionStatus {
-		return authpool.SessionStatus{ClientID: client, SubscriptionID: sub, State: authpool.SessionStale,
+		return authpool.SessionStatus{ClientID: client, SubscriptionID: sub, Idle: true, Stale: true,
 			Created: t0, Assigned: t0, LastActive: t0, HoldUntil: t0.Add(5 * time.Minute)}
 	}
 	got := rebalance(t, p)

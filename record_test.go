@@ -33,7 +33,7 @@ func TestRecordCountsInTheSessionAndTheSubscription(t *testing.T) {
 	}
 	s := snapshot(t, p)
 	got, _ := session(s, "alice")
-	want := authpool.SessionStatus{ClientID: "alice", SubscriptionID: "s-a", State: authpool.SessionActive,
+	want := authpool.SessionStatus{ClientID: "alice", SubscriptionID: "s-a",
 		Created: t0, Assigned: t0, LastActive: t0, Requests: 3, CostUSD: 1.750000001,
 		Tokens:    authpool.Tokens{Input: 101, Output: 52, CacheWrite: 10, CacheRead: 1000},
 		Model:     "", // the latest usage's model

@@ -40,7 +40,7 @@ type Result struct {
 	CostCV              float64   `json:"costCV"`
 
 	// Gaps counts the Rebalance calls that found a gap it could close: an
-	// idle session (SessionIdle in the Snapshot taken just before) on a
+	// idle session (idle, not stale, in the Snapshot taken just before) on a
 	// subscription whose block room (block budget − block cost) is at least
 	// GapUSD less than the room of another subscription that is Eligible
 	// (in service, under its thresholds, not full). GapsClosed counts those
@@ -159,7 +159,7 @@ func (t *tally) sample(snap authpool.Snapshot, every time.Duration) map[string]b
 	t.samples++
 	idle := make(map[string]bool)
 	for _, s := range snap.Sessions {
-		if s.State == authpool.SessionIdle {
+		if s.Idle && !s.Stale {
 			idle[s.SubscriptionID] = true
 		}
 	}

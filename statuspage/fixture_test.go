@@ -89,19 +89,19 @@ func fixedSnapshot() authpool.Snapshot {
 			BurnRateUSDPerHour: 4, ExhaustsAt: at(16, 0), LastActive: at(12, 41),
 		},
 		Sessions: []authpool.SessionStatus{
-			session("alice", "max-a", authpool.SessionActive, 41, 30.12, at(12, 43)),
-			session("bob", "max-a", authpool.SessionIdle, 12, 25.88, at(12, 31)),
-			session("carol", "pro-c", authpool.SessionActive, 30, 9.5, at(12, 44)),
-			session("dave", "pro-c", authpool.SessionActive, 8, 5.8, at(12, 40)),
-			session("erin", authpool.FallbackID, authpool.SessionActive, 6, 7, at(12, 41)),
+			session("alice", "max-a", false, 41, 30.12, at(12, 43)),
+			session("bob", "max-a", true, 12, 25.88, at(12, 31)),
+			session("carol", "pro-c", false, 30, 9.5, at(12, 44)),
+			session("dave", "pro-c", false, 8, 5.8, at(12, 40)),
+			session("erin", authpool.FallbackID, false, 6, 7, at(12, 41)),
 		},
 		DuplicateRecords: 2,
 		Notifications:    authpool.NotificationStats{Emitted: 14, Delivered: 13, Failed: 1},
 	}
 }
 
-func session(client, sub string, state authpool.SessionState, requests int64, cost float64, last time.Time) authpool.SessionStatus {
-	return authpool.SessionStatus{ClientID: client, SubscriptionID: sub, State: state, Created: at(9, 0),
+func session(client, sub string, idle bool, requests int64, cost float64, last time.Time) authpool.SessionStatus {
+	return authpool.SessionStatus{ClientID: client, SubscriptionID: sub, Idle: idle, Created: at(9, 0),
 		Assigned: at(9, 0), LastActive: last, Requests: requests, CostUSD: cost, Model: "claude-sonnet-4-5"}
 }
 

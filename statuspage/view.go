@@ -99,7 +99,7 @@ func newPage(s authpool.Snapshot, refresh time.Duration) page {
 			break
 		}
 		p.Sessions = append(p.Sessions, sessionRow{Client: se.ClientID, Subscription: se.SubscriptionID,
-			State: se.State.String(), Model: se.Model, Requests: se.Requests, Cost: dollars(se.CostUSD),
+			State: sessionState(se), Model: se.Model, Requests: se.Requests, Cost: dollars(se.CostUSD),
 			LastActive: at(se.LastActive, now)})
 	}
 	return p
@@ -356,3 +356,14 @@ func dollars(usd float64) string {
 
 // percent formats a percentage with at most one decimal: 40, 12.5.
 func percent(p float64) string { return strconv.FormatFloat(math.Round(p*10)/10, 'f', -1, 64) }
+
+// sessionState names a session's activity as the page shows it.
+func sessionState(s authpool.SessionStatus) string {
+	switch {
+	case s.Stale:
+		return "stale"
+	case s.Idle:
+		return "idle"
+	}
+	return "active"
+}

@@ -69,7 +69,7 @@ func TestBadInput(t *testing.T) {
 			// request the proxy forwards, and nothing counted.
 			want := before
 			want.Sessions = []authpool.SessionStatus{{
-				ClientID: "bob", SubscriptionID: "sub-a", State: authpool.SessionActive,
+				ClientID: "bob", SubscriptionID: "sub-a",
 				Created: frontNow, Assigned: frontNow, LastActive: frontNow, HoldUntil: frontNow.Add(defaultIdleAfter),
 			}}
 			want.Subscriptions = after.Subscriptions // a client more on sub-a: checked below
@@ -139,7 +139,7 @@ func TestBadInput(t *testing.T) {
 		changed: func(t *testing.T, _, after authpool.Snapshot) {
 			// Counted as far as it went: message_start's usage, once.
 			want := []authpool.SessionStatus{{
-				ClientID: "bob", SubscriptionID: "sub-a", State: authpool.SessionActive,
+				ClientID: "bob", SubscriptionID: "sub-a",
 				Created: frontNow, Assigned: frontNow, LastActive: frontNow,
 				Requests: 1, CostUSD: (100*3 + 1*15) / 1e6, Tokens: authpool.Tokens{Input: 100, Output: 1}, Model: model,
 				HoldUntil: frontNow.Add(defaultIdleAfter),
