@@ -47,7 +47,7 @@ func ExampleWithRefresher() {
 			fmt.Println(err)
 			return
 		}
-		for _, r := range report.Credentials.Refreshed {
+		for _, r := range report.Credentials {
 			fmt.Printf("%s %s: expired at %s, now expires at %s\n", now.Format("15:04"), r.SubscriptionID,
 				r.ExpiresAt.Format("15:04"), r.NewExpiresAt.Format("15:04"))
 		}

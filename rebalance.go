@@ -19,10 +19,10 @@ type RebalanceReport struct {
 	Moves []Move `json:"moves"`
 	// Released are the stale sessions released, ordered by client ID.
 	Released []SessionStatus `json:"released"`
-	// Credentials is what the refresh of expiring credentials did (with
-	// WithRefresher; see RefreshCredentials). Its failures do not make
+	// Credentials are the refreshes of expiring credentials it tried (with
+	// WithRefresher; see RefreshCredentials). Their failures do not make
 	// Rebalance fail.
-	Credentials RefreshReport `json:"credentials,omitzero"`
+	Credentials []CredentialRefresh `json:"credentials,omitempty"`
 }
 
 // Move is one client moved: by Rebalance (its report and an

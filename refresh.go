@@ -54,19 +54,8 @@ func WithRefresher(f RefreshFunc, before time.Duration) Option {
 	return func(p *Pool) { p.refresher, p.refreshBefore = f, before }
 }
 
-// RefreshReport is what a RefreshCredentials, or the refresh in a
-// Rebalance, did.
-type RefreshReport struct {
-	Time time.Time `json:"time"`
-	// Refreshed are the credentials this pool refreshed, soonest expiry
-	// first. Credentials another pool refreshes are not among them.
-	Refreshed []CredentialRefresh `json:"refreshed"`
-	// Failed are the refreshes that failed, each to be tried again after
-	// RetryAt.
-	Failed []CredentialRefresh `json:"failed"`
-}
-
-// CredentialRefresh is one credential refreshed, or not.
+// CredentialRefresh is one credential refreshed, or not: a failure has Err
+// set.
 type CredentialRefresh struct {
 	SubscriptionID string `json:"subscriptionId"`
 	// ExpiresAt is when the credential refreshed (or not) expires.
@@ -97,33 +86,36 @@ func (r CredentialRefresh) MarshalJSON() ([]byte, error) {
 // RefreshCredentials reads the subscriptions again and, with a refresher
 // (WithRefresher), refreshes the credentials that expire within its
 // before, those already expired included, unless another pool sharing the
-// store is doing so or tried less than a minute ago. It returns what it
-// did, and an error when it could not read the store or a refresh failed
-// (the failures joined; each is in the report too). Without a refresher it
-// does nothing. Rebalance does the same, before its own work.
-func (p *Pool) RefreshCredentials(ctx context.Context) (RefreshReport, error) {
+// store is doing so or tried less than a minute ago. It returns the
+// refreshes it tried, soonest expiry first (credentials another pool
+// refreshes are not among them), and an error when it could not read the
+// store or a refresh failed (the failures' Err joined). Without a
+// refresher it does nothing. Rebalance does the same, before its own work.
+func (p *Pool) RefreshCredentials(ctx context.Context) ([]CredentialRefresh, error) {
 	if err := p.usable(); err != nil {
-		return RefreshReport{}, err
+		return nil, err
+	}
+	if p.refresher == nil {
+		return nil, nil
 	}
 	now := p.now()
-	if p.refresher == nil {
-		return RefreshReport{Time: now}, nil
-	}
 	if err := p.refresh(ctx, now, true); err != nil {
-		return RefreshReport{Time: now}, fmt.Errorf("authpool: refresh credentials: %w", err)
+		return nil, fmt.Errorf("authpool: refresh credentials: %w", err)
 	}
-	report := p.refreshCredentials(ctx, now)
-	errs := make([]error, len(report.Failed))
-	for i, f := range report.Failed {
-		errs[i] = f.Err
+	tried := p.refreshCredentials(ctx, now)
+	var errs []error
+	for _, r := range tried {
+		if r.Err != nil {
+			errs = append(errs, r.Err)
+		}
 	}
-	return report, errors.Join(errs...)
+	return tried, errors.Join(errs...)
 }
 
 // refreshCredentials refreshes the credentials of the current view that
 // expire within refreshBefore of now.
-func (p *Pool) refreshCredentials(ctx context.Context, now time.Time) RefreshReport {
-	report := RefreshReport{Time: now}
+func (p *Pool) refreshCredentials(ctx context.Context, now time.Time) []CredentialRefresh {
+	var tried []CredentialRefresh
 	type due struct {
 		id        string
 		expiresAt time.Time
@@ -139,16 +131,11 @@ func (p *Pool) refreshCredentials(ctx context.Context, now time.Time) RefreshRep
 		return cmp.Or(a.expiresAt.Compare(b.expiresAt), cmp.Compare(a.id, b.id))
 	})
 	for _, d := range dues {
-		r, done := p.refreshOne(ctx, now, d.id, d.expiresAt)
-		switch {
-		case !done:
-		case r.Err != nil:
-			report.Failed = append(report.Failed, r)
-		default:
-			report.Refreshed = append(report.Refreshed, r)
+		if r, done := p.refreshOne(ctx, now, d.id, d.expiresAt); done {
+			tried = append(tried, r)
 		}
 	}
-	return report
+	return tried
 }
 
 // refreshOne refreshes one credential, if this pool claims the refresh of

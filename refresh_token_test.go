@@ -44,7 +44,7 @@ func TestRefreshRotatesTheRefreshToken(t *testing.T) {
 	}
 	for _, at := range []time.Duration{55 * time.Minute, 110 * time.Minute} {
 		clk.Set(t0.Add(at))
-		if report, err := p.RefreshCredentials(ctx); err != nil || len(report.Refreshed) != 1 {
+		if report, err := p.RefreshCredentials(ctx); err != nil || len(report) != 1 || report[0].Err != nil {
 			t.Fatalf("RefreshCredentials at +%v = %+v, %v; want max-a refreshed", at, report, err)
 		}
 	}

@@ -84,7 +84,7 @@ func TestSealedCredentialsLeaveNothingReadableInRedis(t *testing.T) {
 	if a, err := p.Allocate(ctx, "client-0"); err != nil || a.Credential.Reveal() != creds[a.SubscriptionID] && a.Credential.Reveal() != creds["refresh"] {
 		t.Fatalf("Allocate after UpdateCredential: %v", err)
 	}
-	if report, err := p.RefreshCredentials(ctx); err != nil || len(report.Refreshed) != 1 || report.Refreshed[0].SubscriptionID != "max-b" {
+	if report, err := p.RefreshCredentials(ctx); err != nil || len(report) != 1 || report[0].Err != nil || report[0].SubscriptionID != "max-b" {
 		t.Fatalf("RefreshCredentials = %+v, %v; want max-b refreshed", report, err)
 	}
 	if list, err := p.Subscriptions(ctx); err != nil || list[2].ID != "max-b" || list[2].Credential.Reveal() != creds["renewed"] ||

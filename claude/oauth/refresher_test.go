@@ -31,7 +31,7 @@ func TestRefreshFuncKeepsTheNewRefreshToken(t *testing.T) {
 	for i := range 3 {
 		f.clk.Advance(8 * time.Hour)
 		report, err := p.RefreshCredentials(ctx)
-		if err != nil || len(report.Refreshed) != 1 {
+		if err != nil || len(report) != 1 || report[0].Err != nil {
 			t.Fatalf("refresh %d: %+v, %v", i, report, err)
 		}
 		a, err := p.Allocate(ctx, "alice")

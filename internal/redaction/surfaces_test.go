@@ -57,7 +57,7 @@ func refreshAll(ctx context.Context, t *testing.T, said *transcript, p *authpool
 		if i > 0 {
 			advance(time.Minute + time.Second) // the failed refresh may be tried again
 		}
-		var report authpool.RefreshReport
+		var report []authpool.CredentialRefresh
 		if i%2 == 0 {
 			var err error
 			report, err = p.RefreshCredentials(ctx)
@@ -71,8 +71,14 @@ func refreshAll(ctx context.Context, t *testing.T, said *transcript, p *authpool
 			said.values("RebalanceReport (refresh)", rebalanced)
 			report = rebalanced.Credentials
 		}
-		said.values("RefreshReport", report)
-		refreshed, failed = append(refreshed, report.Refreshed...), append(failed, report.Failed...)
+		said.values("CredentialRefresh", report)
+		for _, r := range report {
+			if r.Err != nil {
+				failed = append(failed, r)
+			} else {
+				refreshed = append(refreshed, r)
+			}
+		}
 	}
 	if len(refreshed) != 1 || refreshed[0].SubscriptionID != "sub-a" || len(failed) != 4 {
 		t.Errorf("the refreshes: %d refreshed, %d failed; want sub-a's refreshed and 4 of sub-b's failed", len(refreshed), len(failed))
