@@ -78,7 +78,7 @@ type NotifyConfig struct {
 	// [0.8, 0.9].
 	Thresholds []float64 `json:"thresholds,omitempty"`
 	// QueueSize is how many events may wait for delivery; when the queue is
-	// full an event is dropped and counted (Snapshot.Notifications). The
+	// full an event is dropped and counted (Stats.Notifications). The
 	// default value is 1024.
 	QueueSize int `json:"queueSize,omitempty"`
 	// Log, when set, logs every event (of Log.Events) to the pool's logger.

@@ -115,7 +115,7 @@ func ExamplePool_Record() {
 	s := snap.Sessions[0]
 	fmt.Printf("%s: %d request, $%.6f, %d tokens\n", s.ClientID, s.Requests, s.CostUSD, s.Tokens.Total())
 	fmt.Printf("%s block: $%.6f\n", snap.Subscriptions[0].ID, snap.Subscriptions[0].Block.CostUSD)
-	fmt.Println("duplicates:", snap.DuplicateRecords)
+	fmt.Println("duplicates:", p.Stats().DuplicateRecords)
 	// Output:
 	// <nil>
 	// <nil>

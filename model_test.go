@@ -985,7 +985,7 @@ func (r *modelRun) settle() authpool.Snapshot {
 		if err != nil {
 			r.fail("Snapshot: %v", err)
 		}
-		n := snap.Notifications
+		n := r.p.Stats().Notifications
 		if n.Failed != 0 || n.Dropped != 0 {
 			r.fail("notifications failed or dropped: %+v", n)
 		}
@@ -1137,7 +1137,7 @@ func (r *modelRun) checkInvariants(snap authpool.Snapshot) {
 	if windows != sessionCosts {
 		r.fail("the windows hold %d nanodollars, the sessions (with the released ones and the charges) %d", windows, sessionCosts)
 	}
-	if snap.DuplicateRecords != m.duplicates {
-		r.fail("%d duplicate records, the model %d", snap.DuplicateRecords, m.duplicates)
+	if d := r.p.Stats().DuplicateRecords; d != m.duplicates {
+		r.fail("%d duplicate records, the model %d", d, m.duplicates)
 	}
 }

@@ -228,7 +228,7 @@ func TestAFullQueueDropsCountsAndLogsOncePerBurst(t *testing.T) {
 			allocate(t, p, c) // a failover each
 			synctest.Wait()   // c1 is being delivered; the notifier's queue holds two
 		}
-		got := snapshot(t, p).Notifications
+		got := p.Stats().Notifications
 		want := authpool.NotificationStats{Emitted: 6, Waiting: 2, Dropped: 3}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("while the receiver is stuck (-want +got):\n%s", diff)
@@ -303,7 +303,7 @@ func TestTwoPoolsOnOneStoreReportAThresholdOnce(t *testing.T) {
 	}
 	clk.Advance(2 * time.Second) // p2's picture is stale: it reads the store again
 	allocate(t, p2, "bob")       // and sees the same crossing
-	if e := snapshot(t, p2).Notifications.Emitted; e != 1 {
+	if e := p2.Stats().Notifications.Emitted; e != 1 {
 		t.Errorf("the second pool emitted %d events, want 1", e)
 	}
 	if err := p2.Close(ctx); err != nil { // but does not report it

@@ -20,11 +20,6 @@ type Snapshot struct {
 	Fallback *SubscriptionStatus `json:"fallback,omitempty"`
 	// Sessions are every session; nil when WithoutSessions left them out.
 	Sessions []SessionStatus `json:"sessions"`
-	// DuplicateRecords counts the usages this pool refused as already
-	// recorded.
-	DuplicateRecords int64 `json:"duplicateRecords"`
-	// Notifications counts this pool's events: delivered, failed, dropped.
-	Notifications NotificationStats `json:"notifications"`
 }
 
 // SubscriptionStatus is a subscription's state and numbers at one instant.
@@ -151,8 +146,7 @@ func (p *Pool) Snapshot(ctx context.Context, opts ...SnapshotOption) (Snapshot, 
 			return Snapshot{}, fmt.Errorf("authpool: snapshot: %w", err)
 		}
 	}
-	snap := Snapshot{Time: now, Subscriptions: make([]SubscriptionStatus, 0, len(recs)),
-		DuplicateRecords: p.counters.duplicates.Load(), Notifications: p.notes.stats()}
+	snap := Snapshot{Time: now, Subscriptions: make([]SubscriptionStatus, 0, len(recs))}
 	if !o.withoutSessions {
 		snap.Sessions = make([]SessionStatus, 0, len(sessions))
 	}

@@ -95,9 +95,13 @@ func fixedSnapshot() authpool.Snapshot {
 			session("dave", "pro-c", false, 8, 5.8, at(12, 40)),
 			session("erin", authpool.FallbackID, false, 6, 7, at(12, 41)),
 		},
-		DuplicateRecords: 2,
-		Notifications:    authpool.NotificationStats{Emitted: 14, Delivered: 13, Failed: 1},
 	}
+}
+
+// fixedStats are the counters the page shows beside fixedSnapshot.
+var fixedStats = authpool.Stats{
+	DuplicateRecords: 2,
+	Notifications:    authpool.NotificationStats{Emitted: 14, Delivered: 13, Failed: 1},
 }
 
 func session(client, sub string, idle bool, requests int64, cost float64, last time.Time) authpool.SessionStatus {
@@ -105,7 +109,8 @@ func session(client, sub string, idle bool, requests int64, cost float64, last t
 		Assigned: at(9, 0), LastActive: last, Requests: requests, CostUSD: cost, Model: "claude-sonnet-4-5"}
 }
 
-// source is a Source for tests: it answers snap or err, and records the
+// source is a Source for tests: it answers snap or err (and fixedStats),
+// and records the
 // contexts it was asked with. With block set it waits for the context to
 // end, as a store that hangs would.
 type source struct {
@@ -116,6 +121,8 @@ type source struct {
 	mu        sync.Mutex
 	deadlines []time.Duration // how long each call had, from when it was asked
 }
+
+func (s *source) Stats() authpool.Stats { return fixedStats }
 
 func (s *source) Snapshot(ctx context.Context, _ ...authpool.SnapshotOption) (authpool.Snapshot, error) {
 	s.mu.Lock()

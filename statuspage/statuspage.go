@@ -23,6 +23,9 @@ import (
 // timeout.
 type Source interface {
 	Snapshot(ctx context.Context, opts ...authpool.SnapshotOption) (authpool.Snapshot, error)
+	// Stats gives the pool's counters; the page shows its duplicate
+	// usages and what became of its notifications.
+	Stats() authpool.Stats
 }
 
 var _ Source = (*authpool.Pool)(nil)
@@ -131,7 +134,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = enc.Encode(snap)
 		hdr.Set("Content-Type", "application/json")
 	default:
-		err = pageTemplate.Execute(&body, newPage(snap, h.refresh))
+		err = pageTemplate.Execute(&body, newPage(snap, h.src.Stats(), h.refresh))
 		hdr.Set("Content-Type", "text/html; charset=utf-8")
 	}
 	if err != nil {

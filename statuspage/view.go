@@ -74,11 +74,11 @@ type sessionRow struct {
 	LastActive                         moment
 }
 
-// newPage formats a snapshot for the template.
-func newPage(s authpool.Snapshot, refresh time.Duration) page {
+// newPage formats a snapshot and the pool's counters for the template.
+func newPage(s authpool.Snapshot, st authpool.Stats, refresh time.Duration) page {
 	now := s.Time
 	p := page{Time: moment{ISO: now.UTC().Format(time.RFC3339), Abs: now.UTC().Format("2006-01-02 15:04:05 UTC")},
-		Duplicates: s.DuplicateRecords, Notes: s.Notifications}
+		Duplicates: st.DuplicateRecords, Notes: st.Notifications}
 	if refresh > 0 {
 		p.Refresh = int((refresh + time.Second - 1) / time.Second)
 	}

@@ -131,7 +131,7 @@ func TestSessionsCapped(t *testing.T) {
 	for i := range maxSessions + 7 {
 		snap.Sessions = append(snap.Sessions, authpool.SessionStatus{ClientID: fmt.Sprintf("c%03d", i), LastActive: now})
 	}
-	p := newPage(snap, 0)
+	p := newPage(snap, authpool.Stats{}, 0)
 	if len(p.Sessions) != maxSessions || p.MoreSessions != 7 {
 		t.Errorf("%d sessions and %d more, want %d and 7", len(p.Sessions), p.MoreSessions, maxSessions)
 	}

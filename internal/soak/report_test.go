@@ -17,6 +17,7 @@ type report struct {
 	samples                           []sample
 	outages                           []outage
 	mid, final                        []authpool.Snapshot
+	midStats, finalStats              []authpool.Stats
 	hook                              *slowHook
 	stored                            store.Nanodollars
 	storedReqs                        int64
@@ -51,7 +52,7 @@ func (r *report) String() string {
 	}
 
 	var dups int64
-	for _, s := range r.final {
+	for _, s := range r.finalStats {
 		dups += s.DuplicateRecords
 	}
 	pf("totals:")
@@ -104,7 +105,7 @@ func (r *report) String() string {
 				s.Week.CostUSD, s.Week.Percent, s.Status.State, s.Ineligible)
 		}
 	}
-	pf("notifications (all pools): %s (middle: %s)", stats(notifications(r.final)), stats(notifications(r.mid)))
+	pf("notifications (all pools): %s (middle: %s)", stats(notifications(r.finalStats)), stats(notifications(r.midStats)))
 	var types []string
 	for i, t := range eventTypes {
 		if n := r.hook.byType[i].Load(); n > 0 {

@@ -220,6 +220,7 @@ func TestSoak(t *testing.T) {
 		outages  []outage
 		snapshot = func() []authpool.Snapshot { return snapshots(t, l.pools) }
 		mid      []authpool.Snapshot
+		midStats []authpool.Stats
 	)
 	samples = append(samples, take(t, admin, l, start))
 	nextSample, nextOutage := pl.SampleEvery, pl.OutageEvery
@@ -242,7 +243,7 @@ func TestSoak(t *testing.T) {
 		s := take(t, admin, l, start)
 		samples = append(samples, s)
 		if mid == nil && s.At >= d/2 {
-			mid = snapshot()
+			mid, midStats = snapshot(), poolStats(l.pools)
 		}
 		t.Logf("%v: %d goroutines, heap %.1f MiB, %d keys (%d usage IDs, %d claims, %d others), %d ops", s.At.Round(time.Second), s.Goroutines,
 			float64(s.Heap)/(1<<20), s.Keys, s.IDKeys, s.ClaimKeys, s.StateKeys, s.Ops)
@@ -252,7 +253,7 @@ func TestSoak(t *testing.T) {
 	wg.Wait()
 	ran := time.Since(start)
 	samples = append(samples, take(t, admin, l, start))
-	final := snapshot()
+	final, finalStats := snapshot(), poolStats(l.pools)
 
 	var all tally
 	for _, w := range workers {
@@ -280,7 +281,7 @@ func TestSoak(t *testing.T) {
 	hs.Close()
 	goroutinesAfter := settle(goroutinesBefore)
 
-	r := report{plan: pl, ran: ran, all: &all, samples: samples, outages: outages, mid: mid, final: final, hook: hook,
+	r := report{plan: pl, ran: ran, all: &all, samples: samples, outages: outages, mid: mid, final: final, midStats: midStats, finalStats: finalStats, hook: hook,
 		stored: stored, storedReqs: storedReqs, closeErrs: closeErrs, redisLog: redisLog.n.Load(), goroutinesBefore: goroutinesBefore, goroutinesAfter: goroutinesAfter}
 	t.Log("\n" + r.String())
 
@@ -317,7 +318,7 @@ func TestSoak(t *testing.T) {
 	if n := hook.bad.Load(); n > 0 {
 		t.Errorf("the webhook refused %d deliveries (signature or payload)", n)
 	}
-	if got, want := hook.received.Load(), notifications(final).Delivered; got < want {
+	if got, want := hook.received.Load(), notifications(finalStats).Delivered; got < want {
 		t.Errorf("the webhook received %d deliveries, fewer than the %d the pools counted delivered", got, want)
 	}
 	judge := func(what string, rule flatness, pick func(sample) float64) {
@@ -372,6 +373,15 @@ func TestSoak(t *testing.T) {
 		_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
 		t.Errorf("%d goroutines after Close, %d before the test:\n%s", goroutinesAfter, goroutinesBefore, b.String())
 	}
+}
+
+// poolStats returns the Stats of each pool.
+func poolStats(pools []*authpool.Pool) []authpool.Stats {
+	st := make([]authpool.Stats, len(pools))
+	for i, p := range pools {
+		st[i] = p.Stats()
+	}
+	return st
 }
 
 // snapshots returns a Snapshot of each pool (retrying a few times, for a

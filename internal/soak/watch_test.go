@@ -117,9 +117,9 @@ func breakRedis(t *testing.T, srv *redistest.Server, l *load, kill bool, down, g
 }
 
 // notifications adds up the pools' notification counts.
-func notifications(snaps []authpool.Snapshot) authpool.NotificationStats {
+func notifications(stats []authpool.Stats) authpool.NotificationStats {
 	var n authpool.NotificationStats
-	for _, s := range snaps {
+	for _, s := range stats {
 		n.Emitted += s.Notifications.Emitted
 		n.Waiting += s.Notifications.Waiting
 		n.Delivered += s.Notifications.Delivered
