@@ -11,6 +11,7 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude/internal/safetext"
+	"github.com/authpool/authpool/internal/bounds"
 	"github.com/authpool/authpool/store"
 )
 
@@ -61,8 +62,8 @@ func (p *Proxy) admit(w http.ResponseWriter, r *http.Request, who identity) (*ad
 		return a, true
 	}
 	a.stored = p.Stored
-	if s := r.Header.Get("X-Claude-Code-Session-Id"); len(s) <= 128 {
-		a.session = s
+	if s := r.Header.Get("X-Claude-Code-Session-Id"); len(s) <= 128 && bounds.CheckText("session", s, true) == nil {
+		a.session = s // else the request counts in the caller's session ""
 	}
 	budget := who.rec.Cap
 	if budget <= 0 {
@@ -70,7 +71,13 @@ func (p *Proxy) admit(w http.ResponseWriter, r *http.Request, who identity) (*ad
 	}
 	hours := int(capHours(who.caller))
 	adm, err := p.Stored.Store.AdmitCaller(r.Context(), who.caller.ID, now, budget, hours, p.Stored.lease())
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Removed from the store since this proxy remembered it.
+		w.Header().Set("X-Should-Retry", "false")
+		p.refuse(w, r, refuseUnknownKey, "", "authpool proxy: unknown key: this caller was removed")
+		return nil, false
+	case err != nil:
 		p.callerStoreError(w, r, who.caller.ID, err)
 		return nil, false
 	}

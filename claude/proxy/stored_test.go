@@ -144,38 +144,50 @@ func times(t authpool.Tokens, n int64) authpool.Tokens {
 }
 
 // A caller found by its key is remembered for CacheFor: one removed from
-// the store is served until then and refused after; one added is known at
-// once (a key not found is not remembered).
+// the store is served until then and refused after (a capped one at once,
+// since its admission asks the store); one added is known at once (a key
+// not found is not remembered).
 func TestStoredCallerCache(t *testing.T) {
-	t.Parallel()
-	var mu sync.Mutex
-	now := frontNow
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	f := newFrontClock(t, authpool.Config{Subscriptions: frontSubs}, clock)
-	cs := memstore.New()
-	ps := storedProxy(t, f, cs)
-
-	steps := []struct {
-		what string
-		do   func()
-		want int
+	for _, c := range []struct {
+		name        string
+		capUSD      float64
+		withinCache int
 	}{
-		{"before dana is added", func() {}, 401},
-		{"once dana is added", func() { createDana(t, cs, 0) }, 200},
-		{"once dana is removed, within the cache's 5 s", func() {
-			if err := cs.DeleteCaller(t.Context(), "dana"); err != nil {
-				t.Fatal(err)
+		{"uncapped", 0, 200},
+		{"capped", 10, 401},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			now := frontNow
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+			f := newFrontClock(t, authpool.Config{Subscriptions: frontSubs}, clock)
+			cs := memstore.New()
+			ps := storedProxy(t, f, cs)
+
+			steps := []struct {
+				what string
+				do   func()
+				want int
+			}{
+				{"before dana is added", func() {}, 401},
+				{"once dana is added", func() { createDana(t, cs, c.capUSD) }, 200},
+				{"once dana is removed, within the cache's 5 s", func() {
+					if err := cs.DeleteCaller(t.Context(), "dana"); err != nil {
+						t.Fatal(err)
+					}
+					advance(proxy.DefaultCallerCache - time.Millisecond)
+				}, c.withinCache},
+				{"once the cache's 5 s have passed", func() { advance(time.Millisecond) }, 401},
 			}
-			advance(proxy.DefaultCallerCache - time.Millisecond)
-		}, 200},
-		{"once the cache's 5 s have passed", func() { advance(time.Millisecond) }, 401},
-	}
-	for _, s := range steps {
-		s.do()
-		if resp, body := postTo(t, ps, keyDana, ""); resp.StatusCode != s.want {
-			t.Errorf("%s: %d %s; want %d", s.what, resp.StatusCode, body, s.want)
-		}
+			for _, s := range steps {
+				s.do()
+				if resp, body := postTo(t, ps, keyDana, ""); resp.StatusCode != s.want {
+					t.Errorf("%s: %d %s; want %d", s.what, resp.StatusCode, body, s.want)
+				}
+			}
+		})
 	}
 }
 
