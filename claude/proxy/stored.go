@@ -70,7 +70,8 @@ const maxCallerCache = 4096
 // up in the store (CallerByKey); a caller found is remembered for CacheFor.
 // A capped caller's requests are admitted under its cap through the store
 // (AdmitCaller, ReleaseCaller: the cap holds across proxies, overshot by
-// about one request's cost at most, as store.CallerStore says), and every
+// less than one request's cost while no request costs more than the
+// largest before it; store.CallerStore says the whole bound), and every
 // request's usage is charged to its caller there (ChargeCaller, under the
 // message id, with its Claude Code session), capped or not. When the
 // store cannot be reached the request is refused with 503 and retry-after,
