@@ -1,5 +1,5 @@
 // Package memstore is the in-memory store.Store: the default of an authpool
-// Pool, for one process.
+// Pool, for one process. It is a store.CallerStore too.
 package memstore
 
 import (
@@ -20,7 +20,8 @@ type Store struct {
 	sessions map[string]*session
 	byLast   activity // every session, by LastActive
 	seen     usageIDs
-	claims   dedup // Claim keys
+	claims   dedup   // Claim keys
+	callers  callers // store.CallerStore's records
 }
 
 // New returns an empty Store.
@@ -31,6 +32,7 @@ func New() *Store {
 		byLast:   activity{link: allLink},
 		seen:     newUsageIDs(),
 		claims:   newDedup(),
+		callers:  newCallers(),
 	}
 }
 

@@ -49,6 +49,23 @@
 //	{p}:id:<usage ID>   a usage ID remembered by an older version: a
 //	                    duplicate until it expires; none is written
 //	{p}:claim:<key>     a Claim
+//	{p}:callers         set: the caller IDs (store.CallerStore)
+//	{p}:caller:<id>     hash: a caller's key hash (hex; never the key),
+//	                    cap, window, rate, sessionless, created, largest charge
+//	{p}:ckeys           hash: key hash (hex) -> caller ID
+//	{p}:cb:<id>         hash: a caller's hourly totals, a ring as {p}:b:<id>
+//	{p}:cs:<id>         sorted set: a caller's sessions, by last charge (µs)
+//	{p}:csd:<id>        hash: its sessions' totals, "<letter>:<session>"
+//	{p}:cl:<id>         sorted set: a caller's leases, by their end (µs)
+//	{p}:cids, {p}:cidh  the callers' charges' usage IDs and their horizon,
+//	                    kept as {p}:ids and {p}:idh
+//
+// A caller's hourly totals and sessions expire as a subscription's buckets
+// do, a day after the week its newest hour serves; a charge drops a few
+// sessions last charged before that week, and the least recently charged
+// beyond store.MaxCallerSessions. Its leases expire twice their length
+// (at least 10 minutes) after the latest: they are judged by the callers'
+// times, and Redis only cleans up. DeleteCaller deletes the rest.
 //
 // A subscription's holds are a sorted set whose members are a session's
 // hold (20 digits) followed by its client ID, scored by the hold's

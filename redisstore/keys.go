@@ -17,3 +17,7 @@ func (k keys) session(client string) string { return k.prefix + "s:" + client }
 func (k keys) active() string               { return k.prefix + "a" }
 func (k keys) activeOf(id string) string    { return k.prefix + "a:" + id }
 func (k keys) claim(key string) string      { return k.prefix + "claim:" + key }
+
+func (k keys) callers() string         { return k.prefix + "callers" }
+func (k keys) caller(id string) string { return k.prefix + "caller:" + id }
+func (k keys) callerKeys() string      { return k.prefix + "ckeys" }

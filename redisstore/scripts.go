@@ -6,6 +6,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -22,16 +23,25 @@ type script struct {
 }
 
 // newScript returns the script lua/<file>, with lua/lib.lua before it.
-func newScript(name, file string) *script {
-	lib, err := luaFS.ReadFile("lua/lib.lua")
-	if err != nil {
-		panic(err) // embedded: cannot happen
+func newScript(name, file string) *script { return newScriptWith(name, "lib.lua", file) }
+
+// newCallerScript returns the script lua/<file>, with lua/lib.lua and
+// lua/callerlib.lua before it.
+func newCallerScript(name, file string) *script {
+	return newScriptWith(name, "lib.lua", "callerlib.lua", file)
+}
+
+// newScriptWith returns the files of lua/, one after another, as a script.
+func newScriptWith(name string, files ...string) *script {
+	parts := make([]string, len(files))
+	for i, f := range files {
+		b, err := luaFS.ReadFile("lua/" + f)
+		if err != nil {
+			panic(err) // embedded: cannot happen
+		}
+		parts[i] = string(b)
 	}
-	own, err := luaFS.ReadFile("lua/" + file)
-	if err != nil {
-		panic(err)
-	}
-	src := string(lib) + "\n" + string(own)
+	src := strings.Join(parts, "\n")
 	sum := sha1.Sum([]byte(src))
 	return &script{name: name, src: src, hash: hex.EncodeToString(sum[:])}
 }
@@ -53,6 +63,15 @@ var (
 	scriptUsage    = newScript("add usage", "usage.lua")
 	scriptClaim    = newScript("claim", "claim.lua")
 	scriptIndex    = newScript("index sessions", "index.lua")
+
+	scriptCallerCreate  = newCallerScript("create caller", "caller_create.lua")
+	scriptCallerUpdate  = newCallerScript("update caller", "caller_update.lua")
+	scriptCallerDelete  = newCallerScript("delete caller", "caller_delete.lua")
+	scriptCallerGet     = newCallerScript("callers", "caller_get.lua")
+	scriptCallerCharge  = newCallerScript("charge caller", "caller_charge.lua")
+	scriptCallerUsage   = newCallerScript("caller usage", "caller_usage.lua")
+	scriptCallerAdmit   = newCallerScript("admit caller", "caller_admit.lua")
+	scriptCallerRelease = newCallerScript("release caller", "caller_release.lua")
 )
 
 // run runs sc in one round trip, with key as KEYS[1] and the key prefix

@@ -30,6 +30,9 @@ import (
 // Opened credentials are cached in memory by subscription ID and sealed
 // value, so reading the same records again does not decrypt them again.
 //
+// Store is a store.CallerStore too: it passes callers, whose records hold
+// no secret, to the wrapped store as they are (see callers.go).
+//
 // Store is safe for concurrent use by multiple goroutines.
 type Store struct {
 	s store.Store

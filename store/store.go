@@ -9,9 +9,11 @@ import (
 // The errors a Store returns. Implementations may wrap them with context;
 // test for them with errors.Is.
 var (
-	// ErrNotFound: no subscription with that ID, or no session for that client.
+	// ErrNotFound: no subscription with that ID, no session for that
+	// client, or no caller with that ID or key hash.
 	ErrNotFound = errors.New("store: not found")
-	// ErrExists: CreateSubscription with an ID that is taken.
+	// ErrExists: CreateSubscription with an ID that is taken, or
+	// CreateCaller with an ID or a key hash that is taken.
 	ErrExists = errors.New("store: already exists")
 	// ErrFull: MaxClients of the subscription's clients hold a slot (see
 	// Session.HoldUntil).
@@ -32,6 +34,10 @@ var (
 	// changed, or the change was made whole: a store never half-applies an
 	// operation.
 	ErrUnavailable = errors.New("store: unavailable")
+	// ErrInvalid: a CallerStore was given a record or an argument it
+	// refuses (an empty ID, a negative cost, ...). The error names the
+	// field and its value; nothing was changed.
+	ErrInvalid = errors.New("store: invalid input")
 )
 
 // Store persists an authpool's subscriptions, sessions and usage windows.

@@ -27,6 +27,12 @@
 // the Transport explicitly; the Transport used alone finds its client in
 // the request (WithClient, or Transport.ClientHeader).
 //
+// A Proxy's callers are given to it (Callers, from a config file), or kept
+// in a store that several proxies share (Stored, a StoreCallers: known by
+// their key's hash, their usage counted in the store, their caps held
+// across the proxies; docs/callers.md), or both. NewCallerKey makes a
+// caller's key, HashCallerKey what the store keeps of it.
+//
 // docs/claude.md shows how to serve it; docs/proxy.md what it answers in
 // every case, and what Claude Code shows for it.
 package proxy

@@ -102,6 +102,11 @@ type Proxy struct {
 	// Callers are the callers the default Identify knows (New checks them
 	// with ValidateCallers).
 	Callers []Caller
+	// Stored, when set, knows the callers kept in a store: a key that
+	// Identify (or Callers) does not know is looked up there, and those
+	// callers' caps are held, and their usage counted, in the store (see
+	// StoreCallers).
+	Stored *StoreCallers
 	// MaxBody caps a request's body (413 beyond). The default is
 	// DefaultMaxBody.
 	MaxBody int64
@@ -228,7 +233,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.writeTimeout > 0 {
 		w = &writeDeadlines{ResponseWriter: w, rc: http.NewResponseController(w), d: p.writeTimeout}
 	}
-	caller, key, ok := p.identify(r)
+	who := p.identifyAny(r)
+	caller, key, ok := who.caller, who.key, who.ok
 	path := r.URL.Path
 	if path != "/v1/messages" && path != "/v1/messages/count_tokens" {
 		p.refuse(w, r, refuseNotFound, caller.ID, fmt.Sprintf(
@@ -238,6 +244,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		p.refuse(w, r, refuseMethod, caller.ID, fmt.Sprintf("authpool proxy: %s %s: use POST", safetext.Clip(r.Method, 20), path))
+		return
+	}
+	if who.err != nil {
+		p.callerStoreError(w, r, "", who.err)
 		return
 	}
 	if !ok {
@@ -260,12 +270,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.bodyError(w, r, caller.ID, err)
 		return
 	}
-	now := p.Transport.now()
-	if st, ok := p.caps.standing(caller, now); ok && st.share >= 1 {
-		p.capped(w, r, caller, st, now)
+	adm, ok := p.admit(w, r, who)
+	if !ok {
 		return
 	}
-	rt := &route{client: caller.ID, model: modelField(body), caller: caller, key: key, redact: p.redact}
+	defer adm.release()
+	rt := &route{client: caller.ID, model: modelField(body), caller: caller, key: key, redact: p.redact, adm: adm, spent: adm.spent()}
 	switch session := r.Header.Get("X-Claude-Code-Session-Id"); {
 	case session != "" && len(session) <= 128:
 		rt.client += "/" + session
@@ -275,9 +285,6 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// response's usage is recorded.
 		rt.client += "/" + p.spread.next()
 		defer p.release(r.Context(), rt.client)
-	}
-	if caller.CapUSD > 0 {
-		rt.spent = func(u authpool.Usage) { p.caps.add(caller.ID, u.Time, u.CostUSD) }
 	}
 	out := r.WithContext(r.Context()) // a shallow copy, with the body read
 	out.Body = io.NopCloser(bytes.NewReader(body))
@@ -316,7 +323,7 @@ func (p *Proxy) modifyResponse(resp *http.Response, rt *route) error {
 			delete(resp.Header, k)
 		}
 	}
-	if st, ok := p.caps.standing(rt.caller, p.Transport.now()); ok {
+	if st, ok := rt.adm.standing(p.Transport.now()); ok {
 		st.headers(resp.Header)
 	}
 	return nil

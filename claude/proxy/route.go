@@ -16,6 +16,7 @@ type route struct {
 	model  string // the model the body names, or ""
 	caller Caller // the caller, whose cap the response is told against
 	spent  func(authpool.Usage)
+	adm    *admission        // its place under the caller's cap
 	key    string            // the key the caller was identified by
 	redact safetext.Redactor // the proxy's: every caller's key (see requestRedactor)
 	own    ownAnswer         // the Transport's own refusal, when owned

@@ -21,7 +21,8 @@ const benchSessions = 1000
 //
 // Touch, AddUsage and Sessions run against 10 subscriptions holding 1,000
 // sessions, each holding a slot; Touch and AddUsage extend the holds. The allocations reported for AddUsage/WithID include the one of
-// building each usage's ID.
+// building each usage's ID. Callers/... measure a store.CallerStore's
+// per-request calls (see benchCallers), and skip a store that is not one.
 func Benchmark(b *testing.B, newStore func(b *testing.B) store.Store) {
 	b.Run("Touch", func(b *testing.B) { benchTouch(b, newStore) })
 	b.Run("AssignRelease", func(b *testing.B) { benchAssignRelease(b, newStore) })
@@ -37,6 +38,7 @@ func Benchmark(b *testing.B, newStore func(b *testing.B) store.Store) {
 	} {
 		b.Run(q.name, func(b *testing.B) { benchQuery(b, newStore, q.q) })
 	}
+	b.Run("Callers", func(b *testing.B) { benchCallers(b, newStore) })
 }
 
 // benchTouch touches the sessions of benchStore, each goroutine from its

@@ -7,7 +7,9 @@ import (
 	"github.com/authpool/authpool/store"
 )
 
-// Run checks that the stores newStore returns keep the store.Store contract.
+// Run checks that the stores newStore returns keep the store.Store contract,
+// and the store.CallerStore contract when they implement it (its cases skip
+// otherwise).
 // It calls newStore once per case, from that case's subtest, and needs each
 // store to start empty; the cases run in parallel. A failing case logs the
 // clause of the contract it checks.
@@ -40,4 +42,4 @@ type testCase struct {
 }
 
 // cases is the contract, clause by clause.
-var cases = slices.Concat(subscriptionCases, sessionCases, usageCases, holdCases, limitCases, storeCases)
+var cases = slices.Concat(subscriptionCases, sessionCases, usageCases, holdCases, limitCases, storeCases, callerCases)

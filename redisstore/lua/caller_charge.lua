@@ -1,0 +1,124 @@
+-- ChargeCaller. KEYS[1]: the caller's hash.
+-- ARGV: prefix, id, usage ID ('' for none), its member in P .. 'cids' (16
+-- bytes of its SHA-256), the charge's time in Unix microseconds, now -
+-- Remember in Unix microseconds, how many IDs to remember at most, the
+-- TTL of the IDs' keys in milliseconds, hour, cost, input, output,
+-- cache-write and cache-read tokens, session, the charge's time (20
+-- digits), now in Unix seconds.
+-- Returns 'ok', 'duplicate', 'forgotten' with the horizon, or 'notfound'.
+local id, uid = ARGV[2], ARGV[3]
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {'notfound'}
+end
+if uid ~= '' then
+  -- The callers' usage IDs: a sorted set scored by the charge's time (µs)
+  -- and its horizon, kept as AddUsage keeps the subscriptions' (usage.lua).
+  local ids, hk, member, t, cut = P .. 'cids', P .. 'cidh', ARGV[4], ARGV[5], ARGV[6]
+  if redis.call('ZSCORE', ids, member) then
+    return {'duplicate'}
+  end
+  local horizon = redis.call('GET', hk) or '0'
+  if tonumber(cut) > tonumber(horizon) then
+    horizon = cut
+  end
+  if tonumber(t) <= tonumber(horizon) then
+    return {'forgotten', horizon}
+  end
+  local n, limit = redis.call('ZCARD', ids), tonumber(ARGV[7])
+  local old, gone = redis.call('ZRANGE', ids, 0, 3, 'WITHSCORES'), {}
+  for i = 1, #old, 2 do
+    if n - #gone < limit and tonumber(old[i + 1]) > tonumber(cut) then
+      break
+    end
+    gone[#gone + 1] = old[i]
+    if tonumber(old[i + 1]) > tonumber(horizon) then
+      horizon = old[i + 1]
+    end
+  end
+  if #gone > 0 then
+    redis.call('ZREM', ids, unpack(gone))
+  end
+  redis.call('ZADD', ids, t, member)
+  redis.call('SET', hk, horizon, 'PX', ARGV[8])
+  redis.call('PEXPIRE', ids, ARGV[8])
+end
+
+-- The hour's totals (see callerlib.lua), kept as a subscription's.
+local hour, cost = tonumber(ARGV[9]), ARGV[10]
+local bk = cbucketskey(id)
+local slot = hour % CWEEK
+local hf, cf, rf = 'h' .. slot, 'c' .. slot, 'r' .. slot
+local ring = redis.call('HMGET', bk, 'n', hf, rf)
+local newest, bh, br = tonumber(ring[1]), tonumber(ring[2]), tonumber(ring[3]) or 0
+local keep = true
+if br > 0 and bh ~= hour then
+  if bh > hour then
+    keep = false -- more than a week older than a bucket kept
+  end
+  br = 0
+end
+if keep and br == 0 and newest and hour <= newest - CWEEK then
+  keep = false -- more than a week older than the newest bucket
+end
+if keep then
+  if not newest or hour > newest then
+    newest = hour
+    redis.call('HSET', bk, 'n', hour)
+  end
+  if br == 0 then
+    redis.call('HSET', bk, hf, hour, cf, cost, rf, 1, 'i' .. slot, ARGV[11], 'o' .. slot, ARGV[12], 'w' .. slot, ARGV[13],
+      'x' .. slot, ARGV[14])
+  else
+    redis.call('HINCRBY', bk, cf, cost)
+    redis.call('HINCRBY', bk, rf, 1)
+    for i, kind in ipairs({'i', 'o', 'w', 'x'}) do
+      redis.call('HINCRBY', bk, kind .. slot, ARGV[10 + i])
+    end
+  end
+end
+if tonumber(cost) > (tonumber(redis.call('HGET', KEYS[1], 'max')) or 0) then
+  redis.call('HSET', KEYS[1], 'max', cost)
+end
+
+-- The session's totals. A new session beyond MAXSESSIONS makes the least
+-- recently charged go; a few sessions last charged before the week of the
+-- newest hour go at each charge.
+local MAXSESSIONS = 1000
+local sk, tk, name, at, atus = csessionskey(id), cstotalskey(id), ARGV[15], ARGV[16], ARGV[5]
+local last = redis.call('ZSCORE', sk, name)
+if not last then
+  if redis.call('ZCARD', sk) >= MAXSESSIONS then
+    dropsessions(id, redis.call('ZRANGE', sk, 0, 0))
+  end
+  redis.call('HSET', tk, 'f:' .. name, at, 'l:' .. name, at)
+  redis.call('ZADD', sk, atus, name)
+else
+  local f, l = 'f:' .. name, 'l:' .. name
+  local t = redis.call('HMGET', tk, f, l)
+  if not t[1] or lt(at, t[1]) then
+    redis.call('HSET', tk, f, at)
+  end
+  if not t[2] or lt(t[2], at) then
+    redis.call('HSET', tk, l, at)
+    redis.call('ZADD', sk, atus, name)
+  end
+end
+redis.call('HINCRBY', tk, 'r:' .. name, 1)
+redis.call('HINCRBY', tk, 'c:' .. name, cost)
+for i, kind in ipairs({'i', 'o', 'w', 'x'}) do
+  redis.call('HINCRBY', tk, kind .. ':' .. name, ARGV[10 + i])
+end
+if newest then
+  local cutoff = (newest - CWEEK + 1) * 3600000000
+  dropsessions(id, redis.call('ZRANGEBYSCORE', sk, '-inf', '(' .. string.format('%.0f', cutoff), 'LIMIT', 0, 4))
+  -- Everything of the charges expires a day after the week its newest hour
+  -- serves, as a subscription's buckets do.
+  local ttl = (newest + 1 + CWEEK) * 3600 + 86400 - tonumber(ARGV[17])
+  if ttl < 86400 then
+    ttl = 86400
+  end
+  redis.call('EXPIRE', bk, ttl)
+  redis.call('EXPIRE', sk, ttl)
+  redis.call('EXPIRE', tk, ttl)
+end
+return {'ok'}
