@@ -95,7 +95,7 @@ func friendlier(keyword, def string) string {
 	case "pattern subscriptionId":
 		return `must be 1 to 64 letters, digits, '.', '_' or '-'`
 	case "pattern keyPrefix":
-		return `must be 1 to 64 letters, digits, '.', '_' or '-'`
+		return `must be 1 to 128 letters, digits, '.', '_', '-' or '/'`
 	case "pattern text":
 		return `must not hold control characters`
 	case "pattern logLevel":

@@ -269,7 +269,7 @@ func (s Server) checkDurations(bad func(field, format string, args ...any)) {
 // check checks the store's URL, prefix and password.
 func (st ServerStore) check(bad func(field, format string, args ...any)) {
 	if st.Prefix != "" && !validPrefix(st.Prefix) {
-		bad("store/prefix", "%q: must be 1 to 64 letters, digits, '.', '_' or '-'", clip(st.Prefix))
+		bad("store/prefix", "%q: must be 1 to 128 letters, digits, '.', '_', '-' or '/'", clip(st.Prefix))
 	}
 	if st.URL == DefaultStoreURL {
 		if st.Password != "" {
@@ -302,13 +302,14 @@ func hasPassword(u *url.URL) bool {
 	return set
 }
 
-// validPrefix reports whether p is 1 to 64 of [A-Za-z0-9._-].
+// validPrefix reports whether p is 1 to 128 of [A-Za-z0-9._/-]: no brace
+// or colon, which the keys' hash tag and layout use.
 func validPrefix(p string) bool {
-	if len(p) == 0 || len(p) > 64 {
+	if len(p) == 0 || len(p) > 128 {
 		return false
 	}
 	return !strings.ContainsFunc(p, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' || r == '/')
 	})
 }
 
