@@ -236,6 +236,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.draining.Store(true)
+	s.log.LogAttrs(ctx, slog.LevelInfo, "server: stopping: no new connections; the requests in flight may finish",
+		slog.Duration("grace", time.Duration(s.cfg.ShutdownGrace)))
 	s.drain(ctx)
 	if failed == nil {
 		<-errc // http.ErrServerClosed
@@ -243,6 +245,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	stopWork()
 	wg.Wait()
 	s.release(ctx)
+	s.log.LogAttrs(ctx, slog.LevelInfo, "server: stopped")
 	if failed != nil && !errors.Is(failed, http.ErrServerClosed) {
 		return fmt.Errorf("server: %w", failed)
 	}
