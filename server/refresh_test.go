@@ -42,6 +42,7 @@ func TestRefreshAcrossServers(t *testing.T) {
 	if n := ts.oauth.Count("refresh"); n != 1 {
 		t.Errorf("refreshed %d times, want once across both servers", n)
 	}
+	var stored authpool.Subscription
 	for _, h := range []*harness{ts.a, ts.b} {
 		subs, err := h.srv.Pool().Subscriptions(t.Context())
 		if err != nil {
@@ -53,6 +54,7 @@ func TestRefreshAcrossServers(t *testing.T) {
 				got = s
 			}
 		}
+		stored = got
 		if got.Credential == authpool.Credential(login.AccessToken) || got.RefreshToken == authpool.Credential(login.RefreshToken) ||
 			!got.CredentialExpiresAt.Equal(ts.clock.Now().Add(8*time.Hour)) {
 			t.Errorf("after the refresh the pool holds the old token, the old refresh token or the old expiry (%v)", got.CredentialExpiresAt)
@@ -71,5 +73,10 @@ func TestRefreshAcrossServers(t *testing.T) {
 	}
 	if _, err := client.Refresh(t.Context(), authpool.Credential(login.RefreshToken)); !errors.Is(err, oauth.ErrInvalidGrant) {
 		t.Errorf("refreshing with the old refresh token: %v, want invalid_grant", err)
+	}
+	// The refresh token stored is the one the refresh returned: the fake
+	// still takes it.
+	if _, err := client.Refresh(t.Context(), stored.RefreshToken); err != nil {
+		t.Errorf("refreshing with the stored refresh token: %v", err)
 	}
 }

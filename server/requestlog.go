@@ -96,8 +96,13 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// Flush flushes the server's writer.
-func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+// FlushError flushes the server's writer (http.ResponseController's way).
+func (w *statusWriter) FlushError() error {
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Flush flushes the server's writer (http.Flusher's way).
+func (w *statusWriter) Flush() { _ = w.FlushError() }
 
 // Unwrap returns the server's ResponseWriter.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
