@@ -4,8 +4,8 @@
 // (config.schema.json, which editors can use too) and then by
 // authpool.Config.Validate and proxy.ValidateCallers, with its secrets read
 // from the environment or from files, and the webhooks it names
-// (notify.webhooks) built as notifiers. docs/configuration.md describes the
-// file.
+// (notify.webhooks) built as notifiers, and the section of `authpool serve`
+// (server, a Server). docs/configuration.md describes the file.
 //
 // The rules of a Config are authpool's (Config.WithDefaults,
 // Config.Validate), package webhook's (Config.WithDefaults,
@@ -55,6 +55,11 @@ type File struct {
 	// built-in prices of the same models (claude.PricesWithFile). "" when
 	// the file names none.
 	PriceFile string
+	// Server is the file's server section as written (Server.WithDefaults
+	// fills what it leaves out), its secrets resolved and its TLS files'
+	// paths resolved relative to the config file's directory: what
+	// `authpool serve` (package server) runs with.
+	Server Server
 }
 
 // Options returns the options that give a pool what the file names besides
@@ -88,6 +93,8 @@ type document struct {
 	// secret or a caller key as a plain string instead of {"env": NAME} or
 	// {"file": PATH}. The default value is false: secrets stay out of files.
 	AllowLiteralCredentials bool `json:"allowLiteralCredentials,omitempty"`
+	// Server configures `authpool serve`.
+	Server Server `json:"server,omitzero"`
 }
 
 // notifyDocument is a config file's notify: a NotifyConfig and webhooks.
@@ -100,7 +107,7 @@ type notifyDocument struct {
 func (d document) file() File {
 	cfg := d.Config
 	cfg.Notify = d.Notify.NotifyConfig
-	return File{Config: cfg, Webhooks: d.Notify.Webhooks, Callers: d.Callers, PriceFile: d.Prices.File}
+	return File{Config: cfg, Webhooks: d.Notify.Webhooks, Callers: d.Callers, PriceFile: d.Prices.File, Server: d.Server}
 }
 
 // problems returns every problem authpool.Config.Validate,
@@ -122,6 +129,8 @@ func (f File) problems() []error {
 	if err := proxy.ValidateCallers(f.Callers); errors.As(err, &ce) {
 		errs = append(errs, ce.Problems...)
 	}
+	errs = append(errs, f.Server.WithDefaults().problems()...)
+	errs = append(errs, f.tokenClashes()...)
 	slices.SortStableFunc(errs, func(a, b error) int {
 		pa, _, _ := strings.Cut(a.Error(), ":")
 		pb, _, _ := strings.Cut(b.Error(), ":")
@@ -196,6 +205,7 @@ func read(r io.Reader, name string, secrets secretSource) (File, error) {
 	probs = append(probs, schemaProbs...)
 	probs = append(probs, resolveSecrets(tree, secrets, schemaProbs)...)
 	probs = append(probs, resolvePrices(tree, secrets, schemaProbs)...)
+	probs = append(probs, resolveServerFiles(tree, secrets, schemaProbs)...)
 	if len(probs) > 0 {
 		return File{}, configProblems(name, probs)
 	}

@@ -29,6 +29,7 @@ import (
 // compares its error with the .golden file next to it.
 func TestLoadInvalid(t *testing.T) {
 	t.Setenv("AUTHPOOL_TEST_EMPTY_TOKEN", "")
+	t.Setenv("AUTHPOOL_TEST_SHORT_TOKEN", "short-token")
 	for _, name := range []string{"AUTHPOOL_TEST_UNSET_TOKEN", "AUTHPOOL_TEST_UNSET_SECRET"} {
 		t.Setenv(name, "") // restored after the test
 		os.Unsetenv(name)
@@ -167,7 +168,24 @@ func fullFile() File {
 		{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: authpool.Duration(5 * time.Hour), Rate: &authpool.RateLimit{PerSecond: 0.5, Burst: 3}, Sessionless: proxy.SessionlessSticky},
 		{ID: "ci", Key: "caller-key-ci-0123456789abcdef", CapUSD: 10, CapWindow: authpool.Duration(24 * time.Hour), Rate: &authpool.RateLimit{PerSecond: 10, Burst: 20}, Sessionless: proxy.SessionlessSpread},
 	}, Webhooks: []webhook.Config{hook("https://hooks.example.com/1"), hook("http://127.0.0.1:9/2")},
-		PriceFile: filepath.Join("testdata", "prices.json")}
+		PriceFile: filepath.Join("testdata", "prices.json"),
+		Server: Server{
+			Listen:         "0.0.0.0:8443",
+			TLS:            &ServerTLS{CertFile: filepath.Join("testdata", "tls", "cert.pem"), KeyFile: filepath.Join("testdata", "tls", "key.pem")},
+			InsecureListen: true,
+			AdminToken:     "admin-token-example-0123456789",
+			StatusToken:    "status-token-example-012345678",
+			PublicStatus:   true,
+			Store:          ServerStore{URL: "rediss://pool@redis.example.com:6380/3", Prefix: "team-a", Password: "redis-password-example"},
+			Upstream:       "https://api.example.com",
+			RebalanceEvery: authpool.Duration(30 * time.Second),
+			RefreshBefore:  authpool.Duration(20 * time.Minute),
+			ShutdownGrace:  authpool.Duration(45 * time.Second),
+			UsagePoll:      UsagePoll{Every: authpool.Duration(10 * time.Minute), Jitter: authpool.Duration(2 * time.Minute), QuietFor: authpool.Duration(15 * time.Minute), Off: true},
+			OAuth: OAuth{ClientID: "client-example", AuthorizeURL: "https://auth.example.com/authorize", TokenURL: "https://auth.example.com/token",
+				RedirectURI: "http://localhost:54545/callback", Scopes: []string{"user:inference", "user:profile"},
+				UsageURL: "https://api.example.com/usage", ProfileURL: "https://api.example.com/profile"},
+		}}
 }
 
 // zeroFields lists the fields of v, recursively, that hold their zero
@@ -208,7 +226,7 @@ func zeroFields(v reflect.Value, path string) []string {
 
 // asDocument returns f as a config file's JSON holds it.
 func asDocument(f File) document {
-	d := document{Config: f.Config, Notify: notifyDocument{NotifyConfig: f.Config.Notify, Webhooks: f.Webhooks}, Callers: f.Callers}
+	d := document{Config: f.Config, Notify: notifyDocument{NotifyConfig: f.Config.Notify, Webhooks: f.Webhooks}, Callers: f.Callers, Server: f.Server}
 	d.Prices.File = f.PriceFile
 	return d
 }
@@ -247,6 +265,19 @@ func secretsAsEnv(t *testing.T, f File) []byte {
 	}
 	for i, c := range f.Callers {
 		set(tree["callers"].([]any)[i], "key", fmt.Sprintf("AUTHPOOL_TEST_CALLER_%d", i), c.Key)
+	}
+	if srv, ok := tree["server"].(map[string]any); ok {
+		for _, t := range []struct {
+			key, env string
+			v        authpool.Credential
+		}{{"adminToken", "AUTHPOOL_TEST_ADMIN", f.Server.AdminToken}, {"statusToken", "AUTHPOOL_TEST_STATUS", f.Server.StatusToken}} {
+			if t.v != "" {
+				set(srv, t.key, t.env, t.v)
+			}
+		}
+		if f.Server.Store.Password != "" {
+			set(srv["store"], "password", "AUTHPOOL_TEST_STORE_PASSWORD", f.Server.Store.Password)
+		}
 	}
 	out, err := json.MarshalIndent(tree, "", "  ")
 	if err != nil {

@@ -94,6 +94,8 @@ func friendlier(keyword, def string) string {
 		return `must be a duration such as "90s", "5m" or "1h30m"`
 	case "pattern subscriptionId":
 		return `must be 1 to 64 letters, digits, '.', '_' or '-'`
+	case "pattern keyPrefix":
+		return `must be 1 to 128 letters, digits, '.', '_', '-' or '/'`
 	case "pattern text":
 		return `must not hold control characters`
 	case "pattern logLevel":

@@ -94,14 +94,14 @@ func setAt(tree any, toks []string, v any) any {
 // effective decodes tree as Go does (without the schema) and returns what
 // a pool would run with: the Config and the webhooks with their defaults
 // applied, and the problems Go finds, by pointer.
-func effective(tree any) (cfg authpool.Config, hooks []webhook.Config, problems []string, err error) {
+func effective(tree any) (cfg authpool.Config, hooks []webhook.Config, srv Server, problems []string, err error) {
 	js, err := json.Marshal(tree)
 	if err != nil {
-		return cfg, nil, nil, err
+		return cfg, nil, srv, nil, err
 	}
 	var doc document
 	if err := json.Unmarshal(js, &doc); err != nil {
-		return cfg, nil, nil, err
+		return cfg, nil, srv, nil, err
 	}
 	f := doc.file()
 	for _, w := range f.Webhooks {
@@ -111,7 +111,7 @@ func effective(tree any) (cfg authpool.Config, hooks []webhook.Config, problems 
 		at, _, _ := strings.Cut(p.Error(), ":")
 		problems = append(problems, at)
 	}
-	return f.Config.WithDefaults(), hooks, problems, nil
+	return f.Config.WithDefaults(), hooks, f.Server.WithDefaults(), problems, nil
 }
 
 // TestSchemaDefaultsAreGos checks that every default the schema states
@@ -134,11 +134,11 @@ func TestSchemaDefaultsAreGos(t *testing.T) {
 		if _, isIndex := strconv.Atoi(toks[len(toks)-1]); isIndex == nil {
 			parent = setAt(nil, toks[:len(toks)-1], []any{})
 		}
-		wantCfg, wantHooks, _, err := effective(parent)
+		wantCfg, wantHooks, wantSrv, _, err := effective(parent)
 		if err != nil {
 			t.Fatalf("%s: %v", f.at, err)
 		}
-		gotCfg, gotHooks, _, err := effective(setAt(parent, toks, def))
+		gotCfg, gotHooks, gotSrv, _, err := effective(setAt(parent, toks, def))
 		if err != nil {
 			t.Errorf("%s: Go cannot decode the schema's default %v: %v", f.at, def, err)
 			continue
@@ -149,6 +149,9 @@ func TestSchemaDefaultsAreGos(t *testing.T) {
 		if diff := cmp.Diff(wantHooks, gotHooks); diff != "" {
 			t.Errorf("%s: the schema's default %v is not Go's (-left out +set to it):\n%s", f.at, def, diff)
 		}
+		if diff := cmp.Diff(wantSrv, gotSrv); diff != "" {
+			t.Errorf("%s: the schema's default %v is not Go's (-left out +set to it):\n%s", f.at, def, diff)
+		}
 	}
 }
 
@@ -156,7 +159,7 @@ func TestSchemaDefaultsAreGos(t *testing.T) {
 // WithDefaults fills has a default in the schema.
 func TestGoDefaultsAreInTheSchema(t *testing.T) {
 	withDefaults := asDocument(File{Config: authpool.Config{}.WithDefaults(),
-		Webhooks: []webhook.Config{webhook.Config{}.WithDefaults()}})
+		Webhooks: []webhook.Config{webhook.Config{}.WithDefaults()}, Server: Server{}.WithDefaults()})
 	zero := asDocument(File{Webhooks: []webhook.Config{{}}})
 	var filled []string
 	var diff func(a, b any, at string)
@@ -218,7 +221,7 @@ func TestSchemaBoundsAreGos(t *testing.T) {
 		return []any{setAt(nil, pointerTokens(at), v), setAt(jsonTree(t, full), pointerTokens(at), v)}
 	}
 	goRefuses := func(tree any, at string) bool {
-		_, _, problems, err := effective(tree)
+		_, _, _, problems, err := effective(tree)
 		return err != nil || slices.Contains(problems, at)
 	}
 	checked := 0
@@ -281,7 +284,7 @@ func TestSchemaEnumsAreGos(t *testing.T) {
 		}
 		checked++
 		for _, v := range append(slices.Clone(vals), "not-a-value") {
-			_, _, problems, err := effective(setAt(nil, pointerTokens(f.at), v))
+			_, _, _, problems, err := effective(setAt(nil, pointerTokens(f.at), v))
 			refused := err != nil || slices.ContainsFunc(problems, func(p string) bool {
 				return p == f.at || strings.HasPrefix(f.at, p+"/")
 			})

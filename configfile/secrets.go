@@ -119,6 +119,16 @@ func resolveSecrets(tree any, src secretSource, schemaProbs []problem) []problem
 		}
 		resolve(c, "key", fmt.Sprintf("/callers/%d/key", i), who, "key")
 	}
+	if srv, _ := top["server"].(map[string]any); srv != nil {
+		for _, t := range []struct{ key, what string }{{"adminToken", "admin token"}, {"statusToken", "status token"}} {
+			if srv[t.key] != nil {
+				resolve(srv, t.key, "/server/"+t.key, "", t.what)
+			}
+		}
+		if st, _ := srv["store"].(map[string]any); st != nil && st["password"] != nil {
+			resolve(st, "password", "/server/store/password", "", "password")
+		}
+	}
 	return probs
 }
 
@@ -177,6 +187,58 @@ func resolveSecret(v any, src secretSource, allowLiteral bool, what string) (str
 		return "", source + " holds a control character or a line break: a " + what + " is one line of text"
 	}
 	return value, ""
+}
+
+// resolveServerFiles checks that the TLS certificate and key files the
+// server section names can be opened, and rewrites their paths as resolved
+// (relative to the config file's directory). A problem names a file as the
+// config wrote it.
+func resolveServerFiles(tree any, src secretSource, schemaProbs []problem) []problem {
+	top, _ := tree.(map[string]any)
+	srv, _ := top["server"].(map[string]any)
+	tlsSection, _ := srv["tls"].(map[string]any)
+	if tlsSection == nil {
+		return nil
+	}
+	var probs []problem
+	for _, key := range []string{"certFile", "keyFile"} {
+		at := "/server/tls/" + key
+		file, _ := tlsSection[key].(string)
+		if file == "" || slices.ContainsFunc(schemaProbs, func(p problem) bool { return p.at == at || p.at == "/server/tls" }) {
+			continue
+		}
+		path, msg := openable(src, file)
+		if msg != "" {
+			probs = append(probs, problem{at: at, msg: fmt.Sprintf("file %q %s", file, msg)})
+			continue
+		}
+		tlsSection[key] = path
+	}
+	return probs
+}
+
+// openable opens and closes the file a config names, returning its path as
+// resolved, or what is wrong (without the resolved path, which may be this
+// machine's).
+func openable(src secretSource, file string) (string, string) {
+	if src.openFile == nil {
+		return "", "cannot be read here"
+	}
+	path, f, err := src.openFile(file)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", "does not exist"
+	case errors.Is(err, fs.ErrPermission):
+		return "", "cannot be read: permission denied"
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", fmt.Sprintf("cannot be read: %v", err)
+	}
+	f.Close()
+	return path, ""
 }
 
 // resolvePrices reads and checks the price file a config names, and

@@ -133,6 +133,11 @@ type Proxy struct {
 	// caller are logged after the first: one line per interval counts
 	// them. The default is DefaultLogEvery.
 	LogEvery time.Duration
+	// OnDone, when set, is called once for every request the proxy serves,
+	// when it is done with it (its usage recorded), with the request and
+	// what the proxy learned of it (see Done): for a request log. It runs
+	// on the request's goroutine, before ServeHTTP returns.
+	OnDone func(r *http.Request, d Done)
 
 	once         sync.Once
 	maxBody      int64
@@ -235,6 +240,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	who := p.identifyAny(r)
 	caller, key, ok := who.caller, who.key, who.ok
+	done := p.starting(caller.ID)
+	defer p.finish(r, done)
 	path := r.URL.Path
 	if path != "/v1/messages" && path != "/v1/messages/count_tokens" {
 		p.refuse(w, r, refuseNotFound, caller.ID, fmt.Sprintf(
@@ -275,8 +282,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer adm.release()
-	rt := &route{client: caller.ID, model: modelField(body), caller: caller, key: key, redact: p.redact, adm: adm, spent: adm.spent()}
-	switch session := r.Header.Get("X-Claude-Code-Session-Id"); {
+	rt := &route{client: caller.ID, model: modelField(body), caller: caller, key: key, redact: p.redact, adm: adm, done: done}
+	session := r.Header.Get("X-Claude-Code-Session-Id")
+	switch {
 	case session != "" && len(session) <= 128:
 		rt.client += "/" + session
 	case caller.Sessionless == SessionlessSpread:
@@ -286,6 +294,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.client += "/" + p.spread.next()
 		defer p.release(r.Context(), rt.client)
 	}
+	done.routed(rt, session)
+	rt.spent = done.noting(adm.spent())
 	out := r.WithContext(r.Context()) // a shallow copy, with the body read
 	out.Body = io.NopCloser(bytes.NewReader(body))
 	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
@@ -313,6 +323,7 @@ func (p *Proxy) identify(r *http.Request) (Caller, string, bool) {
 // modifyResponse strips the upstream's rate-limit headers and adds the
 // caller's own standing.
 func (p *Proxy) modifyResponse(resp *http.Response, rt *route) error {
+	rt.heard()
 	if rt.owned {
 		// The Transport's own 429: its headers are the pool's.
 		p.refusals.add(resp.Request.Context(), rt.own.refusal, rt.caller.ID, rt.own.msg)

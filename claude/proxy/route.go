@@ -21,6 +21,7 @@ type route struct {
 	redact safetext.Redactor // the proxy's: every caller's key (see requestRedactor)
 	own    ownAnswer         // the Transport's own refusal, when owned
 	owned  bool
+	done   *Done // what OnDone is told; nil without one
 }
 
 // answered notes that the Transport answered the request itself, with o;
@@ -48,6 +49,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
 	rp := *p.proxy
 	rp.Transport = routed{p.Transport, rt}
 	rp.ModifyResponse = func(resp *http.Response) error { return p.modifyResponse(resp, rt) }
-	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) { p.upstreamError(w, r, rt.caller.ID, err) }
+	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		rt.heard()
+		p.upstreamError(w, r, rt.caller.ID, err)
+	}
 	rp.ServeHTTP(w, r)
 }

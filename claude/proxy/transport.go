@@ -243,6 +243,7 @@ func (t *Transport) roundTrip(req *http.Request, rt *route) (*http.Response, err
 		if err != nil {
 			return nil, err
 		}
+		rt.sending(a.SubscriptionID)
 		resp, err := t.base().RoundTrip(out)
 		if err != nil {
 			return nil, err
