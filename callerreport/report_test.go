@@ -115,7 +115,7 @@ func TestOf(t *testing.T) {
 			win("day", at(0, 0, 0), 13, 3, 12), win("week", at(-7, 13, 0), 168, 3, 12),
 		},
 		SessionCount: 1, LastActive: at(0, 12, 5),
-		Sessions:     []callerreport.Session{{Session: "d", First: at(0, 10, 30), Last: at(0, 12, 5), Requests: 3, CostUSD: 12}}}
+		Sessions: []callerreport.Session{{Session: "d", First: at(0, 10, 30), Last: at(0, 12, 5), Requests: 3, CostUSD: 12}}}
 
 	free := callerreport.Report{ID: "free", At: now,
 		Windows: []callerreport.Window{
