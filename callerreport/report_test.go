@@ -331,8 +331,8 @@ func TestAllBounded(t *testing.T) {
 func TestSource(t *testing.T) {
 	src := &callerreport.Source{Store: fixture(t), Now: func() time.Time { return now },
 		Refusals: func() []callerreport.Refusal {
-			return []callerreport.Refusal{{"dev", "capped", 3}, {"dev", "cap_busy", 1}, {"ci", "rate_limited", 2},
-				{"gone", "capped", 9}, {"", "unknown_key", 40}, {"free", "exhausted", 0}}
+			return []callerreport.Refusal{{Caller: "dev", Reason: "capped", Count: 3}, {Caller: "dev", Reason: "cap_busy", Count: 1}, {Caller: "ci", Reason: "rate_limited", Count: 2},
+				{Caller: "gone", Reason: "capped", Count: 9}, {Caller: "", Reason: "unknown_key", Count: 40}, {Caller: "free", Reason: "exhausted", Count: 0}}
 		}}
 	rs, err := src.Reports(t.Context())
 	if err != nil {
