@@ -149,7 +149,9 @@ type callerSource struct {
 	err     error
 }
 
-func (c callerSource) Reports(context.Context) ([]callerreport.Report, error) { return c.reports, c.err }
+func (c callerSource) Reports(context.Context) ([]callerreport.Report, error) {
+	return c.reports, c.err
+}
 
 // fixedCallers are a proxy's callers at fixedSnapshot's time, 12:45 UTC:
 // ci has used 42.5 % of its $20 over 5 hours, which falls at 13:00;
