@@ -2,6 +2,8 @@ package statuspage_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -10,12 +12,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/callerreport"
+	"github.com/authpool/authpool/claude/proxy"
+	"github.com/authpool/authpool/memstore"
 	"github.com/authpool/authpool/statuspage"
+	"github.com/authpool/authpool/store"
 )
 
 // TestGoldenCallers renders the fixed snapshot with the fixed callers as
@@ -128,5 +134,38 @@ func TestCallersEscaped(t *testing.T) {
 	}
 	if !strings.Contains(page, "&lt;script&gt;alert(&#34;ci&#34;)&lt;/script&gt;") {
 		t.Errorf("the page lacks the escaped ID")
+	}
+}
+
+// TestCallersNoKey serves the page and JSON of a stored caller: neither
+// shows its key, nor the key's hash the store keeps.
+func TestCallersNoKey(t *testing.T) {
+	ctx := t.Context()
+	st := memstore.New()
+	key, err := proxy.NewCallerKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := proxy.HashCallerKey(key.Reveal())
+	if err := st.CreateCaller(ctx, store.Caller{ID: "ci", KeyHash: hash, Cap: 20e9, Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ChargeCaller(ctx, "ci", store.Charge{At: t0, Cost: 1e9, Session: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	src := &callerreport.Source{Store: st, Now: func() time.Time { return t0 }}
+	h := statuspage.New(&source{snap: fixedSnapshot()}, statuspage.WithCallers(src))
+	secrets := []string{key.Reveal(), key.Reveal()[len(proxy.CallerKeyPrefix):], hex.EncodeToString(hash[:]),
+		base64.StdEncoding.EncodeToString(hash[:]), base64.RawURLEncoding.EncodeToString(hash[:])}
+	for _, target := range []string{"/", "/?format=json"} {
+		page := body(t, serve(t, h, "GET", target, nil))
+		if !strings.Contains(page, `ci`) || !strings.Contains(page, "20") {
+			t.Fatalf("%s lacks the caller:\n%.300s", target, page)
+		}
+		for _, s := range secrets {
+			if strings.Contains(page, s) {
+				t.Errorf("%s shows %q", target, s)
+			}
+		}
 	}
 }
