@@ -19,8 +19,8 @@ type CallerSource interface {
 // (cap, 5h, day, week) its cost and requests, its cap and the share used,
 // and the requests the proxy refused it by reason. Callers are few — an
 // operator makes each — and their series are bounded: at most
-// callerreport.MaxReports callers, the first by ID, about a dozen series
-// each and one per refusal reason seen. A scrape whose reports fail counts
+// callerreport.MaxReports callers, the first by ID, ten series each and
+// one per refusal reason met. A scrape whose reports fail counts
 // authpool_caller_report_errors_total and sends no caller series; the
 // pool's are sent all the same. Without this option a Collector has no
 // caller metric.
