@@ -198,6 +198,15 @@ func TestOfRefuses(t *testing.T) {
 			}
 		})
 	}
+	b, err := os.ReadFile("../docs/bad-input.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range []string{"caller report of an unknown caller", "caller report with a bad caller ID", "caller report at no time"} {
+		if !strings.Contains(string(b), "\n| "+row+" | ") {
+			t.Errorf("docs/bad-input.md has no row %q", row)
+		}
+	}
 }
 
 // contains reports whether err says s.
