@@ -25,7 +25,8 @@ const DefaultTimeout = 5 * time.Second
 type Collector struct {
 	pool     *authpool.Pool
 	timeout  time.Duration
-	failures atomic.Int64 // snapshots that failed
+	failures atomic.Int64   // snapshots that failed
+	callers  *callerMetrics // nil without WithCallers
 
 	descs descs
 }
@@ -64,9 +65,15 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range c.descs.all() {
 		ch <- d
 	}
+	if c.callers != nil {
+		for _, d := range c.descs.callers.all() {
+			ch <- d
+		}
+	}
 }
 
-// Collect takes a snapshot of the pool and sends its metrics.
+// Collect takes a snapshot of the pool and sends its metrics, and the
+// callers' when it has them (WithCallers).
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
@@ -82,6 +89,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(d.up, prometheus.GaugeValue, up)
 	ch <- prometheus.MustNewConstMetric(d.snapshotErrors, prometheus.CounterValue, float64(c.failures.Load()))
 	c.collectStats(ch, c.pool.Stats())
+	if c.callers != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+		defer cancel()
+		c.collectCallers(ctx, ch)
+	}
 }
 
 // collectSnapshot sends the gauges of every subscription and the fallback.

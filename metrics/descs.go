@@ -14,6 +14,8 @@ type descs struct {
 	allocations, records, duplicates, tooOld, estimated, moves, staleReleases, storeErrors, storeRestores *prometheus.Desc
 	// The notifications', from Stats.
 	events, deliveries, drops, eventDuplicates, waiting *prometheus.Desc
+	// The callers', described and sent only WithCallers.
+	callers callerDescs
 }
 
 // descFunc makes a descriptor named authpool_<name>, with the labels given.
@@ -32,6 +34,7 @@ func newDescs(l prometheus.Labels) descs {
 	d.windowDescs(desc)
 	d.poolDescs(desc)
 	d.notificationDescs(desc)
+	d.callers = newCallerDescs(desc)
 	return d
 }
 
@@ -120,7 +123,7 @@ func (d *descs) notificationDescs(desc descFunc) {
 	d.waiting = desc("notification_queue_length", "Deliveries waiting in the notification queues.")
 }
 
-// all returns every descriptor.
+// all returns every descriptor but the callers'.
 func (d *descs) all() []*prometheus.Desc {
 	return []*prometheus.Desc{
 		d.up, d.snapshotErrors,

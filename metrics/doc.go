@@ -17,7 +17,9 @@
 // (_timestamp_seconds), so that "time to reset" is a query away:
 // authpool_subscription_reset_timestamp_seconds - time(). Labels name
 // subscriptions, windows, states and outcomes, never clients: the number of
-// series grows with the subscriptions only.
+// series grows with the subscriptions only. WithCallers adds a proxy's
+// stored callers (label caller), which an operator makes one by one: a few
+// series each, for at most callerreport.MaxReports callers.
 //
 // Only this package imports github.com/prometheus/client_golang; package
 // authpool does not.

@@ -94,11 +94,12 @@ const (
 	orange = "rgb(225, 111, 36)"
 )
 
-// TestBrowser opens the page of the fixed snapshot in headless Chromium and
-// checks what a person would see: one bar per budgeted window, filled to
-// its share (to the pixel), the snapshot's numbers and times, the limited
-// subscription marked in red, and no complaint in the console (a style the
-// Content-Security-Policy refused would be one). With -update it saves the
+// TestBrowser opens the page of the fixed snapshot and callers in headless
+// Chromium and checks what a person would see: one bar per budgeted window,
+// filled to its share (to the pixel), the snapshot's numbers and times, the
+// limited subscription marked in red, the callers' table (checkCallers),
+// and no complaint in the console (a style the Content-Security-Policy
+// refused would be one). With -update it saves the
 // screenshot as testdata/statuspage.png, for docs/observability.md.
 func TestBrowser(t *testing.T) {
 	exe := chromium(t)
@@ -106,7 +107,8 @@ func TestBrowser(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 
-	srv := httptest.NewServer(statuspage.New(&source{snap: fixedSnapshot()}, statuspage.WithRefresh(0)))
+	srv := httptest.NewServer(statuspage.New(&source{snap: fixedSnapshot()}, statuspage.WithRefresh(0),
+		statuspage.WithCallers(callerSource{reports: fixedCallers()})))
 	defer srv.Close()
 
 	// The flags keep a machine without network from waiting on lookups;
@@ -134,6 +136,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkCallers(t, bctx)
 	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
@@ -226,4 +229,73 @@ func TestBrowser(t *testing.T) {
 // bar is a budgeted window as shown: one bar of the given colour.
 func bar(key, percent, used, times, color string) shownWindow {
 	return shownWindow{Key: key, Percent: percent, Used: used, Times: times, Bars: 1, FillColor: color}
+}
+
+// shownCaller is what the browser rendered of a caller's row.
+type shownCaller struct {
+	ID, Cap, Percent, Times, Today, Week, Sessions, Last string
+	Bars                                                 int
+	TrackPx, FillPx                                      float64
+	FillColor                                            string
+}
+
+// readCallers collects, from the rendered page, what a person sees of each
+// row of the callers' table, and how far right the table reaches.
+const readCallers = `({
+	Right: document.querySelector("section.callers table").getBoundingClientRect().right,
+	Rows: [...document.querySelectorAll("section.callers tr.caller")].map(r => {
+		const text = sel => { const e = r.querySelector(sel); return e ? e.innerText : ""; };
+		const bar = r.querySelector("svg.bar");
+		const width = sel => bar ? bar.querySelector(sel).getBoundingClientRect().width : 0;
+		return {
+			ID: r.dataset.id, Cap: text(".capuse"), Percent: text(".percent"), Times: text(".times"),
+			Today: text(".today"), Week: text(".week"), Sessions: text(".sessions"), Last: text(".last"),
+			Bars: r.querySelectorAll("svg.bar").length, TrackPx: width(".track"), FillPx: width(".fill"),
+			FillColor: bar ? getComputedStyle(bar.querySelector(".fill")).fill : "",
+		};
+	}),
+})`
+
+// checkCallers reads the callers' table of the page open in bctx: a row per
+// caller with its texts as shown, a bar for each capped one filled to its
+// share (to the pixel, at most full) in the colour of its level, and the
+// table within the window's width.
+func checkCallers(t *testing.T, bctx context.Context) {
+	t.Helper()
+	table, err := chromedp.Run(bctx, chromedp.Evaluate[struct {
+		Right float64
+		Rows  []shownCaller
+	}](readCallers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if table.Right > viewportWidth {
+		t.Errorf("the callers' table reaches %.0f px, past the window's %d", table.Right, viewportWidth)
+	}
+	filled := map[string]float64{"ci": 42.5, "nightly": 100, "ops-bot": 92}
+	for i := range table.Rows {
+		r := &table.Rows[i]
+		if share, ok := filled[r.ID]; ok {
+			if r.TrackPx < 200 {
+				t.Errorf("%s: the bar is %.1f px wide: too narrow to read", r.ID, r.TrackPx)
+			}
+			if want := r.TrackPx * share / 100; math.Abs(r.FillPx-want) > 1 {
+				t.Errorf("%s: fill %.1f px of %.1f, want %.1f (%v%%)", r.ID, r.FillPx, r.TrackPx, want, share)
+			}
+		}
+		r.TrackPx, r.FillPx = 0, 0 // compared above
+	}
+	want := []shownCaller{
+		{ID: "ci", Cap: "$8.50 of $20.00 in 5 hours", Percent: "42.5%", Times: "falls at 13:00 UTC (in 15m)",
+			Today: "$8.50 · 14 requests", Week: "$31.25 · 40 requests", Sessions: "3", Last: "2m ago", Bars: 1, FillColor: green},
+		{ID: "dana", Cap: "no cap", Today: "$0.00 · 0 requests", Week: "$0.80 · 2 requests", Sessions: "1", Last: "2d 3h ago"},
+		{ID: "new-hire", Cap: "no cap", Today: "$0.00 · 0 requests", Week: "$0.00 · 0 requests", Sessions: "0", Last: "never"},
+		{ID: "nightly", Cap: "$5.60 of $5.00 in 5 hours", Percent: "112%", Times: "frees up at 14:00 UTC (in 1h 15m)",
+			Today: "$5.60 · 9 requests", Week: "$18.40 · 30 requests", Sessions: "1", Last: "35m ago", Bars: 1, FillColor: red},
+		{ID: "ops-bot", Cap: "$9.20 of $10.00 in 24 hours", Percent: "92%", Times: "falls at Nov 27 09:00 UTC (in 20h 15m)",
+			Today: "$6.10 · 120 requests", Week: "$41.00 · 700 requests", Sessions: "12", Last: "1m ago", Bars: 1, FillColor: orange},
+	}
+	if diff := cmp.Diff(want, table.Rows); diff != "" {
+		t.Errorf("the callers' table as shown (-want +got):\n%s", diff)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/callerreport"
 )
 
 // update makes the golden tests rewrite testdata: go test ./statuspage -update
@@ -141,3 +142,43 @@ func (s *source) Snapshot(ctx context.Context, _ ...authpool.SnapshotOption) (au
 
 // span is a window's bounds, as UsageWindow holds them.
 type span struct{ Start, End time.Time }
+
+// callerSource is a CallerSource for tests: it answers reports or err.
+type callerSource struct {
+	reports []callerreport.Report
+	err     error
+}
+
+func (c callerSource) Reports(context.Context) ([]callerreport.Report, error) {
+	return c.reports, c.err
+}
+
+// fixedCallers are a proxy's callers at fixedSnapshot's time, 12:45 UTC:
+// ci has used 42.5 % of its $20 over 5 hours, which falls at 13:00;
+// nightly is over its $5 cap (112 %) until 14:00; ops-bot is near its $10
+// a day (92 %); dana has no cap and was last active two days ago;
+// new-hire has no cap and has sent nothing.
+func fixedCallers() []callerreport.Report {
+	report := func(id string, c *callerreport.CapUse, dayReq int64, dayUSD float64, weekReq int64, weekUSD float64,
+		sessions int, last time.Time) callerreport.Report {
+		r := callerreport.Report{ID: id, At: t0, Cap: c, SessionCount: sessions, LastActive: last}
+		if c != nil {
+			r.Windows = append(r.Windows, callerreport.Window{Name: callerreport.WindowCap, Start: t0.Add(-time.Duration(c.WindowHours-1) * time.Hour).Truncate(time.Hour),
+				Hours: c.WindowHours, CostUSD: c.UsedUSD})
+		}
+		r.Windows = append(r.Windows,
+			callerreport.Window{Name: callerreport.WindowDay, Start: at(0, 0), Hours: 13, Requests: dayReq, CostUSD: dayUSD},
+			callerreport.Window{Name: callerreport.WindowWeek, Start: at(13, 0).AddDate(0, 0, -7), Hours: 168, Requests: weekReq, CostUSD: weekUSD})
+		return r
+	}
+	return []callerreport.Report{
+		report("ci", &callerreport.CapUse{USD: 20, WindowHours: 5, UsedUSD: 8.5, Share: 0.425, Resets: at(13, 0)},
+			14, 8.5, 40, 31.25, 3, at(12, 43)),
+		report("dana", nil, 0, 0, 2, 0.8, 1, at(9, 5).AddDate(0, 0, -2)),
+		report("new-hire", nil, 0, 0, 0, 0, 0, time.Time{}),
+		report("nightly", &callerreport.CapUse{USD: 5, WindowHours: 5, UsedUSD: 5.6, Share: 1.12, Resets: at(14, 0)},
+			9, 5.6, 30, 18.4, 1, at(12, 10)),
+		report("ops-bot", &callerreport.CapUse{USD: 10, WindowHours: 24, UsedUSD: 9.2, Share: 0.92, Resets: at(9, 0).AddDate(0, 0, 1)},
+			120, 6.1, 700, 41, 12, at(12, 44)),
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/callerreport"
 )
 
 // Source is what the page shows: a Snapshot of the pool. *authpool.Pool is
@@ -55,6 +56,7 @@ type Handler struct {
 	timeout time.Duration
 	log     *slog.Logger
 	csp     string
+	callers CallerSource // nil without WithCallers
 }
 
 // Option configures a Handler.
@@ -126,15 +128,34 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plain(w, r, http.StatusServiceUnavailable, "statuspage: the pool's status is unavailable right now; try again shortly")
 		return
 	}
+	var reports []callerreport.Report
+	var callersErr error
+	if h.callers != nil {
+		if reports, callersErr = h.callers.Reports(ctx); callersErr != nil {
+			h.log.WarnContext(r.Context(), "statuspage: reading the callers failed", "error", callersErr)
+		}
+	}
 	var body bytes.Buffer
 	switch format {
 	case formatJSON:
 		// Compact: a pool of 10,000 sessions writes 3 MB rather than 4.6, in
 		// half the time (BenchmarkRender); jq indents it for people.
-		err = json.NewEncoder(&body).Encode(snap)
+		var v any = snap
+		if h.callers != nil {
+			wc := withCallers{Snapshot: snap, Callers: reports}
+			if callersErr != nil {
+				wc.CallersError = callersUnavailable
+			}
+			v = wc
+		}
+		err = json.NewEncoder(&body).Encode(v)
 		hdr.Set("Content-Type", "application/json")
 	default:
-		err = pageTemplate.Execute(&body, newPage(snap, h.src.Stats(), h.refresh))
+		p := newPage(snap, h.src.Stats(), h.refresh)
+		if h.callers != nil {
+			p.addCallers(reports, callersErr, snap.Time)
+		}
+		err = pageTemplate.Execute(&body, p)
 		hdr.Set("Content-Type", "text/html; charset=utf-8")
 	}
 	if err != nil {

@@ -22,6 +22,7 @@ type page struct {
 	Fallback     *card
 	Sessions     []sessionRow
 	MoreSessions int
+	Callers      *callerTable // nil without WithCallers
 	Duplicates   int64
 	Notes        authpool.NotificationStats
 }
@@ -206,16 +207,7 @@ func newWindow(key, label string, u authpool.UsageWindow, now time.Time) window 
 		w.Reported = percent(u.ReportedPercent) + "% reported by Anthropic"
 	}
 	w.Width = strconv.FormatFloat(math.Round(100*min(max(u.Percent, 0), 100))/100, 'f', -1, 64)
-	switch {
-	case u.Percent >= 100:
-		w.Level = "full"
-	case u.Percent >= 90:
-		w.Level = "high"
-	case u.Percent >= 80:
-		w.Level = "warn"
-	default:
-		w.Level = "ok"
-	}
+	w.Level = level(u.Percent)
 	switch {
 	case key == "week":
 		w.Span = "rolling 7 days"

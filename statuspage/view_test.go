@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/callerreport"
 )
 
 var now = time.Date(2026, 11, 26, 12, 45, 0, 0, time.UTC)
@@ -148,3 +149,64 @@ func TestSessionsCapped(t *testing.T) {
 
 // span is a window's bounds, as UsageWindow holds them.
 type span struct{ Start, End time.Time }
+
+// TestNewCallerRow formats the callers the fixed ones have no example of.
+func TestNewCallerRow(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    callerreport.Report
+		want callerRow
+	}{
+		{"capped, nothing spent", callerreport.Report{ID: "idle", Cap: &callerreport.CapUse{USD: 5, WindowHours: 1},
+			Windows: []callerreport.Window{{Name: "day"}, {Name: "week"}}},
+			callerRow{ID: "idle", Bar: true, Width: "0", Level: "ok", Percent: "0%", Cap: "$0.00 of $5.00 in 1 hour",
+				Falls: "falls at", Today: "$0.00 · 0 requests", Week: "$0.00 · 0 requests"}},
+		{"just at the 80 % alert", callerreport.Report{ID: "ci", Cap: &callerreport.CapUse{USD: 20, WindowHours: 5, UsedUSD: 16, Share: 0.8,
+			Resets: now.Add(time.Hour)}, Windows: []callerreport.Window{{Name: "day", Requests: 1, CostUSD: 16}}, SessionCount: 1, LastActive: now},
+			callerRow{ID: "ci", Bar: true, Width: "80", Level: "warn", Percent: "80%", Cap: "$16.00 of $20.00 in 5 hours",
+				Falls: "falls at", Resets: &moment{"2026-11-26T13:45:00Z", "13:45 UTC", "in 1h 0m"}, Today: "$16.00 · 1 request",
+				Sessions: 1, LastActive: &moment{"2026-11-26T12:45:00Z", "12:45 UTC", "now"}}},
+		{"exactly spent", callerreport.Report{ID: "ci", Cap: &callerreport.CapUse{USD: 20, WindowHours: 5, UsedUSD: 20, Share: 1,
+			Resets: now.Add(15 * time.Minute)}},
+			callerRow{ID: "ci", Bar: true, Width: "100", Level: "full", Percent: "100%", Cap: "$20.00 of $20.00 in 5 hours",
+				Falls: "frees up at", Resets: &moment{"2026-11-26T13:00:00Z", "13:00 UTC", "in 15m"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, newCallerRow(tc.r, now)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestCallersCapped: the page lists the first maxCallers callers, says how
+// many more there are, and counts them all in its summary.
+func TestCallersCapped(t *testing.T) {
+	var reports []callerreport.Report
+	for i := range maxCallers + 3 {
+		reports = append(reports, callerreport.Report{ID: fmt.Sprintf("c%03d", i)})
+	}
+	p := newPage(authpool.Snapshot{Time: now}, authpool.Stats{}, 0)
+	p.addCallers(reports, nil, now)
+	if len(p.Callers.Rows) != maxCallers || p.Callers.More != 3 {
+		t.Errorf("%d callers and %d more, want %d and 3", len(p.Callers.Rows), p.Callers.More, maxCallers)
+	}
+	var b strings.Builder
+	if err := pageTemplate.Execute(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"and 3 more (the JSON lists them all)", "0 subscriptions: none · 0 sessions · 203 callers"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	p = newPage(authpool.Snapshot{Time: now}, authpool.Stats{}, 0)
+	p.addCallers(nil, nil, now)
+	b.Reset()
+	if err := pageTemplate.Execute(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "No callers.") {
+		t.Errorf("a page of no callers does not say so")
+	}
+}

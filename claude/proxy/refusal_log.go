@@ -1,11 +1,15 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/authpool/authpool/callerreport"
 	"github.com/authpool/authpool/claude/internal/safetext"
 )
 
@@ -61,7 +65,15 @@ type refusalLog struct {
 	mu    sync.Mutex
 	seen  map[refusalKey]*refusalCount
 	armed bool // a flush is due
+	// totals counts every refusal by kind and caller since the log began
+	// (Proxy.CallerRefusals), for at most maxRefusalTotals pairs.
+	totals map[refusalKey]int64
 }
+
+// maxRefusalTotals bounds the kinds and callers whose refusals a Proxy
+// counts: some 3,800 callers refused for every reason. A pair beyond it is
+// logged, not counted.
+const maxRefusalTotals = 1 << 16
 
 type refusalKey struct{ kind, caller string }
 
@@ -73,7 +85,8 @@ type refusalCount struct {
 }
 
 func newRefusalLog(log *slog.Logger, now func() time.Time, every time.Duration) *refusalLog {
-	return &refusalLog{log: log, now: now, every: every, seen: make(map[refusalKey]*refusalCount)}
+	return &refusalLog{log: log, now: now, every: every, seen: make(map[refusalKey]*refusalCount),
+		totals: make(map[refusalKey]int64)}
 }
 
 // add logs (or counts) a refusal of r for caller ("" when the caller is not
@@ -83,6 +96,9 @@ func (l *refusalLog) add(ctx context.Context, r refusal, caller, msg string, det
 	now := l.now()
 	key := refusalKey{r.kind, caller}
 	l.mu.Lock()
+	if n, ok := l.totals[key]; ok || len(l.totals) < maxRefusalTotals {
+		l.totals[key] = n + 1
+	}
 	c := l.seen[key]
 	switch {
 	case c == nil:
@@ -146,4 +162,31 @@ func (l *refusalLog) line(ctx context.Context, r refusal, caller string, count i
 		attrs = append(attrs, slog.Time("since", since))
 	}
 	l.log.LogAttrs(ctx, r.level, "authpool proxy: "+r.what, append(attrs, more...)...)
+}
+
+// CallerRefusals returns how many requests of each known caller the Proxy
+// refused since it started, by reason: the kind its log names, with '_' in
+// place of '-' (capped, cap_busy, rate_limited, exhausted, too_large, ...).
+// Refusals of no known caller (an unknown key) are not among them. The
+// counts are this Proxy's: proxies sharing a store each count their own.
+// Ordered by caller, then reason. Give it to a callerreport.Source
+// (Refusals) for the metrics and the admin API. Safe for concurrent use.
+func (p *Proxy) CallerRefusals() []callerreport.Refusal {
+	p.once.Do(p.init)
+	l := p.refusals
+	l.mu.Lock()
+	out := make([]callerreport.Refusal, 0, len(l.totals))
+	for k, n := range l.totals {
+		if k.caller != "" {
+			out = append(out, callerreport.Refusal{Caller: k.caller, Reason: k.kind, Count: n})
+		}
+	}
+	l.mu.Unlock()
+	for i := range out {
+		out[i].Reason = strings.ReplaceAll(out[i].Reason, "-", "_")
+	}
+	slices.SortFunc(out, func(a, b callerreport.Refusal) int {
+		return cmp.Or(cmp.Compare(a.Caller, b.Caller), cmp.Compare(a.Reason, b.Reason))
+	})
+	return out
 }

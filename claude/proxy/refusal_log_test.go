@@ -117,6 +117,15 @@ func TestProxyRefusalLog(t *testing.T) {
 	if diff := cmp.Diff(sent, got); diff != "" {
 		t.Errorf("refusals counted by the log, by kind/caller (-sent +logged):\n%s", diff)
 	}
+	// CallerRefusals counts them all the same, but those of no caller.
+	counted := map[string]int64{}
+	for _, r := range proxy.CallerRefusals() {
+		counted[strings.ReplaceAll(r.Reason, "_", "-")+"/"+r.Caller] += r.Count
+	}
+	delete(sent, "unknown-key/")
+	if diff := cmp.Diff(sent, counted); diff != "" {
+		t.Errorf("CallerRefusals, by kind/caller (-sent +counted):\n%s", diff)
+	}
 	for key, n := range lines {
 		// The first, one after 10 s and after 20 s of the clock, the flush.
 		if n > 4 {

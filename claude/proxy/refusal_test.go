@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -108,5 +110,26 @@ func TestRetryHeaders(t *testing.T) {
 		if h.Get("Retry-After") != tc.after || h.Get("X-Should-Retry") != tc.shouldWait {
 			t.Errorf("wait %v: retry-after %q, x-should-retry %q; want %q, %q", tc.wait, h.Get("Retry-After"), h.Get("X-Should-Retry"), tc.after, tc.shouldWait)
 		}
+	}
+}
+
+// TestRefusalTotalsBounded: the refusals counted for CallerRefusals hold
+// at most maxRefusalTotals kinds and callers; the pairs counted go on
+// counting once the bound is reached, and a new one is not counted.
+func TestRefusalTotalsBounded(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	l := newRefusalLog(slog.New(slog.DiscardHandler), func() time.Time { return now }, time.Hour)
+	for i := range maxRefusalTotals + 5 {
+		l.add(t.Context(), refuseCapped, fmt.Sprintf("c%06d", i), "cap spent")
+	}
+	l.add(t.Context(), refuseCapped, "c000000", "cap spent")
+	if n := len(l.totals); n != maxRefusalTotals {
+		t.Errorf("%d pairs counted, want %d", n, maxRefusalTotals)
+	}
+	if n := l.totals[refusalKey{"capped", "c000000"}]; n != 2 {
+		t.Errorf("c000000: %d refusals counted, want 2", n)
+	}
+	if _, ok := l.totals[refusalKey{"capped", fmt.Sprintf("c%06d", maxRefusalTotals)}]; ok {
+		t.Errorf("a pair beyond the bound was counted")
 	}
 }
