@@ -62,6 +62,10 @@ type Sample struct {
 // Record, MarkLimited, Release, and Snapshot then Rebalance at each tick.
 type poolAllocator struct {
 	pool *authpool.Pool
+	// cacheTTL is each Usage's CacheTTL, as authpool's proxy records it
+	// (claude.Counts.CacheTTL): an hour when the workload's requests write
+	// 1-hour caches, else 0 (the pool's idle time).
+	cacheTTL time.Duration
 }
 
 // Place allocates the client; ErrExhausted refuses the request.
@@ -86,7 +90,7 @@ func (a *poolAllocator) Limited(ctx context.Context, id string, until time.Time,
 }
 
 func (a *poolAllocator) Served(ctx context.Context, client, account string, usd float64) error {
-	return a.pool.Record(ctx, client, authpool.Usage{SubscriptionID: account, Time: a.pool.Now(), CostUSD: usd})
+	return a.pool.Record(ctx, client, authpool.Usage{SubscriptionID: account, Time: a.pool.Now(), CostUSD: usd, CacheTTL: a.cacheTTL})
 }
 
 func (a *poolAllocator) Release(ctx context.Context, client string) error {

@@ -191,3 +191,39 @@ func TestGapReduction(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolKeepsWarmCaches: the host records each usage's cache life, as
+// authpool's proxy does, so the pool leaves an idle client in place while
+// its cache is warm. Client a spends $6 on max-01 at 0:30 and idles; b
+// arrives at 1:30 and goes to max-02 ($0). From the tick at 6m, a is idle
+// on a block with $4 of room while max-02 has $10: a gap the default
+// policy closes — unless a's cache lives an hour. a's next request, $1 at
+// 8:00, is then on max-01 with its cache warm; with 5-minute caches, it was
+// moved to max-02, its cache cold anyway.
+func TestPoolKeepsWarmCaches(t *testing.T) {
+	t.Parallel()
+	plan := sim.Plan{Kind: authpool.KindMax20x, BlockLimitUSD: 10, WeekLimitUSD: 100}
+	a := session("a", at(20, 0), 6, at(0, 30))
+	a.Requests = append(a.Requests, sim.Request{Time: at(8, 0), CostUSD: 1, ContextTokens: 10000})
+	tests := []struct {
+		ttl   time.Duration
+		costs []float64
+		warm  int
+	}{
+		{time.Hour, []float64{7, 0}, 1},
+		{5 * time.Minute, []float64{6, 1}, 0},
+	}
+	for _, tt := range tests {
+		w := &sim.Workload{Name: "warm", Start: t0, Length: 10 * time.Minute, CacheTTL: tt.ttl, Sessions: []sim.Session{
+			a, session("b", at(20, 0), 0, at(1, 30)),
+		}}
+		got, err := sim.Run(t.Context(), sim.Scenario{Workload: w, Plan: plan, Subscriptions: 2, Policy: sim.Policy{Name: "default"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cmp.Equal(got.SubscriptionCostUSD, tt.costs) || got.WarmRequests != tt.warm || got.BrokenCaches != 0 {
+			t.Errorf("caches of %s: costs %v, %d warm, %d broken; want %v, %d, 0", tt.ttl, got.SubscriptionCostUSD,
+				got.WarmRequests, got.BrokenCaches, tt.costs, tt.warm)
+		}
+	}
+}

@@ -143,9 +143,12 @@ type runner struct {
 // answers 429 (its real use reached its window's limit), tell the
 // allocator (Limited, until the window ends) and ask again: a failover.
 // Every RebalanceEvery it ticks the allocator. A pool's policy runs a real
-// authpool.Pool (on memstore, with a virtual clock): Allocate, Record,
-// MarkLimited, Release, and Snapshot then Rebalance each tick. A peer's
-// policy runs the peer's model (Peers).
+// authpool.Pool (on memstore, with a virtual clock): Allocate, Record
+// (with Usage.CacheTTL an hour when the workload's caches live an hour, as
+// authpool's proxy records Claude Code's 1-hour cache writes, so the pool
+// holds an idle client's place while its cache is warm), MarkLimited,
+// Release, and Snapshot then Rebalance each tick. A peer's policy runs the
+// peer's model (Peers).
 //
 // Unless the policy sets it, the pool's RefreshInterval is RebalanceEvery
 // rather than a second: a single pool keeps its own picture current as it
@@ -221,7 +224,11 @@ func (r *runner) allocator(ctx context.Context) (Allocator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &poolAllocator{pool: pool}, nil
+	a := &poolAllocator{pool: pool}
+	if r.ttl > 5*time.Minute {
+		a.cacheTTL = min(r.ttl, time.Hour) // the longest the API caches: Usage.CacheTTL's most
+	}
+	return a, nil
 }
 
 func (r *runner) push(at time.Time, kind uint8, sess, req int) {
