@@ -29,10 +29,10 @@ const (
 
 // WriteSVG writes results as an SVG image of six charts against the
 // number of subscriptions, a line per policy, each point the mean over the
-// seeds of a policy and size (Summarize): success rate, client-visible
-// 429s, fallback money, cache continuity, prepaid capacity left unused and
-// gap reduction, with the success and gap targets as dashed lines. It is
-// plain SVG 1.1, written by hand: no dependency.
+// seeds of a policy and size (Summarize): the share of requests served by
+// subscriptions, client-visible 429s, fallback money, cache continuity,
+// prepaid capacity left unused and gap reduction, with the gap target as a
+// dashed line. It is plain SVG 1.1, written by hand: no dependency.
 func WriteSVG(w io.Writer, title string, results []Result, t Targets) error {
 	if len(results) == 0 {
 		return fmt.Errorf("sim: svg: no results")
@@ -75,7 +75,7 @@ func panels(rows []Summary, t Targets) []panel {
 	continuity := func(s Summary) float64 { return 100 * s.CacheContinuity }
 	cLo := 100 - niceCeil(100-minOfAll(rows, continuity))
 	return []panel{
-		{"success rate (%)", func(s Summary) float64 { return 100 * s.SuccessRate }, 0, 100, 100 * t.MinSuccess},
+		{"requests served by subscriptions (%)", func(s Summary) float64 { return 100 * s.SubscriptionShare }, 0, 100, none},
 		{"client-visible 429s (requests refused)", client429s, 0, maxOf(client429s, 1), none},
 		{"fallback ($)", fallback, 0, maxOf(fallback, 1), none},
 		{"cache continuity (%)", continuity, cLo, 100, none},

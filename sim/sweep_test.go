@@ -49,17 +49,19 @@ func TestSmallestAndBest(t *testing.T) {
 func TestSummarize(t *testing.T) {
 	t.Parallel()
 	results := []sim.Result{
-		{Policy: "p", Subscriptions: 2, Seed: 1, SuccessRate: 1, Client429s: 0, FallbackUSD: 10, CacheContinuity: 1},
+		{Policy: "p", Subscriptions: 2, Seed: 1, Requests: 10, SubscriptionRequests: 8, SuccessRate: 1, Client429s: 0,
+			FallbackUSD: 10, CacheContinuity: 1},
 		{Policy: "q", Subscriptions: 2, Seed: 1, SuccessRate: 0.5},
-		{Policy: "p", Subscriptions: 2, Seed: 2, SuccessRate: 0.9, Client429s: 5, FallbackUSD: 20, CacheContinuity: 0.9},
+		{Policy: "p", Subscriptions: 2, Seed: 2, Requests: 50, SubscriptionRequests: 20, SuccessRate: 0.9, Client429s: 5,
+			FallbackUSD: 20, CacheContinuity: 0.9},
 	}
 	got := sim.Summarize(results)
 	if len(got) != 2 || got[0].Policy != "p" || got[1].Policy != "q" || len(got[0].Runs) != 2 {
 		t.Fatalf("summaries %+v: want p (2 runs), then q", got)
 	}
 	p := got[0]
-	if diff := cmp.Diff([4]float64{0.95, 2.5, 15, 0.95}, [4]float64{p.SuccessRate, p.Client429s, p.FallbackUSD, p.CacheContinuity},
-		cmpopts.EquateApprox(0, 1e-12)); diff != "" {
-		t.Errorf("p's means: success, 429s, fallback, continuity (-want +got):\n%s", diff)
+	got5 := [5]float64{p.SuccessRate, p.SubscriptionShare, p.Client429s, p.FallbackUSD, p.CacheContinuity}
+	if diff := cmp.Diff([5]float64{0.95, (0.8 + 0.4) / 2, 2.5, 15, 0.95}, got5, cmpopts.EquateApprox(0, 1e-12)); diff != "" {
+		t.Errorf("p's means: success, by subscriptions, 429s, fallback, continuity (-want +got):\n%s", diff)
 	}
 }

@@ -37,6 +37,10 @@ type Summary struct {
 	Subscriptions int
 	// Runs are the results summarized, in the order given.
 	Runs []Result
+	// SubscriptionShare is the mean over Runs of SubscriptionRequests /
+	// Requests (1 without requests): the share of requests subscriptions
+	// served.
+	SubscriptionShare float64
 	// The means over Runs of their Result's figures of the same name.
 	SuccessRate, Client429s, FallbackUSD, CacheContinuity, BrokenCacheUSD float64
 	UnusedPrepaidUSD, GapReduction, AvgHealth, CostCV, FailoverRate       float64
@@ -86,6 +90,11 @@ func Summarize(results []Result) []Summary {
 		s := &out[i]
 		n := float64(len(s.Runs))
 		for _, r := range s.Runs {
+			share := 1.0
+			if r.Requests > 0 {
+				share = float64(r.SubscriptionRequests) / float64(r.Requests)
+			}
+			s.SubscriptionShare += share / n
 			s.SuccessRate += r.SuccessRate / n
 			s.Client429s += float64(r.Client429s) / n
 			s.FallbackUSD += r.FallbackUSD / n
@@ -108,19 +117,20 @@ func Summarize(results []Result) []Summary {
 // WriteTable writes results as a text table, a row for each policy and
 // pool size (the means over its seeds, when there are several), with the
 // targets every seed meets (see MetString), then, per policy, the fewest
-// subscriptions meeting them all. A peer has no health: "-".
+// subscriptions meeting them all. "by subs" is the share of requests the
+// subscriptions served. A peer has no health: "-".
 func WriteTable(w io.Writer, results []Result, t Targets) error {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "policy\tsubs\tseeds\tsuccess\tclient 429s\tfallback $\tcache kept\tbroken cache $\tunused prepaid $\t"+
+	fmt.Fprintln(tw, "policy\tsubs\tseeds\tsuccess\tby subs\tclient 429s\tfallback $\tcache kept\tbroken cache $\tunused prepaid $\t"+
 		"gap reduction\tspread\tfailover\tupstream 429s\tlimited h\thealth\tmet\t")
 	for _, s := range Summarize(results) {
 		health := "-"
 		if !s.Peer {
 			health = fmt.Sprintf("%.1f", s.AvgHealth)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f%%\t%.1f\t%.2f\t%.2f%%\t%.2f\t%.0f\t%.1f%%\t%.1f%%\t%.2f%%\t%.1f\t%.1f\t%s\t%s\t\n",
-			s.Policy, s.Subscriptions, len(s.Runs), 100*s.SuccessRate, s.Client429s, s.FallbackUSD, 100*s.CacheContinuity,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f%%\t%.2f%%\t%.1f\t%.2f\t%.2f%%\t%.2f\t%.0f\t%.1f%%\t%.1f%%\t%.2f%%\t%.1f\t%.1f\t%s\t%s\t\n",
+			s.Policy, s.Subscriptions, len(s.Runs), 100*s.SuccessRate, 100*s.SubscriptionShare, s.Client429s, s.FallbackUSD, 100*s.CacheContinuity,
 			s.BrokenCacheUSD, s.UnusedPrepaidUSD, 100*s.GapReduction, 100*s.CostCV, 100*s.FailoverRate, s.Upstream429s,
 			s.LimitedHours, health, t.metString(func(i int) bool { return s.met(t, i) }))
 	}
