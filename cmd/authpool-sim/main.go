@@ -215,7 +215,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		title := fmt.Sprintf("authpool-sim: %s workload, %d requests in %s, seeds %s", w.Name, w.Requests(), w.Length, seedList(o.seeds))
+		title := fmt.Sprintf("authpool-sim: %s workload, %d requests in %s", w.Name, w.Requests(), w.Length)
+		if len(o.seeds) > 1 {
+			title = fmt.Sprintf("authpool-sim: %s workload, %s a seed, seeds %s (means)", w.Name, w.Length, seedList(o.seeds))
+		}
 		if err := errors.Join(sim.WriteSVG(f, title, results, sim.DefaultTargets()), f.Close()); err != nil {
 			return err
 		}
