@@ -79,8 +79,10 @@ type Result struct {
 	// the highest less the lowest of the subscriptions' block shares — the
 	// share of its current 5-hour window's limit a subscription has used,
 	// as the simulated upstream counts it (0 outside a window) — sampled
-	// at each tick before the allocator's. GapTicks counts the ticks that
-	// found a gap (and had a next one); 0 makes GapReduction 0.
+	// at each tick before the allocator's. A tick counts when its gap is
+	// at least GapMinShare and no subscription's window started or ended
+	// before the next tick (a window's reset moves a share by itself).
+	// GapTicks counts those ticks; 0 makes GapReduction 0.
 	GapReduction float64 `json:"gapReduction"`
 	GapTicks     int     `json:"gapTicks"`
 
