@@ -25,3 +25,23 @@ func BenchmarkStandardWeek(b *testing.B) {
 		b.ReportMetric(float64(r.Requests), "requests/op")
 	}
 }
+
+// BenchmarkPeerWeek runs the same week through each peer's policy: one op
+// is one week.
+func BenchmarkPeerWeek(b *testing.B) {
+	w, err := sim.Standard().Generate(1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range sim.Peers() {
+		b.Run(p.Name, func(b *testing.B) {
+			sc := sim.Scenario{Workload: w, Subscriptions: 7, FallbackDailyUSD: 50, LimitNoise: 0.1, Seed: 1, Policy: p}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := sim.Run(b.Context(), sc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

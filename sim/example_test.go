@@ -10,7 +10,8 @@ import (
 
 // Example replays an hour of one client through a pool of two
 // subscriptions whose blocks allow $1: the third $0.60 request finds its
-// subscription spent upstream (a 429), and fails over to the other.
+// subscription spent upstream (a 429), and fails over to the other, where
+// its prompt cache is not.
 func Example() {
 	start := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	var reqs []sim.Request
@@ -31,10 +32,10 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("served %d of %d, %d failover after %d 429, costs %v, spread %.0f%%\n",
-		r.Served, r.Requests, r.Failovers, r.Refusals, r.SubscriptionCostUSD, 100*r.CostCV)
+	fmt.Printf("served %d of %d, %d failover after %d 429, costs %v, spread %.0f%%, caches kept %.0f%%\n",
+		r.Served, r.Requests, r.Failovers, r.Upstream429s, r.SubscriptionCostUSD, 100*r.CostCV, 100*r.CacheContinuity)
 	fmt.Println("targets met:", sim.DefaultTargets().MetString(r))
 	// Output:
-	// served 3 of 3, 1 failover after 1 429, costs [1.2 0.6], spread 33%
-	// targets met: SH-G-
+	// served 3 of 3, 1 failover after 1 429, costs [1.2 0.6], spread 33%, caches kept 50%
+	// targets met: S---
 }

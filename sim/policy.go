@@ -7,11 +7,15 @@ import (
 	"github.com/authpool/authpool"
 )
 
-// Policy is a way to run the pool: the policy fields of its Config, and
-// how much of each plan's limits the operator writes down as budgets.
+// Policy is a way to place requests: an authpool.Pool run with the policy
+// fields of its Config and how much of each plan's limits the operator
+// writes down as budgets, or, with Peer set, a peer's policy.
 type Policy struct {
 	// Name names the policy in tables and charts.
 	Name string
+	// Peer, when set, runs the peer's policy (Peers) instead of a pool:
+	// Config and BudgetShare are then ignored.
+	Peer Peer
 	// Config holds the pool's policy (MaxClients, WeeklyThreshold, Block,
 	// Health, Sessions, Rebalance, ...). Its Subscriptions and Fallback are
 	// ignored: the run sets them.

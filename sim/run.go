@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/claude"
 	"github.com/authpool/authpool/memstore"
 )
 
@@ -25,7 +27,7 @@ type Scenario struct {
 	// FallbackDailyUSD is the fallback API key's daily budget; 0 means no
 	// fallback.
 	FallbackDailyUSD float64
-	// Policy is how the pool runs.
+	// Policy is how requests are placed: a pool's policy, or a peer's.
 	Policy Policy
 	// LimitNoise makes each upstream window's limit the plan's times a
 	// factor drawn in [1-LimitNoise, 1+LimitNoise], in [0, 0.5]. The
@@ -34,7 +36,8 @@ type Scenario struct {
 	// RebalanceEvery is how often the host calls Rebalance (and the
 	// simulation samples the pool). The default value is 1 minute.
 	RebalanceEvery time.Duration
-	// Seed draws the limits' noise.
+	// Seed draws the limits' noise (and a random peer's choices); it is
+	// the Result's Seed.
 	Seed uint64
 }
 
@@ -63,6 +66,9 @@ func (s Scenario) check() error {
 	}
 	if b := s.Policy.budgetShare(); !(b > 0 && b <= 2) {
 		bad("Policy.BudgetShare", b, "want a share in (0, 2]")
+	}
+	if s.Policy.Peer != "" && !s.Policy.Peer.known() {
+		bad("Policy.Peer", s.Policy.Peer, "want one of round-robin, lru-sticky, weighted-random, fill-first")
 	}
 	if s.Plan.BlockLimitUSD < 0 || s.Plan.WeekLimitUSD < 0 {
 		bad("Plan", fmt.Sprintf("%+v", s.Plan), "want limits of at least 0")
@@ -107,30 +113,42 @@ func (q *events) Pop() any {
 	return e
 }
 
-// runner is one simulation in progress: the pool, its virtual clock, the
-// upstream's view of each subscription, and what was measured.
+// runner is one simulation in progress: the allocator, the virtual clock,
+// the upstream's view of each subscription and of the fallback, and what
+// was measured.
 type runner struct {
-	sc    Scenario
-	w     *Workload
-	pool  *authpool.Pool
-	now   time.Time
-	ups   map[string]*upstream
-	ids   []string
-	q     events
-	seq   int32
-	tally tally
+	sc       Scenario
+	w        *Workload
+	alloc    Allocator
+	now      time.Time
+	ids      []string
+	ups      map[string]*upstream
+	fallback *fallbackKey // nil: none
+	q        events
+	seq      int32
+	tally    tally
+	caches   []promptCache // by session
+	ttl      time.Duration
+	prices   *claude.Prices
+	rewrite  map[string]float64 // by model: the extra cost of a token rewritten
+	windows  []time.Time        // each subscription's block's start at the last tick
 }
 
-// Run replays the scenario's workload through a real authpool.Pool (on
-// memstore, with a virtual clock) and returns what it measured. It is
-// deterministic: the same scenario gives the same Result.
+// Run replays the scenario's workload through its policy and returns what
+// it measured. It is deterministic: the same scenario gives the same
+// Result.
 //
-// The host it plays does what a proxy in front of the pool does: for each
-// request, Allocate the client's subscription and send the request there;
-// if the upstream answers 429 (the subscription's real use reached its
-// window's limit), MarkLimited the subscription until the window ends and
-// Allocate again (a failover); Record what a served request cost. It calls
-// Rebalance every RebalanceEvery, and Release when a session ends.
+// The host it plays does what a proxy does: for each request, ask the
+// Allocator where it goes and send it there; if the subscription's upstream
+// answers 429 (its real use reached its window's limit), tell the
+// allocator (Limited, until the window ends) and ask again: a failover.
+// Every RebalanceEvery it ticks the allocator. A pool's policy runs a real
+// authpool.Pool (on memstore, with a virtual clock): Allocate, Record
+// (with Usage.CacheTTL an hour when the workload's caches live an hour, as
+// authpool's proxy records Claude Code's 1-hour cache writes, so the pool
+// holds an idle client's place while its cache is warm), MarkLimited,
+// Release, and Snapshot then Rebalance each tick. A peer's policy runs the
+// peer's model (Peers).
 //
 // Unless the policy sets it, the pool's RefreshInterval is RebalanceEvery
 // rather than a second: a single pool keeps its own picture current as it
@@ -148,14 +166,48 @@ func Run(ctx context.Context, sc Scenario) (Result, error) {
 	if sc.RebalanceEvery == 0 {
 		sc.RebalanceEvery = time.Minute
 	}
-	r := &runner{sc: sc, w: sc.Workload, now: sc.Workload.Start, ups: make(map[string]*upstream)}
-	cfg := sc.Policy.Config
-	share := sc.Policy.budgetShare()
-	cfg.Subscriptions = nil
+	r := &runner{sc: sc, w: sc.Workload, now: sc.Workload.Start, ups: make(map[string]*upstream),
+		caches: make([]promptCache, len(sc.Workload.Sessions)), ttl: sc.Workload.cacheTTL(),
+		prices: claude.DefaultPrices(), rewrite: make(map[string]float64)}
 	for i := range sc.Subscriptions {
 		id := fmt.Sprintf("max-%02d", i+1)
 		r.ids = append(r.ids, id)
 		r.ups[id] = &upstream{plan: sc.Plan, noise: sc.LimitNoise, seed: sc.Seed, index: uint64(i)}
+	}
+	if sc.FallbackDailyUSD > 0 {
+		r.fallback = &fallbackKey{dailyUSD: sc.FallbackDailyUSD}
+	}
+	alloc, err := r.allocator(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("sim: policy %q: %w", sc.Policy.Name, err)
+	}
+	defer alloc.Close(context.WithoutCancel(ctx))
+	r.alloc = alloc
+	r.tally.init(r.ids)
+	if err := r.loop(ctx); err != nil {
+		return Result{}, fmt.Errorf("sim: policy %q, %d subscriptions, at %s: %w", sc.Policy.Name, sc.Subscriptions,
+			r.now.Format(time.RFC3339), err)
+	}
+	end := r.w.Start.Add(r.w.Length)
+	for _, id := range r.ids {
+		r.tally.unusedPrepaidUSD += r.ups[id].unusedUSD(r.w.Start, end)
+	}
+	return r.tally.result(sc, r.ids), nil
+}
+
+// allocator returns the scenario's policy: a peer's, or a pool on memstore
+// with the run's clock.
+func (r *runner) allocator(ctx context.Context) (Allocator, error) {
+	sc := r.sc
+	clock := func() time.Time { return r.now }
+	if sc.Policy.Peer != "" {
+		rng := rand.New(rand.NewPCG(sc.Seed, 0x9ee7))
+		return newPeer(sc.Policy.Peer, r.ids, r.fallback != nil, clock, rng), nil
+	}
+	cfg := sc.Policy.Config
+	share := sc.Policy.budgetShare()
+	cfg.Subscriptions = nil
+	for _, id := range r.ids {
 		cfg.Subscriptions = append(cfg.Subscriptions, authpool.Subscription{
 			ID: id, Kind: sc.Plan.Kind, Credential: authpool.Credential("sim-" + id),
 			BlockBudgetUSD: sc.Plan.BlockLimitUSD * share, WeeklyBudgetUSD: sc.Plan.WeekLimitUSD * share,
@@ -168,18 +220,15 @@ func Run(ctx context.Context, sc Scenario) (Result, error) {
 	if sc.FallbackDailyUSD > 0 {
 		cfg.Fallback = &authpool.Fallback{Credential: "sim-fallback", DailyBudgetUSD: sc.FallbackDailyUSD}
 	}
-	pool, err := authpool.New(ctx, cfg, authpool.WithStore(memstore.New()), authpool.WithClock(func() time.Time { return r.now }))
+	pool, err := authpool.New(ctx, cfg, authpool.WithStore(memstore.New()), authpool.WithClock(clock))
 	if err != nil {
-		return Result{}, fmt.Errorf("sim: policy %q: %w", sc.Policy.Name, err)
+		return nil, err
 	}
-	defer pool.Close(context.WithoutCancel(ctx))
-	r.pool = pool
-	r.tally.init(r.ids)
-	if err := r.loop(ctx); err != nil {
-		return Result{}, fmt.Errorf("sim: policy %q, %d subscriptions, at %s: %w", sc.Policy.Name, sc.Subscriptions,
-			r.now.Format(time.RFC3339), err)
+	a := &poolAllocator{pool: pool}
+	if r.ttl > 5*time.Minute {
+		a.cacheTTL = min(r.ttl, time.Hour) // the longest the API caches: Usage.CacheTTL's most
 	}
-	return r.tally.result(sc, r.ids), nil
+	return a, nil
 }
 
 func (r *runner) push(at time.Time, kind uint8, sess, req int) {
@@ -214,12 +263,12 @@ func (r *runner) loop(ctx context.Context) error {
 			}
 			r.push(at.Add(r.sc.RebalanceEvery), evTick, 0, 0)
 		case evEnd:
-			if err := r.pool.Release(ctx, r.w.Sessions[e.sess].Client); err != nil {
+			if err := r.alloc.Release(ctx, r.w.Sessions[e.sess].Client); err != nil {
 				return err
 			}
 		case evRequest:
 			s := &r.w.Sessions[e.sess]
-			if err := r.request(ctx, s.Client, s.Requests[e.req].CostUSD); err != nil {
+			if err := r.request(ctx, int(e.sess), int(e.req)); err != nil {
 				return err
 			}
 			if n := int(e.req) + 1; n < len(s.Requests) && s.Requests[n].Time.Before(s.End) {
@@ -230,45 +279,67 @@ func (r *runner) loop(ctx context.Context) error {
 	return nil
 }
 
-// request plays one request of the client: Allocate, send, and on a 429
-// MarkLimited and Allocate again.
-func (r *runner) request(ctx context.Context, client string, usd float64) error {
-	t := &r.tally
+// request plays request ri of session si: place it, send it, and on a 429
+// tell the allocator and place it again.
+func (r *runner) request(ctx context.Context, si, ri int) error {
+	s, c, t := &r.w.Sessions[si], &r.caches[si], &r.tally
+	client, req := s.Client, s.Requests[ri]
 	t.requests++
 	failedOver := false
 	for range len(r.ids) + 2 {
-		a, err := r.pool.Allocate(ctx, client)
-		if errors.Is(err, authpool.ErrExhausted) {
-			break
-		}
+		p, err := r.alloc.Place(ctx, client)
 		if err != nil {
 			return err
 		}
-		if a.From != "" && a.From != authpool.FallbackID && a.Reason != authpool.ReasonFromFallback && a.Reason != authpool.ReasonPlaceTaken {
-			failedOver = true // moved off a subscription that could no longer serve it
+		if p.Account == "" {
+			break
 		}
-		if up := r.ups[a.SubscriptionID]; up != nil {
+		failedOver = failedOver || p.Failover
+		warm := c.follows(r.now, r.ttl)
+		extra, err := r.rewriteUSD(req, c.rewrite(p.Account, req.ContextTokens, r.now, r.ttl))
+		if err != nil {
+			return err
+		}
+		usd := req.CostUSD + extra
+		if up := r.ups[p.Account]; up != nil {
 			if refused, until, why := up.refuse(r.now); refused {
-				t.refusals++
+				t.upstream429s++
 				failedOver = true
-				if err := r.pool.MarkLimited(ctx, a.SubscriptionID, until, why); err != nil {
+				if err := r.alloc.Limited(ctx, p.Account, until, why); err != nil {
 					return err
 				}
 				continue
 			}
 			up.serve(r.now, usd)
-			t.subCost[a.SubscriptionID] += usd
+			t.subRequests++
+			t.subCost[p.Account] += usd
 		} else {
+			if r.fallback == nil || r.fallback.refuse(r.now) {
+				break
+			}
+			r.fallback.serve(r.now, usd)
 			t.fallbackRequests++
 			t.fallbackUSD += usd
 		}
-		if err := r.pool.Record(ctx, client, authpool.Usage{SubscriptionID: a.SubscriptionID, Time: r.now, CostUSD: usd}); err != nil {
+		if err := r.alloc.Served(ctx, client, p.Account, usd); err != nil {
 			return err
 		}
 		t.served++
 		if failedOver {
 			t.failovers++
 		}
+		if warm {
+			t.warm++
+			if p.Account != c.last {
+				t.broken++
+				t.brokenUSD += extra
+			}
+		}
+		after := req.ContextTokens
+		if ri+1 < len(s.Requests) {
+			after = s.Requests[ri+1].ContextTokens
+		}
+		c.served(p.Account, after, r.now)
 		return nil
 	}
 	if failedOver {
@@ -277,17 +348,55 @@ func (r *runner) request(ctx context.Context, client string, usd float64) error 
 	return nil
 }
 
-// tick samples the pool, then rebalances it and sees which gaps closed.
+// rewriteUSD is what a request costs more when it writes tokens of its
+// context to its account's cache rather than reading them, at its model's
+// prices.
+func (r *runner) rewriteUSD(req Request, tokens int64) (float64, error) {
+	if tokens == 0 {
+		return 0, nil
+	}
+	model := req.Model
+	if model == "" {
+		model = r.w.Model
+	}
+	if model == "" {
+		model = DefaultModel
+	}
+	perToken, ok := r.rewrite[model]
+	if !ok {
+		price, _, err := r.prices.PriceOf(model)
+		if err != nil {
+			return 0, err
+		}
+		write := price.CacheWrite5m
+		if r.ttl > 5*time.Minute {
+			write = price.CacheWrite1h
+		}
+		perToken = (write - price.CacheRead) / 1e6
+		r.rewrite[model] = perToken
+	}
+	return float64(tokens) * perToken, nil
+}
+
+// tick measures the gap between the subscriptions' block shares, then
+// ticks the allocator and counts its sample.
 func (r *runner) tick(ctx context.Context) error {
-	snap, err := r.pool.Snapshot(ctx)
+	if r.windows == nil {
+		r.windows = make([]time.Time, len(r.ids))
+	}
+	lo, hi, same := math.Inf(1), math.Inf(-1), true
+	for i, id := range r.ids {
+		up := r.ups[id]
+		share := up.blockShare(r.now)
+		lo, hi = min(lo, share), max(hi, share)
+		same = same && up.blockStart.Equal(r.windows[i])
+		r.windows[i] = up.blockStart
+	}
+	r.tally.gap(hi-lo, same)
+	s, err := r.alloc.Tick(ctx)
 	if err != nil {
 		return err
 	}
-	sources := r.tally.sample(snap, r.sc.RebalanceEvery)
-	report, err := r.pool.Rebalance(ctx)
-	if err != nil {
-		return err
-	}
-	r.tally.rebalanced(sources, report)
+	r.tally.sample(s, r.sc.RebalanceEvery)
 	return nil
 }

@@ -32,7 +32,8 @@ func small() sim.Synthetic {
 	return s
 }
 
-// smallSweep runs small() through 1 and 2 subscriptions under two policies.
+// smallSweep runs small() through 1 and 2 subscriptions under two pool
+// policies and two peers' (one of them random).
 func smallSweep(t *testing.T, seed uint64, parallel int) []sim.Result {
 	t.Helper()
 	w, err := small().Generate(seed)
@@ -42,7 +43,7 @@ func smallSweep(t *testing.T, seed uint64, parallel int) []sim.Result {
 	results, err := sim.Sweep{
 		Scenario: sim.Scenario{Workload: w, FallbackDailyUSD: 5, LimitNoise: 0.1, Seed: seed},
 		Sizes:    []int{1, 2},
-		Policies: []sim.Policy{sim.Policies()[0], sim.Policies()[1]},
+		Policies: []sim.Policy{sim.Policies()[0], sim.Policies()[1], sim.Peers()[0], sim.Peers()[2]},
 		Parallel: parallel,
 	}.Run(t.Context())
 	if err != nil {
@@ -61,6 +62,13 @@ func TestDeterministic(t *testing.T) {
 	if cmp.Equal(a, c) {
 		t.Errorf("seeds 7 and 8 gave the same results: the seed is not used")
 	}
+	var ja, jb bytes.Buffer
+	if err := errors.Join(sim.WriteJSON(&ja, a), sim.WriteJSON(&jb, smallSweep(t, 7, 2))); err != nil {
+		t.Fatal(err)
+	}
+	if ja.String() != jb.String() || strings.Count(ja.String(), "\n") != len(a) {
+		t.Errorf("same seed, different JSON, or not a line a run:\n%s\n%s", ja.String(), jb.String())
+	}
 	w1, _ := small().Generate(3)
 	w2, _ := small().Generate(3)
 	if diff := cmp.Diff(w1, w2); diff != "" {
@@ -74,7 +82,8 @@ func TestGoldenTable(t *testing.T) {
 	t.Parallel()
 	results := smallSweep(t, 1, 2)
 	for _, r := range results {
-		if r.Served > r.Requests || r.FallbackRequests > r.Served || r.Failovers > r.Requests {
+		if r.Served+r.Client429s != r.Requests || r.SubscriptionRequests+r.FallbackRequests != r.Served ||
+			r.Failovers > r.Requests || r.BrokenCaches > r.WarmRequests || r.WarmRequests > r.Served {
 			t.Errorf("%s/%d: inconsistent counts %+v", r.Policy, r.Subscriptions, r)
 		}
 	}
@@ -130,27 +139,38 @@ func TestSVGWellFormed(t *testing.T) {
 	if root != "http://www.w3.org/2000/svg svg" {
 		t.Errorf("root element %q, want svg in the SVG namespace", root)
 	}
-	// Four panels, a line per policy in each, a point per result.
-	if counts["polyline"] != 4*2 || counts["circle"] != 4*len(results) {
-		t.Errorf("%d polylines and %d circles, want %d and %d", counts["polyline"], counts["circle"], 8, 4*len(results))
+	// Six panels, a line per policy in each, a point per result.
+	if counts["polyline"] != 6*4 || counts["circle"] != 6*len(results) {
+		t.Errorf("%d polylines and %d circles, want %d and %d", counts["polyline"], counts["circle"], 24, 6*len(results))
 	}
 }
 
-// transcriptLine is an assistant line of a Claude Code transcript.
+// transcriptLine is an assistant line of a Claude Code transcript, without
+// cache reads or writes.
 func transcriptLine(session, id, ts string, cost string) string {
+	return usageLine(session, id, ts, cost, `"cache_creation_input_tokens":0,"cache_read_input_tokens":0`)
+}
+
+// usageLine is an assistant line of a Claude Code transcript whose usage
+// has these cache fields.
+func usageLine(session, id, ts, cost, cache string) string {
 	return `{"sessionId":"` + session + `","version":"2.0.31","costUSD":` + cost + `,"message":{"id":"` + id +
-		`","model":"claude-sonnet-4-5-20250929","usage":{"input_tokens":10,"cache_creation_input_tokens":0,` +
-		`"cache_read_input_tokens":0,"output_tokens":5}},"type":"assistant","timestamp":"` + ts + `","requestId":"r` + id + `"}`
+		`","model":"claude-sonnet-4-5-20250929","usage":{"input_tokens":10,` + cache +
+		`,"output_tokens":5}},"type":"assistant","timestamp":"` + ts + `","requestId":"r` + id + `"}`
 }
 
 func TestReadTrace(t *testing.T) {
 	t.Parallel()
+	// m3 read 4,000 tokens from the cache and wrote 500 to a 1-hour one:
+	// a context of 4,500, and the workload's caches live an hour.
+	const m3Cache = `"cache_creation_input_tokens":500,"cache_read_input_tokens":4000,` +
+		`"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":500}`
 	root := transcript.Root{Path: "/cfg", FS: fstest.MapFS{
 		"projects/p/one.jsonl": {Data: []byte(strings.Join([]string{
 			transcriptLine("one", "m1", "2026-11-20T10:15:00.000Z", "0.5"), // more than a week before the last: left out
 			transcriptLine("one", "m2", "2026-11-26T10:15:00.000Z", "0.25"),
-			transcriptLine("one", "m3", "2026-11-26T10:20:00.000Z", "1.5"),
-			transcriptLine("one", "m3", "2026-11-26T10:20:00.000Z", "1.5"), // a duplicate: counted once
+			usageLine("one", "m3", "2026-11-26T10:20:00.000Z", "1.5", m3Cache),
+			usageLine("one", "m3", "2026-11-26T10:20:00.000Z", "1.5", m3Cache), // a duplicate: counted once
 		}, "\n") + "\n")},
 		"projects/p/two.jsonl": {Data: []byte(transcriptLine("two", "m4", "2026-11-27T11:30:00.000Z", "2") + "\n")},
 	}}
@@ -165,15 +185,18 @@ func TestReadTrace(t *testing.T) {
 		}
 		return v
 	}
+	const model = "claude-sonnet-4-5-20250929"
 	want := &sim.Workload{
 		Name: "fixture", Start: ts("2026-11-26T10:00:00Z"), Length: 26 * time.Hour, // to the hour after the last request
 		Sessions: []sim.Session{{
 			Client: "one", Start: ts("2026-11-26T10:15:00Z"), End: ts("2026-11-26T10:21:00Z"),
-			Requests: []sim.Request{{Time: ts("2026-11-26T10:15:00Z"), CostUSD: 0.25}, {Time: ts("2026-11-26T10:20:00Z"), CostUSD: 1.5}},
+			Requests: []sim.Request{{Time: ts("2026-11-26T10:15:00Z"), CostUSD: 0.25, Model: model},
+				{Time: ts("2026-11-26T10:20:00Z"), CostUSD: 1.5, ContextTokens: 4500, Model: model}},
 		}, {
 			Client: "two", Start: ts("2026-11-27T11:30:00Z"), End: ts("2026-11-27T11:31:00Z"),
-			Requests: []sim.Request{{Time: ts("2026-11-27T11:30:00Z"), CostUSD: 2}},
+			Requests: []sim.Request{{Time: ts("2026-11-27T11:30:00Z"), CostUSD: 2, Model: model}},
 		}},
+		Model: sim.DefaultModel, CacheTTL: time.Hour,
 	}
 	if diff := cmp.Diff(want, w); diff != "" {
 		t.Errorf("workload (-want +got):\n%s", diff)

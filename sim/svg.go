@@ -12,12 +12,12 @@ import (
 // palette colours the policies of a chart, in order (then again).
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"}
 
-// panel is one chart of WriteSVG: a metric against the pool size.
+// panel is one chart of WriteSVG: a figure against the pool size.
 type panel struct {
 	title  string
-	value  func(Result) float64
+	value  func(Summary) float64
 	lo, hi float64 // the y axis
-	target float64
+	target float64 // NaN: none
 }
 
 // The layout of WriteSVG's image, in pixels: a panel's plot area, the
@@ -27,17 +27,19 @@ const (
 	chartLeft, chartTop      = 60, 50
 )
 
-// WriteSVG writes results as an SVG image of four charts against the number
-// of subscriptions, a line per policy: success rate, average health, cost
-// spread and failover rate, each with its target as a dashed line. It is
-// plain SVG 1.1, written by hand: no dependency.
+// WriteSVG writes results as an SVG image of six charts against the
+// number of subscriptions, a line per policy, each point the mean over the
+// seeds of a policy and size (Summarize): the share of requests served by
+// subscriptions, client-visible 429s, fallback money, cache continuity,
+// prepaid capacity left unused and gap reduction, with the gap target as a
+// dashed line. It is plain SVG 1.1, written by hand: no dependency.
 func WriteSVG(w io.Writer, title string, results []Result, t Targets) error {
 	if len(results) == 0 {
 		return fmt.Errorf("sim: svg: no results")
 	}
-	c := newChart(results)
+	c := newChart(Summarize(results))
 	c.header(title)
-	for i, p := range panels(results, t) {
+	for i, p := range panels(c.rows, t) {
 		c.panel(i, p)
 	}
 	c.legend()
@@ -45,39 +47,71 @@ func WriteSVG(w io.Writer, title string, results []Result, t Targets) error {
 	return err
 }
 
-// panels are WriteSVG's four charts, with their targets; the spreads' axes
-// reach past their target and their highest value.
-func panels(results []Result, t Targets) []panel {
-	maxOf := func(f func(Result) float64, floor float64) float64 {
+// panels are WriteSVG's charts; an axis reaches past its highest value
+// (and its lowest, where values fall below 0).
+func panels(rows []Summary, t Targets) []panel {
+	maxOf := func(f func(Summary) float64, floor float64) float64 {
 		m := floor
-		for _, r := range results {
+		for _, r := range rows {
 			m = max(m, f(r))
 		}
-		return m
+		return niceCeil(m)
 	}
-	cv := func(r Result) float64 { return 100 * r.CostCV }
-	fo := func(r Result) float64 { return 100 * r.FailoverRate }
+	minOf := func(f func(Summary) float64) float64 {
+		m := 0.0
+		for _, r := range rows {
+			m = min(m, f(r))
+		}
+		if m == 0 {
+			return 0
+		}
+		return -niceCeil(-m)
+	}
+	none := math.NaN()
+	client429s := func(s Summary) float64 { return s.Client429s }
+	fallback := func(s Summary) float64 { return s.FallbackUSD }
+	unused := func(s Summary) float64 { return s.UnusedPrepaidUSD }
+	gap := func(s Summary) float64 { return 100 * s.GapReduction }
+	continuity := func(s Summary) float64 { return 100 * s.CacheContinuity }
+	cLo := 100 - niceCeil(100-minOfAll(rows, continuity))
 	return []panel{
-		{"success rate (%)", func(r Result) float64 { return 100 * r.SuccessRate }, 0, 100, 100 * t.MinSuccess},
-		{"average health", func(r Result) float64 { return r.AvgHealth }, 0, 100, t.MinHealth},
-		{"cost spread, CV (%)", cv, 0, niceCeil(maxOf(cv, 100*t.MaxCostCV*1.2)), 100 * t.MaxCostCV},
-		{"failover rate (%)", fo, 0, niceCeil(maxOf(fo, 100*t.MaxFailover*1.2)), 100 * t.MaxFailover},
+		{"requests served by subscriptions (%)", func(s Summary) float64 { return 100 * s.SubscriptionShare }, 0, 100, none},
+		{"client-visible 429s (requests refused)", client429s, 0, maxOf(client429s, 1), none},
+		{"fallback ($)", fallback, 0, maxOf(fallback, 1), none},
+		{"cache continuity (%)", continuity, cLo, 100, none},
+		{"prepaid capacity unused ($)", unused, 0, maxOf(unused, 1), none},
+		{"gap reduction (%)", gap, minOf(gap), maxOf(gap, 1), 100 * t.MinGapReduction},
 	}
 }
 
-// chart is WriteSVG's image being written: the results, their pool sizes
-// in order and their policies.
-type chart struct {
-	b       bytes.Buffer
-	results []Result
-	sizes   []int
-	names   []string
-	width   int
+// minOfAll is the lowest value of f over rows.
+func minOfAll(rows []Summary, f func(Summary) float64) float64 {
+	m := math.Inf(1)
+	for _, r := range rows {
+		m = min(m, f(r))
+	}
+	return m
 }
 
-func newChart(results []Result) *chart {
-	c := &chart{results: results, names: policyNames(results), width: 2*(chartW+chartLeft+chartGap) + chartGap}
-	for _, r := range results {
+// chart is WriteSVG's image being written: the summaries, their pool
+// sizes in order and their policies.
+type chart struct {
+	b     bytes.Buffer
+	rows  []Summary
+	sizes []int
+	names []string
+	width int
+}
+
+// panelRows is how many rows of two panels a chart has.
+const panelRows = 3
+
+func newChart(rows []Summary) *chart {
+	c := &chart{rows: rows, width: 2*(chartW+chartLeft+chartGap) + chartGap}
+	for _, r := range rows {
+		if !slices.Contains(c.names, r.Policy) {
+			c.names = append(c.names, r.Policy)
+		}
 		if !slices.Contains(c.sizes, r.Subscriptions) {
 			c.sizes = append(c.sizes, r.Subscriptions)
 		}
@@ -88,7 +122,7 @@ func newChart(results []Result) *chart {
 
 // header opens the image: its size, a white background and the title.
 func (c *chart) header(title string) {
-	height := chartTop + 2*(chartH+70) + 30 + 20*((len(c.names)+3)/4)
+	height := chartTop + panelRows*(chartH+70) + 30 + 20*((len(c.names)+3)/4)
 	fmt.Fprintf(&c.b, `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
 		c.width, height, c.width, height)
 	fmt.Fprintf(&c.b, `<rect width="%d" height="%d" fill="white"/>`+"\n", c.width, height)
@@ -123,8 +157,10 @@ func (c *chart) panel(i int, p panel) {
 		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle">%d</text>`+"\n", x, chartH+16, s)
 	}
 	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle">subscriptions</text>`+"\n", chartW/2, chartH+32)
-	ty := yOf(p.target)
-	fmt.Fprintf(b, `<line x1="0" y1="%.1f" x2="%d" y2="%.1f" stroke="black" stroke-dasharray="6,4"/>`+"\n", ty, chartW, ty)
+	if !math.IsNaN(p.target) {
+		ty := yOf(p.target)
+		fmt.Fprintf(b, `<line x1="0" y1="%.1f" x2="%d" y2="%.1f" stroke="black" stroke-dasharray="6,4"/>`+"\n", ty, chartW, ty)
+	}
 	for j, name := range c.names {
 		c.series(j, name, p, yOf)
 	}
@@ -135,7 +171,7 @@ func (c *chart) panel(i int, p panel) {
 // at each pool size.
 func (c *chart) series(j int, name string, p panel, yOf func(float64) float64) {
 	var pts [][2]float64
-	for _, r := range c.results {
+	for _, r := range c.rows {
 		if r.Policy == name {
 			pts = append(pts, [2]float64{c.xOf(r.Subscriptions), yOf(p.value(r))})
 		}
@@ -156,7 +192,7 @@ func (c *chart) series(j int, name string, p panel, yOf func(float64) float64) {
 
 // legend writes the policies' colours, four to a row, and closes the image.
 func (c *chart) legend() {
-	ly := chartTop + 2*(chartH+70) + 10
+	ly := chartTop + panelRows*(chartH+70) + 10
 	for j, name := range c.names {
 		x, y := chartGap+chartLeft+(j%4)*220, ly+20*(j/4)
 		fmt.Fprintf(&c.b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="3"/><text x="%d" y="%d">%s</text>`+"\n",

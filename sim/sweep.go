@@ -71,35 +71,36 @@ func (s Sweep) Run(ctx context.Context) ([]Result, error) {
 }
 
 // Smallest returns, for each policy in results, the fewest subscriptions
-// whose result meets every target, or 0 when no size does.
+// whose results (every seed's) meet every target, or 0 when no size does.
 func Smallest(results []Result, t Targets) map[string]int {
 	out := make(map[string]int)
-	for _, r := range results {
-		if _, ok := out[r.Policy]; !ok {
-			out[r.Policy] = 0
+	for _, s := range Summarize(results) {
+		if _, ok := out[s.Policy]; !ok {
+			out[s.Policy] = 0
 		}
-		if t.MeetsAll(r) && (out[r.Policy] == 0 || r.Subscriptions < out[r.Policy]) {
-			out[r.Policy] = r.Subscriptions
+		if s.MeetsAll(t) && (out[s.Policy] == 0 || s.Subscriptions < out[s.Policy]) {
+			out[s.Policy] = s.Subscriptions
 		}
 	}
 	return out
 }
 
-// Best returns the result that meets every target with the fewest
-// subscriptions; among those, the one that spends least on the fallback,
-// then the one with the best success rate, then the best health, then the
-// first in results. ok is false when no result meets the targets.
-func Best(results []Result, t Targets) (best Result, ok bool) {
-	for _, r := range results {
-		if t.MeetsAll(r) && (!ok || better(r, best)) {
-			best, ok = r, true
+// Best returns the policy and size whose results (every seed's) meet every
+// target with the fewest subscriptions; among those, the one that spends
+// least on the fallback (mean over seeds), then the one with the best
+// success rate, then the best cache continuity, then the first in results.
+// ok is false when none meets the targets.
+func Best(results []Result, t Targets) (best Summary, ok bool) {
+	for _, s := range Summarize(results) {
+		if s.MeetsAll(t) && (!ok || better(s, best)) {
+			best, ok = s, true
 		}
 	}
 	return best, ok
 }
 
-// better orders the results that meet every target, for Best.
-func better(a, b Result) bool {
+// better orders the summaries that meet every target, for Best.
+func better(a, b Summary) bool {
 	switch {
 	case a.Subscriptions != b.Subscriptions:
 		return a.Subscriptions < b.Subscriptions
@@ -108,7 +109,7 @@ func better(a, b Result) bool {
 	case a.SuccessRate != b.SuccessRate:
 		return a.SuccessRate > b.SuccessRate
 	}
-	return a.AvgHealth > b.AvgHealth
+	return a.CacheContinuity > b.CacheContinuity
 }
 
 // policyNames returns the policies of results in order of first appearance.

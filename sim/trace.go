@@ -26,6 +26,11 @@ const TraceLinger = time.Minute
 // before the hour after the last request, which is what
 // transcript.Report.Recent holds), from the hour of its first request;
 // each session ends TraceLinger after its last request.
+//
+// A request's context is its cached prompt prefix, the tokens it read from
+// the cache or wrote to it (cache reads and writes), its Model the
+// transcript's. The workload's CacheTTL is an hour if any request wrote a
+// 1-hour cache (Claude Code on a subscription does), else 5 minutes.
 func ReadTrace(ctx context.Context, name string, roots ...transcript.Root) (*Workload, error) {
 	all, err := transcript.Read(ctx, roots, transcript.Options{})
 	if err != nil {
@@ -45,7 +50,7 @@ func ReadTrace(ctx context.Context, name string, roots ...transcript.Root) (*Wor
 	entries := slices.Clone(rep.Recent)
 	slices.SortStableFunc(entries, func(a, b transcript.Entry) int { return a.Time.Compare(b.Time) })
 	start := entries[0].Time.UTC().Truncate(time.Hour)
-	w := &Workload{Name: name, Start: start, Length: end.Sub(start)}
+	w := &Workload{Name: name, Start: start, Length: end.Sub(start), Model: DefaultModel, CacheTTL: 5 * time.Minute}
 	index := make(map[string]int)
 	for _, e := range entries {
 		if e.Session == "" {
@@ -58,7 +63,12 @@ func ReadTrace(ctx context.Context, name string, roots ...transcript.Root) (*Wor
 			w.Sessions = append(w.Sessions, Session{Client: e.Session, Start: e.Time.UTC()})
 		}
 		s := &w.Sessions[i]
-		s.Requests = append(s.Requests, Request{Time: e.Time.UTC(), CostUSD: e.CostUSD})
+		c := e.Counts
+		s.Requests = append(s.Requests, Request{Time: e.Time.UTC(), CostUSD: e.CostUSD,
+			ContextTokens: c.CacheRead + c.CacheWrite5m + c.CacheWrite1h, Model: e.Model})
+		if c.CacheWrite1h > 0 {
+			w.CacheTTL = time.Hour
+		}
 		s.End = e.Time.UTC().Add(TraceLinger)
 	}
 	return w, nil

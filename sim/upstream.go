@@ -45,16 +45,56 @@ type upstream struct {
 	blockLimit, blockUse float64
 	weekEnd              time.Time
 	weekLimit, weekUse   float64
+
+	// lapsedUSD sums what each week that ended left of its limit unused;
+	// idleSince is when the last week ended (zero: none has).
+	lapsedUSD float64
+	idleSince time.Time
 }
 
-// roll starts new windows where the old ones ended by t.
+// roll ends the windows that ended by t; the next request starts new ones.
 func (u *upstream) roll(t time.Time) {
 	if !t.Before(u.blockEnd) {
 		u.blockStart, u.blockEnd, u.blockUse = time.Time{}, time.Time{}, 0
 	}
 	if !u.weekEnd.IsZero() && !t.Before(u.weekEnd) {
+		u.lapsedUSD += max(u.weekLimit-u.weekUse, 0)
+		u.idleSince = u.weekEnd
 		u.weekEnd, u.weekUse = time.Time{}, 0
 	}
+}
+
+// blockShare is the share of its 5-hour window's limit the subscription has
+// used at t (0 outside a window).
+func (u *upstream) blockShare(t time.Time) float64 {
+	u.roll(t)
+	if u.blockEnd.IsZero() || u.blockLimit == 0 {
+		return 0
+	}
+	return u.blockUse / u.blockLimit
+}
+
+// unusedUSD is the prepaid capacity the subscription left unused by end, a
+// run's end: what each week that ended left of its limit, and what the week
+// still running at end has left (as if it reset then: in a run of a week,
+// every week that started is all but over). A subscription without a week
+// running at end counts the plan's weekly limit for the time since its last
+// week ended, or since start if it never served, as a share of a week (at
+// most one).
+func (u *upstream) unusedUSD(start, end time.Time) float64 {
+	u.roll(end)
+	lapsed := u.lapsedUSD
+	switch {
+	case !u.weekEnd.IsZero():
+		lapsed += max(u.weekLimit-u.weekUse, 0)
+	default:
+		since := start
+		if !u.idleSince.IsZero() {
+			since = u.idleSince
+		}
+		lapsed += u.plan.WeekLimitUSD * min(end.Sub(since).Hours()/(7*24), 1)
+	}
+	return lapsed
 }
 
 // refuse returns whether the upstream answers a request at t with a 429,
@@ -94,4 +134,29 @@ func (u *upstream) factor(window uint64, start time.Time) float64 {
 	}
 	r := rand.New(rand.NewPCG(u.seed^window<<62^0x11317, u.index<<40^uint64(start.Unix())))
 	return 1 - u.noise + 2*u.noise*r.Float64()
+}
+
+// fallbackKey is the fallback API key as Anthropic sees it: a spending cap
+// per UTC day (the pool's Fallback.DailyBudgetUSD, which an operator also
+// sets as the key's spend limit). Past the cap it refuses requests until
+// the day ends; the request that crosses the cap is served.
+type fallbackKey struct {
+	dailyUSD float64
+	day      time.Time
+	spentUSD float64
+}
+
+// refuse says whether the key refuses a request at t: its day's spending
+// has reached the cap.
+func (f *fallbackKey) refuse(t time.Time) bool {
+	if day := t.UTC().Truncate(24 * time.Hour); !day.Equal(f.day) {
+		f.day, f.spentUSD = day, 0
+	}
+	return f.spentUSD >= f.dailyUSD
+}
+
+// serve counts a request of cost usd at t.
+func (f *fallbackKey) serve(t time.Time, usd float64) {
+	f.refuse(t)
+	f.spentUSD += usd
 }

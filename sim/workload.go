@@ -24,6 +24,33 @@ type Workload struct {
 	// Dropped counts the sessions a synthetic workload did not start
 	// because every agent was busy.
 	Dropped int
+	// Model prices the requests' prompt caches (a Request's Model, when
+	// set, is its own): a session moved to another account while its cache
+	// is warm rewrites its context there (see Result.BrokenCacheUSD). ""
+	// means DefaultModel.
+	Model string
+	// CacheTTL is how long a session's prompt cache lives after its last
+	// request: 5 minutes for the API's default cache, an hour for Claude
+	// Code on a subscription (it writes 1-hour caches). A request within it
+	// of its session's previous one finds the cache warm, if it is on the
+	// same account (Result.CacheContinuity). 0 means DefaultCacheTTL.
+	CacheTTL time.Duration
+}
+
+// DefaultModel is the model a Workload without one is priced as: what
+// Claude Code runs by default.
+const DefaultModel = "claude-sonnet-4-5"
+
+// DefaultCacheTTL is the prompt cache's life for a Workload without one:
+// Claude Code on a subscription writes 1-hour caches.
+const DefaultCacheTTL = time.Hour
+
+// cacheTTL returns CacheTTL or its default.
+func (w *Workload) cacheTTL() time.Duration {
+	if w.CacheTTL > 0 {
+		return w.CacheTTL
+	}
+	return DefaultCacheTTL
 }
 
 // Session is one client's session: the pool's client, when it works and the
@@ -38,10 +65,19 @@ type Session struct {
 	Requests []Request
 }
 
-// Request is one request of a session: when it is sent and what it costs.
+// Request is one request of a session: when it is sent, what it costs
+// with its session's prompt cache warm on its account, and the context it
+// carries.
 type Request struct {
 	Time    time.Time
 	CostUSD float64
+	// ContextTokens is the session's context (the cached prompt prefix)
+	// when the request is sent: what a request moved to another account
+	// while the cache is warm writes to that account's cache instead of
+	// reading it (Result.BrokenCacheUSD).
+	ContextTokens int64
+	// Model prices the context; "" means the workload's Model.
+	Model string
 }
 
 // Requests returns how many requests the workload makes within its length.
@@ -112,6 +148,23 @@ type Synthetic struct {
 
 	CostMedianUSD float64
 	CostSigma     float64
+
+	// A session's context starts at a log-normal size (median
+	// ContextStartTokens, log sd ContextStartSigma: the system prompt,
+	// tools and project memory) and grows by a log-normal amount with each
+	// request (median ContextGrowthTokens, log sd ContextGrowthSigma: the
+	// turn's messages and tool results); past ContextMaxTokens it is
+	// compacted back to its start. Context sizes are drawn from their own
+	// stream of the seed, so they leave the rest of the workload as it was.
+	ContextStartTokens  int64
+	ContextStartSigma   float64
+	ContextGrowthTokens int64
+	ContextGrowthSigma  float64
+	ContextMaxTokens    int64
+
+	// Model and CacheTTL are the Workload's.
+	Model    string
+	CacheTTL time.Duration
 }
 
 // Standard returns the standard workload: 40 Claude Code agents on a
@@ -133,6 +186,12 @@ type Synthetic struct {
 // an hour over a week (7.1 blocks' worth): for this schedule the weekly
 // budget is the one that binds (at least 6 plans for $5,797), and blocks
 // bind only for smaller pools in the busiest hours.
+//
+// Its agents run claude-sonnet-4-5 with 1-hour prompt caches. A session's
+// context starts at a median 20,000 tokens (log sd 0.5) and grows by a
+// median 1,000 tokens a request (log sd 1, mean 1,650), compacted back to
+// its start past 160,000: about 75,000 tokens after the median session's
+// 35 requests.
 func Standard() Synthetic {
 	return Synthetic{
 		Name:                "standard",
@@ -153,6 +212,13 @@ func Standard() Synthetic {
 		PauseSigma:          1,
 		CostMedianUSD:       0.035,
 		CostSigma:           1,
+		ContextStartTokens:  20000,
+		ContextStartSigma:   0.5,
+		ContextGrowthTokens: 1000,
+		ContextGrowthSigma:  1,
+		ContextMaxTokens:    160000,
+		Model:               DefaultModel,
+		CacheTTL:            time.Hour,
 	}
 }
 
@@ -224,6 +290,22 @@ func (s Synthetic) check() error {
 		}
 	}
 	positive("CostMedianUSD", s.CostMedianUSD)
+	if s.ContextStartTokens < 0 || s.ContextGrowthTokens < 0 || s.ContextMaxTokens < s.ContextStartTokens {
+		bad("ContextStartTokens, ContextGrowthTokens, ContextMaxTokens",
+			fmt.Sprintf("%d, %d, %d", s.ContextStartTokens, s.ContextGrowthTokens, s.ContextMaxTokens),
+			"want sizes of at least 0, the maximum at least the start")
+	}
+	for _, f := range []struct {
+		field string
+		v     float64
+	}{{"ContextStartSigma", s.ContextStartSigma}, {"ContextGrowthSigma", s.ContextGrowthSigma}} {
+		if !(f.v >= 0 && f.v <= 5) {
+			bad(f.field, f.v, "want 0 to 5")
+		}
+	}
+	if s.CacheTTL < 0 {
+		bad("CacheTTL", s.CacheTTL, "want a positive duration, or 0 for the default")
+	}
 	return errors.Join(errs...)
 }
 
@@ -235,7 +317,8 @@ func (s Synthetic) Generate(seed uint64) (*Workload, error) {
 		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x5e55_1055))
-	w := &Workload{Name: s.Name, Start: s.Start, Length: s.Length}
+	contexts := rand.New(rand.NewPCG(seed, 0xc0_47e7))
+	w := &Workload{Name: s.Name, Start: s.Start, Length: s.Length, Model: s.Model, CacheTTL: s.CacheTTL}
 	end := s.Start.Add(s.Length)
 	logNormal := func(median, sigma float64) float64 { return median * math.Exp(sigma*rng.NormFloat64()) }
 	seconds := func(x float64) time.Duration { return time.Duration(x * float64(time.Second)) }
@@ -270,8 +353,25 @@ func (s Synthetic) Generate(seed uint64) (*Workload, error) {
 				at = at.Add(seconds(rng.ExpFloat64() * s.BurstGap.Seconds()))
 			}
 		}
+		s.drawContexts(contexts, sess.Requests)
 		busy = append(busy, sess.End)
 		w.Sessions = append(w.Sessions, sess)
 	}
 	return w, nil
+}
+
+// drawContexts gives a session's requests their context sizes (see
+// Synthetic), from rng.
+func (s Synthetic) drawContexts(rng *rand.Rand, reqs []Request) {
+	logNormal := func(median int64, sigma float64) int64 {
+		return int64(math.Round(float64(median) * math.Exp(sigma*rng.NormFloat64())))
+	}
+	start := min(logNormal(s.ContextStartTokens, s.ContextStartSigma), s.ContextMaxTokens)
+	ctx := start
+	for i := range reqs {
+		reqs[i].ContextTokens = ctx
+		if ctx += logNormal(s.ContextGrowthTokens, s.ContextGrowthSigma); ctx > s.ContextMaxTokens {
+			ctx = start
+		}
+	}
 }

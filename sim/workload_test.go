@@ -73,3 +73,45 @@ func TestStandardWorkload(t *testing.T) {
 		t.Errorf("%d requests for $%.0f, want about 100,000 for $5,800", requests, cost)
 	}
 }
+
+// TestContexts checks the standard workload's context sizes: each session
+// starts at most at the maximum and grows with every request, but for a
+// compaction back to its start; drawing them leaves the rest of the
+// workload as it was (seed 1: 2,127 sessions, 100,241 requests).
+func TestContexts(t *testing.T) {
+	t.Parallel()
+	s := sim.Standard()
+	w, err := s.Generate(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.Sessions) != 2127 || w.Requests() != 100241 || w.Model != sim.DefaultModel || w.CacheTTL != time.Hour {
+		t.Errorf("%d sessions, %d requests, model %q, cache TTL %s; want 2127, 100241, %s, 1h", len(w.Sessions), w.Requests(),
+			w.Model, w.CacheTTL, sim.DefaultModel)
+	}
+	var sum, n float64
+	compactions := 0
+	for _, sess := range w.Sessions {
+		start := sess.Requests[0].ContextTokens
+		if start <= 0 || start > s.ContextMaxTokens {
+			t.Fatalf("session %s starts with a context of %d tokens", sess.Client, start)
+		}
+		for i, r := range sess.Requests {
+			if r.ContextTokens > s.ContextMaxTokens {
+				t.Fatalf("session %s, request %d: %d tokens, over the maximum", sess.Client, i, r.ContextTokens)
+			}
+			if i > 0 && r.ContextTokens < sess.Requests[i-1].ContextTokens {
+				if r.ContextTokens != start {
+					t.Fatalf("session %s, request %d: shrank to %d, not to its start %d", sess.Client, i, r.ContextTokens, start)
+				}
+				compactions++
+			}
+			sum += float64(r.ContextTokens)
+			n++
+		}
+	}
+	// About 20,000 + 1,650 a request: a mean in the tens of thousands.
+	if mean := sum / n; mean < 30000 || mean > 120000 || compactions == 0 {
+		t.Errorf("mean context %.0f tokens, %d compactions; want 30,000 to 120,000, and some", mean, compactions)
+	}
+}

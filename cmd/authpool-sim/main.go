@@ -1,14 +1,18 @@
-// Command authpool-sim answers "how many subscriptions do I need?": it
-// replays a week of work through an authpool.Pool on a virtual clock, for
-// several pool sizes and policies side by side, and prints what operators
-// watch (success rate, health, cost spread, rebalancing, failover, hours
-// limited, money spent on the fallback) with the targets each run meets. See
-// package sim for the model and the exact definition of every number.
+// Command authpool-sim answers "how many subscriptions do I need?" and
+// "how does authpool compare with its peers?": it replays a week of work
+// through an authpool.Pool on a virtual clock — or through a model of a
+// peer's policy — for several pool sizes, policies and seeds side by side,
+// and prints what users feel and operators watch (requests served and
+// refused, fallback money, cache continuity and what broken caches cost,
+// prepaid capacity left unused, how rebalancing narrows gaps, spread,
+// failover, health) with the targets each meets. See package sim for the
+// model and the exact definition of every number.
 //
-//	go run ./cmd/authpool-sim                          # the standard workload, sizes 1..10, the named policies
-//	go run ./cmd/authpool-sim -sizes 5-9 -svg out.svg  # and a chart
-//	go run ./cmd/authpool-sim -grid -sizes 6-8         # search the policy grid for the best policy
-//	go run ./cmd/authpool-sim -trace ~/.claude         # replay Claude Code transcripts instead
+//	go run ./cmd/authpool-sim                               # the standard workload, sizes 1..10, every policy and peer
+//	go run ./cmd/authpool-sim -sizes 5-9 -svg out.svg       # and a chart
+//	go run ./cmd/authpool-sim -sizes 6 -seeds 1-5 -json     # a JSON object per run, a line each
+//	go run ./cmd/authpool-sim -grid -sizes 6-8              # search the policy grid for the best policy
+//	go run ./cmd/authpool-sim -trace ~/.claude              # replay Claude Code transcripts instead
 package main
 
 import (
@@ -17,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"runtime"
@@ -42,7 +47,8 @@ type options struct {
 	sizes    []int
 	policies []sim.Policy
 	grid     bool
-	seed     uint64
+	seeds    []uint64
+	json     bool
 	agents   int
 	trace    string
 	svg      string
@@ -55,10 +61,12 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("authpool-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	sizes := fs.String("sizes", "1-10", "pool sizes: subscriptions, as a list and ranges (\"3,5-8\")")
-	policies := fs.String("policies", "", "named policies to compare, comma-separated (default all: "+names(sim.Policies())+")")
+	known := append(sim.Policies(), sim.Peers()...)
+	policies := fs.String("policies", "", "policies to compare, comma-separated (default all: "+names(known)+")")
+	seeds := fs.String("seeds", "1", "seeds of the workload, the limits' noise and the random peer, as a list and ranges (\"1-5\"): a run each")
 	var o options
 	fs.BoolVar(&o.grid, "grid", false, "compare the policies of the grid search instead of the named ones, and name the best")
-	fs.Uint64Var(&o.seed, "seed", 1, "the seed of the workload and of the limits' noise")
+	fs.BoolVar(&o.json, "json", false, "print a JSON object per run (policy, size, seed), a line each, instead of the table")
 	fs.IntVar(&o.agents, "agents", 40, "the standard workload's agents (its arrival rate scales with them)")
 	fs.StringVar(&o.trace, "trace", "", "replay the Claude Code transcripts under this directory (holding projects/) instead")
 	fs.StringVar(&o.svg, "svg", "", "write a chart of the results to this file")
@@ -75,7 +83,10 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if o.sizes, err = parseSizes(*sizes); err != nil {
 		return o, err
 	}
-	o.policies = sim.Policies()
+	if o.seeds, err = parseSeeds(*seeds); err != nil {
+		return o, err
+	}
+	o.policies = known
 	if o.grid {
 		o.policies = append([]sim.Policy{{Name: "default"}}, sim.Grid()...)
 	}
@@ -96,24 +107,66 @@ func parse(args []string, stderr io.Writer) (options, error) {
 // parseSizes parses "3,5-8".
 func parseSizes(s string) ([]int, error) {
 	var sizes []int
-	for part := range strings.SplitSeq(s, ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.Atoi(lo)
-		b := a
-		if err == nil && isRange {
-			b, err = strconv.Atoi(hi)
+	err := parseList(s, 1000, func(a, b uint64) error {
+		if a < 1 {
+			return errors.New("want numbers from 1 to 1000 and ranges such as 5-8")
 		}
-		if err != nil || a < 1 || b < a || b > 1000 {
-			return nil, fmt.Errorf("-sizes: %q: want numbers from 1 to 1000 and ranges such as 5-8", part)
-		}
-		for n := a; n <= b; n++ {
+		for n := int(a); n <= int(b); n++ {
 			if !slices.Contains(sizes, n) {
 				sizes = append(sizes, n)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("-sizes: %w", err)
 	}
 	slices.Sort(sizes)
 	return sizes, nil
+}
+
+// parseSeeds parses "1-5,9": at most 1000 seeds, in order.
+func parseSeeds(s string) ([]uint64, error) {
+	var seeds []uint64
+	err := parseList(s, math.MaxUint64, func(a, b uint64) error {
+		if b-a >= 1000 || len(seeds)+int(b-a) >= 1000 {
+			return errors.New("want at most 1000 seeds")
+		}
+		for n := a; ; n++ {
+			if !slices.Contains(seeds, n) {
+				seeds = append(seeds, n)
+			}
+			if n == b {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("-seeds: %w", err)
+	}
+	slices.Sort(seeds)
+	return seeds, nil
+}
+
+// parseList parses a comma-separated list of numbers up to most and
+// ranges ("3,5-8"), calling add with each range (a number is a range of
+// one).
+func parseList(s string, most uint64, add func(a, b uint64) error) error {
+	for part := range strings.SplitSeq(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.ParseUint(lo, 10, 64)
+		b := a
+		if err == nil && isRange {
+			b, err = strconv.ParseUint(hi, 10, 64)
+		}
+		if err != nil || b < a || b > most {
+			return fmt.Errorf("%q: want numbers up to %d and ranges such as 5-8", part, most)
+		}
+		if err := add(a, b); err != nil {
+			return fmt.Errorf("%q: %w", part, err)
+		}
+	}
+	return nil
 }
 
 func names(ps []sim.Policy) string {
@@ -129,34 +182,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var results []sim.Result
 	var w *sim.Workload
-	if o.trace != "" {
-		w, err = sim.ReadTrace(ctx, o.trace, transcript.Roots([]string{o.trace})...)
-	} else {
-		std := sim.Standard()
-		std.PeakSessionsPerHour *= float64(o.agents) / float64(std.Agents)
-		std.Agents = o.agents
-		w, err = std.Generate(o.seed)
+	for _, seed := range o.seeds {
+		if w == nil || o.trace == "" { // a trace is the same for every seed
+			if w, err = workload(ctx, o, seed); err != nil {
+				return err
+			}
+		}
+		if !o.json {
+			fmt.Fprintf(stdout, "workload %s, seed %d: %d sessions (%d dropped: every agent busy), %d requests, $%.2f, from %s for %s\n",
+				w.Name, seed, len(w.Sessions), w.Dropped, w.Requests(), w.CostUSD(), w.Start.Format("Mon 2006-01-02 15:04 MST"), w.Length)
+		}
+		rs, err := sim.Sweep{
+			Scenario: sim.Scenario{Workload: w, FallbackDailyUSD: o.fallback, LimitNoise: o.noise, Seed: seed},
+			Sizes:    o.sizes, Policies: o.policies, Parallel: o.parallel,
+		}.Run(ctx)
+		if err != nil {
+			return err
+		}
+		results = append(results, rs...)
 	}
-	if err != nil {
+	if o.json {
+		if err := sim.WriteJSON(stdout, results); err != nil {
+			return err
+		}
+	} else if err := report(stdout, results); err != nil {
 		return err
-	}
-	fmt.Fprintf(stdout, "workload %s: %d sessions (%d dropped: every agent busy), %d requests, $%.2f, from %s for %s\n\n",
-		w.Name, len(w.Sessions), w.Dropped, w.Requests(), w.CostUSD(), w.Start.Format("Mon 2006-01-02 15:04 MST"), w.Length)
-	results, err := sim.Sweep{
-		Scenario: sim.Scenario{Workload: w, FallbackDailyUSD: o.fallback, LimitNoise: o.noise, Seed: o.seed},
-		Sizes:    o.sizes, Policies: o.policies, Parallel: o.parallel,
-	}.Run(ctx)
-	if err != nil {
-		return err
-	}
-	if err := sim.WriteTable(stdout, results, sim.DefaultTargets()); err != nil {
-		return err
-	}
-	if best, ok := sim.Best(results, sim.DefaultTargets()); ok {
-		fmt.Fprintf(stdout, "best: %s with %d subscriptions ($%.2f on the fallback)\n", best.Policy, best.Subscriptions, best.FallbackUSD)
-	} else {
-		fmt.Fprintln(stdout, "best: no policy meets every target at any size tried")
 	}
 	if o.svg != "" {
 		f, err := os.Create(o.svg)
@@ -164,9 +216,50 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		title := fmt.Sprintf("authpool-sim: %s workload, %d requests in %s", w.Name, w.Requests(), w.Length)
+		if len(o.seeds) > 1 {
+			title = fmt.Sprintf("authpool-sim: %s workload, %s a seed, seeds %s (means)", w.Name, w.Length, seedList(o.seeds))
+		}
 		if err := errors.Join(sim.WriteSVG(f, title, results, sim.DefaultTargets()), f.Close()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// workload returns the trace, or the standard workload drawn with seed.
+func workload(ctx context.Context, o options, seed uint64) (*sim.Workload, error) {
+	if o.trace != "" {
+		return sim.ReadTrace(ctx, o.trace, transcript.Roots([]string{o.trace})...)
+	}
+	std := sim.Standard()
+	std.PeakSessionsPerHour *= float64(o.agents) / float64(std.Agents)
+	std.Agents = o.agents
+	return std.Generate(seed)
+}
+
+// report writes the table and the best policy.
+func report(w io.Writer, results []sim.Result) error {
+	fmt.Fprintln(w)
+	if err := sim.WriteTable(w, results, sim.DefaultTargets()); err != nil {
+		return err
+	}
+	if best, ok := sim.Best(results, sim.DefaultTargets()); ok {
+		_, err := fmt.Fprintf(w, "best: %s with %d subscriptions ($%.2f on the fallback, mean over %d seeds)\n",
+			best.Policy, best.Subscriptions, best.FallbackUSD, len(best.Runs))
+		return err
+	}
+	_, err := fmt.Fprintln(w, "best: no policy meets every target at any size tried")
+	return err
+}
+
+// seedList writes seeds as a list: "1-5" for a range.
+func seedList(seeds []uint64) string {
+	if n := len(seeds); n > 1 && seeds[n-1]-seeds[0] == uint64(n-1) {
+		return fmt.Sprintf("%d-%d", seeds[0], seeds[n-1])
+	}
+	var s []string
+	for _, seed := range seeds {
+		s = append(s, strconv.FormatUint(seed, 10))
+	}
+	return strings.Join(s, ",")
 }
