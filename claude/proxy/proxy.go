@@ -57,10 +57,14 @@ const DefaultMaxBody = 32 << 20
 // Claude Code makes of it.
 //
 // Rate limits are per caller, not per pool client: all of a caller's
-// sessions count against one bucket, keyed by the caller's ID
-// (authpool.RateKey), whose limit is the caller's Rate when set, else the
-// pool's Config.ClientRate. A caller over it gets 429 rate_limit_error with retry-after and
-// x-should-retry: true.
+// requests, whatever their session, take from one token bucket, keyed by
+// the caller's ID, whose limit is the caller's Rate when set, else
+// DefaultRate. A request is counted once, when it comes in, before the pool
+// is asked for a subscription (a fail-over is not counted again); one over
+// the limit gets 429 rate_limit_error with retry-after and x-should-retry
+// by the rule of the pool's other refusals, and the pool never hears of
+// it. Buckets are kept in memory, per Proxy, on the Transport's clock, and
+// dropped once full again, so memory follows the callers recently active.
 //
 // A body must arrive within BodyTimeout, and is read into a buffer that
 // grows with what arrives, never on the word of Content-Length alone: a
@@ -102,6 +106,10 @@ type Proxy struct {
 	// Callers are the callers the default Identify knows (New checks them
 	// with ValidateCallers).
 	Callers []Caller
+	// DefaultRate is the rate limit of callers without a Rate of their
+	// own. The default, nil, is no limit. It must pass RateLimit.Validate:
+	// a request it would apply to is otherwise answered 500 api_error.
+	DefaultRate *RateLimit
 	// MaxBody caps a request's body (413 beyond). The default is
 	// DefaultMaxBody.
 	MaxBody int64
@@ -137,6 +145,7 @@ type Proxy struct {
 	refusals     *refusalLog
 	redact       safetext.Redactor // every caller's key
 	caps         *capLedger
+	rates        *rateLimiter
 	known        map[[32]byte]Caller
 	proxy        *httputil.ReverseProxy
 	buffers      copyBuffers
@@ -199,6 +208,7 @@ func (p *Proxy) init() {
 	}
 	p.redact = safetext.NewRedactor(keys...)
 	p.caps = newCapLedger()
+	p.rates = newRateLimiter()
 	target := p.Upstream
 	if target == nil {
 		target, _ = url.Parse(DefaultUpstream)
@@ -263,6 +273,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := p.Transport.now()
 	if st, ok := p.caps.standing(caller, now); ok && st.share >= 1 {
 		p.capped(w, r, caller, st, now)
+		return
+	}
+	if p.overRate(w, r, caller, now) {
 		return
 	}
 	rt := &route{client: caller.ID, model: modelField(body), caller: caller, key: key, redact: p.redact}

@@ -54,11 +54,6 @@ const OAuthBeta = "oauth-2025-04-20"
 //     whenever that is known, x-should-retry: true when it is within
 //     RetryWithin, false beyond or when nothing comes back by itself (see
 //     docs/proxy.md);
-//   - when the client is over its rate limit (authpool.ErrRateLimited:
-//     Config.ClientRate, counted per client, or per caller behind a Proxy)
-//     it answers 429 rate_limit_error itself, with retry-after (the whole
-//     seconds until the client may send again) and x-should-retry by the
-//     same rule. A fail-over is not counted again (authpool.Resend);
 //   - an upstream's error reaches the caller, the pool (claude.Apply: a status
 //     reason, an event) and the log with the credential the request was
 //     sent with and the caller's key (the one a Proxy identified it by, and
@@ -204,17 +199,13 @@ func (t *Transport) roundTrip(req *http.Request, rt *route) (*http.Response, err
 	if model != "" {
 		opts = append(opts, authpool.ForModel(model))
 	}
-	if fromProxy {
-		// A proxy's caller is rate limited as one, whatever its sessions.
-		opts = append(opts, authpool.RateKey(rt.caller.ID, rt.caller.Rate))
-	}
 	var tried []string // the subscriptions the request failed on
 	var last *http.Response
 	for attempt := 0; ; attempt++ {
 		allocOpts := opts
 		if attempt > 0 {
-			// Once more, elsewhere, not counted against the rate limit again.
-			allocOpts = append(opts[:len(opts):len(opts)], authpool.Resend(), authpool.Elsewhere(tried...))
+			// Once more, elsewhere.
+			allocOpts = append(opts[:len(opts):len(opts)], authpool.Elsewhere(tried...))
 		}
 		a, err := t.Pool.Allocate(ctx, clientID, allocOpts...)
 		if attempt > 0 {
@@ -224,14 +215,9 @@ func (t *Transport) roundTrip(req *http.Request, rt *route) (*http.Response, err
 			drain(last)
 		}
 		var ex *authpool.ExhaustedError
-		var rl *authpool.RateLimitedError
 		switch {
 		case errors.As(err, &ex):
 			resp, own := exhaustedResponse(req, ex, t.now(), t.retryWithin())
-			rt.answered(own)
-			return resp, nil
-		case errors.As(err, &rl):
-			resp, own := rateLimitedResponse(req, rl, t.retryWithin())
 			rt.answered(own)
 			return resp, nil
 		case err != nil:
