@@ -58,7 +58,9 @@ type StreamReader struct {
 // NewStreamReader returns a StreamReader that reads r, the body of a
 // streaming (stream: true) /v1/messages response.
 func NewStreamReader(r io.Reader) *StreamReader {
-	return &StreamReader{r: r, p: sseParser{firstLine: true}}
+	s := &StreamReader{r: r}
+	s.p.start()
+	return s
 }
 
 // Read reads from the underlying reader into b and returns what that Read

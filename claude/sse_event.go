@@ -53,9 +53,17 @@ type sseEventJSON struct {
 	RequestID string        `json:"request_id"`
 }
 
+// sseStopData is the data of the API's message_stop event, which is read
+// without decoding it.
+const sseStopData = `{"type":"message_stop"}`
+
 // event takes one event with usage: its type from the event: field (name,
 // which the data's "type" overrides) and its data.
 func (p *sseParser) event(name, data []byte, offset int64) {
+	if string(data) == sseStopData {
+		p.sawStop = true // all that decoding it would say
+		return
+	}
 	ev, err := decodeSSEEvent(data)
 	if err != nil {
 		p.setProblem(jsonProblem(fmt.Sprintf("SSE event %q ending at byte %d", name, offset), data, err))

@@ -35,6 +35,18 @@ type sseParser struct {
 	sawStop    bool // message_stop seen
 	apiErr     *APIError
 	problem    error // the first problem met
+
+	// The first memory of name and data (start): room for every event
+	// type the API sends, and for the data of its message_start and
+	// message_delta events, so that a StreamReader is one allocation.
+	nameBuf [24]byte
+	dataBuf [640]byte
+}
+
+// start makes p the parse state of a new stream.
+func (p *sseParser) start() {
+	p.firstLine = true
+	p.name, p.data = p.nameBuf[:0], p.dataBuf[:0]
 }
 
 // feed parses b, the next bytes of the stream. It finds line ends with

@@ -48,7 +48,9 @@ const DefaultMaxBody = 32 << 20
 // (SessionlessSpread): then each such request is a client of its
 // own, placed for that request alone and released when its response ends,
 // once its usage is recorded. Only POST /v1/messages and
-// /v1/messages/count_tokens pass; SSE streams are flushed event by event.
+// /v1/messages/count_tokens pass; SSE streams are flushed event by event
+// (each write of an answer carries what is new: its headers go with its
+// first event, its last event with its end).
 // The upstream's own rate-limit headers never reach the caller; a caller
 // with a cap is told its own standing in the anthropic-ratelimit-unified-*
 // headers, and gets 429 when its cap (billing_error, with the headers that
@@ -221,8 +223,9 @@ func (p *Proxy) init() {
 			r.Out.Header.Del("Authorization")
 		},
 		// SSE, and any response of unknown length, is flushed as it comes
-		// (ReverseProxy's rule); a JSON answer of known length is written
-		// once, whole.
+		// (ReverseProxy's rule; answerWriter skips the flushes that would
+		// send nothing new); a JSON answer of known length is written once,
+		// whole.
 		FlushInterval: 0,
 		BufferPool:    &p.buffers,
 		// What ReverseProxy logs itself (a body copy that failed) goes to
@@ -235,9 +238,8 @@ func (p *Proxy) init() {
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.once.Do(p.init)
 	server := w
-	if p.writeTimeout > 0 {
-		w = &writeDeadlines{ResponseWriter: w, rc: http.NewResponseController(w), d: p.writeTimeout}
-	}
+	aw := &answerWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: p.writeTimeout}
+	w = aw
 	caller, key, ok := p.identify(r)
 	path := r.URL.Path
 	if path != "/v1/messages" && path != "/v1/messages/count_tokens" {
@@ -279,6 +281,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt := &route{client: caller.ID, model: modelField(body), caller: caller, key: key, redact: p.redact}
+	aw.ended = &rt.ended
 	switch session := r.Header.Get("X-Claude-Code-Session-Id"); {
 	case session != "" && len(session) <= 128:
 		rt.client += "/" + session

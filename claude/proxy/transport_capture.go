@@ -97,6 +97,9 @@ func (c *captured) Read(b []byte) (int, error) {
 		}
 	}
 	if err == io.EOF {
+		if c.rt != nil {
+			c.rt.ended.Store(true)
+		}
 		c.once.Do(func() { c.record(true) })
 	}
 	return n, err

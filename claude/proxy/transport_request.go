@@ -17,13 +17,18 @@ import (
 
 // outgoing returns the request as sent on a's subscription: a copy (or, in
 // place, req itself) with the subscription's credential in place of the
-// caller's. A retry gets a fresh body from GetBody.
+// caller's. A retry, and a Proxy's first attempt, get a fresh body from
+// GetBody.
 func outgoing(req *http.Request, a authpool.Allocation, clientHeader string, attempt int, inPlace bool) (*http.Request, error) {
 	out := req
 	if !inPlace {
 		out = req.Clone(req.Context())
 	}
-	if attempt > 0 {
+	// A retry sends the body again, from GetBody. So does a Proxy's first
+	// attempt: ReverseProxy wraps the body the Proxy read into memory, and
+	// net/http, no longer seeing it in memory, would write the request's
+	// headers and its body in two syscalls rather than one.
+	if attempt > 0 || inPlace && req.GetBody != nil {
 		body, err := req.GetBody()
 		if err != nil {
 			return nil, fmt.Errorf("claude: transport: the body to send again: %w", err)
