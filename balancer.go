@@ -43,11 +43,6 @@ import (
 // ends (RetryAt). With ForModel, a
 // subscription limited for that model (MarkModelLimited) counts as
 // ineligible for this call.
-//
-// Before all that, a call is counted against the client's rate limit
-// (Config.ClientRate, or the limit of the RateKey given): a client
-// over it gets a *RateLimitedError (ErrRateLimited) saying when to retry,
-// and nothing changes. A call with Resend is not counted.
 func (p *Pool) Allocate(ctx context.Context, clientID string, opts ...AllocateOption) (Allocation, error) {
 	if err := p.usable(); err != nil {
 		return Allocation{}, err
@@ -56,12 +51,6 @@ func (p *Pool) Allocate(ctx context.Context, clientID string, opts ...AllocateOp
 		return Allocation{}, fmt.Errorf("authpool: allocate: %w: %w", err, ErrInvalidArgument)
 	}
 	now := p.now()
-	if err := p.rateLimit(clientID, opts, now); err != nil {
-		if errors.Is(err, ErrRateLimited) {
-			p.counters.rateLimited.Add(1)
-		}
-		return Allocation{}, err
-	}
 	if p.stale(now) {
 		if err := p.refresh(ctx, now, false); err != nil {
 			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)

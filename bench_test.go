@@ -93,32 +93,6 @@ func BenchmarkAllocateSticky(b *testing.B) {
 	}
 }
 
-// BenchmarkAllocateStickyRateLimited is BenchmarkAllocateSticky with every
-// client rate limited (a limit none reaches): the cost of its bucket.
-func BenchmarkAllocateStickyRateLimited(b *testing.B) {
-	cfg := benchConfig(100, 10_000)
-	cfg.ClientRate = authpool.RateLimit{PerSecond: 1e6, Burst: 1 << 30}
-	clock := newBenchClock()
-	p, err := authpool.New(context.Background(), cfg, authpool.WithClock(clock.now))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	ids := benchIDs("client", 10_000)
-	for _, id := range ids {
-		if _, err := p.Allocate(ctx, id); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		if _, err := p.Allocate(ctx, ids[i%len(ids)]); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // BenchmarkAllocateStickyParallel is BenchmarkAllocateSticky from
 // GOMAXPROCS goroutines at once.
 func BenchmarkAllocateStickyParallel(b *testing.B) {

@@ -59,15 +59,6 @@ type Config struct {
 	// logged, besides going to the notifiers given with WithNotifier (a
 	// webhook.Notifier, for one). The default is nowhere.
 	Notify NotifyConfig `json:"notify,omitzero"`
-	// ClientRate limits how often each client may call Allocate (a request,
-	// through package claude's Transport and Proxy): a client over it is
-	// refused with a *RateLimitedError (ErrRateLimited) saying when to retry.
-	// RateKey may give a key a limit of its own: package claude's Proxy
-	// counts a caller's requests together, whatever their session, under
-	// the caller's Rate when it has one.
-	// Buckets are kept per Pool, in memory: Pools of several processes
-	// sharing a store each count their own calls. The default is no limit.
-	ClientRate RateLimit `json:"clientRate,omitzero"`
 }
 
 // NotifyConfig says when threshold events fire and where events go.

@@ -47,7 +47,6 @@ func TestSetConfigFieldsKeepTheirValues(t *testing.T) {
 		RememberUsageIDs: Duration(time.Hour),
 		UsageIDMemoryMiB: 1,
 		RefreshInterval:  Duration(time.Millisecond),
-		ClientRate:       RateLimit{PerSecond: 2, Burst: 5},
 		Notify:           NotifyConfig{Thresholds: []float64{0.5, 0.75, 1}, QueueSize: 7, Log: &LogNotifyConfig{Level: slog.LevelWarn, Events: []EventType{EventFailover}}},
 	}
 	if diff := cmp.Diff(c, c.withDefaults()); diff != "" {
@@ -146,16 +145,6 @@ func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
 			[]string{"/fallback/dailyBudgetUSD"}},
 		{"a fallback with a bad name", Config{Fallback: &Fallback{Credential: "sk", DailyBudgetUSD: 5, Name: "a\nb"}},
 			[]string{"/fallback/name"}},
-		{"a client rate", Config{ClientRate: RateLimit{PerSecond: 0.5, Burst: 1}}, nil},
-		{"the highest client rate", Config{ClientRate: RateLimit{PerSecond: 1e6, Burst: 1 << 30}}, nil},
-		{"a negative rate", Config{ClientRate: RateLimit{PerSecond: -1, Burst: 1}}, []string{"/clientRate/perSecond"}},
-		{"a NaN rate", Config{ClientRate: RateLimit{PerSecond: math.NaN(), Burst: 1}}, []string{"/clientRate/perSecond"}},
-		{"an infinite rate", Config{ClientRate: RateLimit{PerSecond: math.Inf(1), Burst: 1}}, []string{"/clientRate/perSecond"}},
-		{"a rate above a million a second", Config{ClientRate: RateLimit{PerSecond: 1e6 + 1, Burst: 1}}, []string{"/clientRate/perSecond"}},
-		{"a rate without a burst", Config{ClientRate: RateLimit{PerSecond: 1}}, []string{"/clientRate/burst"}},
-		{"a burst without a rate", Config{ClientRate: RateLimit{Burst: 5}}, []string{"/clientRate/burst"}},
-		{"a negative burst", Config{ClientRate: RateLimit{PerSecond: 1, Burst: -1}}, []string{"/clientRate/burst"}},
-		{"a burst past a billion", Config{ClientRate: RateLimit{PerSecond: 1, Burst: 1<<30 + 1}}, []string{"/clientRate/burst"}},
 		{"every problem at once", Config{
 			MaxClients: -2, WeeklyThreshold: 2, Block: BlockPolicy{Hours: 30},
 			Subscriptions: []Subscription{{ID: FallbackID, Kind: KindAPI, Credential: "sk"}, {ID: "x", Kind: KindPro}},

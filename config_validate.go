@@ -35,7 +35,6 @@ func (c Config) validate() error {
 	c.checkPolicy(&l)
 	c.checkSubscriptions(&l)
 	c.checkAlerts(&l)
-	l.under("/clientRate", c.ClientRate.problems())
 	checkFallback(&l, c.Fallback)
 	if len(l) == 0 {
 		return nil

@@ -60,15 +60,6 @@
 // [Pool.Rebalance] or [Pool.RefreshCredentials]: one pool among those
 // sharing the store calls the host's [RefreshFunc] per token and expiry.
 //
-// # Rate limits
-//
-// Config.ClientRate limits how often each client may call Allocate: a token
-// bucket per client, or per [RateKey], which may give a limit of its own
-// (package claude's Proxy counts per caller, with the caller's Rate). A client over it gets a
-// [*RateLimitedError] ([ErrRateLimited]) saying when to retry. Buckets live
-// in the Pool, made at a client's first call and forgotten once full again,
-// so memory follows the clients recently active.
-//
 // # Config files and notifications
 //
 // A [Config] is a Go value; package configfile reads one from a JSON file

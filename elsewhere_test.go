@@ -70,7 +70,7 @@ func TestAllocateElsewhere(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t, p)
 			}
-			a, err := p.Allocate(ctx, "alice", authpool.Resend(), authpool.Elsewhere(tc.tried...))
+			a, err := p.Allocate(ctx, "alice", authpool.Elsewhere(tc.tried...))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +101,7 @@ func TestAllocateElsewhereExhausted(t *testing.T) {
 	if err := p.MarkLimited(ctx, "s-a", until, "test"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := p.Allocate(ctx, "alice", authpool.Resend(), authpool.Elsewhere("s-a", "s-b"))
+	_, err := p.Allocate(ctx, "alice", authpool.Elsewhere("s-a", "s-b"))
 	ex := exhausted(t, err)
 	want := map[authpool.Reason]int{authpool.ReasonLimited: 1, authpool.ReasonTried: 1}
 	if diff := cmp.Diff(want, ex.Reasons); diff != "" || !ex.RetryAt.Equal(until) {

@@ -40,38 +40,7 @@ var (
 	ErrInvalidArgument = errors.New("authpool: invalid argument")
 	// ErrClosed: the pool was closed.
 	ErrClosed = errors.New("authpool: pool closed")
-	// ErrRateLimited: the client is over its rate limit (Config.ClientRate,
-	// or the limit given with RateKey). The error is a *RateLimitedError, which says when to
-	// retry. Nothing was changed.
-	ErrRateLimited = errors.New("authpool: rate limited")
 )
-
-// RateLimitedError is the error of an Allocate refused because its client
-// (or its RateKey) is over its rate limit. It matches ErrRateLimited with
-// errors.Is.
-type RateLimitedError struct {
-	// ClientID is the client that was refused.
-	ClientID string
-	// Key is what the limit counts calls by: ClientID, or the RateKey
-	// given to Allocate (package claude's Proxy gives the caller's ID).
-	Key string
-	// RetryAfter is how long until the bucket holds a call again: an
-	// Allocate then is let through, unless another call of the same key
-	// comes first.
-	RetryAfter time.Duration
-}
-
-// Error says who was refused and when to retry.
-func (e *RateLimitedError) Error() string {
-	who := fmt.Sprintf("client %q", e.ClientID)
-	if e.Key != e.ClientID {
-		who += fmt.Sprintf(" (rate key %q)", e.Key)
-	}
-	return fmt.Sprintf("authpool: %s is over its rate limit: retry in %v", who, e.RetryAfter)
-}
-
-// Unwrap returns ErrRateLimited.
-func (e *RateLimitedError) Unwrap() error { return ErrRateLimited }
 
 // ExhaustedError is the error of an Allocate that found no subscription and
 // no fallback. It matches ErrExhausted with errors.Is.

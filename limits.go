@@ -15,10 +15,7 @@ import (
 // AllocateOption tells Allocate something about the client's next requests.
 type AllocateOption struct {
 	model     string
-	rateKey   string     // RateKey's
-	rate      *RateLimit // RateKey's limit; nil for Config.ClientRate
-	resend    bool       // Resend's
-	elsewhere []string   // Elsewhere's
+	elsewhere []string // Elsewhere's
 }
 
 // ForModel tells Allocate the model the client's next requests use: a
@@ -50,8 +47,8 @@ const ReasonTried Reason = "tried for the request"
 // it leaves the client where it is, so the caller sees a subscription it
 // already tried and knows there is nowhere else. A client whose
 // subscription is out of service is placed as always, never on the
-// subscriptions named. Package claude's Transport and Runner give it, with
-// Resend, when they send a failed request again.
+// subscriptions named. Package claude's Transport and Runner give it when
+// they send a failed request again.
 func Elsewhere(subscriptionIDs ...string) AllocateOption {
 	return AllocateOption{elsewhere: subscriptionIDs}
 }

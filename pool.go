@@ -47,7 +47,6 @@ type pool struct {
 	now           func() time.Time
 	log           *slog.Logger
 
-	rates    *rateLimiter // nil when no client is rate limited
 	closed   atomic.Bool
 	counters counters // what Stats reports
 
@@ -121,7 +120,6 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	notifiers := p.configNotifiers()
-	p.rates = newRateLimiter(cfg)
 	p.alerts = make(map[string]*alertMark)
 	p.throttles = make(map[string]throttle)
 	p.eventIDs = newEventIDs()

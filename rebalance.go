@@ -57,11 +57,9 @@ type Move struct {
 // without a block budget has more room than any with one. Moving an idle client costs nothing
 // (its prompt cache is cooling anyway) and sends its next requests where
 // there is room. A client that becomes active meanwhile is neither moved nor
-// released. It also drops the rate limit buckets (Config.ClientRate) of
-// clients quiet long enough for theirs to be full again, and first, with
-// WithRefresher, refreshes the credentials about to expire, as
-// RefreshCredentials does. The host calls Rebalance on its own schedule,
-// e.g. every minute.
+// released. First, with WithRefresher, it refreshes the credentials about
+// to expire, as RefreshCredentials does. The host calls Rebalance on its
+// own schedule, e.g. every minute.
 //
 // Rebalance judges the blocks by the pool's view of the subscriptions, read
 // again from the store when it is older than Config.RefreshInterval, as for
@@ -77,7 +75,6 @@ func (p *Pool) Rebalance(ctx context.Context) (RebalanceReport, error) {
 	}
 	now := p.now()
 	report := RebalanceReport{Time: now}
-	p.rates.sweep(now) // drop the rate buckets that are full again
 	if err := p.refresh(ctx, now, false); err != nil {
 		return report, fmt.Errorf("authpool: rebalance: %w", err)
 	}

@@ -46,15 +46,14 @@ type Stats struct {
 }
 
 // AllocationStats counts Allocate's answers: a placement by its Outcome,
-// a refusal by its error (ErrExhausted, ErrRateLimited). A call that failed
-// otherwise (bad input, a closed pool, a store error) is not counted here.
+// a refusal by its error (ErrExhausted). A call that failed otherwise (bad
+// input, a closed pool, a store error) is not counted here.
 type AllocationStats struct {
-	Sticky      int64 `json:"sticky"`
-	New         int64 `json:"new"`
-	Moved       int64 `json:"moved"`
-	Fallback    int64 `json:"fallback"`
-	Exhausted   int64 `json:"exhausted"`
-	RateLimited int64 `json:"rateLimited"`
+	Sticky    int64 `json:"sticky"`
+	New       int64 `json:"new"`
+	Moved     int64 `json:"moved"`
+	Fallback  int64 `json:"fallback"`
+	Exhausted int64 `json:"exhausted"`
 }
 
 // counters are the pool's Stats as they grow: atomics, so counting costs
@@ -62,7 +61,6 @@ type AllocationStats struct {
 type counters struct {
 	allocations   [len(outcomeNames)]atomic.Int64 // by Outcome; index 0 unused
 	exhausted     atomic.Int64
-	rateLimited   atomic.Int64
 	records       atomic.Int64
 	duplicates    atomic.Int64 // usages refused as already recorded
 	tooOld        atomic.Int64 // usages refused with ErrUsageTooOld
@@ -94,7 +92,7 @@ func (p *Pool) Stats() Stats {
 		Allocations: AllocationStats{
 			Sticky: c.allocations[OutcomeSticky].Load(), New: c.allocations[OutcomeNew].Load(),
 			Moved: c.allocations[OutcomeMoved].Load(), Fallback: c.allocations[OutcomeFallback].Load(),
-			Exhausted: c.exhausted.Load(), RateLimited: c.rateLimited.Load(),
+			Exhausted: c.exhausted.Load(),
 		},
 		Records:          c.records.Load(),
 		DuplicateRecords: c.duplicates.Load(),

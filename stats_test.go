@@ -98,18 +98,6 @@ func TestStats(t *testing.T) {
 			want: authpool.Stats{Allocations: authpool.AllocationStats{New: 1, Fallback: 1, Exhausted: 1}, Records: 1},
 		},
 		{
-			name: "rate limited",
-			cfg:  authpool.Config{Subscriptions: two.Subscriptions, ClientRate: authpool.RateLimit{PerSecond: 1, Burst: 1}},
-			run: func(t *testing.T, p *authpool.Pool, _ *clock, _ *failingStore) {
-				allocate(t, p, "alice")
-				if _, err := p.Allocate(ctx, "alice"); !errors.Is(err, authpool.ErrRateLimited) {
-					t.Fatalf("second Allocate: %v, want ErrRateLimited", err)
-				}
-				allocate(t, p, "bob")
-			},
-			want: authpool.Stats{Allocations: authpool.AllocationStats{New: 2, RateLimited: 1}},
-		},
-		{
 			name: "records, charges and duplicates",
 			cfg:  two,
 			run: func(t *testing.T, p *authpool.Pool, clk *clock, _ *failingStore) {

@@ -157,7 +157,6 @@ func fullFile() File {
 		Rebalance:        authpool.RebalancePolicy{MinGapUSD: 2.5, MaxMoves: 10},
 		RememberUsageIDs: authpool.Duration(48 * time.Hour),
 		UsageIDMemoryMiB: 16,
-		ClientRate:       authpool.RateLimit{PerSecond: 2.5, Burst: 5},
 		RefreshInterval:  authpool.Duration(1500 * time.Millisecond),
 		Notify: authpool.NotifyConfig{
 			Thresholds: []float64{0.5, 0.75, 1},
@@ -165,8 +164,8 @@ func fullFile() File {
 			Log:        &authpool.LogNotifyConfig{Level: slog.LevelWarn + 2, Events: []authpool.EventType{authpool.EventFailover, authpool.EventExhausted}},
 		},
 	}, Callers: []proxy.Caller{
-		{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: authpool.Duration(5 * time.Hour), Rate: &authpool.RateLimit{PerSecond: 0.5, Burst: 3}, Sessionless: proxy.SessionlessSticky},
-		{ID: "ci", Key: "caller-key-ci-0123456789abcdef", CapUSD: 10, CapWindow: authpool.Duration(24 * time.Hour), Rate: &authpool.RateLimit{PerSecond: 10, Burst: 20}, Sessionless: proxy.SessionlessSpread},
+		{ID: "team-a", Key: "caller-key-team-a-0123456789", CapUSD: 40, CapWindow: authpool.Duration(5 * time.Hour), Rate: &proxy.RateLimit{PerSecond: 0.5, Burst: 3}, Sessionless: proxy.SessionlessSticky},
+		{ID: "ci", Key: "caller-key-ci-0123456789abcdef", CapUSD: 10, CapWindow: authpool.Duration(24 * time.Hour), Rate: &proxy.RateLimit{PerSecond: 10, Burst: 20}, Sessionless: proxy.SessionlessSpread},
 	}, Webhooks: []webhook.Config{hook("https://hooks.example.com/1"), hook("http://127.0.0.1:9/2")},
 		PriceFile: filepath.Join("testdata", "prices.json"),
 		Server: Server{

@@ -193,7 +193,7 @@ func (c *Collector) collectStats(ch chan<- prometheus.Metric, s authpool.Stats) 
 		n       int64
 	}{
 		{"sticky", a.Sticky}, {"new", a.New}, {"moved", a.Moved}, {"fallback", a.Fallback},
-		{"exhausted", a.Exhausted}, {"rate_limited", a.RateLimited},
+		{"exhausted", a.Exhausted},
 	} {
 		counter(d.allocations, o.n, o.outcome)
 	}

@@ -76,9 +76,8 @@ func scenarioPool(t *testing.T) (*authpool.Pool, *flakyStore) {
 				WeeklyBudgetUSD: 1000, BlockBudgetUSD: 100, MaxClients: 3},
 			{ID: "s-b", Kind: authpool.KindPro, Credential: "sk-test-b", WeeklyBudgetUSD: 50, BlockBudgetUSD: 10, MaxClients: 1},
 		},
-		Fallback:   &authpool.Fallback{Credential: "sk-test-fallback", DailyBudgetUSD: 20},
-		Block:      authpool.BlockPolicy{Fixed: true},
-		ClientRate: authpool.RateLimit{PerSecond: 1, Burst: 1},
+		Fallback: &authpool.Fallback{Credential: "sk-test-fallback", DailyBudgetUSD: 20},
+		Block:    authpool.BlockPolicy{Fixed: true},
 	}
 	p, err := authpool.New(ctx, cfg, authpool.WithStore(st), authpool.WithClock(clock))
 	if err != nil {
@@ -100,9 +99,6 @@ func scenarioPool(t *testing.T) (*authpool.Pool, *flakyStore) {
 		}
 	}
 	allocate("alice", "s-a")
-	if _, err := p.Allocate(ctx, "alice"); !errors.Is(err, authpool.ErrRateLimited) {
-		t.Fatalf("alice's second call: %v, want ErrRateLimited", err)
-	}
 	allocate("bob", "s-b")
 	usage := authpool.Usage{ID: "msg_1", Time: t0, CostUSD: 40}
 	must(p.Record(ctx, "alice", usage))
@@ -189,7 +185,7 @@ func TestCollectorSeries(t *testing.T) {
 		{"authpool_subscription_budget_usd", 5, "the fallback's block and week have no budget"},
 		{"authpool_subscription_reset_timestamp_seconds", 4, "the blocks of 3 and the fallback's day"},
 		{"authpool_subscription_exhaustion_timestamp_seconds", 3, "s-a's block and week, the fallback's day"},
-		{"authpool_allocations_total", 6, "six outcomes"},
+		{"authpool_allocations_total", 5, "five outcomes"},
 		{"authpool_notification_deliveries_total", 2, "delivered and failed"},
 		{"authpool_store_errors_total", 1, ""},
 	}
@@ -286,19 +282,17 @@ func TestCollectorConstLabels(t *testing.T) {
 		metrics.NewCollector(us, metrics.WithConstLabels(prometheus.Labels{"pool": "us"})),
 	)
 	want := `
-# HELP authpool_allocations_total Allocate's answers by outcome: sticky, new, moved, fallback, or refused as exhausted or rate_limited.
+# HELP authpool_allocations_total Allocate's answers by outcome: sticky, new, moved, fallback, or refused as exhausted.
 # TYPE authpool_allocations_total counter
 authpool_allocations_total{outcome="exhausted",pool="eu"} 1
 authpool_allocations_total{outcome="fallback",pool="eu"} 1
 authpool_allocations_total{outcome="moved",pool="eu"} 0
 authpool_allocations_total{outcome="new",pool="eu"} 2
-authpool_allocations_total{outcome="rate_limited",pool="eu"} 1
 authpool_allocations_total{outcome="sticky",pool="eu"} 0
 authpool_allocations_total{outcome="exhausted",pool="us"} 1
 authpool_allocations_total{outcome="fallback",pool="us"} 1
 authpool_allocations_total{outcome="moved",pool="us"} 0
 authpool_allocations_total{outcome="new",pool="us"} 2
-authpool_allocations_total{outcome="rate_limited",pool="us"} 1
 authpool_allocations_total{outcome="sticky",pool="us"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "authpool_allocations_total"); err != nil {

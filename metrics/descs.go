@@ -93,7 +93,7 @@ func (d *descs) windowDescs(desc descFunc) {
 // poolDescs sets the descriptors of the pool's counters.
 func (d *descs) poolDescs(desc descFunc) {
 	d.allocations = desc("allocations_total",
-		"Allocate's answers by outcome: sticky, new, moved, fallback, or refused as exhausted or rate_limited.",
+		"Allocate's answers by outcome: sticky, new, moved, fallback, or refused as exhausted.",
 		"outcome")
 	d.records = desc("records_total", "Usages counted by Record and Charge.")
 	d.duplicates = desc("records_deduplicated_total",

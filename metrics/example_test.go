@@ -71,7 +71,6 @@ func ExampleNewCollector() {
 	// authpool_allocations_total{outcome="fallback"} 0
 	// authpool_allocations_total{outcome="moved"} 0
 	// authpool_allocations_total{outcome="new"} 1
-	// authpool_allocations_total{outcome="rate_limited"} 0
 	// authpool_allocations_total{outcome="sticky"} 2
 	// authpool_subscription_used_ratio{subscription="max-a",window="block"} 0.25
 	// authpool_subscription_used_ratio{subscription="max-a",window="week"} 0.035

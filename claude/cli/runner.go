@@ -175,8 +175,8 @@ func (r *Runner) Run(ctx context.Context, clientID, prompt string, opts ...RunOp
 	for n := 1; n <= r.maxAttempts(); n++ {
 		opts := allocOpts
 		if n > 1 {
-			// The run was counted against the rate limit once.
-			opts = append(allocOpts[:len(allocOpts):len(allocOpts)], authpool.Resend(), authpool.Elsewhere(tried...))
+			// Once more, elsewhere.
+			opts = append(allocOpts[:len(allocOpts):len(allocOpts)], authpool.Elsewhere(tried...))
 		}
 		a, err := r.Pool.Allocate(ctx, clientID, opts...)
 		if err != nil {

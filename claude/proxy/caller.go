@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -29,11 +28,11 @@ type Caller struct {
 	// CapWindow is the cap's rolling window, in whole hours up to a week.
 	// The default value is 5 hours.
 	CapWindow authpool.Duration `json:"capWindow,omitempty"`
-	// Rate, when set, is the caller's own rate limit in place of the pool's
-	// Config.ClientRate, counted over all its requests (Allocate with
-	// authpool.RateKey(ID, Rate)); a Rate of zero exempts the caller. The
-	// default is Config.ClientRate.
-	Rate *authpool.RateLimit `json:"rate,omitempty"`
+	// Rate, when set, is the caller's own rate limit, counted over all its
+	// requests whatever their session, in place of the Proxy's
+	// DefaultRate; a Rate of zero exempts the caller. Nil is DefaultRate,
+	// and no limit when that is nil too.
+	Rate *RateLimit `json:"rate,omitempty"`
 	// Sessionless says how the proxy places the caller's requests that
 	// name no session (no X-Claude-Code-Session-Id): SessionlessSticky, the
 	// default, makes them one client; SessionlessSpread places each on its
@@ -119,9 +118,8 @@ func callerProblems(callers []Caller) []error {
 		if err := k.Sessionless.Check(); err != nil {
 			bad(at+"/sessionless", "%v", err)
 		}
-		var ce *authpool.ConfigError
-		if k.Rate != nil && errors.As(k.Rate.Validate(), &ce) {
-			for _, p := range ce.Problems {
+		if k.Rate != nil {
+			for _, p := range k.Rate.problems() {
 				errs = append(errs, fmt.Errorf("%s/rate%w", at, p))
 			}
 		}

@@ -25,8 +25,8 @@ func TestValidateCallers(t *testing.T) {
 		{"none", nil, nil},
 		{"every field set, and a caller exempt", []proxy.Caller{
 			{ID: "a", Key: long, CapUSD: 40, CapWindow: authpool.Duration(7 * 24 * time.Hour),
-				Rate: &authpool.RateLimit{PerSecond: 1e6, Burst: 1 << 30}, Sessionless: proxy.SessionlessSpread},
-			{ID: "b", Key: long + "1", Rate: &authpool.RateLimit{}, Sessionless: proxy.SessionlessSticky},
+				Rate: &proxy.RateLimit{PerSecond: 1e6, Burst: 1 << 30}, Sessionless: proxy.SessionlessSpread},
+			{ID: "b", Key: long + "1", Rate: &proxy.RateLimit{}, Sessionless: proxy.SessionlessSticky},
 		}, nil},
 		{"an ID too long, a key with a line break", []proxy.Caller{{ID: strings.Repeat("x", bounds.MaxIDLength+1), Key: long + "\n"}}, []string{
 			"/callers/0/id: id is 257 bytes long, more than 256",
@@ -36,10 +36,10 @@ func TestValidateCallers(t *testing.T) {
 			"/callers/0/capUSD: NaN: must be in 0..1e+06",
 			"/callers/0/capWindow: 169h0m0s: must be whole hours, up to a week",
 		}},
-		{"a rate checked as its own", []proxy.Caller{{ID: "a", Key: long}, {ID: "b", Key: long + "1", Rate: &authpool.RateLimit{PerSecond: math.Inf(-1)}}}, []string{
+		{"a rate checked as its own", []proxy.Caller{{ID: "a", Key: long}, {ID: "b", Key: long + "1", Rate: &proxy.RateLimit{PerSecond: math.Inf(-1)}}}, []string{
 			"/callers/1/rate/perSecond: -Inf: must be in 0..1e+06",
 		}},
-		{"a burst without a rate", []proxy.Caller{{ID: "a", Key: long, Rate: &authpool.RateLimit{Burst: 5}}}, []string{
+		{"a burst without a rate", []proxy.Caller{{ID: "a", Key: long, Rate: &proxy.RateLimit{Burst: 5}}}, []string{
 			"/callers/0/rate/burst: 5: set perSecond too, or neither (a bucket that never refills would refuse the client for good)",
 		}},
 		{"a sessionless mode in the wrong case", []proxy.Caller{{ID: "a", Key: long, Sessionless: "Spread"}}, []string{

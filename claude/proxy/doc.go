@@ -18,7 +18,9 @@
 // to the pool (claude.Classify, claude.Apply). A failure that takes a
 // subscription out of service is sent again on another, up to MaxAttempts,
 // when the body can be sent again. When no subscription can serve, the
-// answer is the pool's own 429 saying why and when to retry. No
+// answer is the pool's own 429 saying why and when to retry. A Proxy's
+// caller over its rate limit (Caller.Rate, else Proxy.DefaultRate) gets a
+// 429 too, before the pool is asked for a subscription. No
 // credential, caller key or prompt reaches a caller, a log, an event or
 // the store. Times are the pool's clock unless Transport.Clock says
 // otherwise.

@@ -48,7 +48,9 @@ const DefaultMaxBody = 32 << 20
 // (SessionlessSpread): then each such request is a client of its
 // own, placed for that request alone and released when its response ends,
 // once its usage is recorded. Only POST /v1/messages and
-// /v1/messages/count_tokens pass; SSE streams are flushed event by event.
+// /v1/messages/count_tokens pass; SSE streams are flushed event by event
+// (each write of an answer carries what is new: its headers go with its
+// first event, its last event with its end).
 // The upstream's own rate-limit headers never reach the caller; a caller
 // with a cap is told its own standing in the anthropic-ratelimit-unified-*
 // headers, and gets 429 when its cap (billing_error, with the headers that
@@ -57,10 +59,14 @@ const DefaultMaxBody = 32 << 20
 // Claude Code makes of it.
 //
 // Rate limits are per caller, not per pool client: all of a caller's
-// sessions count against one bucket, keyed by the caller's ID
-// (authpool.RateKey), whose limit is the caller's Rate when set, else the
-// pool's Config.ClientRate. A caller over it gets 429 rate_limit_error with retry-after and
-// x-should-retry: true.
+// requests, whatever their session, take from one token bucket, keyed by
+// the caller's ID, whose limit is the caller's Rate when set, else
+// DefaultRate. A request is counted once, when it comes in, before the pool
+// is asked for a subscription (a fail-over is not counted again); one over
+// the limit gets 429 rate_limit_error with retry-after and x-should-retry
+// by the rule of the pool's other refusals, and the pool never hears of
+// it. Buckets are kept in memory, per Proxy, on the Transport's clock, and
+// dropped once full again, so memory follows the callers recently active.
 //
 // A body must arrive within BodyTimeout, and is read into a buffer that
 // grows with what arrives, never on the word of Content-Length alone: a
@@ -107,6 +113,10 @@ type Proxy struct {
 	// callers' caps are held, and their usage counted, in the store (see
 	// StoreCallers).
 	Stored *StoreCallers
+	// DefaultRate is the rate limit of callers without a Rate of their
+	// own. The default, nil, is no limit. It must pass RateLimit.Validate:
+	// a request it would apply to is otherwise answered 500 api_error.
+	DefaultRate *RateLimit
 	// MaxBody caps a request's body (413 beyond). The default is
 	// DefaultMaxBody.
 	MaxBody int64
@@ -147,6 +157,7 @@ type Proxy struct {
 	refusals     *refusalLog
 	redact       safetext.Redactor // every caller's key
 	caps         *capLedger
+	rates        *rateLimiter
 	known        map[[32]byte]Caller
 	proxy        *httputil.ReverseProxy
 	buffers      copyBuffers
@@ -209,6 +220,7 @@ func (p *Proxy) init() {
 	}
 	p.redact = safetext.NewRedactor(keys...)
 	p.caps = newCapLedger()
+	p.rates = newRateLimiter()
 	target := p.Upstream
 	if target == nil {
 		target, _ = url.Parse(DefaultUpstream)
@@ -221,8 +233,9 @@ func (p *Proxy) init() {
 			r.Out.Header.Del("Authorization")
 		},
 		// SSE, and any response of unknown length, is flushed as it comes
-		// (ReverseProxy's rule); a JSON answer of known length is written
-		// once, whole.
+		// (ReverseProxy's rule; answerWriter skips the flushes that would
+		// send nothing new); a JSON answer of known length is written once,
+		// whole.
 		FlushInterval: 0,
 		BufferPool:    &p.buffers,
 		// What ReverseProxy logs itself (a body copy that failed) goes to
@@ -235,9 +248,8 @@ func (p *Proxy) init() {
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.once.Do(p.init)
 	server := w
-	if p.writeTimeout > 0 {
-		w = &writeDeadlines{ResponseWriter: w, rc: http.NewResponseController(w), d: p.writeTimeout}
-	}
+	aw := &answerWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: p.writeTimeout}
+	w = aw
 	who := p.identifyAny(r)
 	caller, key, ok := who.caller, who.key, who.ok
 	done := p.starting(caller.ID)
@@ -282,7 +294,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer adm.release()
+	if p.overRate(w, r, caller, p.Transport.now()) {
+		return
+	}
 	rt := &route{client: caller.ID, model: modelField(body), caller: caller, key: key, redact: p.redact, adm: adm, done: done}
+	aw.ended = &rt.ended
 	session := r.Header.Get("X-Claude-Code-Session-Id")
 	switch {
 	case session != "" && len(session) <= 128:

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -94,42 +95,69 @@ func (p *Proxy) bodyError(w http.ResponseWriter, r *http.Request, callerID strin
 	}
 }
 
-// writeDeadlines is a ResponseWriter that gives each write, and each
-// flush, from half of d to d to complete: a caller that stops reading its
-// answer is cut when the connection's buffers are full and the deadline has
-// passed, however long the answer streams. A server-wide WriteTimeout would
-// bound the whole answer instead, and cut a long stream. The deadline is
-// moved only when less than half of d is left (an SSE answer flushes every
-// event, and moving a deadline is not free), and set anew by
-// the first write, so a deadline left by a connection's previous request
-// is replaced before it matters. Like any ResponseWriter it is used by one
-// goroutine at a time.
-type writeDeadlines struct {
+// answerWriter is the ResponseWriter a Proxy answers through.
+//
+// When d > 0 it gives each write, and each flush, from half of d to d to
+// complete: a caller that stops reading its answer is cut when the
+// connection's buffers are full and the deadline has passed, however long
+// the answer streams. A server-wide WriteTimeout would bound the whole
+// answer instead, and cut a long stream. The deadline is moved only when
+// less than half of d is left (an SSE answer flushes every event, and
+// moving a deadline is not free), and set anew by the first write, so a
+// deadline left by a connection's previous request is replaced before it
+// matters.
+//
+// It flushes only what needs it. ReverseProxy flushes an SSE answer after
+// each write, and first, from a goroutine of its own, its headers alone;
+// each flush is a write to the connection. A flush with nothing written
+// since the last one sends nothing: the headers go with the answer's first
+// event, which the API sends right after them (message_start). A flush
+// after the write that carried the end of the upstream's body (ended: the
+// Transport's body read it with io.EOF) is left to the server, which sends
+// those bytes with the end of the chunked answer, in one write, once the
+// handler returns.
+//
+// Like any ResponseWriter it is used by one goroutine at a time:
+// ReverseProxy's flushes, from its own goroutine, hold the lock its writes
+// hold.
+type answerWriter struct {
 	http.ResponseWriter
-	rc    *http.ResponseController
-	d     time.Duration
-	until time.Time // the deadline set
+	rc      *http.ResponseController
+	d       time.Duration
+	until   time.Time    // the deadline set
+	pending bool         // written since the last flush
+	ended   *atomic.Bool // the route's (route.ended); nil until there is one
 }
 
 // extend moves the deadline to d from now when less than half of d is left.
-func (w *writeDeadlines) extend() {
+func (w *answerWriter) extend() {
+	if w.d <= 0 {
+		return
+	}
 	if now := time.Now(); w.until.Sub(now) < w.d/2 {
 		w.until = now.Add(w.d)
 		_ = w.rc.SetWriteDeadline(w.until)
 	}
 }
 
-func (w *writeDeadlines) Write(b []byte) (int, error) {
+func (w *answerWriter) Write(b []byte) (int, error) {
 	w.extend()
+	w.pending = w.pending || len(b) > 0
 	return w.ResponseWriter.Write(b)
 }
 
-// FlushError flushes within the deadline; ReverseProxy flushes an SSE
-// stream after each event through it (http.ResponseController).
-func (w *writeDeadlines) FlushError() error {
+// FlushError flushes what was written since the last flush, within the
+// deadline, unless the server is about to send it with the answer's end;
+// ReverseProxy flushes an SSE stream after each event through it
+// (http.ResponseController).
+func (w *answerWriter) FlushError() error {
+	if !w.pending || w.ended != nil && w.ended.Load() {
+		return nil
+	}
+	w.pending = false
 	w.extend()
 	return w.rc.Flush()
 }
 
 // Unwrap returns the server's ResponseWriter, for http.ResponseController.
-func (w *writeDeadlines) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *answerWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -593,10 +593,10 @@ func TestNewRefuses(t *testing.T) {
 			"claude: proxy: /callers/1/key: the same key as /callers/0"},
 		{"sessionless", f.tr, []proxy.Caller{{ID: "x", Key: authpool.Credential(long), Sessionless: "scatter"}}, "",
 			`claude: proxy: /callers/0/sessionless: "scatter": must be "sticky" or "spread"`},
-		{"a rate without a burst", f.tr, []proxy.Caller{{ID: "x", Key: authpool.Credential(long), Rate: &authpool.RateLimit{PerSecond: 3}}}, "",
+		{"a rate without a burst", f.tr, []proxy.Caller{{ID: "x", Key: authpool.Credential(long), Rate: &proxy.RateLimit{PerSecond: 3}}}, "",
 			"claude: proxy: /callers/0/rate/burst: 0: must be at least 1 when perSecond is set (a bucket of 0 refuses every call)"},
 		{"every problem at once, in field order", f.tr, []proxy.Caller{{ID: "x", Key: authpool.Credential(long)},
-			{ID: "a\tb", Key: "short\n", CapUSD: -1, CapWindow: authpool.Duration(90 * time.Minute), Rate: &authpool.RateLimit{PerSecond: -1, Burst: 1}}}, "",
+			{ID: "a\tb", Key: "short\n", CapUSD: -1, CapWindow: authpool.Duration(90 * time.Minute), Rate: &proxy.RateLimit{PerSecond: -1, Burst: 1}}}, "",
 			`claude: proxy: /callers/1/id: id "a\tb" holds a control character (byte 1)
 claude: proxy: /callers/1/key: 6 bytes long: must be at least 16
 claude: proxy: /callers/1/capUSD: -1: must be in 0..1e+06
@@ -619,23 +619,24 @@ claude: proxy: /callers/1/rate/perSecond: -1: must be in 0..1e+06`},
 // A caller over its rate limit gets the pool's own 429 rate_limit_error,
 // with retry-after in whole seconds (rounded up) and x-should-retry: true,
 // and the upstream never hears of the request. The limit is per caller: its
-// sessions share one bucket; a caller's own rate overrides the default;
-// the bucket refills on the pool's clock.
+// sessions share one bucket; a caller's own rate overrides the Proxy's
+// DefaultRate; the bucket refills on the Transport's clock.
 func TestProxyRateLimit(t *testing.T) {
 	t.Parallel()
 	var ns atomic.Int64
 	ns.Store(frontNow.UnixNano())
 	clock := func() time.Time { return time.Unix(0, ns.Load()).UTC() }
 	callers := []proxy.Caller{
-		{ID: "alice", Key: keyAlice, Rate: &authpool.RateLimit{PerSecond: 0.1, Burst: 1}},
+		{ID: "alice", Key: keyAlice, Rate: &proxy.RateLimit{PerSecond: 0.1, Burst: 1}},
 		{ID: "bob", Key: keyBob},
 	}
-	f := newFrontConfig(t, authpool.Config{Subscriptions: frontSubs,
-		ClientRate: authpool.RateLimit{PerSecond: 0.4, Burst: 2}}, authpool.WithClock(clock))
+	f := newFrontClock(t, authpool.Config{Subscriptions: frontSubs}, clock)
+	defaultRate := &proxy.RateLimit{PerSecond: 0.4, Burst: 2}
 	proxy, err := proxy.New(f.tr, callers, f.ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
+	proxy.DefaultRate = defaultRate
 	ps := httptest.NewServer(proxy)
 	t.Cleanup(ps.Close)
 	p := &proxied{front: f, proxy: proxy, ps: ps}

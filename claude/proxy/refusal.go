@@ -14,8 +14,8 @@ import (
 )
 
 // This file makes the answers the pool gives in its own name: a 429 when no
-// subscription can take the request, when the client is over its rate
-// limit, and (proxy.go) when a caller's cap is spent. Each says when to come
+// subscription can take the request, and (proxy_refuse.go, ratelimit.go)
+// when a caller's cap is spent or the caller is over its rate limit. Each says when to come
 // back in retry-after and whether a client should wait for it in
 // x-should-retry, by one rule (retryHeaders), and its message says why, in
 // terms a person can act on. docs/proxy.md shows what Claude Code makes of
@@ -67,18 +67,6 @@ func exhaustedResponse(req *http.Request, ex *authpool.ExhaustedError, now time.
 		msg.WriteString("; when one frees up is not known: retry later")
 	}
 	return ownResponse(req, ownAnswer{refuseExhausted, msg.String()}, h)
-}
-
-// rateLimitedResponse is the Transport's own 429 when the client (or the
-// proxy's caller) is over its rate limit: rate_limit_error, retry-after the
-// whole seconds until it may send again, x-should-retry by the same rule as
-// the pool's other refusals.
-func rateLimitedResponse(req *http.Request, rl *authpool.RateLimitedError, within time.Duration) (*http.Response, ownAnswer) {
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	secs := retryHeaders(h, rl.RetryAfter, within)
-	return ownResponse(req, ownAnswer{refuseRateLimited, fmt.Sprintf(
-		"authpool: too many requests for %s (the pool's rate limit): retry in %s", strconv.Quote(rl.Key), humanWait(secs))}, h)
 }
 
 // ownAnswer is a refusal the Transport answers in the pool's name, and

@@ -47,6 +47,7 @@ var (
 	refuseExhausted   = refusal{"exhausted", "pool exhausted", 429, "rate_limit_error", slog.LevelWarn}
 	refuseStoreDown   = refusal{"store-unavailable", "the pool's store is unavailable", 503, "api_error", slog.LevelError}
 	refuseStoreFailed = refusal{"store-failed", "the pool's store failed", 500, "api_error", slog.LevelError}
+	refuseBadRate     = refusal{"bad-rate", "caller's rate limit not valid", 500, "api_error", slog.LevelError}
 	refusePoolClosed  = refusal{"pool-closed", "the pool is closed", 503, "api_error", slog.LevelWarn}
 	refuseUnreachable = refusal{"upstream-unreachable", "upstream unreachable", 502, "api_error", slog.LevelWarn}
 )

@@ -41,7 +41,7 @@ func TestProxyRefusalLog(t *testing.T) {
 	ns.Store(frontNow.UnixNano())
 	clock := func() time.Time { return time.Unix(0, ns.Load()).UTC() }
 	callers := []proxy.Caller{
-		{ID: "bob", Key: keyBob, Rate: &authpool.RateLimit{PerSecond: 1e-6, Burst: 1}},
+		{ID: "bob", Key: keyBob, Rate: &proxy.RateLimit{PerSecond: 1e-6, Burst: 1}},
 		{ID: "carol", Key: keyAlice},
 	}
 	f := newFrontConfig(t, authpool.Config{Subscriptions: frontSubs}, authpool.WithClock(clock))

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"sync/atomic"
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude/internal/safetext"
@@ -9,8 +10,9 @@ import (
 
 // route is what a Proxy tells its Transport about a request, handed to
 // Transport.roundTrip with the request (Proxy.serve): whom it is for and
-// what it asks. The Transport writes back one thing: the refusal it
-// answered in the pool's name, if it did.
+// what it asks. The Transport writes back two things: the refusal it
+// answered in the pool's name, if it did, and that the upstream's body
+// ended.
 type route struct {
 	client string // the pool's client: the caller, or the caller and its session
 	model  string // the model the body names, or ""
@@ -21,7 +23,8 @@ type route struct {
 	redact safetext.Redactor // the proxy's: every caller's key (see requestRedactor)
 	own    ownAnswer         // the Transport's own refusal, when owned
 	owned  bool
-	done   *Done // what OnDone is told; nil without one
+	done   *Done       // what OnDone is told; nil without one
+	ended  atomic.Bool // the upstream's body has been read to its end (answerWriter)
 }
 
 // answered notes that the Transport answered the request itself, with o;

@@ -151,7 +151,7 @@ func callerOf(rec store.Caller) Caller {
 	c := Caller{ID: rec.ID, CapUSD: rec.Cap.USD(), CapWindow: authpool.Duration(time.Duration(rec.CapWindowHours) * time.Hour),
 		Sessionless: Sessionless(rec.Sessionless)}
 	if rec.RatePerSecond > 0 {
-		c.Rate = &authpool.RateLimit{PerSecond: rec.RatePerSecond, Burst: rec.RateBurst}
+		c.Rate = &RateLimit{PerSecond: rec.RatePerSecond, Burst: rec.RateBurst}
 	}
 	return c
 }

@@ -1,23 +1,18 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude"
-	"github.com/authpool/authpool/claude/internal/safetext"
-	"github.com/authpool/authpool/store"
 )
 
 // OAuthBeta is the anthropic-beta value a request authenticated with a
@@ -54,11 +49,6 @@ const OAuthBeta = "oauth-2025-04-20"
 //     whenever that is known, x-should-retry: true when it is within
 //     RetryWithin, false beyond or when nothing comes back by itself (see
 //     docs/proxy.md);
-//   - when the client is over its rate limit (authpool.ErrRateLimited:
-//     Config.ClientRate, counted per client, or per caller behind a Proxy)
-//     it answers 429 rate_limit_error itself, with retry-after (the whole
-//     seconds until the client may send again) and x-should-retry by the
-//     same rule. A fail-over is not counted again (authpool.Resend);
 //   - an upstream's error reaches the caller, the pool (claude.Apply: a status
 //     reason, an event) and the log with the credential the request was
 //     sent with and the caller's key (the one a Proxy identified it by, and
@@ -171,10 +161,6 @@ func NewBaseTransport() *http.Transport {
 // and redact it; a longer one is not passed on (see fail).
 const maxErrorBody = 64 << 10
 
-// maxCapture is the largest JSON response whose usage is read; larger ones
-// pass through unrecorded (and logged).
-const maxCapture = 4 << 20
-
 // RoundTrip implements http.RoundTripper: the request's client is the one
 // WithClient put in its context, else its ClientHeader; its model is the
 // one its body names.
@@ -204,17 +190,13 @@ func (t *Transport) roundTrip(req *http.Request, rt *route) (*http.Response, err
 	if model != "" {
 		opts = append(opts, authpool.ForModel(model))
 	}
-	if fromProxy {
-		// A proxy's caller is rate limited as one, whatever its sessions.
-		opts = append(opts, authpool.RateKey(rt.caller.ID, rt.caller.Rate))
-	}
 	var tried []string // the subscriptions the request failed on
 	var last *http.Response
 	for attempt := 0; ; attempt++ {
 		allocOpts := opts
 		if attempt > 0 {
-			// Once more, elsewhere, not counted against the rate limit again.
-			allocOpts = append(opts[:len(opts):len(opts)], authpool.Resend(), authpool.Elsewhere(tried...))
+			// Once more, elsewhere.
+			allocOpts = append(opts[:len(opts):len(opts)], authpool.Elsewhere(tried...))
 		}
 		a, err := t.Pool.Allocate(ctx, clientID, allocOpts...)
 		if attempt > 0 {
@@ -224,14 +206,9 @@ func (t *Transport) roundTrip(req *http.Request, rt *route) (*http.Response, err
 			drain(last)
 		}
 		var ex *authpool.ExhaustedError
-		var rl *authpool.RateLimitedError
 		switch {
 		case errors.As(err, &ex):
 			resp, own := exhaustedResponse(req, ex, t.now(), t.retryWithin())
-			rt.answered(own)
-			return resp, nil
-		case errors.As(err, &rl):
-			resp, own := rateLimitedResponse(req, rl, t.retryWithin())
 			rt.answered(own)
 			return resp, nil
 		case err != nil:
@@ -309,264 +286,4 @@ func (t *Transport) log() *slog.Logger {
 func (t *Transport) prices() *claude.Prices {
 	t.once.Do(t.init)
 	return t.pricing
-}
-
-// outgoing returns the request as sent on a's subscription: a copy (or, in
-// place, req itself) with the subscription's credential in place of the
-// caller's. A retry gets a fresh body from GetBody.
-func outgoing(req *http.Request, a authpool.Allocation, clientHeader string, attempt int, inPlace bool) (*http.Request, error) {
-	out := req
-	if !inPlace {
-		out = req.Clone(req.Context())
-	}
-	if attempt > 0 {
-		body, err := req.GetBody()
-		if err != nil {
-			return nil, fmt.Errorf("claude: transport: the body to send again: %w", err)
-		}
-		out.Body = body
-	}
-	if clientHeader != "" {
-		out.Header.Del(clientHeader)
-	}
-	// The usage is read on the way through: let the base transport ask for
-	// gzip itself, so that it hands over the body decoded.
-	out.Header.Del("Accept-Encoding")
-	cred := a.Credential.Reveal()
-	betas := out.Header.Values("Anthropic-Beta")
-	if a.Kind == authpool.KindAPI {
-		out.Header.Del("Authorization")
-		out.Header.Set("X-Api-Key", cred)
-		if slices.ContainsFunc(betas, func(v string) bool { return strings.Contains(v, OAuthBeta) }) {
-			// A caller logged in to a subscription asks for the OAuth beta;
-			// an API key must not.
-			if rest := withoutBeta(betas, OAuthBeta); rest != "" {
-				out.Header.Set("Anthropic-Beta", rest)
-			} else {
-				out.Header.Del("Anthropic-Beta")
-			}
-		}
-		return out, nil
-	}
-	out.Header.Del("X-Api-Key")
-	out.Header.Set("Authorization", "Bearer "+cred)
-	if rest := withoutBeta(betas, OAuthBeta); rest != "" {
-		out.Header.Set("Anthropic-Beta", rest+","+OAuthBeta)
-	} else {
-		out.Header.Set("Anthropic-Beta", OAuthBeta)
-	}
-	return out, nil
-}
-
-// withoutBeta returns the anthropic-beta values joined, without beta.
-func withoutBeta(values []string, beta string) string {
-	var all []string
-	for _, v := range values {
-		for b := range strings.SplitSeq(v, ",") {
-			if b = strings.TrimSpace(b); b != "" && b != beta {
-				all = append(all, b)
-			}
-		}
-	}
-	return strings.Join(all, ",")
-}
-
-// requestModel returns the model a request is for: the "model" of its JSON
-// body, read from a copy of the body (GetBody) so that the request is
-// untouched; "" when it does not say.
-func (t *Transport) requestModel(req *http.Request) string {
-	if req.GetBody == nil || req.Body == nil || req.Body == http.NoBody {
-		return ""
-	}
-	body, err := req.GetBody()
-	if err != nil {
-		return ""
-	}
-	defer body.Close()
-	buf, _ := t.heads.Get().(*[]byte)
-	if buf == nil {
-		b := make([]byte, 16<<10)
-		buf = &b
-	}
-	defer t.heads.Put(buf)
-	n, _ := io.ReadFull(body, *buf)
-	return modelField((*buf)[:n])
-}
-
-// modelField finds the "model" member's string in a JSON object's text
-// (the SDKs and Claude Code write it before the messages). An escaped
-// "model" inside a string is not a member.
-func modelField(b []byte) string {
-	const key = `"model"`
-	for from := 0; ; {
-		i := bytes.Index(b[from:], []byte(key))
-		if i < 0 {
-			return ""
-		}
-		i += from
-		from = i + len(key)
-		if i > 0 && b[i-1] == '\\' {
-			continue
-		}
-		rest := bytes.TrimLeft(b[from:], " \t\r\n")
-		if len(rest) == 0 || rest[0] != ':' {
-			continue
-		}
-		rest = bytes.TrimLeft(rest[1:], " \t\r\n")
-		if len(rest) == 0 || rest[0] != '"' {
-			continue
-		}
-		end := bytes.IndexByte(rest[1:], '"')
-		if end < 0 || end > 256 {
-			return ""
-		}
-		return string(rest[1 : 1+end])
-	}
-}
-
-// observe passes a successful response's reported windows to the pool.
-func (t *Transport) observe(ctx context.Context, subscriptionID string, resp *http.Response, model string) {
-	if !hasUnified(resp.Header) {
-		return
-	}
-	now := t.now()
-	v := claude.Classify(resp.StatusCode, resp.Header, nil, now)
-	if err := claude.Apply(ctx, t.Pool, subscriptionID, v, model, now); err != nil {
-		t.log().LogAttrs(ctx, slog.LevelWarn, "claude: telling the pool a response's limits failed",
-			slog.String("subscription", subscriptionID), slog.String("error", err.Error()))
-	}
-}
-
-// hasUnified reports whether a response carries the subscription's rate
-// limit headers.
-func hasUnified(h http.Header) bool {
-	for k := range h {
-		if len(k) > len(unifiedPrefix) && strings.EqualFold(k[:len(unifiedPrefix)], unifiedPrefix) { // canonical or not
-			return true
-		}
-	}
-	return false
-}
-
-// capture returns the response's body wrapped to read its usage on the way
-// through, and to record it once when the body is read to its end or closed.
-func (t *Transport) capture(ctx context.Context, req *http.Request, resp *http.Response, clientID string, a authpool.Allocation, rt *route) io.ReadCloser {
-	c := &captured{t: t, rt: rt, ctx: context.WithoutCancel(ctx), req: req, cred: a.Credential.Reveal(),
-		clientID: clientID, subscriptionID: a.SubscriptionID, body: resp.Body}
-	if resp.Request != nil {
-		c.oneShot = claude.OneShotRun(resp.Request.Header.Get("User-Agent"))
-	}
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		c.stream = claude.NewStreamReader(resp.Body)
-	} else if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		return resp.Body // nothing to record
-	} else if n := resp.ContentLength; n > 0 && n <= maxCapture {
-		c.json = make([]byte, 0, n) // the body's size is known: one buffer holds it
-	}
-	return c
-}
-
-// captured is a response body whose usage is recorded once.
-type captured struct {
-	t                        *Transport
-	rt                       *route // the Proxy's, or nil
-	ctx                      context.Context
-	req                      *http.Request // as the caller sent it
-	cred                     string        // the credential it was sent with
-	clientID, subscriptionID string
-	body                     io.ReadCloser
-	stream                   *claude.StreamReader // SSE; nil for JSON
-	json                     []byte               // JSON read so far, up to maxCapture
-	tooBig                   bool
-	oneShot                  bool // from a run that is over when it stops sending (claude.OneShotRun)
-	once                     sync.Once
-}
-
-func (c *captured) Read(b []byte) (int, error) {
-	var n int
-	var err error
-	if c.stream != nil {
-		n, err = c.stream.Read(b)
-	} else {
-		n, err = c.body.Read(b)
-		if !c.tooBig {
-			if len(c.json)+n > maxCapture {
-				c.tooBig, c.json = true, nil
-			} else {
-				c.json = append(c.json, b[:n]...)
-			}
-		}
-	}
-	if err == io.EOF {
-		c.once.Do(func() { c.record(true) })
-	}
-	return n, err
-}
-
-func (c *captured) Close() error {
-	c.once.Do(func() { c.record(false) })
-	return c.body.Close()
-}
-
-// record records what the response used; complete says whether the body
-// was read to its end.
-func (c *captured) record(complete bool) {
-	var mu claude.MessageUsage
-	switch {
-	case c.stream != nil:
-		mu = c.stream.Usage()
-		if err := c.stream.Err(); err != nil {
-			var apiErr *claude.APIError
-			if errors.As(err, &apiErr) {
-				c.midStream(apiErr)
-			}
-		}
-	case c.tooBig:
-		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: a response too large to read its usage passed unrecorded",
-			slog.String("client", c.clientID), slog.String("subscription", c.subscriptionID))
-		return
-	case !complete:
-		return // a JSON body not read to its end has no usage to read
-	default:
-		var err error
-		if mu, err = claude.ParseMessage(c.json); err != nil {
-			return // not a message (count_tokens), or an error body
-		}
-	}
-	if mu.ID == "" || mu.Counts.Total() == 0 && mu.Counts.WebSearches == 0 {
-		return
-	}
-	u, err := mu.Usage(c.t.prices(), c.t.Rule, c.t.now())
-	if err != nil {
-		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: pricing a response failed; recording its tokens at no cost",
-			slog.String("model", mu.Model), slog.String("error", err.Error()))
-	}
-	u.SubscriptionID = c.subscriptionID
-	if c.oneShot {
-		u.CacheTTL = 0 // its cache, even an hour's, outlives the run: no slot for it
-	}
-	if err := c.t.Pool.Record(c.ctx, c.clientID, u); err != nil {
-		msg := "claude: recording a response's usage failed"
-		if errors.Is(err, store.ErrUnavailable) {
-			msg = "claude: the pool's store is unavailable: a response's usage was not recorded"
-		}
-		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, msg,
-			slog.String("client", c.clientID), slog.String("subscription", c.subscriptionID), slog.String("error", err.Error()))
-	}
-	if c.rt != nil && c.rt.spent != nil {
-		c.rt.spent(u)
-	}
-}
-
-// midStream tells the pool of an error event that ended a stream after its
-// 200 (an overloaded upstream, say).
-func (c *captured) midStream(apiErr *claude.APIError) {
-	now := c.t.now()
-	red := requestRedactor(c.req, c.rt, c.cred)
-	body := errorBody(apiErr.Type, apiErr.Message)
-	v := claude.Classify(http.StatusOK, nil, body, now).Redacted(red.String)
-	if err := claude.Apply(c.ctx, c.t.Pool, c.subscriptionID, v, "", now); err != nil {
-		c.t.log().LogAttrs(c.ctx, slog.LevelWarn, "claude: telling the pool of a stream's error failed",
-			slog.String("subscription", c.subscriptionID), slog.String("error", safetext.Clip(red.String(err.Error()), 1024)))
-	}
 }

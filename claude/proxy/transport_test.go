@@ -445,47 +445,6 @@ func TestTransportGzip(t *testing.T) {
 	}
 }
 
-// Behind a bare Transport the rate limit is per client: a client over it
-// gets the Transport's own 429 rate_limit_error, retry-after and
-// x-should-retry: true; a fail-over is not counted twice.
-func TestTransportRateLimit(t *testing.T) {
-	t.Parallel()
-	reset := frontNow.Add(2 * time.Hour)
-	f := newFrontConfig(t, authpool.Config{Subscriptions: frontSubs[:2], ClientRate: authpool.RateLimit{PerSecond: 0.5, Burst: 1}})
-	f.up.Set(credA, fakeanthropic.Quota429(frontNow, reset))
-	tee := &wireTee{}
-	client := sdk(f.ts.URL, f.tr, tee, option.WithAPIKey(callerJunk))
-
-	// sub-a's 429 fails over to sub-b: one call of alice's, not two.
-	if _, err := call(proxy.WithClient(t.Context(), "alice"), client, false); err != nil {
-		t.Fatalf("alice's first request: %v", err)
-	}
-	_, err := call(proxy.WithClient(t.Context(), "alice"), client, true)
-	var apiErr *anthropic.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Type() != "rate_limit_error" {
-		t.Fatalf("alice's second request: %v; want a rate_limit_error 429", err)
-	}
-	wantBody := `{"type":"error","error":{"type":"rate_limit_error","message":"authpool: too many requests for \"alice\" (the pool's rate limit): retry in 2 s"}}`
-	wantHeader := http.Header{
-		"Content-Type":   {"application/json"},
-		"Retry-After":    {"2"},
-		"X-Should-Retry": {"true"},
-	}
-	if diff := cmp.Diff(wantHeader, tee.header(1)); diff != "" {
-		t.Errorf("headers (-want +got):\n%s", diff)
-	}
-	if got := string(tee.bodies()[1]); got != wantBody {
-		t.Errorf("body\n got %s\nwant %s", got, wantBody)
-	}
-	// Another client has its own bucket.
-	if _, err := call(proxy.WithClient(t.Context(), "bob"), client, false); err != nil {
-		t.Fatalf("bob's request: %v", err)
-	}
-	if diff := cmp.Diff([]string{credA, credB, credB}, f.credentials()); diff != "" {
-		t.Errorf("credentials the upstream saw (-want +got):\n%s", diff)
-	}
-}
-
 // TestNewBaseTransport checks the default upstream client: HTTP/2 to a TLS
 // upstream, and, to an HTTP/1.1 one, the connections of 64 concurrent
 // requests kept for the next 64 (net/http's default keeps 2).

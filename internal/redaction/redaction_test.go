@@ -113,9 +113,8 @@ func TestNoSecretLeaks(t *testing.T) {
   "fallback": {"name": "api-key", "credential": {"file": "secrets/fallback.key"}, "dailyBudgetUSD": 1},
   "callers": [
     {"id": "alice", "key": {"env": "REDACTION_ALICE"}, "rate": {}},
-    {"id": "bob", "key": {"file": "secrets/bob.key"}, "rate": {}}
+    {"id": "bob", "key": {"file": "secrets/bob.key"}, "rate": {"perSecond": 0.001, "burst": 3}}
   ],
-  "clientRate": {"perSecond": 0.001, "burst": 10},
   "notify": {
     "log": {"level": "debug"},
     "webhooks": [{"url": %q, "secret": {"file": "secrets/webhook.secret"}, "maxAttempts": 1}]
@@ -141,7 +140,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	// Bad configs that reference the secrets, or hold them where they do
 	// not belong: each must be refused without showing them.
 	bad := map[string]string{
-		"unknown field next to the secrets":  strings.Replace(good, `"clientRate"`, `"clientRat"`, 1),
+		"unknown field next to the secrets":  strings.Replace(good, `"notify"`, `"notfy"`, 1),
 		"a credential spanning lines (env)":  `{"subscriptions": [{"id": "a", "kind": "pro", "credential": {"env": "REDACTION_MULTILINE"}}]}`,
 		"a credential spanning lines (file)": `{"subscriptions": [{"id": "a", "kind": "pro", "credential": {"file": "secrets/multiline.token"}}]}`,
 		"a credential file over 64 KiB":      `{"subscriptions": [{"id": "a", "kind": "pro", "credential": {"file": "secrets/huge.token"}}]}`,
@@ -266,13 +265,6 @@ func TestNoSecretLeaks(t *testing.T) {
 	said.err("UpdateSubscription (not found)", p.UpdateSubscription(ctx, "nope", authpool.SubscriptionUpdate{Credential: &credA}))
 	said.err("UpdateSubscription (invalid)", p.UpdateSubscription(ctx, "sub-a", authpool.SubscriptionUpdate{Credential: &credA, MaxClients: &minusOne}))
 	said.err("UpdateSubscription (multiline)", p.UpdateSubscription(ctx, "sub-a", authpool.SubscriptionUpdate{Credential: &credMulti}))
-	for i := range 12 { // over clientRate's burst of 10
-		_, err := p.Allocate(ctx, "greedy")
-		said.err("Allocate (greedy)", err)
-		if i == 11 && !errors.Is(err, authpool.ErrRateLimited) {
-			t.Errorf("the 12th Allocate: %v; want ErrRateLimited", err)
-		}
-	}
 	subsNow, err := p.Subscriptions(ctx)
 	said.err("Subscriptions", err)
 	said.values("Subscriptions", subsNow)
@@ -313,7 +305,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	msg := `{"model":"` + model + `","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
 	stream := `{"model":"` + model + `","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
 	statuses := map[int]bool{}
-	send := func(base, path, body string, hdr ...string) {
+	send := func(base, path, body string, hdr ...string) (status int, answer string) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, strings.NewReader(body))
 		if err != nil {
@@ -325,13 +317,14 @@ func TestNoSecretLeaks(t *testing.T) {
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			said.err("proxy client", err)
-			return
+			return 0, ""
 		}
 		b, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		said.err("proxy client read", err)
 		statuses[resp.StatusCode] = true
 		said.add("proxy response", "%s\n%v\n%s", resp.Status, resp.Header, b)
+		return resp.StatusCode, string(b)
 	}
 	alice, bob := []string{"x-api-key", keyAlice}, []string{"Authorization", "Bearer " + keyBob}
 	send(ps.URL, "/v1/messages", msg, alice...)
@@ -347,6 +340,11 @@ func TestNoSecretLeaks(t *testing.T) {
 	send(ps.URL, "/v1/messages", msg, alice...)                            // 429 then 529
 	up.Set(fallback, fakeanthropic.Unauthorized401())                      // a refused credential
 	send(ps.URL, "/v1/messages", stream, append(bob, "X-Claude-Code-Session-Id", "s-1")...)
+	send(ps.URL, "/v1/messages", msg, bob...) // the last of bob's burst of 3
+	if status, answer := send(ps.URL, "/v1/messages", msg, bob...); status != http.StatusTooManyRequests ||
+		!strings.Contains(answer, "too many requests") {
+		t.Errorf("bob over his rate: %d %s; want the proxy's 429 saying too many requests", status, answer)
+	}
 	up.SetDefault(fakeanthropic.Response{StreamError: &fakeanthropic.Error{Type: "overloaded_error", Message: "Overloaded"}})
 	advance(2 * time.Hour) // sub-a and sub-b back
 	send(ps.URL, "/v1/messages", stream, alice...)

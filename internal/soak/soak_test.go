@@ -91,8 +91,8 @@ func planFor(d time.Duration) plan {
 // two small Pro subscriptions, whose block budget is sized to be spent
 // about 40 % into the run (so their thresholds fire and their clients fail
 // over); a fallback whose day is never spent; sessions idle after 2 s and
-// stale after 8 s, so Rebalance moves and releases clients; a rate limit
-// some clients hit; usage IDs remembered for plan.Remember. (Its webhook
+// stale after 8 s, so Rebalance moves and releases clients; usage IDs
+// remembered for plan.Remember. (Its webhook
 // is a webhook.Notifier given to each pool.)
 func (pl plan) config() authpool.Config {
 	// What a client spends a second: a Record (with or without an ID) is
@@ -119,7 +119,6 @@ func (pl plan) config() authpool.Config {
 		Sessions:         authpool.SessionPolicy{IdleAfter: authpool.Duration(2 * time.Second), StaleAfter: authpool.Duration(8 * time.Second)},
 		Rebalance:        authpool.RebalancePolicy{MinGapUSD: 0.001},
 		RememberUsageIDs: authpool.Duration(pl.Remember),
-		ClientRate:       authpool.RateLimit{PerSecond: 0.5, Burst: 2},
 		Notify:           authpool.NotifyConfig{QueueSize: queueSize},
 	}
 }

@@ -54,14 +54,13 @@ const (
 	errUnavailable                    // store.ErrUnavailable while Redis was up
 	errDeadline                       // context.DeadlineExceeded alone while Redis was up
 	errExhausted                      // authpool.ErrExhausted
-	errRateLimited                    // authpool.ErrRateLimited
 	errUnknownClient                  // authpool.ErrUnknownClient: released meanwhile (Rebalance, stale)
 	errOther                          // anything else
 	numErrs
 )
 
 var errNames = [numErrs]string{"unavailable (outage)", "deadline (outage)", "unavailable (Redis up)",
-	"deadline (Redis up)", "exhausted", "rate limited", "unknown client", "other"}
+	"deadline (Redis up)", "exhausted", "unknown client", "other"}
 
 // classify sorts err; during says whether Redis was down when the call
 // started or ended.
@@ -77,8 +76,6 @@ func classify(err error, during bool) errClass {
 		return errDeadline
 	case errors.Is(err, authpool.ErrExhausted):
 		return errExhausted
-	case errors.Is(err, authpool.ErrRateLimited):
-		return errRateLimited
 	case errors.Is(err, authpool.ErrUnknownClient):
 		return errUnknownClient
 	}
