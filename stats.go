@@ -15,7 +15,12 @@ import (
 // monitoring system takes their rates (package metrics exports them to
 // Prometheus). They are this Pool's own: pools sharing a store count apart.
 type Stats struct {
-	Allocations AllocationStats `json:"allocations"`
+	// Allocations counts Allocate's placements by Outcome (every outcome
+	// is in the map), Exhausted its refusals with ErrExhausted. A call
+	// that failed otherwise (bad input, a closed pool, a store error) is
+	// not counted.
+	Allocations map[Outcome]int64 `json:"allocations"`
+	Exhausted   int64             `json:"exhausted"`
 	// Records counts the usages Record and Charge counted.
 	Records int64 `json:"records"`
 	// DuplicateRecords counts the usages Record and Charge refused as
@@ -43,17 +48,6 @@ type Stats struct {
 	// again.
 	StoreRestores int64             `json:"storeRestores"`
 	Notifications NotificationStats `json:"notifications"`
-}
-
-// AllocationStats counts Allocate's answers: a placement by its Outcome,
-// a refusal by its error (ErrExhausted). A call that failed otherwise (bad
-// input, a closed pool, a store error) is not counted here.
-type AllocationStats struct {
-	Sticky    int64 `json:"sticky"`
-	New       int64 `json:"new"`
-	Moved     int64 `json:"moved"`
-	Fallback  int64 `json:"fallback"`
-	Exhausted int64 `json:"exhausted"`
 }
 
 // counters are the pool's Stats as they grow: atomics, so counting costs
@@ -89,11 +83,11 @@ func (c *counters) answered(a Allocation, err error) {
 func (p *Pool) Stats() Stats {
 	c := &p.counters
 	return Stats{
-		Allocations: AllocationStats{
-			Sticky: c.allocations[OutcomeSticky].Load(), New: c.allocations[OutcomeNew].Load(),
-			Moved: c.allocations[OutcomeMoved].Load(), Fallback: c.allocations[OutcomeFallback].Load(),
-			Exhausted: c.exhausted.Load(),
+		Allocations: map[Outcome]int64{
+			OutcomeSticky: c.allocations[OutcomeSticky].Load(), OutcomeNew: c.allocations[OutcomeNew].Load(),
+			OutcomeMoved: c.allocations[OutcomeMoved].Load(), OutcomeFallback: c.allocations[OutcomeFallback].Load(),
 		},
+		Exhausted:        c.exhausted.Load(),
 		Records:          c.records.Load(),
 		DuplicateRecords: c.duplicates.Load(),
 		TooOldRecords:    c.tooOld.Load(),

@@ -66,7 +66,7 @@ func TestStats(t *testing.T) {
 					allocate(t, p, "alice")
 				}
 			},
-			want: authpool.Stats{Allocations: authpool.AllocationStats{New: 1, Sticky: 2}},
+			want: authpool.Stats{Allocations: allocs(2, 1, 0, 0)},
 		},
 		{
 			name: "moved off a limited subscription",
@@ -80,7 +80,7 @@ func TestStats(t *testing.T) {
 					t.Fatalf("outcome %v, want moved", a.Outcome)
 				}
 			},
-			want: authpool.Stats{Allocations: authpool.AllocationStats{New: 1, Moved: 1}},
+			want: authpool.Stats{Allocations: allocs(0, 1, 1, 0)},
 		},
 		{
 			name: "the fallback, then exhausted",
@@ -95,7 +95,7 @@ func TestStats(t *testing.T) {
 				_, err := p.Allocate(ctx, "carol")
 				exhausted(t, err)
 			},
-			want: authpool.Stats{Allocations: authpool.AllocationStats{New: 1, Fallback: 1, Exhausted: 1}, Records: 1},
+			want: authpool.Stats{Allocations: allocs(0, 1, 0, 1), Exhausted: 1, Records: 1},
 		},
 		{
 			name: "records, charges and duplicates",
@@ -119,7 +119,7 @@ func TestStats(t *testing.T) {
 					t.Fatalf("Record for an unknown client: %v", err)
 				}
 			},
-			want: authpool.Stats{Allocations: authpool.AllocationStats{New: 1}, Records: 3, DuplicateRecords: 3},
+			want: authpool.Stats{Allocations: allocs(0, 1, 0, 0), Records: 3, DuplicateRecords: 3},
 		},
 		{
 			name: "rebalance: moves, then stale releases",
@@ -138,7 +138,7 @@ func TestStats(t *testing.T) {
 					t.Fatalf("second Rebalance: %d moves, %d released, %v; want 0, 2", len(r.Moves), len(r.Released), err)
 				}
 			},
-			want: authpool.Stats{Allocations: authpool.AllocationStats{New: 2}, Records: 1, RebalanceMoves: 2, StaleReleases: 2},
+			want: authpool.Stats{Allocations: allocs(0, 2, 0, 0), Records: 1, RebalanceMoves: 2, StaleReleases: 2},
 		},
 		{
 			name: "store errors count, the store's answers and a cancelled context do not",
@@ -165,7 +165,7 @@ func TestStats(t *testing.T) {
 					t.Fatalf("Allocate with a cancelled context: %v", err)
 				}
 			},
-			want: authpool.Stats{Allocations: authpool.AllocationStats{New: 1}, StoreErrors: 3},
+			want: authpool.Stats{Allocations: allocs(0, 1, 0, 0), StoreErrors: 3},
 		},
 	}
 	for _, tt := range tests {
@@ -201,4 +201,10 @@ func TestStatsCountNotifications(t *testing.T) {
 			t.Errorf("Stats().Notifications (-want +got):\n%s; the notifier got %d events, want 1", diff, got.Load())
 		}
 	})
+}
+
+// allocs is Stats.Allocations with sticky, new, moved and fallback placements.
+func allocs(sticky, fresh, moved, fallback int64) map[authpool.Outcome]int64 {
+	return map[authpool.Outcome]int64{authpool.OutcomeSticky: sticky, authpool.OutcomeNew: fresh,
+		authpool.OutcomeMoved: moved, authpool.OutcomeFallback: fallback}
 }

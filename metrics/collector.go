@@ -187,16 +187,10 @@ func (c *Collector) collectStats(ch chan<- prometheus.Metric, s authpool.Stats) 
 	counter := func(desc *prometheus.Desc, v int64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), labels...)
 	}
-	a := s.Allocations
-	for _, o := range []struct {
-		outcome string
-		n       int64
-	}{
-		{"sticky", a.Sticky}, {"new", a.New}, {"moved", a.Moved}, {"fallback", a.Fallback},
-		{"exhausted", a.Exhausted},
-	} {
-		counter(d.allocations, o.n, o.outcome)
+	for _, o := range []authpool.Outcome{authpool.OutcomeSticky, authpool.OutcomeNew, authpool.OutcomeMoved, authpool.OutcomeFallback} {
+		counter(d.allocations, s.Allocations[o], o.String())
 	}
+	counter(d.allocations, s.Exhausted, "exhausted")
 	counter(d.records, s.Records)
 	counter(d.duplicates, s.DuplicateRecords)
 	counter(d.tooOld, s.TooOldRecords)
