@@ -130,7 +130,7 @@ func (s *scenario) loginPKCE(t *testing.T) {
 			ID, Kind, Credential string
 			Status               struct{ State string }
 		}
-		if !poll(5*time.Second, func() bool {
+		if !poll(eventually, func() bool {
 			code, _ := s.w.get(t, srv.url+"/admin/v1/subscriptions/max-a", adminToken)
 			return code == 200
 		}) {
@@ -153,7 +153,7 @@ func (s *scenario) requests(t *testing.T) {
 		// A server that is not the login's sees the subscription within
 		// the pool's refresh interval (1 s).
 		var lastErr error
-		if !poll(10*time.Second, func() bool {
+		if !poll(eventually, func() bool {
 			msg, err := alice.Messages.New(t.Context(), params)
 			lastErr = err
 			return err == nil && len(msg.Content) == 1 && msg.Content[0].Text == fakeanthropic.DefaultText &&

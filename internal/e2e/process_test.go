@@ -17,6 +17,10 @@ import (
 const (
 	startTimeout = 20 * time.Second // until serve prints its URL
 	exitTimeout  = 20 * time.Second // until a command or a stopped server exits
+	// eventually bounds the wait for what happens in the background:
+	// a server seeing what another stored (within the pool's refresh
+	// interval, 1 s), usage reaching the status, a refresh, a log line.
+	eventually = 10 * time.Second
 )
 
 // syncBuffer is a process's output, written by os/exec's copying goroutine

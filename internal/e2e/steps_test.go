@@ -40,7 +40,7 @@ func (s *scenario) observe(t *testing.T) {
 			t.Errorf("%s: /status: %d, want the HTML page with max-a", p.name, code)
 		}
 		var st statusJSON
-		ok := poll(5*time.Second, func() bool {
+		ok := poll(eventually, func() bool {
 			st = statusJSON{}
 			s.w.getJSON(t, p.url+"/status?format=json", statusToken, 200, &st)
 			return len(st.Subscriptions) == 1 && st.Subscriptions[0].Week.Requests == want && len(st.Sessions) == sessions
@@ -49,7 +49,7 @@ func (s *scenario) observe(t *testing.T) {
 			t.Errorf("%s: /status?format=json: %+v, want max-a active with %d requests this week and %d sessions", p.name, st, want, sessions)
 		}
 		var metrics string
-		if !poll(5*time.Second, func() bool {
+		if !poll(eventually, func() bool {
 			var code int
 			code, metrics = s.w.get(t, p.url+"/metrics", statusToken)
 			return code == 200 && strings.Contains(metrics, metric)
@@ -101,7 +101,7 @@ func (s *scenario) checkRequestLog(t *testing.T, p *proc) {
 		}
 		return n
 	}
-	if !poll(5*time.Second, func() bool { n := count(); return n["alice"] == 2 && n["bob"] == 1 }) {
+	if !poll(eventually, func() bool { n := count(); return n["alice"] == 2 && n["bob"] == 1 }) {
 		t.Errorf("%s's request log has, by caller, %v lines of answered messages, want alice 2 and bob 1", p.name, count())
 	}
 }
@@ -121,7 +121,7 @@ func (s *scenario) callers(t *testing.T) {
 // token); every server serves with the new token, before and after the
 // old one's expiry.
 func (s *scenario) refresh(t *testing.T) {
-	if !poll(time.Until(s.expiresAt)+10*time.Second, func() bool { return s.w.oauth.Count("refresh") >= 1 }) {
+	if !poll(time.Until(s.expiresAt)+eventually, func() bool { return s.w.oauth.Count("refresh") >= 1 }) {
 		t.Fatal("the expiring token was not refreshed")
 	}
 	s.refreshedAt = time.Now()
@@ -129,7 +129,7 @@ func (s *scenario) refresh(t *testing.T) {
 	for i, p := range s.servers {
 		alice := sdk(p, keyAlice, fmt.Sprintf("session-refresh-%d", i))
 		var cred string
-		if !poll(5*time.Second, func() bool {
+		if !poll(eventually, func() bool {
 			_, err := alice.Messages.New(t.Context(), params)
 			cred = s.w.lastUpstream(t)
 			return err == nil && !old[cred]
@@ -194,16 +194,16 @@ func (s *scenario) sigterm(t *testing.T) {
 	go func() { done <- stream(t, sdk(p, keyAlice, "session-sigterm")) }()
 	select {
 	case <-hold.Reached():
-	case <-time.After(10 * time.Second):
+	case <-time.After(eventually):
 		t.Fatal("the stream did not reach message_stop upstream")
 	}
 	signaled := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	p.waitLog(t, "server: stopping", 5*time.Second)
+	p.waitLog(t, "server: stopping", eventually)
 	addr := strings.TrimPrefix(p.url, "http://")
-	if !poll(5*time.Second, func() bool {
+	if !poll(eventually, func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -245,14 +244,4 @@ func bearers(reqs []fakeanthropic.Request, from int) []string {
 		out = append(out, reqs[i].Credential())
 	}
 	return out
-}
-
-// hasPrefix reports whether every string of ss starts with prefix.
-func allPrefixed(ss []string, prefix string) bool {
-	for _, s := range ss {
-		if !strings.HasPrefix(s, prefix) {
-			return false
-		}
-	}
-	return len(ss) > 0
 }
