@@ -334,12 +334,12 @@ func TestLoginImport(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte(adminTok), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env, out, errOut := testEnv(nil, nil)
+	env, _, errOut := testEnv(nil, nil)
 	if code := run(t.Context(), []string{"login", "-import", file, "max-import", "-server", r.srv.URL(), "-admin-token-file", tokenFile}, env); code != 1 ||
 		!strings.Contains(errOut.String(), `subscription "max-import" is not in the pool: give -kind`) {
 		t.Errorf("import without -kind: exit %d, %s", code, errOut)
 	}
-	env, out, errOut = testEnv(nil, map[string]string{"AUTHPOOL_ADMIN_TOKEN": adminTok})
+	env, out, errOut := testEnv(nil, map[string]string{"AUTHPOOL_ADMIN_TOKEN": adminTok})
 	if code := run(t.Context(), []string{"login", "-import", file, "max-import", "-kind", "max20x", "-server", r.srv.URL()}, env); code != 0 {
 		t.Fatalf("import: exit %d, %s", code, errOut)
 	}
