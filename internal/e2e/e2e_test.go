@@ -56,6 +56,8 @@ type scenario struct {
 	expiresAt   time.Time
 	refreshed   string
 	refreshedAt time.Time
+	// keys are the keys of the callers the admin API added: secrets too.
+	keys []string
 }
 
 // run runs the scenario's steps in order, each a subtest; the first to fail

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -244,4 +245,52 @@ func bearers(reqs []fakeanthropic.Request, from int) []string {
 		out = append(out, reqs[i].Credential())
 	}
 	return out
+}
+
+// post sends POST url with a JSON body and the bearer token, and returns
+// the status and body. The body is not kept for the redaction check: it
+// may hold a caller's key, which the admin API shows this once.
+func post(t *testing.T, url, bearer, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// message sends a small message with key through a server, as a bare
+// request, and returns the answer's status and, for an error, its type. It
+// may be called from any goroutine.
+func message(t *testing.T, p *proc, key string) (int, string, error) {
+	body := `{"model": "` + testModel + `", "max_tokens": 64, "messages": [{"role": "user", "content": "` + testPrompt + `"}]}`
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, p.url+"/v1/messages", strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("X-Api-Key", key)
+	req.Header.Set("Anthropic-Version", "2023-06-01")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	var e struct{ Error struct{ Type string } }
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = json.Unmarshal(b, &e)
+	}
+	return resp.StatusCode, e.Error.Type, err
 }
