@@ -213,7 +213,7 @@ func (b callerBody) apply(c *proxy.Caller) *apiError {
 	if b.CapWindow != nil {
 		d, err := time.ParseDuration(*b.CapWindow)
 		if err != nil {
-			return badInput("/capWindow", fmt.Sprintf(`/capWindow: %q: must be whole hours, up to a week, such as "5h"`, clip(*b.CapWindow)))
+			return badInput("/capWindow", `/capWindow: not a duration: must be whole hours, up to a week, such as "5h"`)
 		}
 		c.CapWindow = authpool.Duration(d)
 	}
@@ -229,19 +229,21 @@ func (b callerBody) apply(c *proxy.Caller) *apiError {
 
 // checkCaller names every problem of c, as proxy.ValidateCallers names a
 // config file's callers' (by JSON pointer from the caller), with the
-// store's rule for IDs.
+// store's rule for IDs. As everywhere in the admin API, a string refused
+// is not quoted back (it may be a credential pasted in the wrong place).
 func checkCaller(c proxy.Caller) *apiError {
 	var problems []error
-	switch err := store.CheckCallerID(c.ID); {
-	case len(c.ID) > store.MaxCallerID:
-		problems = append(problems, fmt.Errorf("/id: %d bytes long: at most %d", len(c.ID), store.MaxCallerID))
-	case err != nil:
-		problems = append(problems, fmt.Errorf("/id: %s", strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": ")))
+	if msg := idProblem(c.ID); msg != "" {
+		problems = append(problems, errors.New("/id: "+msg))
 	}
 	var ce *authpool.ConfigError
 	if errors.As(proxy.ValidateCallerSettings(c), &ce) {
 		for _, p := range ce.Problems {
-			if !strings.HasPrefix(p.Error(), "/id:") { // the store's rule, above, is the stricter
+			switch msg := p.Error(); {
+			case strings.HasPrefix(msg, "/id:"): // the store's rule, above, is the stricter
+			case strings.HasPrefix(msg, "/sessionless:"): // it quotes the value
+				problems = append(problems, fmt.Errorf("/sessionless: must be %q or %q", proxy.SessionlessSticky, proxy.SessionlessSpread))
+			default:
 				problems = append(problems, p)
 			}
 		}
@@ -250,6 +252,24 @@ func checkCaller(c proxy.Caller) *apiError {
 		return nil
 	}
 	return configError(&authpool.ConfigError{Source: "caller", Problems: problems})
+}
+
+// idProblem says what is wrong with a caller ID by the store's rule
+// (store.CheckCallerID), without quoting it (an ID refused may be
+// anything pasted in the wrong place); "" when it is fine.
+func idProblem(id string) string {
+	switch {
+	case store.CheckCallerID(id) == nil:
+		return ""
+	case id == "":
+		return "empty: name the caller"
+	case len(id) > store.MaxCallerID:
+		return fmt.Sprintf("%d bytes long: at most %d", len(id), store.MaxCallerID)
+	}
+	i := strings.IndexFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
+	})
+	return fmt.Sprintf("byte %d is not a letter, digit, '.', '_' or '-'", max(i, 0))
 }
 
 // settingsOf returns a stored caller's settings as a proxy.Caller (its
