@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/authpool/authpool"
 )
 
-// The admin API's subscriptions, under adminPrefix:
+// The admin API's subscriptions, under adminPrefix (its callers are in
+// admin_callers.go):
 //
 //	GET    subscriptions                  the list
 //	POST   subscriptions                  add one (an authpool.Subscription)
@@ -29,31 +31,48 @@ const adminPrefix = "/admin/v1/"
 
 // admin serves the admin API; its caller is authenticated already.
 type admin struct {
-	pool *authpool.Pool
-	log  *slog.Logger
+	pool    *authpool.Pool
+	log     *slog.Logger
+	now     func() time.Time
+	callers storedCallers   // the store's callers (admin_callers.go)
+	fileIDs map[string]bool // the IDs of the config file's callers
 }
 
 // ServeHTTP routes an admin request by its path and method.
 func (a *admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, _ := strings.CutPrefix(r.URL.Path, adminPrefix)
 	parts := strings.Split(rest, "/")
-	if parts[0] != "subscriptions" || len(parts) > 3 || slices.Contains(parts[1:], "") {
-		writeError(w, &apiError{status: http.StatusNotFound, typ: typeNotFound,
-			msg: fmt.Sprintf("%s is not an admin endpoint: see docs/server.md", clip(r.URL.Path))})
-		return
-	}
 	var e *apiError
-	switch len(parts) {
-	case 1:
-		e = a.collection(w, r)
-	case 2:
-		e = a.one(w, r, parts[1])
+	switch {
+	case len(parts) > 3 || slices.Contains(parts[1:], ""):
+		e = notAdmin(r)
+	case parts[0] == "subscriptions":
+		e = a.subscriptions(w, r, parts[1:])
+	case parts[0] == "callers":
+		e = a.callersAPI(w, r, parts[1:])
 	default:
-		e = a.action(w, r, parts[1], parts[2])
+		e = notAdmin(r)
 	}
 	if e != nil {
 		writeError(w, e)
 	}
+}
+
+func notAdmin(r *http.Request) *apiError {
+	return &apiError{status: http.StatusNotFound, typ: typeNotFound,
+		msg: fmt.Sprintf("%s is not an admin endpoint: see docs/server.md", clip(r.URL.Path))}
+}
+
+// subscriptions serves subscriptions[/{id}[/{action}]], path the parts
+// after "subscriptions".
+func (a *admin) subscriptions(w http.ResponseWriter, r *http.Request, path []string) *apiError {
+	switch len(path) {
+	case 0:
+		return a.collection(w, r)
+	case 1:
+		return a.one(w, r, path[0])
+	}
+	return a.action(w, r, path[0], path[1])
 }
 
 // methods answers 405 naming the methods a path takes.
@@ -86,7 +105,7 @@ func (a *admin) collection(w http.ResponseWriter, r *http.Request) *apiError {
 		if err := a.pool.AddSubscription(r.Context(), s); err != nil {
 			return a.failed(r, "add a subscription", err)
 		}
-		a.audit(r, "subscription added", s.ID)
+		a.audit(r, "subscription added", slog.String("subscription", s.ID))
 		w.Header().Set("Location", adminPrefix+"subscriptions/"+s.ID)
 		return a.answer(w, r, http.StatusCreated, s.ID)
 	}
@@ -105,14 +124,14 @@ func (a *admin) one(w http.ResponseWriter, r *http.Request, id string) *apiError
 		if err := a.pool.UpdateSubscription(r.Context(), id, u); err != nil {
 			return a.failed(r, "update a subscription", err)
 		}
-		a.audit(r, "subscription updated", id)
+		a.audit(r, "subscription updated", slog.String("subscription", id))
 		return a.answer(w, r, http.StatusOK, id)
 	case http.MethodDelete:
 		released, err := a.pool.RemoveSubscription(r.Context(), id)
 		if err != nil {
 			return a.failed(r, "remove a subscription", err)
 		}
-		a.audit(r, "subscription removed", id, slog.Int("released", len(released)))
+		a.audit(r, "subscription removed", slog.String("subscription", id), slog.Int("released", len(released)))
 		if released == nil {
 			released = []authpool.SessionStatus{}
 		}
@@ -163,7 +182,7 @@ func (a *admin) action(w http.ResponseWriter, r *http.Request, id, what string) 
 	if err != nil {
 		return a.failed(r, what+" a subscription", err)
 	}
-	a.audit(r, "subscription "+map[string]string{"disable": "disabled", "enable": "enabled", "credential": "logged in"}[what], id)
+	a.audit(r, "subscription "+map[string]string{"disable": "disabled", "enable": "enabled", "credential": "logged in"}[what], slog.String("subscription", id))
 	return a.answer(w, r, http.StatusOK, id)
 }
 
@@ -220,10 +239,11 @@ func (a *admin) failed(r *http.Request, op string, err error) *apiError {
 	return e
 }
 
-// audit logs a change made through the admin API.
-func (a *admin) audit(r *http.Request, what, id string, attrs ...slog.Attr) {
+// audit logs a change made through the admin API to who (a subscription
+// or a caller, by ID).
+func (a *admin) audit(r *http.Request, what string, who slog.Attr, attrs ...slog.Attr) {
 	a.log.LogAttrs(context.WithoutCancel(r.Context()), slog.LevelInfo, "admin: "+what,
-		append([]slog.Attr{slog.String("subscription", id), slog.String("remote", r.RemoteAddr)}, attrs...)...)
+		append([]slog.Attr{who, slog.String("remote", r.RemoteAddr)}, attrs...)...)
 }
 
 // clip bounds a value of the request quoted in an answer.

@@ -115,6 +115,8 @@ func TestAdminBadInput(t *testing.T) {
 		{"add: trailing data", "POST", "", sub("") + `{}`, 400, ""},
 		{"add: a string for a number", "POST", "", sub(`, "weeklyBudgetUSD": "lots"`), 400, "/weeklyBudgetUSD"},
 		{"add: an unknown field", "POST", "", sub(`, "colour": "red"`), 400, "/colour"},
+		{"add: a field in another case", "POST", "", sub(`, "weeklyBudgetUsd": 5`), 400, "/weeklyBudgetUsd"},
+		{"add: a status field in another case", "POST", "", sub(`, "status": {"State": "active"}`), 400, "/status/State"},
 		{"add: an unknown kind", "POST", "", `{"id": "new-1", "kind": "team", "credential": "` + newCred + `"}`, 400, "/kind"},
 		{"add: no credential", "POST", "", `{"id": "new-1", "kind": "pro"}`, 400, "/credential"},
 		{"add: a credential with a line break", "POST", "", `{"id": "new-1", "kind": "pro", "credential": "` + newCred + `\n"}`, 400, "/credential"},

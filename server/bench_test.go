@@ -10,12 +10,16 @@ import (
 
 	"github.com/authpool/authpool/claude/proxy"
 	"github.com/authpool/authpool/internal/fakeanthropic"
+	"github.com/authpool/authpool/store"
 )
 
 // BenchmarkProxyPath sends JSON messages over loopback HTTP through the
 // server's handler (the mux, the request log writing JSON lines to
 // io.Discard) and through a bare proxy on the same pool, to an instant
 // upstream: the difference is what the server adds to the library's path.
+// "server-stored" sends the key of a caller kept in the store (looked up
+// once, then remembered; each request charged to it in the store), the
+// others a config file caller's.
 //
 //	go test -run '^$' -bench ProxyPath -benchmem -count 5 ./server/
 func BenchmarkProxyPath(b *testing.B) {
@@ -34,11 +38,20 @@ func BenchmarkProxyPath(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	key, err := proxy.NewCallerKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs, _ := callerStoreOf(srv.store)
+	if err := cs.CreateCaller(b.Context(), store.Caller{ID: "stored", KeyHash: proxy.HashCallerKey(key.Reveal()), Created: testNow}); err != nil {
+		b.Fatal(err)
+	}
 	const body = `{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}`
 	for _, tc := range []struct {
 		name string
 		h    http.Handler
-	}{{"server", srv.Handler()}, {"proxy", bare}} {
+		key  string
+	}{{"server", srv.Handler(), keyBob}, {"server-stored", srv.Handler(), key.Reveal()}, {"proxy", bare, keyBob}} {
 		b.Run(tc.name, func(b *testing.B) {
 			ts := httptest.NewServer(tc.h)
 			defer ts.Close()
@@ -48,7 +61,7 @@ func BenchmarkProxyPath(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					req, _ := http.NewRequest(http.MethodPost, ts.URL+"/v1/messages", strings.NewReader(body))
-					req.Header.Set("x-api-key", keyBob)
+					req.Header.Set("x-api-key", tc.key)
 					resp, err := c.Do(req)
 					if err != nil {
 						b.Error(err)

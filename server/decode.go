@@ -2,10 +2,12 @@ package server
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -17,7 +19,8 @@ import (
 const maxBody = 64 << 10
 
 // decodeBody reads r's JSON body, an object, into v (a pointer to a
-// struct), refusing fields v does not have. A body that is not an object
+// struct), refusing fields v does not have, in another case too ("capUsd"
+// for "capUSD": encoding/json would take it). A body that is not an object
 // is refused without a field; a field that does not decode is named by its
 // JSON pointer. With optional, an empty body leaves v as it is.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) *apiError {
@@ -37,6 +40,9 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) *a
 		return badInput("", "the body must be a JSON object: "+syntaxProblem(err))
 	}
 	if strict(data, v) == nil {
+		if at, ok := inexactKey(data, reflect.TypeOf(v), ""); ok {
+			return badInput(at, fmt.Sprintf("unknown field %q (names are case-sensitive)", at[strings.LastIndexByte(at, '/')+1:]))
+		}
 		return nil
 	}
 	// Find the field at fault: decode each one alone.
@@ -49,10 +55,69 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) *a
 		one, _ := json.Marshal(map[string]json.RawMessage{k: top[k]})
 		fresh := reflect.New(reflect.TypeOf(v).Elem()).Interface()
 		if err := strict(one, fresh); err != nil {
-			return badInput("/"+escapePointer(k), fieldProblem(err))
+			return badInput(pointerTo(k, err), fieldProblem(err))
 		}
 	}
 	return badInput("", "the body does not decode") // not reached: some field fails alone
+}
+
+// inexactKey returns the pointer of the first key of data, a JSON object
+// that decodes into t, that is not exactly the JSON name of one of t's
+// fields, looking into the objects of struct-typed fields too (not into
+// maps, slices, or types that decode themselves).
+func inexactKey(data []byte, t reflect.Type, at string) (string, bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) ||
+		reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
+		return "", false
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(data, &obj) != nil {
+		return "", false
+	}
+	fields := map[string]reflect.Type{}
+	for _, f := range reflect.VisibleFields(t) {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case !f.IsExported() || name == "-" || f.Anonymous && name == "":
+			continue
+		case name == "":
+			name = f.Name
+		}
+		fields[name] = f.Type
+	}
+	keys := slices.Sorted(maps.Keys(obj))
+	for _, k := range keys {
+		ft, ok := fields[k]
+		if !ok {
+			return at + "/" + escapePointer(k), true
+		}
+		if p, bad := inexactKey(obj[k], ft, at+"/"+escapePointer(k)); bad {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// pointerTo returns the JSON pointer of the field at fault in top-level
+// field key: the value within it that has the wrong type, when err says
+// which ("rate.perSecond": "/rate/perSecond"), else the field.
+func pointerTo(key string, err error) string {
+	at := "/" + escapePointer(key)
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return at
+	}
+	rest, ok := strings.CutPrefix(te.Field, key+".")
+	if !ok {
+		return at
+	}
+	for _, k := range strings.Split(rest, ".") {
+		at += "/" + escapePointer(k)
+	}
+	return at
 }
 
 // strict decodes data into v, refusing unknown fields and trailing data.

@@ -2,14 +2,17 @@
 // pool of Claude subscriptions, a thin layer over the library. New builds,
 // from a config file (configfile.File, its "server" section), the store (in
 // memory, or Redis with credentials sealed), the pool with the OAuth
-// refresher of claude/oauth, the proxy of claude/proxy, the status page and
-// the Prometheus metrics; Serve serves them on one listener until its
-// context ends:
+// refresher of claude/oauth, the proxy of claude/proxy (the config file's
+// callers, and those the admin API keeps in the store, proxy.StoreCallers),
+// the status page and the Prometheus metrics (both with the stored callers'
+// usage, callerreport); Serve serves them on one listener until its context
+// ends:
 //
 //	POST /v1/messages, /v1/messages/count_tokens   the proxy (callers' keys)
 //	GET  /status, /metrics                        the status token, unless publicStatus
 //	GET  /healthz, /readyz                        alive; the store answers
 //	     /admin/v1/subscriptions[/{id}[/...]]     the admin token
+//	     /admin/v1/callers[/{id}[/usage]]         the admin token
 //
 // Besides the requests, it calls Pool.Rebalance (which refreshes the OAuth
 // tokens about to expire) every rebalanceEvery, and reads Claude's usage

@@ -144,23 +144,31 @@ func (s *Server) build(ctx context.Context, f configfile.File, opts Options) err
 }
 
 // buildHandler makes the proxy, the pages and the admin API, and routes
-// them.
+// them. The proxy knows the config file's callers and, when the store keeps
+// callers, the store's; the pages and the admin API report the store's.
 func (s *Server) buildHandler(f configfile.File, prices *claude.Prices, upstream http.RoundTripper) (http.Handler, error) {
 	t := &proxy.Transport{Pool: s.pool, Base: upstream, Prices: prices, Logger: s.log}
 	px, err := proxy.New(t, f.Callers, s.cfg.Upstream)
 	if err != nil {
 		return nil, err
 	}
-	var callers callerSource = newFileCallers(f.Callers)
+	files := newFileCallers(f.Callers)
+	stored := newStoredCallers(s.store, f.Config, px, s.now)
 	rl := &requestLog{log: s.log}
-	px.Logger, px.Identify, px.OnDone = s.log, callers.Identify, rl.onDone
-	status := statuspage.New(s.pool, statuspage.WithLogger(s.log))
+	px.Logger, px.Identify, px.OnDone, px.Stored = s.log, files.Identify, rl.onDone, stored.proxy
+	pageOpts := []statuspage.Option{statuspage.WithLogger(s.log)}
+	var metricOpts []metrics.Option
+	if stored.store != nil {
+		pageOpts = append(pageOpts, statuspage.WithCallers(stored.report))
+		metricOpts = append(metricOpts, metrics.WithCallers(stored.report))
+	}
 	reg := prometheus.NewRegistry()
-	if err := reg.Register(metrics.NewCollector(s.pool)); err != nil {
+	if err := reg.Register(metrics.NewCollector(s.pool, metricOpts...)); err != nil {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
 	metricsPage := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)})
-	return s.routes(rl.wrap(px), status, metricsPage, &admin{pool: s.pool, log: s.log}), nil
+	adm := &admin{pool: s.pool, log: s.log, now: s.now, callers: stored, fileIDs: fileIDs(f.Callers)}
+	return s.routes(rl.wrap(px), statuspage.New(s.pool, pageOpts...), metricsPage, adm), nil
 }
 
 // listen binds the listener (or takes ln) and makes the http.Server.

@@ -84,6 +84,23 @@ func ValidateCallers(callers []Caller) error {
 	return nil
 }
 
+// ValidateCallerSettings reports every problem of one caller's ID and
+// settings — what ValidateCallers checks of a caller but its key — at
+// once, as a *authpool.ConfigError from "caller" whose problems name each
+// field by JSON pointer from the caller ("/capUSD: -1: must be in
+// 0..1e+06"), in ValidateCallers' words. It checks a caller kept in a
+// store, whose key the server makes (NewCallerKey) rather than a person.
+func ValidateCallerSettings(c Caller) error {
+	var errs []error
+	if err := bounds.CheckID("id", c.ID); err != nil {
+		errs = append(errs, fmt.Errorf("/id: %w", err))
+	}
+	if errs = append(errs, settingProblems("", c)...); len(errs) > 0 {
+		return &authpool.ConfigError{Source: "caller", Problems: errs}
+	}
+	return nil
+}
+
 // callerProblems lists the problems of callers, each naming its field by
 // JSON pointer.
 func callerProblems(callers []Caller) []error {
@@ -109,19 +126,30 @@ func callerProblems(callers []Caller) []error {
 			bad(at+"/key", "the same key as /callers/%d", j)
 		}
 		keys[k.Key] = i
-		if math.IsNaN(k.CapUSD) || k.CapUSD < 0 || k.CapUSD > store.MaxUSD {
-			bad(at+"/capUSD", "%v: must be in 0..%v", k.CapUSD, float64(store.MaxUSD))
-		}
-		if w := time.Duration(k.CapWindow); w < 0 || w%time.Hour != 0 || w > store.WeekHours*time.Hour {
-			bad(at+"/capWindow", "%v: must be whole hours, up to a week", w)
-		}
-		if err := k.Sessionless.Check(); err != nil {
-			bad(at+"/sessionless", "%v", err)
-		}
-		if k.Rate != nil {
-			for _, p := range k.Rate.problems() {
-				errs = append(errs, fmt.Errorf("%s/rate%w", at, p))
-			}
+		errs = append(errs, settingProblems(at, k)...)
+	}
+	return errs
+}
+
+// settingProblems lists the problems of a caller's cap, window, rate and
+// sessionless, each named by JSON pointer under at.
+func settingProblems(at string, k Caller) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if math.IsNaN(k.CapUSD) || k.CapUSD < 0 || k.CapUSD > store.MaxUSD {
+		bad(at+"/capUSD", "%v: must be in 0..%v", k.CapUSD, float64(store.MaxUSD))
+	}
+	if w := time.Duration(k.CapWindow); w < 0 || w%time.Hour != 0 || w > store.WeekHours*time.Hour {
+		bad(at+"/capWindow", "%v: must be whole hours, up to a week", w)
+	}
+	if err := k.Sessionless.Check(); err != nil {
+		bad(at+"/sessionless", "%v", err)
+	}
+	if k.Rate != nil {
+		for _, p := range k.Rate.problems() {
+			errs = append(errs, fmt.Errorf("%s/rate%w", at, p))
 		}
 	}
 	return errs

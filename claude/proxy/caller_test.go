@@ -67,3 +67,45 @@ func TestValidateCallers(t *testing.T) {
 		})
 	}
 }
+
+// ValidateCallerSettings checks one caller as ValidateCallers does, in its
+// words, but for its key, and names each field from the caller itself.
+func TestValidateCallerSettings(t *testing.T) {
+	tests := []struct {
+		name   string
+		caller proxy.Caller
+		want   []string // nil: valid
+	}{
+		{"no key, every setting", proxy.Caller{ID: "ci", CapUSD: 20, CapWindow: authpool.Duration(5 * time.Hour),
+			Rate: &proxy.RateLimit{PerSecond: 2, Burst: 5}, Sessionless: proxy.SessionlessSpread}, nil},
+		{"only an ID", proxy.Caller{ID: "ci"}, nil},
+		{"no ID", proxy.Caller{}, []string{"/id: id is empty"}},
+		{"every setting wrong", proxy.Caller{ID: "ci", CapUSD: -1, CapWindow: authpool.Duration(90 * time.Minute),
+			Rate: &proxy.RateLimit{PerSecond: 2}, Sessionless: "round-robin"}, []string{
+			"/capUSD: -1: must be in 0..1e+06",
+			"/capWindow: 1h30m0s: must be whole hours, up to a week",
+			`/sessionless: "round-robin": must be "sticky" or "spread"`,
+			"/rate/burst: 0: must be at least 1 when perSecond is set (a bucket of 0 refuses every call)",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := proxy.ValidateCallerSettings(tt.caller)
+			var got []string
+			var ce *authpool.ConfigError
+			if errors.As(err, &ce) {
+				if ce.Source != "caller" || !errors.Is(err, authpool.ErrInvalidConfig) {
+					t.Errorf("source %q, matches ErrInvalidConfig: %v; want caller, true", ce.Source, errors.Is(err, authpool.ErrInvalidConfig))
+				}
+				for _, p := range ce.Problems {
+					got = append(got, p.Error())
+				}
+			} else if err != nil {
+				t.Fatalf("ValidateCallerSettings = %v; want a *authpool.ConfigError or nil", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -8,13 +8,18 @@
 //	authpool login <id> [-kind KIND] -config FILE          # straight into the config's (Redis) store
 //	authpool login -import ~/.claude/.credentials.json <id> ...
 //	authpool status -server URL [-token-file FILE]
+//	authpool caller add <id> [-cap USD] [-window 5h] [-rate N -burst N] [-sessionless MODE] -server URL [-admin-token-file FILE]
+//	authpool caller list|remove <id>|usage <id> [-json] -server URL [-admin-token-file FILE]
 //
 // serve runs package server until SIGINT or SIGTERM, then lets the requests
 // in flight finish and exits 0; it prints "listening on URL" first. login
 // runs Claude's OAuth login (PKCE, as Claude Code does: open the URL, paste
 // back code#state) or imports Claude Code's credentials file, and stores
 // the tokens through a running server's admin API or in the store a config
-// file names. status prints a running server's pool as a table.
+// file names. status prints a running server's pool, and the callers its
+// store keeps, as tables. caller adds (printing the new caller's key,
+// once), lists, removes and reports the callers a running server keeps in
+// its store, through its admin API.
 // AUTHPOOL_SEAL_KEYS holds the keys that seal credentials in a Redis store;
 // AUTHPOOL_ADMIN_TOKEN and AUTHPOOL_STATUS_TOKEN may hold the tokens.
 // docs/server.md has the whole story.
@@ -57,6 +62,7 @@ const usage = `usage:
   authpool login <id> [-kind KIND] [-name NAME] (-server URL [-admin-token-file FILE] | -config FILE)
   authpool login -import CREDENTIALS.json <id> ...
   authpool status -server URL [-token-file FILE]
+  authpool caller add|list|remove|usage [<id>] [flags] -server URL [-admin-token-file FILE]
 run "authpool COMMAND -h" for a command's flags; docs/server.md for the rest`
 
 // run runs the command args name and returns the exit status: 0, 1 for a
@@ -74,6 +80,8 @@ func run(ctx context.Context, args []string, env environment) int {
 		err = login(ctx, args[1:], env)
 	case "status":
 		err = status(ctx, args[1:], env)
+	case "caller":
+		err = caller(ctx, args[1:], env)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(env.stdout, usage)
 		return 0

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authpool/authpool"
+	"github.com/authpool/authpool/callerreport"
 )
 
 // status runs `authpool status`: a running server's pool as a table.
@@ -34,11 +35,65 @@ func status(ctx context.Context, args []string, env environment) error {
 	if err != nil {
 		return err
 	}
-	var snap authpool.Snapshot
-	if err := c.do(ctx, http.MethodGet, "/status?format=json", nil, &snap); err != nil {
+	var page statusJSON
+	if err := c.do(ctx, http.MethodGet, "/status?format=json", nil, &page); err != nil {
 		return fmt.Errorf("status: %w", err)
 	}
-	return printSnapshot(env.stdout, snap)
+	if err := printSnapshot(env.stdout, page.Snapshot); err != nil {
+		return err
+	}
+	return printCallers(env.stdout, page)
+}
+
+// statusJSON is the status page's JSON: the pool's snapshot and, from a
+// server whose store keeps callers, their reports.
+type statusJSON struct {
+	authpool.Snapshot
+	Callers      []callerreport.Report `json:"callers"`
+	CallersError string                `json:"callersError"`
+}
+
+// printCallers writes the store's callers as a table, when the status has
+// any: a row per caller with its cap's use and its spending by window.
+func printCallers(w io.Writer, page statusJSON) error {
+	if page.CallersError != "" {
+		_, err := fmt.Fprintf(w, "\ncallers: %s\n", page.CallersError)
+		return err
+	}
+	if len(page.Callers) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CALLER\tCAP\tUSED\t5H\tDAY\tWEEK\tSESSIONS\tLAST ACTIVE\tREFUSED")
+	for _, r := range page.Callers {
+		capText, used := "-", "-"
+		if c := r.Cap; c != nil {
+			capText, used = fmt.Sprintf("$%s/%dh", money(c.USD), c.WindowHours), fmt.Sprintf("%.0f%%", 100*c.Share)
+		}
+		var refused int64
+		for _, n := range r.Refusals {
+			refused += n
+		}
+		spent := func(name string) string {
+			win, ok := r.Window(name)
+			if !ok {
+				return "-"
+			}
+			return fmt.Sprintf("$%s (%d)", money(win.CostUSD), win.Requests)
+		}
+		last := "-"
+		if !r.LastActive.IsZero() {
+			last = r.At.Sub(r.LastActive).Round(time.Minute).String() + " ago"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\n", r.ID, capText, used, spent(callerreport.Window5h),
+			spent(callerreport.WindowDay), spent(callerreport.WindowWeek), r.SessionCount, last, refused)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d callers in the store: cost (requests) by window\n", len(page.Callers))
+	return err
 }
 
 // printSnapshot writes the pool as a table: a row per subscription, the

@@ -1,6 +1,8 @@
 // Package redaction_test proves that no secret leaks: one test runs a
 // pool's whole life with recognizable secrets and looks for them in
-// everything the library says (issue 7, item 2).
+// everything the library says (issue 7, item 2); another runs the server,
+// `authpool serve`, and looks in its answers, logs, pages and store
+// (server_test.go, issue 16).
 package redaction_test
 
 import (
