@@ -96,7 +96,8 @@ type request struct {
 // touch is the store's Touch of r's client, extending its hold to r.hold,
 // noted in the view.
 func (p *Pool) touch(ctx context.Context, r *request) (store.Touched, error) {
-	t, err := p.store.Touch(ctx, r.clientID, r.now, r.hold)
+	t, err := p.hot.Touch(ctx, r.clientID, r.now, r.hold)
+	p.counted(err)
 	r.held = t.HoldUntil
 	if err == nil {
 		p.noteHold(t.SubscriptionID, t.Held, t.HoldUntil, r.now)

@@ -108,6 +108,14 @@ func failed(err error) bool {
 		!errors.Is(err, store.ErrDuplicate) && !errors.Is(err, store.ErrForgotten) && !errors.Is(err, context.Canceled)
 }
 
+// counted counts err in Stats.StoreErrors when it is the store's failure,
+// as countingStore does for the calls that go through it.
+func (p *Pool) counted(err error) {
+	if err != nil && failed(err) {
+		p.counters.storeErrors.Add(1)
+	}
+}
+
 // countingStore is the pool's store, counting the calls that fail in
 // errs. A method the Store interface gains passes through uncounted until
 // it is added here.

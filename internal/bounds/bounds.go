@@ -36,7 +36,15 @@ func CheckID(field, id string) error { return CheckText(field, id, false) }
 // CheckText checks an ID-like string: valid UTF-8, no control characters, at
 // most MaxIDLength bytes, and not empty unless optional.
 func CheckText(field, s string, optional bool) error {
-	if (s != "" || optional) && len(s) <= MaxIDLength && printableASCII(s) {
+	if s == "" && optional {
+		return nil // inlined: the hot path's optional fields are mostly empty
+	}
+	return checkText(field, s, optional)
+}
+
+// checkText is CheckText past an empty optional string.
+func checkText(field, s string, optional bool) error {
+	if s != "" && len(s) <= MaxIDLength && printableASCII(s) {
 		return nil
 	}
 	return textProblem(field, s, optional)
