@@ -135,7 +135,7 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 	full := errors.Is(err, store.ErrFull)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return p.place(ctx, r, "", "", false)
+		return p.place(ctx, r, "", "", p.order, false)
 	case err != nil && !full:
 		return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 	}
@@ -148,15 +148,16 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 		}
 		if sv = p.current().byID[from]; sv == nil {
-			return p.place(ctx, r, from, ReasonGone, false)
+			return p.place(ctx, r, from, ReasonGone, p.order, false)
 		}
 	}
 	v := p.stickyVerdict(sv, st, now, !full)
+	past := v.past && !p.cfg.StrictBudgets // spent by the pool's count only: it may keep the client
 	switch {
 	case from == FallbackID:
-		return p.place(ctx, r, from, ReasonFromFallback, false)
-	case v.hard != "":
-		return p.place(ctx, r, from, v.hard, false)
+		return p.place(ctx, r, from, ReasonFromFallback, p.order, false)
+	case v.hard != "" && !past:
+		return p.place(ctx, r, from, v.hard, p.order, false)
 	case full:
 		// The view may not know yet that other clients hold every slot (they
 		// came through other pools): read it again, so that an ExhaustedError
@@ -164,17 +165,28 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 		if err := p.reload(ctx, from, now); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 		}
-		return p.place(ctx, r, from, ReasonPlaceTaken, false)
+		return p.place(ctx, r, from, ReasonPlaceTaken, p.order, false)
 	case p.limitedForModel(sv, r):
-		return p.place(ctx, r, from, ReasonModelLimited, false)
+		return p.place(ctx, r, from, ReasonModelLimited, p.order, false)
 	case r.tried(sv.rec.ID):
 		// Elsewhere if anywhere: else the client stays (see Elsewhere).
-		a, err := p.place(ctx, r, from, ReasonTried, true)
+		a, err := p.place(ctx, r, from, ReasonTried, p.order[:1], true)
 		if err == nil || !errors.Is(err, errNoneEligible) {
 			return a, err
 		}
-	case v.soft:
-		a, err := p.place(ctx, r, from, ReasonWeeklyThreshold, true)
+	case past:
+		// To a subscription with room left if one can take it, else it
+		// stays, its prompt cache warm, until the upstream refuses it.
+		a, err := p.place(ctx, r, from, v.hard, withRoom, true)
+		if err == nil || !errors.Is(err, errNoneEligible) {
+			return a, err
+		}
+	case v.soft && p.cfg.ForecastMargin < 0:
+		// Without the forecast, a client leaves a subscription over the
+		// threshold as soon as another is eligible. With it, it stays: the
+		// threshold decides where new clients go, and moving a working
+		// client rewrites its prompt cache.
+		a, err := p.place(ctx, r, from, ReasonWeeklyThreshold, p.order[:1], true)
 		if err == nil || !errors.Is(err, errNoneEligible) {
 			return a, err
 		}
@@ -182,6 +194,10 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 	return Allocation{ClientID: clientID, SubscriptionID: sv.rec.ID, Kind: Kind(sv.rec.Kind), Credential: sv.rec.Credential,
 		Outcome: OutcomeSticky}, nil
 }
+
+// withRoom are the tiers of subscriptions with budget left: where a client
+// past a budget by the pool's count moves to, if one takes it.
+var withRoom = []tier{tierEligible, tierReserve}
 
 // stickyVerdict returns sv's verdict at now, given the status the store
 // just returned; active says whether the store marked the client active on
@@ -215,18 +231,19 @@ func (p *Pool) stickyVerdict(sv *subView, st Status, now time.Time, active bool)
 var errNoneEligible = errors.New("authpool: no eligible subscription")
 
 // place moves a client from its subscription (from; "" if it has none) to
-// the best place it can get, trying the tiers in order. With eligibleOnly it
-// tries only eligible subscriptions and returns errNoneEligible if none is.
-func (p *Pool) place(ctx context.Context, r *request, from string, why Reason, eligibleOnly bool) (Allocation, error) {
+// the best place it can get, trying the tiers ts in order. With stay it
+// returns errNoneEligible if none has a place: the caller keeps the client
+// where it is.
+func (p *Pool) place(ctx context.Context, r *request, from string, why Reason, ts []tier, stay bool) (Allocation, error) {
 	clientID, now := r.clientID, r.now
-	for _, t := range [...]tier{tierEligible, tierFallback, tierReserve} {
+	for _, t := range ts {
 		c, ok, err := p.join(ctx, r, from, t)
 		switch {
 		case err != nil:
 			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 		case ok:
 			a := Allocation{ClientID: clientID, SubscriptionID: c.id, Kind: c.kind, Credential: c.cred,
-				From: from, Reason: why, OverThreshold: t == tierReserve && c.overThreshold}
+				From: from, Reason: why, OverThreshold: t == tierReserve && c.overThreshold || t == tierPast}
 			switch {
 			case c.id == FallbackID:
 				a.Outcome = OutcomeFallback
@@ -246,9 +263,10 @@ func (p *Pool) place(ctx context.Context, r *request, from string, why Reason, e
 				p.emitMove(EventFailover, now, Move{ClientID: clientID, From: a.From, To: a.SubscriptionID, Reason: a.Reason})
 			}
 			return a, nil
-		case eligibleOnly:
-			return Allocation{}, errNoneEligible
 		}
+	}
+	if stay {
+		return Allocation{}, errNoneEligible
 	}
 	err, byCapacity := p.exhausted(r)
 	// Warn of an exhaustion once, debug its repeats: under load every
@@ -340,11 +358,17 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 		}
 		p.rejudge(sv, now, nowHour)
 		holding := sv.holding(n)
+		scored := p.scoredAt(sv, n, holding)
+		v := sv.verdict()
+		if v.soft && !scored {
+			p.score(sv, now) // its forecast says whether the threshold relaxes
+			scored = true
+		}
 		limited := r.model != "" && limitedFor(sv, r.model, now)
-		if !admits(t, sv.verdict(), full(holding, sv.rec.MaxClients), limited, false) {
+		if !admits(t, relax(v, sv.sight), full(holding, sv.rec.MaxClients), limited, false) {
 			continue
 		}
-		if !p.scoredAt(sv, n, holding) {
+		if !scored {
 			p.score(sv, now) // folds the usage noted without the lock
 		}
 		picked, cands = append(picked, i), append(cands, sv.candidate())

@@ -155,6 +155,10 @@ type pair struct {
 	fromCost, toCost     store.Nanodollars
 	fromBudget, toBudget store.Nanodollars
 	gap                  store.Nanodollars // room(to) - room(from)
+	// runsOut is when from's block or week is forecast to be spent at its
+	// burn rate (zero: not before they end): a client whose prompt cache
+	// lives past it would have to move then, rewriting it all the same.
+	runsOut time.Time
 }
 
 // moveIdle moves idle clients from dear blocks to cheap ones.
@@ -171,10 +175,14 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 		if !ok || pr.gap < gap {
 			return nil
 		}
-		idle, err := p.store.Sessions(ctx, store.SessionQuery{
+		q := store.SessionQuery{
 			SubscriptionID: pr.from, ActiveBefore: idleSince.Add(time.Nanosecond), HoldEndedBy: now,
 			Limit: p.cfg.Rebalance.MaxMoves + len(skip),
-		})
+		}
+		if !pr.runsOut.IsZero() {
+			q.HoldEndedBy = time.Time{} // warm ones too: see movable
+		}
+		idle, err := p.store.Sessions(ctx, q)
 		if err != nil {
 			return err
 		}
@@ -183,7 +191,7 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 			if skip[s.ClientID] {
 				continue
 			}
-			if s.HoldUntil.After(now) {
+			if !movable(s.HoldUntil, pr.runsOut, now) {
 				// Its prompt cache lives on: it keeps its place. Ask again
 				// for one more past it before calling the source drained.
 				skip[s.ClientID], holding = true, true
@@ -252,5 +260,31 @@ func (p *Pool) tightestPair(drained map[string]bool, now time.Time) (pair, bool)
 	return pair{
 		from: from.rec.ID, to: to.rec.ID, fromCost: from.use(now).block, toCost: to.use(now).block,
 		fromBudget: from.rec.BlockBudget, toBudget: to.rec.BlockBudget, gap: rooms[j].room - rooms[i].room,
+		runsOut: p.runsOut(from, now),
 	}, true
+}
+
+// runsOut returns when sv's block or week is forecast to be spent at its
+// burn rate, the earlier of the two; zero if neither is before it ends.
+// mu must be held, and sv's pending usage folded.
+func (p *Pool) runsOut(sv *subView, now time.Time) time.Time {
+	u, rate := sv.use(now), sv.burnRate(now)
+	block := time.Time{}
+	if sv.m.blockActive {
+		block = exhaustion(now, u.block, sv.rec.BlockBudget, rate, sv.m.block.End)
+	}
+	week := weekExhaustion(sv.ring, now, u.week, sv.rec.WeeklyBudget, rate, sv.rec.Reported.WeekReset)
+	if block.IsZero() || !week.IsZero() && week.Before(block) {
+		return week
+	}
+	return block
+}
+
+// movable reports whether Rebalance may move an idle client whose hold on
+// its slot (its prompt cache's life) ends at hold, off a subscription
+// forecast to run out at runsOut (zero: not), at now: once its cache
+// expired, or while it is warm if the subscription runs out first, when
+// the client would have to move and rewrite its cache anyway.
+func movable(hold, runsOut, now time.Time) bool {
+	return !hold.After(now) || !runsOut.IsZero() && runsOut.Before(hold)
 }

@@ -35,8 +35,9 @@ type subView struct {
 	// idleness health was scored with: time alone changes both.
 	scoredHolding int
 	scoredIdle    bool
-	scoredWeek    float64 // the share of its weekly budget used, at the score: a tie-break of better
-	scoredMinute  int64   // the minute health was scored in: the burn rate moves on with the minutes
+	scoredWeek    float64   // the share of its weekly budget used, at the score: a tie-break of better
+	scoredMinute  int64     // the minute health was scored in: the burn rate moves on with the minutes
+	sight         foresight // what selection makes of its weekly forecast, at the score
 	m             metrics
 	rec           store.Subscription // without Usage, which is in ring, Minutes, in mins, and Holds, in holds; LastActive is in active
 	ring          *hourly            // apart, so that a scan of the view stays in few cache lines
