@@ -37,9 +37,9 @@ func TestTheThresholdRelaxesAsTheWeekLapses(t *testing.T) {
 		{"burning, but the upstream's week resets in an hour: $8 lapses, s-a", 0,
 			[]func(*testing.T, *authpool.Pool, *clock){burn, observe(0.91, time.Hour)}, "s-a", false},
 		{"burning, the upstream's week resets in 7.5 hours: $1.50 lapses, under the 2 % margin, s-b", 0,
-			[]func(*testing.T, *authpool.Pool, *clock){burn, observe(0.91, 450 * time.Minute)}, "s-b", true},
+			[]func(*testing.T, *authpool.Pool, *clock){burn, observe(0.91, 450*time.Minute)}, "s-b", true},
 		{"the same with a margin of 1 %: s-a", 0.01,
-			[]func(*testing.T, *authpool.Pool, *clock){burn, observe(0.91, 450 * time.Minute)}, "s-a", false},
+			[]func(*testing.T, *authpool.Pool, *clock){burn, observe(0.91, 450*time.Minute)}, "s-a", false},
 		{"idle, the forecast off: the threshold is fixed, s-b", -1, nil, "s-b", true},
 	}
 	for _, tt := range tests {
