@@ -358,17 +358,19 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 		}
 		p.rejudge(sv, now, nowHour)
 		holding := sv.holding(n)
-		scored := p.scoredAt(sv, n, holding)
 		v := sv.verdict()
-		if v.soft && !scored {
-			p.score(sv, now) // its forecast says whether the threshold relaxes
-			scored = true
+		if v.soft {
+			// Its forecast says whether the threshold relaxes.
+			if !p.scoredAt(sv, n, holding) {
+				p.score(sv, now)
+			}
+			v = relax(v, sv.sight)
 		}
 		limited := r.model != "" && limitedFor(sv, r.model, now)
-		if !admits(t, relax(v, sv.sight), full(holding, sv.rec.MaxClients), limited, false) {
+		if !admits(t, v, full(holding, sv.rec.MaxClients), limited, false) {
 			continue
 		}
-		if !scored {
+		if !p.scoredAt(sv, n, holding) {
 			p.score(sv, now) // folds the usage noted without the lock
 		}
 		picked, cands = append(picked, i), append(cands, sv.candidate())

@@ -117,14 +117,15 @@ type lapse struct {
 // (the week is the 168 hours ending with the current one), plus rate times
 // t - now. The projection runs to the week's reset: the upstream's
 // (reportReset, while it is ahead and within a week), else a week from now,
-// by when everything spent now has left. used is the week's use at now, the
+// by when everything spent now has left. recorded is the spending in ring
+// of the week ending with now's hour, and used the week's use at now, the
 // upstream's report included (see weekExhaustion, whose model this is);
 // budget must be positive.
 //
 // Prepaid capacity lapses where the projection peaks: at the reset, or
 // where the spending leaving the week outpaces the rate. What the budget
 // has above that peak would lapse unused, however it is spent in between.
-func weekLapse(ring *hourly, now time.Time, used, budget store.Nanodollars, rate float64, reportReset time.Time) lapse {
+func weekLapse(ring *hourly, now time.Time, recorded, used, budget store.Nanodollars, rate float64, reportReset time.Time) lapse {
 	const week = store.WeekHours * time.Hour
 	end := now.Add(week)
 	if reportReset.After(now) && reportReset.Before(end) {
@@ -132,7 +133,6 @@ func weekLapse(ring *hourly, now time.Time, used, budget store.Nanodollars, rate
 	}
 	perNano := max(rate, 0) * 1e9 / float64(time.Hour) // nanodollars a nanosecond
 	h := store.HourOf(now)
-	recorded := ring.sum(h-store.WeekHours+1, h+1)
 	var reported store.Nanodollars // the upstream's report, when it raised the week's use
 	if used > recorded {
 		reported = used

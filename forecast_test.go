@@ -155,7 +155,7 @@ func TestWeekLapse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var r hourly
-			var used store.Nanodollars
+			var recorded store.Nanodollars
 			for _, s := range tt.spent {
 				c, _ := store.FromUSD(s.usd)
 				hour := h
@@ -163,12 +163,13 @@ func TestWeekLapse(t *testing.T) {
 					hour = h + int64(s.leaves/time.Hour) - store.WeekHours
 				}
 				r.add(hour, c)
-				used += c
+				recorded += c
 			}
+			used := recorded
 			if rep, _ := store.FromUSD(tt.reported); rep > used {
 				used = rep
 			}
-			got := weekLapse(&r, now, used, usd(1000), tt.rate, tt.reset)
+			got := weekLapse(&r, now, recorded, used, usd(1000), tt.rate, tt.reset)
 			if math.Abs(got.left-tt.want.left) > 1e-6 || !got.at.Equal(tt.want.at) {
 				t.Errorf("weekLapse = $%.6f at %v, want $%.6f at %v", got.left, got.at, tt.want.left, tt.want.at)
 			}

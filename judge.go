@@ -126,30 +126,31 @@ func (p *Pool) score(sv *subView, now time.Time) {
 	sv.scoredHolding, sv.scoredIdle, sv.scoredMinute = sv.holding(n), p.idle(sv, n), store.MinuteOf(now)
 	in := p.healthInput(sv, now, sv.scoredHolding, sv.scoredIdle)
 	sv.health, sv.scoredWeek = health(in, p.cfg.Health), in.weekShare
-	sv.sight = p.foresee(sv, now, in.burnRate)
+	p.foresee(sv, now, in.burnRate)
 	sv.unscored = false
 }
 
-// foresee returns what selection makes of sv's weekly forecast at now,
-// when it spends rate USD an hour. mu must be held (or sv not yet shared),
-// and sv's pending usage folded.
-func (p *Pool) foresee(sv *subView, now time.Time, rate float64) foresight {
+// foresee sets what selection makes of sv's weekly forecast at now, when
+// it spends rate USD an hour. mu must be held (or sv not yet shared), and
+// sv measured at now.
+func (p *Pool) foresee(sv *subView, now time.Time, rate float64) {
+	sv.sight = foresight{}
 	budget := sv.rec.WeeklyBudget
-	if p.cfg.ForecastMargin < 0 || budget <= 0 {
-		return foresight{}
+	if p.cfg.ForecastMargin >= 0 && budget > 0 {
+		l := weekLapse(sv.ring, now, sv.m.week, sv.use(now).week, budget, rate, sv.rec.Reported.WeekReset)
+		sv.sight = foresee(l, budget, p.cfg.ForecastMargin)
 	}
-	l := weekLapse(sv.ring, now, sv.use(now).week, budget, rate, sv.rec.Reported.WeekReset)
-	return foresee(l, budget, p.cfg.ForecastMargin)
+	sv.lapses = sv.sight.lapses()
 }
 
 // effective returns sv's verdict as classify made it, relaxed by its
-// forecast as score left it. mu must be held.
+// forecast as score made it. mu must be held.
 func (sv *subView) effective() verdict { return relax(sv.verdict(), sv.sight) }
 
 // candidate returns what the choice among eligible subscriptions weighs of
 // sv, as score left it.
 func (sv *subView) candidate() candidate {
-	return candidate{sight: sv.sight, health: sv.health, holding: sv.scoredHolding, weekShare: sv.scoredWeek, week: sv.m.week}
+	return candidate{lapses: sv.lapses, health: sv.health, holding: sv.scoredHolding, weekShare: sv.scoredWeek, week: sv.m.week}
 }
 
 // healthInput returns the numbers of sv's health at now, when holding of

@@ -232,9 +232,9 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 	return nil
 }
 
-// blockRoom returns what Rebalance weighs of a subscription at now. mu
+// blockRoomOf returns what Rebalance weighs of a subscription at now. mu
 // must be held, and sv's pending usage folded.
-func blockRoomOf(sv *subView, now time.Time, drained bool) blockRoom {
+func (p *Pool) blockRoomOf(sv *subView, now time.Time, drained bool) blockRoom {
 	return blockRoom{
 		room: roomLeft(sv.use(now).block, sv.rec.BlockBudget), clients: sv.rec.Clients,
 		drained: drained, takes: sv.why(now) == "",
@@ -250,7 +250,7 @@ func (p *Pool) tightestPair(drained map[string]bool, now time.Time) (pair, bool)
 	rooms := make([]blockRoom, len(subs))
 	for i, sv := range subs {
 		p.fold(sv)
-		rooms[i] = blockRoomOf(sv, now, drained[sv.rec.ID])
+		rooms[i] = p.blockRoomOf(sv, now, drained[sv.rec.ID])
 	}
 	i, j, ok := pairFor(rooms)
 	if !ok {

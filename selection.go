@@ -1,6 +1,7 @@
 package authpool
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -173,6 +174,15 @@ func foresee(l lapse, budget store.Nanodollars, margin float64) foresight {
 	return f
 }
 
+// lapses returns the hour f's week lapses in, when it is lapsing; else
+// never (the largest hour): what better compares.
+func (f foresight) lapses() int64 {
+	if f.lapsing {
+		return f.at
+	}
+	return math.MaxInt64
+}
+
 // relax returns verdict v as the forecast f leaves it: a subscription over
 // the weekly threshold whose week is lapsing takes new clients as if it
 // were under it.
@@ -186,25 +196,23 @@ func relax(v verdict, f foresight) verdict {
 // candidate is what the choice among eligible subscriptions weighs, all
 // taken at the same now.
 type candidate struct {
-	sight     foresight
+	lapses    int64 // the hour its week lapses in, while lapsing (foresight.lapses)
 	health    float64
 	holding   int               // clients holding a slot
 	weekShare float64           // share of its weekly budget used
 	week      store.Nanodollars // its own weekly cost: the last tie-break
 }
 
-// better reports whether a should be chosen over b: the one whose week is
-// lapsing, and of two lapsing the one whose capacity lapses in an earlier
-// hour (what would otherwise be lost is spent first); then higher health,
+// better reports whether a should be chosen over b: the one whose week
+// lapses in an earlier hour (a week that is not lapsing never does): what
+// would otherwise be lost is spent first; then higher health,
 // then fewer clients holding a slot, then the lower share of its weekly
 // budget used, then the lower weekly cost (what tells apart subscriptions
 // without a weekly budget).
-func better(a, b candidate) bool {
+func better(a, b *candidate) bool {
 	switch {
-	case a.sight.lapsing != b.sight.lapsing:
-		return a.sight.lapsing
-	case a.sight.lapsing && a.sight.at != b.sight.at:
-		return a.sight.at < b.sight.at
+	case a.lapses != b.lapses:
+		return a.lapses < b.lapses
 	case a.health != b.health:
 		return a.health > b.health
 	case a.holding != b.holding:
@@ -220,8 +228,8 @@ func better(a, b candidate) bool {
 // to the first: candidates in ID order give ties to the smaller ID.
 func pick(cs []candidate) int {
 	best := -1
-	for i, c := range cs {
-		if best < 0 || better(c, cs[best]) {
+	for i := range cs {
+		if best < 0 || better(&cs[i], &cs[best]) {
 			best = i
 		}
 	}

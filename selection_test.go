@@ -295,10 +295,10 @@ func TestRelax(t *testing.T) {
 
 func TestPick(t *testing.T) {
 	c := func(health float64, holding int, weekShare float64, week int64) candidate {
-		return candidate{health: health, holding: holding, weekShare: weekShare, week: usd(week)}
+		return candidate{lapses: foresight{}.lapses(), health: health, holding: holding, weekShare: weekShare, week: usd(week)}
 	}
 	lapsing := func(at int64, cd candidate) candidate {
-		cd.sight = foresight{lapsing: true, at: at}
+		cd.lapses = foresight{lapsing: true, at: at}.lapses()
 		return cd
 	}
 	tests := []struct {
