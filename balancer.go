@@ -14,18 +14,28 @@ import (
 // Allocate returns the subscription a client should use now:
 //
 //   - its current subscription, while that is in service and its budgets
-//     are not spent (OutcomeSticky): the prompt cache stays warm. A client
-//     at or over the weekly threshold moves only if another subscription is
-//     eligible. A client whose hold on its slot has ended (see below) keeps
-//     its place if the subscription has room, and is placed like a new
-//     one if it filled up meanwhile (OutcomeMoved, ReasonPlaceTaken);
-//   - else the healthiest eligible subscription: in service, below the
-//     weekly threshold, block and week not spent, fewer clients holding a
-//     slot than its maximum; ties go to fewer such clients, then lower
-//     weekly use, then ID (OutcomeNew or OutcomeMoved);
-//   - else the fallback, while its daily budget lasts (OutcomeFallback);
-//   - else, as a last resort, a subscription at or over the weekly threshold whose
-//     budgets are not spent (OverThreshold);
+//     are not spent (OutcomeSticky): the prompt cache stays warm. At or
+//     over the weekly threshold it keeps its clients (with
+//     Config.ForecastMargin negative, a client there moves as soon as
+//     another subscription is eligible). Past a budget by the pool's own
+//     count only (see Config.StrictBudgets), it keeps them while no
+//     subscription with budget left can take them. A client whose hold on
+//     its slot has ended (see below) keeps its place if the subscription
+//     has room, and is placed like a new one if it filled up meanwhile
+//     (OutcomeMoved, ReasonPlaceTaken);
+//   - else the best eligible subscription: in service, block and week not
+//     spent, fewer clients holding a slot than its maximum, and below the
+//     weekly threshold or, over it, with its week forecast to leave
+//     capacity unused (see Config.ForecastMargin). A week forecast to
+//     lapse with capacity unused comes first, the one that lapses soonest
+//     first; then the healthiest; ties go to fewer clients holding a slot,
+//     then lower weekly use, then ID (OutcomeNew or OutcomeMoved);
+//   - else a subscription at or over the weekly threshold whose budgets are
+//     not spent, then one past a budget by the pool's count only, which
+//     serves until the upstream refuses it (OverThreshold): prepaid
+//     capacity before money;
+//   - else the fallback, while its daily budget lasts (OutcomeFallback;
+//     with Config.FallbackFirst it comes right after the eligible ones);
 //   - else an *ExhaustedError (ErrExhausted) saying when the first
 //     subscription is expected back.
 //
@@ -226,8 +236,8 @@ func (p *Pool) stickyVerdict(sv *subView, st Status, now time.Time, active bool)
 	return sv.verdict()
 }
 
-// errNoneEligible is place's answer, with eligibleOnly, when no subscription
-// is eligible: the caller keeps the client where it is.
+// errNoneEligible is place's answer, with stay, when no place of its tiers
+// takes the client: the caller keeps the client where it is.
 var errNoneEligible = errors.New("authpool: no eligible subscription")
 
 // place moves a client from its subscription (from; "" if it has none) to

@@ -36,13 +36,12 @@ type Config struct {
 	// its weekly budget. A week forecast to leave at least this share
 	// unused is spent first (the one that lapses soonest first), and over
 	// the weekly threshold it takes new clients all the same: the threshold
-	// relaxes as the reset nears. Over the threshold, a subscription keeps
-	// its clients unless it is forecast to run out by more than this share
-	// before its reset; between the two, it keeps its clients and takes no
-	// new ones, so that clients do not flip between subscriptions. A
-	// negative value switches the forecast off: the threshold is fixed,
-	// and a subscription over it lets each of its clients go as soon as
-	// another is eligible. The default value is 0.02.
+	// relaxes as the reset nears. The forecast only places new clients: a
+	// subscription over the threshold keeps its own, which leave it only
+	// when it cannot serve them. A negative value switches the forecast
+	// off: the threshold is fixed, and a subscription over it lets each of
+	// its clients go as soon as another is eligible. The default value is
+	// 0.02.
 	ForecastMargin float64 `json:"forecastMargin,omitempty"`
 	// StrictBudgets makes block and weekly budgets caps. By default they
 	// are estimates of the plans' limits, which the upstream does not

@@ -48,18 +48,22 @@ type Move struct {
 // longer holding a slot) and then moves idle clients (idle for
 // Sessions.IdleAfter, and no longer holding a slot: a client whose last
 // request wrote 1-hour prompt cache keeps its place for the hour) from the
-// subscription
-// whose block has the least room left (block budget minus block cost) to
-// the eligible one with the most, while the gap is at least
-// Rebalance.MinGapUSD, at most Rebalance.MaxMoves a call. A moved client
-// holds no slot on its new subscription until it comes back. Between subscriptions with equal block budgets, or
-// none, that is from the highest block cost to the lowest; a subscription
-// without a block budget has more room than any with one. Moving an idle client costs nothing
-// (its prompt cache is cooling anyway) and sends its next requests where
-// there is room. A client that becomes active meanwhile is neither moved nor
-// released. First, with WithRefresher, it refreshes the credentials about
-// to expire, as RefreshCredentials does. The host calls Rebalance on its
-// own schedule, e.g. every minute.
+// subscription whose block has the least room left (block budget minus
+// block cost) to the eligible one with the most, while the gap is at least
+// Rebalance.MinGapUSD, at most Rebalance.MaxMoves a call. Between
+// subscriptions with equal block budgets, or none, that is from the
+// highest block cost to the lowest; a subscription without a block budget
+// has more room than any with one. Moving a client whose prompt cache
+// expired costs nothing and sends its next requests where there is room; a
+// client whose cache is warm is moved only off a subscription whose block
+// or week is forecast, at its burn rate, to be spent before the cache
+// expires: the client would have to move then, rewriting its cache all the
+// same. Moving a client back takes a gap as large the other way. A moved
+// client holds no slot on its new subscription until it comes back. A
+// client that becomes active meanwhile is neither moved nor released.
+// First, with WithRefresher, it refreshes the credentials about to expire,
+// as RefreshCredentials does. The host calls Rebalance on its own schedule,
+// e.g. every minute.
 //
 // Rebalance judges the blocks by the pool's view of the subscriptions, read
 // again from the store when it is older than Config.RefreshInterval, as for
