@@ -25,9 +25,11 @@ type Config struct {
 	// MaxClients is 0. The default value is 15.
 	MaxClients int `json:"maxClients,omitempty"`
 	// WeeklyThreshold is the share of its weekly budget at or above which a
-	// subscription takes no new clients (its own keep it while nothing else
-	// is eligible): with the default, a subscription that has used 85.00 %
-	// of its week takes none. The default value is 0.85.
+	// subscription takes new clients only when no subscription under it
+	// can, unless its week is forecast to lapse with capacity unused (see
+	// ForecastMargin); it keeps its own clients. With the default, a
+	// subscription that has used 85.00 % of its week is over it. The
+	// default value is 0.85.
 	WeeklyThreshold float64 `json:"weeklyThreshold,omitempty"`
 	// ForecastMargin is how selection reads each subscription's weekly
 	// forecast: its week's use projected at its burn rate to when what is
