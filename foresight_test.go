@@ -142,27 +142,35 @@ func TestPastABudgetBeforeTheFallback(t *testing.T) {
 // Rebalance leaves an idle client whose prompt cache is warm in place,
 // unless its subscription's block is forecast to be spent before the
 // cache expires: it would have to move then, rewriting its cache anyway.
+// Alice spends on s-a and goes idle, her cache warm for the hour; Bob, on
+// s-a too, spends $1 ten minutes later.
 func TestRebalanceMovesAWarmClientOnlyOffASubscriptionRunningOut(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name  string
-		spent float64 // by alice on s-a, in the minute before she goes idle
+		spent float64 // by alice on s-a
+		bob   bool    // bob works on s-a ten minutes later
 		moved bool
 	}{
-		{"the block runs out in 26 minutes at the burn rate, the cache lives an hour: moved", 70, true},
-		{"the block lasts past the cache: left in place", 30, false},
+		{"$29 left at $71 an hour: spent in 25 minutes, before the cache expires: moved", 70, true, true},
+		{"$69 left at $31 an hour: the block outlasts the cache: left in place", 30, true, false},
+		{"$30 left, no client working: not burning, left in place", 70, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock(t0)
 			cfg := subs(sub("s-a", budgets(0, 100)), sub("s-b", budgets(0, 100)))
 			p := newPool(t, cfg, clk)
-			pin(t, p, "s-a", "alice")
+			pin(t, p, "s-a", "alice", "bob")
 			u := authpool.Usage{Time: clk.Now(), CostUSD: tt.spent, CacheTTL: time.Hour}
 			if err := p.Record(ctx, "alice", u); err != nil {
 				t.Fatal(err)
 			}
-			clk.Advance(10 * time.Minute) // idle, the cache warm for 50 minutes more
+			clk.Advance(10 * time.Minute) // alice idle, her cache warm for 50 minutes more
+			if tt.bob {
+				allocate(t, p, "bob")
+				spend(t, p, clk, "bob", 1)
+			}
 			r := rebalance(t, p)
 			if got := len(r.Moves) == 1 && r.Moves[0].ClientID == "alice" && r.Moves[0].To == "s-b"; got != tt.moved {
 				t.Errorf("Rebalance moved %+v, want alice moved to s-b: %v", r.Moves, tt.moved)

@@ -269,10 +269,15 @@ func (p *Pool) tightestPair(drained map[string]bool, now time.Time) (pair, bool)
 }
 
 // runsOut returns when sv's block or week is forecast to be spent at its
-// burn rate, the earlier of the two; zero if neither is before it ends.
-// mu must be held, and sv's pending usage folded.
+// burn rate, the earlier of the two; zero if neither is before it ends. A
+// subscription none of whose clients was active within Sessions.IdleAfter
+// is not burning: what it spent lately was its idle clients' work. mu must
+// be held, and sv's pending usage folded.
 func (p *Pool) runsOut(sv *subView, now time.Time) time.Time {
 	u, rate := sv.use(now), sv.burnRate(now)
+	if p.idle(sv, now.UnixNano()) {
+		rate = 0
+	}
 	block := time.Time{}
 	if sv.m.blockActive {
 		block = exhaustion(now, u.block, sv.rec.BlockBudget, rate, sv.m.block.End)
