@@ -27,9 +27,10 @@ import (
 //     spent, fewer clients holding a slot than its maximum, and below the
 //     weekly threshold or, over it, with its week forecast to leave
 //     capacity unused (see Config.ForecastMargin). A week forecast to
-//     lapse with capacity unused comes first, the one that lapses soonest
-//     first; then the healthiest; ties go to fewer clients holding a slot,
-//     then lower weekly use, then ID (OutcomeNew or OutcomeMoved);
+//     lapse with capacity unused within a day comes first, the one that
+//     lapses on the earliest day first; then the healthiest; ties go to
+//     fewer clients holding a slot, then lower weekly use, then ID
+//     (OutcomeNew or OutcomeMoved);
 //   - else a subscription at or over the weekly threshold whose budgets are
 //     not spent, then one past a budget by the pool's count only, which
 //     serves until the upstream refuses it (OverThreshold): prepaid

@@ -36,9 +36,9 @@ type Config struct {
 	// left lapses (the upstream's reported week reset, else where the
 	// spending leaving the rolling week outpaces the burn), as a share of
 	// its weekly budget. A week forecast to leave at least this share
-	// unused is spent first (the one that lapses soonest first), and over
-	// the weekly threshold it takes new clients all the same: the threshold
-	// relaxes as the reset nears. The forecast only places new clients: a
+	// unused takes new clients over the weekly threshold all the same (the
+	// threshold relaxes as the reset nears), and within a day of lapsing it
+	// is spent first, the one that lapses on the earliest day first. The forecast only places new clients: a
 	// subscription over the threshold keeps its own, which leave it only
 	// when it cannot serve them. A negative value switches the forecast
 	// off: the threshold is fixed, and a subscription over it lets each of

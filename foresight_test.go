@@ -10,9 +10,10 @@ import (
 )
 
 // TestTheThresholdRelaxesAsTheWeekLapses checks the weekly forecast in a
-// pool: s-a has used $90 of its $100 week (over the 85 % threshold), s-b
-// nothing; a newcomer goes where the forecast says capacity would lapse
-// first.
+// pool: s-a used $90 of its $100 week two days ago (over the 85 %
+// threshold), s-b nothing. Over the threshold s-a takes a newcomer as if
+// under it while its week would lapse with capacity unused, and first when
+// that is within a day.
 func TestTheThresholdRelaxesAsTheWeekLapses(t *testing.T) {
 	ctx := context.Background()
 	observe := func(share float64, reset time.Duration) func(*testing.T, *authpool.Pool, *clock) {
@@ -31,14 +32,14 @@ func TestTheThresholdRelaxesAsTheWeekLapses(t *testing.T) {
 		want   string
 		over   bool // s-a over the threshold in the snapshot (not eligible)
 	}{
-		{"idle, the $10 left lapses before s-b's week: s-a first", 0, nil, "s-a", false},
+		{"idle, the $10 left lapses in five days: the threshold relaxes, the healthier s-b", 0, nil, "s-b", false},
 		{"burning $1 an hour for the rest of the rolling week: s-a runs out, s-b", 0,
 			[]func(*testing.T, *authpool.Pool, *clock){burn}, "s-b", true},
-		{"burning, but the upstream's week resets in an hour: $8 lapses, s-a", 0,
+		{"burning, but the upstream's week resets in an hour: $8 lapses today, s-a first", 0,
 			[]func(*testing.T, *authpool.Pool, *clock){burn, observe(0.91, time.Hour)}, "s-a", false},
 		{"burning, the upstream's week resets in 7.5 hours: $1.50 lapses, under the 2 % margin, s-b", 0,
 			[]func(*testing.T, *authpool.Pool, *clock){burn, observe(0.91, 450*time.Minute)}, "s-b", true},
-		{"the same with a margin of 1 %: s-a", 0.01,
+		{"the same with a margin of 1 %: lapsing today, s-a first", 0.01,
 			[]func(*testing.T, *authpool.Pool, *clock){burn, observe(0.91, 450*time.Minute)}, "s-a", false},
 		{"idle, the forecast off: the threshold is fixed, s-b", -1, nil, "s-b", true},
 	}
@@ -50,7 +51,7 @@ func TestTheThresholdRelaxesAsTheWeekLapses(t *testing.T) {
 			p := newPool(t, cfg, clk)
 			pin(t, p, "s-a", "alice")
 			spend(t, p, clk, "alice", 90)
-			clk.Advance(2 * time.Hour) // the burn rate is the last hour's: none
+			clk.Advance(48 * time.Hour) // the burn rate is the last hour's: none; the $90 leaves the week in 120 hours
 			for _, f := range tt.then {
 				f(t, p, clk)
 			}

@@ -138,7 +138,7 @@ func (p *Pool) foresee(sv *subView, now time.Time, rate float64) {
 	budget := sv.rec.WeeklyBudget
 	if p.cfg.ForecastMargin >= 0 && budget > 0 {
 		l := weekLapse(sv.ring, now, sv.m.week, sv.use(now).week, budget, rate, sv.rec.Reported.WeekReset)
-		sv.sight = foresee(l, budget, p.cfg.ForecastMargin)
+		sv.sight = foresee(l, now, budget, p.cfg.ForecastMargin)
 	}
 	sv.lapses = sv.sight.lapses()
 }

@@ -150,35 +150,43 @@ func (s standing) backAt(now time.Time) (time.Time, bool) {
 // (see foresee).
 type foresight struct {
 	// lapsing: its week is forecast to leave at least the margin unused
-	// when what is left lapses. It is spent first, and over the weekly
-	// threshold it still takes new clients: the threshold relaxes.
+	// when what is left lapses. Over the weekly threshold it still takes
+	// new clients: the threshold relaxes.
 	lapsing bool
-	// at is the hour what is left lapses (store.HourOf), when lapsing:
-	// the week that lapses soonest is spent first.
-	at int64
+	// day is the UTC day what is left lapses on (days since 1970-01-01),
+	// when lapsing within soonLapse: the week that lapses on an earlier
+	// day is spent first (weeks that lapse on the same day, or later, are
+	// told apart by health, which keeps their blocks even).
+	day int64
 }
 
-// foresee returns what selection makes of a week's forecast l for a
+// soonLapse is how soon a week must lapse with capacity unused to be spent
+// before subscriptions whose weeks lapse later or not at all. A forecast
+// days ahead, at the burn rate of the hour, says little about the days
+// between; within a day it is what decides.
+const soonLapse = 24 * time.Hour
+
+// foresee returns what selection makes at now of a week's forecast l for a
 // weekly budget, when margin is the share of the budget the week must be
 // forecast to leave unused to count as lapsing (negative: the forecast is
 // off). A subscription without a weekly budget has no forecast: it is not
 // lapsing.
-func foresee(l lapse, budget store.Nanodollars, margin float64) foresight {
+func foresee(l lapse, now time.Time, budget store.Nanodollars, margin float64) foresight {
 	if margin < 0 || budget <= 0 {
 		return foresight{}
 	}
-	f := foresight{lapsing: l.left >= margin*budget.USD()}
-	if f.lapsing {
-		f.at = store.HourOf(l.at)
+	f := foresight{lapsing: l.left >= margin*budget.USD(), day: math.MaxInt64}
+	if f.lapsing && l.at.Sub(now) <= soonLapse {
+		f.day = store.HourOf(l.at) / 24
 	}
 	return f
 }
 
-// lapses returns the hour f's week lapses in, when it is lapsing; else
-// never (the largest hour): what better compares.
+// lapses returns the UTC day f's week lapses on, when it lapses soon; else
+// never (the largest day): what better compares.
 func (f foresight) lapses() int64 {
 	if f.lapsing {
-		return f.at
+		return f.day
 	}
 	return math.MaxInt64
 }
@@ -196,7 +204,7 @@ func relax(v verdict, f foresight) verdict {
 // candidate is what the choice among eligible subscriptions weighs, all
 // taken at the same now.
 type candidate struct {
-	lapses    int64 // the hour its week lapses in, while lapsing (foresight.lapses)
+	lapses    int64 // the UTC day its week lapses on, when soon (foresight.lapses)
 	health    float64
 	holding   int               // clients holding a slot
 	weekShare float64           // share of its weekly budget used
@@ -204,8 +212,9 @@ type candidate struct {
 }
 
 // better reports whether a should be chosen over b: the one whose week
-// lapses in an earlier hour (a week that is not lapsing never does): what
-// would otherwise be lost is spent first; then higher health,
+// lapses soon on an earlier day (a week that is not lapsing, or not within
+// soonLapse, never does): what would otherwise be lost is spent first; then
+// higher health,
 // then fewer clients holding a slot, then the lower share of its weekly
 // budget used, then the lower weekly cost (what tells apart subscriptions
 // without a weekly budget).

@@ -1,6 +1,7 @@
 package authpool
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -244,8 +245,9 @@ func TestTiers(t *testing.T) {
 }
 
 func TestForesee(t *testing.T) {
-	at := selectNow.Add(30 * time.Hour)
-	hour := store.HourOf(at)
+	in := func(h time.Duration) time.Time { return selectNow.Add(h * time.Hour) }
+	dayOf := func(t time.Time) int64 { return store.HourOf(t) / 24 } // its UTC day, in days since 1970
+	never := int64(math.MaxInt64)
 	tests := []struct {
 		name   string
 		l      lapse
@@ -253,18 +255,25 @@ func TestForesee(t *testing.T) {
 		margin float64
 		want   foresight
 	}{
-		{"$30 of $1,000 would lapse, the margin 2 %: lapsing", lapse{left: 30, at: at}, usd(1000), 0.02,
-			foresight{lapsing: true, at: hour}},
-		{"exactly the margin would lapse: lapsing", lapse{left: 20, at: at}, usd(1000), 0.02, foresight{lapsing: true, at: hour}},
-		{"a cent under the margin: not lapsing", lapse{left: 19.99, at: at}, usd(1000), 0.02, foresight{}},
-		{"forecast to run out: not lapsing", lapse{left: -300, at: at}, usd(1000), 0.02, foresight{}},
-		{"the forecast off: nothing", lapse{left: 900, at: at}, usd(1000), -1, foresight{}},
-		{"no weekly budget: no forecast", lapse{left: 900, at: at}, 0, 0.02, foresight{}},
+		{"$30 of $1,000 would lapse in 20 hours, the margin 2 %: lapsing soon, on its UTC day",
+			lapse{left: 30, at: in(20)}, usd(1000), 0.02, foresight{lapsing: true, day: dayOf(in(20))}},
+		{"exactly the margin would lapse: lapsing", lapse{left: 20, at: in(20)}, usd(1000), 0.02,
+			foresight{lapsing: true, day: dayOf(in(20))}},
+		{"a cent under the margin: not lapsing", lapse{left: 19.99, at: in(20)}, usd(1000), 0.02, foresight{day: never}},
+		{"lapsing in exactly a day: soon", lapse{left: 500, at: in(24)}, usd(1000), 0.02, foresight{lapsing: true, day: dayOf(in(24))}},
+		{"lapsing in 25 hours: not soon", lapse{left: 500, at: in(25)}, usd(1000), 0.02, foresight{lapsing: true, day: never}},
+		{"forecast to run out: not lapsing", lapse{left: -300, at: in(20)}, usd(1000), 0.02, foresight{day: never}},
+		{"the forecast off: nothing", lapse{left: 900, at: in(20)}, usd(1000), -1, foresight{}},
+		{"no weekly budget: no forecast", lapse{left: 900, at: in(20)}, 0, 0.02, foresight{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, foresee(tt.l, tt.budget, tt.margin), cmp.AllowUnexported(foresight{})); diff != "" {
+			got := foresee(tt.l, selectNow, tt.budget, tt.margin)
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(foresight{})); diff != "" {
 				t.Errorf("foresee (-want +got):\n%s", diff)
+			}
+			if want := tt.want.lapses(); got.lapses() != want || !tt.want.lapsing && want != never {
+				t.Errorf("lapses() = %d, want %d (never unless lapsing)", got.lapses(), want)
 			}
 		})
 	}
@@ -297,8 +306,8 @@ func TestPick(t *testing.T) {
 	c := func(health float64, holding int, weekShare float64, week int64) candidate {
 		return candidate{lapses: foresight{}.lapses(), health: health, holding: holding, weekShare: weekShare, week: usd(week)}
 	}
-	lapsing := func(at int64, cd candidate) candidate {
-		cd.lapses = foresight{lapsing: true, at: at}.lapses()
+	lapsing := func(day int64, cd candidate) candidate {
+		cd.lapses = foresight{lapsing: true, day: day}.lapses()
 		return cd
 	}
 	tests := []struct {
@@ -314,11 +323,11 @@ func TestPick(t *testing.T) {
 		{"then the lower weekly cost", []candidate{c(80, 2, 0, 300), c(80, 2, 0, 200)}, 1},
 		{"a tie goes to the first", []candidate{c(80, 2, 0.4, 400), c(80, 2, 0.4, 400), c(80, 2, 0.4, 400)}, 0},
 		{"the best anywhere in the list", []candidate{c(70, 0, 0, 0), c(90, 0, 0, 0), c(80, 0, 0, 0), c(90, 1, 0, 0)}, 1},
-		{"a lapsing week beats any health", []candidate{c(90, 0, 0, 0), lapsing(500, c(10, 9, 0.9, 900))}, 1},
-		{"of two lapsing, the one that lapses in an earlier hour",
-			[]candidate{lapsing(501, c(90, 0, 0.1, 100)), lapsing(500, c(20, 5, 0.9, 900))}, 1},
-		{"of two lapsing in the same hour, the higher health",
-			[]candidate{lapsing(500, c(20, 0, 0.1, 100)), lapsing(500, c(90, 5, 0.9, 900))}, 1},
+		{"a lapsing week beats any health", []candidate{c(90, 0, 0, 0), lapsing(20_800, c(10, 9, 0.9, 900))}, 1},
+		{"of two lapsing, the one that lapses on an earlier day",
+			[]candidate{lapsing(20_801, c(90, 0, 0.1, 100)), lapsing(20_800, c(20, 5, 0.9, 900))}, 1},
+		{"of two lapsing on the same day, the higher health",
+			[]candidate{lapsing(20_800, c(20, 0, 0.1, 100)), lapsing(20_800, c(90, 5, 0.9, 900))}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
