@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/authpool/authpool/internal/bounds"
@@ -362,6 +363,7 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 	}
 	subs := p.current().subs
 	picked, cands := p.picked[:0], p.cands[:0]
+	soonest := int64(math.MaxInt64) // the day the shortlist's weeks lapse on
 	n := now.UnixNano()
 	for i, sv := range subs {
 		if sv.rec.ID == from || r.tried(sv.rec.ID) {
@@ -375,7 +377,7 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 			if !p.scoredAt(sv, n, holding) {
 				p.score(sv, now)
 			}
-			v = relax(v, sv.sight)
+			v = relax(v, p.sight(sv, now))
 		}
 		limited := r.model != "" && limitedFor(sv, r.model, now)
 		if !admits(t, v, full(holding, sv.rec.MaxClients), limited, false) {
@@ -383,6 +385,16 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 		}
 		if !p.scoredAt(sv, n, holding) {
 			p.score(sv, now) // folds the usage noted without the lock
+		}
+		if sv.unsighted {
+			p.foresee(sv, now)
+		}
+		keep, anew := shortlisted(sv.lapses, soonest)
+		if !keep {
+			continue
+		}
+		if anew {
+			soonest, picked, cands = sv.lapses, picked[:0], cands[:0]
 		}
 		picked, cands = append(picked, i), append(cands, sv.candidate())
 	}

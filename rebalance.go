@@ -241,7 +241,7 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 func (p *Pool) blockRoomOf(sv *subView, now time.Time, drained bool) blockRoom {
 	return blockRoom{
 		room: roomLeft(sv.use(now).block, sv.rec.BlockBudget), clients: sv.rec.Clients,
-		drained: drained, takes: sv.why(now) == "",
+		drained: drained, takes: p.why(sv, now) == "",
 	}
 }
 

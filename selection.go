@@ -201,27 +201,30 @@ func relax(v verdict, f foresight) verdict {
 	return v
 }
 
+// shortlisted reports whether a subscription whose week lapses on day
+// lapses (foresight.lapses) makes the shortlist of candidates when the
+// soonest day of those shortlisted so far is soonest, and whether it
+// starts it anew (the others lapse later): what would otherwise be lost is
+// spent first. The choice among the shortlist is pick's.
+func shortlisted(lapses, soonest int64) (keep, anew bool) {
+	return lapses <= soonest, lapses < soonest
+}
+
 // candidate is what the choice among eligible subscriptions weighs, all
 // taken at the same now.
 type candidate struct {
-	lapses    int64 // the UTC day its week lapses on, when soon (foresight.lapses)
 	health    float64
 	holding   int               // clients holding a slot
 	weekShare float64           // share of its weekly budget used
 	week      store.Nanodollars // its own weekly cost: the last tie-break
 }
 
-// better reports whether a should be chosen over b: the one whose week
-// lapses soon on an earlier day (a week that is not lapsing, or not within
-// soonLapse, never does): what would otherwise be lost is spent first; then
-// higher health,
-// then fewer clients holding a slot, then the lower share of its weekly
-// budget used, then the lower weekly cost (what tells apart subscriptions
+// better reports whether a should be chosen over b: higher health, then
+// fewer clients holding a slot, then the lower share of its weekly budget
+// used, then the lower weekly cost (what tells apart subscriptions
 // without a weekly budget).
-func better(a, b *candidate) bool {
+func better(a, b candidate) bool {
 	switch {
-	case a.lapses != b.lapses:
-		return a.lapses < b.lapses
 	case a.health != b.health:
 		return a.health > b.health
 	case a.holding != b.holding:
@@ -237,8 +240,8 @@ func better(a, b *candidate) bool {
 // to the first: candidates in ID order give ties to the smaller ID.
 func pick(cs []candidate) int {
 	best := -1
-	for i := range cs {
-		if best < 0 || better(&cs[i], &cs[best]) {
+	for i, c := range cs {
+		if best < 0 || better(c, cs[best]) {
 			best = i
 		}
 	}
@@ -323,13 +326,16 @@ func tiers(fallbackFirst, strict bool) []tier {
 // a budget spent by the pool's own count; for tierFallback, the fallback
 // while in service and its budget lasts, whose clients are not capped.
 func admits(t tier, v verdict, isFull, modelLimited, tried bool) bool {
+	if modelLimited || tried {
+		return false
+	}
 	switch t {
 	case tierFallback:
-		return v.hard == "" && !modelLimited && !tried
+		return v.hard == ""
 	case tierReserve:
-		return v.hard == "" && v.soft && !isFull && !modelLimited && !tried
+		return v.hard == "" && v.soft && !isFull
 	case tierPast:
-		return v.past && !isFull && !modelLimited && !tried
+		return v.past && !isFull
 	}
-	return refusal(v, isFull, modelLimited, tried) == ""
+	return v.hard == "" && !v.soft && !isFull // refusal(v, isFull, modelLimited, tried) == ""
 }

@@ -302,13 +302,34 @@ func TestRelax(t *testing.T) {
 	}
 }
 
+func TestShortlisted(t *testing.T) {
+	never := foresight{}.lapses()
+	soon := func(day int64) int64 { return foresight{lapsing: true, day: day}.lapses() }
+	tests := []struct {
+		name             string
+		lapses, soonest  int64
+		wantKeep, wantAn bool
+	}{
+		{"the first candidate, not lapsing soon: kept", never, never, true, false},
+		{"the first candidate lapsing soon: kept, the shortlist anew", soon(20_800), never, true, true},
+		{"lapsing on the shortlist's day: kept beside it", soon(20_800), soon(20_800), true, false},
+		{"lapsing a day earlier than the shortlist: the shortlist anew", soon(20_799), soon(20_800), true, true},
+		{"lapsing a day later than the shortlist: left out", soon(20_801), soon(20_800), false, false},
+		{"not lapsing soon while the shortlist is: left out, whatever its health", never, soon(20_800), false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			keep, anew := shortlisted(tt.lapses, tt.soonest)
+			if keep != tt.wantKeep || anew != tt.wantAn {
+				t.Errorf("shortlisted = %v, %v; want %v, %v", keep, anew, tt.wantKeep, tt.wantAn)
+			}
+		})
+	}
+}
+
 func TestPick(t *testing.T) {
 	c := func(health float64, holding int, weekShare float64, week int64) candidate {
-		return candidate{lapses: foresight{}.lapses(), health: health, holding: holding, weekShare: weekShare, week: usd(week)}
-	}
-	lapsing := func(day int64, cd candidate) candidate {
-		cd.lapses = foresight{lapsing: true, day: day}.lapses()
-		return cd
+		return candidate{health: health, holding: holding, weekShare: weekShare, week: usd(week)}
 	}
 	tests := []struct {
 		name  string
@@ -323,11 +344,6 @@ func TestPick(t *testing.T) {
 		{"then the lower weekly cost", []candidate{c(80, 2, 0, 300), c(80, 2, 0, 200)}, 1},
 		{"a tie goes to the first", []candidate{c(80, 2, 0.4, 400), c(80, 2, 0.4, 400), c(80, 2, 0.4, 400)}, 0},
 		{"the best anywhere in the list", []candidate{c(70, 0, 0, 0), c(90, 0, 0, 0), c(80, 0, 0, 0), c(90, 1, 0, 0)}, 1},
-		{"a lapsing week beats any health", []candidate{c(90, 0, 0, 0), lapsing(20_800, c(10, 9, 0.9, 900))}, 1},
-		{"of two lapsing, the one that lapses on an earlier day",
-			[]candidate{lapsing(20_801, c(90, 0, 0.1, 100)), lapsing(20_800, c(20, 5, 0.9, 900))}, 1},
-		{"of two lapsing on the same day, the higher health",
-			[]candidate{lapsing(20_800, c(20, 0, 0.1, 100)), lapsing(20_800, c(90, 5, 0.9, 900))}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -57,7 +57,12 @@ type subView struct {
 	pending atomic.Int64
 	room    atomic.Int64
 
-	sight foresight // what selection makes of its weekly forecast, at the score (lapses is its key)
+	// sight is what selection makes of its weekly forecast (see
+	// Pool.sight), made from the numbers score read: scoredBurn is the
+	// burn rate then, and unsighted says whether score ran since.
+	sight      foresight
+	scoredBurn float64
+	unsighted  bool
 }
 
 // judgement is what classify made of a subscription's numbers: its verdict,
