@@ -50,6 +50,8 @@ func (p Policy) budgetShare() float64 {
 //     StrictBudgets, FallbackFirst): a fixed weekly threshold whose
 //     subscriptions let their clients go as soon as another is eligible and
 //     take new ones only after the fallback, and budgets as caps.
+//   - no-forecast, strict-budgets, fallback-first: the default with one of
+//     classic's three settings, to measure what each change brings.
 //
 // On the standard workload, the grid search (Grid) found no policy better
 // than eager, which is its point i2m-g1-c15-w85-b100.
@@ -64,6 +66,9 @@ func Policies() []Policy {
 		{Name: "headroom", BudgetShare: 0.9},
 		{Name: "fixed", Config: authpool.Config{Block: authpool.BlockPolicy{Fixed: true}}},
 		{Name: "classic", Config: authpool.Config{ForecastMargin: -1, StrictBudgets: true, FallbackFirst: true}},
+		{Name: "no-forecast", Config: authpool.Config{ForecastMargin: -1}},
+		{Name: "strict-budgets", Config: authpool.Config{StrictBudgets: true}},
+		{Name: "fallback-first", Config: authpool.Config{FallbackFirst: true}},
 	}
 }
 
