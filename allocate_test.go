@@ -272,11 +272,22 @@ func TestWeeklyThreshold(t *testing.T) {
 			t.Errorf("Allocate = %+v, want sticky on s-a", a)
 		}
 	})
-	t.Run("its clients move as soon as another is eligible", func(t *testing.T) {
+	t.Run("its clients stay while it can serve them", func(t *testing.T) {
 		p, _ := setup(t, 90)
 		if err := p.Enable(ctx, "s-b"); err != nil {
 			t.Fatal(err)
 		}
+		if a := allocate(t, p, "alice"); a.Outcome != authpool.OutcomeSticky || a.SubscriptionID != "s-a" {
+			t.Errorf("Allocate = %+v, want sticky on s-a: moving a working client rewrites its prompt cache", a)
+		}
+	})
+	t.Run("without the forecast its clients move as soon as another is eligible", func(t *testing.T) {
+		clk := newClock(t0)
+		cfg := subs(sub("s-a", budgets(100, 0)), sub("s-b", budgets(100, 0)))
+		cfg.ForecastMargin = -1
+		p := newPool(t, cfg, clk)
+		pin(t, p, "s-a", "alice")
+		spend(t, p, clk, "alice", 90)
 		got := allocate(t, p, "alice")
 		if got.Outcome != authpool.OutcomeMoved || got.SubscriptionID != "s-b" || got.From != "s-a" ||
 			got.Reason != authpool.ReasonWeeklyThreshold {
@@ -302,13 +313,24 @@ func TestWeeklyThreshold(t *testing.T) {
 			t.Errorf("Allocate (-want +got):\n%s", diff)
 		}
 	})
-	t.Run("the fallback comes before the last resort", func(t *testing.T) {
+	withFallback := func(t *testing.T, edit func(*authpool.Config)) *authpool.Pool {
 		clk := newClock(t0)
 		cfg := subs(sub("s-a", budgets(100, 0)))
 		cfg.Fallback = &authpool.Fallback{Credential: "sk-fallback", DailyBudgetUSD: 10}
+		edit(&cfg)
 		p := newPool(t, cfg, clk)
 		allocate(t, p, "alice")
 		spend(t, p, clk, "alice", 90)
+		return p
+	}
+	t.Run("prepaid capacity comes before the fallback", func(t *testing.T) {
+		p := withFallback(t, func(*authpool.Config) {})
+		if a := allocate(t, p, "bob"); a.SubscriptionID != "s-a" || !a.OverThreshold {
+			t.Errorf("Allocate = %+v, want s-a, over the threshold", a)
+		}
+	})
+	t.Run("with FallbackFirst the fallback comes before it", func(t *testing.T) {
+		p := withFallback(t, func(c *authpool.Config) { c.FallbackFirst = true })
 		if a := allocate(t, p, "bob"); a.Outcome != authpool.OutcomeFallback {
 			t.Errorf("Allocate = %+v, want the fallback", a)
 		}
@@ -320,8 +342,8 @@ func TestWeeklyThreshold(t *testing.T) {
 		p := newPool(t, cfg, clk)
 		pin(t, p, "s-a", "alice")
 		spend(t, p, clk, "alice", 50)
-		if a := allocate(t, p, "alice"); a.SubscriptionID != "s-b" || a.Reason != authpool.ReasonWeeklyThreshold {
-			t.Errorf("Allocate = %+v, want moved to s-b over the threshold", a)
+		if a := allocate(t, p, "bob"); a.SubscriptionID != "s-b" {
+			t.Errorf("Allocate = %+v, want s-b: s-a is over the threshold", a)
 		}
 	})
 }
@@ -481,11 +503,12 @@ func TestExhaustedSaysWhenTheFirstSubscriptionComesBack(t *testing.T) {
 			[]setupFunc{limit("s-a", day(0, 14, 0)), limit("s-b", day(0, 13, 0))},
 			day(0, 13, 0), map[authpool.Reason]int{authpool.ReasonLimited: 2}},
 		{"a spent anchored block ends 5 hours after its first hour",
-			subs(sub("s-a", budgets(0, 10)), sub("s-b")),
+			strict(subs(sub("s-a", budgets(0, 10)), sub("s-b"))),
 			[]setupFunc{spendOn("s-a", 10), disable("s-b")},
 			day(0, 17, 0), map[authpool.Reason]int{authpool.ReasonBlockSpent: 1, authpool.ReasonDisabled: 1}},
 		{"a spent fixed block ends on the grid",
-			authpool.Config{Subscriptions: []authpool.Subscription{sub("s-a", budgets(0, 10))}, Block: authpool.BlockPolicy{Fixed: true}},
+			authpool.Config{Subscriptions: []authpool.Subscription{sub("s-a", budgets(0, 10))}, Block: authpool.BlockPolicy{Fixed: true},
+				StrictBudgets: true},
 			[]setupFunc{spendOn("s-a", 10), func(t *testing.T, p *authpool.Pool, clk *clock) {
 				if err := p.Release(ctx, "spender-s-a"); err != nil {
 					t.Fatal(err)
@@ -493,7 +516,7 @@ func TestExhaustedSaysWhenTheFirstSubscriptionComesBack(t *testing.T) {
 			}},
 			day(0, 15, 0), map[authpool.Reason]int{authpool.ReasonBlockSpent: 1}},
 		{"a spent week frees when enough use leaves the week",
-			subs(sub("s-a", budgets(100, 0))),
+			strict(subs(sub("s-a", budgets(100, 0)))),
 			[]setupFunc{func(t *testing.T, p *authpool.Pool, clk *clock) {
 				clk.Set(day(-2, 10, 15))
 				allocate(t, p, "spender")
@@ -524,6 +547,7 @@ func TestExhaustedSaysWhenTheFirstSubscriptionComesBack(t *testing.T) {
 			authpool.Config{
 				Subscriptions: []authpool.Subscription{sub("s-a"), sub("s-b", budgets(0, 10)), sub("s-c")},
 				Fallback:      &authpool.Fallback{Credential: "sk-fb", DailyBudgetUSD: 1},
+				StrictBudgets: true,
 			},
 			[]setupFunc{limit("s-a", day(0, 18, 0)), spendOn("s-b", 10), disable("s-c"), func(t *testing.T, p *authpool.Pool, clk *clock) {
 				allocate(t, p, "fb-user") // on the fallback
@@ -631,7 +655,7 @@ func TestEligibilityFollowsTheClockBetweenRefreshes(t *testing.T) {
 			day(0, 13, 0), "bob", authpool.Allocation{SubscriptionID: "s-a", Outcome: authpool.OutcomeNew}},
 		{"a fixed block ends: a new client",
 			authpool.Config{Subscriptions: []authpool.Subscription{sub("s-a", budgets(0, 10))}, RefreshInterval: never,
-				Block: authpool.BlockPolicy{Fixed: true}},
+				Block: authpool.BlockPolicy{Fixed: true}, StrictBudgets: true},
 			func(t *testing.T, p *authpool.Pool, clk *clock) {
 				allocate(t, p, "alice")
 				spend(t, p, clk, "alice", 10)
@@ -663,7 +687,7 @@ func TestEligibilityFollowsTheClockBetweenRefreshes(t *testing.T) {
 			},
 			day(1, 0, 0), "bob", authpool.Allocation{SubscriptionID: authpool.FallbackID, Outcome: authpool.OutcomeFallback}},
 		{"use leaves the week",
-			authpool.Config{Subscriptions: []authpool.Subscription{sub("s-a", budgets(100, 0))}, RefreshInterval: never},
+			authpool.Config{Subscriptions: []authpool.Subscription{sub("s-a", budgets(100, 0))}, RefreshInterval: never, StrictBudgets: true},
 			func(t *testing.T, p *authpool.Pool, clk *clock) {
 				allocate(t, p, "alice")
 				spend(t, p, clk, "alice", 100)
@@ -767,8 +791,8 @@ func TestFallbackSaysWhyNoSubscriptionTookTheClient(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock(t0)
-			cfg := subs(sub("s-a", budgets(10, 0), maxClients(1)), sub("s-b", budgets(10, 0), maxClients(1)),
-				sub("s-c", budgets(10, 0), maxClients(1)))
+			cfg := strict(subs(sub("s-a", budgets(10, 0), maxClients(1)), sub("s-b", budgets(10, 0), maxClients(1)),
+				sub("s-c", budgets(10, 0), maxClients(1))))
 			cfg.Fallback = &authpool.Fallback{Credential: authpool.Credential(secret + "-fallback"), DailyBudgetUSD: 5}
 			var events []authpool.Event
 			var mu sync.Mutex

@@ -90,8 +90,10 @@ type Allocation struct {
 	// the reason an ExhaustedError lists first). Empty when sticky, and for
 	// a new client placed on a subscription (OutcomeNew says it all).
 	Reason Reason `json:"reason,omitempty"`
-	// OverThreshold is set when the subscription is at or over the weekly
-	// threshold and took the client as a last resort: nothing else could,
-	// not even the fallback.
+	// OverThreshold is set when the subscription took the client though
+	// it is at or over the weekly threshold, and its week is not forecast
+	// to lapse with capacity unused, or past a budget by the pool's own
+	// count: no subscription below could take it (with
+	// Config.FallbackFirst, not even the fallback).
 	OverThreshold bool `json:"overThreshold,omitempty"`
 }

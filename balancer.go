@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/authpool/authpool/internal/bounds"
@@ -14,18 +15,29 @@ import (
 // Allocate returns the subscription a client should use now:
 //
 //   - its current subscription, while that is in service and its budgets
-//     are not spent (OutcomeSticky): the prompt cache stays warm. A client
-//     at or over the weekly threshold moves only if another subscription is
-//     eligible. A client whose hold on its slot has ended (see below) keeps
-//     its place if the subscription has room, and is placed like a new
-//     one if it filled up meanwhile (OutcomeMoved, ReasonPlaceTaken);
-//   - else the healthiest eligible subscription: in service, below the
-//     weekly threshold, block and week not spent, fewer clients holding a
-//     slot than its maximum; ties go to fewer such clients, then lower
-//     weekly use, then ID (OutcomeNew or OutcomeMoved);
-//   - else the fallback, while its daily budget lasts (OutcomeFallback);
-//   - else, as a last resort, a subscription at or over the weekly threshold whose
-//     budgets are not spent (OverThreshold);
+//     are not spent (OutcomeSticky): the prompt cache stays warm. At or
+//     over the weekly threshold it keeps its clients (with
+//     Config.ForecastMargin negative, a client there moves as soon as
+//     another subscription is eligible). Past a budget by the pool's own
+//     count only (see Config.StrictBudgets), it keeps them while no
+//     subscription with budget left can take them. A client whose hold on
+//     its slot has ended (see below) keeps its place if the subscription
+//     has room, and is placed like a new one if it filled up meanwhile
+//     (OutcomeMoved, ReasonPlaceTaken);
+//   - else the best eligible subscription: in service, block and week not
+//     spent, fewer clients holding a slot than its maximum, and below the
+//     weekly threshold or, over it, with its week forecast to leave
+//     capacity unused (see Config.ForecastMargin). A week forecast to
+//     lapse with capacity unused within a day comes first, the one that
+//     lapses on the earliest day first; then the healthiest; ties go to
+//     fewer clients holding a slot, then lower weekly use, then ID
+//     (OutcomeNew or OutcomeMoved);
+//   - else a subscription at or over the weekly threshold whose budgets are
+//     not spent, then one past a budget by the pool's count only, which
+//     serves until the upstream refuses it (OverThreshold): prepaid
+//     capacity before money;
+//   - else the fallback, while its daily budget lasts (OutcomeFallback;
+//     with Config.FallbackFirst it comes right after the eligible ones);
 //   - else an *ExhaustedError (ErrExhausted) saying when the first
 //     subscription is expected back.
 //
@@ -136,7 +148,7 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 	full := errors.Is(err, store.ErrFull)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return p.place(ctx, r, "", "", false)
+		return p.place(ctx, r, "", "", p.order, false)
 	case err != nil && !full:
 		return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 	}
@@ -149,15 +161,16 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 		}
 		if sv = p.current().byID[from]; sv == nil {
-			return p.place(ctx, r, from, ReasonGone, false)
+			return p.place(ctx, r, from, ReasonGone, p.order, false)
 		}
 	}
 	v := p.stickyVerdict(sv, st, now, !full)
+	past := v.past && !p.cfg.StrictBudgets // spent by the pool's count only: it may keep the client
 	switch {
 	case from == FallbackID:
-		return p.place(ctx, r, from, ReasonFromFallback, false)
-	case v.hard != "":
-		return p.place(ctx, r, from, v.hard, false)
+		return p.place(ctx, r, from, ReasonFromFallback, p.order, false)
+	case v.hard != "" && !past:
+		return p.place(ctx, r, from, v.hard, p.order, false)
 	case full:
 		// The view may not know yet that other clients hold every slot (they
 		// came through other pools): read it again, so that an ExhaustedError
@@ -165,17 +178,28 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 		if err := p.reload(ctx, from, now); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 		}
-		return p.place(ctx, r, from, ReasonPlaceTaken, false)
+		return p.place(ctx, r, from, ReasonPlaceTaken, p.order, false)
 	case p.limitedForModel(sv, r):
-		return p.place(ctx, r, from, ReasonModelLimited, false)
+		return p.place(ctx, r, from, ReasonModelLimited, p.order, false)
 	case r.tried(sv.rec.ID):
 		// Elsewhere if anywhere: else the client stays (see Elsewhere).
-		a, err := p.place(ctx, r, from, ReasonTried, true)
+		a, err := p.place(ctx, r, from, ReasonTried, p.order[:1], true)
 		if err == nil || !errors.Is(err, errNoneEligible) {
 			return a, err
 		}
-	case v.soft:
-		a, err := p.place(ctx, r, from, ReasonWeeklyThreshold, true)
+	case past:
+		// To a subscription with room left if one can take it, else it
+		// stays, its prompt cache warm, until the upstream refuses it.
+		a, err := p.place(ctx, r, from, v.hard, withRoom, true)
+		if err == nil || !errors.Is(err, errNoneEligible) {
+			return a, err
+		}
+	case v.soft && p.cfg.ForecastMargin < 0:
+		// Without the forecast, a client leaves a subscription over the
+		// threshold as soon as another is eligible. With it, it stays: the
+		// threshold decides where new clients go, and moving a working
+		// client rewrites its prompt cache.
+		a, err := p.place(ctx, r, from, ReasonWeeklyThreshold, p.order[:1], true)
 		if err == nil || !errors.Is(err, errNoneEligible) {
 			return a, err
 		}
@@ -183,6 +207,10 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 	return Allocation{ClientID: clientID, SubscriptionID: sv.rec.ID, Kind: Kind(sv.rec.Kind), Credential: sv.rec.Credential,
 		Outcome: OutcomeSticky}, nil
 }
+
+// withRoom are the tiers of subscriptions with budget left: where a client
+// past a budget by the pool's count moves to, if one takes it.
+var withRoom = []tier{tierEligible, tierReserve}
 
 // stickyVerdict returns sv's verdict at now, given the status the store
 // just returned; active says whether the store marked the client active on
@@ -211,23 +239,24 @@ func (p *Pool) stickyVerdict(sv *subView, st Status, now time.Time, active bool)
 	return sv.verdict()
 }
 
-// errNoneEligible is place's answer, with eligibleOnly, when no subscription
-// is eligible: the caller keeps the client where it is.
+// errNoneEligible is place's answer, with stay, when no place of its tiers
+// takes the client: the caller keeps the client where it is.
 var errNoneEligible = errors.New("authpool: no eligible subscription")
 
 // place moves a client from its subscription (from; "" if it has none) to
-// the best place it can get, trying the tiers in order. With eligibleOnly it
-// tries only eligible subscriptions and returns errNoneEligible if none is.
-func (p *Pool) place(ctx context.Context, r *request, from string, why Reason, eligibleOnly bool) (Allocation, error) {
+// the best place it can get, trying the tiers ts in order. With stay it
+// returns errNoneEligible if none has a place: the caller keeps the client
+// where it is.
+func (p *Pool) place(ctx context.Context, r *request, from string, why Reason, ts []tier, stay bool) (Allocation, error) {
 	clientID, now := r.clientID, r.now
-	for _, t := range [...]tier{tierEligible, tierFallback, tierReserve} {
+	for _, t := range ts {
 		c, ok, err := p.join(ctx, r, from, t)
 		switch {
 		case err != nil:
 			return Allocation{}, fmt.Errorf("authpool: allocate %q: %w", clientID, err)
 		case ok:
 			a := Allocation{ClientID: clientID, SubscriptionID: c.id, Kind: c.kind, Credential: c.cred,
-				From: from, Reason: why, OverThreshold: t == tierReserve && c.overThreshold}
+				From: from, Reason: why, OverThreshold: t == tierReserve && c.overThreshold || t == tierPast}
 			switch {
 			case c.id == FallbackID:
 				a.Outcome = OutcomeFallback
@@ -247,9 +276,10 @@ func (p *Pool) place(ctx context.Context, r *request, from string, why Reason, e
 				p.emitMove(EventFailover, now, Move{ClientID: clientID, From: a.From, To: a.SubscriptionID, Reason: a.Reason})
 			}
 			return a, nil
-		case eligibleOnly:
-			return Allocation{}, errNoneEligible
 		}
+	}
+	if stay {
+		return Allocation{}, errNoneEligible
 	}
 	err, byCapacity := p.exhausted(r)
 	// Warn of an exhaustion once, debug its repeats: under load every
@@ -334,6 +364,7 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 	}
 	subs := p.current().subs
 	picked, cands := p.picked[:0], p.cands[:0]
+	soonest := int64(math.MaxInt64) // the day the shortlist's weeks lapse on
 	n := now.UnixNano()
 	for i, sv := range subs {
 		if sv.rec.ID == from || r.tried(sv.rec.ID) {
@@ -341,12 +372,30 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 		}
 		p.rejudge(sv, now, nowHour)
 		holding := sv.holding(n)
+		v := sv.verdict()
+		if v.soft {
+			// Its forecast says whether the threshold relaxes.
+			if !p.scoredAt(sv, n, holding) {
+				p.score(sv, now)
+			}
+			v = relax(v, p.sight(sv, now))
+		}
 		limited := r.model != "" && limitedFor(sv, r.model, now)
-		if !admits(t, sv.verdict(), full(holding, sv.rec.MaxClients), limited, false) {
+		if !admits(t, v, full(holding, sv.rec.MaxClients), limited, false) {
 			continue
 		}
 		if !p.scoredAt(sv, n, holding) {
 			p.score(sv, now) // folds the usage noted without the lock
+		}
+		if sv.unsighted {
+			p.foresee(sv, now)
+		}
+		keep, anew := shortlisted(sv.lapses, soonest)
+		if !keep {
+			continue
+		}
+		if anew {
+			soonest, picked, cands = sv.lapses, picked[:0], cands[:0]
 		}
 		picked, cands = append(picked, i), append(cands, sv.candidate())
 	}

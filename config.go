@@ -25,10 +25,41 @@ type Config struct {
 	// MaxClients is 0. The default value is 15.
 	MaxClients int `json:"maxClients,omitempty"`
 	// WeeklyThreshold is the share of its weekly budget at or above which a
-	// subscription takes no new clients (its own keep it while nothing else
-	// is eligible): with the default, a subscription that has used 85.00 %
-	// of its week takes none. The default value is 0.85.
+	// subscription takes new clients only when no subscription under it
+	// can, unless its week is forecast to lapse with capacity unused (see
+	// ForecastMargin); it keeps its own clients. With the default, a
+	// subscription that has used 85.00 % of its week is over it. The
+	// default value is 0.85.
 	WeeklyThreshold float64 `json:"weeklyThreshold,omitempty"`
+	// ForecastMargin is how selection reads each subscription's weekly
+	// forecast: its week's use projected at its burn rate to when what is
+	// left lapses (the upstream's reported week reset, else where the
+	// spending leaving the rolling week outpaces the burn), as a share of
+	// its weekly budget. A week forecast to leave at least this share
+	// unused takes new clients over the weekly threshold all the same (the
+	// threshold relaxes as the reset nears), and within a day of lapsing it
+	// is spent first, the one that lapses on the earliest day first. The forecast only places new clients: a
+	// subscription over the threshold keeps its own, which leave it only
+	// when it cannot serve them. A negative value switches the forecast
+	// off: the threshold is fixed, and a subscription over it lets each of
+	// its clients go as soon as another is eligible. The default value is
+	// 0.02.
+	ForecastMargin float64 `json:"forecastMargin,omitempty"`
+	// StrictBudgets makes block and weekly budgets caps. By default they
+	// are estimates of the plans' limits, which the upstream does not
+	// publish in dollars: a subscription whose block or week is spent by
+	// the pool's own count, but which the upstream has neither refused
+	// (MarkLimited) nor reported at its limit (Observe), keeps its clients
+	// while no subscription with room left can take them, and takes new
+	// clients after every subscription with room and before the fallback,
+	// until the upstream refuses it. Set it when a budget is a share of a
+	// plan kept for other uses.
+	StrictBudgets bool `json:"strictBudgets,omitempty"`
+	// FallbackFirst sends new clients to the fallback before subscriptions
+	// over the weekly threshold or past a budget. By default those come
+	// first: the fallback costs money, and prepaid capacity left unused
+	// at a reset is lost.
+	FallbackFirst bool `json:"fallbackFirst,omitempty"`
 	// Block says how 5-hour blocks are laid out.
 	Block BlockPolicy `json:"block,omitzero"`
 	// Health weighs the terms of the health score.
@@ -163,6 +194,7 @@ func (d *Duration) UnmarshalText(b []byte) error {
 const (
 	defaultMaxClients       = 15
 	defaultWeeklyThreshold  = 0.85
+	defaultForecastMargin   = 0.02
 	defaultBlockHours       = 5
 	defaultIdleAfter        = 5 * time.Minute
 	defaultStaleAfter       = 30 * time.Minute
@@ -205,6 +237,7 @@ func (c Config) withDefaults() Config {
 	if c.WeeklyThreshold == 0 {
 		c.WeeklyThreshold = defaultWeeklyThreshold
 	}
+	def(&c.ForecastMargin, defaultForecastMargin)
 	if c.Block.Hours == 0 {
 		c.Block.Hours = defaultBlockHours
 	}

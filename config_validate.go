@@ -50,6 +50,9 @@ func (c Config) checkPolicy(l *problemList) {
 	if !(c.WeeklyThreshold > 0 && c.WeeklyThreshold <= 1) {
 		l.bad("/weeklyThreshold", "%v: must be in (0, 1]", c.WeeklyThreshold)
 	}
+	if !(c.ForecastMargin <= 1) || math.IsInf(c.ForecastMargin, -1) {
+		l.bad("/forecastMargin", "%v: must be a share at most 1 (negative: the forecast is off)", c.ForecastMargin)
+	}
 	if c.Block.Hours < 1 || c.Block.Hours > 24 {
 		l.bad("/block/hours", "%d: must be in 1..24", c.Block.Hours)
 	}

@@ -254,7 +254,10 @@ func ExamplePool_Snapshot() {
 }
 
 // An Allocate that finds every subscription spent and no fallback returns
-// an *ExhaustedError, which says when to try again.
+// an *ExhaustedError, which says when to try again. A budget is an estimate
+// of the plan's limit: the pool keeps a subscription whose budget it counts
+// as spent in use until the upstream refuses it (a 429, MarkLimited), unless
+// Config.StrictBudgets makes budgets caps.
 func ExamplePool_Allocate_exhausted() {
 	ctx := context.Background()
 	now := exampleStart
@@ -264,9 +267,13 @@ func ExamplePool_Allocate_exhausted() {
 
 	_, _ = p.Allocate(ctx, "alice")
 	now = now.Add(40 * time.Minute)
-	_ = p.Record(ctx, "alice", authpool.Usage{Time: now, CostUSD: 10.5}) // the 5-hour block is spent
+	_ = p.Record(ctx, "alice", authpool.Usage{Time: now, CostUSD: 10.5}) // the 5-hour block's budget is spent
+	a, _ := p.Allocate(ctx, "bob")
+	fmt.Println("bob on", a.SubscriptionID, "past its budget:", a.OverThreshold)
 
-	_, err := p.Allocate(ctx, "bob")
+	// The upstream answers 429 until the block resets at 13:00.
+	_ = p.MarkLimited(ctx, "pro-b", now.Add(4*time.Hour+20*time.Minute), "5-hour limit reached")
+	_, err := p.Allocate(ctx, "carol")
 	var ex *authpool.ExhaustedError
 	if errors.As(err, &ex) {
 		fmt.Println(errors.Is(err, authpool.ErrExhausted))
@@ -274,7 +281,8 @@ func ExamplePool_Allocate_exhausted() {
 		fmt.Println(err)
 	}
 	// Output:
+	// bob on pro-b past its budget: true
 	// true
-	// retry at 13:00 because map[block budget spent:1]
-	// authpool: no subscription can take client "bob" (1 block budget spent); the first is expected back at 2026-11-26T13:00:00Z
+	// retry at 13:00 because map[limited:1]
+	// authpool: no subscription can take client "carol" (1 limited); the first is expected back at 2026-11-26T13:00:00Z
 }

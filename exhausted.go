@@ -35,7 +35,7 @@ func (p *Pool) exhausted(r *request) (*ExhaustedError, bool) {
 	if fb := p.current().fallback; fb != nil {
 		p.rejudge(fb, now, nowHour)
 		p.fold(fb)
-		e.Fallback = fb.why(now)
+		e.Fallback = p.why(fb, now)
 		consider(p.backAt(fb, now))
 	}
 	return e, byCapacity

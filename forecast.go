@@ -97,3 +97,82 @@ func weekExhaustion(ring *hourly, now time.Time, used, budget store.Nanodollars,
 	}
 	return time.Time{}
 }
+
+// lapse is what the forecast makes of a subscription's week at one
+// instant: how much of its weekly budget would be left unused when what is
+// left of it lapses, and when that is.
+type lapse struct {
+	// left is the weekly budget less the highest the week's use is
+	// projected to reach before at, in USD: what would lapse unused. It is
+	// negative when the week is projected to run out first.
+	left float64
+	// at is when it lapses: the last instant the projection is at its
+	// highest, no later than the week's reset (see weekLapse).
+	at time.Time
+}
+
+// weekLapse returns the forecast of a subscription's week at now, when
+// spending goes on at rate (USD per hour): the week's use at a later time t
+// is its use at now, less the spending that has left the rolling week by t
+// (the week is the 168 hours ending with the current one), plus rate times
+// t - now. The projection runs to the week's reset: the upstream's
+// (reportReset, while it is ahead and within a week), else a week from now,
+// by when everything spent now has left. recorded is the spending in ring
+// of the week ending with now's hour, and used the week's use at now, the
+// upstream's report included (see weekExhaustion, whose model this is);
+// budget must be positive.
+//
+// Prepaid capacity lapses where the projection peaks: at the reset, or
+// where the spending leaving the week outpaces the rate. What the budget
+// has above that peak would lapse unused, however it is spent in between.
+func weekLapse(ring *hourly, now time.Time, recorded, used, budget store.Nanodollars, rate float64, reportReset time.Time) lapse {
+	const week = store.WeekHours * time.Hour
+	end := now.Add(week)
+	if reportReset.After(now) && reportReset.Before(end) {
+		end = reportReset
+	}
+	perNano := max(rate, 0) * 1e9 / float64(time.Hour) // nanodollars a nanosecond
+	h := store.HourOf(now)
+	var reported store.Nanodollars // the upstream's report, when it raised the week's use
+	if used > recorded {
+		reported = used
+	}
+	nowN, endN := now.UnixNano(), end.UnixNano()
+	if recorded == 0 {
+		// Nothing leaves: the projection rises (or stays) until the end.
+		return lapse{left: (budget - used).USD() - perNano*float64(endN-nowN)/1e9, at: end}
+	}
+	resetAt := int64(math.MaxInt64) // when the report leaves; never without one
+	if reported > 0 && !reportReset.IsZero() {
+		resetAt = reportReset.UnixNano()
+	}
+	peak, at := float64(used), nowN
+	left := recorded
+	for k := int64(0); ; k++ {
+		from, to := nowN, min(store.HourStart(h+k+1).UnixNano(), endN)
+		if k > 0 {
+			left -= ring.at(h + k - store.WeekHours) // the hour that leaves the week as hour h+k begins
+			from = store.HourStart(h + k).UnixNano()
+		}
+		if from >= endN {
+			break
+		}
+		for from < to {
+			spanEnd, base := to, left
+			if from < resetAt {
+				spanEnd, base = min(to, resetAt), max(left, reported)
+			}
+			// The projection rises within a span: its highest is at the end.
+			if v := float64(base) + perNano*float64(spanEnd-nowN); v >= peak {
+				peak, at = v, spanEnd
+			}
+			from = spanEnd
+		}
+		// What is left can only fall: past the point where even the
+		// rate until the end cannot lift it to the peak, nothing changes.
+		if float64(max(left, reported))+perNano*float64(endN-nowN) < peak {
+			break
+		}
+	}
+	return lapse{left: (float64(budget) - peak) / 1e9, at: time.Unix(0, at).UTC()}
+}

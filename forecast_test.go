@@ -1,6 +1,7 @@
 package authpool
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -105,6 +106,72 @@ func TestWeekExhaustion(t *testing.T) {
 			got := weekExhaustion(&r, now, used, budget, tt.rate, tt.reset)
 			if !got.Equal(tt.want) {
 				t.Errorf("weekExhaustion = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestWeekLapse checks the forecast of a week: how much of its budget the
+// projection at a burn rate leaves unused where it peaks, and when.
+func TestWeekLapse(t *testing.T) {
+	now := at(0, 12, 0, 0)
+	h := store.HourOf(now)
+	week := store.WeekHours * time.Hour
+	type spending struct {
+		leaves time.Duration // from now's hour's start; 0: spent in now's hour, leaving in a week
+		usd    float64
+	}
+	tests := []struct {
+		name     string
+		spent    []spending
+		rate     float64 // USD per hour
+		reported float64 // the upstream's report, in USD; 0: none
+		reset    time.Time
+		want     lapse // of a $1,000 budget
+	}{
+		{"nothing spent, no burn: all of it lapses a week from now", nil, 0, 0, time.Time{}, lapse{left: 1000, at: now.Add(week)}},
+		{"nothing spent, $5 an hour for a week: $160 lapses", nil, 5, 0, time.Time{}, lapse{left: 160, at: now.Add(week)}},
+		{"the upstream's reset is the horizon: $900 used, $2 an hour for 30 hours",
+			nil, 2, 900, now.Add(30 * time.Hour), lapse{left: 40, at: now.Add(30 * time.Hour)}},
+		{"a reset more than a week away: the rolling week's horizon",
+			nil, 0, 500, now.Add(8 * 24 * time.Hour), lapse{left: 500, at: now.Add(week)}},
+		{"no burn: the use stays until the first spending leaves",
+			[]spending{{30 * time.Hour, 600}, {50 * time.Hour, 200}}, 0, 0, time.Time{}, lapse{left: 200, at: at(1, 18, 0, 0)}},
+		{"the spending leaving outpaces the burn: the peak is before it leaves",
+			// $850 leaves at 18:00 tomorrow; $3 an hour adds $90 by then.
+			[]spending{{30 * time.Hour, 850}}, 3, 0, time.Time{}, lapse{left: 60, at: at(1, 18, 0, 0)}},
+		{"a burn that outpaces what leaves peaks later",
+			// $100 leaves in 2 hours and $100 more in 4: at $80 an hour the
+			// week rises past both, up to a week from now: 200 + 80·168 − 200.
+			[]spending{{2 * time.Hour, 100}, {4 * time.Hour, 100}}, 80, 0, time.Time{},
+			lapse{left: 1000 - 80*168, at: now.Add(week)}},
+		{"forecast to run out: negative",
+			[]spending{{0, 900}}, 10, 0, time.Time{}, lapse{left: 1000 - 900 - 10*168, at: now.Add(week)}},
+		{"a report above the record until its reset, then the record",
+			// $950 reported until 14:00, $100 recorded, $1 an hour: 952 at
+			// 14:00, then 100 + 168 at a week.
+			[]spending{{0, 100}}, 1, 950, at(0, 14, 0, 0), lapse{left: 48, at: at(0, 14, 0, 0)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r hourly
+			var recorded store.Nanodollars
+			for _, s := range tt.spent {
+				c, _ := store.FromUSD(s.usd)
+				hour := h
+				if s.leaves > 0 {
+					hour = h + int64(s.leaves/time.Hour) - store.WeekHours
+				}
+				r.add(hour, c)
+				recorded += c
+			}
+			used := recorded
+			if rep, _ := store.FromUSD(tt.reported); rep > used {
+				used = rep
+			}
+			got := weekLapse(&r, now, recorded, used, usd(1000), tt.rate, tt.reset)
+			if math.Abs(got.left-tt.want.left) > 1e-6 || !got.at.Equal(tt.want.at) {
+				t.Errorf("weekLapse = $%.6f at %v, want $%.6f at %v", got.left, got.at, tt.want.left, tt.want.at)
 			}
 		})
 	}

@@ -126,11 +126,44 @@ func (p *Pool) score(sv *subView, now time.Time) {
 	sv.scoredHolding, sv.scoredIdle, sv.scoredMinute = sv.holding(n), p.idle(sv, n), store.MinuteOf(now)
 	in := p.healthInput(sv, now, sv.scoredHolding, sv.scoredIdle)
 	sv.health, sv.scoredWeek = health(in, p.cfg.Health), in.weekShare
+	sv.scoredBurn, sv.unsighted = in.burnRate, true // the forecast is made when selection reads it
 	sv.unscored = false
 }
 
+// sight returns what selection makes of sv's weekly forecast, made at now
+// from the numbers score last read (the forecast waits until selection
+// reads it: most scores need none). mu must be held (or sv not yet
+// shared), and sv scored.
+func (p *Pool) sight(sv *subView, now time.Time) foresight {
+	if sv.unsighted {
+		p.foresee(sv, now)
+	}
+	return sv.sight
+}
+
+// foresee makes sv's foresight and its lapses (see sight).
+func (p *Pool) foresee(sv *subView, now time.Time) {
+	sv.sight, sv.unsighted = foresight{}, false
+	budget := sv.rec.WeeklyBudget
+	if p.cfg.ForecastMargin >= 0 && budget > 0 {
+		l := weekLapse(sv.ring, now, sv.m.week, sv.use(now).week, budget, sv.scoredBurn, sv.rec.Reported.WeekReset)
+		sv.sight = foresee(l, now, budget, p.cfg.ForecastMargin)
+	}
+	sv.lapses = sv.sight.lapses()
+}
+
+// effective returns sv's verdict as classify made it, relaxed at now by its
+// forecast. mu must be held, and sv scored.
+func (p *Pool) effective(sv *subView, now time.Time) verdict {
+	v := sv.verdict()
+	if v.soft {
+		v = relax(v, p.sight(sv, now))
+	}
+	return v
+}
+
 // candidate returns what the choice among eligible subscriptions weighs of
-// sv, as score left it.
+// sv, as score and its forecast (Pool.sight) left it.
 func (sv *subView) candidate() candidate {
 	return candidate{health: sv.health, holding: sv.scoredHolding, weekShare: sv.scoredWeek, week: sv.m.week}
 }
@@ -176,7 +209,8 @@ func minuteOfNanos(n int64) int64 {
 }
 
 // why returns the reason a subscription takes no new client at now, or
-// "". mu must be held.
-func (sv *subView) why(now time.Time) Reason {
-	return refusal(sv.verdict(), sv.fullAt(now.UnixNano()), false, false)
+// "": over the weekly threshold, it takes them while its week is lapsing.
+// mu must be held.
+func (p *Pool) why(sv *subView, now time.Time) Reason {
+	return refusal(p.effective(sv, now), sv.fullAt(now.UnixNano()), false, false)
 }

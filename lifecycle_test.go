@@ -38,9 +38,19 @@ func billed(s authpool.Snapshot) (subscriptions, sessions store.Nanodollars) {
 // clients holding a slot than its maximum, and every allocation succeeds or
 // says the pool is exhausted.
 func TestLifecycle(t *testing.T) {
+	t.Run("budgets are estimates", func(t *testing.T) { testLifecycle(t, false) })
+	t.Run("budgets are caps", func(t *testing.T) { testLifecycle(t, true) })
+}
+
+// testLifecycle is TestLifecycle with budgets as estimates (the default:
+// subscriptions past a budget serve before the fallback, some allocations
+// say OverThreshold) or as caps (Config.StrictBudgets: the pool is
+// exhausted now and then).
+func testLifecycle(t *testing.T, strictBudgets bool) {
 	ctx := context.Background()
 	clk := newClock(day(0, 8, 0))
 	p := newPool(t, authpool.Config{
+		StrictBudgets: strictBudgets,
 		Subscriptions: []authpool.Subscription{
 			sub("max-a", budgets(1000, 20), maxClients(8)),
 			sub("max-b", budgets(600, 15), maxClients(6)),
@@ -62,7 +72,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	var recorded, released store.Nanodollars
 	outcomes := map[authpool.Outcome]int{}
-	exhaustions, moves, staleReleases := 0, 0, 0
+	exhaustions, moves, staleReleases, over := 0, 0, 0, 0
 	check := func(when string) {
 		t.Helper()
 		s := snapshot(t, p)
@@ -112,6 +122,9 @@ func TestLifecycle(t *testing.T) {
 					continue
 				}
 				outcomes[a.Outcome]++
+				if a.OverThreshold {
+					over++
+				}
 				cost, _ := store.FromUSD(float64(rng.IntN(12)) / 100)
 				u := authpool.Usage{ID: fmt.Sprintf("msg-%d-%s", minute, c.id), SubscriptionID: a.SubscriptionID,
 					Time: now, CostUSD: cost.USD(), Tokens: authpool.Tokens{Input: int64(rng.IntN(5000)), Output: int64(rng.IntN(2000))}}
@@ -168,14 +181,20 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("no allocation was %s: %v", o, outcomes)
 		}
 	}
-	if exhaustions == 0 || p.Stats().DuplicateRecords == 0 {
-		t.Errorf("%d exhaustions and %d duplicates, want some of each", exhaustions, p.Stats().DuplicateRecords)
+	if p.Stats().DuplicateRecords == 0 {
+		t.Errorf("%d duplicates, want some", p.Stats().DuplicateRecords)
+	}
+	if strictBudgets && (exhaustions == 0 || over > 0) {
+		t.Errorf("with strict budgets %d exhaustions and %d allocations over the threshold, want some and none", exhaustions, over)
+	}
+	if !strictBudgets && over == 0 {
+		t.Errorf("with budgets as estimates no allocation was over the threshold or past a budget, want some")
 	}
 	if moves == 0 || staleReleases == 0 {
 		t.Errorf("Rebalance moved %d clients and released %d, want some of each", moves, staleReleases)
 	}
-	t.Logf("outcomes %v, %d exhausted, %d duplicates, %d rebalanced, %d released stale, $%.2f recorded",
-		outcomes, exhaustions, p.Stats().DuplicateRecords, moves, staleReleases, recorded.USD())
+	t.Logf("outcomes %v, %d over the threshold, %d exhausted, %d duplicates, %d rebalanced, %d released stale, $%.2f recorded",
+		outcomes, over, exhaustions, p.Stats().DuplicateRecords, moves, staleReleases, recorded.USD())
 }
 
 func TestAClosedPoolRefusesEveryCall(t *testing.T) {

@@ -71,6 +71,8 @@ type pool struct {
 	// under mu.
 	cands  []candidate
 	picked []int
+	// order is the order the tiers are tried in (see tiers), set by New.
+	order []tier
 }
 
 // Option configures what a Config cannot hold.
@@ -104,7 +106,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Pool, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	p := &Pool{&pool{cfg: &cfg, now: time.Now}}
+	p := &Pool{&pool{cfg: &cfg, now: time.Now, order: tiers(cfg.FallbackFirst, cfg.StrictBudgets)}}
 	for _, opt := range opts {
 		opt(p)
 	}

@@ -89,6 +89,14 @@ func bubble(t *testing.T, f func(*testing.T)) {
 // subs returns a config with the given subscriptions.
 func subs(ss ...authpool.Subscription) authpool.Config { return authpool.Config{Subscriptions: ss} }
 
+// strict returns cfg with budgets as caps (Config.StrictBudgets): a spent
+// block or week keeps a subscription out, as the tests of when it comes
+// back expect.
+func strict(cfg authpool.Config) authpool.Config {
+	cfg.StrictBudgets = true
+	return cfg
+}
+
 // allocate allocates a client, failing the test on an error.
 func allocate(t testing.TB, p *authpool.Pool, clientID string) authpool.Allocation {
 	t.Helper()

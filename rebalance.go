@@ -48,18 +48,22 @@ type Move struct {
 // longer holding a slot) and then moves idle clients (idle for
 // Sessions.IdleAfter, and no longer holding a slot: a client whose last
 // request wrote 1-hour prompt cache keeps its place for the hour) from the
-// subscription
-// whose block has the least room left (block budget minus block cost) to
-// the eligible one with the most, while the gap is at least
-// Rebalance.MinGapUSD, at most Rebalance.MaxMoves a call. A moved client
-// holds no slot on its new subscription until it comes back. Between subscriptions with equal block budgets, or
-// none, that is from the highest block cost to the lowest; a subscription
-// without a block budget has more room than any with one. Moving an idle client costs nothing
-// (its prompt cache is cooling anyway) and sends its next requests where
-// there is room. A client that becomes active meanwhile is neither moved nor
-// released. First, with WithRefresher, it refreshes the credentials about
-// to expire, as RefreshCredentials does. The host calls Rebalance on its
-// own schedule, e.g. every minute.
+// subscription whose block has the least room left (block budget minus
+// block cost) to the eligible one with the most, while the gap is at least
+// Rebalance.MinGapUSD, at most Rebalance.MaxMoves a call. Between
+// subscriptions with equal block budgets, or none, that is from the
+// highest block cost to the lowest; a subscription without a block budget
+// has more room than any with one. Moving a client whose prompt cache
+// expired costs nothing and sends its next requests where there is room; a
+// client whose cache is warm is moved only off a subscription whose block
+// or week is forecast, at its burn rate, to be spent before the cache
+// expires: the client would have to move then, rewriting its cache all the
+// same. Moving a client back takes a gap as large the other way. A moved
+// client holds no slot on its new subscription until it comes back. A
+// client that becomes active meanwhile is neither moved nor released.
+// First, with WithRefresher, it refreshes the credentials about to expire,
+// as RefreshCredentials does. The host calls Rebalance on its own schedule,
+// e.g. every minute.
 //
 // Rebalance judges the blocks by the pool's view of the subscriptions, read
 // again from the store when it is older than Config.RefreshInterval, as for
@@ -155,6 +159,10 @@ type pair struct {
 	fromCost, toCost     store.Nanodollars
 	fromBudget, toBudget store.Nanodollars
 	gap                  store.Nanodollars // room(to) - room(from)
+	// runsOut is when from's block or week is forecast to be spent at its
+	// burn rate (zero: not before they end): a client whose prompt cache
+	// lives past it would have to move then, rewriting it all the same.
+	runsOut time.Time
 }
 
 // moveIdle moves idle clients from dear blocks to cheap ones.
@@ -171,10 +179,14 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 		if !ok || pr.gap < gap {
 			return nil
 		}
-		idle, err := p.store.Sessions(ctx, store.SessionQuery{
+		q := store.SessionQuery{
 			SubscriptionID: pr.from, ActiveBefore: idleSince.Add(time.Nanosecond), HoldEndedBy: now,
 			Limit: p.cfg.Rebalance.MaxMoves + len(skip),
-		})
+		}
+		if !pr.runsOut.IsZero() {
+			q.HoldEndedBy = time.Time{} // warm ones too: see movable
+		}
+		idle, err := p.store.Sessions(ctx, q)
 		if err != nil {
 			return err
 		}
@@ -183,7 +195,7 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 			if skip[s.ClientID] {
 				continue
 			}
-			if s.HoldUntil.After(now) {
+			if !movable(s.HoldUntil, pr.runsOut, now) {
 				// Its prompt cache lives on: it keeps its place. Ask again
 				// for one more past it before calling the source drained.
 				skip[s.ClientID], holding = true, true
@@ -224,12 +236,12 @@ func (p *Pool) moveIdle(ctx context.Context, now time.Time, report *RebalanceRep
 	return nil
 }
 
-// blockRoom returns what Rebalance weighs of a subscription at now. mu
+// blockRoomOf returns what Rebalance weighs of a subscription at now. mu
 // must be held, and sv's pending usage folded.
-func blockRoomOf(sv *subView, now time.Time, drained bool) blockRoom {
+func (p *Pool) blockRoomOf(sv *subView, now time.Time, drained bool) blockRoom {
 	return blockRoom{
 		room: roomLeft(sv.use(now).block, sv.rec.BlockBudget), clients: sv.rec.Clients,
-		drained: drained, takes: sv.why(now) == "",
+		drained: drained, takes: p.why(sv, now) == "",
 	}
 }
 
@@ -242,7 +254,7 @@ func (p *Pool) tightestPair(drained map[string]bool, now time.Time) (pair, bool)
 	rooms := make([]blockRoom, len(subs))
 	for i, sv := range subs {
 		p.fold(sv)
-		rooms[i] = blockRoomOf(sv, now, drained[sv.rec.ID])
+		rooms[i] = p.blockRoomOf(sv, now, drained[sv.rec.ID])
 	}
 	i, j, ok := pairFor(rooms)
 	if !ok {
@@ -252,5 +264,36 @@ func (p *Pool) tightestPair(drained map[string]bool, now time.Time) (pair, bool)
 	return pair{
 		from: from.rec.ID, to: to.rec.ID, fromCost: from.use(now).block, toCost: to.use(now).block,
 		fromBudget: from.rec.BlockBudget, toBudget: to.rec.BlockBudget, gap: rooms[j].room - rooms[i].room,
+		runsOut: p.runsOut(from, now),
 	}, true
+}
+
+// runsOut returns when sv's block or week is forecast to be spent at its
+// burn rate, the earlier of the two; zero if neither is before it ends. A
+// subscription none of whose clients was active within Sessions.IdleAfter
+// is not burning: what it spent lately was its idle clients' work. mu must
+// be held, and sv's pending usage folded.
+func (p *Pool) runsOut(sv *subView, now time.Time) time.Time {
+	u, rate := sv.use(now), sv.burnRate(now)
+	if p.idle(sv, now.UnixNano()) {
+		rate = 0
+	}
+	block := time.Time{}
+	if sv.m.blockActive {
+		block = exhaustion(now, u.block, sv.rec.BlockBudget, rate, sv.m.block.End)
+	}
+	week := weekExhaustion(sv.ring, now, u.week, sv.rec.WeeklyBudget, rate, sv.rec.Reported.WeekReset)
+	if block.IsZero() || !week.IsZero() && week.Before(block) {
+		return week
+	}
+	return block
+}
+
+// movable reports whether Rebalance may move an idle client whose hold on
+// its slot (its prompt cache's life) ends at hold, off a subscription
+// forecast to run out at runsOut (zero: not), at now: once its cache
+// expired, or while it is warm if the subscription runs out first, when
+// the client would have to move and rewrite its cache anyway.
+func movable(hold, runsOut, now time.Time) bool {
+	return !hold.After(now) || !runsOut.IsZero() && runsOut.Before(hold)
 }

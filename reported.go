@@ -95,6 +95,11 @@ type use struct {
 	blockReported, weekReported float64
 }
 
+// byCountOnly reports whether the upstream said neither window is spent:
+// a window the pool counts as spent is spent by its own count against its
+// budget alone.
+func (u use) byCountOnly() bool { return u.blockReported < 1 && u.weekReported < 1 }
+
 // use returns the subscription's use at now. mu must be held (or sv not
 // yet shared).
 func (sv *subView) use(now time.Time) use {

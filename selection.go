@@ -1,6 +1,8 @@
 package authpool
 
 import (
+	"math"
+	"slices"
 	"time"
 
 	"github.com/authpool/authpool/store"
@@ -41,7 +43,13 @@ type standing struct {
 // verdict is whether a subscription may keep its clients and take new ones.
 type verdict struct {
 	hard Reason // why it cannot keep its clients; "" if it can
-	soft bool   // at or above the weekly threshold: new clients only as a last resort
+	soft bool   // at or above the weekly threshold: new clients only after those below it
+	// past is set with a spent block or week (hard) that only the pool's
+	// own count says is spent: the upstream has not refused it, nor
+	// reported either window at its limit. The budget is an estimate of
+	// the plan's limit, and the plan may allow more (see
+	// Config.StrictBudgets).
+	past bool
 }
 
 // verdict returns s's verdict at now, when the weekly threshold is that
@@ -57,9 +65,9 @@ func (s standing) verdict(now time.Time, threshold float64) verdict {
 	case s.dailyBudget > 0 && s.dayCost >= s.dailyBudget:
 		return verdict{hard: ReasonDaySpent}
 	case s.use.blockShare >= 1:
-		return verdict{hard: ReasonBlockSpent}
+		return verdict{hard: ReasonBlockSpent, past: s.use.byCountOnly()}
 	case s.use.weekShare >= 1:
-		return verdict{hard: ReasonWeekSpent}
+		return verdict{hard: ReasonWeekSpent, past: s.use.byCountOnly()}
 	}
 	return verdict{soft: overThreshold(s.use, s.weeklyBudget, threshold)}
 }
@@ -136,6 +144,70 @@ func (s standing) backAt(now time.Time) (time.Time, bool) {
 		return s.freesAt, true
 	}
 	return at, false
+}
+
+// foresight is what selection makes of a subscription's weekly forecast
+// (see foresee).
+type foresight struct {
+	// lapsing: its week is forecast to leave at least the margin unused
+	// when what is left lapses. Over the weekly threshold it still takes
+	// new clients: the threshold relaxes.
+	lapsing bool
+	// day is the UTC day what is left lapses on (days since 1970-01-01),
+	// when lapsing within soonLapse: the week that lapses on an earlier
+	// day is spent first (weeks that lapse on the same day, or later, are
+	// told apart by health, which keeps their blocks even).
+	day int64
+}
+
+// soonLapse is how soon a week must lapse with capacity unused to be spent
+// before subscriptions whose weeks lapse later or not at all. A forecast
+// days ahead, at the burn rate of the hour, says little about the days
+// between; within a day it is what decides.
+const soonLapse = 24 * time.Hour
+
+// foresee returns what selection makes at now of a week's forecast l for a
+// weekly budget, when margin is the share of the budget the week must be
+// forecast to leave unused to count as lapsing (negative: the forecast is
+// off). A subscription without a weekly budget has no forecast: it is not
+// lapsing.
+func foresee(l lapse, now time.Time, budget store.Nanodollars, margin float64) foresight {
+	if margin < 0 || budget <= 0 {
+		return foresight{}
+	}
+	f := foresight{lapsing: l.left >= margin*budget.USD(), day: math.MaxInt64}
+	if f.lapsing && l.at.Sub(now) <= soonLapse {
+		f.day = store.HourOf(l.at) / 24
+	}
+	return f
+}
+
+// lapses returns the UTC day f's week lapses on, when it lapses soon; else
+// never (the largest day): what better compares.
+func (f foresight) lapses() int64 {
+	if f.lapsing {
+		return f.day
+	}
+	return math.MaxInt64
+}
+
+// relax returns verdict v as the forecast f leaves it: a subscription over
+// the weekly threshold whose week is lapsing takes new clients as if it
+// were under it.
+func relax(v verdict, f foresight) verdict {
+	if v.soft && f.lapsing {
+		v.soft = false
+	}
+	return v
+}
+
+// shortlisted reports whether a subscription whose week lapses on day
+// lapses (foresight.lapses) makes the shortlist of candidates when the
+// soonest day of those shortlisted so far is soonest, and whether it
+// starts it anew (the others lapse later): what would otherwise be lost is
+// spent first. The choice among the shortlist is pick's.
+func shortlisted(lapses, soonest int64) (keep, anew bool) {
+	return lapses <= soonest, lapses < soonest
 }
 
 // candidate is what the choice among eligible subscriptions weighs, all
@@ -219,27 +291,51 @@ func pairFor(rs []blockRoom) (from, to int, ok bool) {
 	return from, to, true
 }
 
-// tier is a class of places a client may go, tried in order.
+// tier is a class of places a client may go, tried in order (see tiers).
 type tier uint8
 
 const (
 	tierEligible tier = iota // healthiest eligible subscription
 	tierFallback             // the fallback
 	tierReserve              // over the weekly threshold, budgets not spent
+	tierPast                 // a budget spent by the pool's own count only (verdict.past)
 )
 
-// admits reports whether a subscription of verdict v (full or not, limited
-// for the request's model or not, tried for the request already or not) is
-// a candidate of tier t: for tierEligible, one that refuses the client
-// nothing; for tierReserve, one whose only refusal is the weekly
-// threshold; for tierFallback, the fallback while in service and its
-// budget lasts, whose clients are not capped.
+// tiers returns the order in which places are tried for a client: the
+// eligible subscriptions, then those over the weekly threshold, then those
+// past a budget by the pool's count only (unless budgets are strict), and
+// only then the fallback, which costs money while unused prepaid capacity
+// lapses; with fallbackFirst, the fallback comes right after the eligible
+// ones.
+func tiers(fallbackFirst, strict bool) []tier {
+	ts := []tier{tierEligible, tierReserve, tierPast, tierFallback}
+	if fallbackFirst {
+		ts = []tier{tierEligible, tierFallback, tierReserve, tierPast}
+	}
+	if strict {
+		ts = slices.DeleteFunc(ts, func(t tier) bool { return t == tierPast })
+	}
+	return ts
+}
+
+// admits reports whether a subscription of verdict v (relaxed by its
+// forecast; full or not, limited for the request's model or not, tried for
+// the request already or not) is a candidate of tier t: for tierEligible,
+// one that refuses the client nothing; for tierReserve, one whose only
+// refusal is the weekly threshold; for tierPast, one whose only refusal is
+// a budget spent by the pool's own count; for tierFallback, the fallback
+// while in service and its budget lasts, whose clients are not capped.
 func admits(t tier, v verdict, isFull, modelLimited, tried bool) bool {
+	if modelLimited || tried {
+		return false
+	}
 	switch t {
 	case tierFallback:
-		return v.hard == "" && !modelLimited && !tried
+		return v.hard == ""
 	case tierReserve:
-		return v.hard == "" && v.soft && !isFull && !modelLimited && !tried
+		return v.hard == "" && v.soft && !isFull
+	case tierPast:
+		return v.past && !isFull
 	}
-	return refusal(v, isFull, modelLimited, tried) == ""
+	return v.hard == "" && !v.soft && !isFull // refusal(v, isFull, modelLimited, tried) == ""
 }

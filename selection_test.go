@@ -1,6 +1,7 @@
 package authpool
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -53,10 +54,19 @@ func TestVerdict(t *testing.T) {
 		{"the day's budget not reached by a nanodollar: eligible",
 			with(inService(), func(s *standing) { s.dailyBudget, s.dayCost = usd(50), usd(50)-1 }), verdict{}},
 		{"a day's cost without a daily budget: eligible", with(inService(), func(s *standing) { s.dayCost = usd(500) }), verdict{}},
-		{"the block's share reached 1: block spent", with(inService(), func(s *standing) { s.use.blockShare = 1 }),
+		{"the block's share reached 1 by the pool's count: block spent, past the budget only",
+			with(inService(), func(s *standing) { s.use.blockShare = 1 }), verdict{hard: ReasonBlockSpent, past: true}},
+		{"the week's share reached 1 by the pool's count: week spent, past the budget only",
+			with(inService(), func(s *standing) { s.use.weekShare, s.use.week = 1, usd(1000) }), verdict{hard: ReasonWeekSpent, past: true}},
+		{"the block reported at its limit: spent by the upstream's word",
+			with(inService(), func(s *standing) { s.use.blockShare, s.use.blockReported = 1, 1 }), verdict{hard: ReasonBlockSpent}},
+		{"the week reported at its limit: spent by the upstream's word",
+			with(inService(), func(s *standing) { s.use.weekShare, s.use.weekReported = 1, 1 }), verdict{hard: ReasonWeekSpent}},
+		{"the block spent by count, the week reported at its limit: spent by the upstream's word",
+			with(inService(), func(s *standing) { s.use.blockShare, s.use.weekShare, s.use.weekReported = 1, 0.9, 1 }),
 			verdict{hard: ReasonBlockSpent}},
-		{"the week's share reached 1: week spent", with(inService(), func(s *standing) { s.use.weekShare, s.use.week = 1, usd(1000) }),
-			verdict{hard: ReasonWeekSpent}},
+		{"the week spent by count, reported under its limit: past the budget only",
+			with(inService(), func(s *standing) { s.use.weekShare, s.use.weekReported = 1.02, 0.95 }), verdict{hard: ReasonWeekSpent, past: true}},
 		{"the week at the threshold to the nanodollar: over the threshold",
 			with(inService(), func(s *standing) { s.use.week, s.use.weekShare = usd(800), 0.8 }), verdict{soft: true}},
 		{"the week a nanodollar under the threshold: eligible",
@@ -70,11 +80,13 @@ func TestVerdict(t *testing.T) {
 				s.status = Status{State: Limited, Until: later}
 				s.dailyBudget, s.dayCost, s.use.blockShare, s.use.weekShare = 1, 1, 2, 2
 			}), verdict{hard: ReasonLimited}},
+		{"disabled, the week spent by count: disabled, not past the budget only",
+			with(inService(), func(s *standing) { s.status, s.use.weekShare = Status{State: Disabled}, 1 }), verdict{hard: ReasonDisabled}},
 		{"the day beats the block, the block the week",
 			with(inService(), func(s *standing) { s.dailyBudget, s.dayCost, s.use.blockShare, s.use.weekShare = 1, 1, 2, 2 }),
 			verdict{hard: ReasonDaySpent}},
 		{"the block beats the week", with(inService(), func(s *standing) { s.use.blockShare, s.use.weekShare = 1, 1 }),
-			verdict{hard: ReasonBlockSpent}},
+			verdict{hard: ReasonBlockSpent, past: true}},
 		{"a full subscription keeps its clients", with(inService(), func(s *standing) { s.holding = 10 }), verdict{}},
 	}
 	for _, tt := range tests {
@@ -128,11 +140,19 @@ func TestAdmits(t *testing.T) {
 		{"limited for the model: none", in{modelLimited: true}, map[tier]bool{}},
 		{"tried: none", in{tried: true}, map[tier]bool{}},
 		{"over the threshold and limited for the model: none", in{v: verdict{soft: true}, modelLimited: true}, map[tier]bool{}},
+		{"past a budget by the pool's count: past", in{v: verdict{hard: ReasonWeekSpent, past: true}}, map[tier]bool{tierPast: true}},
+		{"past a budget by the pool's count, and full: none", in{v: verdict{hard: ReasonBlockSpent, past: true}, full: true},
+			map[tier]bool{}},
+		{"past a budget by the pool's count, limited for the model: none",
+			in{v: verdict{hard: ReasonBlockSpent, past: true}, modelLimited: true}, map[tier]bool{}},
+		{"past a budget by the pool's count, tried: none", in{v: verdict{hard: ReasonWeekSpent, past: true}, tried: true},
+			map[tier]bool{}},
+		{"spent by the upstream's word: none", in{v: verdict{hard: ReasonWeekSpent}}, map[tier]bool{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := map[tier]bool{}
-			for _, tr := range []tier{tierEligible, tierFallback, tierReserve} {
+			for _, tr := range []tier{tierEligible, tierFallback, tierReserve, tierPast} {
 				if admits(tr, tt.in.v, tt.in.full, tt.in.modelLimited, tt.in.tried) {
 					got[tr] = true
 				}
@@ -202,6 +222,111 @@ func TestBackAt(t *testing.T) {
 	}
 }
 
+func TestTiers(t *testing.T) {
+	tests := []struct {
+		name                  string
+		fallbackFirst, strict bool
+		want                  []tier
+	}{
+		{"by default prepaid capacity comes before the fallback", false, false,
+			[]tier{tierEligible, tierReserve, tierPast, tierFallback}},
+		{"strict budgets: nothing past a budget", false, true, []tier{tierEligible, tierReserve, tierFallback}},
+		{"the fallback first: right after the eligible", true, false, []tier{tierEligible, tierFallback, tierReserve, tierPast}},
+		{"the fallback first and strict budgets: the order before the forecast", true, true,
+			[]tier{tierEligible, tierFallback, tierReserve}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, tiers(tt.fallbackFirst, tt.strict)); diff != "" {
+				t.Errorf("tiers (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestForesee(t *testing.T) {
+	in := func(h time.Duration) time.Time { return selectNow.Add(h * time.Hour) }
+	dayOf := func(t time.Time) int64 { return store.HourOf(t) / 24 } // its UTC day, in days since 1970
+	never := int64(math.MaxInt64)
+	tests := []struct {
+		name   string
+		l      lapse
+		budget store.Nanodollars
+		margin float64
+		want   foresight
+	}{
+		{"$30 of $1,000 would lapse in 20 hours, the margin 2 %: lapsing soon, on its UTC day",
+			lapse{left: 30, at: in(20)}, usd(1000), 0.02, foresight{lapsing: true, day: dayOf(in(20))}},
+		{"exactly the margin would lapse: lapsing", lapse{left: 20, at: in(20)}, usd(1000), 0.02,
+			foresight{lapsing: true, day: dayOf(in(20))}},
+		{"a cent under the margin: not lapsing", lapse{left: 19.99, at: in(20)}, usd(1000), 0.02, foresight{day: never}},
+		{"lapsing in exactly a day: soon", lapse{left: 500, at: in(24)}, usd(1000), 0.02, foresight{lapsing: true, day: dayOf(in(24))}},
+		{"lapsing in 25 hours: not soon", lapse{left: 500, at: in(25)}, usd(1000), 0.02, foresight{lapsing: true, day: never}},
+		{"forecast to run out: not lapsing", lapse{left: -300, at: in(20)}, usd(1000), 0.02, foresight{day: never}},
+		{"the forecast off: nothing", lapse{left: 900, at: in(20)}, usd(1000), -1, foresight{}},
+		{"no weekly budget: no forecast", lapse{left: 900, at: in(20)}, 0, 0.02, foresight{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := foresee(tt.l, selectNow, tt.budget, tt.margin)
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(foresight{})); diff != "" {
+				t.Errorf("foresee (-want +got):\n%s", diff)
+			}
+			if want := tt.want.lapses(); got.lapses() != want || !tt.want.lapsing && want != never {
+				t.Errorf("lapses() = %d, want %d (never unless lapsing)", got.lapses(), want)
+			}
+		})
+	}
+}
+
+func TestRelax(t *testing.T) {
+	lapsing, not := foresight{lapsing: true}, foresight{}
+	tests := []struct {
+		name string
+		v    verdict
+		f    foresight
+		want verdict
+	}{
+		{"over the threshold, its week lapsing: the threshold relaxes", verdict{soft: true}, lapsing, verdict{}},
+		{"over the threshold, not lapsing: over the threshold", verdict{soft: true}, not, verdict{soft: true}},
+		{"a spent budget does not relax", verdict{hard: ReasonWeekSpent, past: true}, lapsing,
+			verdict{hard: ReasonWeekSpent, past: true}},
+		{"eligible stays eligible", verdict{}, lapsing, verdict{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, relax(tt.v, tt.f), cmp.AllowUnexported(verdict{})); diff != "" {
+				t.Errorf("relax (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestShortlisted(t *testing.T) {
+	never := foresight{}.lapses()
+	soon := func(day int64) int64 { return foresight{lapsing: true, day: day}.lapses() }
+	tests := []struct {
+		name             string
+		lapses, soonest  int64
+		wantKeep, wantAn bool
+	}{
+		{"the first candidate, not lapsing soon: kept", never, never, true, false},
+		{"the first candidate lapsing soon: kept, the shortlist anew", soon(20_800), never, true, true},
+		{"lapsing on the shortlist's day: kept beside it", soon(20_800), soon(20_800), true, false},
+		{"lapsing a day earlier than the shortlist: the shortlist anew", soon(20_799), soon(20_800), true, true},
+		{"lapsing a day later than the shortlist: left out", soon(20_801), soon(20_800), false, false},
+		{"not lapsing soon while the shortlist is: left out, whatever its health", never, soon(20_800), false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			keep, anew := shortlisted(tt.lapses, tt.soonest)
+			if keep != tt.wantKeep || anew != tt.wantAn {
+				t.Errorf("shortlisted = %v, %v; want %v, %v", keep, anew, tt.wantKeep, tt.wantAn)
+			}
+		})
+	}
+}
+
 func TestPick(t *testing.T) {
 	c := func(health float64, holding int, weekShare float64, week int64) candidate {
 		return candidate{health: health, holding: holding, weekShare: weekShare, week: usd(week)}
@@ -263,6 +388,29 @@ func TestPairFor(t *testing.T) {
 			got.From, got.To, got.OK = pairFor(tt.rooms)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("pairFor (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMovable(t *testing.T) {
+	at := func(m int) time.Time { return selectNow.Add(time.Duration(m) * time.Minute) }
+	tests := []struct {
+		name          string
+		hold, runsOut time.Time
+		want          bool
+	}{
+		{"its cache expired: movable", at(0), time.Time{}, true},
+		{"no hold at all: movable", time.Time{}, time.Time{}, true},
+		{"its cache warm, the subscription not running out: stays", at(30), time.Time{}, false},
+		{"its cache warm, the subscription running out after it expires: stays", at(30), at(31), false},
+		{"its cache warm, the subscription running out before it expires: movable", at(30), at(29), true},
+		{"its cache warm, the subscription spent now: movable", at(30), at(0), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := movable(tt.hold, tt.runsOut, selectNow); got != tt.want {
+				t.Errorf("movable = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -187,7 +187,7 @@ func (p *Pool) subscriptionStatus(rec store.Subscription, now time.Time, ring *h
 	n := now.UnixNano()
 	st := SubscriptionStatus{
 		ID: rec.ID, Name: rec.Name, Kind: Kind(rec.Kind), Status: status,
-		Eligible: sv.why(now) == "", Ineligible: sv.why(now), Health: sv.health,
+		Eligible: p.why(sv, now) == "", Ineligible: p.why(sv, now), Health: sv.health,
 		HealthTerms: healthTerms(p.healthInput(sv, now, sv.scoredHolding, sv.scoredIdle), p.cfg.Health),
 		Clients:     rec.Clients, ActiveClients: sv.holding(n), MaxClients: rec.MaxClients,
 		Block: usageWindow(sv.m.block, sv.m.blockCost, rec.BlockBudget, u.blockShare, u.blockReported,

@@ -72,11 +72,14 @@ type Subscription struct {
 	// (see Pool.Allocate); idle sessions do not count. The default value is
 	// Config.MaxClients.
 	MaxClients int `json:"maxClients,omitempty"`
-	// WeeklyBudgetUSD is what the subscription may spend in a rolling week.
-	// The default value, 0, means no weekly budget.
+	// WeeklyBudgetUSD is what the subscription may spend in a rolling week:
+	// an estimate of the plan's limit, which the pool goes past while the
+	// upstream does not refuse it and no subscription with budget left can
+	// serve instead, unless Config.StrictBudgets makes it a cap. The
+	// default value, 0, means no weekly budget.
 	WeeklyBudgetUSD float64 `json:"weeklyBudgetUSD,omitempty"`
-	// BlockBudgetUSD is what it may spend in a 5-hour block. The default
-	// value, 0, means no block budget.
+	// BlockBudgetUSD is what it may spend in a 5-hour block, an estimate
+	// as WeeklyBudgetUSD is. The default value, 0, means no block budget.
 	BlockBudgetUSD float64 `json:"blockBudgetUSD,omitempty"`
 	// Status is the state a new subscription starts in (default Active).
 	// UpdateSubscription leaves the status alone: use MarkLimited, Disable

@@ -30,13 +30,14 @@ type view struct {
 // of Allocate and Record read without the lock.
 type subView struct {
 	unscored bool // health is behind the numbers: score before reading it
-	health   float64
-	// scoredHolding and scoredIdle are the clients holding a slot and the
-	// idleness health was scored with: time alone changes both.
-	scoredHolding int
+	// scoredIdle and scoredHolding are the idleness and the clients
+	// holding a slot health was scored with: time alone changes both.
 	scoredIdle    bool
+	health        float64
+	scoredHolding int
 	scoredWeek    float64 // the share of its weekly budget used, at the score: a tie-break of better
 	scoredMinute  int64   // the minute health was scored in: the burn rate moves on with the minutes
+	lapses        int64   // sight.lapses(), at the score: what the choice among candidates compares first
 	m             metrics
 	rec           store.Subscription // without Usage, which is in ring, Minutes, in mins, and Holds, in holds; LastActive is in active
 	ring          *hourly            // apart, so that a scan of the view stays in few cache lines
@@ -55,6 +56,13 @@ type subView struct {
 	// may pend before a budget could be crossed, which needs the lock.
 	pending atomic.Int64
 	room    atomic.Int64
+
+	// sight is what selection makes of its weekly forecast (see
+	// Pool.sight), made from the numbers score read: scoredBurn is the
+	// burn rate then, and unsighted says whether score ran since.
+	sight      foresight
+	scoredBurn float64
+	unsighted  bool
 }
 
 // judgement is what classify made of a subscription's numbers: its verdict,

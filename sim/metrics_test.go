@@ -56,24 +56,27 @@ func TestMetrics(t *testing.T) {
 		anyHealth bool
 	}{{
 		// $0.60 served, then $1.20: the pool's block is spent (budget $1)
-		// and nothing else can take the client, so the third request
-		// fails: a client-visible 429. From the tick at 2m to the last
-		// (59m) the subscription is ineligible (block spent): 58 minutes.
-		// The second request stayed with its warm cache. One subscription:
-		// no gap.
+		// by its own count, and the upstream has said nothing, so the
+		// client stays for the third request (nothing else can take it);
+		// the upstream answers 429 (its $1 is spent too), and the client
+		// fails over to nothing: a client-visible 429. From the tick at 2m
+		// to the last (59m) the subscription is ineligible (block spent,
+		// then limited): 58 minutes. The second request stayed with its
+		// warm cache. One subscription: no gap.
 		name: "block spent, no fallback",
 		sc:   sim.Scenario{Workload: hour(three), Plan: tiny, Subscriptions: 1, Policy: sim.Policy{Name: "p"}},
 		want: sim.Result{
 			Policy: "p", Subscriptions: 1, Requests: 3, Served: 2, SubscriptionRequests: 2, Client429s: 1, SuccessRate: 2.0 / 3,
 			CostUSD: 1.2, SubscriptionCostUSD: []float64{1.2}, UnusedPrepaidUSD: 98.8,
 			WarmRequests: 1, CacheContinuity: 1, LimitedHours: 58.0 / 60,
+			Failovers: 1, Upstream429s: 1, FailoverRate: 1.0 / 3,
 		},
 		anyHealth: true,
 	}, {
-		// The third request finds the block spent and goes to the fallback:
-		// a failover (the client left max-01 for want of budget), $0.60
-		// spent on the fallback, and a cache broken (at no cost: no
-		// context).
+		// The third request stays on max-01, its block spent by the pool's
+		// count (prepaid capacity before the fallback); the upstream
+		// answers 429 and it goes to the fallback: a failover, $0.60 spent
+		// on the fallback, and a cache broken (at no cost: no context).
 		name: "block spent, fallback",
 		sc: sim.Scenario{Workload: hour(three), Plan: tiny, Subscriptions: 1, FallbackDailyUSD: 10,
 			Policy: sim.Policy{Name: "p"}},
@@ -81,7 +84,7 @@ func TestMetrics(t *testing.T) {
 			Policy: "p", Subscriptions: 1, Requests: 3, Served: 3, SubscriptionRequests: 2, FallbackRequests: 1, SuccessRate: 1,
 			CostUSD: 1.8, SubscriptionCostUSD: []float64{1.2}, FallbackUSD: 0.6, UnusedPrepaidUSD: 98.8,
 			WarmRequests: 2, BrokenCaches: 1, CacheContinuity: 0.5, LimitedHours: 58.0 / 60,
-			Failovers: 1, FailoverRate: 1.0 / 3,
+			Failovers: 1, Upstream429s: 1, FailoverRate: 1.0 / 3,
 		},
 		anyHealth: true,
 	}, {

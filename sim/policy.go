@@ -46,6 +46,12 @@ func (p Policy) budgetShare() float64 {
 //     clients before the upstream refuses them.
 //   - fixed: blocks on the fixed UTC grid, which does not match the
 //     upstream's anchored windows.
+//   - classic: the policy before the weekly forecast (ForecastMargin -1,
+//     StrictBudgets, FallbackFirst): a fixed weekly threshold whose
+//     subscriptions let their clients go as soon as another is eligible and
+//     take new ones only after the fallback, and budgets as caps.
+//   - no-forecast, strict-budgets, fallback-first: the default with one of
+//     classic's three settings, to measure what each change brings.
 //
 // On the standard workload, the grid search (Grid) found no policy better
 // than eager, which is its point i2m-g1-c15-w85-b100.
@@ -59,6 +65,10 @@ func Policies() []Policy {
 		{Name: "spread", Config: authpool.Config{MaxClients: 8}},
 		{Name: "headroom", BudgetShare: 0.9},
 		{Name: "fixed", Config: authpool.Config{Block: authpool.BlockPolicy{Fixed: true}}},
+		{Name: "classic", Config: authpool.Config{ForecastMargin: -1, StrictBudgets: true, FallbackFirst: true}},
+		{Name: "no-forecast", Config: authpool.Config{ForecastMargin: -1}},
+		{Name: "strict-budgets", Config: authpool.Config{StrictBudgets: true}},
+		{Name: "fallback-first", Config: authpool.Config{FallbackFirst: true}},
 	}
 }
 

@@ -11,6 +11,8 @@
 // The pool comes from the example config file (credentials read from the
 // files it names); everything runs in memory, on a clock the program moves a
 // minute at a time, with seeded randomness: every run prints the same day.
+// With no upstream to refuse a subscription at its plan's limit, the budgets
+// are caps (Config.StrictBudgets).
 //
 //	go run ./examples/basic [-config configfile/testdata/pool.json]
 package main
@@ -86,6 +88,10 @@ func run(w io.Writer, configPath string) error {
 		return err
 	}
 	cfg := file.Config
+	// No upstream here refuses a subscription at its plan's real limit, as
+	// Claude would with a 429 (the pool would then serve past a budget it
+	// counts as spent until that 429): budgets are caps in this day.
+	cfg.StrictBudgets = true
 	now := start
 	pool, err := authpool.New(ctx, cfg, authpool.WithClock(func() time.Time { return now }))
 	if err != nil {
