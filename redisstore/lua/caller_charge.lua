@@ -17,30 +17,10 @@ if uid ~= '' then
   if redis.call('ZSCORE', ids, member) then
     return {'duplicate'}
   end
-  local horizon = redis.call('GET', hk) or '0'
-  if tonumber(cut) > tonumber(horizon) then
-    horizon = cut
+  local forgotten = remember(ids, hk, member, t, cut, ARGV[7], ARGV[8])
+  if forgotten then
+    return {'forgotten', forgotten}
   end
-  if tonumber(t) <= tonumber(horizon) then
-    return {'forgotten', horizon}
-  end
-  local n, limit = redis.call('ZCARD', ids), tonumber(ARGV[7])
-  local old, gone = redis.call('ZRANGE', ids, 0, 3, 'WITHSCORES'), {}
-  for i = 1, #old, 2 do
-    if n - #gone < limit and tonumber(old[i + 1]) > tonumber(cut) then
-      break
-    end
-    gone[#gone + 1] = old[i]
-    if tonumber(old[i + 1]) > tonumber(horizon) then
-      horizon = old[i + 1]
-    end
-  end
-  if #gone > 0 then
-    redis.call('ZREM', ids, unpack(gone))
-  end
-  redis.call('ZADD', ids, t, member)
-  redis.call('SET', hk, horizon, 'PX', ARGV[8])
-  redis.call('PEXPIRE', ids, ARGV[8])
 end
 
 -- The hour's totals (see callerlib.lua), kept as a subscription's.

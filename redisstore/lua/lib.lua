@@ -172,3 +172,38 @@ local function extend(sk, id, client, held, untl, now, max)
   redis.call('HSET', sk, 'hold', next)
   return next, true
 end
+
+-- remember counts a usage ID (member, at time t in microseconds) in the
+-- sorted set ids, scored by time, with the horizon under hk: the latest time
+-- of an ID forgotten, at least cut (now - Remember). A few of the oldest IDs
+-- are forgotten per call, those past cut and those over limit; both keys
+-- live ttl milliseconds. It returns the horizon, and remembers nothing, when
+-- t is at or before it (the ID may have been counted and forgotten); nil
+-- once member is remembered. The caller has checked member is not in ids.
+local function remember(ids, hk, member, t, cut, limit, ttl)
+  local horizon = redis.call('GET', hk) or '0'
+  if tonumber(cut) > tonumber(horizon) then
+    horizon = cut
+  end
+  if tonumber(t) <= tonumber(horizon) then
+    return horizon
+  end
+  local n, most = redis.call('ZCARD', ids), tonumber(limit)
+  local old, gone = redis.call('ZRANGE', ids, 0, 3, 'WITHSCORES'), {}
+  for i = 1, #old, 2 do
+    if n - #gone < most and tonumber(old[i + 1]) > tonumber(cut) then
+      break
+    end
+    gone[#gone + 1] = old[i]
+    if tonumber(old[i + 1]) > tonumber(horizon) then
+      horizon = old[i + 1]
+    end
+  end
+  if #gone > 0 then
+    redis.call('ZREM', ids, unpack(gone))
+  end
+  redis.call('ZADD', ids, t, member)
+  redis.call('SET', hk, horizon, 'PX', ttl)
+  redis.call('PEXPIRE', ids, ttl)
+  return nil
+end
