@@ -33,6 +33,8 @@ type HTTPError struct {
 	Body string
 }
 
+// Error says what was attempted, the status, the error code and the
+// scrubbed body.
 func (e *HTTPError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "oauth: %s: HTTP %d", e.Op, e.Status)
