@@ -11,8 +11,6 @@
 // The pool comes from the example config file (credentials read from the
 // files it names); everything runs in memory, on a clock the program moves a
 // minute at a time, with seeded randomness: every run prints the same day.
-// With no upstream to refuse a subscription at its plan's limit, the budgets
-// are caps (Config.StrictBudgets).
 //
 //	go run ./examples/basic [-config configfile/testdata/pool.json]
 package main
@@ -88,9 +86,8 @@ func run(w io.Writer, configPath string) error {
 		return err
 	}
 	cfg := file.Config
-	// No upstream here refuses a subscription at its plan's real limit, as
-	// Claude would with a 429 (the pool would then serve past a budget it
-	// counts as spent until that 429): budgets are caps in this day.
+	// No upstream here answers a subscription at its plan's real limit with a
+	// 429, which the pool would serve past a spent budget until: budgets are caps.
 	cfg.StrictBudgets = true
 	now := start
 	pool, err := authpool.New(ctx, cfg, authpool.WithClock(func() time.Time { return now }))
@@ -169,10 +166,7 @@ func step(ctx context.Context, pool *authpool.Pool, c *client, now time.Time, rn
 	a, err := pool.Allocate(ctx, c.id)
 	var ex *authpool.ExhaustedError
 	if errors.As(err, &ex) {
-		c.busy, c.next = false, now.Add(15*time.Minute)
-		if ex.RetryAt.After(c.next) {
-			c.next = ex.RetryAt
-		}
+		c.busy, c.next = false, now.Add(max(15*time.Minute, ex.RetryAt.Sub(now)))
 		say("%s is refused (ErrExhausted): nothing can serve it; waits until %s", c.id, c.next.Format("15:04"))
 		return nil
 	} else if err != nil {
