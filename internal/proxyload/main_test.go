@@ -80,14 +80,16 @@ func TestRun(t *testing.T) {
 // TestTable checks the table's layout on made-up figures.
 func TestTable(t *testing.T) {
 	t.Parallel()
-	f := Figures{"json.c1.added_p50_us": 42, "json.cN.proxy_rps": 17250.4, "proxy_rss_mb": 20, "proxy_hwm_mb": 24.25}
+	f := Figures{"json.c1.added_p50_us": 42, "json.cN.proxy_rps": 17250.4, "json.cN.proxy_vs_direct": 0.2345,
+		"proxy_rss_mb": 20, "proxy_hwm_mb": 24.25}
 	r := &Results{Command: "go run ./internal/proxyload", Machine: thisMachine(), Settings: Settings{C: 64},
 		Rounds: []Figures{f}, Median: f, Targets: checkTargets(f)}
 	var b bytes.Buffer
 	r.writeTable(&b)
 	for _, want := range []string{
 		"c=1  added p50 (µs)", " 42 ", "17,250", "20.0 / 24.2",
-		"json.c1.added_p50_us  ≤ 100", "json.cN.proxy_rps     ≥ 16,800  17,250  met",
+		"json.c1.added_p50_us     ≤ 100", "json.cN.proxy_rps        ≥ 16,800  17,250  met",
+		"c=64 requests/s proxy ÷ direct", "0.234", "json.cN.proxy_vs_direct  ≥ 0.200   0.234   met",
 		"command: go run ./internal/proxyload\n",
 	} {
 		if !strings.Contains(b.String(), want) {

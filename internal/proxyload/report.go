@@ -44,6 +44,7 @@ func (f Figures) addMany(kind string, direct, proxied *phase) {
 	dp50, pp50 := us(direct.percentile(50)), us(proxied.percentile(50))
 	f[k+"direct_rps"] = float64(direct.ok()) / direct.elapsed.Seconds()
 	f[k+"proxy_rps"] = float64(proxied.ok()) / proxied.elapsed.Seconds()
+	f[k+"proxy_vs_direct"] = f[k+"proxy_rps"] / f[k+"direct_rps"]
 	f[k+"direct_p50_us"], f[k+"proxy_p50_us"], f[k+"added_p50_us"] = dp50, pp50, pp50-dp50
 	f[k+"direct_p99_us"], f[k+"proxy_p99_us"] = us(direct.percentile(99)), us(proxied.percentile(99))
 	f[k+"proxy_cpu_us"] = us(proxied.cpu.proxy) / float64(proxied.ok())
@@ -104,11 +105,14 @@ type Target struct {
 	Met    bool    `json:"met"`
 }
 
-// targets are the issue's targets: added latency at concurrency 1 and the
-// proxy's CPU per request at most 100 µs; at concurrency 64, 4× the
-// throughput of a popular Go gateway for Claude accounts on the same
-// machine (about 4,200 JSON requests/s); and its memory (80 MB) well above
-// the proxy's.
+// targets are the proxy's targets (docs/performance.md, "The proxy"): added
+// latency at concurrency 1 and the proxy's CPU per request at most 100 µs;
+// at concurrency 64, 4× the throughput of a popular Go gateway for Claude
+// accounts on the same machine (about 4,200 JSON requests/s) and at least
+// 0.2× the direct baseline's; and its memory (80 MB) well above the
+// proxy's. The concurrency-1 targets were set for a hand-written HTTP/1.1
+// client, which net/http's Transport has since replaced: its goroutines
+// hand each request over twice more, which an idle process pays for.
 var targets = []Target{
 	{Figure: "json.c1.added_p50_us", Limit: 100, AtMost: true},
 	{Figure: "sse.c1.added_p50_us", Limit: 100, AtMost: true},
@@ -117,6 +121,8 @@ var targets = []Target{
 	{Figure: "json.cN.proxy_cpu_us", Limit: 100, AtMost: true},
 	{Figure: "sse.cN.proxy_cpu_us", Limit: 100, AtMost: true},
 	{Figure: "json.cN.proxy_rps", Limit: 4 * 4200},
+	{Figure: "json.cN.proxy_vs_direct", Limit: 0.2},
+	{Figure: "sse.cN.proxy_vs_direct", Limit: 0.2},
 	{Figure: "proxy_hwm_mb", Limit: 80, AtMost: true},
 }
 
@@ -184,6 +190,7 @@ var (
 	perSec = thousands
 	cores  = func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	mib    = func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+	ratio  = func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 )
 
 // rows returns the summary table's rows for concurrency c.
@@ -197,6 +204,7 @@ func rows(c int) []row {
 		{"c=1  proxy CPU per request (µs)", []string{"c1.proxy_cpu_us"}, false, micros},
 		{"c=1  upstream / client CPU per request (µs)", []string{"c1.upstream_cpu_us", "c1.client_cpu_us"}, false, micros},
 		{n + " requests/s direct / proxy", []string{"cN.direct_rps", "cN.proxy_rps"}, false, perSec},
+		{n + " requests/s proxy ÷ direct", []string{"cN.proxy_vs_direct"}, false, ratio},
 		{n + " p50 direct / proxy (µs)", []string{"cN.direct_p50_us", "cN.proxy_p50_us"}, false, micros},
 		{n + " p99 direct / proxy (µs)", []string{"cN.direct_p99_us", "cN.proxy_p99_us"}, false, micros},
 		{n + " proxy CPU per request (µs)", []string{"cN.proxy_cpu_us"}, false, micros},
@@ -246,12 +254,21 @@ func (r *Results) writeTable(w io.Writer) {
 		if !t.Met {
 			verdict = "MISSED"
 		}
-		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\n", t.Figure, op, thousands(t.Limit), thousands(t.Value), verdict)
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\n", t.Figure, op, number(t.Limit), number(t.Value), verdict)
 	}
 	tw.Flush()
 	m := r.Machine
 	fmt.Fprintf(w, "\nmachine: %s, %d cores, GOMAXPROCS %d, %s %s, kernel %s\ncommand: %s\n",
 		m.CPU, m.Cores, m.GOMAXPROCS, m.Go, m.OS, m.Kernel, r.Command)
+}
+
+// number formats a target's limit or value: a ratio (under 10) with three
+// decimals, anything else as thousands does.
+func number(v float64) string {
+	if math.Abs(v) < 10 {
+		return ratio(v)
+	}
+	return thousands(v)
 }
 
 // thousands formats v rounded to a whole number, with thousands separated
