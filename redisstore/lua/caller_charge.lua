@@ -23,39 +23,12 @@ if uid ~= '' then
   end
 end
 
--- The hour's totals (see callerlib.lua), kept as a subscription's.
+-- The hour's totals, kept as a subscription's (lib.lua's addhour).
 local hour, cost = tonumber(ARGV[9]), ARGV[10]
 local bk = cbucketskey(id)
-local slot = hour % CWEEK
-local hf, cf, rf = 'h' .. slot, 'c' .. slot, 'r' .. slot
-local ring = redis.call('HMGET', bk, 'n', hf, rf)
-local newest, bh, br = tonumber(ring[1]), tonumber(ring[2]), tonumber(ring[3]) or 0
-local keep = true
-if br > 0 and bh ~= hour then
-  if bh > hour then
-    keep = false -- more than a week older than a bucket kept
-  end
-  br = 0
-end
-if keep and br == 0 and newest and hour <= newest - CWEEK then
-  keep = false -- more than a week older than the newest bucket
-end
-if keep then
-  if not newest or hour > newest then
-    newest = hour
-    redis.call('HSET', bk, 'n', hour)
-  end
-  if br == 0 then
-    redis.call('HSET', bk, hf, hour, cf, cost, rf, 1, 'i' .. slot, ARGV[11], 'o' .. slot, ARGV[12], 'w' .. slot, ARGV[13],
-      'x' .. slot, ARGV[14])
-  else
-    redis.call('HINCRBY', bk, cf, cost)
-    redis.call('HINCRBY', bk, rf, 1)
-    for i, kind in ipairs({'i', 'o', 'w', 'x'}) do
-      redis.call('HINCRBY', bk, kind .. slot, ARGV[10 + i])
-    end
-  end
-end
+local slot = hour % WEEK
+local _, newest = addhour(bk, redis.call('HMGET', bk, 'n', 'h' .. slot, 'r' .. slot), hour, ARGV[9], cost,
+  {ARGV[11], ARGV[12], ARGV[13], ARGV[14]})
 if tonumber(cost) > (tonumber(redis.call('HGET', KEYS[1], 'max')) or 0) then
   redis.call('HSET', KEYS[1], 'max', cost)
 end
@@ -89,14 +62,11 @@ for i, kind in ipairs({'i', 'o', 'w', 'x'}) do
   redis.call('HINCRBY', tk, kind .. ':' .. name, ARGV[10 + i])
 end
 if newest then
-  local cutoff = (newest - CWEEK + 1) * 3600000000
+  local cutoff = (newest - WEEK + 1) * 3600000000
   dropsessions(id, redis.call('ZRANGEBYSCORE', sk, '-inf', '(' .. string.format('%.0f', cutoff), 'LIMIT', 0, 4))
   -- Everything of the charges expires a day after the week its newest hour
   -- serves, as a subscription's buckets do.
-  local ttl = (newest + 1 + CWEEK) * 3600 + 86400 - tonumber(ARGV[17])
-  if ttl < 86400 then
-    ttl = 86400
-  end
+  local ttl = weekttl(newest, tonumber(ARGV[17]))
   redis.call('EXPIRE', bk, ttl)
   redis.call('EXPIRE', sk, ttl)
   redis.call('EXPIRE', tk, ttl)

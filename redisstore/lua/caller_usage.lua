@@ -21,8 +21,8 @@ local newest = tonumber(redis.call('HGET', cbucketskey(id), 'n'))
 if not newest then
   return out
 end
-if from < newest - CWEEK + 1 then
-  from = newest - CWEEK + 1
+if from < newest - WEEK + 1 then
+  from = newest - WEEK + 1
 end
 local tk = cstotalskey(id)
 for _, name in ipairs(redis.call('ZRANGEBYSCORE', csessionskey(id), string.format('%.0f', from * 3600000000), '+inf')) do

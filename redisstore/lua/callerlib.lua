@@ -9,11 +9,8 @@ local function csessionskey(id) return P .. 'cs:' .. id end
 local function cstotalskey(id) return P .. 'csd:' .. id end
 local function cleaseskey(id) return P .. 'cl:' .. id end
 
--- The hourly totals are a ring of CWEEK slots in one hash, as a
--- subscription's: slot s holds the hour 'h<s>', its cost 'c<s>', requests
--- 'r<s>', and input, output, cache-write and cache-read tokens 'i<s>',
--- 'o<s>', 'w<s>', 'x<s>'; 'n' is the newest hour.
-local CWEEK = 168
+-- The hourly totals are a ring of WEEK slots in one hash, as a
+-- subscription's (lib.lua's addhour).
 
 -- chours returns the non-empty hours of a caller's ring from 'from' to
 -- 'to' (clipped to the week up to its newest), oldest first, each as
@@ -26,14 +23,14 @@ local function chours(id, from, to)
   if not newest then
     return out, false
   end
-  if from < newest - CWEEK + 1 then
-    from = newest - CWEEK + 1
+  if from < newest - WEEK + 1 then
+    from = newest - WEEK + 1
   end
   if to > newest then
     to = newest
   end
   for h = from, to do
-    local s = h % CWEEK
+    local s = h % WEEK
     local b = redis.call('HMGET', bk, 'h' .. s, 'r' .. s, 'c' .. s, 'i' .. s, 'o' .. s, 'w' .. s, 'x' .. s)
     if tonumber(b[1]) == h and (tonumber(b[2]) or 0) > 0 then
       out[#out + 1] = {h, tonumber(b[3]) or 0, tonumber(b[2]), tonumber(b[4]) or 0, tonumber(b[5]) or 0,

@@ -207,3 +207,63 @@ local function remember(ids, hk, member, t, cut, limit, ttl)
   redis.call('PEXPIRE', ids, ttl)
   return nil
 end
+
+-- A week of hourly totals, as AddUsage keeps a subscription's and
+-- ChargeCaller a caller's: a ring of WEEK slots in one hash, slot s holding
+-- the hour 'h<s>', its cost 'c<s>', requests 'r<s>', and input, output,
+-- cache-write and cache-read tokens 'i<s>', 'o<s>', 'w<s>', 'x<s>'; 'n' is
+-- the newest hour.
+local WEEK = 168
+
+-- addhour adds a usage of hour (hourarg: the same, as the script got it)
+-- costing cost, with tokens {input, output, cache-write, cache-read}, to
+-- the ring in the hash bk, of which ring is what HMGET read of 'n',
+-- 'h<slot>' and 'r<slot>' (more may follow). A usage more than a week
+-- older than the hour its slot holds, or than the newest, is left out. It
+-- returns whether the usage went in, the newest hour after it (nil for an
+-- empty ring) and whether that moved.
+local function addhour(bk, ring, hour, hourarg, cost, tokens)
+  local slot = hour % WEEK
+  local newest, bh, br = tonumber(ring[1]), tonumber(ring[2]), tonumber(ring[3]) or 0
+  if br > 0 and bh ~= hour then
+    if bh > hour then
+      return false, newest, false -- more than a week older than a bucket kept
+    end
+    br = 0
+  end
+  if br == 0 and newest and hour <= newest - WEEK then
+    return false, newest, false -- more than a week older than the newest bucket
+  end
+  local fresh = not newest or hour > newest
+  if br == 0 then
+    local set = {'h' .. slot, hourarg, 'c' .. slot, cost, 'r' .. slot, 1, 'i' .. slot, tokens[1], 'o' .. slot,
+      tokens[2], 'w' .. slot, tokens[3], 'x' .. slot, tokens[4]}
+    if fresh then
+      set[#set + 1], set[#set + 2] = 'n', hourarg
+    end
+    redis.call('HSET', bk, unpack(set))
+  else
+    redis.call('HINCRBY', bk, 'c' .. slot, cost)
+    redis.call('HINCRBY', bk, 'r' .. slot, 1)
+    for i, kind in ipairs({'i', 'o', 'w', 'x'}) do
+      if tokens[i] ~= '0' then
+        redis.call('HINCRBY', bk, kind .. slot, tokens[i])
+      end
+    end
+  end
+  if fresh then
+    newest = hour
+  end
+  return true, newest, fresh
+end
+
+-- weekttl returns how many seconds after nowsec (Unix seconds) the keys of
+-- a ring whose newest hour is newest live: until a day after the week that
+-- hour serves, and at least a day.
+local function weekttl(newest, nowsec)
+  local ttl = (newest + 1 + WEEK) * 3600 + 86400 - nowsec
+  if ttl < 86400 then
+    ttl = 86400
+  end
+  return ttl
+end

@@ -41,52 +41,19 @@ if id ~= '' then
   end
 end
 
--- The buckets are a ring of WEEK slots in one hash: slot s holds the hour
--- 'h<s>', its cost 'c<s>', requests 'r<s>', and input, output, cache-write
--- and cache-read tokens 'i<s>', 'o<s>', 'w<s>', 'x<s>'; 'n' is the newest
--- hour. Beside them, a ring of MINUTES slots: slot s holds the minute
--- 'M<s>' and its cost 'C<s>' (a usage that costs nothing is left out). The
--- ring expires a day after the week its newest bucket serves.
-local WEEK, MINUTES = 168, 60
+-- The hours' totals (lib.lua's addhour). Beside them in the same hash, a
+-- ring of MINUTES slots: slot s holds the minute 'M<s>' and its cost 'C<s>'
+-- (a usage that costs nothing is left out). The hash expires a day after
+-- the week its newest hour serves.
+local MINUTES = 60
 local bk = bucketskey(billed)
 local slot = hour % WEEK
-local hf, cf, rf = 'h' .. slot, 'c' .. slot, 'r' .. slot
 local minute = tonumber(ARGV[18])
 local mslot = minute % MINUTES
 local mf, mc = 'M' .. mslot, 'C' .. mslot
-local ring = redis.call('HMGET', bk, 'n', hf, rf, mf)
-local newest, bh, br = tonumber(ring[1]), tonumber(ring[2]), tonumber(ring[3]) or 0
-local keep = true
-if br > 0 and bh ~= hour then
-  if bh > hour then
-    keep = false -- more than a week older than a bucket kept
-  end
-  br = 0
-end
-if keep and br == 0 and newest and hour <= newest - WEEK then
-  keep = false -- more than a week older than the newest bucket
-end
-if keep then
-  local fresh = not newest or hour > newest
-  if fresh then
-    newest = hour
-  end
-  if br == 0 then
-    local set = {hf, ARGV[7], cf, cost, rf, 1, 'i' .. slot, ARGV[12], 'o' .. slot, ARGV[13], 'w' .. slot, ARGV[14],
-      'x' .. slot, ARGV[15]}
-    if fresh then
-      set[#set + 1], set[#set + 2] = 'n', ARGV[7]
-    end
-    redis.call('HSET', bk, unpack(set))
-  else
-    redis.call('HINCRBY', bk, cf, cost)
-    redis.call('HINCRBY', bk, rf, 1)
-    for i, kind in ipairs({'i', 'o', 'w', 'x'}) do
-      if ARGV[11 + i] ~= '0' then
-        redis.call('HINCRBY', bk, kind .. slot, ARGV[11 + i])
-      end
-    end
-  end
+local ring = redis.call('HMGET', bk, 'n', 'h' .. slot, 'r' .. slot, mf)
+local kept, newest, fresh = addhour(bk, ring, hour, ARGV[7], cost, {ARGV[12], ARGV[13], ARGV[14], ARGV[15]})
+if kept then
   if cost ~= '0' then
     local bm = tonumber(ring[4])
     if bm == minute then
@@ -97,11 +64,7 @@ if keep then
   end
   if fresh then
     -- Until the newest hour moves again, the expiry stays where it is.
-    local ttl = (newest + 1 + WEEK) * 3600 + 86400 - nowsec
-    if ttl < 86400 then
-      ttl = 86400
-    end
-    redis.call('EXPIRE', bk, ttl)
+    redis.call('EXPIRE', bk, weekttl(newest, nowsec))
   end
 end
 
