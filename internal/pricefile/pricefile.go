@@ -96,6 +96,8 @@ type Error struct {
 	Msg     string
 }
 
+// Error says where the problem is and what it is: "line 4:
+// /claude-opus-5-5/input_cost_per_token: …".
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.Line > 0 {
