@@ -68,22 +68,21 @@ func (s *Store) CreateCaller(ctx context.Context, c store.Caller) error {
 }
 
 // UpdateCaller implements store.CallerStore.
-func (s *Store) UpdateCaller(ctx context.Context, c store.Caller) error {
+func (s *Store) UpdateCaller(ctx context.Context, id string, u store.CallerUpdate) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := c.CheckUpdate(); err != nil {
+	if err := u.Check(id); err != nil {
 		return fmt.Errorf("memstore: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, err := s.caller(c.ID)
+	cur, err := s.caller(id)
 	if err != nil {
 		return err
 	}
-	r := &cur.rec
-	r.Cap, r.CapWindowHours, r.RatePerSecond, r.RateBurst = c.Cap, c.CapWindowHours, c.RatePerSecond, c.RateBurst
-	r.Sessionless = strings.Clone(c.Sessionless)
+	u.Apply(&cur.rec)
+	cur.rec.Sessionless = strings.Clone(cur.rec.Sessionless)
 	return nil
 }
 

@@ -48,15 +48,28 @@ func (s *Store) CreateCaller(ctx context.Context, c store.Caller) error {
 }
 
 // UpdateCaller implements store.CallerStore.
-func (s *Store) UpdateCaller(ctx context.Context, c store.Caller) error {
-	if err := c.CheckUpdate(); err != nil {
+func (s *Store) UpdateCaller(ctx context.Context, id string, u store.CallerUpdate) error {
+	if err := u.Check(id); err != nil {
 		return fmt.Errorf("redisstore: %w", err)
 	}
-	v, err := s.run(ctx, scriptCallerUpdate, s.keys.caller(c.ID), append([]any{c.ID}, callerArgs(c)...)...)
+	args := []any{id}
+	if u.Cap != nil {
+		args = append(args, "cap", int64(*u.Cap))
+	}
+	if u.CapWindowHours != nil {
+		args = append(args, "win", *u.CapWindowHours)
+	}
+	if u.Rate != nil {
+		args = append(args, "rps", formatFloat(u.Rate.PerSecond), "burst", u.Rate.Burst)
+	}
+	if u.Sessionless != nil {
+		args = append(args, "sl", *u.Sessionless)
+	}
+	v, err := s.run(ctx, scriptCallerUpdate, s.keys.caller(id), args...)
 	if err != nil {
 		return err
 	}
-	return callerDone(scriptCallerUpdate.name, c.ID, v)
+	return callerDone(scriptCallerUpdate.name, id, v)
 }
 
 // DeleteCaller implements store.CallerStore.

@@ -37,12 +37,12 @@ func (s *Store) CreateCaller(ctx context.Context, c store.Caller) error {
 }
 
 // UpdateCaller implements store.CallerStore.
-func (s *Store) UpdateCaller(ctx context.Context, c store.Caller) error {
+func (s *Store) UpdateCaller(ctx context.Context, id string, u store.CallerUpdate) error {
 	cs, err := s.callers()
 	if err != nil {
 		return err
 	}
-	return cs.UpdateCaller(ctx, c)
+	return cs.UpdateCaller(ctx, id, u)
 }
 
 // DeleteCaller implements store.CallerStore.

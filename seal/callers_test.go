@@ -19,7 +19,7 @@ func TestCallersNeedACallerStore(t *testing.T) {
 	s := seal.NewStore(struct{ store.Store }{memstore.New()}, keyring(t, key("a")))
 	for name, err := range map[string]error{
 		"CreateCaller": s.CreateCaller(ctx, store.Caller{ID: "a", KeyHash: [32]byte{1}}),
-		"UpdateCaller": s.UpdateCaller(ctx, store.Caller{ID: "a"}),
+		"UpdateCaller": s.UpdateCaller(ctx, "a", store.CallerUpdate{Sessionless: new(string)}),
 		"DeleteCaller": s.DeleteCaller(ctx, "a"),
 		"Caller":       func() error { _, err := s.Caller(ctx, "a"); return err }(),
 		"Callers":      func() error { _, err := s.Callers(ctx); return err }(),

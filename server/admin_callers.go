@@ -152,7 +152,10 @@ func (a *admin) addCaller(w http.ResponseWriter, r *http.Request) *apiError {
 	return nil
 }
 
-// updateCaller changes the settings the body gives, keeping the others.
+// updateCaller changes the settings the body gives, keeping the others: the
+// body is checked against the caller as it is now, and the store changes
+// only the settings given, so that two PATCHes of different settings at
+// the same time both land.
 func (a *admin) updateCaller(w http.ResponseWriter, r *http.Request, id string) *apiError {
 	var body callerBody
 	if e := decodeBody(w, r, &body, false); e != nil {
@@ -175,7 +178,7 @@ func (a *admin) updateCaller(w http.ResponseWriter, r *http.Request, id string) 
 	if e := checkCaller(c); e != nil {
 		return e
 	}
-	if err := a.callers.store.UpdateCaller(r.Context(), recordOf(c)); err != nil {
+	if err := a.callers.store.UpdateCaller(r.Context(), id, body.update(recordOf(c))); err != nil {
 		return a.callerFailed(r, "update a caller", id, err)
 	}
 	a.audit(r, "caller updated", slog.String("caller", id))
@@ -225,6 +228,25 @@ func (b callerBody) apply(c *proxy.Caller) *apiError {
 		c.Sessionless = *b.Sessionless
 	}
 	return nil
+}
+
+// update returns the store's update of the settings b gives, their values
+// taken from rec, the caller as b makes it (b.apply, checkCaller).
+func (b callerBody) update(rec store.Caller) store.CallerUpdate {
+	var u store.CallerUpdate
+	if b.CapUSD != nil {
+		u.Cap = &rec.Cap
+	}
+	if b.CapWindow != nil {
+		u.CapWindowHours = &rec.CapWindowHours
+	}
+	if b.Rate != nil {
+		u.Rate = &store.CallerRate{PerSecond: rec.RatePerSecond, Burst: rec.RateBurst}
+	}
+	if b.Sessionless != nil {
+		u.Sessionless = &rec.Sessionless
+	}
+	return u
 }
 
 // checkCaller names every problem of c, as proxy.ValidateCallers names a

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -313,5 +315,43 @@ func TestCallerStoreOf(t *testing.T) {
 		if _, got := callerStoreOf(tc.st); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// racingStore is a store in which another admin's PATCH lands between the
+// server's read of a caller and its write: the first read of a caller sets
+// its sessionless mode to spread.
+type racingStore struct {
+	*memstore.Store
+	raced atomic.Bool
+}
+
+func (s *racingStore) Caller(ctx context.Context, id string) (store.Caller, error) {
+	c, err := s.Store.Caller(ctx, id)
+	if err == nil && s.raced.CompareAndSwap(false, true) {
+		spread := store.SessionlessSpread
+		err = s.Store.UpdateCaller(ctx, id, store.CallerUpdate{Sessionless: &spread})
+	}
+	return c, err
+}
+
+// TestAdminPatchCallerKeepsOthersChanges: a PATCH changes only the settings
+// it gives, so a change another PATCH made meanwhile stays.
+func TestAdminPatchCallerKeepsOthersChanges(t *testing.T) {
+	st := &racingStore{Store: memstore.New()}
+	h := start(t, setup{opts: Options{Store: st}})
+	addCaller(t, h, `{"id": "ci", "capUSD": 20, "sessionless": "sticky"}`)
+	st.raced.Store(false)
+	resp, b := h.do(t, http.MethodPatch, "/admin/v1/callers/ci", adminTok, `{"capUSD": 30}`)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH: %d %s", resp.StatusCode, b)
+	}
+	got, err := st.Store.Caller(t.Context(), "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Cap != 30e9 || got.Sessionless != store.SessionlessSpread {
+		t.Errorf("after a PATCH of capUSD raced by one of sessionless: cap %v, sessionless %q; want $30 and %q",
+			got.Cap, got.Sessionless, store.SessionlessSpread)
 	}
 }

@@ -57,11 +57,11 @@ type CallerStore interface {
 	// ErrInvalid if c.Check refuses it.
 	CreateCaller(ctx context.Context, c Caller) error
 
-	// UpdateCaller replaces the settings of caller c.ID (Cap,
-	// CapWindowHours, RatePerSecond, RateBurst, Sessionless), keeping its
-	// key hash, Created, spending and leases. It returns ErrNotFound if
-	// there is no such caller, and ErrInvalid if c.CheckUpdate refuses it.
-	UpdateCaller(ctx context.Context, c Caller) error
+	// UpdateCaller changes the settings of caller id that u gives, in one
+	// step, keeping the others, its key hash, Created, spending and
+	// leases. It returns ErrNotFound if there is no such caller, and
+	// ErrInvalid if u.Check refuses it.
+	UpdateCaller(ctx context.Context, id string, u CallerUpdate) error
 
 	// DeleteCaller removes a caller with its key hash, spending, sessions
 	// and leases. It returns ErrNotFound if there is no such caller.

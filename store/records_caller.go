@@ -138,7 +138,8 @@ func (c Caller) Check() error {
 	return c.checkSettings()
 }
 
-// checkSettings checks what UpdateCaller changes, and the ID.
+// checkSettings checks the settings (what UpdateCaller may change), and
+// the ID.
 func (c Caller) checkSettings() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: caller %q: %s", ErrInvalid, c.ID, fmt.Sprintf(format, args...))
@@ -167,9 +168,52 @@ func (c Caller) checkSettings() error {
 	return bad("sessionless %q: must be %q, %q or empty", c.Sessionless, SessionlessSticky, SessionlessSpread)
 }
 
-// CheckUpdate reports the first problem of c as a record for UpdateCaller,
-// which keeps the caller's key hash and so does not look at c.KeyHash.
-func (c Caller) CheckUpdate() error { return c.checkSettings() }
+// CallerUpdate changes some of a caller's settings: each field given
+// (non-nil) replaces the caller's, and the others stay as they are, so
+// that two updates of different settings made at the same time both land.
+type CallerUpdate struct {
+	Cap            *Nanodollars
+	CapWindowHours *int
+	// Rate replaces RatePerSecond and RateBurst together.
+	Rate        *CallerRate
+	Sessionless *string
+}
+
+// CallerRate is a caller's own rate limit: Caller.RatePerSecond and
+// Caller.RateBurst.
+type CallerRate struct {
+	PerSecond float64
+	Burst     int
+}
+
+// Apply changes c as u says.
+func (u CallerUpdate) Apply(c *Caller) {
+	if u.Cap != nil {
+		c.Cap = *u.Cap
+	}
+	if u.CapWindowHours != nil {
+		c.CapWindowHours = *u.CapWindowHours
+	}
+	if u.Rate != nil {
+		c.RatePerSecond, c.RateBurst = u.Rate.PerSecond, u.Rate.Burst
+	}
+	if u.Sessionless != nil {
+		c.Sessionless = *u.Sessionless
+	}
+}
+
+// Check reports the first problem of u as an update of caller id, naming
+// the field and its value, as an error wrapping ErrInvalid; nil if it is
+// fine. The settings' rules are each of one field (the rate's two go
+// together), so an update that passes leaves any valid caller valid.
+func (u CallerUpdate) Check(id string) error {
+	if u == (CallerUpdate{}) {
+		return fmt.Errorf("%w: caller %q: the update changes nothing", ErrInvalid, id)
+	}
+	c := Caller{ID: id}
+	u.Apply(&c)
+	return c.checkSettings()
+}
 
 // CheckCallerID reports what is wrong with a caller ID, as an error
 // wrapping ErrInvalid; nil if it is fine.

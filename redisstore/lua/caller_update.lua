@@ -1,7 +1,8 @@
--- UpdateCaller. KEYS[1]: the caller's hash. ARGV: prefix, id, cap, window
--- hours, rate per second, burst, sessionless.
+-- UpdateCaller. KEYS[1]: the caller's hash. ARGV: prefix, id, then the
+-- fields to set and their values, in pairs ('cap', 'win', 'rps', 'burst',
+-- 'sl': see caller_create.lua).
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'notfound'}
 end
-redis.call('HSET', KEYS[1], 'cap', ARGV[3], 'win', ARGV[4], 'rps', ARGV[5], 'burst', ARGV[6], 'sl', ARGV[7])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 return {'ok'}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,13 +92,15 @@ func testCreateCallerInvalid(t *testing.T, s store.CallerStore) {
 func testUpdateCaller(t *testing.T, s store.CallerStore) {
 	createCallers(t, s, newCaller("a"), newCaller("b"))
 	chargeCaller(t, s, "a", charge("m1", t0, 700, "s1"))
-	u := store.Caller{ID: "a", KeyHash: keyHash("ignored"), Cap: 5e9, CapWindowHours: 24, RatePerSecond: 1, RateBurst: 10,
-		Sessionless: store.SessionlessSticky, Created: at(time.Hour), LargestCharge: 1}
-	if err := s.UpdateCaller(t.Context(), u); err != nil {
+	capND, window, sessionless := store.Nanodollars(5e9), 24, store.SessionlessSticky
+	all := store.CallerUpdate{Cap: &capND, CapWindowHours: &window, Rate: &store.CallerRate{PerSecond: 1, Burst: 10},
+		Sessionless: &sessionless}
+	if err := s.UpdateCaller(t.Context(), "a", all); err != nil {
 		t.Fatalf("UpdateCaller: %v", err)
 	}
-	want := u
-	want.KeyHash, want.Created, want.LargestCharge = keyHash("a"), t0, 700
+	want := newCaller("a")
+	want.Cap, want.CapWindowHours, want.RatePerSecond, want.RateBurst, want.Sessionless = 5e9, 24, 1, 10, store.SessionlessSticky
+	want.LargestCharge = 700
 	diff(t, "the caller after UpdateCaller", getCaller(t, s, "a"), want)
 	diff(t, "its hours after UpdateCaller", callerUsage(t, s, "a", hourOf(0), hourOf(0)),
 		[]store.Bucket{{Hour: hourOf(0), Cost: 700, Requests: 1, Tokens: tokensOf(1)}})
@@ -105,19 +108,73 @@ func testUpdateCaller(t *testing.T, s store.CallerStore) {
 		t.Errorf("CallerByKey of the kept key = %q, %v; want a", got.ID, err)
 	}
 
+	// Each update changes what it gives and nothing else.
+	spread, noRate := store.SessionlessSpread, store.CallerRate{}
+	for _, step := range []struct {
+		u      store.CallerUpdate
+		change func(c *store.Caller)
+	}{
+		{store.CallerUpdate{Sessionless: &spread}, func(c *store.Caller) { c.Sessionless = spread }},
+		{store.CallerUpdate{Rate: &noRate}, func(c *store.Caller) { c.RatePerSecond, c.RateBurst = 0, 0 }},
+		{store.CallerUpdate{Cap: new(store.Nanodollars)}, func(c *store.Caller) { c.Cap = 0 }},
+		{store.CallerUpdate{CapWindowHours: new(int)}, func(c *store.Caller) { c.CapWindowHours = 0 }},
+	} {
+		if err := s.UpdateCaller(t.Context(), "a", step.u); err != nil {
+			t.Fatalf("UpdateCaller %+v: %v", step.u, err)
+		}
+		step.change(&want)
+		diff(t, "the caller after a partial UpdateCaller", getCaller(t, s, "a"), want)
+	}
+
 	before := callerSnapshot(t, s)
-	wantErr(t, s.UpdateCaller(t.Context(), newCaller("nobody")), store.ErrNotFound, "UpdateCaller of an unknown caller")
+	wantErr(t, s.UpdateCaller(t.Context(), "nobody", all), store.ErrNotFound, "UpdateCaller of an unknown caller")
+	wantErr(t, s.UpdateCaller(t.Context(), "b", store.CallerUpdate{}), store.ErrInvalid, "an UpdateCaller that changes nothing")
 	for _, b := range badCallers {
-		if b.c.ID == "x" && b.c.KeyHash == ([32]byte{}) {
-			continue // UpdateCaller does not look at the key hash
+		if b.c.ID != "x" || b.c.KeyHash == ([32]byte{}) {
+			continue // the ID is not an update's, nor the key hash
 		}
 		c := b.c
-		if c.ID == "x" {
-			c.ID = "b"
+		u := store.CallerUpdate{Cap: &c.Cap, CapWindowHours: &c.CapWindowHours,
+			Rate: &store.CallerRate{PerSecond: c.RatePerSecond, Burst: c.RateBurst}, Sessionless: &c.Sessionless}
+		err := s.UpdateCaller(t.Context(), "b", u)
+		wantErr(t, err, store.ErrInvalid, "UpdateCaller with "+b.what)
+		if err != nil && !strings.Contains(err.Error(), b.says) {
+			t.Errorf("UpdateCaller with %s: %v; want it to say %q", b.what, err, b.says)
 		}
-		wantErr(t, s.UpdateCaller(t.Context(), c), store.ErrInvalid, "UpdateCaller with "+b.what)
 	}
 	callersUnchanged(t, s, before, "refused UpdateCallers")
+}
+
+// testConcurrentUpdateCaller updates two settings of one caller from two
+// goroutines at once, many times: every update lands, and neither undoes
+// the other's.
+func testConcurrentUpdateCaller(t *testing.T, s store.CallerStore) {
+	createCallers(t, s, newCaller("a"))
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	wg.Go(func() {
+		for i := range n {
+			c := store.Nanodollars(i + 1)
+			errs <- s.UpdateCaller(t.Context(), "a", store.CallerUpdate{Cap: &c})
+		}
+	})
+	wg.Go(func() {
+		for i := range n {
+			h := i%store.WeekHours + 1
+			errs <- s.UpdateCaller(t.Context(), "a", store.CallerUpdate{CapWindowHours: &h})
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("UpdateCaller: %v", err)
+		}
+	}
+	want := newCaller("a")
+	want.Cap, want.CapWindowHours = n, n
+	diff(t, "the caller after both goroutines' last updates", getCaller(t, s, "a"), want)
 }
 
 func testDeleteCaller(t *testing.T, s store.CallerStore) {
@@ -167,7 +224,7 @@ func testCallerCanceledContext(t *testing.T, s store.CallerStore) {
 		f    func() error
 	}{
 		{"CreateCaller", func() error { return s.CreateCaller(ctx, newCaller("n")) }},
-		{"UpdateCaller", func() error { return s.UpdateCaller(ctx, store.Caller{ID: "a"}) }},
+		{"UpdateCaller", func() error { return s.UpdateCaller(ctx, "a", store.CallerUpdate{Cap: new(store.Nanodollars)}) }},
 		{"DeleteCaller", func() error { return s.DeleteCaller(ctx, "a") }},
 		{"Caller", func() error { _, err := s.Caller(ctx, "a"); return err }},
 		{"Callers", func() error { _, err := s.Callers(ctx); return err }},
