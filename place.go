@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 
 	"github.com/authpool/authpool/store"
 )
@@ -130,8 +129,7 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 		return fb
 	}
 	subs := p.current().subs
-	picked, cands := p.picked[:0], p.cands[:0]
-	soonest := int64(math.MaxInt64) // the day the shortlist's weeks lapse on
+	list := newShortlist()
 	n := now.UnixNano()
 	for i, sv := range subs {
 		if sv.rec.ID == from || r.tried(sv.rec.ID) {
@@ -157,18 +155,10 @@ func (p *Pool) pick(t tier, from string, r *request) *subView {
 		if sv.unsighted {
 			p.foresee(sv, now)
 		}
-		keep, anew := shortlisted(sv.lapses, soonest)
-		if !keep {
-			continue
-		}
-		if anew {
-			soonest, picked, cands = sv.lapses, picked[:0], cands[:0]
-		}
-		picked, cands = append(picked, i), append(cands, sv.candidate())
+		list.offer(i, sv.lapses, sv.candidate())
 	}
-	p.picked, p.cands = picked, cands
-	if i := pick(cands); i >= 0 {
-		return subs[picked[i]]
+	if i := list.best(); i >= 0 {
+		return subs[i]
 	}
 	return nil
 }

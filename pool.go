@@ -66,11 +66,6 @@ type pool struct {
 	builtAt   atomic.Int64 // when the view was read, Unix nanoseconds; 0: read it before use
 	mu        sync.Mutex   // guards the changing parts of the view's subscriptions, and publishing a view
 	view      atomic.Pointer[view]
-	// cands are pick's candidates and picked their indexes in the view's
-	// subscriptions, kept between calls so that a choice allocates nothing;
-	// under mu.
-	cands  []candidate
-	picked []int
 	// order is the order the tiers are tried in (see tiers), set by New.
 	order []tier
 }

@@ -235,18 +235,30 @@ func better(a, b candidate) bool {
 	return a.week < b.week
 }
 
-// pick returns the index of the best candidate, -1 if there is none. A
-// later candidate replaces the best only when strictly better, so ties go
-// to the first: candidates in ID order give ties to the smaller ID.
-func pick(cs []candidate) int {
-	best := -1
-	for i, c := range cs {
-		if best < 0 || better(c, cs[best]) {
-			best = i
-		}
-	}
-	return best
+// shortlist makes the choice among eligible subscriptions, offered one at
+// a time in ID order: of those whose week lapses soonest (shortlisted), the
+// better; a later one replaces the best only when strictly better, so ties
+// go to the first, the smaller ID.
+type shortlist struct {
+	i       int       // the best's index; -1: none yet
+	c       candidate // the best's
+	soonest int64     // the day the shortlist's weeks lapse on
 }
+
+// newShortlist returns an empty shortlist.
+func newShortlist() shortlist { return shortlist{i: -1, soonest: math.MaxInt64} }
+
+// offer weighs candidate c, of index i, whose week lapses on day lapses
+// (foresight.lapses).
+func (s *shortlist) offer(i int, lapses int64, c candidate) {
+	keep, anew := shortlisted(lapses, s.soonest)
+	if keep && (anew || s.i < 0 || better(c, s.c)) {
+		s.i, s.c, s.soonest = i, c, lapses
+	}
+}
+
+// best returns the index of the best candidate offered, -1 if none was.
+func (s *shortlist) best() int { return s.i }
 
 // blockRoom is what Rebalance weighs of a subscription: how much its block
 // may still spend, and who is on it.

@@ -327,28 +327,45 @@ func TestShortlisted(t *testing.T) {
 	}
 }
 
-func TestPick(t *testing.T) {
+func TestShortlist(t *testing.T) {
 	c := func(health float64, holding int, weekShare float64, week int64) candidate {
 		return candidate{health: health, holding: holding, weekShare: weekShare, week: usd(week)}
 	}
+	never := foresight{}.lapses()
+	soon := func(day int64) int64 { return foresight{lapsing: true, day: day}.lapses() }
+	type offer struct {
+		lapses int64
+		c      candidate
+	}
+	o := func(c candidate) offer { return offer{never, c} }
 	tests := []struct {
-		name  string
-		cands []candidate
-		want  int
+		name   string
+		offers []offer
+		want   int
 	}{
 		{"none: no choice", nil, -1},
-		{"one: that one", []candidate{c(10, 5, 0.9, 900)}, 0},
-		{"the higher health wins whatever else", []candidate{c(80, 0, 0, 0), c(81, 9, 0.9, 900)}, 1},
-		{"equal health: fewer clients holding a slot", []candidate{c(80, 3, 0.1, 100), c(80, 2, 0.9, 900)}, 1},
-		{"then the lower share of the weekly budget", []candidate{c(80, 2, 0.5, 100), c(80, 2, 0.4, 900)}, 1},
-		{"then the lower weekly cost", []candidate{c(80, 2, 0, 300), c(80, 2, 0, 200)}, 1},
-		{"a tie goes to the first", []candidate{c(80, 2, 0.4, 400), c(80, 2, 0.4, 400), c(80, 2, 0.4, 400)}, 0},
-		{"the best anywhere in the list", []candidate{c(70, 0, 0, 0), c(90, 0, 0, 0), c(80, 0, 0, 0), c(90, 1, 0, 0)}, 1},
+		{"one: that one", []offer{o(c(10, 5, 0.9, 900))}, 0},
+		{"the higher health wins whatever else", []offer{o(c(80, 0, 0, 0)), o(c(81, 9, 0.9, 900))}, 1},
+		{"equal health: fewer clients holding a slot", []offer{o(c(80, 3, 0.1, 100)), o(c(80, 2, 0.9, 900))}, 1},
+		{"then the lower share of the weekly budget", []offer{o(c(80, 2, 0.5, 100)), o(c(80, 2, 0.4, 900))}, 1},
+		{"then the lower weekly cost", []offer{o(c(80, 2, 0, 300)), o(c(80, 2, 0, 200))}, 1},
+		{"a tie goes to the first", []offer{o(c(80, 2, 0.4, 400)), o(c(80, 2, 0.4, 400)), o(c(80, 2, 0.4, 400))}, 0},
+		{"the best anywhere in the list", []offer{o(c(70, 0, 0, 0)), o(c(90, 0, 0, 0)), o(c(80, 0, 0, 0)), o(c(90, 1, 0, 0))}, 1},
+		{"a week lapsing soon first, whatever its health",
+			[]offer{o(c(90, 0, 0, 0)), {soon(20_800), c(10, 9, 0.9, 900)}, o(c(95, 0, 0, 0))}, 1},
+		{"the week lapsing soonest first",
+			[]offer{{soon(20_801), c(90, 0, 0, 0)}, {soon(20_800), c(10, 0, 0, 0)}, {soon(20_802), c(99, 0, 0, 0)}}, 1},
+		{"among weeks lapsing the same day, the better",
+			[]offer{{soon(20_800), c(10, 0, 0, 0)}, o(c(99, 0, 0, 0)), {soon(20_800), c(20, 0, 0, 0)}}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := pick(tt.cands); got != tt.want {
-				t.Errorf("pick = %d, want %d", got, tt.want)
+			list := newShortlist()
+			for i, of := range tt.offers {
+				list.offer(i, of.lapses, of.c)
+			}
+			if got := list.best(); got != tt.want {
+				t.Errorf("best = %d, want %d", got, tt.want)
 			}
 		})
 	}
