@@ -205,7 +205,7 @@ func relax(v verdict, f foresight) verdict {
 // lapses (foresight.lapses) makes the shortlist of candidates when the
 // soonest day of those shortlisted so far is soonest, and whether it
 // starts it anew (the others lapse later): what would otherwise be lost is
-// spent first. The choice among the shortlist is pick's.
+// spent first. The choice among the shortlist is better's (shortlist).
 func shortlisted(lapses, soonest int64) (keep, anew bool) {
 	return lapses <= soonest, lapses < soonest
 }
