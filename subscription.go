@@ -304,6 +304,7 @@ func (p *Pool) setStatus(ctx context.Context, op, id string, st Status) error {
 	}
 	now := p.now()
 	p.mu.Lock()
+	p.statusSeq.Add(1)
 	if sv := p.current().byID[id]; sv != nil {
 		sv.rec.Status = st
 		p.judge(sv, now)
