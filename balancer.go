@@ -73,7 +73,7 @@ func (p *Pool) Allocate(ctx context.Context, clientID string, opts ...AllocateOp
 	t, err := p.touch(ctx, r)
 	if err == nil && t.SubscriptionID != FallbackID {
 		if sv := p.current().byID[t.SubscriptionID]; sv != nil {
-			if v := p.stickyVerdict(sv, t.Status, now, true); v == (verdict{}) && !p.limitedForModel(sv, r) && !r.tried(sv.rec.ID) {
+			if v := p.stickyVerdict(sv, t.Status, r, true); v == (verdict{}) && !p.limitedForModel(sv, r) && !r.tried(sv.rec.ID) {
 				p.counters.allocated(OutcomeSticky)
 				return Allocation{ClientID: clientID, SubscriptionID: sv.rec.ID, Kind: Kind(sv.rec.Kind),
 					Credential: sv.rec.Credential, Outcome: OutcomeSticky}, nil
@@ -101,11 +101,13 @@ type request struct {
 	now       time.Time
 	hold      time.Time // the hold on a slot the client gets where it is placed
 	held      time.Time // its hold on its subscription, as Touch left it (a move drops it)
+	statusSeq uint64    // the pool's statusSeq when its Touch was sent
 }
 
 // touch is the store's Touch of r's client, extending its hold to r.hold,
 // noted in the view.
 func (p *Pool) touch(ctx context.Context, r *request) (store.Touched, error) {
+	r.statusSeq = p.statusSeq.Load()
 	t, err := p.hot.Touch(ctx, r.clientID, r.now, r.hold)
 	p.counted(err)
 	r.held = t.HoldUntil
@@ -162,7 +164,7 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 			return p.place(ctx, r, from, ReasonGone, p.order, false)
 		}
 	}
-	v := p.stickyVerdict(sv, st, now, !full)
+	v := p.stickyVerdict(sv, st, r, !full)
 	past := v.past && !p.cfg.StrictBudgets // spent by the pool's count only: it may keep the client
 	switch {
 	case from == FallbackID:
@@ -210,12 +212,16 @@ func (p *Pool) reallocate(ctx context.Context, r *request, t store.Touched, err 
 // past a budget by the pool's count moves to, if one takes it.
 var withRoom = []tier{tierEligible, tierReserve}
 
-// stickyVerdict returns sv's verdict at now, given the status the store
-// just returned; active says whether the store marked the client active on
-// sv (not when its place was taken while it was idle). It takes the lock
-// only when the view must change: the subscription was idle, or the store's
-// status disagrees with the view, or an hour turned.
-func (p *Pool) stickyVerdict(sv *subView, st Status, now time.Time, active bool) verdict {
+// stickyVerdict returns sv's verdict at r.now, given the status the store
+// returned to r's Touch; active says whether the store marked the client
+// active on sv (not when its place was taken while it was idle). It takes
+// the lock only when the view must change: the subscription was idle, or
+// the store's status disagrees with the view, or an hour turned. The
+// view takes the store's status unless it took one from elsewhere since
+// the Touch was sent (statusSeq), which may be newer: a MarkLimited that
+// the store applied after it answered the Touch.
+func (p *Pool) stickyVerdict(sv *subView, st Status, r *request, active bool) verdict {
+	now := r.now
 	n := now.UnixNano()
 	j := sv.judged.Load()
 	outOfService := j.hard == ReasonLimited || j.hard == ReasonDisabled
@@ -228,7 +234,9 @@ func (p *Pool) stickyVerdict(sv *subView, st Status, now time.Time, active bool)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	sv.rec.Status = st
+	if p.statusSeq.Load() == r.statusSeq {
+		sv.rec.Status = st
+	}
 	if active {
 		sv.markActive(n)
 	}

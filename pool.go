@@ -65,6 +65,10 @@ type pool struct {
 	refreshMu sync.Mutex   // one refresh at a time
 	builtAt   atomic.Int64 // when the view was read, Unix nanoseconds; 0: read it before use
 	mu        sync.Mutex   // guards the changing parts of the view's subscriptions, and publishing a view
+	// statusSeq counts the times the view took subscriptions' statuses
+	// from elsewhere than a Touch (setStatus, load, reload), under mu: a
+	// Touch sent before the last of them may carry an older status.
+	statusSeq atomic.Uint64
 	view      atomic.Pointer[view]
 	// order is the order the tiers are tried in (see tiers), set by New.
 	order []tier

@@ -252,7 +252,9 @@ func (p *Pool) tightestPair(drained map[string]bool, now time.Time) (pair, bool)
 	defer p.mu.Unlock()
 	subs := p.current().subs
 	rooms := make([]blockRoom, len(subs))
+	nowHour := store.HourOf(now)
 	for i, sv := range subs {
+		p.rejudge(sv, now, nowHour) // a view read before the hour turned holds the numbers of that hour
 		p.fold(sv)
 		rooms[i] = p.blockRoomOf(sv, now, drained[sv.rec.ID])
 	}

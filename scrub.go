@@ -88,14 +88,14 @@ func (s *scrubber) scrub(text string) string {
 	return b.String()
 }
 
-// pooledSecrets are the secrets a pool knows: its Config's credentials, the
-// secrets of its notifiers (see WithNotifier), and the
-// credentials its view holds (a refreshed token, a subscription another
-// process added).
+// pooledSecrets are the secrets a pool knows: its Config's credentials and
+// refresh tokens, the secrets of its notifiers (see WithNotifier), and the
+// credentials and refresh tokens its view holds (a refreshed token, a
+// subscription another process added).
 func (p *Pool) pooledSecrets(v *view) []string {
 	var out []string
 	for _, s := range p.cfg.Subscriptions {
-		out = append(out, s.Credential.Reveal())
+		out = append(out, s.Credential.Reveal(), s.RefreshToken.Reveal())
 	}
 	if f := p.cfg.Fallback; f != nil {
 		out = append(out, f.Credential.Reveal())
@@ -108,7 +108,7 @@ func (p *Pool) pooledSecrets(v *view) []string {
 		}
 	}
 	for _, sv := range v.byID {
-		out = append(out, sv.rec.Credential.Reveal())
+		out = append(out, sv.rec.Credential.Reveal(), sv.rec.RefreshToken.Reveal())
 	}
 	return out
 }

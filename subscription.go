@@ -265,12 +265,13 @@ func (p *Pool) Subscriptions(ctx context.Context) ([]Subscription, error) {
 // Allocate. The fallback (FallbackID) can be marked limited too.
 //
 // The reason may quote the upstream's answer: before the pool stores, logs,
-// reports or shows it, every credential of the pool (its subscriptions',
-// the fallback's, its callers' keys, its notifiers' secrets such as a
-// webhook's), and any part
-// of one 12 bytes long, is replaced by [REDACTED], and the reason is cut to
-// 1,024 bytes. Disable, Throttled and MarkModelLimited do the
-// same.
+// reports or shows it, every credential of the pool (its subscriptions'
+// credentials and refresh tokens, the fallback's, its notifiers' secrets
+// such as a webhook's), and any part of one 12 bytes long, is replaced by
+// [REDACTED], and the reason is cut to 1,024 bytes. Callers' keys are not
+// the pool's to know: the proxy takes them out of an upstream's words
+// before the pool hears them. Disable, Throttled and MarkModelLimited do
+// the same.
 func (p *Pool) MarkLimited(ctx context.Context, id string, until time.Time, reason string) error {
 	if err := p.usable(); err != nil {
 		return err
@@ -303,6 +304,7 @@ func (p *Pool) setStatus(ctx context.Context, op, id string, st Status) error {
 	}
 	now := p.now()
 	p.mu.Lock()
+	p.statusSeq.Add(1)
 	if sv := p.current().byID[id]; sv != nil {
 		sv.rec.Status = st
 		p.judge(sv, now)

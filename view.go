@@ -178,6 +178,7 @@ func (p *Pool) load(ctx context.Context, now time.Time) error {
 		v.subs = append(v.subs, sv)
 	}
 	p.mu.Lock()
+	p.statusSeq.Add(1)
 	p.view.Store(v)
 	for _, sv := range v.byID {
 		p.watch(sv, now) // usage and limits other pools brought
@@ -245,6 +246,7 @@ func (p *Pool) reload(ctx context.Context, id string, now time.Time) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.statusSeq.Add(1)
 	sv := p.current().byID[id]
 	if sv == nil {
 		return nil
