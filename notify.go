@@ -57,6 +57,10 @@ type notifications struct {
 	stop   chan struct{} // closed by close: deliver what is queued, then return
 	done   chan struct{} // closed when every goroutine has returned
 	once   sync.Once
+	// closing is held for reading by emit's check of stop and its send,
+	// and for writing by close around closing stop: an event sent is in
+	// the queue before the dispatcher sees stop and empties it.
+	closing sync.RWMutex
 
 	emitted, delivered, failed, dropped, deduplicated atomic.Int64
 
@@ -98,6 +102,8 @@ func (n *notifications) emit(o outgoing) {
 		return
 	}
 	o.ev.Time = o.ev.Time.UTC()
+	n.closing.RLock()
+	defer n.closing.RUnlock()
 	select {
 	case <-n.stop:
 		n.dropped.Add(1)
@@ -199,7 +205,11 @@ func (n *notifications) close(ctx context.Context) error {
 	if n == nil {
 		return nil
 	}
-	n.once.Do(func() { close(n.stop) })
+	n.once.Do(func() {
+		n.closing.Lock()
+		close(n.stop)
+		n.closing.Unlock()
+	})
 	select {
 	case <-n.done:
 		n.cancel()
