@@ -17,7 +17,7 @@ type Done struct {
 	// missing.
 	Caller string
 	// Session is the request's X-Claude-Code-Session-Id when the proxy
-	// used it (at most 128 bytes); "" otherwise.
+	// used it (at most 128 bytes of printable text); "" otherwise.
 	Session string
 	// Client is the pool's client the request was placed for (the caller,
 	// caller/session, or a spread request's own); "" when it was refused
@@ -63,9 +63,7 @@ func (p *Proxy) finish(r *http.Request, d *Done) {
 func (d *Done) routed(rt *route, session string) {
 	if d != nil {
 		d.Client, d.Model = rt.client, rt.model
-		if session != "" && len(session) <= 128 {
-			d.Session = session
-		}
+		d.Session = session // "" when unusable (usableSession)
 	}
 }
 
