@@ -33,7 +33,8 @@ type Done struct {
 	Attempts int
 	// Usage is what the response used, as recorded (tokens, cost, model,
 	// subscription); nil when nothing was recorded (an error, count_tokens,
-	// a stream cut short).
+	// a stream cut before its message_start). A stream cut later is
+	// recorded as far as it went: message_start's usage, at least.
 	Usage *authpool.Usage
 	// Upstream is the time from the first send to the last upstream
 	// answer's header (fail-overs and the pool's choice included); 0 when
