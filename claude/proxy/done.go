@@ -17,7 +17,7 @@ type Done struct {
 	// missing.
 	Caller string
 	// Session is the request's X-Claude-Code-Session-Id when the proxy
-	// used it (at most 128 bytes); "" otherwise.
+	// used it (at most 128 bytes of printable text); "" otherwise.
 	Session string
 	// Client is the pool's client the request was placed for (the caller,
 	// caller/session, or a spread request's own); "" when it was refused
@@ -33,7 +33,8 @@ type Done struct {
 	Attempts int
 	// Usage is what the response used, as recorded (tokens, cost, model,
 	// subscription); nil when nothing was recorded (an error, count_tokens,
-	// a stream cut short).
+	// a stream cut before its message_start). A stream cut later is
+	// recorded as far as it went: message_start's usage, at least.
 	Usage *authpool.Usage
 	// Upstream is the time from the first send to the last upstream
 	// answer's header (fail-overs and the pool's choice included); 0 when
@@ -63,9 +64,7 @@ func (p *Proxy) finish(r *http.Request, d *Done) {
 func (d *Done) routed(rt *route, session string) {
 	if d != nil {
 		d.Client, d.Model = rt.client, rt.model
-		if session != "" && len(session) <= 128 {
-			d.Session = session
-		}
+		d.Session = session // "" when unusable (usableSession)
 	}
 }
 

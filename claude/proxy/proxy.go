@@ -19,6 +19,7 @@ import (
 
 	"github.com/authpool/authpool"
 	"github.com/authpool/authpool/claude/internal/safetext"
+	"github.com/authpool/authpool/internal/bounds"
 )
 
 // DefaultUpstream is the Anthropic API.
@@ -295,9 +296,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rt := &route{client: caller.ID, model: modelField(body), caller: caller, key: key, redact: p.redact, adm: adm, done: done}
 	aw.ended = &rt.ended
-	session := r.Header.Get("X-Claude-Code-Session-Id")
+	session := usableSession(caller.ID, r.Header.Get("X-Claude-Code-Session-Id"))
 	switch {
-	case session != "" && len(session) <= 128:
+	case session != "":
 		rt.client += "/" + session
 	case caller.Sessionless == SessionlessSpread:
 		// A client for this request alone, gone once its response is: by
@@ -313,6 +314,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	out.ContentLength = int64(len(body))
 	p.serve(w, out, rt)
+}
+
+// usableSession returns the request's session s when the pool takes the
+// caller's ID and it as a client ID (at most 128 bytes of printable text,
+// the two within bounds.MaxIDLength), else "": the request is then served
+// as one that names no session, rather than refused by the pool.
+func usableSession(callerID, s string) string {
+	if len(s) > 128 || len(callerID)+1+len(s) > bounds.MaxIDLength || bounds.CheckText("session", s, true) != nil {
+		return ""
+	}
+	return s
 }
 
 // identify returns the caller of a request, and the key it is known by.

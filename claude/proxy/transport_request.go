@@ -80,9 +80,11 @@ func withoutBeta(values []string, beta string) string {
 	return strings.Join(all, ",")
 }
 
-// requestModel returns the model a request is for: the "model" of its JSON
-// body, read from a copy of the body (GetBody) so that the request is
-// untouched; "" when it does not say.
+// requestModel returns the model a request is for: the top-level "model"
+// of its JSON body, read from a copy of the body (GetBody) so that the
+// request is untouched; "" when it does not say. The first 16 KiB answer
+// for a body that names its model first (Claude Code); one that names it
+// after its messages (the Go and Python SDKs) is read whole.
 func (t *Transport) requestModel(req *http.Request) string {
 	if req.GetBody == nil || req.Body == nil || req.Body == http.NoBody {
 		return ""
@@ -98,37 +100,133 @@ func (t *Transport) requestModel(req *http.Request) string {
 		buf = &b
 	}
 	defer t.heads.Put(buf)
-	n, _ := io.ReadFull(body, *buf)
-	return modelField((*buf)[:n])
+	n, err := io.ReadFull(body, *buf)
+	m, known := topLevelModel((*buf)[:n])
+	if known || err != nil {
+		return m // found, not there, or the whole body read
+	}
+	rest, err := io.ReadAll(io.LimitReader(body, DefaultMaxBody))
+	if err != nil {
+		return ""
+	}
+	m, _ = topLevelModel(append(slices.Clip((*buf)[:n]), rest...))
+	return m
 }
 
-// modelField finds the "model" member's string in a JSON object's text
-// (the SDKs and Claude Code write it before the messages). An escaped
-// "model" inside a string is not a member.
+// modelField returns the top-level "model" member's string of a JSON
+// object's text, "" when it names none (see topLevelModel).
 func modelField(b []byte) string {
-	const key = `"model"`
-	for from := 0; ; {
-		i := bytes.Index(b[from:], []byte(key))
-		if i < 0 {
-			return ""
-		}
-		i += from
-		from = i + len(key)
-		if i > 0 && b[i-1] == '\\' {
-			continue
-		}
-		rest := bytes.TrimLeft(b[from:], " \t\r\n")
-		if len(rest) == 0 || rest[0] != ':' {
-			continue
-		}
-		rest = bytes.TrimLeft(rest[1:], " \t\r\n")
-		if len(rest) == 0 || rest[0] != '"' {
-			continue
-		}
-		end := bytes.IndexByte(rest[1:], '"')
-		if end < 0 || end > 256 {
-			return ""
-		}
-		return string(rest[1 : 1+end])
+	m, _ := topLevelModel(b)
+	return m
+}
+
+// topLevelModel returns the top-level "model" member's string of a JSON
+// object's text, skipping the other members' values (a tool's input may
+// name a "model" of its own), and whether that is known: false when the
+// text ends first. A model that is not a plain string of at most 256 bytes,
+// or text that is not a JSON object, names none. It skips values by their
+// brackets and quotes rather than decoding them: on a 125 KB body in the
+// SDKs' order, encoding/json's Decoder (each other member decoded into a
+// RawMessage) takes 15 times as long, 0.8 ms, eight times the proxy's CPU
+// budget for a whole request (BenchmarkRequestModel).
+func topLevelModel(b []byte) (string, bool) {
+	i := skipSpace(b, 0)
+	if i < len(b) && b[i] != '{' {
+		return "", true
 	}
+	for i++; ; i++ { // past '{' or ','
+		i = skipSpace(b, i)
+		if i < len(b) && b[i] != '"' {
+			return "", true // '}', or not JSON
+		}
+		end := stringEnd(b, i)
+		if end < 0 {
+			return "", false
+		}
+		key := b[i+1 : end-1]
+		if i = skipSpace(b, end); i < len(b) && b[i] != ':' {
+			return "", true
+		}
+		i = skipSpace(b, i+1)
+		if string(key) == "model" {
+			if end = stringEnd(b, i); end < 0 {
+				return "", i < len(b) && b[i] != '"'
+			}
+			if v := b[i+1 : end-1]; len(v) <= 256 && bytes.IndexByte(v, '\\') < 0 {
+				return string(v), true
+			}
+			return "", true
+		}
+		if i = skipSpace(b, valueEnd(b, i)); i >= len(b) {
+			return "", false
+		}
+		if b[i] != ',' {
+			return "", true
+		}
+	}
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON white space (len(b) when there is none).
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the JSON string that starts at
+// b[i], or -1 when b[i] starts none or b ends first.
+func stringEnd(b []byte, i int) int {
+	if i >= len(b) || b[i] != '"' {
+		return -1
+	}
+	for j := i + 1; ; j++ {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		j += k
+		escapes := 0
+		for b[j-1-escapes] == '\\' {
+			escapes++
+		}
+		if escapes%2 == 0 {
+			return j + 1
+		}
+	}
+}
+
+// valueEnd returns the index just past the JSON value that starts at
+// b[i] (for a number, true, false or null: of the ',' or '}' after it),
+// or len(b) when b ends first.
+func valueEnd(b []byte, i int) int {
+	depth := 0
+	for i < len(b) {
+		switch b[i] {
+		case '"':
+			if i = stringEnd(b, i); i < 0 {
+				return len(b)
+			}
+			if depth == 0 {
+				return i
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			switch depth--; {
+			case depth < 0:
+				return i // the end of the object the value is in
+			case depth == 0:
+				return i + 1
+			}
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+		i++
+	}
+	return len(b)
 }
