@@ -28,6 +28,7 @@ var callerCases = []testCase{
 	{"ChargeCallerRefused", "A charge of an unknown caller is ErrNotFound and a bad charge ErrInvalid; neither changes anything nor remembers its ID.", callerCase(testChargeCallerRefused)},
 	{"ChargeCallerWeek", "An hour a week or more before the newest is not kept in the hourly totals; the newest week is.", callerCase(testChargeCallerWeek)},
 	{"CallerSessions", "CallerSessions returns the sessions charged in its range with their totals, first and last times, most recent first.", callerCase(testCallerSessions)},
+	{"CallerSessionAfterWeek", "A session last charged before the week of the caller's newest hour is forgotten: a charge of it after that starts it anew, counting none of the forgotten charges.", callerCase(testCallerSessionAfterWeek)},
 	{"CallerSessionsBounded", "A caller keeps at most MaxCallerSessions sessions: a new one makes the least recently charged go.", callerCase(testCallerSessionsBounded)},
 	{"AdmitCaller", "AdmitCaller admits while used < budget and used + inFlight × LargestCharge < budget (one at a time before any charge), says what was used and when it falls, and a released lease no longer counts.", callerCase(testAdmitCaller)},
 	{"AdmitCallerWindow", "AdmitCaller counts only the spending of the window's hours, and its Reset is when enough of it leaves the window.", callerCase(testAdmitCallerWindow)},

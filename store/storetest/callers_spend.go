@@ -187,6 +187,35 @@ func testCallerSessions(t *testing.T, s store.CallerStore) {
 	wantErr(t, err, store.ErrInvalid, "CallerSessions with from after to")
 }
 
+func testCallerSessionAfterWeek(t *testing.T, s store.CallerStore) {
+	createCallers(t, s, newCaller("a"), newCaller("b"))
+	later := at(8 * 24 * time.Hour) // more than a week after t0
+	// a: another session's charge moves the newest hour past s's week
+	// before s is charged again; b: s is charged again directly.
+	chargeCaller(t, s, "a", charge("", t0, 10, "s"))
+	chargeCaller(t, s, "a", charge("", later, 1, "other"))
+	chargeCaller(t, s, "a", charge("", later.Add(time.Minute), 5, "s"))
+	chargeCaller(t, s, "b", charge("", t0, 10, "s"))
+	chargeCaller(t, s, "b", charge("", later, 5, "s"))
+	for _, c := range []struct {
+		who  string
+		last time.Time
+	}{{"a", later.Add(time.Minute)}, {"b", later}} {
+		want := store.CallerSession{Session: "s", First: c.last, Last: c.last, Requests: 1, Cost: 5, Tokens: tokensOf(1)}
+		var got *store.CallerSession
+		for _, sess := range callerSessions(t, s, c.who, math.MinInt64, allHours) {
+			if sess.Session == "s" {
+				got = &sess
+			}
+		}
+		if got == nil {
+			t.Errorf("caller %s: session s is not kept", c.who)
+			continue
+		}
+		diff(t, "caller "+c.who+"'s session s charged again after a week", *got, want)
+	}
+}
+
 func testCallerSessionsBounded(t *testing.T, s store.CallerStore) {
 	createCallers(t, s, newCaller("a"))
 	n := store.MaxCallerSessions + 1
