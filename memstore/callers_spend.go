@@ -46,10 +46,14 @@ func (s *Store) ChargeCaller(ctx context.Context, id string, c store.Charge) (bo
 
 // session returns the caller's session named name, made if new at t; a
 // new one beyond store.MaxCallerSessions makes the least recently charged
-// go.
+// go. A session last charged before the week of the caller's newest hour
+// is forgotten, and made anew.
 func (c *caller) session(name string, t int64) *callerSession {
 	if sess, ok := c.sessions[name]; ok {
-		return sess
+		if store.HourOf(fromUnixNano(sess.last)) > c.hours.newest-store.WeekHours {
+			return sess
+		}
+		delete(c.sessions, name) // past the week kept
 	}
 	if len(c.sessions) >= store.MaxCallerSessions {
 		oldest, at, found := "", int64(0), false

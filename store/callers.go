@@ -26,7 +26,8 @@ import (
 // A caller's spending is kept as a subscription's is: hourly totals (a
 // request count, tokens, cost) for the WeekHours hours up to its newest,
 // and at most MaxCallerSessions sessions' totals, those charged within
-// that week; a store forgets older ones. Charges are de-duplicated by
+// that week; a store forgets older ones (a session charged again after
+// it was forgotten starts anew). Charges are de-duplicated by
 // usage ID exactly as AddUsage de-duplicates usages, in a set of IDs of
 // their own.
 //

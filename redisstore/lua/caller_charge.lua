@@ -35,10 +35,14 @@ end
 
 -- The session's totals. A new session beyond MAXSESSIONS makes the least
 -- recently charged go; a few sessions last charged before the week of the
--- newest hour go at each charge.
+-- newest hour go at each charge, and the one charged, if it is such, first.
 local MAXSESSIONS = 1000
 local sk, tk, name, at, atus = csessionskey(id), cstotalskey(id), ARGV[15], ARGV[16], ARGV[5]
 local last = redis.call('ZSCORE', sk, name)
+if last and newest and tonumber(last) < (newest - WEEK + 1) * 3600000000 then
+  dropsessions(id, {name})
+  last = false
+end
 if not last then
   if redis.call('ZCARD', sk) >= MAXSESSIONS then
     dropsessions(id, redis.call('ZRANGE', sk, 0, 0))
