@@ -156,4 +156,9 @@ var limitCases = []testCase{
 		explanation: "SetReported keeps the latest report by At, and the stored report moves BlockStart to the reported block's start.",
 		check:       testSetReported,
 	},
+	{
+		name:        "FarFutureTimes",
+		explanation: "A status, model limit or reported reset beyond 2262 (past int64 nanoseconds) is kept as a time in 2262 or later: the subscription stays out of service.",
+		check:       testFarFutureTimes,
+	},
 }

@@ -68,3 +68,31 @@ func testSetReported(t *testing.T, s store.Store) {
 	err := s.SetReported(t.Context(), "zzz", r1, time.Time{})
 	wantErr(t, err, store.ErrNotFound, "SetReported of a missing subscription")
 }
+
+func testFarFutureTimes(t *testing.T, s store.Store) {
+	create(t, s, newSub("a", 0), newSub("b", 0))
+	// 2300 is past what int64 nanoseconds since 1970 hold (April 2262): an
+	// upstream's reset or a caller's "limited for good" may be that far.
+	far := time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+	farEnough := time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.SetStatus(t.Context(), "a", store.Status{State: store.Limited, Until: far}); err != nil {
+		t.Fatal(err)
+	}
+	if st := get(t, s, "a").Status; st.InService(t0) || st.Until.Before(farEnough) {
+		t.Errorf("status limited until 2300 reads back as %+v: in service at t0 = %v", st, st.InService(t0))
+	}
+	_, err := s.Assign(t.Context(), store.Assignment{ClientID: "c", SubscriptionID: "a", Now: t0, HoldUntil: at(holdFor)})
+	wantErr(t, err, store.ErrInactive, "Assign to a subscription limited until 2300")
+	if err := s.SetModelLimit(t.Context(), "b", store.ModelLimit{Model: "opus", Until: far}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if ls := get(t, s, "b").ModelLimits; len(ls) != 1 || ls[0].Until.Before(farEnough) {
+		t.Errorf("model limits after a limit until 2300 = %+v; want opus's, until 2262 or later", ls)
+	}
+	if err := s.SetReported(t.Context(), "b", store.Reported{At: t0, WeekShare: 1, WeekReset: far}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if r := get(t, s, "b").Reported; r.WeekReset.Before(farEnough) {
+		t.Errorf("a week reported to reset in 2300 reads back resetting at %v", r.WeekReset)
+	}
+}
