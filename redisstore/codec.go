@@ -3,6 +3,7 @@ package redisstore
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,13 +15,27 @@ import (
 // Times are stored as 20 decimal digits: the Unix nanoseconds plus 2^63, so
 // that every time is positive, and the order of the strings, compared as two
 // 10-digit numbers (lua/lib.lua's lt), is the order of the times. The zero
-// time is all zeros: before every other.
+// time is all zeros: before every other. A time the Unix nanoseconds cannot
+// hold (after April 2262, before 1678) is kept as the nearest one they hold,
+// so it keeps its order: a limit until 2300 stays a limit for centuries.
 const zeroTime = "00000000000000000000"
+
+// The times encTime keeps as they are.
+var (
+	minNanoTime = time.Unix(0, math.MinInt64+1) // MinInt64 would be zeroTime
+	maxNanoTime = time.Unix(0, math.MaxInt64)
+)
 
 // encTime returns t's 20-digit form.
 func encTime(t time.Time) string {
 	if t.IsZero() {
 		return zeroTime
+	}
+	switch {
+	case t.Before(minNanoTime):
+		t = minNanoTime
+	case t.After(maxNanoTime):
+		t = maxNanoTime
 	}
 	var b [20]byte
 	digits := strconv.AppendUint(b[:0], uint64(t.UnixNano())^(1<<63), 10)
