@@ -116,6 +116,9 @@ func testChargeCallerRefused(t *testing.T, s store.CallerStore) {
 		{"a negative cost", func(c *store.Charge) { c.Cost = -1 }, "cost -1"},
 		{"a cost past the maximum", func(c *store.Charge) { c.Cost = store.MaxUSD*1e9 + 1 }, "must be in 0.."},
 		{"negative tokens", func(c *store.Charge) { c.Tokens.CacheRead = -5 }, "none may be negative"},
+		// Totals of such counts overflow: Redis refuses the increment
+		// midway through the charge, memstore wraps them negative.
+		{"tokens past the maximum", func(c *store.Charge) { c.Tokens.Input = math.MaxInt64 }, "none may be above"},
 		{"a usage ID too long", func(c *store.Charge) { c.UsageID = strings.Repeat("m", store.MaxCallerText+1) }, "usageId is 257 bytes"},
 		{"a session with a line break", func(c *store.Charge) { c.Session = "s\n1" }, "session \"s\\n1\" holds a control character"},
 		{"a session not UTF-8", func(c *store.Charge) { c.Session = "s\xff" }, "not valid UTF-8"},
