@@ -22,6 +22,10 @@ const (
 	// caller: the most recently charged; a new one makes the least recent
 	// go.
 	MaxCallerSessions = 1000
+	// MaxChargeTokens bounds each kind of a Charge's tokens, as the pool
+	// bounds a usage's: totals of many such charges stay far from
+	// overflowing.
+	MaxChargeTokens = 1 << 40
 	// MaxRatePerSecond bounds Caller.RatePerSecond (as the pool's rate
 	// limits).
 	MaxRatePerSecond = 1e6
@@ -248,6 +252,8 @@ func (c Charge) Check() error {
 		return bad("cost %d nanodollars: must be in 0..%d", c.Cost, int64(MaxUSD*1e9))
 	case t.Input < 0 || t.Output < 0 || t.CacheWrite < 0 || t.CacheRead < 0:
 		return bad("tokens %+v: none may be negative", t)
+	case t.Input > MaxChargeTokens || t.Output > MaxChargeTokens || t.CacheWrite > MaxChargeTokens || t.CacheRead > MaxChargeTokens:
+		return bad("tokens %+v: none may be above %d", t, int64(MaxChargeTokens))
 	}
 	if err := checkText("usageId", c.UsageID); err != nil {
 		return bad("%v", err)
