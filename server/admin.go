@@ -152,6 +152,10 @@ func (a *admin) action(w http.ResponseWriter, r *http.Request, id, what string) 
 			msg: fmt.Sprintf("%q is not an action on a subscription: disable, enable or credential", clip(what))}
 	case r.Method != want:
 		return methods(w, r, want)
+	case id == authpool.FallbackID:
+		// The admin API does not serve the fallback (the list and GET leave
+		// it out): changing it here would answer 404 after the change.
+		return badInput("", fmt.Sprintf("%q is the config file's fallback, which the admin API does not change: change the file's fallback", id))
 	}
 	var err error
 	switch what {
