@@ -167,7 +167,7 @@ func readLine(r io.Reader) (string, error) {
 func storeInStore(ctx context.Context, o loginOptions, t authpool.Token, env environment) (bool, error) {
 	f := o.file
 	if slices.ContainsFunc(f.Config.Subscriptions, func(s authpool.Subscription) bool { return s.ID == o.id }) {
-		fmt.Fprintf(env.stderr, "authpool: warning: subscription %q is in %s: a server's next start writes the file's credential over this login unless the file's expires later; take it out of the file\n", o.id, o.config)
+		fmt.Fprintf(env.stderr, "authpool: warning: subscription %q is in %s: a server's next start writes the file's credential over this login unless this login expires later than the file's (a credential of the file without an expiry always wins); take it out of the file\n", o.id, o.config)
 	}
 	keyring, err := keyringOf(env)
 	if err != nil {
