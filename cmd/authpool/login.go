@@ -135,7 +135,7 @@ func obtain(ctx context.Context, o loginOptions, env environment) (oauth.Token, 
 	}
 	fmt.Fprintf(env.stdout, "Open this URL in a browser, log in with the account of subscription %q, and paste the code the page shows:\n\n  %s\n\ncode#state: ",
 		o.id, l.AuthorizeURL())
-	pasted, err := readLine(env.stdin)
+	pasted, err := readLine(ctx, env.stdin)
 	if err != nil {
 		return oauth.Token{}, fmt.Errorf("login: reading the code: %w", err)
 	}
@@ -149,17 +149,33 @@ func obtain(ctx context.Context, o loginOptions, env environment) (oauth.Token, 
 	return tok, nil
 }
 
-// readLine reads one line (at most 16 KiB) from r.
-func readLine(r io.Reader) (string, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 16<<10)
-	if sc.Scan() {
-		return sc.Text(), nil
+// readLine reads one line (at most 16 KiB) from r, or returns ctx's error
+// once ctx ends (Ctrl-C: main catches the signal into ctx); the read is
+// then left to the process's exit.
+func readLine(ctx context.Context, r io.Reader) (string, error) {
+	type line struct {
+		text string
+		err  error
 	}
-	if err := sc.Err(); err != nil {
-		return "", err
+	got := make(chan line, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 0, 4096), 16<<10)
+		switch {
+		case sc.Scan():
+			got <- line{text: sc.Text()}
+		case sc.Err() != nil:
+			got <- line{err: sc.Err()}
+		default:
+			got <- line{err: io.ErrUnexpectedEOF}
+		}
+	}()
+	select {
+	case l := <-got:
+		return l.text, l.err
+	case <-ctx.Done():
+		return "", ctx.Err()
 	}
-	return "", io.ErrUnexpectedEOF
 }
 
 // storeInStore writes the login into the store of the config file, which

@@ -19,7 +19,9 @@ func TestLoginInterrupted(t *testing.T) {
 	env, out, errOut := testEnv(stdin, map[string]string{"AUTHPOOL_ADMIN_TOKEN": adminTok})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"login", "max-a", "-server", "http://127.0.0.1:1", "-config", path}, env) }()
+	go func() {
+		done <- run(ctx, []string{"login", "max-a", "-server", "http://127.0.0.1:1", "-config", path}, env)
+	}()
 	waitLine(t, out, "  http")
 	cancel() // Ctrl-C
 	select {
