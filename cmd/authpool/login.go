@@ -94,12 +94,14 @@ func parseLogin(args []string, env environment) (loginOptions, error) {
 	return o, nil
 }
 
-// checkStore checks, without the server, that the login can go into the
-// config's store: a Redis store (not the server's memory), with sealing
-// keys.
+// checkStore checks, before the login (which would be lost), that it can
+// be stored: through -server, a URL and an admin token; else, without the
+// server, in the config's store: a Redis store (not the server's memory),
+// with sealing keys.
 func (o loginOptions) checkStore(env environment) error {
 	if o.serverURL != "" {
-		return nil
+		_, err := o.serverClient(env)
+		return err
 	}
 	if o.file.Server.WithDefaults().Store.URL == configfile.DefaultStoreURL {
 		return usagef("login: %s keeps its pool in memory, which this command cannot reach: log in through the running server (-server URL)", o.config)
