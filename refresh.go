@@ -89,8 +89,10 @@ func (r CredentialRefresh) MarshalJSON() ([]byte, error) {
 // store is doing so or tried less than a minute ago. It returns the
 // refreshes it tried, soonest expiry first (credentials another pool
 // refreshes are not among them), and an error when it could not read the
-// store or a refresh failed (the failures' Err joined). Without a
-// refresher it does nothing. Rebalance does the same, before its own work.
+// store or a refresh failed (the failures' Err joined). A refresh under
+// way when ctx ends is finished and written (within a minute): its answer
+// may hold the only valid refresh token. Without a refresher it does
+// nothing. Rebalance does the same, before its own work.
 func (p *Pool) RefreshCredentials(ctx context.Context) ([]CredentialRefresh, error) {
 	if err := p.usable(); err != nil {
 		return nil, err
@@ -174,9 +176,13 @@ func (p *Pool) refreshOne(ctx context.Context, now time.Time, id string, expires
 		return r, false // refreshed (or replaced) since the view was read
 	}
 	current = Token{Access: rec.Credential, Refresh: rec.RefreshToken, ExpiresAt: rec.CredentialExpiresAt}
-	fctx, cancel := context.WithTimeout(ctx, refreshRetry)
+	// Once called, the refresher is seen through and its answer written
+	// even if ctx ends meanwhile (the host stopping): the token endpoint
+	// may have spent the old refresh token already, and only the answer
+	// holds the new one. refreshRetry bounds both.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshRetry)
+	defer cancel()
 	fresh, err = p.refresher(fctx, id, current)
-	cancel()
 	if err != nil {
 		return fail(err, claimUntil)
 	}
@@ -191,7 +197,7 @@ func (p *Pool) refreshOne(ctx context.Context, now time.Time, id string, expires
 		return fail(fmt.Errorf("the RefreshFunc returned a credential expiring at %s, not after now (%s): %w",
 			freshExpiresAt.Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano), ErrInvalidArgument), claimUntil)
 	}
-	if err := p.writeCredential(ctx, id, fresh); err != nil {
+	if err := p.writeCredential(fctx, id, fresh); err != nil {
 		return fail(fmt.Errorf("write the new credential: %w", err), claimUntil)
 	}
 	r.NewExpiresAt = freshExpiresAt

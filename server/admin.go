@@ -102,6 +102,9 @@ func (a *admin) collection(w http.ResponseWriter, r *http.Request) *apiError {
 		if e := decodeBody(w, r, &s, false); e != nil {
 			return e
 		}
+		if e := pastedBack(field{"/credential", &s.Credential}, field{"/refreshToken", &s.RefreshToken}); e != nil {
+			return e
+		}
 		if err := a.pool.AddSubscription(r.Context(), s); err != nil {
 			return a.failed(r, "add a subscription", err)
 		}
@@ -119,6 +122,9 @@ func (a *admin) one(w http.ResponseWriter, r *http.Request, id string) *apiError
 	case http.MethodPatch:
 		var u authpool.SubscriptionUpdate
 		if e := decodeBody(w, r, &u, false); e != nil {
+			return e
+		}
+		if e := pastedBack(field{"/credential", u.Credential}, field{"/refreshToken", u.RefreshToken}); e != nil {
 			return e
 		}
 		if err := a.pool.UpdateSubscription(r.Context(), id, u); err != nil {
@@ -152,6 +158,10 @@ func (a *admin) action(w http.ResponseWriter, r *http.Request, id, what string) 
 			msg: fmt.Sprintf("%q is not an action on a subscription: disable, enable or credential", clip(what))}
 	case r.Method != want:
 		return methods(w, r, want)
+	case id == authpool.FallbackID:
+		// The admin API does not serve the fallback (the list and GET leave
+		// it out): changing it here would answer 404 after the change.
+		return badInput("", fmt.Sprintf("%q is the config file's fallback, which the admin API does not change: change the file's fallback", id))
 	}
 	var err error
 	switch what {
@@ -189,6 +199,9 @@ func (a *admin) action(w http.ResponseWriter, r *http.Request, id, what string) 
 // checkToken names the field of a token the pool would refuse, without its
 // value.
 func checkToken(t authpool.Token) *apiError {
+	if e := pastedBack(field{"/access", &t.Access}, field{"/refresh", &t.Refresh}); e != nil {
+		return e
+	}
 	for _, f := range []struct {
 		field    string
 		v        authpool.Credential
@@ -199,6 +212,24 @@ func checkToken(t authpool.Token) *apiError {
 			return badInput(f.field, "missing: the access token of the login")
 		case strings.ContainsFunc(f.v.Reveal(), unicode.IsControl):
 			return badInput(f.field, "holds a control character or a line break")
+		}
+	}
+	return nil
+}
+
+// field is a credential of a request's body and its JSON pointer.
+type field struct {
+	at string
+	v  *authpool.Credential // nil: not given
+}
+
+// pastedBack refuses a credential that is the form the answers show every
+// credential in ("[REDACTED]"): an answer pasted back into a request, which
+// would store a credential that only fails upstream.
+func pastedBack(fields ...field) *apiError {
+	for _, f := range fields {
+		if f.v != nil && *f.v != "" && f.v.Reveal() == f.v.String() {
+			return badInput(f.at, "is "+f.v.String()+", how the admin API shows a credential: give the credential itself")
 		}
 	}
 	return nil

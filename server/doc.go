@@ -24,8 +24,10 @@
 // included) finish within shutdownGrace, closes the pool (delivering its
 // queued notifications) and returns nil.
 //
-// Every error answer of the server's own endpoints is one JSON shape,
-// Anthropic's with the field at fault:
+// Every error answer of the server's own endpoints (the admin API, a token
+// refused, the probes, a path not served) is one JSON shape, Anthropic's
+// with the field at fault; the status page answers its own errors (a
+// method, a format) as one line of text/plain:
 //
 //	{"type":"error","error":{"type":"invalid_request_error","message":"...","field":"/weeklyBudgetUSD"}}
 //

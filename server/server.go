@@ -71,6 +71,7 @@ type Server struct {
 	adminToken, statusToken *token
 
 	handler http.Handler
+	proxy   *proxy.Proxy // its refusals are logged when Serve stops
 	http    *http.Server
 	ln      net.Listener
 	url     string
@@ -156,6 +157,7 @@ func (s *Server) buildHandler(f configfile.File, prices *claude.Prices, upstream
 	stored := newStoredCallers(s.store, f.Config, px, s.now)
 	rl := &requestLog{log: s.log}
 	px.Logger, px.Identify, px.OnDone, px.Stored = s.log, files.Identify, rl.onDone, stored.proxy
+	s.proxy = px
 	pageOpts := []statuspage.Option{statuspage.WithLogger(s.log)}
 	var metricOpts []metrics.Option
 	if stored.store != nil {
@@ -250,6 +252,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if failed == nil {
 		<-errc // http.ErrServerClosed
 	}
+	s.proxy.FlushRefusals() // no request is in flight: the last refusals are logged now, not by a timer after
 	stopWork()
 	wg.Wait()
 	s.release(ctx)

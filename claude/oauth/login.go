@@ -224,20 +224,28 @@ func safeCode(s string) string {
 // (used by another holder, revoked or expired) and only a new login helps.
 // Other failures are an *HTTPError or a transport error.
 func (c *Client) Refresh(ctx context.Context, refreshToken store.Secret, scopes ...string) (Token, error) {
+	if len(scopes) == 0 {
+		scopes = c.cfg.Scopes
+	}
+	return c.refresh(ctx, refreshToken, scopes)
+}
+
+// refresh is Refresh asking for scopes; nil names none, which keeps the
+// scopes of the grant (RFC 6749 §6).
+func (c *Client) refresh(ctx context.Context, refreshToken store.Secret, scopes []string) (Token, error) {
 	if refreshToken == "" {
 		return Token{}, errors.New("oauth: refresh: the refresh token is empty")
 	}
 	if err := checkTokenText("refresh token", refreshToken.Reveal()); err != nil {
 		return Token{}, fmt.Errorf("oauth: refresh: %w", err)
 	}
-	if len(scopes) == 0 {
-		scopes = c.cfg.Scopes
-	}
 	body := map[string]string{
 		"grant_type":    "refresh_token",
 		"refresh_token": refreshToken.Reveal(),
 		"client_id":     c.cfg.ClientID,
-		"scope":         strings.Join(scopes, " "),
+	}
+	if scopes != nil {
+		body["scope"] = strings.Join(scopes, " ")
 	}
 	ans, err := c.postJSON(ctx, c.cfg.TokenURL, "refresh", body, refreshToken.Reveal())
 	if err != nil {

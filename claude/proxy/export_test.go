@@ -2,10 +2,6 @@ package proxy
 
 import "time"
 
-// FlushRefusals logs the refusals the proxy counted and has not logged yet,
-// as its timer does an interval after the first it counted.
-func (p *Proxy) FlushRefusals() { p.refusals.flush() }
-
 // RateLimiter is a Proxy's rate limiter, for the tests of its buckets.
 type RateLimiter struct{ r *rateLimiter }
 

@@ -92,7 +92,7 @@ const DefaultMaxBody = 32 << 20
 // count.
 //
 // Shut the http.Server serving it down with Server.Shutdown: in-flight
-// streams finish. A Proxy is safe for concurrent use; its fields must not
+// streams finish; then FlushRefusals logs the refusals still counted. A Proxy is safe for concurrent use; its fields must not
 // change once it serves.
 type Proxy struct {
 	// Transport forwards the requests; its Pool is the pool. Required.

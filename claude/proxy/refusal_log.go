@@ -165,6 +165,15 @@ func (l *refusalLog) line(ctx context.Context, r refusal, caller string, count i
 	l.log.LogAttrs(ctx, r.level, "authpool proxy: "+r.what, append(attrs, more...)...)
 }
 
+// FlushRefusals logs the refusals the Proxy counted and has not logged
+// yet, as its timer does a LogEvery after the first it counted: call it
+// once the http.Server serving the Proxy has shut down, so that the last
+// ones are logged before the host stops rather than by a timer after.
+func (p *Proxy) FlushRefusals() {
+	p.once.Do(p.init)
+	p.refusals.flush()
+}
+
 // CallerRefusals returns how many requests of each known caller the Proxy
 // refused since it started, by reason: the kind its log names, with '_' in
 // place of '-' (capped, cap_busy, rate_limited, exhausted, too_large, ...).

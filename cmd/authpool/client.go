@@ -117,18 +117,7 @@ func tokenFrom(file, variable string, env environment, fallback authpool.Credent
 // credential of the subscription, or, when the pool lacks it and -kind is
 // given, the subscription.
 func storeThroughServer(ctx context.Context, o loginOptions, t authpool.Token, env environment) (bool, error) {
-	var fallback authpool.Credential
-	if o.file != nil {
-		fallback = o.file.Server.AdminToken
-	}
-	admin, err := tokenFrom(o.adminTokenFile, "AUTHPOOL_ADMIN_TOKEN", env, fallback)
-	if err != nil {
-		return false, fmt.Errorf("login: -admin-token-file: %w", err)
-	}
-	if admin == "" {
-		return false, usagef("login: the server's admin token: -admin-token-file FILE, or AUTHPOOL_ADMIN_TOKEN")
-	}
-	c, err := newServerClient(o.serverURL, admin)
+	c, err := o.serverClient(env)
 	if err != nil {
 		return false, err
 	}
@@ -160,6 +149,23 @@ func storeThroughServer(ctx context.Context, o loginOptions, t authpool.Token, e
 		sub["credentialExpiresAt"] = v
 	}
 	return true, loginError(c.do(ctx, http.MethodPost, "/admin/v1/subscriptions", sub, nil))
+}
+
+// serverClient returns the client of -server with the admin token of
+// -admin-token-file, $AUTHPOOL_ADMIN_TOKEN or -config's server.adminToken.
+func (o loginOptions) serverClient(env environment) (serverClient, error) {
+	var fallback authpool.Credential
+	if o.file != nil {
+		fallback = o.file.Server.AdminToken
+	}
+	admin, err := tokenFrom(o.adminTokenFile, "AUTHPOOL_ADMIN_TOKEN", env, fallback)
+	if err != nil {
+		return serverClient{}, fmt.Errorf("login: -admin-token-file: %w", err)
+	}
+	if admin == "" {
+		return serverClient{}, usagef("login: the server's admin token: -admin-token-file FILE, or AUTHPOOL_ADMIN_TOKEN")
+	}
+	return newServerClient(o.serverURL, admin)
 }
 
 func loginError(err error) error {

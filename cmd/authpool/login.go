@@ -94,12 +94,14 @@ func parseLogin(args []string, env environment) (loginOptions, error) {
 	return o, nil
 }
 
-// checkStore checks, without the server, that the login can go into the
-// config's store: a Redis store (not the server's memory), with sealing
-// keys.
+// checkStore checks, before the login (which would be lost), that it can
+// be stored: through -server, a URL and an admin token; else, without the
+// server, in the config's store: a Redis store (not the server's memory),
+// with sealing keys.
 func (o loginOptions) checkStore(env environment) error {
 	if o.serverURL != "" {
-		return nil
+		_, err := o.serverClient(env)
+		return err
 	}
 	if o.file.Server.WithDefaults().Store.URL == configfile.DefaultStoreURL {
 		return usagef("login: %s keeps its pool in memory, which this command cannot reach: log in through the running server (-server URL)", o.config)
@@ -135,7 +137,7 @@ func obtain(ctx context.Context, o loginOptions, env environment) (oauth.Token, 
 	}
 	fmt.Fprintf(env.stdout, "Open this URL in a browser, log in with the account of subscription %q, and paste the code the page shows:\n\n  %s\n\ncode#state: ",
 		o.id, l.AuthorizeURL())
-	pasted, err := readLine(env.stdin)
+	pasted, err := readLine(ctx, env.stdin)
 	if err != nil {
 		return oauth.Token{}, fmt.Errorf("login: reading the code: %w", err)
 	}
@@ -149,17 +151,33 @@ func obtain(ctx context.Context, o loginOptions, env environment) (oauth.Token, 
 	return tok, nil
 }
 
-// readLine reads one line (at most 16 KiB) from r.
-func readLine(r io.Reader) (string, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 16<<10)
-	if sc.Scan() {
-		return sc.Text(), nil
+// readLine reads one line (at most 16 KiB) from r, or returns ctx's error
+// once ctx ends (Ctrl-C: main catches the signal into ctx); the read is
+// then left to the process's exit.
+func readLine(ctx context.Context, r io.Reader) (string, error) {
+	type line struct {
+		text string
+		err  error
 	}
-	if err := sc.Err(); err != nil {
-		return "", err
+	got := make(chan line, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 0, 4096), 16<<10)
+		switch {
+		case sc.Scan():
+			got <- line{text: sc.Text()}
+		case sc.Err() != nil:
+			got <- line{err: sc.Err()}
+		default:
+			got <- line{err: io.ErrUnexpectedEOF}
+		}
+	}()
+	select {
+	case l := <-got:
+		return l.text, l.err
+	case <-ctx.Done():
+		return "", ctx.Err()
 	}
-	return "", io.ErrUnexpectedEOF
 }
 
 // storeInStore writes the login into the store of the config file, which
@@ -167,7 +185,7 @@ func readLine(r io.Reader) (string, error) {
 func storeInStore(ctx context.Context, o loginOptions, t authpool.Token, env environment) (bool, error) {
 	f := o.file
 	if slices.ContainsFunc(f.Config.Subscriptions, func(s authpool.Subscription) bool { return s.ID == o.id }) {
-		fmt.Fprintf(env.stderr, "authpool: warning: subscription %q is in %s: a server's next start writes the file's credential over this login unless the file's expires later; take it out of the file\n", o.id, o.config)
+		fmt.Fprintf(env.stderr, "authpool: warning: subscription %q is in %s: a server's next start writes the file's credential over this login unless this login expires later than the file's (a credential of the file without an expiry always wins); take it out of the file\n", o.id, o.config)
 	}
 	keyring, err := keyringOf(env)
 	if err != nil {
