@@ -92,11 +92,25 @@ func ValidateCallers(callers []Caller) error {
 // store, whose key the server makes (NewCallerKey) rather than a person.
 func ValidateCallerSettings(c Caller) error {
 	var errs []error
-	if err := bounds.CheckID("id", c.ID); err != nil {
+	if err := callerIDProblem(c.ID); err != nil {
 		errs = append(errs, fmt.Errorf("/id: %w", err))
 	}
 	if errs = append(errs, settingProblems("", c)...); len(errs) > 0 {
 		return &authpool.ConfigError{Source: "caller", Problems: errs}
+	}
+	return nil
+}
+
+// callerIDProblem says what is wrong with a caller's ID, or returns nil:
+// bounds.CheckID's rules, and at most store.MaxCallerID bytes (as a stored
+// caller's), which leaves room in the pool's client ID for the caller's
+// session or a spread client's name after it.
+func callerIDProblem(id string) error {
+	if err := bounds.CheckID("id", id); err != nil {
+		return err
+	}
+	if len(id) > store.MaxCallerID {
+		return fmt.Errorf("id is %d bytes long, more than %d", len(id), store.MaxCallerID)
 	}
 	return nil
 }
@@ -111,7 +125,7 @@ func callerProblems(callers []Caller) []error {
 	ids, keys := map[string]int{}, map[authpool.Credential]int{}
 	for i, k := range callers {
 		at := fmt.Sprintf("/callers/%d", i)
-		if err := bounds.CheckID("id", k.ID); err != nil {
+		if err := callerIDProblem(k.ID); err != nil {
 			bad(at+"/id", "%v", err)
 		} else if j, dup := ids[k.ID]; dup {
 			bad(at+"/id", "%q: already used by /callers/%d", k.ID, j)

@@ -32,6 +32,9 @@ func TestValidateCallers(t *testing.T) {
 			"/callers/0/id: id is 257 bytes long, more than 256",
 			"/callers/0/key: holds a control character or a line break",
 		}},
+		{"an ID longer than a stored caller's", []proxy.Caller{{ID: strings.Repeat("x", 65), Key: long}}, []string{
+			"/callers/0/id: id is 65 bytes long, more than 64",
+		}},
 		{"a NaN cap, a window past a week", []proxy.Caller{{ID: "a", Key: long, CapUSD: math.NaN(), CapWindow: authpool.Duration(169 * time.Hour)}}, []string{
 			"/callers/0/capUSD: NaN: must be in 0..1e+06",
 			"/callers/0/capWindow: 169h0m0s: must be whole hours, up to a week",
