@@ -177,8 +177,8 @@ type Store interface {
 	//     ErrForgotten (a *ForgottenError), changing nothing.
 	// The horizon only moves forward: it is at least u.Now - u.Remember,
 	// and at least the usage time of every ID the store has forgotten. The
-	// store forgets its oldest IDs (by usage time, or by when they were
-	// added: memstore), a few per call and never in a sweep,
+	// store forgets its oldest IDs, those of the earliest usage times, a
+	// few per call and never in a sweep,
 	// when one more would not fit in u.RememberBytes (at the store's own
 	// cost per ID; it remembers at least one) or when their usage time is at
 	// or before u.Now - u.Remember; it forgets nothing otherwise, so an ID

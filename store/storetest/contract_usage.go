@@ -50,6 +50,11 @@ var usageCases = []testCase{
 		check:       testAddUsageForgetsByBudget,
 	},
 	{
+		name:        "AddUsageForgetsOldestByTime",
+		explanation: "When the budget is full the store forgets the ID of the oldest usage time (docs/stores.md), not the first added: a usage recorded later but newer than IDs still remembered counts.",
+		check:       testAddUsageForgetsOldestByTime,
+	},
+	{
 		name:        "AddUsageCountsOnce",
 		explanation: "IDs added in a small budget and then added again never count twice: each is a duplicate or ErrForgotten, with its time at or before the horizon.",
 		check:       testAddUsageCountsOnce,

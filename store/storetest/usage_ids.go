@@ -100,6 +100,19 @@ func testAddUsageForgetsByBudget(t *testing.T, s store.Store) {
 	})
 }
 
+func testAddUsageForgetsOldestByTime(t *testing.T, s store.Store) {
+	// 300 bytes hold two IDs at either store's cost. Usages are recorded
+	// out of the order of their times, as a long stream's is after short
+	// ones that started later.
+	runIDSteps(t, s, week, 300, []idStep{
+		{10 * time.Minute, time.Hour, "a", nil},
+		{time.Minute, time.Hour, "b", nil},
+		{5 * time.Minute, time.Hour, "c", nil}, // forgets b, the oldest: the horizon is t0+1m
+		{6 * time.Minute, time.Hour, "d", nil}, // newer than c and a, both remembered: counts
+		{10 * time.Minute, time.Hour, "a", store.ErrDuplicate},
+	})
+}
+
 // testAddUsageCountsOnce adds many IDs in a small budget, then all of them
 // again: none counts twice, whatever the store forgot.
 func testAddUsageCountsOnce(t *testing.T, s store.Store) {
