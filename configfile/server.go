@@ -1,6 +1,7 @@
 package configfile
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -318,6 +319,10 @@ func validPrefix(p string) bool {
 func checkUpstream(raw string) error {
 	u, err := url.Parse(raw)
 	switch {
+	case (err != nil || u.Host == "") && strings.Contains(raw, "@"):
+		// Not quoted: what precedes the '@' may be a password that kept
+		// the URL from parsing.
+		return errors.New("is not an absolute URL, and carries what may be user information")
 	case err != nil || u.Host == "" || u.Opaque != "":
 		return fmt.Errorf("%q is not an absolute URL", clip(raw))
 	case u.User != nil:

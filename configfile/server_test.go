@@ -115,3 +115,23 @@ func ExampleServer_Validate() {
 	// server: /server/listen: "0.0.0.0:8787" is not a loopback address: serve TLS (server.tls) or, behind a load balancer that terminates TLS, set server.insecureListen
 	// server: /server/store/url: holds a password: give it as /server/store/password, a secret ({"env": NAME} or {"file": PATH})
 }
+
+// TestServerUpstreamProblemHoldsNoPassword: an upstream URL with user
+// information is refused without quoting it, even when the password (one
+// with a '#', '%' or '/') keeps the URL from parsing.
+func TestServerUpstreamProblemHoldsNoPassword(t *testing.T) {
+	for _, tc := range []struct{ upstream, secret string }{
+		{"https://user:pw-secret#value@api.example.com", "pw-secret"},
+		{"https://user:pw-secret%zz@api.example.com", "pw-secret"},
+		{"https://user:pw-secret@api.example.com", "pw-secret"},
+	} {
+		err := Server{Upstream: tc.upstream}.Validate()
+		if err == nil {
+			t.Errorf("Validate(upstream %q) = nil, want a problem", tc.upstream)
+			continue
+		}
+		if strings.Contains(err.Error(), tc.secret) {
+			t.Errorf("Validate(upstream with a password) quotes it:\n%v", err)
+		}
+	}
+}
