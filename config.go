@@ -157,7 +157,8 @@ type SessionPolicy struct {
 	IdleAfter Duration `json:"idleAfter,omitempty"`
 	// StaleAfter is the time without activity after which Rebalance
 	// releases a session that no longer holds its slot. The default value
-	// is 30 minutes.
+	// is 30 minutes, or IdleAfter when that is longer (it is at least
+	// IdleAfter).
 	StaleAfter Duration `json:"staleAfter,omitempty"`
 }
 
@@ -251,7 +252,7 @@ func (c Config) withDefaults() Config {
 		c.Sessions.IdleAfter = Duration(defaultIdleAfter)
 	}
 	if c.Sessions.StaleAfter == 0 {
-		c.Sessions.StaleAfter = Duration(defaultStaleAfter)
+		c.Sessions.StaleAfter = max(Duration(defaultStaleAfter), c.Sessions.IdleAfter)
 	}
 	if c.Rebalance.MinGapUSD == 0 {
 		c.Rebalance.MinGapUSD = defaultMinGapUSD

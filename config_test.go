@@ -37,6 +37,23 @@ func TestZeroConfigGetsTheDocumentedDefaults(t *testing.T) {
 	}
 }
 
+// A staleAfter left out follows an idleAfter set past its default, rather
+// than refusing the config for a field the user never wrote.
+func TestStaleAfterDefaultsToAtLeastIdleAfter(t *testing.T) {
+	for _, tt := range []struct{ idle, want time.Duration }{
+		{time.Minute, 30 * time.Minute},
+		{time.Hour, time.Hour},
+	} {
+		got := Config{Sessions: SessionPolicy{IdleAfter: Duration(tt.idle)}}.withDefaults()
+		if time.Duration(got.Sessions.StaleAfter) != tt.want {
+			t.Errorf("idleAfter %v: staleAfter %v, want %v", tt.idle, time.Duration(got.Sessions.StaleAfter), tt.want)
+		}
+		if err := got.validate(); err != nil {
+			t.Errorf("idleAfter %v: %v", tt.idle, err)
+		}
+	}
+}
+
 func TestSetConfigFieldsKeepTheirValues(t *testing.T) {
 	c := Config{
 		MaxClients:       3,
