@@ -920,7 +920,11 @@ func (r *modelRun) disable(id string) []string {
 		r.fail("Disable(%s): %v", id, err)
 	}
 	s := r.m.subs[id]
+	was := s.state
 	s.state, s.until = authpool.Disabled, time.Time{}
+	if was == authpool.Disabled {
+		return nil // disabled already: not reported again
+	}
 	return []string{evLine(authpool.Event{Type: authpool.EventDisabled, SubscriptionID: id})}
 }
 

@@ -305,7 +305,11 @@ func (p *Pool) setStatus(ctx context.Context, op, id string, st Status) error {
 	now := p.now()
 	p.mu.Lock()
 	p.statusSeq.Add(1)
+	// A subscription the view has disabled already (the concurrent requests
+	// of a revoked credential each disable it) is not reported again.
+	wasDisabled := false
 	if sv := p.current().byID[id]; sv != nil {
+		wasDisabled = sv.rec.Status.State == Disabled
 		sv.rec.Status = st
 		p.judge(sv, now)
 		p.watch(sv, now)
@@ -315,7 +319,7 @@ func (p *Pool) setStatus(ctx context.Context, op, id string, st Status) error {
 	case Limited:
 		p.emitLimited(now, id, st)
 	case Disabled:
-		if p.notes != nil {
+		if p.notes != nil && !wasDisabled {
 			p.notes.emit(outgoing{ev: Event{ID: p.eventIDs.next(), Type: EventDisabled, Time: now, SubscriptionID: id,
 				Limit: &st}})
 		}

@@ -36,8 +36,9 @@ const PayloadVersion = 1
 // Event is an Event in its JSON form: "id", "type" and "time" are always
 // present; "subscriptionId" and "clientId" when the event concerns one; and
 // the one detail its type carries: "threshold" (EventThreshold), "move"
-// (EventFailover, EventRotation), "limit" (EventLimited, EventRecovered),
-// "exhausted" (EventExhausted) or "credential" (EventRefreshFailed). Times
+// (EventFailover, EventRotation), "limit" (EventLimited, EventRecovered,
+// EventDisabled), "exhausted" (EventExhausted), "credential"
+// (EventRefreshFailed) or "unpriced" (EventUnpricedModel). Times
 // are RFC 3339 in UTC. A payload never holds a credential.
 //
 // Each POST carries these headers:
@@ -232,8 +233,13 @@ func eventInUTC(e authpool.Event) authpool.Event {
 	}
 	if d := e.Credential; d != nil {
 		c := *d
-		c.ExpiresAt, c.RetryAt = c.ExpiresAt.UTC(), c.RetryAt.UTC()
+		c.ExpiresAt, c.NewExpiresAt, c.RetryAt = c.ExpiresAt.UTC(), c.NewExpiresAt.UTC(), c.RetryAt.UTC()
 		e.Credential = &c
+	}
+	if d := e.Unpriced; d != nil {
+		c := *d
+		c.Time = c.Time.UTC()
+		e.Unpriced = &c
 	}
 	return e
 }
