@@ -128,7 +128,7 @@ func TestValidateReportsEveryProblemByJSONPointer(t *testing.T) {
 		{"an infinite health weight", Config{Health: HealthWeights{IdleBonus: math.Inf(1)}}, []string{"/health/idleBonus"}},
 		{"a health weight above 1000", Config{Health: HealthWeights{BurnCap: 1001}}, []string{"/health/burnCap"}},
 		{"a negative idle time", Config{Sessions: SessionPolicy{IdleAfter: Duration(-time.Minute)}}, []string{"/sessions/idleAfter"}},
-		{"stale before idle", Config{Sessions: SessionPolicy{IdleAfter: Duration(time.Hour)}}, []string{"/sessions/staleAfter"}},
+		{"stale before idle", Config{Sessions: SessionPolicy{IdleAfter: Duration(time.Hour), StaleAfter: Duration(time.Minute)}}, []string{"/sessions/staleAfter"}},
 		{"a negative rebalance gap", Config{Rebalance: RebalancePolicy{MinGapUSD: -1}}, []string{"/rebalance/minGapUSD"}},
 		{"negative rebalance moves", Config{Rebalance: RebalancePolicy{MaxMoves: -1}}, []string{"/rebalance/maxMoves"}},
 		{"a negative usage ID remembrance", Config{RememberUsageIDs: Duration(-1)}, []string{"/rememberUsageIds"}},
