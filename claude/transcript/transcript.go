@@ -147,6 +147,10 @@ const (
 	DefaultMaxProblems = 100
 )
 
+// minMaxLine is the least Options.MaxLine: a buffer of fewer bytes could
+// not keep a long line's tail while looking for the usage marker.
+const minMaxLine = 64
+
 // Options are how Read reads and accounts. The zero
 // value accounts as `ccusage claude blocks|daily|session --json --offline -z
 // UTC` does (docs/formats.md §4), with no block active, except for the
@@ -176,7 +180,7 @@ type Options struct {
 	BlockLength time.Duration
 	// MaxLine is the longest line read, in bytes; a longer line is skipped,
 	// and reported if it held usage. The default is
-	// DefaultMaxLine.
+	// DefaultMaxLine; a value under 64 counts as 64.
 	MaxLine int
 	// MaxProblems is how many problems the report lists (all are counted).
 	// The default is DefaultMaxProblems; negative lists none.

@@ -121,6 +121,8 @@ func newTxRun(roots []Root, opts Options) (*txRun, error) {
 	if opts.MaxLine <= 0 {
 		opts.MaxLine = DefaultMaxLine
 	}
+	// txWorker.long keeps the usage marker's length of a long line's tail.
+	opts.MaxLine = max(opts.MaxLine, minMaxLine)
 	switch {
 	case opts.MaxProblems == 0:
 		opts.MaxProblems = DefaultMaxProblems

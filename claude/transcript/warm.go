@@ -13,9 +13,13 @@ import (
 
 // Warmed is what WarmPool charged: entries of docs/formats.md §3.
 type Warmed struct {
-	// Charged counts the entries charged, CostUSD their cost; Refused
-	// the entries the pool refused as invalid (its week ends at its own
-	// clock, which may be ahead of now).
+	// Charged counts the entries the pool accepted, CostUSD their cost:
+	// those charged now and those it had already recorded under their ID
+	// (Charge answers nil for a duplicate, which counts nothing; the
+	// pool's Stats.DuplicateRecords tells them apart), so warming twice
+	// reports the same figures twice. Refused counts the entries the pool
+	// refused as invalid (its week ends at its own clock, which may be
+	// ahead of now).
 	Charged int     `json:"charged"`
 	CostUSD float64 `json:"costUSD"`
 	Refused int     `json:"refused"`
