@@ -30,7 +30,9 @@ func (t *Transport) observe(ctx context.Context, subscriptionID string, resp *ht
 	}
 	now := t.now()
 	v := claude.Classify(resp.StatusCode, resp.Header, nil, now)
-	if err := claude.Apply(ctx, t.Pool, subscriptionID, v, model, now); err != nil {
+	actx, cancel := afterCaller(ctx)
+	defer cancel()
+	if err := claude.Apply(actx, t.Pool, subscriptionID, v, model, now); err != nil {
 		t.log().LogAttrs(ctx, slog.LevelWarn, "claude: telling the pool a response's limits failed",
 			slog.String("subscription", subscriptionID), slog.String("error", err.Error()))
 	}

@@ -41,11 +41,20 @@ func (t *Transport) fail(ctx context.Context, red safetext.Redactor, subscriptio
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	resp.ContentLength = int64(len(body))
 	resp.Body = io.NopCloser(bytes.NewReader(body)) // the upstream's answer, read whole
-	if err := claude.Apply(ctx, t.Pool, subscriptionID, v, model, now); err != nil {
+	actx, cancel := afterCaller(ctx)
+	defer cancel()
+	if err := claude.Apply(actx, t.Pool, subscriptionID, v, model, now); err != nil {
 		t.log().LogAttrs(ctx, slog.LevelWarn, "claude: telling the pool of a failed response failed",
 			slog.String("subscription", subscriptionID), slog.Int("status", resp.StatusCode), slog.String("error", safetext.Clip(red.String(err.Error()), 1024)))
 	}
 	return v
+}
+
+// afterCaller returns ctx without its cancellation, bounded by
+// storeCallTimeout: what the upstream said of a subscription reaches the
+// pool even when the caller has gone as the answer arrived.
+func afterCaller(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), storeCallTimeout)
 }
 
 // failedBody reads a failed response's body, closes it, and returns it with
