@@ -39,6 +39,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal stops the command gracefully; then the signals' own
+	// action is back, so a second one ends a stop that takes too long.
+	context.AfterFunc(ctx, stop)
 	env := environment{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
 	os.Exit(run(ctx, os.Args[1:], env))
 }
