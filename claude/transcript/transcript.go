@@ -59,6 +59,7 @@ func ConfigDirs(getenv func(string) string, stat func(string) (fs.FileInfo, erro
 	var dirs []string
 	seen := make(map[string]bool)
 	add := func(dir string) {
+		dir = filepath.Clean(dir) // "/a/" is "/a": its transcripts are read once
 		if fi, err := stat(filepath.Join(dir, "projects")); err == nil && fi.IsDir() && !seen[dir] {
 			seen[dir] = true
 			dirs = append(dirs, dir)

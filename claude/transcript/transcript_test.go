@@ -490,6 +490,7 @@ func TestConfigDirs(t *testing.T) {
 	}{
 		{map[string]string{"CLAUDE_CONFIG_DIR": " /c1 , /none,, /c2,/c1", "HOME": "/h"}, []string{"/c1", "/c2"}, false},
 		{map[string]string{"CLAUDE_CONFIG_DIR": "/c1/projects"}, []string{"/c1"}, false},
+		{map[string]string{"CLAUDE_CONFIG_DIR": "/c1,/c1/,/c2/./"}, []string{"/c1", "/c2"}, false},
 		{map[string]string{"CLAUDE_CONFIG_DIR": "/none", "HOME": "/h"}, nil, true},
 		{map[string]string{"HOME": "/h"}, []string{"/h/.config/claude", "/h/.claude"}, false},
 		{map[string]string{"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, []string{"/x/claude", "/h/.claude"}, false},
