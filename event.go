@@ -115,10 +115,11 @@ type ThresholdDetail struct {
 
 // A Notifier delivers the pool's events: to a log, a webhook, a chat.
 //
-// The pool calls Notify from its one delivery goroutine, never from
-// Allocate, Record or any other call of the host's, and never while holding
-// a lock. A Notifier gets one event at a time, in the order the pool emitted
-// them; the pool's notifiers get each event at the same time. ctx ends when
+// The pool calls Notify from a delivery goroutine of the notifier's own,
+// never from Allocate, Record or any other call of the host's, and never
+// while holding a lock. A Notifier gets one event at a time, in the order
+// the pool emitted them, from its own bounded queue: a slow one holds up,
+// and loses, only its own events. ctx ends when
 // the pool is closed and Close's deadline passes: Notify must return soon
 // after. An error means the event was not delivered: the pool counts and
 // logs it and does not try again (a Notifier that retries, like the
