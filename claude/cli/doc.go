@@ -13,10 +13,11 @@
 // A Runner gives each run the credential of the subscription the pool
 // allocated its client, in the environment only (never in arguments nor in
 // logs), and records what the run used even when it failed or was
-// cancelled (what its stream showed). A run that ended on an answer that
-// takes its subscription out of service (claude.VerdictKind.FailsOver) is
-// applied to the pool (claude.Apply) and run again elsewhere, up to
-// Runner.MaxAttempts subscriptions. Its times are the pool's clock
+// cancelled (what its stream showed), and applies how it ended to the pool
+// (claude.Apply). A run that ended on an answer whose kind fails over
+// (claude.VerdictKind.FailsOver: one that takes its subscription out of
+// service, or a 429 that names no limit, which leaves it in service) is run
+// again elsewhere, up to Runner.MaxAttempts subscriptions. Its times are the pool's clock
 // (Pool.Now) unless Runner.Clock says otherwise. Error texts from the CLI
 // are redacted of the credential and the prompt before they are logged or
 // returned.
