@@ -19,8 +19,9 @@ var ErrEmptyTrace = errors.New("sim: the transcripts hold no usage")
 const TraceLinger = time.Minute
 
 // ReadTrace reads Claude Code transcripts (the projects/ directories under
-// roots, as transcript.Read reads them: de-duplicated and priced as
-// ccusage prices them) into a Workload: each transcript session is a client
+// roots, as transcript.Read reads them by default: de-duplicated as
+// ccusage does, priced at the built-in prices with ccusage's long-context
+// rule) into a Workload: each transcript session is a client
 // (its session ID), each de-duplicated request a Request at its time with
 // its cost. The workload covers the last week of the transcripts (the week
 // before the hour after the last request, which is what

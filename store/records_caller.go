@@ -57,7 +57,7 @@ type Caller struct {
 	CapWindowHours int `json:"capWindowHours,omitempty"`
 	// RatePerSecond and RateBurst are the caller's own rate limit (a token
 	// bucket); both 0 leave it to the user of the record (a proxy applies
-	// the pool's client rate). RateBurst is at least 1 when RatePerSecond
+	// its DefaultRate). RateBurst is at least 1 when RatePerSecond
 	// is set, and 0 when it is not.
 	RatePerSecond float64 `json:"ratePerSecond,omitempty"`
 	RateBurst     int     `json:"rateBurst,omitempty"`
