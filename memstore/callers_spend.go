@@ -50,7 +50,7 @@ func (s *Store) ChargeCaller(ctx context.Context, id string, c store.Charge) (bo
 // is forgotten, and made anew.
 func (c *caller) session(name string, t int64) *callerSession {
 	if sess, ok := c.sessions[name]; ok {
-		if store.HourOf(fromUnixNano(sess.last)) > c.hours.newest-store.WeekHours {
+		if c.keeps(sess) {
 			return sess
 		}
 		delete(c.sessions, name) // past the week kept
@@ -67,6 +67,12 @@ func (c *caller) session(name string, t int64) *callerSession {
 	sess := &callerSession{first: t, last: t}
 	c.sessions[strings.Clone(name)] = sess
 	return sess
+}
+
+// keeps reports whether sess is within the week the caller's hours keep:
+// last charged in it (one charged before is past it, and forgotten).
+func (c *caller) keeps(sess *callerSession) bool {
+	return store.HourOf(fromUnixNano(sess.last)) > c.hours.newest-store.WeekHours
 }
 
 // add counts a charge in the session.
@@ -109,11 +115,10 @@ func (s *Store) CallerSessions(ctx context.Context, id string, fromHour, toHour 
 	if err != nil {
 		return nil, err
 	}
-	kept := cur.hours.newest - store.WeekHours + 1 // sessions last charged before it are past the week kept
 	var out []store.CallerSession
 	for name, sess := range cur.sessions {
 		first, last := store.HourOf(fromUnixNano(sess.first)), store.HourOf(fromUnixNano(sess.last))
-		if last < kept || first > toHour || last < fromHour {
+		if !cur.keeps(sess) || first > toHour || last < fromHour {
 			continue
 		}
 		out = append(out, store.CallerSession{Session: name, First: fromUnixNano(sess.first), Last: fromUnixNano(sess.last),

@@ -296,7 +296,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rt := &route{client: caller.ID, model: modelField(body), caller: caller, key: key, redact: p.redact, adm: adm, done: done}
 	aw.ended = &rt.ended
-	session := usableSession(caller.ID, r.Header.Get("X-Claude-Code-Session-Id"))
+	session := usableSession(r.Header.Get("X-Claude-Code-Session-Id"))
 	switch {
 	case session != "":
 		rt.client += "/" + session
@@ -316,12 +316,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.serve(w, out, rt)
 }
 
-// usableSession returns the request's session s when the pool takes the
-// caller's ID and it as a client ID (at most 128 bytes of printable text,
-// the two within bounds.MaxIDLength), else "": the request is then served
+// usableSession returns the request's session s when the pool takes it
+// after the caller's ID in a client ID (at most 128 bytes of printable
+// text; a caller's ID is at most 64), else "": the request is then served
 // as one that names no session, rather than refused by the pool.
-func usableSession(callerID, s string) string {
-	if len(s) > 128 || len(callerID)+1+len(s) > bounds.MaxIDLength || bounds.CheckText("session", s, true) != nil {
+func usableSession(s string) string {
+	if len(s) > 128 || bounds.CheckText("session", s, true) != nil {
 		return ""
 	}
 	return s

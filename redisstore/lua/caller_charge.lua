@@ -39,7 +39,9 @@ end
 local MAXSESSIONS = 1000
 local sk, tk, name, at, atus = csessionskey(id), cstotalskey(id), ARGV[15], ARGV[16], ARGV[5]
 local last = redis.call('ZSCORE', sk, name)
-if last and newest and tonumber(last) < (newest - WEEK + 1) * 3600000000 then
+-- Sessions last charged before cutoff (µs) are past the week kept.
+local cutoff = newest and (newest - WEEK + 1) * 3600000000
+if last and cutoff and tonumber(last) < cutoff then
   dropsessions(id, {name})
   last = false
 end
@@ -66,7 +68,6 @@ for i, kind in ipairs({'i', 'o', 'w', 'x'}) do
   redis.call('HINCRBY', tk, kind .. ':' .. name, ARGV[10 + i])
 end
 if newest then
-  local cutoff = (newest - WEEK + 1) * 3600000000
   dropsessions(id, redis.call('ZRANGEBYSCORE', sk, '-inf', '(' .. string.format('%.0f', cutoff), 'LIMIT', 0, 4))
   -- Everything of the charges expires a day after the week its newest hour
   -- serves, as a subscription's buckets do.
