@@ -82,19 +82,7 @@ func (s *Store) DeleteCaller(ctx context.Context, id string) error {
 }
 
 // callerDone reads the reply of a caller's script that returns nothing.
-func callerDone(op, id string, v any) error {
-	code, _, err := reply(op, v)
-	if err != nil {
-		return err
-	}
-	switch code {
-	case "ok":
-		return nil
-	case "notfound":
-		return fmt.Errorf("redisstore: caller %q: %w", id, store.ErrNotFound)
-	}
-	return errReply(op, v)
-}
+func callerDone(op, id string, v any) error { return doneReply(op, "caller", id, v) }
 
 // Caller implements store.CallerStore.
 func (s *Store) Caller(ctx context.Context, id string) (store.Caller, error) {

@@ -84,7 +84,11 @@ func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) 
 
 // done reads the reply of a script that changes a subscription and returns
 // nothing.
-func (s *Store) done(op, id string, v any) error {
+func (s *Store) done(op, id string, v any) error { return doneReply(op, "subscription", id, v) }
+
+// doneReply reads the reply of a script that changes the record of a
+// subscription or a caller (what), named id, and returns nothing.
+func doneReply(op, what, id string, v any) error {
 	code, _, err := reply(op, v)
 	if err != nil {
 		return err
@@ -93,9 +97,9 @@ func (s *Store) done(op, id string, v any) error {
 	case "ok":
 		return nil
 	case "notfound":
-		return fmt.Errorf("redisstore: subscription %q: %w", id, store.ErrNotFound)
+		return fmt.Errorf("redisstore: %s %q: %w", what, id, store.ErrNotFound)
 	case "exists":
-		return fmt.Errorf("redisstore: subscription %q: %w", id, store.ErrExists)
+		return fmt.Errorf("redisstore: %s %q: %w", what, id, store.ErrExists)
 	}
 	return errReply(op, v)
 }
